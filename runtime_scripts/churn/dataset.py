@@ -1,0 +1,125 @@
+"""The dataset spec: which column is the target, which are ids, which features and their kinds.
+
+A JSON document (see `dataset.json` for the churn default) so a pipeline can pass another one as a
+processing input without rebuilding the image.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+FEATURE_KINDS = ("numeric", "categorical")
+DEFAULT_SPEC_PATH = Path(__file__).with_name("dataset.json")
+
+
+class DatasetSpecError(ValueError):
+    """The dataset spec itself is malformed; the message names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class SplitRatios:
+    train: float
+    validation: float
+    test: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    target: str
+    positive_label: str
+    id_columns: tuple[str, ...]
+    features: dict[str, str]  # name -> kind, in request order
+    split: SplitRatios
+    clip_quantiles: tuple[float, float]
+    baseline_rows: int
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.features)
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return [n for n, k in self.features.items() if k == "numeric"]
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return [n for n, k in self.features.items() if k == "categorical"]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> DatasetSpec:
+        path = Path(path) if path else DEFAULT_SPEC_PATH
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DatasetSpecError(f"dataset spec {path} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise DatasetSpecError(f"dataset spec {path} is not valid JSON: {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "dataset spec") -> DatasetSpec:
+        def need(key: str, kind: type):
+            if key not in data:
+                raise DatasetSpecError(f"{source}: key {key!r} is required")
+            if not isinstance(data[key], kind):
+                raise DatasetSpecError(f"{source}: key {key!r} must be a {kind.__name__}")
+            return data[key]
+
+        known = {"name", "target", "positive_label", "id_columns", "features", "split",
+                 "clip_quantiles", "baseline_rows"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise DatasetSpecError(
+                f"{source}: unknown keys {unknown}; allowed keys: {sorted(known)}"
+            )
+        features = need("features", dict)
+        if not features:
+            raise DatasetSpecError(f"{source}: 'features' must name at least one column")
+        bad = {n: k for n, k in features.items() if k not in FEATURE_KINDS}
+        if bad:
+            raise DatasetSpecError(
+                f"{source}: features {sorted(bad)} have unknown kinds {sorted(set(bad.values()))}; "
+                f"allowed: {list(FEATURE_KINDS)}"
+            )
+        split = data.get("split", {})
+        ratios = SplitRatios(
+            train=float(split.get("train", 0.7)),
+            validation=float(split.get("validation", 0.15)),
+            test=float(split.get("test", 0.15)),
+            seed=int(split.get("seed", 42)),
+        )
+        parts = (ratios.train, ratios.validation, ratios.test)
+        if any(r <= 0 for r in parts) or abs(sum(parts) - 1.0) > 1e-6:
+            raise DatasetSpecError(
+                f"{source}: 'split' ratios train/validation/test must each be > 0 and sum to 1, "
+                f"got {parts}"
+            )
+        q = data.get("clip_quantiles", [0.001, 0.999])
+        if not (isinstance(q, list) and len(q) == 2 and 0 <= q[0] < q[1] <= 1):
+            raise DatasetSpecError(
+                f"{source}: 'clip_quantiles' must be [low, high] with 0 <= low < high <= 1, got {q}"
+            )
+        target = need("target", str)
+        id_columns = tuple(data.get("id_columns", []))
+        overlap = sorted(({target} | set(id_columns)) & set(features))
+        if overlap:
+            raise DatasetSpecError(
+                f"{source}: columns {overlap} are listed as features and as target/id columns"
+            )
+        baseline_rows = int(data.get("baseline_rows", 1000))
+        if baseline_rows <= 0:
+            raise DatasetSpecError(f"{source}: 'baseline_rows' must be > 0, got {baseline_rows}")
+        return cls(
+            name=str(data.get("name", "dataset")),
+            target=target,
+            positive_label=str(need("positive_label", str)),
+            id_columns=id_columns,
+            features=dict(features),
+            split=ratios,
+            clip_quantiles=(float(q[0]), float(q[1])),
+            baseline_rows=baseline_rows,
+        )
