@@ -1,0 +1,51 @@
+"""Builds the whole CDK app for one stage. `app.py` and the tests both go through here.
+
+A plain `cdk.App()` does not read cdk.json (only the CDK CLI passes its context), so feature
+flags would silently differ between `cdk synth` and tests. `build_app` loads cdk.json's context
+itself so every entry point synthesizes the same templates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+# jsii warns on every start that Node 20 is past end-of-life; the warning is noise in synth output.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
+
+from config import StageConfig, load_stage_config  # noqa: E402
+from ml_constructs.compliance import apply_nag_packs  # noqa: E402
+from stacks.storage_stack import StorageStack  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STAGE = "dev"
+
+
+def cdk_json_context() -> dict:
+    return json.loads((PROJECT_ROOT / "cdk.json").read_text()).get("context", {})
+
+
+def stage_from_context(app: cdk.App) -> str:
+    return str(app.node.try_get_context("stage") or DEFAULT_STAGE)
+
+
+def build_app(stage: str | None = None, *, outdir: str | None = None,
+              context: dict | None = None) -> tuple[cdk.App, StageConfig]:
+    """Create the app, its stacks for `stage` (default: `-c stage=...`, else dev) and the nag packs."""
+    merged = {**cdk_json_context(), **(context or {})}
+    if stage is not None:
+        merged["stage"] = stage
+    # Under the CLI, CDK_CONTEXT_JSON already carries cdk.json and -c values: let those win.
+    app = cdk.App(context=merged, outdir=outdir)
+    config = load_stage_config(stage_from_context(app))
+    env = cdk.Environment(account=config.account, region=config.region)
+    prefix = config.resource_prefix
+    StorageStack(app, "Storage", stack_name=f"{prefix}-storage", env=env, config=config,
+                 description=f"ML platform ({config.stage}): KMS key and data buckets")
+    for key, value in config.tags.items():
+        cdk.Tags.of(app).add(key, value)
+    apply_nag_packs(app)
+    return app, config
