@@ -1,7 +1,7 @@
 """cdk-nag packs for the whole app, and the one way to acknowledge a finding.
 
-Every acknowledgement names one finding on one construct and says why it is acceptable, so a reviewer
-can audit each exception; there is no app-wide or stack-wide suppression.
+Every acknowledgement names one finding on one construct and says why it is acceptable, so a
+reviewer can audit each exception; there is no app-wide or stack-wide suppression.
 """
 
 from __future__ import annotations

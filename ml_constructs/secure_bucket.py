@@ -86,8 +86,8 @@ class AccessLogBucket(Construct):
         )
         acknowledge(
             self.bucket,
-            "Access logs are an audit trail kept for their retention period in-region; cross-region "
-            "replication is a disaster-recovery choice left to the account's backup policy.",
+            "Access logs are an audit trail kept for their retention period in-region; "
+            "cross-region replication is a disaster-recovery choice left to the account's policy.",
             "NIST.800.53.R5-S3BucketReplicationEnabled",
         )
 

@@ -1,1 +1,1 @@
-"""Deployable stacks. Each composes constructs from `ml_constructs` and holds no logic of its own."""
+"""Deployable stacks: each composes constructs from `ml_constructs` and holds no logic."""

@@ -34,7 +34,7 @@ def stage_from_context(app: cdk.App) -> str:
 
 def build_app(stage: str | None = None, *, outdir: str | None = None,
               context: dict | None = None) -> tuple[cdk.App, StageConfig]:
-    """Create the app, its stacks for `stage` (default: `-c stage=...`, else dev) and the nag packs."""
+    """Create the app, its stacks for `stage` (default: `-c stage=...`, else dev), nag packs."""
     merged = {**cdk_json_context(), **(context or {})}
     if stage is not None:
         merged["stage"] = stage

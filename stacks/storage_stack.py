@@ -1,4 +1,4 @@
-"""Storage: the stage's KMS key and its buckets (raw, curated, artifacts, monitoring, access logs)."""
+"""Storage: the stage's KMS key and buckets (raw, curated, artifacts, monitoring, access logs)."""
 
 from __future__ import annotations
 

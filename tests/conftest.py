@@ -1,0 +1,49 @@
+"""Shared fixtures: the app is synthesized once per test session, per stage."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Offline synth: no credentials, no instance metadata lookups, a fixed region.
+os.environ.setdefault("AWS_REGION", "eu-west-1")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+STAGES = ("dev", "prod")
+
+
+@dataclass
+class SynthesizedStage:
+    app: object
+    config: object
+    assembly: object
+    outdir: Path
+
+    def stack(self, construct_id: str):
+        return self.app.node.find_child(construct_id)
+
+    @property
+    def templates(self) -> list[Path]:
+        return sorted(self.outdir.glob("*.template.json"))
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
+    from stacks.platform_app import build_app
+
+    result = {}
+    for stage in STAGES:
+        outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
+        app, config = build_app(stage, outdir=str(outdir))
+        assembly = app.synth()
+        result[stage] = SynthesizedStage(app, config, assembly, outdir)
+    return result
+
+
+@pytest.fixture(scope="session")
+def dev(synthesized) -> SynthesizedStage:
+    return synthesized["dev"]

@@ -1,0 +1,83 @@
+"""Stage configuration: valid stages load, every kind of wrong value names its key."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, available_stages, load_stage_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(tmp_path: Path, overrides: dict):
+    path = tmp_path / "stage.json"
+    path.write_text(json.dumps(overrides))
+    return load_stage_config("test", path)
+
+
+def test_dev_and_prod_exist_and_validate():
+    assert {"dev", "prod"} <= set(available_stages())
+    prod = load_stage_config("prod")
+    assert prod.network.isolate and prod.tuning.enabled
+    assert prod.resource_prefix == "mlplatform-prod"
+    assert prod.tags["cost-centre"] == "ml-platform-prod"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "allowed"),
+    [
+        ({"training": {"instance_type": "m5.xlarge"}}, "training.instance_type", "ml.m5.xlarge"),
+        ({"processing": {"instance_count": -1}}, "processing.instance_count", ">= 1"),
+        ({"notification_email": "team-at-example"}, "notification_email", "name@example.com"),
+        ({"batch_inference": {"schedule": "every day"}}, "batch_inference.schedule", "rate(N"),
+        ({"batch_inference": {"schedule": "cron(0 3 * * * *)"}}, "batch_inference.schedule",
+         "cron(0 3 * * ? *)"),
+        ({"batch_inference": {"schedule": "rate(1 days)"}}, "batch_inference.schedule", "rate("),
+        ({"tuning": {"max_jobs": 501}}, "tuning.max_jobs", "1 .. 500"),
+        ({"tuning": {"max_parallel_jobs": 11}}, "tuning.max_parallel_jobs", "1 .. 10"),
+        ({"tuning": {"strategy": "Genetic"}}, "tuning.strategy", "Bayesian, Random, Hyperband"),
+        ({"training": {"use_spot": "yes"}}, "training.use_spot", None),
+        ({"training": {"use_spot": True, "max_wait_seconds": 60}}, "training.max_wait_seconds",
+         ">= 3600"),
+        ({"trainig": {}}, "trainig", "training"),
+        ({"storage": {"retention": 3}}, "storage.retention", "storage.noncurrent_version"),
+        ({"log_retention_days": 42}, "log_retention_days", "365"),
+        ({"account": "12345"}, "account", "12 digits"),
+        ({"quality_gate": {"threshold": 1.5}}, "quality_gate.threshold", "0.0 .. 1.0"),
+        ({"network": {"cidr": "10.0.0.0/8"}}, "network.cidr", "/16"),
+    ],
+)
+def test_wrong_values_name_the_key_and_allowed_values(tmp_path, overrides, key, allowed):
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, overrides)
+    assert error.value.key == key
+    assert f"'{key}'" in str(error.value)
+    if allowed:
+        assert allowed in str(error.value)
+
+
+def test_valid_schedules_are_accepted(tmp_path):
+    for schedule in ("rate(1 day)", "rate(6 hours)", "cron(0 3 * * ? *)", "cron(15 2 ? * MON *)"):
+        config = _load(tmp_path, {"batch_inference": {"schedule": schedule}})
+        assert config.batch_inference.schedule == schedule
+
+
+def test_unknown_stage_lists_the_stages():
+    with pytest.raises(ConfigError, match=r"unknown stage 'qa' \(allowed: dev, prod"):
+        load_stage_config("qa")
+
+
+def test_synth_stops_with_one_readable_line_on_a_bad_stage():
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"stage": "qa"}),
+           "CDK_OUTDIR": "/tmp/never-written"}
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Configuration error: config key 'stage': unknown stage 'qa'" in result.stderr
+    assert "Traceback" not in result.stderr
