@@ -1,0 +1,39 @@
+# Two entry points for a fresh machine (see README): `make run` and `make test`.
+# Everything is installed from the project's own files: requirements*.txt and package.json.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAGE ?= dev
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export AWS_REGION ?= eu-west-1
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run test lint clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt runtime_scripts/requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The main job: synthesize every stack offline and summarise what would be deployed.
+run: setup
+	$(VENV)/bin/mlplatform summary --stage $(STAGE)
+
+lint: setup
+	$(PY) -m ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache
