@@ -64,6 +64,11 @@ class MlPaths:
         return self.root / "output" / "failure"
 
     @property
+    def exit_message(self) -> Path:
+        """Processing jobs: the first 1 KB becomes ExitMessage in DescribeProcessingJob."""
+        return self.root / "output" / "message"
+
+    @property
     def checkpoints(self) -> Path:
         return self.root / "checkpoints"
 
@@ -105,6 +110,7 @@ FEATURE_SCHEMA_FILE = "feature_schema.json"  # raw input columns, in request ord
 EVALUATION_FILE = "evaluation.json"
 REPORT_FILE = "report.html"
 DATASET_SPEC_FILE = "dataset.json"
+RAW_TEST_FILE = "raw.csv"  # in the test split: header-ful raw feature columns + target
 
 # --- Metric log lines ----------------------------------------------------------------------------
 # One line per report, e.g. "#metrics round=12 train:logloss=0.211 validation:auc=0.917".

@@ -1,0 +1,233 @@
+"""Preprocessing job: raw churn tables -> validated, cleaned, encoded train/validation/test splits.
+
+Inputs (processing job layout, root redirectable with ML_ROOT):
+    processing/input/raw/**.csv|.parquet   one or many files, read recursively, concatenated
+    processing/input/config/dataset.json   optional dataset spec (else `--dataset-spec`, else the
+                                           bundled churn spec)
+Outputs, published together only when every one of them was written:
+    train/data.csv, validation/data.csv, test/data.csv   header-less, label (0/1) first, then the
+                                                         encoded features (XGBoost CSV layout)
+    test/raw.csv                 header-ful raw feature columns + target, for evaluation and
+                                 batch inference of raw rows
+    baseline/baseline.csv        header-ful sample of raw train feature rows for Model Monitor
+    transform/transform.json     the FittedTransform, fitted on the train split only
+    transform/feature_schema.json
+Prints one JSON summary line (row counts, duplicates dropped) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from runtime_scripts import contract
+from runtime_scripts.churn.dataset import DatasetSpec, SplitRatios
+from runtime_scripts.churn.jobio import (
+    JobError,
+    atomic_outputs,
+    find_data_files,
+    read_table,
+    run_job,
+)
+from runtime_scripts.churn.transform import FittedTransform
+
+log = logging.getLogger("churn.preprocess")
+OUTPUTS = (
+    contract.PROCESSING_OUTPUT_TRAIN,
+    contract.PROCESSING_OUTPUT_VALIDATION,
+    contract.PROCESSING_OUTPUT_TEST,
+    contract.PROCESSING_OUTPUT_BASELINE,
+    contract.PROCESSING_OUTPUT_TRANSFORM,
+)
+
+
+def load_spec(cli_path: str | None, paths: contract.MlPaths) -> DatasetSpec:
+    channel = paths.processing_input(contract.PROCESSING_INPUT_CONFIG) / contract.DATASET_SPEC_FILE
+    path = Path(cli_path) if cli_path else channel if channel.is_file() else None
+    spec = DatasetSpec.load(path)
+    log.info("dataset spec %r from %s", spec.name, path or "the bundled default")
+    return spec
+
+
+def read_raw(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int]:
+    """All input files concatenated; every file must carry the target and feature columns."""
+    files = find_data_files(raw_dir)
+    required = [spec.target, *spec.feature_names]
+    frames, problems = [], []
+    for path in files:
+        frame = read_table(path)
+        name = path.relative_to(raw_dir) if path != raw_dir else path.name
+        if spec.target not in frame.columns:
+            problems.append(f"{name}: target column {spec.target!r} is missing")
+        missing = [c for c in spec.feature_names if c not in frame.columns]
+        if missing:
+            problems.append(f"{name}: feature columns missing: {', '.join(missing)}")
+        extra = sorted(set(frame.columns) - set(required) - set(spec.id_columns))
+        if extra:
+            log.info("%s: ignoring columns not in the spec: %s", name, ", ".join(extra))
+        frames.append(frame)
+    if problems:
+        raise JobError(
+            f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}. "
+            "Fix the data or the spec's target/features"
+        )
+    # Only the spec's columns go on; id columns are dropped here and never reach the model.
+    data = pd.concat([f[required] for f in frames], ignore_index=True)
+    if data.empty:
+        raise JobError(f"the {len(files)} input file(s) under {raw_dir} hold no data rows")
+    log.info("read %d rows from %d file(s)", len(data), len(files))
+    return data, len(files)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Categorical cells as the strings a client would send: 415.0 from Parquet becomes '415'."""
+    def one(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v == "":
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return pd.Series([one(v) for v in values.tolist()], index=values.index, dtype=object)
+
+
+def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(raw, typed): raw keeps numeric cells as given; typed has float64 numerics.
+
+    Collects every problem before failing so one run reports all offending columns.
+    """
+    raw, typed = data.copy(), pd.DataFrame(index=data.index)
+    problems = []
+    empty = [c for c in data.columns if data[c].isna().all()]
+    if empty:
+        problems.append(f"columns with no values at all: {', '.join(empty)}")
+    not_numeric = []
+    for name in spec.numeric_features:
+        values = pd.to_numeric(data[name], errors="coerce").astype("float64")
+        bad = (values.isna() & data[name].notna()) | np.isinf(values)
+        if bad.any():
+            example = data[name][bad].iloc[0]
+            not_numeric.append(f"{name} ({int(bad.sum())} rows, e.g. {example!r})")
+        typed[name] = values
+    if not_numeric:
+        problems.append(f"numeric columns with non-numeric values: {', '.join(not_numeric)}")
+    for name in spec.categorical_features:
+        raw[name] = typed[name] = as_text(data[name])
+    raw[spec.target] = typed[spec.target] = as_text(data[spec.target])
+    labels = set(typed[spec.target].dropna())
+    if spec.target not in empty:
+        if spec.positive_label not in labels:
+            problems.append(f"target {spec.target!r} never takes the positive label "
+                            f"{spec.positive_label!r} (values seen: {sorted(labels)[:10]})")
+        elif len(labels) != 2:
+            problems.append(f"target {spec.target!r} must have exactly 2 values for binary "
+                            f"classification, found {len(labels)}: {sorted(labels)[:10]}")
+    if problems:
+        raise JobError(f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}")
+    return raw, typed[data.columns]
+
+
+def stratified_split(y: np.ndarray, ratios: SplitRatios) -> tuple[np.ndarray, ...]:
+    """Seeded train/validation/test row indices with the class balance kept in each split."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(y))
+    try:
+        rest, test = train_test_split(
+            rows, test_size=ratios.test, stratify=y, random_state=ratios.seed
+        )
+        train, validation = train_test_split(
+            rest, test_size=ratios.validation / (ratios.train + ratios.validation),
+            stratify=y[rest], random_state=ratios.seed,
+        )
+    except ValueError as exc:
+        raise JobError(
+            f"cannot split {len(y)} rows ({int(y.sum())} positive) into stratified "
+            f"train/validation/test: {exc}. Provide more rows of each class"
+        ) from None
+    return tuple(np.sort(part) for part in (train, validation, test))
+
+
+def write_split(path: Path, labels: np.ndarray, features: np.ndarray) -> None:
+    frame = pd.DataFrame(features)
+    frame.insert(0, "label", labels.astype(np.int8))
+    # %.9g round-trips float32 exactly: training reads back the very values evaluation encodes.
+    frame.to_csv(path, header=False, index=False, float_format="%.9g")
+
+
+def feature_schema(spec: DatasetSpec) -> dict[str, object]:
+    return {
+        "input_columns": spec.feature_names,
+        "features": dict(spec.features),
+        "target": spec.target,
+        "positive_label": spec.positive_label,
+        "id_columns": list(spec.id_columns),
+    }
+
+
+def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
+    data, n_files = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
+    raw, typed = validate_and_type(data, spec)
+    missing_target = typed[spec.target].isna()
+    duplicated = typed.duplicated(keep="first") & ~missing_target
+    keep = ~(missing_target | duplicated)
+    log.info("dropped %d duplicate rows and %d rows without a target",
+             int(duplicated.sum()), int(missing_target.sum()))
+    raw, typed = raw[keep].reset_index(drop=True), typed[keep].reset_index(drop=True)
+    y = (typed[spec.target] == spec.positive_label).to_numpy(dtype=np.int8)
+    parts = dict(zip(OUTPUTS[:3], stratified_split(y, spec.split)))
+    transform = FittedTransform.fit(typed.iloc[parts[contract.PROCESSING_OUTPUT_TRAIN]], spec)
+
+    targets = {name: paths.processing_output(name) for name in OUTPUTS}
+    with atomic_outputs(targets) as out:
+        for name, rows in parts.items():
+            write_split(out[name] / contract.SPLIT_FILE, y[rows],
+                        transform.transform_frame(typed.iloc[rows]))
+        test_rows = raw.iloc[parts[contract.PROCESSING_OUTPUT_TEST]]
+        test_rows[[*spec.feature_names, spec.target]].to_csv(
+            out[contract.PROCESSING_OUTPUT_TEST] / contract.RAW_TEST_FILE, index=False)
+        train_raw = raw.iloc[parts[contract.PROCESSING_OUTPUT_TRAIN]][spec.feature_names]
+        size = min(spec.baseline_rows, len(train_raw))
+        pick = np.sort(np.random.default_rng(spec.split.seed).choice(
+            len(train_raw), size=size, replace=False))
+        train_raw.iloc[pick].to_csv(
+            out[contract.PROCESSING_OUTPUT_BASELINE] / contract.BASELINE_FILE, index=False)
+        transform.save(out[contract.PROCESSING_OUTPUT_TRANSFORM] / contract.TRANSFORM_FILE)
+        (out[contract.PROCESSING_OUTPUT_TRANSFORM] / contract.FEATURE_SCHEMA_FILE).write_text(
+            json.dumps(feature_schema(spec), indent=2))
+    return {
+        "dataset": spec.name,
+        "input_files": n_files,
+        "rows_read": len(data),
+        "rows_without_target": int(missing_target.sum()),
+        "duplicates_dropped": int(duplicated.sum()),
+        "rows_used": len(y),
+        "splits": {name: {"rows": len(rows), "positives": int(y[rows].sum())}
+                   for name, rows in parts.items()},
+        "baseline_rows": size,
+        "encoded_features": transform.width,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="process preprocess", description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset-spec", help="dataset spec JSON (overrides the config input)")
+    args = parser.parse_args(argv)
+    paths = contract.MlPaths.from_env()
+
+    def job() -> None:
+        summary = preprocess(paths, load_spec(args.dataset_spec, paths))
+        print(json.dumps(summary), flush=True)
+
+    return run_job(job, paths.exit_message, "preprocess")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
