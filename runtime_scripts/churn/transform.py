@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -244,7 +245,9 @@ class FittedTransform:
             out[:, :n_num] = (filled - self._mean) / self._std
             if len(self._indicator_idx):
                 out[:, n_num : n_num + len(self._indicator_idx)] = nan_mask[:, self._indicator_idx]
-        for levels, offset, values in zip(self._level_index, self._cat_offsets, categorical):
+        for levels, offset, values in zip(
+            self._level_index, self._cat_offsets, categorical, strict=True
+        ):
             for i, value in enumerate(values):
                 j = levels.get(value)
                 if j is not None:
