@@ -182,7 +182,7 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
              int(duplicated.sum()), int(missing_target.sum()))
     raw, typed = raw[keep].reset_index(drop=True), typed[keep].reset_index(drop=True)
     y = (typed[spec.target] == spec.positive_label).to_numpy(dtype=np.int8)
-    parts = dict(zip(OUTPUTS[:3], stratified_split(y, spec.split)))
+    parts = dict(zip(OUTPUTS[:3], stratified_split(y, spec.split), strict=True))
     transform = FittedTransform.fit(typed.iloc[parts[contract.PROCESSING_OUTPUT_TRAIN]], spec)
 
     targets = {name: paths.processing_output(name) for name in OUTPUTS}

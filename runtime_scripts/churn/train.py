@@ -1,0 +1,211 @@
+"""Training job: XGBoost (`hist`) on the encoded splits, early stopping on validation.
+
+Inputs: channels `train`, `validation` (header-less CSV, label first) and `transform`
+(transform.json + feature_schema.json from preprocessing); hyperparameters from
+input/config/hyperparameters.json, SM_HPS and `--name value` arguments (later ones win; all three
+carry the same values on SageMaker). SM_CHANNEL_*, SM_MODEL_DIR, SM_OUTPUT_DATA_DIR and
+SM_CHECKPOINT_DIR override the /opt/ml (ML_ROOT) defaults, so the script also runs in script mode.
+
+Logs one `#metrics round=N train:logloss=... validation:auc=...` line every `metrics_frequency`
+rounds and, last, the metrics of the round the saved model ends at: SageMaker (and a tuning
+objective such as validation:auc) takes the last value it reads, which is then the model's.
+
+Writes the model directory described in `model_bundle`, a training summary to the output data
+dir, and on any error a one-line reason to output/failure with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from runtime_scripts import contract
+from runtime_scripts.churn import checkpoint, hyperparameters
+from runtime_scripts.churn.hyperparameters import HyperparameterError, Hyperparameters
+from runtime_scripts.churn.jobio import JobError, find_data_files, read_table, run_job
+from runtime_scripts.churn.model_bundle import load_feature_schema, load_transform
+
+if TYPE_CHECKING:
+    import xgboost
+
+log = logging.getLogger("churn.train")
+LOGGED_METRICS = ("logloss", "auc", "aucpr")  # XGBoost eval metrics; log names in TRAINING_METRICS
+
+
+@dataclass(frozen=True)
+class TrainPaths:
+    train: Path
+    validation: Path
+    transform: Path
+    model: Path
+    output_data: Path
+    checkpoints: Path
+    hyperparameters: Path
+    failure: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TrainPaths:
+        ml = contract.MlPaths.from_env(dict(env))
+
+        def pick(var: str, default: Path) -> Path:
+            return Path(env[var]) if env.get(var) else default
+
+        return cls(
+            train=pick("SM_CHANNEL_TRAIN", ml.channel(contract.CHANNEL_TRAIN)),
+            validation=pick("SM_CHANNEL_VALIDATION", ml.channel(contract.CHANNEL_VALIDATION)),
+            transform=pick("SM_CHANNEL_TRANSFORM", ml.channel(contract.CHANNEL_TRANSFORM)),
+            model=pick("SM_MODEL_DIR", ml.model),
+            output_data=pick("SM_OUTPUT_DATA_DIR", ml.output_data),
+            checkpoints=pick("SM_CHECKPOINT_DIR", ml.checkpoints),
+            hyperparameters=ml.hyperparameters,
+            failure=ml.failure,
+        )
+
+
+def load_hyperparameters(paths: TrainPaths, env: Mapping[str, str], argv: list[str],
+                         ) -> Hyperparameters:
+    raw: dict[str, Any] = {}
+    if paths.hyperparameters.is_file():
+        raw.update(hyperparameters.load_json_object(
+            paths.hyperparameters.read_text(), str(paths.hyperparameters)))
+    if env.get("SM_HPS"):
+        raw.update(hyperparameters.load_json_object(env["SM_HPS"], "SM_HPS"))
+    raw.update(hyperparameters.parse_cli(argv))
+    return hyperparameters.parse(raw)
+
+
+def read_split(channel: Path, name: str) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    import pandas as pd
+
+    files = find_data_files(channel, (".csv",))
+    frame = pd.concat([read_table(f, header=False, dtype=np.float32) for f in files])
+    if frame.empty or frame.shape[1] < 2:
+        raise JobError(f"{name} channel {channel} must hold rows of a label and features")
+    labels = frame.iloc[:, 0].to_numpy()
+    if not np.isin(labels, (0.0, 1.0)).all():
+        raise JobError(f"{name} channel {channel}: the first column must be the 0/1 label")
+    return frame.iloc[:, 1:].to_numpy(dtype=np.float32), labels, files
+
+
+def parse_eval(text: str) -> dict[str, float]:
+    """'[3]\\ttrain-auc:0.91\\tvalidation-auc:0.88' -> {'train:auc': 0.91, ...}."""
+    metrics = {}
+    for item in text.split("\t")[1:]:
+        key, _, value = item.rpartition(":")
+        data, _, metric = key.partition("-")
+        metrics[f"{data}:{metric}"] = float(value)
+    return {k: metrics[k] for k in contract.TRAINING_METRICS if k in metrics}
+
+
+def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
+          paths: TrainPaths, fingerprint: str, nthread: int) -> tuple[Any, Any, int | None]:
+    """Run (or resume) the boosting loop; returns (booster, state, resumed_from)."""
+    import xgboost
+
+    params = {
+        "objective": "binary:logistic", "tree_method": "hist", "eval_metric": list(LOGGED_METRICS),
+        "max_depth": hp.max_depth, "eta": hp.eta, "min_child_weight": hp.min_child_weight,
+        "subsample": hp.subsample, "colsample_bytree": hp.colsample_bytree, "gamma": hp.gamma,
+        "alpha": hp.alpha, "lambda": hp.lambda_, "scale_pos_weight": hp.scale_pos_weight,
+        "max_bin": hp.max_bin, "nthread": nthread, "verbosity": 1,
+    }
+    resumed = checkpoint.load_latest(paths.checkpoints, fingerprint)
+    booster, state = resumed or (None, checkpoint.TrainingState(fingerprint))
+    if state.rounds_done > hp.num_round:
+        raise JobError(f"the checkpoint already has {state.rounds_done} rounds, more than "
+                       f"num_round={hp.num_round}: raise num_round or clear the checkpoints")
+    resumed_from = state.rounds_done if resumed else None
+    freq = hp.checkpoint_frequency
+    while state.rounds_done < hp.num_round and not state.stopped_early:
+        start = state.rounds_done
+        end = min(hp.num_round, (start // freq + 1) * freq)
+        # A fresh Booster per checkpoint interval, seeded by its first round: see checkpoint.py.
+        booster = xgboost.Booster({**params, "seed": hp.seed + start}, [dtrain, dvalid],
+                                  model_file=booster)
+        for i in range(start, end):
+            booster.update(dtrain, i)
+            metrics = parse_eval(booster.eval_set([(dtrain, "train"), (dvalid, "validation")], i))
+            state.record(i, metrics, hp)
+            if (i + 1) % hp.metrics_frequency == 0:
+                print(contract.format_metric_line(metrics, round=i + 1), flush=True)
+            if state.stopped_early:
+                log.info("early stopping after round %d: best %s=%.6f at round %d", i + 1,
+                         hp.eval_metric, state.best_score, state.best_iteration + 1)
+                break
+        checkpoint.save(paths.checkpoints, booster, state)
+    return booster, state, resumed_from
+
+
+def train(paths: TrainPaths, hp: Hyperparameters) -> dict[str, Any]:
+    import xgboost
+
+    transform = load_transform(paths.transform / contract.TRANSFORM_FILE)
+    schema = load_feature_schema(paths.transform / contract.FEATURE_SCHEMA_FILE)
+    x_train, y_train, train_files = read_split(paths.train, "train")
+    x_valid, y_valid, valid_files = read_split(paths.validation, "validation")
+    for name, x in (("train", x_train), ("validation", x_valid)):
+        if x.shape[1] != transform.width:
+            raise JobError(f"the {name} split has {x.shape[1]} features but transform.json "
+                           f"encodes {transform.width}: the channels come from different "
+                           "preprocessing runs")
+    nthread = hp.nthread or len(os.sched_getaffinity(0))
+    dtrain = xgboost.DMatrix(x_train, label=y_train, nthread=nthread)
+    dvalid = xgboost.DMatrix(x_valid, label=y_valid, nthread=nthread)
+    fingerprint = checkpoint.fingerprint(hp, train_files + valid_files)
+    booster, state, resumed_from = boost(hp, dtrain, dvalid, paths, fingerprint, nthread)
+
+    # Early stopping keeps the best round; without it the model is every round trained.
+    selected = state.best_iteration if hp.early_stopping_rounds else state.rounds_done - 1
+    final_metrics = state.best_metrics if hp.early_stopping_rounds else state.last_metrics
+    model = booster[: selected + 1]
+    model.set_attr(**{checkpoint.STATE_ATTR: None, "best_iteration": str(selected),
+                      "best_score": str(final_metrics[f"validation:{hp.eval_metric}"]),
+                      "eval_metric": f"validation:{hp.eval_metric}"})
+    print(contract.format_metric_line(final_metrics, round=selected + 1, final=1), flush=True)
+
+    paths.model.mkdir(parents=True, exist_ok=True)
+    model.save_model(paths.model / contract.MODEL_FILE)
+    shutil.copyfile(paths.transform / contract.TRANSFORM_FILE,
+                    paths.model / contract.TRANSFORM_FILE)
+    schema["decision_threshold"] = hp.decision_threshold
+    (paths.model / contract.FEATURE_SCHEMA_FILE).write_text(json.dumps(schema, indent=2))
+    summary = {
+        "hyperparameters": hp.as_dict(),
+        "rounds_trained": state.rounds_done,
+        "selected_round": selected + 1,
+        "stopped_early": state.stopped_early,
+        "resumed_from_round": resumed_from,
+        "metrics": final_metrics,
+        "rows": {"train": len(y_train), "validation": len(y_valid)},
+    }
+    paths.output_data.mkdir(parents=True, exist_ok=True)
+    (paths.output_data / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = dict(os.environ)
+    paths = TrainPaths.from_env(env)
+
+    def job() -> None:
+        try:
+            hp = load_hyperparameters(paths, env, sys.argv[1:] if argv is None else argv)
+        except HyperparameterError as exc:
+            raise JobError(str(exc)) from None
+        log.info("hyperparameters: %s", json.dumps(hp.as_dict()))
+        log.info("training summary: %s", json.dumps(train(paths, hp)))
+
+    return run_job(job, paths.failure, "training")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
