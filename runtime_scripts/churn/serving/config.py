@@ -1,0 +1,111 @@
+"""Server settings from the command line and the SageMaker environment, resolved in one place.
+
+Precedence is always: command-line flag, then environment variable, then default. SageMaker sets
+the SAGEMAKER_* variables from the model's Environment and, for batch transform, from the
+transform job (SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY,
+SAGEMAKER_MAX_CONCURRENT_TRANSFORMS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime_scripts.contract import MlPaths
+
+PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
+TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
+MAX_PAYLOAD_ENV = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
+BATCH_STRATEGY_ENV = "SAGEMAKER_BATCH_STRATEGY"
+MAX_CONCURRENT_TRANSFORMS_ENV = "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"
+MODEL_DIR_ENV = "SM_MODEL_DIR"
+
+DEFAULT_PORT = 8080
+DEFAULT_TIMEOUT_S = 60
+DEFAULT_MAX_PAYLOAD_MB = 6  # the realtime invocation limit; transform jobs may raise it
+BATCH_STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
+# Idle keep-alive connections stay open longer than the 60 s idle timeout of the load balancer
+# in front, so that side always closes first and never reuses a connection we just closed.
+KEEPALIVE_S = 75.0
+# SageMaker sends SIGTERM and kills the container 30 s later: finish in-flight work before that.
+GRACEFUL_SHUTDOWN_S = 20.0
+
+
+class ConfigError(ValueError):
+    """A setting with a malformed value; the message names the variable or flag."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str
+    port: int
+    workers: int
+    timeout_s: float
+    max_payload_bytes: int  # 0: no limit (MaxPayloadInMB=0 streams chunked payloads)
+    batch_strategy: str
+    max_concurrent_transforms: int
+    model_dir: Path
+
+    @property
+    def max_payload_mb(self) -> int:
+        return self.max_payload_bytes // (1024 * 1024)
+
+    @classmethod
+    def resolve(
+        cls, argv: list[str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> ServerConfig:
+        env = os.environ if environ is None else environ
+        args = _parser().parse_args(argv)
+
+        def integer(flag_value: int | None, name: str, default: int, minimum: int) -> int:
+            if flag_value is not None:
+                value: int | str = flag_value
+            else:
+                value = env.get(name, "").strip() or default
+            try:
+                number = int(value)
+            except ValueError:
+                raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+            if number < minimum:
+                raise ConfigError(f"{name} must be >= {minimum}, got {number}")
+            return number
+
+        workers = integer(args.workers, WORKERS_ENV, _cpu_count(), 1)
+        strategy = env.get(BATCH_STRATEGY_ENV, "").strip().upper() or BATCH_STRATEGIES[0]
+        if strategy not in BATCH_STRATEGIES:
+            raise ConfigError(f"{BATCH_STRATEGY_ENV} must be one of {BATCH_STRATEGIES}")
+        model_dir = args.model_dir or env.get(MODEL_DIR_ENV) or MlPaths.from_env(dict(env)).model
+        return cls(
+            host=args.host,
+            port=integer(args.port, PORT_ENV, DEFAULT_PORT, 0),
+            workers=workers,
+            timeout_s=float(integer(None, TIMEOUT_ENV, DEFAULT_TIMEOUT_S, 1)),
+            max_payload_bytes=integer(None, MAX_PAYLOAD_ENV, DEFAULT_MAX_PAYLOAD_MB, 0) * 1024**2,
+            batch_strategy=strategy,
+            # One request per worker at a time keeps every core busy without queueing.
+            max_concurrent_transforms=integer(None, MAX_CONCURRENT_TRANSFORMS_ENV, workers, 1),
+            model_dir=Path(model_dir),
+        )
+
+
+def _cpu_count() -> int:
+    # The CPUs this container may run on, not the host's: SageMaker and Docker pin them.
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serve", description="SageMaker inference server for the churn XGBoost model."
+    )
+    parser.add_argument("--model-dir", help=f"default: ${MODEL_DIR_ENV}, else $ML_ROOT/model")
+    parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, help=f"default: ${PORT_ENV}, else {DEFAULT_PORT}")
+    parser.add_argument("--workers", type=int, help=f"default: ${WORKERS_ENV}, else CPU count")
+    return parser

@@ -1,0 +1,195 @@
+"""A minimal HTTP/1.1 server protocol: httptools parsing on an asyncio (uvloop) transport.
+
+Why not a framework: a single-row request costs ~50 us of parsing and scoring, so per-request
+framework overhead (ASGI scopes, middleware, awaits) would be most of the bill. Scoring is CPU
+work, so each request is handled synchronously inside `data_received`: responses leave in
+request order (pipelining works) and one worker never interleaves two requests.
+
+Keep-alive follows the client (HTTP/1.1 default on). A request whose Content-Length is over the
+payload limit is answered 413 without reading its body, and the connection is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+import httptools
+
+from runtime_scripts.churn.serving.app import Response, error_response, payload_message
+from runtime_scripts.churn.serving.errors import BadRequest, ClientError, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from runtime_scripts.churn.serving.app import InferenceApp
+
+log = logging.getLogger(__name__)
+
+_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+LINGER_S = 2.0
+
+
+class _StopParsing(Exception):
+    """Raised from a parser callback to stop reading a request that was already answered."""
+
+
+class Connections:
+    """The connections of one worker, for idle/slow-request timeouts and graceful shutdown."""
+
+    def __init__(self, app: InferenceApp, request_timeout_s: float, keepalive_s: float) -> None:
+        self.app = app
+        self.request_timeout_s = request_timeout_s
+        self.keepalive_s = keepalive_s
+        self.open: set[HttpProtocol] = set()
+        self.draining = False
+
+    def sweep(self) -> None:
+        """Close connections idle past keep-alive, or stuck mid-request past the timeout."""
+        now = time.monotonic()
+        for conn in list(self.open):
+            if conn.discarding:
+                if now - conn.last_activity > LINGER_S:
+                    conn.close()
+            elif conn.request_started is not None:
+                if now - conn.request_started > self.request_timeout_s:
+                    conn.fail(ClientError("the request was not received in time", status=408))
+            elif self.draining or now - conn.last_activity > self.keepalive_s:
+                conn.close()
+
+
+class HttpProtocol(asyncio.Protocol):
+    def __init__(self, connections: Connections) -> None:
+        self.connections = connections
+        self.app = connections.app
+        self.limit = connections.app.config.max_payload_bytes
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.last_activity = time.monotonic()
+        self.request_started: float | None = None
+        self.discarding = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.url = b""
+        self.content_type: str | None = None
+        self.accept: str | None = None
+        self.expect_continue = False
+        self.content_length: int | None = None
+        self.body: list[bytes] = []
+        self.size = 0
+
+    # --- asyncio.Protocol ------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.connections.open.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connections.open.discard(self)
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        if self.discarding:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.fail(BadRequest("protocol upgrades are not supported"))
+        except httptools.HttpParserError as exc:
+            if self.transport is not None and not self.discarding:  # not already answered
+                self.fail(BadRequest(f"malformed HTTP request: {exc}"))
+
+    def pause_writing(self) -> None:
+        # The client is not reading its responses: stop reading its requests until it does.
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.resume_reading()
+
+    # --- httptools callbacks ---------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.request_started = self.last_activity
+        self._reset()
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"content-type":
+            self.content_type = value.decode("latin-1")
+        elif name == b"accept":
+            self.accept = value.decode("latin-1")
+        elif name == b"content-length" and value.isdigit():  # the parser rejects other values
+            self.content_length = int(value)
+        elif name == b"expect" and value.lower() == b"100-continue":
+            self.expect_continue = True
+
+    def on_headers_complete(self) -> None:
+        length = self.content_length
+        if self.limit and length is not None and length > self.limit:
+            # Answer now rather than read megabytes we would throw away.
+            self.fail(PayloadTooLarge(payload_message(length, self.limit)), linger=True)
+            raise _StopParsing
+        if self.expect_continue and self.transport is not None:
+            self.transport.write(_CONTINUE)
+
+    def on_body(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.limit and self.size > self.limit:  # chunked bodies announce no length
+            self.fail(PayloadTooLarge(payload_message(self.size, self.limit)), linger=True)
+            raise _StopParsing
+        self.body.append(chunk)
+
+    def on_message_complete(self) -> None:
+        self.request_started = None
+        method = self.parser.get_method().decode("ascii", "replace")
+        path = self.url.split(b"?", 1)[0]
+        body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+        try:
+            response = self.app.handle(method, path, self.content_type, self.accept, body)
+        except Exception:  # a bug, not the client's fault: answer 500 and keep serving
+            log.exception("unhandled error for %s %s", method, path.decode("latin-1"))
+            response = Response(500, b"application/json", b'{"error":"internal server error"}')
+        keep_alive = self.parser.should_keep_alive() and not self.connections.draining
+        self.send(response, keep_alive, head=method == "HEAD")
+        if not keep_alive:
+            self.close()
+
+    # --- responses -------------------------------------------------------------------------------
+    def send(self, response: Response, keep_alive: bool, head: bool = False) -> None:
+        if self.transport is None:
+            return
+        status, content_type, body, extra = response
+        connection = b"" if keep_alive else b"Connection: close\r\n"
+        if keep_alive and self.parser.get_http_version() == "1.0":
+            connection = b"Connection: keep-alive\r\n"
+        head_bytes = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s%s\r\n" % (
+            status, _REASONS.get(status, b""), content_type, len(body), extra, connection,
+        )
+        self.transport.write(head_bytes if head else head_bytes + body)
+
+    def fail(self, exc: ClientError, linger: bool = False) -> None:
+        """Answer a request that will not be read to its end, then close the connection.
+
+        With `linger`, the rest of what the client sends is read and dropped until it closes (or
+        the sweep does, LINGER_S later): closing with unread data would reset the connection and
+        the client, still sending its body, might never see the answer.
+        """
+        self.request_started = None
+        self.send(error_response(exc), keep_alive=False)
+        if linger and self.transport is not None and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.discarding = True
+        else:
+            self.close()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
