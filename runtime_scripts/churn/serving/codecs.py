@@ -4,8 +4,8 @@ Accepted request bodies (Content-Type), every row in feature_schema `input_colum
 - text/csv: no header, one row per line, as SageMaker sends (batch transform with SplitType=Line
   joins several records with newlines). Empty fields are missing values. Quoted fields are
   understood ("a,b" is one field).
-- application/json: {"instances": [...]} or a bare list of instances, or one instance. An instance
-  is a list of values, an object keyed by column name (absent keys are missing values; the id and
+- application/json: {"instances": [...]}, a bare list of instances, or one instance (a list of
+  values or an object). An instance is a list of values, an object keyed by column name (absent keys are missing values; the id and
   target columns are ignored; other unknown keys are an error) or {"features": [values]}.
 - application/jsonlines: one instance per line.
 Values are numbers, strings or null.
@@ -91,10 +91,15 @@ def decode(media: str, body: bytes, columns: Sequence[str], ignored: frozenset[s
     if media == JSON:
         data = _load_json(body, "request body")
         if isinstance(data, dict) and "instances" in data:
-            data = data["instances"]
-        if isinstance(data, list) and data and not isinstance(data[0], (list, dict)):
-            data = [data]  # one instance given as a flat list of values
-        instances = data if isinstance(data, list) else [data]
+            instances = data["instances"]
+            if not isinstance(instances, list):
+                raise BadRequest('"instances" must be a list of instances')
+        elif isinstance(data, list):
+            # A bare list of values (not of lists/objects) is one instance.
+            flat = bool(data) and not isinstance(data[0], (list, dict))
+            instances = [data] if flat else data
+        else:
+            instances = [data]
     else:
         lines = [line for line in body.split(b"\n") if line.strip()]
         instances = [_load_json(line, f"line {i + 1}") for i, line in enumerate(lines)]

@@ -6,23 +6,24 @@ Layout (written by training, see `runtime_scripts.contract`):
 - FEATURE_SCHEMA_FILE: {"input_columns", "features", "target", "positive_label", "id_columns",
   "decision_threshold"} and optionally "negative_label"
 
-Both our server and the benchmark baseline load through `ModelArtifacts.load`, so they score the
-very same booster and transform.
+Loading is the shared `model_bundle.load_bundle` (as evaluation uses); this adds the serving
+view of the schema and single-threaded prediction. Our server and the benchmark baseline both
+load through `ModelArtifacts.load`, so they score the very same booster and transform.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime_scripts import contract
 from runtime_scripts.churn.serving.errors import ModelLoadError
-from runtime_scripts.churn.transform import FittedTransform
 
 if TYPE_CHECKING:
     import xgboost
+
+    from runtime_scripts.churn.transform import FittedTransform
 
 # The schema names only the positive class; the label we answer for the other class follows the
 # usual binary pairs unless the schema spells it out as "negative_label".
@@ -69,38 +70,28 @@ class ModelArtifacts:
 
     @classmethod
     def load(cls, model_dir: Path) -> ModelArtifacts:
-        import xgboost
+        from runtime_scripts.churn.jobio import JobError
+        from runtime_scripts.churn.model_bundle import MODEL_FILES, load_bundle
 
         model_dir = Path(model_dir)
-        paths = {
-            name: model_dir / name
-            for name in (contract.MODEL_FILE, contract.TRANSFORM_FILE, contract.FEATURE_SCHEMA_FILE)
-        }
-        absent = [name for name, path in paths.items() if not path.is_file()]
+        absent = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
         if absent:
             raise ModelLoadError(
                 f"model directory {model_dir} lacks {absent}: point ML_ROOT, SM_MODEL_DIR or "
-                "--model-dir at the output of a training job (model.tar.gz extracted)"
+                "--model-dir at the output of the churn training job (model.tar.gz extracted)"
             )
-        schema_path = paths[contract.FEATURE_SCHEMA_FILE]
         try:
-            schema = FeatureSchema.from_dict(json.loads(schema_path.read_text()), str(schema_path))
-            transform = FittedTransform.load(paths[contract.TRANSFORM_FILE])
-            booster = xgboost.Booster()
-            booster.load_model(str(paths[contract.MODEL_FILE]))
-        except (ValueError, KeyError, TypeError, xgboost.core.XGBoostError) as exc:
-            raise ModelLoadError(f"cannot load the model from {model_dir}: {exc}") from exc
-        # One request at a time per worker process: OpenMP threads would only contend with the
-        # other workers for the same cores.
-        booster.set_param({"nthread": 1})
-        if schema.input_columns != transform.input_columns:
+            bundle = load_bundle(model_dir)
+        except JobError as exc:
+            raise ModelLoadError(str(exc)) from None
+        schema_path = model_dir / contract.FEATURE_SCHEMA_FILE
+        schema = FeatureSchema.from_dict(bundle.schema, str(schema_path))
+        if schema.input_columns != bundle.transform.input_columns:
             raise ModelLoadError(
                 f"{schema_path} input_columns {schema.input_columns} differ from the transform's "
-                f"{transform.input_columns}: the model directory mixes two training runs"
+                f"{bundle.transform.input_columns}: the model directory mixes two training runs"
             )
-        if booster.num_features() != transform.width:
-            raise ModelLoadError(
-                f"the booster expects {booster.num_features()} features but the transform makes "
-                f"{transform.width}: the model directory mixes two training runs"
-            )
-        return cls(booster=booster, transform=transform, schema=schema)
+        # One request at a time per worker process: OpenMP threads would only contend with the
+        # other workers for the same cores.
+        bundle.booster.set_param({"nthread": 1})
+        return cls(booster=bundle.booster, transform=bundle.transform, schema=schema)
