@@ -1,0 +1,114 @@
+"""The batch inference pipeline's input: schema, cross-field rules and the derived `run` section.
+
+Keys and ranges follow CreateTransformJob in the SageMaker API reference; the model comes from a
+given model package ARN or, when that is null, from the group's latest Approved package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import names
+from .errors import Problem, render
+from .origin import Origin
+from .schema import Enum, Int, Nullable, Obj, S3Uri, Str
+from .training import INSTANCE
+from .values import JSON_PATH, MODEL_PACKAGE_ARN, is_inside
+
+PIPELINE = "batch"
+
+# DataProcessing.InputFilter / OutputFilter: JSONPath expressions of at most 63 characters.
+_FILTER = Str(max_len=63, pattern=JSON_PATH, pattern_help="a JSONPath starting with '$', e.g. "
+              "'$' (everything), '$[1:]' (drop the first CSV column)")
+
+SCHEMA = Obj({
+    "data": Obj({
+        # Null in the defaults is allowed: then every execution must name its input.
+        "input_s3_uri": Nullable(S3Uri()),
+        "content_type": Enum(("text/csv", "application/json", "application/jsonlines")),
+        "split_type": Enum(("Line", "None")),
+        "join_source": Enum(("None", "Input")),
+        "input_filter": _FILTER,
+        "output_filter": _FILTER,
+        "output_s3_uri": Nullable(S3Uri()),
+    }),
+    "model_package_arn": Nullable(Str(
+        max_len=2048, pattern=MODEL_PACKAGE_ARN,
+        pattern_help="arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>, "
+                     "or null for the latest Approved package")),
+    "transform": Obj({
+        "instance_type": INSTANCE,
+        "instance_count": Int(1, 100),
+        "max_payload_mb": Int(1, 100),
+        "max_concurrent_transforms": Int(0, 100),  # 0: SageMaker picks per container
+        "batch_strategy": Enum(("MultiRecord", "SingleRecord")),
+        # ModelClientConfig.InvocationsTimeoutInSeconds: 1 .. 3600 (SageMaker's default is 600).
+        "invocations_timeout_seconds": Int(1, 3600),
+    }),
+})
+
+
+def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
+          out: list[Problem]) -> None:
+    data, transform = doc["data"], doc["transform"]
+    if origin.final and data["input_s3_uri"] is None:
+        out.append(Problem("data.input_s3_uri", "is required (the stage has no default input)",
+                           "an S3 URI such as s3://bucket/prefix/"))
+    if transform["batch_strategy"] == "MultiRecord" and data["split_type"] == "None":
+        # CreateTransformJob: the batch strategy needs records, i.e. SplitType Line.
+        out.append(Problem(origin.pick("transform.batch_strategy", "data.split_type"),
+                           "MultiRecord needs data.split_type 'Line': without splitting there "
+                           "are no records to batch", "SingleRecord, or split_type Line"))
+    product = transform["max_payload_mb"] * transform["max_concurrent_transforms"]
+    if product > 100:
+        out.append(Problem(origin.pick("transform.max_concurrent_transforms",
+                                       "transform.max_payload_mb"),
+                           f"max_concurrent_transforms x max_payload_mb is {product} MB: "
+                           "SageMaker caps the product at 100 MB", "a product <= 100"))
+    source = data["input_s3_uri"]
+    # A null output goes under s3://<artifacts>/batch/<execution>/output/: check its parent.
+    output = data["output_s3_uri"] or f"s3://{platform['artifacts_bucket']}/batch/"
+    if source is not None and is_inside(output, source):
+        out.append(Problem(origin.pick("data.output_s3_uri", "data.input_s3_uri"),
+                           f"{render(output)} is inside data.input_s3_uri {render(source)}: "
+                           "the next run would read this run's output as input"))
+    _check_package(doc["model_package_arn"], platform, out)
+
+
+def _check_package(arn: str | None, platform: dict[str, str], out: list[Problem]) -> None:
+    if arn is None:
+        return
+    match = MODEL_PACKAGE_ARN.match(arn)
+    group = platform["model_package_group"]
+    # SageMaker lowercases names inside ARNs, so compare without case.
+    if match and match.group("group").lower() != group.lower():
+        out.append(Problem("model_package_arn", f"{render(arn)} belongs to model package "
+                           f"group {render(match.group('group'))}, not this platform's group",
+                           f"a version of {group}"))
+
+
+def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -> dict[str, Any]:
+    prefix = f"s3://{platform['artifacts_bucket']}/batch/{execution_name}/"
+    data, transform = dict(doc["data"]), dict(doc["transform"])
+    data["data_processing"] = {"InputFilter": data["input_filter"],
+                               "JoinSource": data["join_source"],
+                               "OutputFilter": data["output_filter"]}
+    # TransformOutput.AssembleWith mirrors the split: records out, one per line, as they came in.
+    data["assemble_with"] = data["split_type"]
+    transform["model_client_config"] = {
+        "InvocationsTimeoutInSeconds": transform["invocations_timeout_seconds"]}
+    return {
+        **doc,
+        "data": data,
+        "transform": transform,
+        "platform": dict(platform),
+        "run": {
+            "pipeline": PIPELINE,
+            "execution_name": execution_name,
+            "prefix": prefix,
+            "s3": {"output": data["output_s3_uri"] or f"{prefix}output/"},
+            "job_names": names.job_names(platform["resource_prefix"], execution_name,
+                                         names.BATCH_JOBS),
+            "use_latest_approved": doc["model_package_arn"] is None,
+        },
+    }

@@ -1,0 +1,97 @@
+"""Lambda entry point: the first state of every pipeline state machine.
+
+Event (the state machine builds it):
+    {"pipeline": "training" | "batch", "execution_name": "<$$.Execution.Name>",
+     "defaults": {...every key, from the stage config...}, "platform": {...fixed values...},
+     "input": {...the execution input, possibly {}...}}
+Returns the merged, validated document plus derived values (`run`, API-shaped pieces); the state
+machine makes it the whole state. Raises `InvalidPipelineInput` for the user's mistakes and
+`InvalidPipelineDefaults` for deploy-side ones, each with a one-line message naming the key.
+
+Order matters: the defaults are validated on their own first, so any problem found after the
+merge can be blamed on the input with confidence.
+"""
+
+from __future__ import annotations
+
+import copy
+from types import ModuleType
+from typing import Any
+
+from . import batch, training
+from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, json_type, render
+from .origin import Origin
+from .schema import AnyValue, Enum, Obj, Str
+from .values import SAGEMAKER_NAME, check_bucket_name
+
+PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch}
+
+PLATFORM = Obj({
+    "artifacts_bucket": Str(max_len=63),  # the bucket-name rules are checked separately
+    "model_package_group": Str(pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
+    # At most 40 so '<prefix>-<kind>-' leaves room for the execution name in a 63-char job name.
+    "resource_prefix": Str(max_len=40, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
+})
+EVENT = Obj(
+    {
+        "pipeline": Enum(tuple(PIPELINES)),
+        # Step Functions execution names are 1-80 characters.
+        "execution_name": Str(max_len=80),
+        "defaults": AnyValue(object_only=True),  # validated against the pipeline's schema
+        "platform": PLATFORM,
+        "input": AnyValue(),  # the user's: its errors are InvalidPipelineInput, not ours
+    },
+    optional={"input": {}},
+)
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """AWS Lambda handler ("pipeline_input.handler.handler" with runtime_scripts/ as root)."""
+    return resolve(event)
+
+
+def resolve(event: Any) -> dict[str, Any]:
+    pipeline, execution_name, defaults, platform, user_input = _envelope(event)
+    spec: Obj = pipeline.SCHEMA
+
+    # 1. The stage defaults alone: complete and valid, or the deployment is broken.
+    problems: list[Problem] = []
+    checked_defaults = spec.check(defaults, "", problems)
+    if not problems:
+        pipeline.check(checked_defaults, platform, Origin(None, final=False), problems)
+    if problems:
+        raise InvalidPipelineDefaults(problems, "default")
+
+    # 2. The user's input, merged over the (raw) defaults, then validated as a whole.
+    if not isinstance(user_input, dict):
+        raise InvalidPipelineInput([Problem("", f"must be a JSON object, got "
+                                                f"{json_type(user_input)} {render(user_input)}",
+                                            'e.g. {} or {"training": {"use_spot": false}}')])
+    merged = spec.merge(defaults, user_input)
+    document = spec.check(merged, "", problems)
+    if not problems:
+        # Cross-field rules assume correct types, so they run only on a well-typed document.
+        pipeline.check(document, platform, Origin(user_input, final=True), problems)
+    if problems:
+        raise InvalidPipelineInput(problems)
+    return pipeline.derive(document, platform, execution_name)
+
+
+def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any]:
+    """Check what the state machine itself put in the event (a deploy bug when wrong)."""
+    problems: list[Problem] = []
+    checked = EVENT.check(event, "", problems)
+    if not problems:
+        name = checked["execution_name"]
+        # Step Functions never allows '/' or surrounding blanks; either would break the S3 layout.
+        if "/" in name or name.strip() != name:
+            problems.append(Problem("execution_name", f"{render(name)} cannot be used in S3 "
+                                    "paths"))
+        check_bucket_name("platform.artifacts_bucket", checked["platform"]["artifacts_bucket"],
+                          problems)
+    if problems:
+        raise InvalidPipelineDefaults(problems, "event")
+    # Deep copies: the event must stay untouched, and the result must not alias it.
+    return (PIPELINES[checked["pipeline"]], checked["execution_name"],
+            copy.deepcopy(checked["defaults"]), copy.deepcopy(checked["platform"]),
+            copy.deepcopy(checked["input"]))

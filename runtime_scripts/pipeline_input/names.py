@@ -1,0 +1,75 @@
+"""SageMaker job and model names derived from the Step Functions execution name.
+
+Rules, and why:
+- deterministic: the same execution name always gives the same names, so a re-run or a redrive
+  is traceable to its execution and a job can be found from the execution alone;
+- valid: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$, and at most 32 characters for a tuning job (SageMaker
+  appends '-NNN-xxxxxxxx' to name the tuning job's training jobs);
+- collision-free: when the name had to be shortened or had characters replaced, a short hash
+  of the *original* full name is appended. Without it two long execution names that differ only
+  at the end would truncate to the same job name, and 'run_1' and 'run.1' would both sanitise
+  to 'run-1'; SageMaker then fails the second execution with "job name already in use".
+- IAM-friendly: names start with '<resource_prefix>-' (given a prefix of at most
+  `MAX_SCOPED_PREFIX` characters), so policies can scope to 'training-job/<prefix>-*'.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+SAGEMAKER_NAME_MAX = 63
+TUNING_NAME_MAX = 32
+HASH_LENGTH = 8  # base32: 40 bits; a collision needs ~10^6 truncated names from one prefix+kind
+# The longest resource prefix for which even a 32-character tuning job name keeps the whole
+# '<prefix>-' in front of the hash: 32 - len('-') - HASH_LENGTH - len('-').
+MAX_SCOPED_PREFIX = TUNING_NAME_MAX - HASH_LENGTH - 2
+
+_NOT_NAME_CHARS = re.compile(r"[^a-zA-Z0-9-]+")
+
+# kind (the key under run.job_names) -> (word in the name, maximum length)
+TRAINING_JOBS: dict[str, tuple[str, int]] = {
+    "preprocessing": ("prep", SAGEMAKER_NAME_MAX),
+    "training": ("train", SAGEMAKER_NAME_MAX),
+    "tuning": ("tune", TUNING_NAME_MAX),
+    "evaluation": ("eval", SAGEMAKER_NAME_MAX),
+    "model": ("model", SAGEMAKER_NAME_MAX),
+}
+# Distinct words from the training pipeline's: two state machines may run executions with the
+# same name, and SageMaker model names are unique per account and region.
+BATCH_JOBS: dict[str, tuple[str, int]] = {
+    "model": ("batch-model", SAGEMAKER_NAME_MAX),
+    "transform": ("transform", SAGEMAKER_NAME_MAX),
+}
+
+
+def sanitize(text: str) -> str:
+    """Replace every run of characters SageMaker names cannot hold with '-', and trim '-'."""
+    return _NOT_NAME_CHARS.sub("-", text).strip("-")
+
+
+def short_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    # Lowercase base32 (a-z, 2-7): only characters a SageMaker name may hold.
+    return base64.b32encode(digest).decode("ascii").lower()[:HASH_LENGTH]
+
+
+def job_name(prefix: str, word: str, execution_name: str,
+             limit: int = SAGEMAKER_NAME_MAX) -> str:
+    """'<prefix>-<word>-<execution name>', made valid and at most `limit` characters."""
+    if limit <= HASH_LENGTH + 1:
+        raise ValueError(f"a name limit of {limit} leaves no room for the hash")
+    full = f"{prefix}-{word}-{execution_name}"
+    clean = sanitize(full)
+    if clean == full and len(clean) <= limit:
+        return clean
+    head = clean[: limit - HASH_LENGTH - 1].rstrip("-")
+    tail = short_hash(full)
+    return f"{head}-{tail}" if head else tail
+
+
+def job_names(prefix: str, execution_name: str,
+              kinds: dict[str, tuple[str, int]]) -> dict[str, str]:
+    return {kind: job_name(prefix, word, execution_name, limit)
+            for kind, (word, limit) in kinds.items()}

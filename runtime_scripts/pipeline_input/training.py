@@ -1,0 +1,113 @@
+"""The training pipeline's input: schema, cross-field rules and the derived `run` section.
+
+Keys and ranges follow the SageMaker API reference (CreateProcessingJob, CreateTrainingJob,
+CreateHyperParameterTuningJob, CreateModelPackage); docs/pipeline-inputs.md describes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import names, tuning
+from .errors import Problem
+from .origin import Origin
+from .schema import Bool, Enum, Float, Int, Nullable, Obj, S3Uri, Str, StringMap
+from .values import INSTANCE_TYPE
+
+PIPELINE = "training"
+
+# Same names as runtime_scripts/contract.py (PROCESSING_OUTPUT_*, EVALUATION_METRICS, ...); a
+# test keeps them equal because the Lambda asset cannot import contract.py.
+PREPROCESSING_OUTPUTS = ("train", "validation", "test", "baseline", "transform")
+EVALUATION_FILE = "evaluation.json"
+GATE_METRICS = ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")
+
+INSTANCE = Str(pattern=INSTANCE_TYPE,
+               pattern_help="an ml.* instance type such as ml.m5.xlarge or ml.g5.xlarge")
+
+SCHEMA = Obj({
+    "data": Obj({
+        "raw_s3_uri": S3Uri(),
+        "run_glue": Bool(),
+        "curated_s3_uri": S3Uri(),
+        "dataset_spec_s3_uri": Nullable(S3Uri()),
+    }),
+    "processing": Obj({
+        "instance_type": INSTANCE,
+        "instance_count": Int(1, 100),
+        "volume_size_gb": Int(1, 16384),
+        # ProcessingStoppingCondition.MaxRuntimeInSeconds: at most 777600 s (9 days).
+        "max_runtime_seconds": Int(60, 777_600),
+    }),
+    "training": Obj({
+        "instance_type": INSTANCE,
+        "instance_count": Int(1, 100),
+        "volume_size_gb": Int(1, 16384),
+        # StoppingCondition.MaxRuntimeInSeconds: SageMaker caps a training job at 28 days.
+        "max_runtime_seconds": Int(60, 2_419_200),
+        "use_spot": Bool(),
+        "max_wait_seconds": Int(60, 2_419_200),
+        "hyperparameters": StringMap(),
+    }),
+    "tuning": tuning.TUNING,
+    "quality_gate": Obj({"metric": Enum(GATE_METRICS), "threshold": Float(0.0, 1.0)}),
+    "registry": Obj({
+        "approval_status": Enum(("Approved", "PendingManualApproval")),
+        # ModelPackageDescription allows 1024; 1000 leaves room for a suffix the pipeline adds.
+        "description": Str(max_len=1000, min_len=0),
+    }),
+})
+
+
+def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
+          out: list[Problem]) -> None:
+    """Rules that involve more than one key; run only once every key has the right type."""
+    t = doc["training"]
+    if t["use_spot"] and t["max_wait_seconds"] < t["max_runtime_seconds"]:
+        out.append(Problem(
+            origin.pick("training.max_wait_seconds", "training.max_runtime_seconds",
+                        "training.use_spot"),
+            f"with use_spot, max_wait_seconds ({t['max_wait_seconds']}) must be >= "
+            f"max_runtime_seconds ({t['max_runtime_seconds']}): managed spot training needs "
+            "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
+            f">= {t['max_runtime_seconds']}"))
+    tuning.check(doc["tuning"], t["hyperparameters"], origin, out)
+
+
+def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -> dict[str, Any]:
+    """The validated document plus everything later states need, so none of them computes."""
+    bucket = platform["artifacts_bucket"]
+    run_key = f"runs/{execution_name}/"
+    prefix = f"s3://{bucket}/{run_key}"
+    data = doc["data"]
+    s3 = {
+        # Glue writes the curated copy; preprocessing then reads that instead of the raw data.
+        "preprocessing_input": data["curated_s3_uri"] if data["run_glue"] else data["raw_s3_uri"],
+        **{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
+        "model_output": f"{prefix}training/",
+        "checkpoints": f"{prefix}checkpoints/",
+        "evaluation": f"{prefix}evaluation/",
+        # The S3 GetObject task takes bucket and key separately, not a URI.
+        "evaluation_bucket": bucket,
+        "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
+    }
+    training = dict(doc["training"])
+    stopping = {"MaxRuntimeInSeconds": training["max_runtime_seconds"]}
+    if training["use_spot"]:
+        # CreateTrainingJob rejects MaxWaitTimeInSeconds unless managed spot training is on.
+        stopping["MaxWaitTimeInSeconds"] = training["max_wait_seconds"]
+    training["stopping_condition"] = stopping
+    return {
+        **doc,
+        "training": training,
+        "tuning": {**doc["tuning"], **tuning.derive(doc["tuning"], training["hyperparameters"])},
+        "platform": dict(platform),
+        "run": {
+            "pipeline": PIPELINE,
+            "execution_name": execution_name,
+            "prefix": prefix,
+            "s3": s3,
+            "job_names": names.job_names(platform["resource_prefix"], execution_name,
+                                         names.TRAINING_JOBS),
+        },
+    }

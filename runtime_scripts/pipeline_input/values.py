@@ -1,0 +1,74 @@
+"""Value formats shared by both pipelines: S3 URIs and bucket names, SageMaker names and ARNs.
+
+Kept here, free of any AWS SDK, so the rules AWS applies at CreateTrainingJob time are applied
+when the execution starts instead, with the offending key in the message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import Problem
+
+_S3_URI = re.compile(r"^s3://([^/]+)(?:/(.*))?$", re.DOTALL)
+_BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+# Prefixes and suffixes S3 reserves for access points, Object Lambda, directory and table buckets.
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ is the pattern of every SageMaker job, model and group name.
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+TUNING_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+# Same pattern as runtime_scripts/contract.py METRIC_NAME_PATTERN (a test keeps them equal): the
+# Lambda asset cannot import contract.py as a sibling package.
+METRIC_NAME = re.compile(r"^[a-z_]+:[a-z0-9_@.-]+$")
+MODEL_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d*)$")
+JSON_PATH = re.compile(r"^\$")
+
+
+def split_s3_uri(value: str) -> tuple[str, str] | None:
+    """('bucket', 'key/prefix') for 's3://bucket/key/prefix', None when it is not an S3 URI."""
+    match = _S3_URI.match(value)
+    if not match:
+        return None
+    return match.group(1), match.group(2) or ""
+
+
+def bucket_problem(bucket: str) -> str | None:
+    """What is wrong with an S3 bucket name under the current naming rules, or None."""
+    if not 3 <= len(bucket) <= 63:
+        return f"is {len(bucket)} characters long"
+    if not _BUCKET_CHARS.match(bucket):
+        return "is not a valid bucket name"
+    if ".." in bucket:
+        return "has two adjacent periods"
+    if _IPV4.match(bucket):
+        return "is formatted as an IP address"
+    if bucket.startswith(_RESERVED_PREFIXES) or bucket.endswith(_RESERVED_SUFFIXES):
+        return "uses a prefix or suffix that S3 reserves"
+    return None
+
+
+def control_chars(value: str) -> bool:
+    return bool(_CONTROL.search(value))
+
+
+def check_bucket_name(key: str, value: object, out: list[Problem]) -> None:
+    """For platform.artifacts_bucket, which is a bare bucket name rather than a URI."""
+    if not isinstance(value, str):
+        out.append(Problem(key, "must be a bucket name string"))
+        return
+    problem = bucket_problem(value)
+    if problem:
+        out.append(Problem(key, f"bucket {value!r} {problem}"))
+
+
+def is_inside(uri: str, prefix: str) -> bool:
+    """True when objects under `uri` are also listed under the S3 prefix `prefix`. An S3Prefix
+    data source matches keys by plain string prefix: 's3://b/in' also reads 's3://b/inside/'."""
+    return uri.startswith(prefix)
