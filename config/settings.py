@@ -39,6 +39,9 @@ _CRON = re.compile(r"^cron\(([^ ()]+ ){5}[^ ()]+\)$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+# CloudWatch Logs accepts only these retention values (in days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
 
 
 def check_instance_type(key: str, value: str) -> None:
@@ -208,6 +211,10 @@ class StageConfig:
         if not _NAME.match(self.project_name):
             raise ConfigError("project_name", f"{self.project_name!r} is not a valid name",
                               "3-32 lowercase letters, digits and '-', starting with a letter")
+        if len(self.resource_prefix) > 24:
+            # Bucket names are <project>-<stage>-<kind>-<account>-<region>: S3 allows 63.
+            raise ConfigError("project_name", f"'{self.resource_prefix}' (project-stage) is "
+                              f"{len(self.resource_prefix)} characters long", "at most 24")
         if self.account is not None and not _ACCOUNT.match(self.account):
             raise ConfigError("account", f"{self.account!r} is not an AWS account id",
                               "12 digits, or null for the CLI's default account")
@@ -217,9 +224,7 @@ class StageConfig:
             raise ConfigError("notification_email",
                               f"{self.notification_email!r} is not an email address",
                               "name@example.com, or null for no email subscription")
-        # CloudWatch Logs accepts only these retention values.
-        allowed = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                   2192, 2557, 2922, 3288, 3653)
+        allowed = LOG_RETENTION_DAYS
         if self.log_retention_days not in allowed:
             raise ConfigError("log_retention_days", f"{self.log_retention_days!r} is not allowed",
                               ", ".join(map(str, allowed)))
@@ -307,3 +312,19 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if not ok:
         raise ConfigError(key, f"must be a {expected}, got {value!r}")
     return value
+
+
+# Default search space for the churn XGBoost tuning job (per-execution input can replace it).
+DEFAULT_TUNING_RANGES: dict = {
+    "continuous": [
+        {"name": "eta", "min": 0.01, "max": 0.3, "scaling": "Logarithmic"},
+        {"name": "subsample", "min": 0.6, "max": 1.0, "scaling": "Linear"},
+        {"name": "colsample_bytree", "min": 0.5, "max": 1.0, "scaling": "Linear"},
+        {"name": "min_child_weight", "min": 1.0, "max": 10.0, "scaling": "Auto"},
+    ],
+    "integer": [{"name": "max_depth", "min": 3, "max": 8, "scaling": "Linear"}],
+    "categorical": [],
+}
+DEFAULT_TUNING_STATIC_HYPERPARAMETERS: dict[str, str] = {
+    "num_round": "300", "early_stopping_rounds": "20",
+}

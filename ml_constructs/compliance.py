@@ -28,3 +28,50 @@ def acknowledge(construct: IConstruct, reason: str, *finding_ids: str) -> None:
     cdk.Validations.of(construct).acknowledge(
         *(cdk.Acknowledgment(id=finding, reason=reason) for finding in finding_ids)
     )
+
+
+def ref_in_finding(resource: IConstruct, attribute: str = "Arn") -> str:
+    """How cdk-nag spells a reference to `resource`'s attribute inside a finding id, e.g.
+    `<RawBucket672A0DBB.Arn>`, resolved from the logical id so a rename cannot break it."""
+    stack = cdk.Stack.of(resource)
+    logical_id = stack.resolve(resource.node.default_child.logical_id)
+    return f"<{logical_id}.{attribute}>"
+
+
+def wildcard_findings(*, actions: tuple[str, ...] = (), resources: tuple[str, ...] = ()) -> list:
+    """AwsSolutions-IAM5 finding ids for the wildcard actions and resources a policy needs."""
+    return ([f"AwsSolutions-IAM5[Action::{a}]" for a in actions]
+            + [f"AwsSolutions-IAM5[Resource::{r}]" for r in resources])
+
+
+ROLE_OWNED_POLICY_REASON = (
+    "CDK attaches least-privilege grants as a policy owned by exactly this one role and deleted "
+    "with it; a customer-managed policy would add an attachment surface without narrowing access."
+)
+
+
+def acknowledge_role_policy(policy: IConstruct, reason: str, findings: list[str]) -> None:
+    """Acknowledge a role's own policy: the NIST inline-policy finding plus its wildcards."""
+    acknowledge(policy, ROLE_OWNED_POLICY_REASON, "NIST.800.53.R5-IAMNoInlinePolicy")
+    if findings:
+        acknowledge(policy, reason, *findings)
+
+
+def in_finding(scope: IConstruct, value: str) -> str:
+    """How cdk-nag spells `value` (a string that may hold tokens: `format_arn` output, say) in a
+    finding id: references become `<LogicalId.Attr>` and pseudo parameters `<AWS::AccountId>`."""
+    return _render(cdk.Stack.of(scope).resolve(value))
+
+
+def _render(node) -> str:
+    if isinstance(node, str):
+        return node
+    if "Fn::Join" in node:
+        separator, parts = node["Fn::Join"]
+        return separator.join(_render(part) for part in parts)
+    if "Ref" in node:
+        return f"<{node['Ref']}>"
+    if "Fn::GetAtt" in node:
+        logical_id, attribute = node["Fn::GetAtt"]
+        return f"<{logical_id}.{attribute}>"
+    raise ValueError(f"cannot render {node!r} as cdk-nag does")

@@ -101,6 +101,7 @@ class SecureBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        bucket_name: str,
         key: kms.IKey,
         access_logs: s3.IBucket,
         lifecycle: BucketLifecycle,
@@ -109,6 +110,7 @@ class SecureBucket(Construct):
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,

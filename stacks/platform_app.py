@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 # jsii warns on every start that Node 20 is past end-of-life; the warning is noise in synth output.
@@ -18,6 +19,7 @@ import aws_cdk as cdk  # noqa: E402
 
 from config import StageConfig, load_stage_config  # noqa: E402
 from ml_constructs.compliance import apply_nag_packs  # noqa: E402
+from stacks.pipelines_stack import PipelinesStack  # noqa: E402
 from stacks.storage_stack import StorageStack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,20 @@ def stage_from_context(app: cdk.App) -> str:
     return str(app.node.try_get_context("stage") or DEFAULT_STAGE)
 
 
+def git_commit(app: cdk.App) -> str:
+    """The app version stamped on every job as a lineage tag: `-c git_commit=...` (CI), else the
+    checkout's HEAD, else "unknown" (e.g. a source tarball)."""
+    explicit = app.node.try_get_context("git_commit")
+    if explicit:
+        return str(explicit)
+    try:
+        result = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_ROOT,
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
 def build_app(stage: str | None = None, *, outdir: str | None = None,
               context: dict | None = None) -> tuple[cdk.App, StageConfig]:
     """Create the app, its stacks for `stage` (default: `-c stage=...`, else dev), nag packs."""
@@ -43,8 +59,12 @@ def build_app(stage: str | None = None, *, outdir: str | None = None,
     config = load_stage_config(stage_from_context(app))
     env = cdk.Environment(account=config.account, region=config.region)
     prefix = config.resource_prefix
-    StorageStack(app, "Storage", stack_name=f"{prefix}-storage", env=env, config=config,
-                 description=f"ML platform ({config.stage}): KMS key and data buckets")
+    storage = StorageStack(app, "Storage", stack_name=f"{prefix}-storage", env=env, config=config,
+                           description=f"ML platform ({config.stage}): KMS key and data buckets")
+    PipelinesStack(app, "Pipelines", stack_name=f"{prefix}-pipelines", env=env, config=config,
+                   storage=storage, git_commit=git_commit(app),
+                   description=f"ML platform ({config.stage}): Glue ETL, training and batch "
+                               "inference state machines")
     for key, value in config.tags.items():
         cdk.Tags.of(app).add(key, value)
     apply_nag_packs(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import StageConfig
@@ -10,6 +11,19 @@ from ml_constructs.encryption import PlatformKey
 from ml_constructs.secure_bucket import AccessLogBucket, BucketLifecycle, SecureBucket
 
 DATA_BUCKETS = ("Raw", "Curated", "Artifacts", "Monitoring")
+
+
+def data_bucket_name(config: StageConfig, kind: str) -> str:
+    """A data bucket's name, derivable by any stack of the stage without a cross-stack reference
+    (account id and region make it globally unique; config keeps it within S3's 63 characters)."""
+    return f"{config.resource_prefix}-{kind.lower()}-{cdk.Aws.ACCOUNT_ID}-{config.region}"
+
+
+def import_data_buckets(scope: Construct, config: StageConfig) -> dict[str, s3.IBucket]:
+    """The stage's data buckets, by kind, as seen from another stack."""
+    return {kind: s3.Bucket.from_bucket_name(scope, f"{kind}Bucket",
+                                             data_bucket_name(config, kind))
+            for kind in DATA_BUCKETS}
 
 
 class StorageStack(cdk.Stack):
@@ -35,7 +49,8 @@ class StorageStack(cdk.Stack):
         lifecycles = {"Raw": cold_lifecycle, "Curated": lifecycle, "Artifacts": lifecycle,
                       "Monitoring": cold_lifecycle}
         buckets = {
-            name: SecureBucket(self, name, key=self.key, access_logs=self.access_logs,
+            name: SecureBucket(self, name, bucket_name=data_bucket_name(config, name),
+                               key=self.key, access_logs=self.access_logs,
                                lifecycle=lifecycles[name]).bucket
             for name in DATA_BUCKETS
         }

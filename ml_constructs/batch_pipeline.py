@@ -1,0 +1,121 @@
+"""The batch inference pipeline: a model package (given, or the group's latest Approved one) ->
+model -> batch transform over the input data -> notification. Optionally on a schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_states import TRANSFORM, grant_sagemaker_jobs, sagemaker_job_state
+
+
+@dataclass(frozen=True)
+class BatchPipelineProps:
+    frame: PipelineFrame
+    job_settings: jobs.JobSettings
+    execution_role: iam.IRole
+    model_package_group_name: str
+    name_prefix: str
+    defaults: dict
+    platform: dict
+
+
+class BatchPipeline(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: BatchPipelineProps,
+                 **finish_kwargs) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        frame = props.frame
+        validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
+        create_model = self._create_model()
+        validate.next(self._choose_model_package(create_model))
+        create_model.next(self._transform())
+        self.state_machine = frame.finish(validate, **finish_kwargs)
+        grant_sagemaker_jobs(self, self.state_machine.role, [TRANSFORM],
+                             name_prefix=props.name_prefix, execution_role=props.execution_role)
+        stack = cdk.Stack.of(self)
+        frame.acknowledge_policy(
+            self.state_machine,
+            "Lists and reads the versions of its own model package group; CDK's CreateModel "
+            "task grants model/*.",
+            wildcard_findings(resources=(
+                in_finding(self, stack.format_arn(
+                    service="sagemaker", resource="model-package",
+                    resource_name=f"{props.model_package_group_name}/*")),
+                in_finding(self, stack.format_arn(service="sagemaker", resource="model",
+                                                  resource_name="*")),
+            )),
+        )
+
+    def _choose_model_package(self, then: sfn.IChainable) -> sfn.IChainable:
+        props = self.props
+        stack = cdk.Stack.of(self)
+        requested = sfn.Pass(self, "Use requested model package",
+                             parameters={"arn.$": "$.model_package_arn"}, result_path="$.package")
+        latest = props.frame.protect(tasks.CallAwsService(
+            self, "Find latest approved model package",
+            service="sagemaker", action="listModelPackages",
+            parameters={"ModelPackageGroupName": props.model_package_group_name,
+                        "ModelApprovalStatus": "Approved",
+                        "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 1},
+            iam_resources=[stack.format_arn(service="sagemaker", resource="model-package-group",
+                                            resource_name=props.model_package_group_name),
+                           stack.format_arn(service="sagemaker", resource="model-package",
+                                            resource_name=f"{props.model_package_group_name}/*")],
+            result_selector={"packages.$": "$.ModelPackageSummaryList"},
+            result_path="$.latest",
+        ))
+        use_latest = sfn.Pass(self, "Use latest approved model package",
+                              parameters={"arn.$": "$.latest.packages[0].ModelPackageArn"},
+                              result_path="$.package")
+        none_approved = sfn.Pass(self, "No approved model package", parameters={
+            "Error": "NoApprovedModelPackage",
+            "Cause": f"Model package group {props.model_package_group_name} has no Approved "
+                     "package: approve one in SageMaker Model Registry or pass model_package_arn",
+        }, result_path="$.error")
+        none_approved.next(props.frame.notify_failure)
+        latest.next(sfn.Choice(self, "Approved package found?")
+                    .when(sfn.Condition.is_present("$.latest.packages[0]"), use_latest)
+                    .otherwise(none_approved))
+        requested.next(then)
+        use_latest.next(then)
+        return (sfn.Choice(self, "Model package given?")
+                .when(sfn.Condition.boolean_equals("$.run.use_latest_approved", True), latest)
+                .otherwise(requested))
+
+    def _create_model(self) -> sfn.IChainable:
+        return self.props.frame.protect(tasks.SageMakerCreateModel(
+            self, "Create model",
+            model_name=sfn.JsonPath.string_at("$.run.job_names.model"),
+            primary_container=tasks.ContainerDefinition(
+                model_package_name=sfn.JsonPath.string_at("$.package.arn")),
+            role=self.props.execution_role,
+            enable_network_isolation=True,
+            result_selector={"arn.$": "$.ModelArn"},
+            result_path="$.created_model",
+        ))
+
+    def _transform(self) -> sfn.IChainable:
+        frame = self.props.frame
+        transform = frame.protect(sagemaker_job_state(
+            self, "Run batch transform", TRANSFORM, jobs.transform_job(self.props.job_settings),
+            result_selector={"arn.$": "$.TransformJobArn",
+                             "output.$": "$.TransformOutput.S3OutputPath"},
+            result_path="$.transform_result",
+            comment="Line-split, multi-record batches through the model's inference server",
+        ))
+        notify = frame.notify("Notify success", f"{frame.state_machine_name}: batch done", {
+            "status": "SUCCEEDED",
+            "model_package_arn": sfn.JsonPath.string_at("$.package.arn"),
+            "output": sfn.JsonPath.string_at("$.transform_result.output"),
+        })
+        transform.next(notify).next(sfn.Succeed(self, "Predictions written"))
+        return transform

@@ -1,0 +1,125 @@
+"""Glue ETL: raw CSV -> typed, deduplicated, partitioned Parquet in the curated bucket, registered
+in a Glue Data Catalog database (runtime_scripts/glue/etl.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ml_constructs.compliance import (
+    acknowledge_role_policy,
+    in_finding,
+    wildcard_findings,
+)
+
+GLUE_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts" / "glue"
+
+
+@dataclass(frozen=True)
+class GlueEtlProps:
+    name_prefix: str
+    key: kms.IKey
+    raw_bucket: s3.IBucket
+    curated_bucket: s3.IBucket
+    table_name: str = "churn"
+    raw_prefix: str = "churn/"
+    curated_prefix: str = "churn/"
+    workers: int = 2
+    timeout_minutes: int = 60
+
+
+class GlueEtl(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: GlueEtlProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        database_name = props.name_prefix.replace("-", "_")
+        self.database = glue.Database(self, "Database", database_name=database_name,
+                                      description="Curated, typed data sets of the ML platform")
+        security = glue.SecurityConfiguration(
+            self, "Security",
+            security_configuration_name=f"{props.name_prefix}-etl",
+            s3_encryption=glue.S3Encryption.kms(props.key),
+            cloud_watch_encryption=glue.CloudWatchEncryption.kms(props.key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(props.key),
+        )
+        self.job_name = f"{props.name_prefix}-etl"
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+                        description=f"{self.job_name}: read raw, write curated, update its table")
+        props.raw_bucket.grant_read(role, f"{props.raw_prefix}*")
+        # The curated table and its quarantine sibling (<output_path>_rejects).
+        props.curated_bucket.grant_read_write(role, f"{props.curated_prefix.rstrip('/')}*")
+        props.key.grant_encrypt_decrypt(role)
+        catalog = [stack.format_arn(service="glue", resource="catalog"),
+                   self.database.database_arn,
+                   stack.format_arn(service="glue", resource="table",
+                                    resource_name=f"{database_name}/{props.table_name}")]
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable",
+                     "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition",
+                     "glue:CreatePartition", "glue:UpdatePartition"],
+            resources=catalog))
+        log_groups = stack.format_arn(service="logs", resource="log-group",
+                                      arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                                      resource_name="/aws-glue/*")
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                     "logs:AssociateKmsKey"],
+            resources=[log_groups, f"{log_groups}:log-stream:*"]))
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"], resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}}))
+        schema = (GLUE_SCRIPTS / "churn_schema.json").read_text()
+        self.job = glue.PySparkEtlJob(
+            self, "Job",
+            job_name=self.job_name,
+            description="Raw CSV -> typed, deduplicated, partitioned Parquet + catalog table",
+            role=role,
+            script=glue.Code.from_asset(str(GLUE_SCRIPTS / "etl.py")),
+            glue_version=glue.GlueVersion.V5_0,
+            worker_configuration=glue.WorkerConfiguration(worker_type=glue.WorkerType.G_1X,
+                                                          number_of_workers=props.workers),
+            timeout=cdk.Duration.minutes(props.timeout_minutes),
+            max_concurrent_runs=1,  # bookmarks and partition overwrites assume one run at a time
+            max_retries=0,  # Step Functions owns the retry policy
+            security_configuration=security,
+            continuous_logging=glue.ContinuousLoggingProps(enabled=True),
+            default_arguments={
+                "--input_path": props.raw_bucket.s3_url_for_object(props.raw_prefix),
+                "--output_path": props.curated_bucket.s3_url_for_object(props.curated_prefix),
+                "--schema_json": schema,
+                "--database": database_name,
+                "--table": props.table_name,
+                "--enable-glue-datacatalog": "true",
+                # Bookmarks: a scheduled run only processes raw files it has not seen yet.
+                "--job-bookmark-option": "job-bookmark-enable",
+            },
+        )
+        self.role = role
+        acknowledge_role_policy(
+            role.node.find_child("DefaultPolicy"),
+            "Scoped to the raw/curated prefixes of this data set, the CDK asset bucket holding the "
+            "job script, and Glue's own log groups (log streams get generated names); "
+            "PutMetricData has no resource ARN and is limited to the Glue namespace by condition; "
+            "KMS actions from CDK's key grant on one key.",
+            wildcard_findings(
+                actions=("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*",
+                         "s3:Abort*", "kms:ReEncrypt*", "kms:GenerateDataKey*"),
+                resources=("*", in_finding(self, log_groups),
+                           in_finding(self, f"{log_groups}:log-stream:*"),
+                           in_finding(self, props.raw_bucket.arn_for_objects(
+                               f"{props.raw_prefix}*")),
+                           in_finding(self, props.curated_bucket.arn_for_objects(
+                               f"{props.curated_prefix.rstrip('/')}*")),
+                           in_finding(self, stack.format_arn(
+                               service="s3", region="", account="",
+                               resource=f"cdk-hnb659fds-assets-{stack.account}-{stack.region}",
+                               resource_name="*"))),
+            ),
+        )

@@ -1,0 +1,111 @@
+"""A pipeline state machine with what every pipeline needs: encrypted logs of every state, X-Ray
+tracing, a failure path that notifies and fails with the cause, and the validated first state."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ml_constructs.compliance import acknowledge_role_policy, ref_in_finding, wildcard_findings
+from ml_constructs.input_validation import InputValidator
+from ml_constructs.notifications import NotificationTopic
+from ml_constructs.pipeline_states import ERROR_PATH, protect
+
+
+class PipelineFrame(Construct):
+    """Owns the shared states of one pipeline; `finish` wraps a definition in a state machine."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, pipeline: str,
+                 state_machine_name: str, notifications: NotificationTopic,
+                 validator: InputValidator) -> None:
+        super().__init__(scope, construct_id)
+        self.pipeline = pipeline
+        self.state_machine_name = state_machine_name
+        self.notifications = notifications
+        self.failed = sfn.Fail(self, "Pipeline failed", error_path=f"{ERROR_PATH}.Error",
+                               cause_path=f"{ERROR_PATH}.Cause")
+        self.notify_failure = tasks.SnsPublish(
+            self, "Notify failure",
+            topic=notifications.topic,
+            subject=f"{state_machine_name}: FAILED",
+            message=sfn.TaskInput.from_object({
+                "pipeline": pipeline,
+                "status": "FAILED",
+                "execution": sfn.JsonPath.execution_id,
+                "error": sfn.JsonPath.string_at(f"{ERROR_PATH}.Error"),
+                "cause": sfn.JsonPath.string_at(f"{ERROR_PATH}.Cause"),
+            }),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        # The notifier retries transient errors but cannot catch into itself.
+        self.notify_failure.add_retry(errors=["SNS.ThrottledException", "States.TaskFailed"],
+                                      max_attempts=3, backoff_rate=2.0,
+                                      interval=cdk.Duration.seconds(5))
+        self.notify_failure.next(self.failed)
+        self._validator = validator
+
+    def protect(self, state):
+        return protect(state, self.notify_failure)
+
+    def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
+        """First state: the execution input merged over `defaults`, validated, with derived names
+        and locations. Its output replaces the state, so later states read `$.<section>`."""
+        return self.protect(tasks.LambdaInvoke(
+            self, "Validate input",
+            lambda_function=self._validator.function,
+            payload=sfn.TaskInput.from_object({
+                "pipeline": self.pipeline,
+                "execution_name": sfn.JsonPath.string_at("$$.Execution.Name"),
+                "input": sfn.JsonPath.object_at("$$.Execution.Input"),
+                "defaults": defaults,
+                "platform": platform,
+            }),
+            payload_response_only=True,
+            retry_on_service_exceptions=False,  # `protect` owns the retry policy
+            comment="Merge the input over the stage defaults and validate it before any job runs",
+        ))
+
+    def notify(self, state_id: str, subject: str, message: dict) -> tasks.SnsPublish:
+        return self.protect(tasks.SnsPublish(
+            self, state_id, topic=self.notifications.topic, subject=subject,
+            message=sfn.TaskInput.from_object({"pipeline": self.pipeline,
+                                               "execution": sfn.JsonPath.execution_id,
+                                               **message}),
+            result_path=sfn.JsonPath.DISCARD,
+        ))
+
+    def finish(self, definition: sfn.IChainable, *, key: kms.IKey,
+               log_retention: logs.RetentionDays, timeout: cdk.Duration) -> sfn.StateMachine:
+        log_group = logs.LogGroup(
+            self, "Logs", log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}",
+            encryption_key=key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN)
+        state_machine = sfn.StateMachine(
+            self, "StateMachine",
+            state_machine_name=self.state_machine_name,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=True),
+            tracing_enabled=True,
+            timeout=timeout,
+        )
+        self.notifications.grant_publish(state_machine)
+        self._validator.function.grant_invoke(state_machine)
+        self.acknowledge_policy(
+            state_machine,
+            "X-Ray trace segments have no resource ARN (AWS requires '*'); the input validator is "
+            "invoked by CDK's grant on its versions (':*'); the notification key grant is CDK's "
+            "on one key.",
+            wildcard_findings(actions=("kms:GenerateDataKey*",),
+                              resources=("*", f"{ref_in_finding(self._validator.function)}:*")),
+        )
+        return state_machine
+
+    @staticmethod
+    def acknowledge_policy(state_machine: sfn.StateMachine, reason: str,
+                           findings: list[str]) -> None:
+        acknowledge_role_policy(
+            state_machine.role.node.find_child("DefaultPolicy"), reason, findings)

@@ -1,0 +1,157 @@
+"""Building blocks shared by every pipeline state machine: retry policy, failure handling, and
+`.sync` SageMaker job states with exactly the permissions they need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+
+# Transient errors only. Validation errors (a bad request, a failed script) are never retried:
+# retrying them would pay for the same failure again. Names are the Step Functions error names of
+# the service integrations (`<Service>.<Exception>`); "CapacityError" is what the SageMaker
+# integration reports when no instance of the requested type can be provisioned.
+RETRYABLE_ERRORS = (
+    "SageMaker.ThrottlingException",
+    "SageMaker.CapacityError",
+    "SageMaker.ResourceLimitExceededException",
+    "SageMaker.InternalFailure",
+    "SageMaker.ServiceUnavailable",
+    "Glue.ThrottlingException",
+    "Glue.ConcurrentRunsExceededException",
+    "Glue.InternalServiceException",
+    "S3.SlowDownException",
+    "S3.InternalErrorException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.SdkClientException",
+    "SNS.ThrottledException",
+    "SNS.InternalErrorException",
+)
+ERROR_PATH = "$.error"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    first_interval_seconds: int = 10
+    backoff_rate: float = 2.0
+    max_delay_seconds: int = 300
+
+
+def protect(state, failure_handler: sfn.IChainable, policy: RetryPolicy = RetryPolicy()):
+    """Retry `state` on transient errors with exponential backoff and jitter; send any other
+    error (or exhausted retries) to `failure_handler` with the error under `$.error`."""
+    state.add_retry(
+        errors=list(RETRYABLE_ERRORS),
+        interval=cdk.Duration.seconds(policy.first_interval_seconds),
+        max_attempts=policy.attempts,
+        backoff_rate=policy.backoff_rate,
+        max_delay=cdk.Duration.seconds(policy.max_delay_seconds),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    state.add_catch(failure_handler, errors=["States.ALL"], result_path=ERROR_PATH)
+    return state
+
+
+# --- SageMaker .sync jobs -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobKind:
+    api: str  # e.g. "createProcessingJob"
+    arn_type: str  # the resource type in the job ARN
+    events_rule: str  # the EventBridge managed rule `.sync` uses to wait for the job
+    extra_actions: tuple[str, ...] = ()
+
+    @property
+    def noun(self) -> str:
+        return self.api.removeprefix("create")
+
+
+PROCESSING = JobKind("createProcessingJob", "processing-job",
+                     "StepFunctionsGetEventsForSageMakerProcessingJobsRule")
+TRAINING = JobKind("createTrainingJob", "training-job",
+                   "StepFunctionsGetEventsForSageMakerTrainingJobsRule")
+TUNING = JobKind("createHyperParameterTuningJob", "hyper-parameter-tuning-job",
+                 "StepFunctionsGetEventsForSageMakerTuningJobsRule",
+                 ("sagemaker:ListTrainingJobsForHyperParameterTuningJob",))
+TRANSFORM = JobKind("createTransformJob", "transform-job",
+                    "StepFunctionsGetEventsForSageMakerTransformJobsRule")
+
+
+def sagemaker_job_state(
+    scope: Construct,
+    state_name: str,
+    kind: JobKind,
+    parameters: dict,
+    *,
+    result_selector: dict | None = None,
+    result_path: str | None = None,
+    comment: str,
+) -> sfn.CustomState:
+    """A `.sync` job task. CDK has no L2 task for processing or tuning jobs, and its training and
+    transform tasks cannot express managed spot, checkpoints or DataProcessing, so all four use
+    CustomState over the optimized integration."""
+    state: dict = {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": f"arn:{cdk.Aws.PARTITION}:states:::sagemaker:{kind.api}.sync",
+        "Parameters": parameters,
+    }
+    if result_selector is not None:
+        state["ResultSelector"] = result_selector
+    if result_path is not None:
+        state["ResultPath"] = result_path
+    return sfn.CustomState(scope, state_name, state_json=state)
+
+
+def grant_sagemaker_jobs(
+    scope: Construct,
+    role: iam.IRole,
+    kinds: list[JobKind],
+    *,
+    name_prefix: str,
+    execution_role: iam.IRole,
+) -> iam.Policy:
+    """What Step Functions needs to run `.sync` jobs: create/describe/stop and tag the jobs this
+    stage names, pass the job execution role to SageMaker only, and manage the managed rules."""
+    stack = cdk.Stack.of(role)
+    actions: set[str] = {"sagemaker:AddTags", "sagemaker:ListTags"}
+    resources = []
+    for kind in kinds:
+        actions |= {f"sagemaker:Create{kind.noun}", f"sagemaker:Describe{kind.noun}",
+                    f"sagemaker:Stop{kind.noun}", *kind.extra_actions}
+        resources.append(stack.format_arn(service="sagemaker", resource=kind.arn_type,
+                                          resource_name=f"{name_prefix}-*"))
+    if TUNING in kinds:
+        # A tuning job's trials are training jobs SageMaker names after the tuning job.
+        resources.append(stack.format_arn(service="sagemaker", resource="training-job",
+                                          resource_name=f"{name_prefix}-*"))
+        actions.add("sagemaker:DescribeTrainingJob")
+    rules = [stack.format_arn(service="events", resource="rule", resource_name=kind.events_rule)
+             for kind in kinds]
+    policy = iam.Policy(
+        scope, "SageMakerJobsPolicy",
+        statements=[
+            iam.PolicyStatement(actions=sorted(actions), resources=resources),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(actions=["events:PutTargets", "events:PutRule",
+                                         "events:DescribeRule"], resources=rules),
+        ],
+    )
+    policy.attach_to_role(role)
+    acknowledge_role_policy(
+        policy,
+        "Job names are derived from each execution's name, so they are only known as the "
+        "stage's name prefix; every ARN is limited to this stage's jobs of these kinds.",
+        wildcard_findings(resources=tuple(in_finding(scope, r) for r in resources)),
+    )
+    return policy

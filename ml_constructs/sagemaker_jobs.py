@@ -1,0 +1,262 @@
+"""SageMaker request shapes for Step Functions tasks, written once and used by every pipeline.
+
+Each function returns the `Parameters` of a task state (JSONPath flavour): static values from the
+stage's deploy-time settings, `.$` paths into the state that the first state (input validation)
+resolved. Field names follow the SageMaker API reference for CreateProcessingJob,
+CreateTrainingJob, CreateHyperParameterTuningJob and CreateTransformJob.
+
+Paths used here, all produced by `runtime_scripts/pipeline_input` and documented in
+docs/pipeline-inputs.md: `$.run.*` (names and S3 locations), `$.processing.*`, `$.training.*`,
+`$.tuning.*`, `$.transform.*`, `$.data.*`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runtime_scripts import contract
+
+OPT_ML = contract.DEFAULT_ML_ROOT
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What every job request needs from the deploy: role, image, KMS key, network, lineage."""
+
+    role_arn: str
+    image_uri: str
+    kms_key_id: str
+    custom_image: bool  # False for SageMaker's built-in XGBoost image
+    git_commit: str
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+    @property
+    def vpc_config(self) -> dict | None:
+        if not self.subnet_ids:
+            return None
+        return {"SecurityGroupIds": list(self.security_group_ids), "Subnets": list(self.subnet_ids)}
+
+
+def lineage_tags(settings: JobSettings, data_path: str) -> list[dict]:
+    """Tags that let a job be traced back to the app version, the data and the execution."""
+    return [
+        {"Key": "git-commit", "Value": settings.git_commit},
+        {"Key": "execution", "Value.$": "$.run.execution_name"},
+        {"Key": "data", "Value.$": data_path},
+    ]
+
+
+def _with_network(params: dict, settings: JobSettings, *, isolate_container: bool) -> dict:
+    if settings.vpc_config:
+        params["VpcConfig"] = settings.vpc_config
+    if isolate_container:
+        params["EnableNetworkIsolation"] = True
+    return params
+
+
+# --- processing -----------------------------------------------------------------------------------
+def processing_input(name: str, s3_uri_path: str) -> dict:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri.$": s3_uri_path,
+            "LocalPath": f"{OPT_ML}/processing/input/{name}",
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
+        },
+    }
+
+
+def processing_output(name: str, s3_uri_path: str) -> dict:
+    return {
+        "OutputName": name,
+        "S3Output": {
+            "S3Uri.$": s3_uri_path,
+            "LocalPath": f"{OPT_ML}/processing/output/{name}",
+            "S3UploadMode": "EndOfJob",
+        },
+    }
+
+
+def processing_job(
+    settings: JobSettings,
+    *,
+    job_name_path: str,
+    command: list[str],
+    inputs: list[dict] | str,
+    outputs: list[dict],
+    data_path: str,
+) -> dict:
+    """CreateProcessingJob. `inputs` is a list of `processing_input`s or a path to one."""
+    params = {
+        "ProcessingJobName.$": job_name_path,
+        "RoleArn": settings.role_arn,
+        "AppSpecification": {"ImageUri": settings.image_uri, "ContainerEntrypoint": command},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceType.$": "$.processing.instance_type",
+                "InstanceCount.$": "$.processing.instance_count",
+                "VolumeSizeInGB.$": "$.processing.volume_size_gb",
+                "VolumeKmsKeyId": settings.kms_key_id,
+            }
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds.$": "$.processing.max_runtime_seconds"},
+        "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_id},
+        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Tags": lineage_tags(settings, data_path),
+    }
+    if isinstance(inputs, str):
+        params["ProcessingInputs.$"] = inputs
+    else:
+        params["ProcessingInputs"] = inputs
+    network: dict = {"EnableNetworkIsolation": True}
+    if settings.vpc_config:
+        network["VpcConfig"] = settings.vpc_config
+        network["EnableInterContainerTrafficEncryption"] = True
+    params["NetworkConfig"] = network
+    return params
+
+
+# --- training -------------------------------------------------------------------------------------
+def metric_definitions() -> list[dict]:
+    """Regexes over the training script's `#metrics` log lines (runtime_scripts/contract.py)."""
+    return [{"Name": name, "Regex": contract.metric_regex(name)}
+            for name in contract.TRAINING_METRICS]
+
+
+def training_channels(settings: JobSettings) -> list[dict]:
+    names = [contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION]
+    if settings.custom_image:
+        # Our image packages the fitted transform with the model; the built-in one cannot.
+        names.append(contract.CHANNEL_TRANSFORM)
+    return [
+        {
+            "ChannelName": name,
+            "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri.$": f"$.run.s3.{name}",
+                "S3DataDistributionType": "FullyReplicated",
+            }},
+            "ContentType": "application/json" if name == contract.CHANNEL_TRANSFORM else "text/csv",
+            "CompressionType": "None",
+        }
+        for name in names
+    ]
+
+
+def _algorithm_specification(settings: JobSettings) -> dict:
+    spec = {"TrainingImage": settings.image_uri, "TrainingInputMode": "File"}
+    if settings.custom_image:
+        # Built-in algorithms publish their own metrics and reject custom definitions.
+        spec["MetricDefinitions"] = metric_definitions()
+    return spec
+
+
+def _training_common(settings: JobSettings) -> dict:
+    return {
+        "RoleArn": settings.role_arn,
+        "InputDataConfig": training_channels(settings),
+        "OutputDataConfig": {"S3OutputPath.$": "$.run.s3.model_output",
+                             "KmsKeyId": settings.kms_key_id},
+        "ResourceConfig": {
+            "InstanceType.$": "$.training.instance_type",
+            "InstanceCount.$": "$.training.instance_count",
+            "VolumeSizeInGB.$": "$.training.volume_size_gb",
+            "VolumeKmsKeyId": settings.kms_key_id,
+        },
+        "StoppingCondition.$": "$.training.stopping_condition",
+        "EnableManagedSpotTraining.$": "$.training.use_spot",
+        # Checkpoints let managed spot resume after an interruption instead of starting over.
+        "CheckpointConfig": {"S3Uri.$": "$.run.s3.checkpoints",
+                             "LocalPath": f"{OPT_ML}/checkpoints"},
+        "EnableInterContainerTrafficEncryption": bool(settings.vpc_config),
+    }
+
+
+def training_job(settings: JobSettings) -> dict:
+    """CreateTrainingJob, with spot, checkpoints and profiling the CDK L2 task cannot express."""
+    params = {
+        "TrainingJobName.$": "$.run.job_names.training",
+        "AlgorithmSpecification": _algorithm_specification(settings),
+        "HyperParameters.$": "$.training.hyperparameters",
+        **_training_common(settings),
+        # System metrics only: cheap (no rule jobs), works with any container (seed 001).
+        "ProfilerConfig": {"S3OutputPath.$": "$.run.s3.model_output",
+                           "ProfilingIntervalInMilliseconds": 500},
+        "Tags": lineage_tags(settings, "$.run.s3.train"),
+    }
+    return _with_network(params, settings, isolate_container=True)
+
+
+def tuning_job_config(*, strategy_config: bool) -> dict:
+    """HyperParameterTuningJobConfig, built by a Pass state before the tuning job because the API
+    rejects a null StrategyConfig: it is only present when Hyperband settings are given."""
+    config = {
+        "Strategy.$": "$.tuning.strategy",
+        "HyperParameterTuningJobObjective": {"Type.$": "$.tuning.objective_type",
+                                             "MetricName.$": "$.tuning.objective_metric"},
+        "ResourceLimits.$": "$.tuning.resource_limits",
+        "ParameterRanges.$": "$.tuning.parameter_ranges",
+        "TrainingJobEarlyStoppingType.$": "$.tuning.early_stopping",
+    }
+    if strategy_config:
+        config["StrategyConfig.$"] = "$.tuning.strategy_config"
+    return config
+
+
+def tuning_job(settings: JobSettings, *, warm_start: bool) -> dict:
+    """CreateHyperParameterTuningJob over `$.tuning.job_config` (see `tuning_job_config`); the
+    warm start block only where asked, since the API rejects a null WarmStartConfig."""
+    definition = {
+        "AlgorithmSpecification": _algorithm_specification(settings),
+        "StaticHyperParameters.$": "$.tuning.static_hyperparameters",
+        **_training_common(settings),
+    }
+    params = {
+        "HyperParameterTuningJobName.$": "$.run.job_names.tuning",
+        "HyperParameterTuningJobConfig.$": "$.tuning.job_config",
+        "TrainingJobDefinition": _with_network(definition, settings, isolate_container=True),
+        "Tags": lineage_tags(settings, "$.run.s3.train"),
+    }
+    if warm_start:
+        params["WarmStartConfig.$"] = "$.tuning.warm_start_config"
+    return params
+
+
+# --- batch transform ------------------------------------------------------------------------------
+def transform_job(settings: JobSettings) -> dict:
+    """CreateTransformJob with line split, multi-record batches, KMS and optional input join."""
+    return {
+        "TransformJobName.$": "$.run.job_names.transform",
+        "ModelName.$": "$.run.job_names.model",
+        "BatchStrategy.$": "$.transform.batch_strategy",
+        "MaxPayloadInMB.$": "$.transform.max_payload_mb",
+        "MaxConcurrentTransforms.$": "$.transform.max_concurrent_transforms",
+        "ModelClientConfig": {
+            "InvocationsTimeoutInSeconds.$": "$.transform.invocations_timeout_seconds",
+            "InvocationsMaxRetries": 1,
+        },
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                            "S3Uri.$": "$.data.input_s3_uri"}},
+            "ContentType.$": "$.data.content_type",
+            "SplitType.$": "$.data.split_type",
+            "CompressionType": "None",
+        },
+        "TransformOutput": {
+            "S3OutputPath.$": "$.run.s3.output",
+            "Accept.$": "$.data.content_type",
+            "AssembleWith": "Line",
+            "KmsKeyId": settings.kms_key_id,
+        },
+        "TransformResources": {
+            "InstanceType.$": "$.transform.instance_type",
+            "InstanceCount.$": "$.transform.instance_count",
+            "VolumeKmsKeyId": settings.kms_key_id,
+        },
+        "DataProcessing.$": "$.data.data_processing",
+        "Tags": lineage_tags(settings, "$.data.input_s3_uri"),
+    }

@@ -1,0 +1,68 @@
+"""The execution role SageMaker jobs and models run as: exactly the data they touch."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ml_constructs.compliance import (
+    acknowledge_role_policy,
+    in_finding,
+    wildcard_findings,
+)
+
+
+class SageMakerExecutionRole(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey,
+                 read_buckets: list[s3.IBucket], artifacts_bucket: s3.IBucket,
+                 in_vpc: bool) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.role = iam.Role(self, "Role",
+                             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                             description="Processing, training, tuning and transform jobs")
+        for bucket in read_buckets:
+            bucket.grant_read(self.role)
+        artifacts_bucket.grant_read_write(self.role)
+        key.grant_encrypt_decrypt(self.role)
+        log_groups = stack.format_arn(service="logs", resource="log-group",
+                                      arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                                      resource_name="/aws/sagemaker/*")
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                     "logs:DescribeLogStreams"],
+            resources=[log_groups, f"{log_groups}:log-stream:*"]))
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"], resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/*",
+                                                                "/aws/sagemaker/*"]}}))
+        # Needed by SageMaker to pull any ECR image; the action has no resource-level scope.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"],
+                                                    resources=["*"]))
+        if in_vpc:
+            self.role.add_to_policy(iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                         "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
+                         "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                         "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
+                         "ec2:DescribeSecurityGroups"],
+                resources=["*"]))
+        acknowledge_role_policy(
+            self.role.node.find_child("DefaultPolicy"),
+            "Jobs read and write objects whose keys are generated per execution inside the "
+            "platform's own buckets (CDK bucket grants); KMS actions from CDK's key grant on one "
+            "key; ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-conditioned) and "
+            "the ENI actions SageMaker needs in a VPC have no resource-level permissions; log "
+            "streams are named by SageMaker under /aws/sagemaker/.",
+            wildcard_findings(
+                actions=("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*",
+                         "s3:Abort*", "kms:ReEncrypt*", "kms:GenerateDataKey*"),
+                resources=("*", in_finding(self, log_groups),
+                           in_finding(self, f"{log_groups}:log-stream:*"),
+                           *(in_finding(self, b.arn_for_objects("*"))
+                             for b in [*read_buckets, artifacts_bucket])),
+            ),
+        )

@@ -1,0 +1,300 @@
+"""The training pipeline: optional Glue ETL -> preprocessing -> training or tuning -> evaluation ->
+quality gate -> model -> model package -> notification (ML Max's training pipeline, seed 004)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_states import (
+    PROCESSING,
+    TRAINING,
+    TUNING,
+    grant_sagemaker_jobs,
+    sagemaker_job_state,
+)
+from runtime_scripts import contract
+
+GATE_METRICS = ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")
+SERVING_CONTENT_TYPES = ["text/csv", "application/json", "application/jsonlines"]
+# What the state keeps of a finished training job, whichever branch (training or tuning) ran.
+MODEL_SELECTOR = {
+    "training_job_name.$": "$.TrainingJobName",
+    "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+    "hyperparameters.$": "$.HyperParameters",
+}
+
+
+@dataclass(frozen=True)
+class TrainingPipelineProps:
+    frame: PipelineFrame
+    job_settings: jobs.JobSettings
+    execution_role: iam.IRole
+    artifacts_bucket: s3.IBucket
+    model_package_group_name: str
+    name_prefix: str
+    glue_job_name: str | None
+    defaults: dict
+    platform: dict
+
+
+class TrainingPipeline(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: TrainingPipelineProps,
+                 **finish_kwargs) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        frame = props.frame
+        validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
+        preprocess_entry, preprocess = self._preprocess()
+        evaluate = self._evaluate()
+        validate.next(self._optional_glue(preprocess_entry))
+        preprocess.next(self._train_or_tune(evaluate))
+        evaluate.next(self._read_evaluation()).next(self._quality_gate())
+        self.state_machine = frame.finish(validate, **finish_kwargs)
+        grant_sagemaker_jobs(self, self.state_machine.role, [PROCESSING, TRAINING, TUNING],
+                             name_prefix=props.name_prefix, execution_role=props.execution_role)
+        stack = cdk.Stack.of(self)
+        frame.acknowledge_policy(
+            self.state_machine,
+            "Reads evaluation.json under the per-execution runs/ prefix; describes the best "
+            "training job of a tuning run (named by SageMaker after the stage prefix); registers "
+            "versions in its own model package group; CDK's CreateModel task grants model/*.",
+            wildcard_findings(resources=(
+                in_finding(self, props.artifacts_bucket.arn_for_objects("runs/*")),
+                in_finding(self, stack.format_arn(service="sagemaker", resource="training-job",
+                                                  resource_name=f"{props.name_prefix}-*")),
+                in_finding(self, stack.format_arn(
+                    service="sagemaker", resource="model-package",
+                    resource_name=f"{props.model_package_group_name}/*")),
+                in_finding(self, stack.format_arn(service="sagemaker", resource="model",
+                                                  resource_name="*")),
+            )),
+        )
+
+    # --- data ----------------------------------------------------------------------------------
+    def _optional_glue(self, then: sfn.IChainable) -> sfn.IChainable:
+        if self.props.glue_job_name is None:
+            return then
+        glue = self.props.frame.protect(tasks.GlueStartJobRun(
+            self, "Run Glue ETL",
+            glue_job_name=self.props.glue_job_name,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            arguments=sfn.TaskInput.from_object({
+                "--input_path": sfn.JsonPath.string_at("$.data.raw_s3_uri"),
+                "--output_path": sfn.JsonPath.string_at("$.data.curated_s3_uri"),
+            }),
+            result_selector={"job_run_id.$": "$.Id", "state.$": "$.JobRunState"},
+            result_path="$.jobs.glue",
+            comment="Cast, deduplicate and write partitioned Parquet to the curated bucket",
+        ))
+        glue.next(then)
+        return (sfn.Choice(self, "Run Glue ETL?")
+                .when(sfn.Condition.boolean_equals("$.data.run_glue", True), glue)
+                .otherwise(then))
+
+    def _preprocess(self) -> tuple[sfn.IChainable, sfn.CustomState]:
+        """The preprocessing job, entered through a choice that adds the optional dataset spec
+        input (a processing input cannot be null, so the inputs list is built per case)."""
+        outputs = [jobs.processing_output(name, f"$.run.s3.{name}") for name in (
+            contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
+            contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
+            contract.PROCESSING_OUTPUT_TRANSFORM)]
+        job = self.props.frame.protect(sagemaker_job_state(
+            self, "Preprocess data", PROCESSING,
+            jobs.processing_job(self.props.job_settings,
+                                job_name_path="$.run.job_names.preprocessing",
+                                command=["process", "preprocess"],
+                                inputs="$.preprocessing.inputs", outputs=outputs,
+                                data_path="$.run.s3.preprocessing_input"),
+            result_selector={"arn.$": "$.ProcessingJobArn"},
+            result_path="$.jobs.preprocessing",
+            comment="Validate, clean, encode and split the data; fit the transform on train",
+        ))
+        raw = jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.preprocessing_input")
+        spec = jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.data.dataset_spec_s3_uri")
+        bundled = sfn.Pass(self, "Use bundled dataset spec", parameters={"inputs": [raw]},
+                           result_path="$.preprocessing")
+        custom = sfn.Pass(self, "Use dataset spec from S3", parameters={"inputs": [raw, spec]},
+                          result_path="$.preprocessing")
+        bundled.next(job)
+        custom.next(job)
+        entry = (sfn.Choice(self, "Dataset spec given?")
+                 .when(sfn.Condition.is_string("$.data.dataset_spec_s3_uri"), custom)
+                 .otherwise(bundled))
+        return entry, job
+
+    # --- training ------------------------------------------------------------------------------
+    def _train_or_tune(self, then: sfn.IChainable) -> sfn.IChainable:
+        settings = self.props.job_settings
+        train = self.props.frame.protect(sagemaker_job_state(
+            self, "Train model", TRAINING, jobs.training_job(settings),
+            result_selector=MODEL_SELECTOR, result_path="$.model",
+            comment="One training job with the input's hyperparameters",
+        ))
+        best = self.props.frame.protect(tasks.CallAwsService(
+            self, "Describe best training job",
+            service="sagemaker", action="describeTrainingJob",
+            parameters={"TrainingJobName.$": "$.tuning_result.best_training_job"},
+            iam_resources=[cdk.Stack.of(self).format_arn(
+                service="sagemaker", resource="training-job",
+                resource_name=f"{self.props.name_prefix}-*")],
+            result_selector=MODEL_SELECTOR, result_path="$.model",
+        ))
+        tune_states = {
+            warm: self.props.frame.protect(sagemaker_job_state(
+                self, "Tune hyperparameters (warm start)" if warm else "Tune hyperparameters",
+                TUNING, jobs.tuning_job(settings, warm_start=warm),
+                result_selector={"name.$": "$.HyperParameterTuningJobName",
+                                 "best_training_job.$": "$.BestTrainingJob.TrainingJobName"},
+                result_path="$.tuning_result",
+                comment="Search the ranges; the best training job's model flows on",
+            ))
+            for warm in (False, True)
+        }
+        for state in tune_states.values():
+            state.next(best)
+        tuning_config = {
+            has_strategy: sfn.Pass(
+                self, "Tuning config with Hyperband settings" if has_strategy else "Tuning config",
+                parameters=jobs.tuning_job_config(strategy_config=has_strategy),
+                result_path="$.tuning.job_config",
+            ).next(sfn.Choice(self, f"Warm start?{' (Hyperband)' if has_strategy else ''}")
+                   .when(sfn.Condition.boolean_equals("$.tuning.use_warm_start", True),
+                         tune_states[True])
+                   .otherwise(tune_states[False]))
+            for has_strategy in (False, True)
+        }
+        tune = (sfn.Choice(self, "Hyperband settings given?")
+                .when(sfn.Condition.boolean_equals("$.tuning.has_strategy_config", True),
+                      tuning_config[True])
+                .otherwise(tuning_config[False]))
+        train.next(then)
+        best.next(then)
+        return (sfn.Choice(self, "Tune hyperparameters?")
+                .when(sfn.Condition.boolean_equals("$.tuning.enabled", True), tune)
+                .otherwise(train))
+
+    # --- evaluation and gate -------------------------------------------------------------------
+    def _evaluate(self) -> sfn.IChainable:
+        return self.props.frame.protect(sagemaker_job_state(
+            self, "Evaluate model", PROCESSING,
+            jobs.processing_job(
+                self.props.job_settings,
+                job_name_path="$.run.job_names.evaluation",
+                command=["process", "evaluate"],
+                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_MODEL, "$.model.artifacts"),
+                        jobs.processing_input(contract.PROCESSING_INPUT_TEST, "$.run.s3.test")],
+                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_EVALUATION,
+                                                "$.run.s3.evaluation")],
+                data_path="$.run.s3.test"),
+            result_selector={"arn.$": "$.ProcessingJobArn"},
+            result_path="$.jobs.evaluation",
+            comment="Score the held-out test split; write evaluation.json and report.html",
+        ))
+
+    def _read_evaluation(self) -> sfn.IChainable:
+        bucket = self.props.artifacts_bucket
+        read = self.props.frame.protect(tasks.CallAwsService(
+            self, "Read evaluation",
+            service="s3", action="getObject",
+            parameters={"Bucket.$": "$.run.s3.evaluation_bucket",
+                        "Key.$": "$.run.s3.evaluation_key"},
+            iam_resources=[bucket.arn_for_objects("runs/*")],
+            result_selector={"document.$": "States.StringToJson($.Body)"},
+            result_path="$.evaluation",
+        ))
+        return read
+
+    def _quality_gate(self) -> sfn.IChainable:
+        frame = self.props.frame
+        gate = sfn.Choice(self, "Quality gate",
+                          comment="Pass when the chosen metric reaches the threshold")
+        accepted = self._create_model()
+        for metric in GATE_METRICS:
+            gate.when(sfn.Condition.and_(
+                sfn.Condition.string_equals("$.quality_gate.metric", metric),
+                sfn.Condition.number_greater_than_equals_json_path(
+                    f"$.evaluation.document.metrics.{metric}", "$.quality_gate.threshold"),
+            ), accepted)
+        reason = sfn.Pass(self, "Explain rejection", parameters={
+            "status": "REJECTED",
+            "reason.$": ("States.Format('Quality gate: {} below the threshold {}; metrics: {}', "
+                         "$.quality_gate.metric, $.quality_gate.threshold, "
+                         "States.JsonToString($.evaluation.document.metrics))"),
+        }, result_path="$.outcome")
+        notify = frame.notify("Notify rejection", f"{frame.state_machine_name}: model rejected", {
+            "status": "REJECTED", "reason": sfn.JsonPath.string_at("$.outcome.reason")})
+        gate.otherwise(reason.next(notify).next(sfn.Succeed(self, "Model rejected")))
+        return gate
+
+    # --- registry ------------------------------------------------------------------------------
+    def _create_model(self) -> sfn.IChainable:
+        props = self.props
+        settings = props.job_settings
+        frame = props.frame
+        create = frame.protect(tasks.SageMakerCreateModel(
+            self, "Create model",
+            model_name=sfn.JsonPath.string_at("$.run.job_names.model"),
+            primary_container=tasks.ContainerDefinition(
+                image=tasks.DockerImage.from_registry(settings.image_uri),
+                mode=tasks.Mode.SINGLE_MODEL,
+                model_s3_location=tasks.S3Location.from_json_expression("$.model.artifacts"),
+            ),
+            role=props.execution_role,
+            enable_network_isolation=True,
+            result_selector={"arn.$": "$.ModelArn"},
+            result_path="$.created_model",
+        ))
+        register = frame.protect(tasks.CallAwsService(
+            self, "Register model package",
+            service="sagemaker", action="createModelPackage",
+            parameters={
+                "ModelPackageGroupName": props.model_package_group_name,
+                "ModelPackageDescription.$": "$.registry.description",
+                "ModelApprovalStatus.$": "$.registry.approval_status",
+                "InferenceSpecification": {
+                    "Containers": [{"Image": settings.image_uri,
+                                    "ModelDataUrl.$": "$.model.artifacts"}],
+                    "SupportedContentTypes": SERVING_CONTENT_TYPES,
+                    "SupportedResponseMIMETypes": ["text/csv", "application/json"],
+                },
+                "ModelMetrics": {"ModelQuality": {"Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri.$": "States.Format('s3://{}/{}', $.run.s3.evaluation_bucket, "
+                               "$.run.s3.evaluation_key)",
+                }}},
+                "MetadataProperties": {"CommitId": settings.git_commit,
+                                       "GeneratedBy.$": "$$.Execution.Id"},
+                "CustomerMetadataProperties": {
+                    "execution.$": "$.run.execution_name",
+                    "training_job.$": "$.model.training_job_name",
+                    "data.$": "$.run.s3.preprocessing_input",
+                },
+            },
+            iam_resources=[cdk.Stack.of(self).format_arn(
+                service="sagemaker", resource="model-package",
+                resource_name=f"{props.model_package_group_name}/*"),
+                cdk.Stack.of(self).format_arn(
+                service="sagemaker", resource="model-package-group",
+                resource_name=props.model_package_group_name)],
+            result_selector={"arn.$": "$.ModelPackageArn"},
+            result_path="$.registered",
+        ))
+        notify = frame.notify("Notify success", f"{frame.state_machine_name}: model registered", {
+            "status": "REGISTERED",
+            "model_package_arn": sfn.JsonPath.string_at("$.registered.arn"),
+            "approval_status": sfn.JsonPath.string_at("$.registry.approval_status"),
+            "metrics": sfn.JsonPath.object_at("$.evaluation.document.metrics"),
+            "report": sfn.JsonPath.string_at("$.run.s3.evaluation"),
+        })
+        create.next(register).next(notify).next(sfn.Succeed(self, "Model registered"))
+        return create

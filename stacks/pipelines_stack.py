@@ -1,0 +1,113 @@
+"""Pipelines: the Glue ETL job, the training (+ tuning) and batch inference state machines, the
+runtime image, the model registry group and the batch schedule."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from constructs import Construct
+
+from config import StageConfig
+from config.settings import LOG_RETENTION_DAYS
+from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
+from ml_constructs.glue_etl import GlueEtl, GlueEtlProps
+from ml_constructs.input_validation import InputValidator
+from ml_constructs.notifications import NotificationTopic
+from ml_constructs.pipeline_defaults import batch_defaults, platform_values, training_defaults
+from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.runtime_image import RuntimeImage
+from ml_constructs.sagemaker_jobs import JobSettings
+from ml_constructs.sagemaker_role import SageMakerExecutionRole
+from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
+from stacks.storage_stack import StorageStack, import_data_buckets
+
+
+class PipelinesStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
+                 storage: StorageStack, git_commit: str, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prefix = config.resource_prefix
+        key = storage.key
+        buckets = import_data_buckets(self, config)
+        raw, curated, artifacts = buckets["Raw"], buckets["Curated"], buckets["Artifacts"]
+        log_retention = _retention(config.log_retention_days)
+
+        image = RuntimeImage(self, "RuntimeImage",
+                             use_builtin_xgboost=config.training.algorithm == "builtin-xgboost",
+                             region=config.region)
+        execution_role = SageMakerExecutionRole(
+            self, "SageMakerExecution", key=key,
+            read_buckets=[raw, curated],
+            artifacts_bucket=artifacts, in_vpc=False).role
+        image.grant_pull(execution_role)
+        settings = JobSettings(role_arn=execution_role.role_arn, image_uri=image.image_uri,
+                               kms_key_id=key.key_arn, custom_image=image.custom,
+                               git_commit=git_commit)
+
+        group_name = f"{prefix}-churn"
+        group = sagemaker.CfnModelPackageGroup(
+            self, "ModelPackageGroup", model_package_group_name=group_name,
+            model_package_group_description="Churn models registered by the training pipeline")
+        glue_etl = GlueEtl(self, "GlueEtl", props=GlueEtlProps(
+            name_prefix=prefix, key=key, raw_bucket=raw,
+            curated_bucket=curated))
+        notifications = NotificationTopic(self, "Notifications", key=key,
+                                          topic_name=f"{prefix}-pipelines",
+                                          email=config.notification_email)
+        validator = InputValidator(self, "InputValidator", function_name=f"{prefix}-pipeline-input",
+                                   key=key, log_retention=log_retention)
+        platform = platform_values(config, artifacts=artifacts, group=group_name)
+        finish = {"key": key, "log_retention": log_retention}
+
+        training = TrainingPipeline(self, "Training", props=TrainingPipelineProps(
+            frame=PipelineFrame(self, "TrainingFrame", pipeline="training",
+                                state_machine_name=f"{prefix}-training",
+                                notifications=notifications, validator=validator),
+            job_settings=settings, execution_role=execution_role,
+            artifacts_bucket=artifacts, model_package_group_name=group_name,
+            name_prefix=prefix, glue_job_name=glue_etl.job_name,
+            defaults=training_defaults(config, raw=raw,
+                                       curated=curated),
+            platform=platform,
+        ), timeout=cdk.Duration.hours(24), **finish)
+        batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
+            frame=PipelineFrame(self, "BatchFrame", pipeline="batch",
+                                state_machine_name=f"{prefix}-batch-inference",
+                                notifications=notifications, validator=validator),
+            job_settings=settings, execution_role=execution_role,
+            model_package_group_name=group_name, name_prefix=prefix,
+            defaults=batch_defaults(config, raw=raw), platform=platform,
+        ), timeout=cdk.Duration.hours(12), **finish)
+        for pipeline in (training, batch):
+            pipeline.node.add_dependency(group)
+            key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages
+
+        if config.batch_inference.schedule:
+            scheduler.Schedule(
+                self, "BatchSchedule",
+                schedule_name=f"{prefix}-batch-inference",
+                description="Scheduled batch inference with the latest approved model",
+                schedule=scheduler.ScheduleExpression.expression(
+                    config.batch_inference.schedule),
+                target=scheduler_targets.StepFunctionsStartExecution(
+                    batch.state_machine, input=scheduler.ScheduleTargetInput.from_object({})),
+                key=key,
+            )
+
+        self.training_state_machine = training.state_machine
+        self.batch_state_machine = batch.state_machine
+        cdk.CfnOutput(self, "TrainingStateMachineArn",
+                      value=training.state_machine.state_machine_arn)
+        cdk.CfnOutput(self, "BatchStateMachineArn", value=batch.state_machine.state_machine_arn)
+        cdk.CfnOutput(self, "ModelPackageGroupName", value=group_name)
+        cdk.CfnOutput(self, "NotificationTopicArn", value=notifications.topic.topic_arn)
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for `days` (a value config validated against AWS's list; jsii
+    enums expose names, not day counts, and list them in the same ascending order)."""
+    members = [r for r in logs.RetentionDays if r.name != "INFINITE"]
+    return dict(zip(LOG_RETENTION_DAYS, members, strict=True))[days]
