@@ -24,7 +24,8 @@ Problems = list[Problem]
 
 
 def _type_error(out: Problems, key: str, expected: str, value: Any) -> None:
-    out.append(Problem(key, f"must be {expected}, got {json_type(value)} {render(value)}"))
+    got = "null" if value is None else f"{json_type(value)} {render(value)}"
+    out.append(Problem(key, f"must be {expected}, got {got}"))
 
 
 def join(key: str, name: str) -> str:
@@ -102,7 +103,7 @@ class Str(Spec):
             out.append(Problem(key, "must not be empty" if self.min_len == 1
                                else f"must be at least {self.min_len} characters"))
         elif self.max_len is not None and len(value) > self.max_len:
-            out.append(Problem(key, f"is {len(value)} characters long",
+            out.append(Problem(key, f"has {len(value)} characters",
                                f"at most {self.max_len} characters"))
         elif control_chars(value):
             out.append(Problem(key, f"{render(value)} contains control characters"))
@@ -216,7 +217,7 @@ class StringMap(Spec):
                             if isinstance(item, int | float) and not isinstance(item, bool)
                             else "a string", item)
             elif len(item) > self.max_value:
-                out.append(Problem(sub, f"is {len(item)} characters long",
+                out.append(Problem(sub, f"has {len(item)} characters",
                                    f"at most {self.max_value} characters"))
         return dict(value)
 

@@ -82,9 +82,9 @@ def check(t: dict[str, Any], training_hps: dict[str, str], origin: Origin,
     if t["early_stopping"] == "Auto" and t["strategy"] in ("Hyperband", "Grid"):
         why = ("Hyperband has its own internal early stopping, so SageMaker requires "
                "TrainingJobEarlyStoppingType Off" if t["strategy"] == "Hyperband" else
-               "grid search trains every combination to completion")
+               "grid search evaluates every combination in full")
         out.append(Problem(origin.pick("tuning.early_stopping", "tuning.strategy"),
-                           f"'Auto' is not allowed with strategy {t['strategy']}: {why}", "Off"))
+                           f"\"Auto\" is not allowed with strategy {t['strategy']}: {why}", "Off"))
     _check_ranges(t, origin, out)
     _check_strategy(t, training_hps, origin, out)
     if t["warm_start"] is not None:
@@ -148,7 +148,8 @@ def _check_strategy(t: dict[str, Any], training_hps: dict[str, str], origin: Ori
         if t["enabled"] and ranges["categorical"] and size > t["max_jobs"]:
             out.append(Problem(origin.pick("tuning.max_jobs", "tuning.ranges"),
                                f"grid search over {size} combinations needs {size} training "
-                               f"jobs, but max_jobs is {t['max_jobs']}", f">= {size}"))
+                               f"jobs, more than tuning.max_jobs ({t['max_jobs']})",
+                               f"tuning.max_jobs >= {size}, or fewer combinations"))
     hyperband = t["hyperband"]
     if hyperband is None:
         hyperband = {"min_resource": None, "max_resource": None}

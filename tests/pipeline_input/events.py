@@ -1,0 +1,115 @@
+"""Realistic events for the pipeline_input Lambda, mirroring config/stages/dev.json.
+
+The defaults documents are what the CDK side embeds in each state machine: every key present,
+values from the dev stage config (instance types, spot, tuning limits, gate, approval status)
+plus the platform's own defaults for keys the stage config does not carry (S3 locations, ranges).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from runtime_scripts.pipeline_input import PipelineInputError, resolve
+
+EXECUTION = "3f2b8c1e-0d4a-4e6b-9a61-2c8f5e7d9b10"  # what the console generates
+
+PLATFORM = {
+    "artifacts_bucket": "mlplatform-dev-artifacts-123456789012",
+    "model_package_group": "mlplatform-dev-churn",
+    "resource_prefix": "mlplatform-dev",
+}
+
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "data": {
+        "raw_s3_uri": "s3://mlplatform-dev-raw-123456789012/churn/",
+        "run_glue": False,
+        "curated_s3_uri": "s3://mlplatform-dev-curated-123456789012/churn/",
+        "dataset_spec_s3_uri": None,
+    },
+    "processing": {"instance_type": "ml.m5.large", "instance_count": 1, "volume_size_gb": 30,
+                   "max_runtime_seconds": 3600},
+    "training": {
+        "instance_type": "ml.m5.xlarge", "instance_count": 1, "volume_size_gb": 30,
+        "max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 7200,
+        "hyperparameters": {"num_round": "300", "max_depth": "5", "eta": "0.1",
+                            "early_stopping_rounds": "20"},
+    },
+    "tuning": {
+        "enabled": False, "strategy": "Bayesian", "objective_metric": "validation:auc",
+        "objective_type": "Maximize", "max_jobs": 10, "max_parallel_jobs": 2,
+        "max_runtime_seconds": None, "early_stopping": "Off", "static_hyperparameters": {},
+        "ranges": {
+            "continuous": [{"name": "eta", "min": 0.01, "max": 0.3, "scaling": "Logarithmic"}],
+            "integer": [{"name": "max_depth", "min": 3, "max": 10, "scaling": "Auto"}],
+            "categorical": [],
+        },
+        "warm_start": None,
+        "hyperband": None,
+    },
+    "quality_gate": {"metric": "auc", "threshold": 0.85},
+    "registry": {"approval_status": "Approved",
+                 "description": "Churn model trained by the training pipeline"},
+}
+
+BATCH_DEFAULTS: dict[str, Any] = {
+    "data": {
+        "input_s3_uri": None,
+        "content_type": "text/csv",
+        "split_type": "Line",
+        "join_source": "None",
+        "input_filter": "$",
+        "output_filter": "$",
+        "output_s3_uri": None,
+    },
+    "model_package_arn": None,
+    "transform": {"instance_type": "ml.m5.large", "instance_count": 1, "max_payload_mb": 6,
+                  "max_concurrent_transforms": 0, "batch_strategy": "MultiRecord",
+                  "invocations_timeout_seconds": 600},
+}
+
+BATCH_INPUT = "s3://mlplatform-dev-raw-123456789012/scoring/2024-06-01/"
+PACKAGE_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlplatform-dev-churn/7"
+
+
+def event(pipeline: str, user_input: Any, *, defaults: dict | None = None,
+          execution_name: str = EXECUTION, platform: dict | None = None) -> dict[str, Any]:
+    base = TRAINING_DEFAULTS if pipeline == "training" else BATCH_DEFAULTS
+    return {
+        "pipeline": pipeline,
+        "execution_name": execution_name,
+        "defaults": copy.deepcopy(base if defaults is None else defaults),
+        "platform": copy.deepcopy(PLATFORM if platform is None else platform),
+        "input": user_input,
+    }
+
+
+def training(user_input: Any = None, **kwargs: Any) -> dict[str, Any]:
+    return resolve(event("training", {} if user_input is None else user_input, **kwargs))
+
+
+def batch(user_input: Any = None, **kwargs: Any) -> dict[str, Any]:
+    merged = {"data": {"input_s3_uri": BATCH_INPUT}}
+    for section, values in (user_input or {}).items():
+        merged[section] = {**merged.get(section, {}), **values} \
+            if isinstance(values, dict) and isinstance(merged.get(section), dict) else values
+    return resolve(event("batch", merged, **kwargs))
+
+
+def error(exc_type: type[PipelineInputError], fn: Any, *args: Any,
+          **kwargs: Any) -> PipelineInputError:
+    """The exception `fn` raises, asserted to be exactly `exc_type` (not merely a subclass)."""
+    with pytest.raises(PipelineInputError) as info:
+        fn(*args, **kwargs)
+    assert type(info.value) is exc_type, f"{type(info.value).__name__}: {info.value}"
+    message = str(info.value)
+    assert "\n" not in message
+    return info.value
+
+
+def with_changes(base: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(base)
+    doc[section].update(values)
+    return doc

@@ -1,0 +1,131 @@
+"""Batch inference pipeline input: latest-approved vs a given package, joins, and its errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from runtime_scripts.pipeline_input import InvalidPipelineInput, resolve
+from runtime_scripts.pipeline_input.values import SAGEMAKER_NAME
+
+from .events import (
+    BATCH_DEFAULTS,
+    BATCH_INPUT,
+    EXECUTION,
+    PACKAGE_ARN,
+    PLATFORM,
+    batch,
+    error,
+    event,
+)
+
+PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/batch/{EXECUTION}/"
+
+
+def input_error(user_input):
+    return error(InvalidPipelineInput, batch, user_input)
+
+
+def test_latest_approved_package_by_default():
+    out = batch()
+    assert out["model_package_arn"] is None
+    assert out["data"]["input_s3_uri"] == BATCH_INPUT
+    assert out["transform"] == {**BATCH_DEFAULTS["transform"],
+                                "model_client_config": {"InvocationsTimeoutInSeconds": 600}}
+    assert out["platform"] == PLATFORM
+    assert out["run"] == {
+        "pipeline": "batch",
+        "execution_name": EXECUTION,
+        "prefix": PREFIX,
+        "s3": {"output": f"{PREFIX}output/"},
+        "job_names": {"model": f"mlplatform-dev-batch-model-{EXECUTION}",
+                      "transform": f"mlplatform-dev-transform-{EXECUTION}"},
+        "use_latest_approved": True,
+    }
+    assert all(SAGEMAKER_NAME.match(n) and len(n) <= 63
+               for n in out["run"]["job_names"].values())
+    assert out["data"]["data_processing"] == {"InputFilter": "$", "JoinSource": "None",
+                                              "OutputFilter": "$"}
+    assert out["data"]["assemble_with"] == "Line"
+
+
+def test_given_model_package_arn():
+    out = batch({"model_package_arn": PACKAGE_ARN})
+    assert out["model_package_arn"] == PACKAGE_ARN
+    assert out["run"]["use_latest_approved"] is False
+
+
+def test_package_arn_group_compares_without_case():
+    # SageMaker lowercases names in ARNs.
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/MLPlatform-Dev-Churn/12"
+    assert batch({"model_package_arn": arn})["run"]["use_latest_approved"] is False
+
+
+def test_join_source_input_and_filters_in_the_api_shape():
+    out = batch({"data": {"join_source": "Input", "input_filter": "$[1:]",
+                          "output_filter": "$[0,-1]"}})
+    assert out["data"]["data_processing"] == {"InputFilter": "$[1:]", "JoinSource": "Input",
+                                              "OutputFilter": "$[0,-1]"}
+
+
+def test_explicit_output_location_is_used():
+    target = "s3://mlplatform-dev-curated-123456789012/scores/2024-06-01/"
+    assert batch({"data": {"output_s3_uri": target}})["run"]["s3"]["output"] == target
+
+
+def test_single_record_without_splitting():
+    out = batch({"data": {"split_type": "None", "content_type": "application/json"},
+                 "transform": {"batch_strategy": "SingleRecord"}})
+    assert out["data"]["assemble_with"] == "None"
+
+
+def test_input_uri_may_be_a_stage_default():
+    defaults = {**BATCH_DEFAULTS, "data": {**BATCH_DEFAULTS["data"], "input_s3_uri": BATCH_INPUT}}
+    out = resolve(event("batch", {}, defaults=defaults))
+    assert out["data"]["input_s3_uri"] == BATCH_INPUT
+
+
+def test_input_uri_is_required_when_the_stage_has_no_default():
+    exc = error(InvalidPipelineInput, resolve, event("batch", {}))
+    assert str(exc).startswith("input key 'data.input_s3_uri' is required")
+
+
+@pytest.mark.parametrize(("user_input", "key", "fragment"), [
+    ({"data": {"input_s3_uri": None}}, "data.input_s3_uri", "is required"),
+    ({"data": {"input_s3_uri": "/local/path"}}, "data.input_s3_uri", "is not an S3 URI"),
+    ({"data": {"output_s3_uri": "s3://UPPER/x"}}, "data.output_s3_uri", "bucket"),
+    ({"data": {"output_s3_uri": BATCH_INPUT + "out/"}}, "data.output_s3_uri",
+     "would read this run's output"),
+    ({"data": {"content_type": "text/plain"}}, "data.content_type",
+     "text/csv, application/json, application/jsonlines"),
+    ({"data": {"split_type": "RecordIO"}}, "data.split_type", "Line, None"),
+    ({"data": {"join_source": "Output"}}, "data.join_source", "None, Input"),
+    ({"data": {"input_filter": "[1:]"}}, "data.input_filter", "JSONPath starting with '$'"),
+    ({"data": {"output_filter": "$" + "[0]" * 21}}, "data.output_filter", "at most 63"),
+    ({"data": {"split_type": "None"}}, "data.split_type", "MultiRecord needs data.split_type"),
+    ({"transform": {"max_payload_mb": 10, "max_concurrent_transforms": 11}},
+     "transform.max_concurrent_transforms", "110 MB"),
+    ({"transform": {"max_payload_mb": 101}}, "transform.max_payload_mb", "1 .. 100"),
+    ({"transform": {"instance_count": 0}}, "transform.instance_count", "1 .. 100"),
+    ({"transform": {"invocations_timeout_seconds": 3601}},
+     "transform.invocations_timeout_seconds", "1 .. 3600"),
+    ({"transform": {"batch_strategy": "Batch"}}, "transform.batch_strategy",
+     "MultiRecord, SingleRecord"),
+    ({"transform": {"instance_type": "ml.m5"}}, "transform.instance_type", "ml.*"),
+    ({"transform": {"max_runtime_seconds": 60}}, "transform.max_runtime_seconds", "unknown key"),
+    ({"model_package_arn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/x"},
+     "model_package_arn", "model-package/<group>/<version>"),
+    ({"model_package_arn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/other/3"},
+     "model_package_arn", 'group "other", not this platform\'s group'),
+    ({"model_package_arn": 7}, "model_package_arn", "must be a string"),
+    ({"model_package": PACKAGE_ARN}, "model_package", 'did you mean "model_package_arn"?'),
+])
+def test_error_names_the_key(user_input, key, fragment):
+    exc = input_error(user_input)
+    assert key in exc.keys, str(exc)
+    assert fragment in str(exc)
+
+
+def test_output_under_the_input_prefix_is_caught_for_the_derived_location_too():
+    exc = error(InvalidPipelineInput, resolve, event("batch", {"data": {
+        "input_s3_uri": f"s3://{PLATFORM['artifacts_bucket']}/"}}))
+    assert exc.keys == ["data.input_s3_uri"]

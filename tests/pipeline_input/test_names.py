@@ -1,0 +1,109 @@
+"""Job names: valid, within limits, deterministic, and distinct for distinct executions."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from runtime_scripts.pipeline_input import names
+from runtime_scripts.pipeline_input.values import SAGEMAKER_NAME, TUNING_JOB_NAME
+
+PREFIX = "mlplatform-dev"
+UUID = "3f2b8c1e-0d4a-4e6b-9a61-2c8f5e7d9b10"
+ALL_KINDS = {**names.TRAINING_JOBS, **{f"batch-{k}": v for k, v in names.BATCH_JOBS.items()}}
+
+
+def all_names(execution_name: str, prefix: str = PREFIX) -> dict[str, str]:
+    return names.job_names(prefix, execution_name, ALL_KINDS)
+
+
+def assert_valid(result: dict[str, str], prefix: str = PREFIX) -> None:
+    for kind, name in result.items():
+        limit = ALL_KINDS[kind][1]
+        assert len(name) <= limit, (kind, name)
+        assert SAGEMAKER_NAME.match(name), (kind, name)
+        assert name.startswith(f"{prefix}-"), (kind, name)
+    assert TUNING_JOB_NAME.match(result["tuning"])
+
+
+def test_short_clean_names_are_kept_readable():
+    assert all_names("nightly-42") == {
+        "preprocessing": "mlplatform-dev-prep-nightly-42",
+        "training": "mlplatform-dev-train-nightly-42",
+        "tuning": "mlplatform-dev-tune-nightly-42",
+        "evaluation": "mlplatform-dev-eval-nightly-42",
+        "model": "mlplatform-dev-model-nightly-42",
+        "batch-model": "mlplatform-dev-batch-model-nightly-42",
+        "batch-transform": "mlplatform-dev-transform-nightly-42",
+    }
+
+
+def test_console_uuid_names_fit_and_tuning_is_at_most_32():
+    result = all_names(UUID)
+    assert_valid(result)
+    assert result["training"] == f"{PREFIX}-train-{UUID}"
+    assert len(result["tuning"]) == 32
+    assert result["tuning"].startswith(f"{PREFIX}-tune-")
+
+
+@pytest.mark.parametrize("execution_name", [
+    "my run_2024.01.01 #1", "Ünïcödé-läuft", "__init__", "---", "a" * 80, "x", "日本語",
+    "run:2024-06-01T03:00:00Z", "Trailing-", "-leading",
+])
+def test_odd_execution_names_are_sanitised(execution_name):
+    assert_valid(all_names(execution_name))
+
+
+def test_names_are_deterministic():
+    assert all_names("retrain after incident #7") == all_names("retrain after incident #7")
+    assert names.job_name(PREFIX, "train", UUID) == names.job_name(PREFIX, "train", UUID)
+
+
+def test_long_names_differing_only_at_the_end_do_not_collide():
+    first, second = "a" * 79 + "1", "a" * 79 + "2"
+    one, two = all_names(first), all_names(second)
+    for kind in ALL_KINDS:
+        assert one[kind] != two[kind], kind
+
+
+def test_sanitised_names_do_not_collide_with_each_other_or_a_clean_name():
+    variants = ["run-1", "run_1", "run.1", "run 1", "run--1"]
+    for kind in ("training", "tuning"):
+        produced = [all_names(v)[kind] for v in variants]
+        assert len(set(produced)) == len(variants), produced
+    # The clean one keeps the exact, traceable form.
+    assert all_names("run-1")["training"] == f"{PREFIX}-train-run-1"
+
+
+def test_many_random_names_are_valid_and_distinct():
+    rng = random.Random(20240601)
+    alphabet = string.ascii_letters + string.digits + "-_.:#é "
+    executions = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
+                  for _ in range(2000)}
+    produced = {kind: set() for kind in ALL_KINDS}
+    for execution in executions:
+        result = all_names(execution)
+        assert_valid(result)
+        for kind, name in result.items():
+            produced[kind].add(name)
+    assert all(len(v) == len(executions) for v in produced.values())
+
+
+def test_long_prefix_still_gives_valid_names():
+    prefix = "a-very-long-project-name-for-testing-prod"  # 40 characters: the platform maximum
+    result = names.job_names(prefix, UUID, names.TRAINING_JOBS)
+    assert all(SAGEMAKER_NAME.match(n) and len(n) <= 63 for n in result.values())
+    assert len(result["tuning"]) <= 32 and TUNING_JOB_NAME.match(result["tuning"])
+
+
+def test_prefix_stays_whole_up_to_the_scoped_maximum():
+    prefix = "p" * names.MAX_SCOPED_PREFIX
+    assert names.job_name(prefix, "tune", UUID, names.TUNING_NAME_MAX).startswith(f"{prefix}-")
+
+
+def test_hash_uses_name_characters_only():
+    digest = names.short_hash("anything")
+    assert len(digest) == names.HASH_LENGTH
+    assert SAGEMAKER_NAME.match(digest)
