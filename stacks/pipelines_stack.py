@@ -4,17 +4,18 @@ runtime image, the model registry group and the batch schedule."""
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_logs as logs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from constructs import Construct
 
 from config import StageConfig
-from config.settings import LOG_RETENTION_DAYS
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
+from ml_constructs.compliance import acknowledge_role_policy
 from ml_constructs.glue_etl import GlueEtl, GlueEtlProps
 from ml_constructs.input_validation import InputValidator
+from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_defaults import batch_defaults, platform_values, training_defaults
 from ml_constructs.pipeline_state_machine import PipelineFrame
@@ -22,18 +23,20 @@ from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_jobs import JobSettings
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
+from stacks.log_retention import retention
 from stacks.storage_stack import StorageStack, import_data_buckets
 
 
 class PipelinesStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 storage: StorageStack, git_commit: str, **kwargs) -> None:
+                 storage: StorageStack, network: IsolatedNetwork | None, git_commit: str,
+                 **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.resource_prefix
         key = storage.key
         buckets = import_data_buckets(self, config)
         raw, curated, artifacts = buckets["Raw"], buckets["Curated"], buckets["Artifacts"]
-        log_retention = _retention(config.log_retention_days)
+        log_retention = retention(config.log_retention_days)
 
         image = RuntimeImage(self, "RuntimeImage",
                              use_builtin_xgboost=config.training.algorithm == "builtin-xgboost",
@@ -41,11 +44,13 @@ class PipelinesStack(cdk.Stack):
         execution_role = SageMakerExecutionRole(
             self, "SageMakerExecution", key=key,
             read_buckets=[raw, curated],
-            artifacts_bucket=artifacts, in_vpc=False).role
+            artifacts_bucket=artifacts, in_vpc=network is not None).role
         image.grant_pull(execution_role)
         settings = JobSettings(role_arn=execution_role.role_arn, image_uri=image.image_uri,
                                kms_key_id=key.key_arn, custom_image=image.custom,
-                               git_commit=git_commit)
+                               git_commit=git_commit,
+                               subnet_ids=network.subnet_ids if network else (),
+                               security_group_ids=network.security_group_ids if network else ())
 
         group_name = f"{prefix}-churn"
         group = sagemaker.CfnModelPackageGroup(
@@ -86,6 +91,10 @@ class PipelinesStack(cdk.Stack):
             key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages
 
         if config.batch_inference.schedule:
+            schedule_role = iam.Role(
+                self, "BatchScheduleRole",
+                assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                description="EventBridge Scheduler: start the batch inference state machine")
             scheduler.Schedule(
                 self, "BatchSchedule",
                 schedule_name=f"{prefix}-batch-inference",
@@ -93,9 +102,12 @@ class PipelinesStack(cdk.Stack):
                 schedule=scheduler.ScheduleExpression.expression(
                     config.batch_inference.schedule),
                 target=scheduler_targets.StepFunctionsStartExecution(
-                    batch.state_machine, input=scheduler.ScheduleTargetInput.from_object({})),
+                    batch.state_machine, role=schedule_role,
+                    input=scheduler.ScheduleTargetInput.from_object({})),
                 key=key,
             )
+            acknowledge_role_policy(schedule_role.node.find_child("DefaultPolicy"),
+                                    "Starts executions of one state machine only.", [])
 
         self.training_state_machine = training.state_machine
         self.batch_state_machine = batch.state_machine
@@ -105,9 +117,3 @@ class PipelinesStack(cdk.Stack):
         cdk.CfnOutput(self, "ModelPackageGroupName", value=group_name)
         cdk.CfnOutput(self, "NotificationTopicArn", value=notifications.topic.topic_arn)
 
-
-def _retention(days: int) -> logs.RetentionDays:
-    """The RetentionDays member for `days` (a value config validated against AWS's list; jsii
-    enums expose names, not day counts, and list them in the same ascending order)."""
-    members = [r for r in logs.RetentionDays if r.name != "INFINITE"]
-    return dict(zip(LOG_RETENTION_DAYS, members, strict=True))[days]

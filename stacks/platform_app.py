@@ -19,6 +19,7 @@ import aws_cdk as cdk  # noqa: E402
 
 from config import StageConfig, load_stage_config  # noqa: E402
 from ml_constructs.compliance import apply_nag_packs  # noqa: E402
+from stacks.network_stack import NetworkStack  # noqa: E402
 from stacks.pipelines_stack import PipelinesStack  # noqa: E402
 from stacks.storage_stack import StorageStack  # noqa: E402
 
@@ -61,8 +62,13 @@ def build_app(stage: str | None = None, *, outdir: str | None = None,
     prefix = config.resource_prefix
     storage = StorageStack(app, "Storage", stack_name=f"{prefix}-storage", env=env, config=config,
                            description=f"ML platform ({config.stage}): KMS key and data buckets")
+    network = None
+    if config.network.isolate:
+        network = NetworkStack(app, "Network", stack_name=f"{prefix}-network", env=env,
+                               config=config, storage=storage,
+                               description=f"ML platform ({config.stage}): isolated VPC").network
     PipelinesStack(app, "Pipelines", stack_name=f"{prefix}-pipelines", env=env, config=config,
-                   storage=storage, git_commit=git_commit(app),
+                   storage=storage, network=network, git_commit=git_commit(app),
                    description=f"ML platform ({config.stage}): Glue ETL, training and batch "
                                "inference state machines")
     for key, value in config.tags.items():
