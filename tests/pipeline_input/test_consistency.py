@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 import typing
@@ -24,6 +25,8 @@ from .events import BATCH_DEFAULTS, BATCH_INPUT, PLATFORM, TRAINING_DEFAULTS, ev
 
 PACKAGE = Path(training.__file__).parent
 RUNTIME_ROOT = PACKAGE.parent
+DOC = RUNTIME_ROOT.parent / "docs" / "pipeline-inputs.md"
+EXAMPLE = re.compile(r"<!-- example: (training|batch) -->\s*```json\n(.*?)```", re.DOTALL)
 
 
 def test_copied_constants_match_contract_and_settings():
@@ -109,3 +112,11 @@ def test_loads_like_the_lambda_runtime_with_runtime_scripts_as_the_root():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == resolve(ev)
+
+
+def test_documented_examples_are_accepted():
+    examples = EXAMPLE.findall(DOC.read_text())
+    assert [pipeline for pipeline, _ in examples] == ["training", "training", "batch", "batch"]
+    for pipeline, text in examples:
+        out = resolve(event(pipeline, json.loads(text)))
+        assert out["run"]["pipeline"] == pipeline
