@@ -25,6 +25,9 @@ from .schema import AnyValue, Enum, Obj, Str
 from .values import SAGEMAKER_NAME, check_bucket_name
 
 PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch}
+# Far deeper than any valid input (which is at most 6 levels) and far below Python's recursion
+# limit, which the merge and the deep copies would otherwise reach on a hostile input.
+MAX_DEPTH = 32
 
 PLATFORM = Obj({
     "artifacts_bucket": Str(max_len=63),  # the bucket-name rules are checked separately
@@ -51,6 +54,9 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
 
 
 def resolve(event: Any) -> dict[str, Any]:
+    if isinstance(event, dict) and _too_deep(event.get("input")):
+        # Checked before anything recursive (deep copies, merge) could hit the recursion limit.
+        raise InvalidPipelineInput([Problem("", f"is nested more than {MAX_DEPTH} levels deep")])
     pipeline, execution_name, defaults, platform, user_input = _envelope(event)
     spec: Obj = pipeline.SCHEMA
 
@@ -75,6 +81,20 @@ def resolve(event: Any) -> dict[str, Any]:
     if problems:
         raise InvalidPipelineInput(problems)
     return pipeline.derive(document, platform, execution_name)
+
+
+def _too_deep(value: Any) -> bool:
+    """Iterative, so that measuring a pathological input cannot itself overflow the stack."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return False
 
 
 def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any]:

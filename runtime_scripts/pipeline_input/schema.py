@@ -74,11 +74,15 @@ class Float(Spec):
         if isinstance(value, bool) or not isinstance(value, int | float):
             _type_error(out, key, "a number", value)
             return value
-        if not math.isfinite(value):
+        try:
+            number = float(value)  # a huge JSON integer does not fit a float
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
             out.append(Problem(key, f"{render(value)} is not a finite number"))
             return value
-        _check_range(value, key, out, self.low, self.high)
-        return float(value)
+        _check_range(number, key, out, self.low, self.high)
+        return number
 
 
 def _check_range(value: float, key: str, out: Problems, low: float | None,

@@ -124,3 +124,11 @@ def test_long_values_are_abbreviated_in_messages():
     exc = error(InvalidPipelineInput, resolve,
                 event("training", {"data": {"raw_s3_uri": "gs://" + "x" * 500}}))
     assert len(str(exc)) < 250
+
+
+def test_absurdly_nested_input_is_rejected_without_a_recursion_error():
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    exc = error(InvalidPipelineInput, resolve, event("training", {"typo": nested}))
+    assert str(exc) == "input: is nested more than 32 levels deep"

@@ -63,6 +63,7 @@ def test_several_problems_are_reported_together():
     ({"tuning": {"max_jobs": True}}, "tuning.max_jobs", "got boolean true"),
     ({"processing": {"instance_count": False}}, "processing.instance_count", "boolean"),
     ({"quality_gate": {"threshold": True}}, "quality_gate.threshold", "must be a number"),
+    ({"quality_gate": {"threshold": 10**400}}, "quality_gate.threshold", "not a finite number"),
     # ranges
     ({"tuning": {"max_parallel_jobs": 11}}, "tuning.max_parallel_jobs", "1 .. 10"),
     ({"tuning": {"max_jobs": 0}}, "tuning.max_jobs", "1 .. 500"),
