@@ -96,3 +96,8 @@ def json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def describe(value: Any) -> str:
+    """'string "abc"', 'boolean true', 'null': what a value is, for "must be X, got Y"."""
+    return "null" if value is None else f"{json_type(value)} {render(value)}"

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from . import batch, training
-from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, json_type, render
+from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
 from .schema import AnyValue, Enum, Obj, Str
 from .values import SAGEMAKER_NAME, check_bucket_name
@@ -70,9 +70,9 @@ def resolve(event: Any) -> dict[str, Any]:
 
     # 2. The user's input, merged over the (raw) defaults, then validated as a whole.
     if not isinstance(user_input, dict):
-        raise InvalidPipelineInput([Problem("", f"must be a JSON object, got "
-                                                f"{json_type(user_input)} {render(user_input)}",
-                                            'e.g. {} or {"training": {"use_spot": false}}')])
+        problem = f"must be a JSON object, got {describe(user_input)}"
+        raise InvalidPipelineInput([Problem("", problem, 'e.g. {} or {"training": {"use_spot": '
+                                                         'false}}')])
     merged = spec.merge(defaults, user_input)
     document = spec.check(merged, "", problems)
     if not problems:

@@ -17,15 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Problem, json_type, render
+from .errors import Problem, describe, render
 from .values import bucket_problem, control_chars, split_s3_uri
 
 Problems = list[Problem]
 
 
 def _type_error(out: Problems, key: str, expected: str, value: Any) -> None:
-    got = "null" if value is None else f"{json_type(value)} {render(value)}"
-    out.append(Problem(key, f"must be {expected}, got {got}"))
+    out.append(Problem(key, f"must be {expected}, got {describe(value)}"))
 
 
 def join(key: str, name: str) -> str:
