@@ -104,9 +104,12 @@ def _check_ranges(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None
                                    f"{seen[r['name']]}; each hyperparameter may have one range"))
             seen.setdefault(r["name"], key)
             if r["name"] in t["static_hyperparameters"]:
+                # The static one may be a default the user never wrote: say how to drop it.
                 out.append(Problem(f"{key}.name", f"{render(r['name'])} is also in "
                                    "tuning.static_hyperparameters; a hyperparameter is either "
-                                   "static or tuned"))
+                                   "static or tuned (remove the static one with "
+                                   f"{{\"static_hyperparameters\": {{{render(r['name'])}: "
+                                   "null}})"))
             if kind == "categorical":
                 if len(set(r["values"])) != len(r["values"]):
                     out.append(Problem(f"{key}.values", "lists a value more than once"))
