@@ -14,7 +14,12 @@ from constructs import Construct
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.pipeline_state_machine import PipelineFrame
-from ml_constructs.pipeline_states import TRANSFORM, grant_sagemaker_jobs, sagemaker_job_state
+from ml_constructs.pipeline_states import (
+    TRANSFORM,
+    create_model_state,
+    grant_sagemaker_jobs,
+    sagemaker_job_state,
+)
 
 
 @dataclass(frozen=True)
@@ -44,14 +49,14 @@ class BatchPipeline(Construct):
         stack = cdk.Stack.of(self)
         frame.acknowledge_policy(
             self.state_machine,
-            "Lists and reads the versions of its own model package group; CDK's CreateModel "
-            "task grants model/*.",
+            "Lists and reads the versions of its own model package group; creates models named "
+            "after the stage prefix.",
             wildcard_findings(resources=(
                 in_finding(self, stack.format_arn(
                     service="sagemaker", resource="model-package",
                     resource_name=f"{props.model_package_group_name}/*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="model",
-                                                  resource_name="*")),
+                                                  resource_name=f"{props.name_prefix}-*")),
             )),
         )
 
@@ -92,16 +97,9 @@ class BatchPipeline(Construct):
                 .otherwise(requested))
 
     def _create_model(self) -> sfn.IChainable:
-        return self.props.frame.protect(tasks.SageMakerCreateModel(
-            self, "Create model",
-            model_name=sfn.JsonPath.string_at("$.run.job_names.model"),
-            primary_container=tasks.ContainerDefinition(
-                model_package_name=sfn.JsonPath.string_at("$.package.arn")),
-            role=self.props.execution_role,
-            enable_network_isolation=True,
-            result_selector={"arn.$": "$.ModelArn"},
-            result_path="$.created_model",
-        ))
+        return self.props.frame.protect(create_model_state(
+            self, jobs.model(self.props.job_settings, container=jobs.model_from_package()),
+            name_prefix=self.props.name_prefix))
 
     def _transform(self) -> sfn.IChainable:
         frame = self.props.frame

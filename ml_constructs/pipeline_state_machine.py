@@ -42,7 +42,9 @@ class PipelineFrame(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         # The notifier retries transient errors but cannot catch into itself.
-        self.notify_failure.add_retry(errors=["SNS.ThrottledException", "States.TaskFailed"],
+        self.notify_failure.add_retry(errors=["SNS.ThrottledException",
+                                              "SNS.InternalErrorException",
+                                              "SNS.KMSThrottlingException"],
                                       max_attempts=3, backoff_rate=2.0,
                                       interval=cdk.Duration.seconds(5))
         self.notify_failure.next(self.failed)

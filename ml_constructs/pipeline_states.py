@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
@@ -107,6 +108,23 @@ def sagemaker_job_state(
     if result_path is not None:
         state["ResultPath"] = result_path
     return sfn.CustomState(scope, state_name, state_json=state)
+
+
+def create_model_state(scope: Construct, request: dict, *, name_prefix: str):
+    """CreateModel through the aws-sdk integration (see `sagemaker_jobs.model`)."""
+    stack = cdk.Stack.of(scope)
+    return tasks.CallAwsService(
+        scope, "Create model", service="sagemaker", action="createModel",
+        parameters=request,
+        iam_resources=[stack.format_arn(service="sagemaker", resource="model",
+                                        resource_name=f"{name_prefix}-*")],
+        additional_iam_statements=[iam.PolicyStatement(
+            actions=["sagemaker:AddTags"],
+            resources=[stack.format_arn(service="sagemaker", resource="model",
+                                        resource_name=f"{name_prefix}-*")])],
+        result_selector={"arn.$": "$.ModelArn"},
+        result_path="$.created_model",
+    )
 
 
 def grant_sagemaker_jobs(

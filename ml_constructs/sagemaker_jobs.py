@@ -212,7 +212,7 @@ def tuning_job(settings: JobSettings, *, warm_start: bool) -> dict:
     warm start block only where asked, since the API rejects a null WarmStartConfig."""
     definition = {
         "AlgorithmSpecification": _algorithm_specification(settings),
-        "StaticHyperParameters.$": "$.tuning.static_hyperparameters",
+        "StaticHyperParameters.$": "$.tuning.effective_static_hyperparameters",
         **_training_common(settings),
     }
     params = {
@@ -260,3 +260,30 @@ def transform_job(settings: JobSettings) -> dict:
         "DataProcessing.$": "$.data.data_processing",
         "Tags": lineage_tags(settings, "$.data.input_s3_uri"),
     }
+
+
+# --- model ----------------------------------------------------------------------------------------
+def model(settings: JobSettings, *, container: dict) -> dict:
+    """CreateModel (aws-sdk integration). CDK's SageMakerCreateModel task grants s3:GetObject on
+    '*' to the execution role when the model data location comes from the state; the SDK
+    integration keeps the execution role's S3 access at the platform's buckets."""
+    params = {
+        "ModelName.$": "$.run.job_names.model",
+        "ExecutionRoleArn": settings.role_arn,
+        "PrimaryContainer": container,
+        "EnableNetworkIsolation": True,
+        "Tags": lineage_tags(settings, "$.run.execution_name"),
+    }
+    if settings.vpc_config:
+        params["VpcConfig"] = settings.vpc_config
+    return params
+
+
+def model_from_artifacts(settings: JobSettings) -> dict:
+    return model(settings, container={"Image": settings.image_uri,
+                                      "ModelDataUrl.$": "$.model.artifacts",
+                                      "Mode": "SingleModel"})
+
+
+def model_from_package() -> dict:
+    return {"ModelPackageName.$": "$.package.arn"}

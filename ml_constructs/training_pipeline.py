@@ -19,6 +19,7 @@ from ml_constructs.pipeline_states import (
     PROCESSING,
     TRAINING,
     TUNING,
+    create_model_state,
     grant_sagemaker_jobs,
     sagemaker_job_state,
 )
@@ -67,7 +68,7 @@ class TrainingPipeline(Construct):
             self.state_machine,
             "Reads evaluation.json under the per-execution runs/ prefix; describes the best "
             "training job of a tuning run (named by SageMaker after the stage prefix); registers "
-            "versions in its own model package group; CDK's CreateModel task grants model/*.",
+            "versions in its own model package group; creates models named after the stage prefix.",
             wildcard_findings(resources=(
                 in_finding(self, props.artifacts_bucket.arn_for_objects("runs/*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="training-job",
@@ -76,7 +77,7 @@ class TrainingPipeline(Construct):
                     service="sagemaker", resource="model-package",
                     resource_name=f"{props.model_package_group_name}/*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="model",
-                                                  resource_name="*")),
+                                                  resource_name=f"{props.name_prefix}-*")),
             )),
         )
 
@@ -241,19 +242,8 @@ class TrainingPipeline(Construct):
         props = self.props
         settings = props.job_settings
         frame = props.frame
-        create = frame.protect(tasks.SageMakerCreateModel(
-            self, "Create model",
-            model_name=sfn.JsonPath.string_at("$.run.job_names.model"),
-            primary_container=tasks.ContainerDefinition(
-                image=tasks.DockerImage.from_registry(settings.image_uri),
-                mode=tasks.Mode.SINGLE_MODEL,
-                model_s3_location=tasks.S3Location.from_json_expression("$.model.artifacts"),
-            ),
-            role=props.execution_role,
-            enable_network_isolation=True,
-            result_selector={"arn.$": "$.ModelArn"},
-            result_path="$.created_model",
-        ))
+        create = frame.protect(create_model_state(
+            self, jobs.model_from_artifacts(settings), name_prefix=props.name_prefix))
         register = frame.protect(tasks.CallAwsService(
             self, "Register model package",
             service="sagemaker", action="createModelPackage",

@@ -47,3 +47,13 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
 @pytest.fixture(scope="session")
 def dev(synthesized) -> SynthesizedStage:
     return synthesized["dev"]
+
+
+@pytest.fixture(scope="session")
+def definitions(synthesized) -> dict:
+    """stage -> {state machine name -> ASL document}, rendered from the synthesized templates."""
+    from local_runner.assembly import read_stacks
+    from local_runner.definitions import state_machines
+
+    return {stage: {d.name: d.asl for d in state_machines(read_stacks(s.outdir))}
+            for stage, s in synthesized.items()}

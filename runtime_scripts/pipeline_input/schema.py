@@ -260,6 +260,10 @@ class Obj(Spec):
                 result[name] = spec.check(value[name], join(key, name), out)
             elif name in self.optional:
                 result[name] = copy.deepcopy(self.optional[name])
+            elif isinstance(spec, Nullable):
+                # Absent means null: CDK drops None values when it renders the state's payload
+                # template, so a null stage default never reaches the Lambda as a key.
+                result[name] = None
             else:
                 out.append(Problem(join(key, name), "is required"))
         return result

@@ -65,11 +65,21 @@ def test_defaults_are_checked_even_when_the_input_overrides_the_bad_value():
           event("training", {"training": {"instance_type": "ml.m5.large"}}, defaults=defaults))
 
 
-def test_defaults_must_hold_every_key():
+def test_defaults_must_hold_every_non_nullable_key():
+    defaults = copy.deepcopy(TRAINING_DEFAULTS)
+    del defaults["tuning"]["max_jobs"]
+    exc = error(InvalidPipelineDefaults, resolve, event("training", {}, defaults=defaults))
+    assert str(exc) == "default key 'tuning.max_jobs' is required"
+
+
+def test_an_absent_nullable_default_is_null():
+    """CDK drops null values from the payload template, so null defaults arrive absent."""
     defaults = copy.deepcopy(TRAINING_DEFAULTS)
     del defaults["tuning"]["hyperband"]
-    exc = error(InvalidPipelineDefaults, resolve, event("training", {}, defaults=defaults))
-    assert str(exc) == "default key 'tuning.hyperband' is required"
+    del defaults["data"]["dataset_spec_s3_uri"]
+    resolved = resolve(event("training", {}, defaults=defaults))
+    assert resolved["tuning"]["hyperband"] is None
+    assert resolved["data"]["dataset_spec_s3_uri"] is None
 
 
 def test_cross_field_rules_apply_to_defaults():
