@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 
 from runtime_scripts import contract
-from runtime_scripts.churn import report
 from runtime_scripts.churn.jobio import (
     JobError,
     atomic_outputs,
@@ -114,8 +113,6 @@ def sagemaker_model_quality(metrics: dict[str, float], cm: dict[str, int]) -> di
 
 
 def evaluate(paths: contract.MlPaths, source: str, threshold: float | None) -> dict[str, Any]:
-    import xgboost
-
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         model_input = paths.processing_input(contract.PROCESSING_INPUT_MODEL)
         bundle = load_bundle(resolve_model_dir(model_input, Path(scratch)))
@@ -124,6 +121,8 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None) -> d
         raise JobError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
     test_dir = paths.processing_input(contract.PROCESSING_INPUT_TEST)
     x, y, data = load_test(test_dir, bundle, source)
+    import xgboost  # imported late, like the plotting below: bad input fails in a blink
+
     p = bundle.booster.predict(xgboost.DMatrix(x)).astype(np.float64)
     metrics, cm = score(y, p, threshold)
     gains = bundle.booster.get_score(importance_type="gain")
@@ -151,6 +150,8 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None) -> d
         "feature_importance": [{"feature": f, "gain": g} for f, g in importance[:20]],
         "binary_classification_metrics": sagemaker_model_quality(metrics, cm),
     }
+    from runtime_scripts.churn import report
+
     page = report.render(document, y, p, importance)
     target = paths.processing_output(contract.PROCESSING_OUTPUT_EVALUATION)
     with atomic_outputs({"evaluation": target}) as out:

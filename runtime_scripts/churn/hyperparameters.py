@@ -84,19 +84,21 @@ def _parse_one(name: str, raw: Any) -> Any:
             raise HyperparameterError(
                 f"hyperparameter {name!r} must be one of {list(meta['choices'])}, got {raw!r}")
         return text
+    low, high = meta["low"], meta["high"]
+    kind = "an integer" if f.type == "int" else "a number"
+    expected = f"{kind} in {'(' if meta['low_open'] else '['}{low:g}, {high:g}]"
     try:
         number = float(text)
     except ValueError:
         number = math.nan
-    kind = "an integer" if f.type == "int" else "a number"
-    if not math.isfinite(number) or (f.type == "int" and not number.is_integer()):
-        raise HyperparameterError(f"hyperparameter {name!r} must be {kind}, got {raw!r}")
-    low, high = meta["low"], meta["high"]
-    below = number <= low if meta["low_open"] else number < low
-    if below or number > high:
-        bracket = "(" if meta["low_open"] else "["
-        raise HyperparameterError(
-            f"hyperparameter {name!r} must be {kind} in {bracket}{low:g}, {high:g}], got {raw!r}")
+    valid = (
+        math.isfinite(number)
+        and (f.type != "int" or number.is_integer())
+        and (low < number if meta["low_open"] else low <= number)
+        and number <= high
+    )
+    if not valid:
+        raise HyperparameterError(f"hyperparameter {name!r} must be {expected}, got {raw!r}")
     return int(number) if f.type == "int" else number
 
 

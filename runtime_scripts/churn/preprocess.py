@@ -135,7 +135,11 @@ def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFra
 
 
 def stratified_split(y: np.ndarray, ratios: SplitRatios) -> tuple[np.ndarray, ...]:
-    """Seeded train/validation/test row indices with the class balance kept in each split."""
+    """Seeded train/validation/test row indices with the class balance kept in each split.
+
+    scikit-learn's train_test_split, the split most SageMaker examples use: test first, then
+    validation out of the rest, both stratified on the label and seeded from the spec.
+    """
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(len(y))
