@@ -1,0 +1,265 @@
+"""The moto adapter: moto's Step Functions interpreter, with the gaps our pipelines need filled.
+
+moto (pinned exactly in requirements-dev.txt) executes ASL; this module, and only this module,
+reaches into its internals:
+- SageMaker optimized integrations (`arn:aws:states:::sagemaker:create*Job.sync`) and aws-sdk
+  SageMaker calls go to `LocalSageMaker`, which runs the real jobs;
+- `glue:startJobRun.sync` goes to the local Glue runner (moto's own crashes);
+- Lambda tasks call the function's real handler in-process (moto would need Docker);
+- aws-sdk results are made JSON (S3 `Body` read as text, datetimes as ISO strings) and aws-sdk
+  error names get AWS's service casing (`S3.NoSuchKeyException`), so Catch rules match;
+- Retry intervals and Wait states run on a fast clock (`time_scale`).
+Each patch has a canary test in tests/local_runner/test_engine.py so a moto upgrade that breaks
+one fails loudly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+    CustomErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+    lambda_eval_utils,
+    state_task_factory,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as aws_sdk,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+    ResourceCondition,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (  # noqa: E501
+    StateTaskService,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+from local_runner.local_sagemaker import LocalSageMaker, SageMakerError, failure_cause
+
+# AWS's casing of service names in aws-sdk error names ("S3.NoSuchKeyException").
+SERVICE_ERROR_PREFIX = {"s3": "S3", "sagemaker": "SageMaker", "sns": "SNS", "glue": "Glue",
+                        "lambda": "Lambda", "sfn": "SFN", "kms": "KMS"}
+TERMINAL_FAILURE = {"Failed", "Stopped"}
+
+
+class ServiceFault(Exception):
+    """A service task failure with the Step Functions error name and cause AWS would report."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        self.error = error
+        self.cause = cause
+        super().__init__(f"{error}: {cause}")
+
+
+@dataclass
+class LocalServices:
+    """What the patched interpreter calls. One instance is active at a time (`activate`)."""
+
+    sagemaker: LocalSageMaker
+    glue: Callable[[str, dict], dict]  # (job name, StartJobRun request) -> GetJobRun.JobRun
+    lambdas: dict[str, Callable[[dict, object], object]] = field(default_factory=dict)
+    time_scale: float = 0.001
+
+
+_ACTIVE: LocalServices | None = None
+
+
+def _services() -> LocalServices:
+    if _ACTIVE is None:
+        raise RuntimeError("local services are not active: use engine.activate(...)")
+    return _ACTIVE
+
+
+# --- task services --------------------------------------------------------------------------------
+def _failure_event(task: StateTaskService, env, error: str, cause: str) -> FailureEvent:
+    return FailureEvent(
+        env=env, error_name=CustomErrorName(error), event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+            resource=task._get_sfn_resource(), resourceType=task._get_sfn_resource_type(),
+            error=error, cause=cause)))
+
+
+class _LocalTaskService(StateTaskService):
+    """Base for our integrations: no parameter filtering, faults become Step Functions errors."""
+
+    def _get_supported_parameters(self) -> set[str]:
+        return set()  # empty: accept every parameter, like the real service would validate
+
+    def _get_sfn_resource(self) -> str:
+        resource = self.resource.api_action
+        return f"{resource}.{self.resource.condition}" if self.resource.condition else resource
+
+    def _from_error(self, env, ex: Exception) -> FailureEvent:
+        if isinstance(ex, ServiceFault):
+            return _failure_event(self, env, ex.error, ex.cause)
+        if isinstance(ex, SageMakerError):
+            return _failure_event(self, env, f"SageMaker.{ex.code}", ex.message)
+        return super()._from_error(env, ex)
+
+    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters,
+                           state_credentials) -> None:
+        env.stack.append(self._run(normalised_parameters))
+
+    def _run(self, request: dict) -> dict:
+        raise NotImplementedError
+
+
+class LocalSageMakerService(_LocalTaskService):
+    """`arn:aws:states:::sagemaker:<action>[.sync]`: the job runs to its end inside the create
+    call, so `.sync` returns the final describe output; a failed job is `States.TaskFailed`
+    with the describe output as cause, as on AWS."""
+
+    def _run(self, request: dict) -> dict:
+        result = _services().sagemaker.call(self.resource.api_action, request)
+        if self.resource.condition == ResourceCondition.Sync:
+            status = next((v for k, v in result.items() if k.endswith("JobStatus")), None)
+            if status in TERMINAL_FAILURE:
+                raise ServiceFault("States.TaskFailed", failure_cause(result))
+            return {k: v for k, v in result.items() if k != "LogTail"}
+        arn_key = next(k for k in result if k.endswith("Arn"))
+        return {arn_key: result[arn_key]}
+
+
+class LocalGlueService(_LocalTaskService):
+    """`arn:aws:states:::glue:startJobRun.sync` runs the job script locally to its end."""
+
+    def _run(self, request: dict) -> dict:
+        job_run = _services().glue(request["JobName"], request)
+        if job_run["JobRunState"] != "SUCCEEDED":
+            raise ServiceFault("States.TaskFailed", json.dumps(job_run, default=str))
+        return job_run
+
+
+_original_factory = state_task_factory.state_task_service_for
+
+
+def _service_for(service_name: str) -> StateTaskService:
+    if service_name == "sagemaker":
+        return LocalSageMakerService()
+    if service_name == "glue":
+        return LocalGlueService()
+    return _original_factory(service_name)
+
+
+# --- aws-sdk --------------------------------------------------------------------------------------
+_original_aws_sdk_eval = aws_sdk.StateTaskServiceAwsSdk._eval_service_task
+
+
+def _aws_sdk_eval(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+    service = self._get_boto_service_name()
+    action = self.resource.api_action
+    sagemaker = _services().sagemaker
+    if service == "sagemaker" and sagemaker.handles(action):
+        try:
+            env.stack.append(_jsonable(sagemaker.call(action, normalised_parameters)))
+        except SageMakerError as error:
+            raise FailureEventException(self._get_task_failure_event(
+                env=env, error=f"SageMaker.{_exception_name(error.code)}",
+                cause=error.message)) from None
+        return
+    _original_aws_sdk_eval(self, env, resource_runtime_part, normalised_parameters,
+                           state_credentials)
+    env.stack.append(_jsonable(env.stack.pop()))
+
+
+def _exception_name(code: str) -> str:
+    return code if code.endswith("Exception") else f"{code}Exception"
+
+
+def _service_error_prefix(service_name: str) -> str:
+    return SERVICE_ERROR_PREFIX.get(service_name.lower(), service_name)
+
+
+def _jsonable(value):
+    """aws-sdk results as Step Functions sees them: JSON only."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, _dt.datetime | _dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if hasattr(value, "read"):  # botocore StreamingBody (S3 GetObject Body)
+        return value.read().decode("utf-8", errors="replace")
+    return value
+
+
+# --- Lambda ---------------------------------------------------------------------------------------
+def _exec_lambda(env, parameters: dict, region: str, account: str, credentials) -> None:
+    name = parameters["FunctionName"].split(":function:")[-1].split(":")[0]
+    handler = _services().lambdas.get(name)
+    if handler is None:
+        raise ServiceFault("Lambda.ResourceNotFoundException", f"Function not found: {name}")
+    payload = parameters.get("Payload")
+    event = json.loads(payload) if isinstance(payload, bytes | str) and payload else payload
+    try:
+        result = handler(event, None)
+    except Exception as error:  # an unhandled function error, as Lambda reports it
+        body = {"errorType": type(error).__name__, "errorMessage": str(error),
+                "stackTrace": traceback.format_tb(error.__traceback__)[-3:]}
+        raise lambda_eval_utils.LambdaFunctionErrorException(
+            "Unhandled", json.dumps(body, separators=(",", ":"))) from None
+    env.stack.append({"StatusCode": 200, "Payload": json.loads(json.dumps(result))})
+
+
+# --- fast clock -----------------------------------------------------------------------------------
+class _ScaledTime:
+    """Stands in for the `time` module where the interpreter sleeps between retries."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds * _services().time_scale)
+
+
+def _scaled_wait(self, env, wait_seconds: int) -> None:
+    scaled = wait_seconds * _services().time_scale
+    if scaled > 0:
+        env.program_state_event.wait(scaled)
+
+
+# --- activation -----------------------------------------------------------------------------------
+@contextmanager
+def activate(services: LocalServices):
+    """Install the adapter for the duration of a local run (inside `moto.mock_aws`)."""
+    global _ACTIVE
+    if _ACTIVE is not None:
+        raise RuntimeError("another local run is active in this process")
+    _ACTIVE = services
+    sdk = aws_sdk.StateTaskServiceAwsSdk
+    # Class __dict__ entries, not attributes: a staticmethod must be restored as one.
+    saved = (state_task_factory.state_task_service_for, sdk.__dict__["_eval_service_task"],
+             sdk.__dict__["_normalise_service_error_name"],
+             lambda_eval_utils.exec_lambda_function, retrier_decl.time,
+             wait_function.WaitFunction.__dict__["_wait_interval"])
+    state_task_factory.state_task_service_for = _service_for
+    aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_eval
+    aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name = \
+        staticmethod(_service_error_prefix)
+    lambda_eval_utils.exec_lambda_function = _exec_lambda
+    retrier_decl.time = _ScaledTime()
+    wait_function.WaitFunction._wait_interval = _scaled_wait
+    try:
+        yield services
+    finally:
+        (state_task_factory.state_task_service_for, sdk._eval_service_task,
+         sdk._normalise_service_error_name, lambda_eval_utils.exec_lambda_function,
+         retrier_decl.time, wait_function.WaitFunction._wait_interval) = saved
+        _ACTIVE = None

@@ -1,0 +1,223 @@
+"""A local run: the synthesized app deployed into an emulated account, executions started and
+followed state by state. Used by `mlplatform run` and by the tests; knows no pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from moto import mock_aws
+
+from local_runner import engine
+from local_runner.assembly import PROJECT_ROOT, read_stacks
+from local_runner.definitions import find, state_machines
+from local_runner.emulated_account import EmulatedAccount, provision
+from local_runner.errors import RunnerError
+from local_runner.executors import LocalProgram
+from local_runner.local_glue import LocalGlue
+from local_runner.local_sagemaker import LocalSageMaker
+
+DEFAULT_SEED = PROJECT_ROOT / "sample_data" / "local_run.json"
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@dataclass
+class StateStep:
+    name: str
+    status: str  # "running" | "succeeded" | "failed"
+    started: float
+    duration: float | None = None
+
+
+@dataclass
+class ExecutionResult:
+    pipeline: str
+    name: str
+    arn: str
+    status: str
+    output: dict | None
+    error: str | None
+    cause: str | None
+    history: list[dict]
+    seconds: float
+    steps: list[StateStep] = field(default_factory=list)
+
+    @property
+    def path(self) -> list[str]:
+        """The states entered, in order: what the execution actually did."""
+        return [e["stateEnteredEventDetails"]["name"] for e in self.history
+                if "stateEnteredEventDetails" in e]
+
+
+@dataclass(frozen=True)
+class _Clients:
+    s3: object
+    sns: object
+    sfn: object
+
+
+class LocalPlatform:
+    """`with LocalPlatform(assembly_dir) as platform:` an emulated account with the app deployed.
+
+    Everything is in-process: moto intercepts boto3, the jobs run as subprocesses that read and
+    write local folders which the executors stage from and to the emulated S3.
+    """
+
+    def __init__(self, assembly_dir: Path, *, workdir: Path | None = None,
+                 time_scale: float = 0.001, max_local_trials: int = 4) -> None:
+        self.assembly_dir = Path(assembly_dir)
+        self.region = os.environ.get("AWS_REGION", "eu-west-1")
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="mlplatform-local-"))
+        self.time_scale = time_scale
+        self.max_local_trials = max_local_trials
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._activation = None
+
+    def __enter__(self) -> LocalPlatform:
+        self._mock.start()
+        try:
+            self._start()
+        except BaseException:
+            self._mock.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        def client(service):
+            return boto3.client(service, region_name=self.region)
+
+        self.clients = _Clients(s3=client("s3"), sns=client("sns"), sfn=client("stepfunctions"))
+        program = LocalProgram(bin_dir=PROJECT_ROOT / "runtime_scripts" / "bin")
+        self.sagemaker = LocalSageMaker(s3=self.clients.s3, program=program,
+                                        workdir=self.workdir / "jobs", region=self.region,
+                                        max_local_trials=self.max_local_trials)
+        stacks = read_stacks(self.assembly_dir)
+        self.definitions = state_machines(stacks)
+        self.account: EmulatedAccount = provision(
+            stacks, self.assembly_dir, region=self.region, clients=self.clients,
+            sagemaker=self.sagemaker)
+        self.glue = LocalGlue(self.account.glue_jobs, self.clients.s3, self.workdir)
+        self._activation = engine.activate(engine.LocalServices(
+            sagemaker=self.sagemaker, glue=self.glue, lambdas=self.account.lambdas,
+            time_scale=self.time_scale))
+        self._activation.__enter__()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._activation is not None:
+                self._activation.__exit__(*exc)
+        finally:
+            self._mock.stop()
+            if self._own_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # --- data ------------------------------------------------------------------------------------
+    def seed(self, seed_file: Path = DEFAULT_SEED) -> list[str]:
+        """Upload what a seed file lists (files to the bucket a stack output names)."""
+        spec = json.loads(Path(seed_file).read_text())
+        uploaded = []
+        for upload in spec["uploads"]:
+            bucket = self.account.output(upload["bucket_output"])
+            source = PROJECT_ROOT / upload["file"]
+            if not source.exists():
+                raise RunnerError(f"seed file {source} does not exist", f"fix {seed_file}")
+            self.clients.s3.upload_file(str(source), bucket, upload["key"])
+            uploaded.append(f"s3://{bucket}/{upload['key']}")
+        return uploaded
+
+    # --- executions ------------------------------------------------------------------------------
+    def state_machine_arn(self, pipeline: str) -> str:
+        return self.account.state_machines[find(self.definitions, pipeline).name]
+
+    def run(self, pipeline: str, execution_input: dict | None = None, *, name: str,
+            on_step: Callable[[StateStep], None] | None = None,
+            timeout_seconds: float = 1800) -> ExecutionResult:
+        arn = self.clients.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn(pipeline), name=name,
+            input=json.dumps(execution_input or {}))["executionArn"]
+        return self._follow(pipeline, name, arn, on_step, timeout_seconds)
+
+    def _follow(self, pipeline: str, name: str, arn: str, on_step, timeout_seconds: float):
+        started = time.monotonic()
+        steps: dict[str, StateStep] = {}
+        seen = 0
+        while True:
+            history = self.clients.sfn.get_execution_history(
+                executionArn=arn, maxResults=1000)["events"]
+            for event in history[seen:]:
+                _track(event, steps, on_step)
+            seen = len(history)
+            described = self.clients.sfn.describe_execution(executionArn=arn)
+            if described["status"] in TERMINAL:
+                break
+            if time.monotonic() - started > timeout_seconds:
+                raise RunnerError(f"execution {name} did not finish in {timeout_seconds:.0f} s")
+            time.sleep(0.05)
+        history = self.clients.sfn.get_execution_history(executionArn=arn,
+                                                         maxResults=1000)["events"]
+        for event in history[seen:]:
+            _track(event, steps, on_step)
+        failed = next((e["executionFailedEventDetails"] for e in reversed(history)
+                       if "executionFailedEventDetails" in e), {})
+        output = described.get("output")
+        return ExecutionResult(
+            pipeline=pipeline, name=name, arn=arn, status=described["status"],
+            output=json.loads(output) if output else None,
+            error=failed.get("error"), cause=failed.get("cause"), history=history,
+            seconds=time.monotonic() - started, steps=list(steps.values()))
+
+    # --- artefacts -------------------------------------------------------------------------------
+    def download_run(self, execution_name: str, destination: Path) -> list[Path]:
+        """Every object whose key holds the execution's name, into destination/<bucket>/<key>."""
+        written = []
+        for bucket in self.account.buckets.values():
+            paginator = self.clients.s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket):
+                for item in page.get("Contents", []):
+                    if f"/{execution_name}/" not in f"/{item['Key']}":
+                        continue
+                    target = destination / bucket / item["Key"]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self.clients.s3.download_file(bucket, item["Key"], str(target))
+                    written.append(target)
+        return written
+
+    def read_json(self, uri: str) -> dict:
+        bucket, _, key = uri[5:].partition("/")
+        return json.loads(self.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _track(event: dict, steps: dict[str, StateStep], on_step) -> None:
+    entered = event.get("stateEnteredEventDetails")
+    exited = event.get("stateExitedEventDetails")
+    now = event["timestamp"].timestamp() if hasattr(event["timestamp"], "timestamp") \
+        else time.time()
+    if entered:
+        step = StateStep(entered["name"], "running", now)
+        steps[f"{entered['name']}#{len(steps)}"] = step
+        if on_step:
+            on_step(step)
+    elif exited:
+        # The latest entry of that state, also when an attempt failed and a retry succeeded.
+        step = next((s for s in reversed(list(steps.values())) if s.name == exited["name"]),
+                    None)
+        if step:
+            step.status = "succeeded"
+            step.duration = now - step.started
+            if on_step:
+                on_step(step)
+    elif event["type"] in ("TaskFailed", "LambdaFunctionFailed", "ExecutionFailed"):
+        step = next((s for s in reversed(list(steps.values())) if s.status == "running"), None)
+        if step and event["type"] != "ExecutionFailed":
+            step.status = "failed"
+            step.duration = now - step.started
+            if on_step:
+                on_step(step)

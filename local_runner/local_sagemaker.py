@@ -1,0 +1,289 @@
+"""The SageMaker API, emulated for local runs: the subset our state machines call.
+
+Jobs are real: each create*Job runs the job's entry point through `local_runner.executors` on the
+real data in the emulated S3, and describe* reports what happened (status, failure reason,
+artefacts, metrics). Names are unique per kind, as in AWS. Models and the model registry are
+records with AWS's shapes. Knows nothing of any one pipeline.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from local_runner import executors
+
+ACCOUNT = "123456789012"
+
+
+class SageMakerError(Exception):
+    """An API error as Step Functions names it (`SageMaker.<Code>`), with AWS's message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+@dataclass
+class Registry:
+    jobs: dict[str, dict[str, dict]] = field(default_factory=dict)  # kind -> name -> describe
+    models: dict[str, dict] = field(default_factory=dict)
+    groups: dict[str, list[dict]] = field(default_factory=dict)  # group -> packages
+    tuning_trials: dict[str, list] = field(default_factory=dict)
+
+
+class LocalSageMaker:
+    """Thread-safe: Step Functions' interpreter calls it from its execution threads."""
+
+    def __init__(self, *, s3, program: executors.LocalProgram, workdir: Path,
+                 region: str = "eu-west-1", max_local_trials: int = 4) -> None:
+        self.s3 = s3
+        self.program = program
+        self.workdir = workdir
+        self.region = region
+        self.max_local_trials = max_local_trials
+        self.state = Registry()
+        self.calls: list[tuple[str, str]] = []  # (action, name) in call order, for tests and logs
+        self._faults: dict[str, list[str]] = {}
+        self._lock = threading.RLock()
+        self._counter = itertools.count(1)
+
+    # --- test and demo hooks ---------------------------------------------------------------------
+    def inject_faults(self, action: str, codes: list[str]) -> None:
+        """The next len(codes) calls of `action` fail with these error codes (e.g. a throttle)."""
+        self._faults.setdefault(action, []).extend(codes)
+
+    def create_model_package_group(self, name: str) -> None:
+        self.state.groups.setdefault(name, [])
+
+    # --- dispatch --------------------------------------------------------------------------------
+    def handles(self, action: str) -> bool:
+        return hasattr(self, f"_api_{action}")
+
+    def call(self, action: str, request: dict) -> dict:
+        handler: Callable[[dict], dict] = getattr(self, f"_api_{action}")
+        with self._lock:
+            faults = self._faults.get(action)
+            if faults:
+                code = faults.pop(0)
+                self.calls.append((action, f"<injected {code}>"))
+                raise SageMakerError(code, f"Rate exceeded (injected locally for {action})")
+        return handler(request)
+
+    def arn(self, resource: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:{resource}/{name.lower()}"
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def _register_job(self, kind: str, name_key: str, request: dict) -> tuple[str, Path]:
+        name = request[name_key]
+        with self._lock:
+            existing = self.state.jobs.setdefault(kind, {})
+            if name in existing:
+                raise SageMakerError("ValidationException",
+                                     f"Job name must be unique within an AWS account and region, "
+                                     f"and a job with this name already exists ({name})")
+            existing[name] = {name_key: name, "Status": "InProgress"}
+            self.calls.append((kind, name))
+        workdir = self.workdir / kind / f"{next(self._counter):03d}-{name}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        return name, workdir
+
+    def _finish_job(self, kind: str, name: str, describe: dict) -> dict:
+        now = _now()
+        describe.setdefault("CreationTime", now)
+        describe["LastModifiedTime"] = now
+        with self._lock:
+            self.state.jobs[kind][name] = describe
+        return describe
+
+    def describe_job(self, kind: str, name: str) -> dict:
+        try:
+            return self.state.jobs[kind][name]
+        except KeyError:
+            raise SageMakerError("ResourceNotFound", f"Requested resource not found: {name}") \
+                from None
+
+    def _api_createProcessingJob(self, request: dict) -> dict:
+        name, workdir = self._register_job("processing-job", "ProcessingJobName", request)
+        outcome = executors.run_processing_job(request, self.s3, self.program, workdir)
+        return self._finish_job("processing-job", name, {
+            **request, "ProcessingJobArn": self.arn("processing-job", name),
+            "ProcessingJobStatus": outcome.status,
+            **_failure(outcome), "LogTail": outcome.log_tail})
+
+    def _api_createTrainingJob(self, request: dict) -> dict:
+        return self._train(request)
+
+    def _train(self, request: dict) -> dict:
+        name, workdir = self._register_job("training-job", "TrainingJobName", request)
+        outcome = executors.run_training_job(request, self.s3, self.program, workdir)
+        return self._finish_job("training-job", name, {
+            **request, "TrainingJobArn": self.arn("training-job", name),
+            "TrainingJobStatus": outcome.status, "SecondaryStatus": outcome.status,
+            **_failure(outcome),
+            "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
+            "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": _now()}
+                                    for k, v in outcome.final_metrics.items()],
+            "LogTail": outcome.log_tail})
+
+    def _api_describeTrainingJob(self, request: dict) -> dict:
+        return self.describe_job("training-job", request["TrainingJobName"])
+
+    def _api_createHyperParameterTuningJob(self, request: dict) -> dict:
+        name, workdir = self._register_job("tuning-job", "HyperParameterTuningJobName", request)
+        parents = [p["HyperParameterTuningJobName"] for p in
+                   request.get("WarmStartConfig", {}).get("ParentHyperParameterTuningJobs", [])]
+        parent_trials = []
+        for parent in parents:
+            if parent not in self.state.tuning_trials:
+                raise SageMakerError("ResourceNotFound",
+                                     f"Parent tuning job {parent} does not exist")
+            parent_trials += [(hp, obj) for _, hp, obj, status in self.state.tuning_trials[parent]
+                              if obj is not None]
+
+        def run_trial(trial_name: str, training_request: dict) -> executors.JobOutcome:
+            describe = self._train({**training_request, "TrainingJobName": trial_name})
+            return _outcome_of(describe)
+
+        outcome = executors.run_tuning_job(
+            request, self.s3, self.program, workdir, run_trial=run_trial,
+            max_local_trials=self.max_local_trials, parent_trials=parent_trials)
+        with self._lock:
+            self.state.tuning_trials[name] = list(outcome.trials)
+        config = request["HyperParameterTuningJobConfig"]
+        describe = {**request, "HyperParameterTuningJobArn": self.arn("hyper-parameter-tuning-job",
+                                                                      name),
+                    "HyperParameterTuningJobStatus": outcome.status,
+                    "TrainingJobStatusCounters": _counters(outcome.trials),
+                    "WarmStartedFrom": list(outcome.warm_started_from)}
+        if outcome.failure_reason:
+            describe["FailureReason"] = outcome.failure_reason
+        if outcome.best_training_job:
+            best = next(t for t in outcome.trials if t[0] == outcome.best_training_job)
+            describe["BestTrainingJob"] = {
+                "TrainingJobName": best[0], "TuningJobName": name,
+                "TrainingJobArn": self.arn("training-job", best[0]),
+                "TunedHyperParameters": best[1], "TrainingJobStatus": best[3],
+                "FinalHyperParameterTuningJobObjectiveMetric": {
+                    "MetricName": config["HyperParameterTuningJobObjective"]["MetricName"],
+                    "Type": config["HyperParameterTuningJobObjective"]["Type"],
+                    "Value": outcome.best_objective}}
+        return self._finish_job("tuning-job", name, describe)
+
+    def _api_createTransformJob(self, request: dict) -> dict:
+        name, workdir = self._register_job("transform-job", "TransformJobName", request)
+        model = self._model_data(request["ModelName"])
+        outcome = executors.run_transform_job(request, model, self.s3, self.program, workdir)
+        return self._finish_job("transform-job", name, {
+            **request, "TransformJobArn": self.arn("transform-job", name),
+            "TransformJobStatus": outcome.status, **_failure(outcome),
+            "LogTail": outcome.log_tail})
+
+    # --- models and registry ---------------------------------------------------------------------
+    def _api_createModel(self, request: dict) -> dict:
+        name = request["ModelName"]
+        with self._lock:
+            if name in self.state.models:
+                raise SageMakerError("ValidationException",
+                                     f'Cannot create already existing model "{self.arn("model", name)}".')
+            container = request.get("PrimaryContainer") or request["Containers"][0]
+            package = container.get("ModelPackageName")
+            if package:
+                self._package(package)  # must exist
+            self.state.models[name] = {**request, "ModelArn": self.arn("model", name),
+                                       "CreationTime": _now()}
+            self.calls.append(("model", name))
+        return {"ModelArn": self.arn("model", name)}
+
+    def _model_data(self, model_name: str) -> dict:
+        model = self.state.models.get(model_name)
+        if model is None:
+            raise SageMakerError("ValidationException",
+                                 f"Could not find model \"{self.arn('model', model_name)}\".")
+        container = model.get("PrimaryContainer") or model["Containers"][0]
+        if "ModelPackageName" in container:
+            package = self._package(container["ModelPackageName"])
+            container = package["InferenceSpecification"]["Containers"][0]
+        return {"ModelDataUrl": container["ModelDataUrl"], "Image": container.get("Image")}
+
+    def _package(self, arn: str) -> dict:
+        for packages in self.state.groups.values():
+            for package in packages:
+                if package["ModelPackageArn"] == arn.lower():
+                    return package
+        raise SageMakerError("ValidationException", f"Model package {arn} does not exist.")
+
+    def _api_createModelPackage(self, request: dict) -> dict:
+        group = request["ModelPackageGroupName"]
+        with self._lock:
+            if group not in self.state.groups:
+                raise SageMakerError("ValidationException",
+                                     f"Model Package Group {group} does not exist.")
+            version = len(self.state.groups[group]) + 1
+            arn = self.arn("model-package", f"{group}/{version}")
+            self.state.groups[group].append({
+                **request, "ModelPackageArn": arn, "ModelPackageVersion": version,
+                "ModelPackageStatus": "Completed", "CreationTime": _now(),
+                "ModelApprovalStatus": request.get("ModelApprovalStatus",
+                                                   "PendingManualApproval")})
+            self.calls.append(("model-package", arn))
+        return {"ModelPackageArn": arn}
+
+    def _api_updateModelPackage(self, request: dict) -> dict:
+        with self._lock:
+            package = self._package(request["ModelPackageArn"])
+            package["ModelApprovalStatus"] = request["ModelApprovalStatus"]
+        return {"ModelPackageArn": package["ModelPackageArn"]}
+
+    def _api_describeModelPackage(self, request: dict) -> dict:
+        return self._package(request["ModelPackageName"])
+
+    def _api_listModelPackages(self, request: dict) -> dict:
+        packages = list(self.state.groups.get(request.get("ModelPackageGroupName", ""), []))
+        status = request.get("ModelApprovalStatus")
+        if status:
+            packages = [p for p in packages if p["ModelApprovalStatus"] == status]
+        key = "CreationTime" if request.get("SortBy", "CreationTime") == "CreationTime" \
+            else "ModelPackageArn"
+        packages.sort(key=lambda p: (p[key], p["ModelPackageVersion"]),
+                      reverse=request.get("SortOrder", "Ascending") == "Descending")
+        limit = int(request.get("MaxResults", 100))
+        fields = ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion",
+                  "ModelPackageStatus", "ModelApprovalStatus", "CreationTime")
+        return {"ModelPackageSummaryList": [{f: p[f] for f in fields} for p in packages[:limit]]}
+
+
+def _now() -> str:
+    # ISO strings, not datetimes: Step Functions passes JSON, and moto's history serialiser
+    # cannot encode datetimes.
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _failure(outcome: executors.JobOutcome) -> dict:
+    return {"FailureReason": outcome.failure_reason} if outcome.status == "Failed" else {}
+
+
+def _outcome_of(describe: dict) -> executors.JobOutcome:
+    return executors.JobOutcome(
+        status=describe["TrainingJobStatus"], failure_reason=describe.get("FailureReason"),
+        log_tail=describe.get("LogTail", ""),
+        final_metrics={m["MetricName"]: m["Value"] for m in describe["FinalMetricDataList"]},
+        model_artifacts=describe["ModelArtifacts"]["S3ModelArtifacts"] or None,
+        output_location=None)
+
+
+def _counters(trials: list) -> dict:
+    statuses = [t[3] for t in trials]
+    return {"Completed": statuses.count("Completed"), "InProgress": 0,
+            "RetryableError": 0, "NonRetryableError": statuses.count("Failed"), "Stopped": 0}
+
+
+def failure_cause(describe: dict) -> str:
+    """What Step Functions puts in the cause of a failed `.sync` job: the describe output."""
+    return json.dumps({k: v for k, v in describe.items() if k != "LogTail"}, default=str)
