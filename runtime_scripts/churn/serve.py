@@ -12,14 +12,13 @@ exiting. Routes and body formats: `serving/app.py` and `serving/codecs.py`.
 from __future__ import annotations
 
 import logging
-import mmap
 import os
 import signal
 import socket
-import struct
 import sys
 import time
 
+from runtime_scripts.churn.serving.accept import WorkerBoard
 from runtime_scripts.churn.serving.config import GRACEFUL_SHUTDOWN_S, ConfigError, ServerConfig
 
 log = logging.getLogger("runtime_scripts.churn.serve")
@@ -36,8 +35,8 @@ class Supervisor:
     def __init__(self, config: ServerConfig, sock: socket.socket) -> None:
         self.config = config
         self.sock = sock
-        # One float per worker slot, shared across fork: the worker's last heartbeat.
-        self.heartbeats = mmap.mmap(-1, 8 * config.workers)
+        # Shared across fork: each worker's last heartbeat and open connection count.
+        self.board = WorkerBoard(config.workers)
         self.pids: dict[int, int] = {}  # pid -> slot
         self.restarts: list[float] = []
 
@@ -69,7 +68,7 @@ class Supervisor:
             self.watchdog()
 
     def spawn(self, slot: int) -> None:
-        self.beat(slot)
+        self.board.reset(slot)
         pid = os.fork()
         if pid:
             self.pids[pid] = slot
@@ -81,15 +80,12 @@ class Supervisor:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             from runtime_scripts.churn.serving.worker import run_worker
 
-            code = run_worker(self.config, self.sock, lambda: self.beat(slot))
+            code = run_worker(self.config, self.sock, self.board, slot)
         except BaseException:
             log.exception("worker crashed")
         finally:
             logging.shutdown()
             os._exit(code)
-
-    def beat(self, slot: int) -> None:
-        struct.pack_into("d", self.heartbeats, 8 * slot, time.monotonic())
 
     def reap(self) -> list[tuple[int, int | str]]:
         exited = []
@@ -111,8 +107,7 @@ class Supervisor:
     def watchdog(self) -> None:
         now = time.monotonic()
         for pid, slot in self.pids.items():
-            (last,) = struct.unpack_from("d", self.heartbeats, 8 * slot)
-            if now - last > self.config.timeout_s:
+            if now - self.board.last_beat(slot) > self.config.timeout_s:
                 log.error(
                     "worker %d has been busy for over %.0f s (SAGEMAKER_MODEL_SERVER_TIMEOUT): "
                     "killing it", pid, self.config.timeout_s,

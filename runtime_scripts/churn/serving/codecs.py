@@ -5,8 +5,9 @@ Accepted request bodies (Content-Type), every row in feature_schema `input_colum
   joins several records with newlines). Empty fields are missing values. Quoted fields are
   understood ("a,b" is one field).
 - application/json: {"instances": [...]}, a bare list of instances, or one instance (a list of
-  values or an object). An instance is a list of values, an object keyed by column name (absent keys are missing values; the id and
-  target columns are ignored; other unknown keys are an error) or {"features": [values]}.
+  values or an object). An instance is a list of values, an object keyed by column name (absent
+  keys are missing values; the id and target columns are ignored; other unknown keys are an
+  error) or {"features": [values]}.
 - application/jsonlines: one instance per line.
 Values are numbers, strings or null.
 

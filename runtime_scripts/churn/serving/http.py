@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,15 @@ class Connections:
         self.keepalive_s = keepalive_s
         self.open: set[HttpProtocol] = set()
         self.draining = False
+        self.on_count: Callable[[int], None] = lambda count: None
+
+    def add(self, conn: HttpProtocol) -> None:
+        self.open.add(conn)
+        self.on_count(len(self.open))
+
+    def discard(self, conn: HttpProtocol) -> None:
+        self.open.discard(conn)
+        self.on_count(len(self.open))
 
     def sweep(self) -> None:
         """Close connections idle past keep-alive, or stuck mid-request past the timeout."""
@@ -84,10 +94,10 @@ class HttpProtocol(asyncio.Protocol):
     # --- asyncio.Protocol ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.connections.open.add(self)
+        self.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.connections.open.discard(self)
+        self.connections.discard(self)
         self.transport = None
 
     def data_received(self, data: bytes) -> None:

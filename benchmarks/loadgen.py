@@ -1,0 +1,132 @@
+"""Closed-loop HTTP load: `wrk` when installed, else a small asyncio client.
+
+wrk (C, one thread) costs the 2-core machine far less CPU than any Python client would, so the
+servers, not the load generator, are what gets measured. Both report the same `LoadResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# wrk calls done() once at the end; latency percentiles are in microseconds.
+_WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE")
+local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
+wrk.body = f:read("*a")
+f:close()
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\n{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
+    .. '"errors": %d, "non_2xx": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int  # connection errors, timeouts and non-2xx answers
+    tool: str
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"rps": round(self.rps, 1)}
+
+
+def have_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def run_load(
+    url: str, body: bytes, content_type: str, connections: int, seconds: float
+) -> LoadResult:
+    if have_wrk():
+        return _run_wrk(url, body, content_type, connections, seconds)
+    return asyncio.run(_run_python(url, body, content_type, connections, seconds))
+
+
+def _run_wrk(
+    url: str, body: bytes, content_type: str, connections: int, seconds: float
+) -> LoadResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        script, body_file = Path(tmp, "post.lua"), Path(tmp, "body")
+        script.write_text(_WRK_SCRIPT)
+        body_file.write_bytes(body)
+        env = os.environ | {"BENCH_BODY": str(body_file), "BENCH_CONTENT_TYPE": content_type}
+        # wrk takes whole seconds only.
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+                   "--timeout", "10s",
+                   "-s", str(script), url]
+        out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    return LoadResult(
+        requests=summary["requests"],
+        seconds=summary["duration_us"] / 1e6,
+        p50_ms=summary["p50_us"] / 1e3,
+        p99_ms=summary["p99_us"] / 1e3,
+        max_ms=summary["max_us"] / 1e3,
+        errors=summary["errors"] + summary["non_2xx"],
+        tool="wrk",
+    )
+
+
+async def _run_python(
+    url: str, body: bytes, content_type: str, connections: int, seconds: float
+) -> LoadResult:
+    host, _, rest = url.removeprefix("http://").partition(":")
+    port, _, path = rest.partition("/")
+    request = (
+        f"POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        reader = writer = None
+        while time.perf_counter() < deadline:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, int(port))
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").lower().split("\r\n")
+            length = next(int(x.split(":")[1]) for x in lines if x.startswith("content-length"))
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            errors += not lines[0].split()[1].startswith("2")
+            if "connection: close" in lines:
+                writer.close()
+                writer = None
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies) or [0.0]
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
+
+    return LoadResult(len(latencies), elapsed, pct(0.5), pct(0.99), ordered[-1] * 1e3, errors,
+                      "python-asyncio")
