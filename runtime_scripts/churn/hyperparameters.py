@@ -45,7 +45,7 @@ class Hyperparameters:
     lambda_: float = _hp(1.0, 0, 1e4, doc="L2 regularisation")
     scale_pos_weight: float = _hp(1.0, 0, 1e4, low_open=True, doc="weight of positive rows")
     max_bin: int = _hp(256, 2, 4096, doc="histogram bins per feature")
-    early_stopping_rounds: int = _hp(30, 0, 10_000, doc="rounds without improvement; 0 = off")
+    early_stopping_rounds: int = _hp(20, 0, 10_000, doc="rounds without improvement; 0 = off")
     eval_metric: str = _hp("auc", choices=tuple(EVAL_METRICS), doc="early-stopping metric")
     checkpoint_frequency: int = _hp(10, 1, 10_000, doc="rounds between checkpoints")
     metrics_frequency: int = _hp(1, 1, 10_000, doc="rounds between metric log lines")
