@@ -34,6 +34,27 @@ class StackTemplate:
         return Counter(r["Type"] for r in self.template.get("Resources", {}).values())
 
 
+SOURCES = ("app.py", "cdk.json", "config", "stacks", "ml_constructs", "runtime_scripts")
+STAGE_MARKER = "mlplatform-stage.txt"
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for name in SOURCES:
+        path = PROJECT_ROOT / name
+        files = [path] if path.is_file() else path.rglob("*")
+        newest = max([newest, *(f.stat().st_mtime for f in files
+                                if f.is_file() and "__pycache__" not in f.parts)])
+    return newest
+
+
+def synth_is_current(outdir: Path, stage: str) -> bool:
+    """Whether `outdir` holds a synth of `stage` newer than every source file."""
+    marker = outdir / STAGE_MARKER
+    return (marker.exists() and marker.read_text().strip() == stage
+            and marker.stat().st_mtime >= _newest_source_mtime())
+
+
 def synth(stage: str, outdir: Path) -> None:
     """Run `npx cdk synth` for every stack of `stage`; raise RunnerError with the CLI's output."""
     npx = shutil.which("npx")
@@ -47,6 +68,7 @@ def synth(stage: str, outdir: Path) -> None:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
         raise RunnerError(f"cdk synth failed for stage {stage!r}:\n{tail}",
                           "fix the error above; `npx cdk synth -c stage=...` shows the same")
+    (outdir / STAGE_MARKER).write_text(stage)
 
 
 def read_stacks(outdir: Path) -> list[StackTemplate]:

@@ -8,7 +8,8 @@ reaches into its internals:
 - Lambda tasks call the function's real handler in-process (moto would need Docker);
 - aws-sdk results are made JSON (S3 `Body` read as text, datetimes as ISO strings) and aws-sdk
   error names get AWS's service casing (`S3.NoSuchKeyException`), so Catch rules match;
-- Retry intervals and Wait states run on a fast clock (`time_scale`).
+- Retry intervals and Wait states run on a fast clock (`time_scale`);
+- a Fail state may report a caught `States.*` error, as on AWS.
 Each patch has a canary test in tests/local_runner/test_engine.py so a moto upgrade that breaks
 one fails loudly.
 """
@@ -31,7 +32,15 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
     FailureEvent,
     FailureEventException,
 )
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
     lambda_eval_utils,
     state_task_factory,
@@ -86,8 +95,10 @@ def _services() -> LocalServices:
 
 # --- task services --------------------------------------------------------------------------------
 def _failure_event(task: StateTaskService, env, error: str, cause: str) -> FailureEvent:
+    error_name = StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed) \
+        if error == "States.TaskFailed" else CustomErrorName(error)
     return FailureEvent(
-        env=env, error_name=CustomErrorName(error), event_type=HistoryEventType.TaskFailed,
+        env=env, error_name=error_name, event_type=HistoryEventType.TaskFailed,
         event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
             resource=task._get_sfn_resource(), resourceType=task._get_sfn_resource_type(),
             error=error, cause=cause)))
@@ -200,7 +211,8 @@ def _jsonable(value):
 
 
 # --- Lambda ---------------------------------------------------------------------------------------
-def _exec_lambda(env, parameters: dict, region: str, account: str, credentials) -> None:
+def _invoke_lambda(parameters: dict, region: str, state_credentials) -> dict:
+    """Lambda's Invoke response for the function's real handler, called in-process."""
     name = parameters["FunctionName"].split(":function:")[-1].split(":")[0]
     handler = _services().lambdas.get(name)
     if handler is None:
@@ -209,12 +221,18 @@ def _exec_lambda(env, parameters: dict, region: str, account: str, credentials) 
     event = json.loads(payload) if isinstance(payload, bytes | str) and payload else payload
     try:
         result = handler(event, None)
-    except Exception as error:  # an unhandled function error, as Lambda reports it
-        body = {"errorType": type(error).__name__, "errorMessage": str(error),
-                "stackTrace": traceback.format_tb(error.__traceback__)[-3:]}
-        raise lambda_eval_utils.LambdaFunctionErrorException(
-            "Unhandled", json.dumps(body, separators=(",", ":"))) from None
-    env.stack.append({"StatusCode": 200, "Payload": json.loads(json.dumps(result))})
+    except Exception as error:  # an unhandled function error, reported as Lambda does
+        return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": {
+            "errorType": type(error).__name__, "errorMessage": str(error),
+            "stackTrace": traceback.format_tb(error.__traceback__)[-3:]}}
+    return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}
+
+
+# --- Fail states ----------------------------------------------------------------------------------
+def _fail_state_error_name(error: str | None) -> ErrorName:
+    """A Fail state's ErrorPath may carry a caught `States.*` error (e.g. States.TaskFailed) as it
+    does on AWS; moto only accepts custom names there."""
+    return ErrorName(error_name=error)
 
 
 # --- fast clock -----------------------------------------------------------------------------------
@@ -247,19 +265,21 @@ def activate(services: LocalServices):
     # Class __dict__ entries, not attributes: a staticmethod must be restored as one.
     saved = (state_task_factory.state_task_service_for, sdk.__dict__["_eval_service_task"],
              sdk.__dict__["_normalise_service_error_name"],
-             lambda_eval_utils.exec_lambda_function, retrier_decl.time,
-             wait_function.WaitFunction.__dict__["_wait_interval"])
+             lambda_eval_utils._invoke_lambda_function, retrier_decl.time,
+             wait_function.WaitFunction.__dict__["_wait_interval"], state_fail.CustomErrorName)
     state_task_factory.state_task_service_for = _service_for
     aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_eval
     aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name = \
         staticmethod(_service_error_prefix)
-    lambda_eval_utils.exec_lambda_function = _exec_lambda
+    lambda_eval_utils._invoke_lambda_function = _invoke_lambda
     retrier_decl.time = _ScaledTime()
     wait_function.WaitFunction._wait_interval = _scaled_wait
+    state_fail.CustomErrorName = _fail_state_error_name
     try:
         yield services
     finally:
         (state_task_factory.state_task_service_for, sdk._eval_service_task,
-         sdk._normalise_service_error_name, lambda_eval_utils.exec_lambda_function,
-         retrier_decl.time, wait_function.WaitFunction._wait_interval) = saved
+         sdk._normalise_service_error_name, lambda_eval_utils._invoke_lambda_function,
+         retrier_decl.time, wait_function.WaitFunction._wait_interval,
+         state_fail.CustomErrorName) = saved
         _ACTIVE = None

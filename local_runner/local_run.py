@@ -4,6 +4,7 @@ followed state by state. Used by `mlplatform run` and by the tests; knows no pip
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -82,6 +83,9 @@ class LocalPlatform:
         self._activation = None
 
     def __enter__(self) -> LocalPlatform:
+        # moto's interpreter logs every caught task error with its whole parse tree; the run's
+        # own report says what failed, where and why.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._mock.start()
         try:
             self._start()
@@ -99,16 +103,19 @@ class LocalPlatform:
         self.sagemaker = LocalSageMaker(s3=self.clients.s3, program=program,
                                         workdir=self.workdir / "jobs", region=self.region,
                                         max_local_trials=self.max_local_trials)
+        self.glue = LocalGlue({}, self.clients.s3, self.workdir)
+        services = engine.LocalServices(sagemaker=self.sagemaker, glue=self.glue,
+                                        time_scale=self.time_scale)
+        # Active before the state machines are created: moto picks task integrations then.
+        self._activation = engine.activate(services)
+        self._activation.__enter__()
         stacks = read_stacks(self.assembly_dir)
         self.definitions = state_machines(stacks)
         self.account: EmulatedAccount = provision(
             stacks, self.assembly_dir, region=self.region, clients=self.clients,
             sagemaker=self.sagemaker)
-        self.glue = LocalGlue(self.account.glue_jobs, self.clients.s3, self.workdir)
-        self._activation = engine.activate(engine.LocalServices(
-            sagemaker=self.sagemaker, glue=self.glue, lambdas=self.account.lambdas,
-            time_scale=self.time_scale))
-        self._activation.__enter__()
+        self.glue.jobs.update(self.account.glue_jobs)
+        services.lambdas.update(self.account.lambdas)
 
     def __exit__(self, *exc) -> None:
         try:

@@ -190,8 +190,9 @@ class LocalSageMaker:
         name = request["ModelName"]
         with self._lock:
             if name in self.state.models:
+                existing = self.arn("model", name)
                 raise SageMakerError("ValidationException",
-                                     f'Cannot create already existing model "{self.arn("model", name)}".')
+                                     f'Cannot create already existing model "{existing}".')
             container = request.get("PrimaryContainer") or request["Containers"][0]
             package = container.get("ModelPackageName")
             if package:
