@@ -1,0 +1,1 @@
+"""Serving benchmark (ours vs a stock-style gunicorn + Flask baseline) and its helpers."""

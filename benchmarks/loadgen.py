@@ -52,6 +52,35 @@ class LoadResult:
         return asdict(self) | {"rps": round(self.rps, 1)}
 
 
+def machine_busy(interval: float = 0.5) -> float:
+    """Fraction of all CPUs busy over `interval` (from /proc/stat; 0.0 where unavailable)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(interval)
+        total1, idle1 = sample()
+    except OSError:
+        return 0.0
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.2) -> float:
+    """Wait (up to `max_wait` s) until other processes leave the CPUs mostly idle.
+
+    On a shared machine a run that overlaps someone's test suite measures them, not us.
+    Returns the last busy fraction seen.
+    """
+    deadline = time.monotonic() + max_wait
+    busy = machine_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = machine_busy()
+    return busy
+
+
 def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 

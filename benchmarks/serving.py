@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python benchmarks/serving.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.loadgen import have_wrk, run_load
+from benchmarks.loadgen import have_wrk, run_load, wait_for_quiet
 from benchmarks.processes import BASELINE, OURS, Server, check_same_answers
 from benchmarks.sample_model import build_sample_model, read_sample
 
@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--wait-quiet", type=float, default=30.0,
+                        help="before each run, wait up to this long for other CPU use to settle")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,17 +101,19 @@ def main(argv: list[str] | None = None) -> int:
             for round_ in range(args.rounds):
                 for rows, connections in CASES:
                     for server in (ours, baseline):
+                        busy = wait_for_quiet(args.wait_quiet)
                         if args.warmup:
                             run_load(server.url, bodies[rows], "text/csv", connections,
                                      args.warmup)
                         result = run_load(server.url, bodies[rows], "text/csv", connections,
                                           args.seconds)
                         runs.setdefault((server.name, rows, connections), []).append(
-                            result.to_dict() | {"round": round_}
+                            result.to_dict() | {"round": round_, "busy_before": round(busy, 2)}
                         )
                         print(f"round {round_ + 1}/{args.rounds} {server.name:>8} {rows:>4} rows "
                               f"x{connections}: {result.rps:8.0f} req/s  p99 {result.p99_ms:.2f} "
-                              f"ms  errors {result.errors}", flush=True)
+                              f"ms  errors {result.errors}  (cpu busy before: {busy:.0%})",
+                              flush=True)
         load_after = os.getloadavg()
 
     cases = []
