@@ -124,6 +124,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -146,6 +147,7 @@ def atomic_outputs(targets: Mapping[str, Path]) -> Iterator[dict[str, Path]]:
         for name, target in targets.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             staging[name] = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+            staging[name].chmod(0o755)  # mkdtemp's 0700 would follow the directory into place
         yield staging
     except BaseException:
         for path in staging.values():

@@ -107,7 +107,8 @@ def parse_eval(text: str) -> dict[str, float]:
 
 
 def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
-          paths: TrainPaths, fingerprint: str, nthread: int) -> tuple[Any, Any, int | None]:
+          paths: TrainPaths, fingerprint: str, nthread: int,
+          ) -> tuple[xgboost.Booster, checkpoint.TrainingState, int | None]:
     """Run (or resume) the boosting loop; returns (booster, state, resumed_from)."""
     import xgboost
 
@@ -142,6 +143,7 @@ def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
                          hp.eval_metric, state.best_score, state.best_iteration + 1)
                 break
         checkpoint.save(paths.checkpoints, booster, state)
+    assert booster is not None  # num_round >= 1, so either a checkpoint or one round exists
     return booster, state, resumed_from
 
 
