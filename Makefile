@@ -25,9 +25,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The main job: synthesize every stack offline and summarise what would be deployed.
+# The main job: the churn training pipeline then batch inference, executed locally end to end
+# (synthesized state machines, AWS emulated, the real scripts on the sample data).
 run: setup
-	$(VENV)/bin/mlplatform summary --stage $(STAGE)
+	$(VENV)/bin/mlplatform run training batch-inference --stage $(STAGE)
 
 lint: setup
 	$(PY) -m ruff check .

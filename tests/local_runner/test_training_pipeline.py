@@ -1,0 +1,107 @@
+"""The synthesized training state machine, executed locally with the real scripts on real data."""
+
+from __future__ import annotations
+
+import json
+
+TRAINING_PATH = ["Validate input", "Run Glue ETL?", "Dataset spec given?",
+                 "Use bundled dataset spec", "Preprocess data", "Tune hyperparameters?",
+                 "Train model", "Evaluate model", "Read evaluation", "Quality gate",
+                 "Create model", "Register model package", "Notify success", "Model registered"]
+
+
+def _objects(platform, uri_prefix: str) -> list[str]:
+    bucket, _, prefix = uri_prefix[5:].partition("/")
+    listing = platform.clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+def test_success_path_registers_an_approved_model(platform, trained):
+    assert trained.status == "SUCCEEDED", trained.cause
+    assert trained.path == TRAINING_PATH
+    output = trained.output
+    metrics = output["evaluation"]["document"]["metrics"]
+    assert metrics["auc"] >= 0.90
+    evaluation = platform.read_json(output["run"]["s3"]["evaluation"] + "evaluation.json")
+    assert evaluation["metrics"] == metrics
+    keys = _objects(platform, output["run"]["s3"]["evaluation"])
+    assert any(k.endswith("report.html") for k in keys)
+    assert output["model"]["artifacts"].endswith("/output/model.tar.gz")
+    package = platform.sagemaker.call("describeModelPackage",
+                                      {"ModelPackageName": output["registered"]["arn"]})
+    assert package["ModelApprovalStatus"] == "Approved"  # dev's configured status
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == \
+        output["model"]["artifacts"]
+
+
+def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):
+    names = trained.output["run"]["job_names"]
+    assert all("session-training" in name for name in names.values())
+    for split in ("train", "validation", "test", "baseline", "transform"):
+        uri = trained.output["run"]["s3"][split]
+        assert "/runs/session-training/" in uri
+        assert _objects(platform, uri), f"{split} is empty"
+
+
+def test_quality_gate_rejects_a_model_below_the_threshold(platform):
+    result = platform.run("training", {"quality_gate": {"metric": "auc", "threshold": 0.999}},
+                          name="gate-rejects")
+    assert result.status == "SUCCEEDED"  # a rejection is an outcome, not an error
+    assert result.path[-4:] == ["Quality gate", "Explain rejection", "Notify rejection",
+                                "Model rejected"]
+    assert "Register model package" not in result.path
+    assert result.output["outcome"]["status"] == "REJECTED"
+    assert "below the threshold 0.999" in result.output["outcome"]["reason"]
+
+
+def test_malformed_input_fails_at_once_naming_the_key(platform):
+    calls_before = len(platform.sagemaker.calls)
+    result = platform.run("training", {"tuning": {"enabled": True, "max_jobs": 501}},
+                          name="bad-input")
+    assert result.status == "FAILED"
+    assert result.path == ["Validate input", "Notify failure", "Pipeline failed"]
+    assert result.error == "InvalidPipelineInput"
+    assert "input key 'tuning.max_jobs': 501" in json.loads(result.cause)["errorMessage"]
+    assert len(platform.sagemaker.calls) == calls_before  # nothing was paid for
+
+
+def test_a_training_script_failure_is_caught_notified_and_failed_with_its_reason(platform):
+    result = platform.run("training", {"training": {"hyperparameters": {"max_depht": "4"}}},
+                          name="script-fails")
+    assert result.status == "FAILED"
+    assert result.path[-3:] == ["Train model", "Notify failure", "Pipeline failed"]
+    assert result.error == "States.TaskFailed"
+    reason = json.loads(result.cause)["FailureReason"]
+    assert "max_depht" in reason
+
+
+def test_a_throttled_job_is_retried_then_succeeds(platform):
+    platform.sagemaker.inject_faults("createProcessingJob", ["ThrottlingException"])
+    result = platform.run("training", {"quality_gate": {"threshold": 0.5}}, name="throttled")
+    assert result.status == "SUCCEEDED", result.cause
+    failures = [e for e in result.history if e["type"] == "TaskFailed"]
+    assert [json.dumps(e["taskFailedEventDetails"]["error"]) for e in failures] == \
+        ['"SageMaker.ThrottlingException"']
+    assert result.path.count("Preprocess data") == 1  # retried inside the state
+
+
+def test_tuning_with_warm_start_from_a_parent_run(platform):
+    tuning = {"enabled": True, "max_jobs": 2, "max_parallel_jobs": 1,
+              "static_hyperparameters": {"num_round": "60"}}
+    parent = platform.run("training", {"tuning": tuning}, name="tuning-parent")
+    assert parent.status == "SUCCEEDED", parent.cause
+    assert "Tune hyperparameters" in parent.path
+    assert "Describe best training job" in parent.path
+    parent_job = parent.output["tuning_result"]["name"]
+    best = parent.output["tuning_result"]["best_training_job"]
+    assert parent.output["model"]["training_job_name"] == best
+
+    warm = {**tuning, "warm_start": {"type": "IdenticalDataAndAlgorithm",
+                                     "parents": [parent_job]}}
+    child = platform.run("training", {"tuning": warm}, name="tuning-child")
+    assert child.status == "SUCCEEDED", child.cause
+    assert "Tune hyperparameters (warm start)" in child.path
+    described = platform.sagemaker.describe_job("tuning-job", child.output["tuning_result"]["name"])
+    assert described["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName": parent_job}]
+    assert described["WarmStartedFrom"] == [parent_job]
