@@ -176,6 +176,204 @@ class RegistryConfig:
         return None
 
 
+# --- real-time serving and monitoring (docs/serving.md) -----------------------------------------
+# Model Monitor accepts hourly, daily and every-N-hours crons only (ScheduleConfig in the API).
+_MONITOR_CRON = re.compile(r"^cron\(0 (\*|\d{1,2}|\d{1,2}/\d{1,2}) \? \* \* \*\)$")
+# Families with local NVMe storage (m5d, c5d, r5dn, g4dn, p4d, ...): CreateEndpointConfig rejects a
+# KmsKeyId for them, and the platform always encrypts endpoint volumes with its key.
+_LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+
+
+def check_hosting_instance(key: str, value: str) -> None:
+    check_instance_type(key, value)
+    if _LOCAL_STORAGE_FAMILY.match(value):
+        raise ConfigError(key, f"{value!r} has local instance storage, which SageMaker cannot "
+                          "encrypt with the platform's KMS key",
+                          "an EBS-backed type such as ml.m5.large, ml.c5.xlarge, ml.g5.xlarge")
+
+
+def check_monitoring_schedule(key: str, value: str) -> None:
+    check_schedule(key, value)
+    if not _MONITOR_CRON.match(value):
+        raise ConfigError(key, f"{value!r} is not a Model Monitor schedule",
+                          "hourly cron(0 * ? * * *), daily cron(0 H ? * * *) or every N hours "
+                          "cron(0 H/N ? * * *)")
+
+
+@dataclass(frozen=True)
+class ServerlessConfig:
+    """Serverless inference: no instances, no autoscaling, no data capture, no VPC."""
+
+    memory_size_mb: int = 2048
+    max_concurrency: int = 5
+
+    def validate(self, key: str) -> None:
+        if self.memory_size_mb not in SERVERLESS_MEMORY_SIZES_MB:
+            raise ConfigError(f"{key}.memory_size_mb", f"{self.memory_size_mb!r} is not allowed",
+                              ", ".join(map(str, SERVERLESS_MEMORY_SIZES_MB)))
+        check_range(f"{key}.max_concurrency", self.max_concurrency, 1, 200)
+
+
+@dataclass(frozen=True)
+class AutoscalingConfig:
+    """Target tracking on SageMakerVariantInvocationsPerInstance (invocations per instance per
+    minute); registered by the deployment state machine once the endpoint is in service."""
+
+    min_capacity: int = 1
+    max_capacity: int = 2
+    target_invocations_per_instance: int = 500
+    scale_in_cooldown_seconds: int = 600
+    scale_out_cooldown_seconds: int = 60
+    disable_scale_in: bool = False
+
+    def validate(self, key: str) -> None:
+        check_range(f"{key}.min_capacity", self.min_capacity, 1, 100)
+        check_range(f"{key}.max_capacity", self.max_capacity, 1, 100)
+        if self.max_capacity < self.min_capacity:
+            raise ConfigError(f"{key}.max_capacity", "must be >= min_capacity",
+                              f">= {self.min_capacity}")
+        check_range(f"{key}.target_invocations_per_instance",
+                    self.target_invocations_per_instance, 1, 1_000_000)
+        for name in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
+            check_range(f"{key}.{name}", getattr(self, name), 0, 3600)
+
+
+@dataclass(frozen=True)
+class DeploymentGuardrailsConfig:
+    """Blue/green update of a live endpoint (DeploymentConfig.BlueGreenUpdatePolicy)."""
+
+    traffic_routing: Literal["CANARY", "LINEAR", "ALL_AT_ONCE"] = "CANARY"
+    step_type: Literal["CAPACITY_PERCENT", "INSTANCE_COUNT"] = "CAPACITY_PERCENT"
+    step_size: int = 50  # the canary (CANARY) or each step (LINEAR); unused by ALL_AT_ONCE
+    wait_interval_seconds: int = 300  # baking time after each traffic shift, alarms watched
+    termination_wait_seconds: int = 300  # the old fleet is kept this long after the last shift
+    max_execution_timeout_seconds: int = 3600
+
+    def validate(self, key: str) -> None:
+        if self.step_type == "CAPACITY_PERCENT":
+            low = 10 if self.traffic_routing == "LINEAR" else 1
+            check_range(f"{key}.step_size", self.step_size, low, 50)
+        else:
+            check_positive(f"{key}.step_size", self.step_size)
+        check_range(f"{key}.wait_interval_seconds", self.wait_interval_seconds, 0, 3600)
+        check_range(f"{key}.termination_wait_seconds", self.termination_wait_seconds, 0, 3600)
+        check_range(f"{key}.max_execution_timeout_seconds", self.max_execution_timeout_seconds,
+                    600, 28800)
+
+    def waiting_seconds(self, instance_count: int) -> int:
+        """Everything the deployment waits for; SageMaker wants the timeout above it."""
+        steps = 1
+        if self.traffic_routing == "LINEAR":
+            whole = 100 if self.step_type == "CAPACITY_PERCENT" else instance_count
+            steps = -(-whole // self.step_size)
+        return steps * self.wait_interval_seconds + self.termination_wait_seconds
+
+
+@dataclass(frozen=True)
+class RollbackAlarmsConfig:
+    """The endpoint alarms a blue/green deployment watches and rolls back on."""
+
+    max_5xx_errors_per_minute: int = 5
+    max_latency_p99_ms: int = 1000
+    evaluation_minutes: int = 2
+
+    def validate(self, key: str) -> None:
+        check_positive(f"{key}.max_5xx_errors_per_minute", self.max_5xx_errors_per_minute)
+        check_range(f"{key}.max_latency_p99_ms", self.max_latency_p99_ms, 1, 60_000)
+        check_range(f"{key}.evaluation_minutes", self.evaluation_minutes, 1, 60)
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    instance_type: str = "ml.m5.large"
+    initial_instance_count: int = 1
+    serverless: ServerlessConfig | None = None  # an object: serverless inference instead
+    data_capture_percentage: int = 100
+    poll_interval_seconds: int = 60  # how often the deployment state machine checks the endpoint
+    autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
+    deployment: DeploymentGuardrailsConfig = field(default_factory=DeploymentGuardrailsConfig)
+    alarms: RollbackAlarmsConfig = field(default_factory=RollbackAlarmsConfig)
+
+    def validate(self, key: str) -> None:
+        check_hosting_instance(f"{key}.instance_type", self.instance_type)
+        check_range(f"{key}.initial_instance_count", self.initial_instance_count, 1, 100)
+        check_range(f"{key}.data_capture_percentage", self.data_capture_percentage, 0, 100)
+        check_range(f"{key}.poll_interval_seconds", self.poll_interval_seconds, 10, 600)
+        for name in ("serverless", "autoscaling", "deployment", "alarms"):
+            section = getattr(self, name)
+            if section is not None:
+                section.validate(f"{key}.{name}")
+        scaling, deploy = self.autoscaling, self.deployment
+        if self.serverless is None and not (
+                scaling.min_capacity <= self.initial_instance_count <= scaling.max_capacity):
+            raise ConfigError(f"{key}.initial_instance_count",
+                              f"{self.initial_instance_count} is outside the autoscaling range",
+                              f"{scaling.min_capacity} .. {scaling.max_capacity}")
+        if deploy.step_type == "INSTANCE_COUNT" and deploy.traffic_routing != "ALL_AT_ONCE":
+            if self.serverless is not None:
+                raise ConfigError(f"{key}.deployment.step_type", "a serverless endpoint has no "
+                                  "instances to count", "CAPACITY_PERCENT")
+            half = self.initial_instance_count // 2
+            low = max(1, -(-self.initial_instance_count // 10)) \
+                if deploy.traffic_routing == "LINEAR" else 1
+            if not low <= deploy.step_size <= half:
+                raise ConfigError(f"{key}.deployment.step_size", f"{deploy.step_size} instances "
+                                  f"of {self.initial_instance_count}: SageMaker shifts at most "
+                                  "half the fleet per step", f"{low} .. {half}" if half >= low
+                                  else "CAPACITY_PERCENT, or more instances")
+        waiting = deploy.waiting_seconds(self.initial_instance_count)
+        if deploy.max_execution_timeout_seconds <= waiting:
+            raise ConfigError(f"{key}.deployment.max_execution_timeout_seconds",
+                              f"{deploy.max_execution_timeout_seconds} s does not exceed the "
+                              f"{waiting} s the deployment waits", f"> {waiting}")
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Model Monitor on the endpoint's captured traffic, and what drift sets in motion."""
+
+    enabled: bool = True  # data quality baseline, schedule and drift alarm (instance endpoints)
+    schedule: str = "cron(0 * ? * * *)"
+    instance_type: str = "ml.m5.large"
+    max_runtime_seconds: int = 1800
+    drift_threshold: float = 0.2  # alarm when a feature's baseline drift distance exceeds it
+    ground_truth_s3_uri: str | None = None  # labels for model quality monitoring, or None
+    model_quality_metric: Literal["auc", "accuracy", "precision", "recall", "f1"] = "auc"
+    model_quality_threshold: float = 0.8
+    retrain_on_drift: bool = True
+    min_hours_between_retraining: int = 24
+
+    def validate(self, key: str) -> None:
+        check_monitoring_schedule(f"{key}.schedule", self.schedule)
+        check_instance_type(f"{key}.instance_type", self.instance_type)
+        # A monitoring job must end before the next hourly run starts.
+        check_range(f"{key}.max_runtime_seconds", self.max_runtime_seconds, 60, 3600)
+        if not 0.0 < self.drift_threshold <= 1.0:
+            raise ConfigError(f"{key}.drift_threshold", f"{self.drift_threshold!r} is out of "
+                              "range", "0 < threshold <= 1 (a distribution distance)")
+        if self.ground_truth_s3_uri is not None and not re.match(
+                r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", self.ground_truth_s3_uri):
+            raise ConfigError(f"{key}.ground_truth_s3_uri",
+                              f"{self.ground_truth_s3_uri!r} is not an S3 URI",
+                              "s3://bucket/prefix/, or null for no model quality monitoring")
+        check_range(f"{key}.model_quality_threshold", self.model_quality_threshold, 0.0, 1.0)
+        check_range(f"{key}.min_hours_between_retraining", self.min_hours_between_retraining,
+                    1, 720)
+
+
+def check_serving_against_stage(config: StageConfig) -> None:
+    """Rules between serving, monitoring and the rest of the stage."""
+    if config.serving.serverless is None:
+        return
+    if config.network.isolate:
+        raise ConfigError("serving.serverless", "serverless endpoints cannot run in a VPC, and "
+                          "network.isolate is true", "null (instances) when network.isolate")
+    if config.monitoring.enabled:
+        raise ConfigError("monitoring.enabled", "serverless endpoints have no data capture, so "
+                          "Model Monitor cannot watch them", "false with serving.serverless")
+
+
 @dataclass(frozen=True)
 class BatchInferenceConfig(JobResources):
     schedule: str | None = None  # EventBridge Scheduler expression; None = not scheduled
@@ -186,6 +384,72 @@ class BatchInferenceConfig(JobResources):
         if self.schedule is not None:
             check_schedule(f"{key}.schedule", self.schedule)
         check_range(f"{key}.max_payload_mb", self.max_payload_mb, 1, 100)
+
+
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws(-[a-z]+)*:(codestar-connections|codeconnections):[a-z]{2}(-[a-z]+)+-\d:\d{12}:"
+    r"connection/[A-Za-z0-9-]+$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+_BRANCH = re.compile(r"^(?![/.-])(?!.*(\.\.|//|@\{|\.lock$|/$))[A-Za-z0-9._/-]{1,255}$")
+
+
+@dataclass(frozen=True)
+class CicdConfig:
+    """CDK Pipelines delivery (docs/cicd.md). When enabled, this stage's app is the pipeline: it
+    deploys `stages` in order, each built from its own stage file."""
+
+    enabled: bool = False
+    connection_arn: str | None = None  # CodeConnections connection to GitHub, Bitbucket or GitLab
+    repository: str | None = None  # "owner/name" ("group/subgroup/name" on GitLab)
+    branch: str = "main"
+    stages: list[str] = field(default_factory=lambda: ["dev", "prod"])
+    manual_approval_before: str | None = "prod"
+    smoke_test: bool = True  # after the first stage: the training pipeline on the sample data
+    smoke_test_timeout_minutes: int = 120
+    registry_scan_on_push: bool = True
+    notification_email: str | None = None  # None: the stage's notification_email
+
+    def validate(self, key: str) -> None:
+        if self.connection_arn is not None and not _CONNECTION_ARN.match(self.connection_arn):
+            raise ConfigError(f"{key}.connection_arn", f"{self.connection_arn!r} is not a "
+                              "connection ARN", "arn:aws:codeconnections:REGION:ACCOUNT:"
+                              "connection/ID (or codestar-connections)")
+        if self.repository is not None and not _REPOSITORY.match(self.repository):
+            raise ConfigError(f"{key}.repository", f"{self.repository!r} is not a repository",
+                              "owner/name, e.g. example-org/ml-platform")
+        if not _BRANCH.match(self.branch):
+            raise ConfigError(f"{key}.branch", f"{self.branch!r} is not a branch name",
+                              "a git branch such as main or release/1.2")
+        check_range(f"{key}.smoke_test_timeout_minutes", self.smoke_test_timeout_minutes, 5, 480)
+        if self.notification_email is not None and not _EMAIL.match(self.notification_email):
+            raise ConfigError(f"{key}.notification_email",
+                              f"{self.notification_email!r} is not an email address",
+                              "name@example.com, or null for the stage's notification_email")
+        if self.enabled:
+            self._validate_delivery(key)
+
+    def _validate_delivery(self, key: str) -> None:
+        """Only an enabled pipeline must name its source and existing stages, so a disabled
+        default section never depends on which stage files a fork keeps."""
+        for name in ("connection_arn", "repository"):
+            if getattr(self, name) is None:
+                raise ConfigError(f"{key}.{name}", f"is required when {key}.enabled is true",
+                                  "see docs/cicd.md")
+        known = available_stages()
+        if not self.stages:
+            raise ConfigError(f"{key}.stages", "must list at least one stage", ", ".join(known))
+        for index, name in enumerate(self.stages):
+            if name not in known:
+                raise ConfigError(f"{key}.stages[{index}]", f"unknown stage {name!r}",
+                                  ", ".join(known))
+            if name in self.stages[:index]:
+                raise ConfigError(f"{key}.stages[{index}]", f"{name!r} is listed twice",
+                                  "each stage once, in deployment order")
+        if (self.manual_approval_before is not None
+                and self.manual_approval_before not in self.stages):
+            raise ConfigError(f"{key}.manual_approval_before",
+                              f"{self.manual_approval_before!r} is not in {key}.stages",
+                              ", ".join(self.stages) + ", or null for no approval")
 
 
 @dataclass(frozen=True)
@@ -200,12 +464,15 @@ class StageConfig:
     log_retention_days: int = 365
     storage: StorageConfig = field(default_factory=StorageConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     processing: JobResources = field(default_factory=JobResources)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     quality_gate: QualityGateConfig = field(default_factory=QualityGateConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     batch_inference: BatchInferenceConfig = field(default_factory=BatchInferenceConfig)
+    cicd: CicdConfig = field(default_factory=CicdConfig)
 
     def validate(self, key: str = "") -> None:
         if not _NAME.match(self.project_name):
@@ -232,6 +499,7 @@ class StageConfig:
             value = getattr(self, f.name)
             if dataclasses.is_dataclass(value):
                 value.validate(f.name)
+        check_serving_against_stage(self)
 
     @property
     def resource_prefix(self) -> str:
@@ -298,13 +566,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if value not in allowed:
             raise ConfigError(key, f"{value!r} is not allowed", ", ".join(map(str, allowed)))
         return value
-    if origin is dict:
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise ConfigError(key, "must be an object of strings to strings",
-                              'e.g. {"max_depth": "5"}')
-        return dict(value)
+    if origin in (list, dict):
+        return _coerce_container(hint, value, key)
     expected = {int: "integer", float: "number", bool: "boolean", str: "string"}[hint]
     ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
@@ -312,6 +575,21 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if not ok:
         raise ConfigError(key, f"must be a {expected}, got {value!r}")
     return value
+
+
+def _coerce_container(hint: Any, value: Any, key: str) -> Any:
+    """list[T] (items checked as T, keys like `cicd.stages[1]`) or dict[str, str]."""
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(key, f"must be a list, got {value!r}", 'e.g. ["dev", "prod"]')
+        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigError(key, "must be an object of strings to strings",
+                          'e.g. {"max_depth": "5"}')
+    return dict(value)
 
 
 # Default search space for the churn XGBoost tuning job (per-execution input can replace it).

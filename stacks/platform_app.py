@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 # jsii warns on every start that Node 20 is past end-of-life; the warning is noise in synth output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
+from constructs import Construct  # noqa: E402
 
 from config import StageConfig, load_stage_config  # noqa: E402
 from ml_constructs.compliance import apply_nag_packs  # noqa: E402
@@ -58,20 +60,48 @@ def build_app(stage: str | None = None, *, outdir: str | None = None,
     # Under the CLI, CDK_CONTEXT_JSON already carries cdk.json and -c values: let those win.
     app = cdk.App(context=merged, outdir=outdir)
     config = load_stage_config(stage_from_context(app))
+    if config.cicd.enabled:
+        # A stage that hosts the pipeline synthesizes the pipeline alone (docs/cicd.md), so
+        # `cdk deploy --all` there never deploys data stacks beside it. Imported here because
+        # the pipeline's stages import `add_stage_stacks` from this module.
+        from stacks.cicd_stack import CicdStack
+
+        stages = [load_stage_config(name) for name in config.cicd.stages]
+        CicdStack(app, "Cicd", stack_name=f"{config.resource_prefix}-pipeline",
+                  env=cdk.Environment(account=config.account, region=config.region),
+                  config=config, stages=stages, git_commit=git_commit(app),
+                  description=f"ML platform ({config.stage}): CDK Pipelines delivery of "
+                              f"{', '.join(config.cicd.stages)}")
+    else:
+        add_stage_stacks(app, config, git_commit=git_commit(app))
+    apply_nag_packs(app)
+    return app, config
+
+
+@dataclass(frozen=True)
+class StageStacks:
+    storage: StorageStack
+    pipelines: PipelinesStack
+
+
+def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) -> StageStacks:
+    """One stage's stacks under `scope`: the app (plain `cdk deploy`) or a CDK Pipelines stage.
+    Both use the same construct ids and stack names, so a stage moves between them in place."""
     env = cdk.Environment(account=config.account, region=config.region)
     prefix = config.resource_prefix
-    storage = StorageStack(app, "Storage", stack_name=f"{prefix}-storage", env=env, config=config,
+    storage = StorageStack(scope, "Storage", stack_name=f"{prefix}-storage", env=env,
+                           config=config,
                            description=f"ML platform ({config.stage}): KMS key and data buckets")
     network = None
     if config.network.isolate:
-        network = NetworkStack(app, "Network", stack_name=f"{prefix}-network", env=env,
+        network = NetworkStack(scope, "Network", stack_name=f"{prefix}-network", env=env,
                                config=config, storage=storage,
                                description=f"ML platform ({config.stage}): isolated VPC").network
-    PipelinesStack(app, "Pipelines", stack_name=f"{prefix}-pipelines", env=env, config=config,
-                   storage=storage, network=network, git_commit=git_commit(app),
-                   description=f"ML platform ({config.stage}): Glue ETL, training and batch "
-                               "inference state machines")
+    pipelines = PipelinesStack(scope, "Pipelines", stack_name=f"{prefix}-pipelines", env=env,
+                               config=config, storage=storage, network=network,
+                               git_commit=git_commit,
+                               description=f"ML platform ({config.stage}): Glue ETL, training "
+                                           "and batch inference state machines")
     for key, value in config.tags.items():
-        cdk.Tags.of(app).add(key, value)
-    apply_nag_packs(app)
-    return app, config
+        cdk.Tags.of(scope).add(key, value)
+    return StageStacks(storage=storage, pipelines=pipelines)

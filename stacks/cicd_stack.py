@@ -1,0 +1,137 @@
+"""CI/CD: the CDK Pipelines pipeline that tests, synthesizes and deploys the configured stages in
+order, with an approval before the configured stage and a smoke test after the first one."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_codestarnotifications as notifications
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import pipelines
+from constructs import Construct
+
+from config import ConfigError, StageConfig
+from ml_constructs.delivery_compliance import acknowledge_generated_roles
+from ml_constructs.delivery_pipeline import DeliveryPipeline, DeliveryPipelineProps, ScanOnPush
+from ml_constructs.delivery_replication import harden_replication_buckets
+from ml_constructs.encryption import PlatformKey
+from ml_constructs.notifications import NotificationTopic
+from ml_constructs.secure_bucket import AccessLogBucket, BucketLifecycle, SecureBucket
+from ml_constructs.smoke_test import (
+    access_role_name,
+    caller_role_name,
+    role_arn,
+    smoke_test_step,
+)
+from stacks.deployment_stage import DeliveryOptions, DeploymentStage
+
+# Executions read only their own, recent artifacts; older ones are cost without use.
+ARTIFACT_EXPIRATION_DAYS = 90
+# CodeStar Notifications event ids for a pipeline (AWS "Events for notification rules").
+NOTIFY_EVENTS = ("codepipeline-pipeline-pipeline-execution-failed",
+                 "codepipeline-pipeline-manual-approval-needed")
+
+
+def _elsewhere(config: StageConfig, stage: StageConfig) -> bool:
+    """Whether `stage` deploys outside the pipeline's account and region (a null account is the
+    pipeline's own: CDK Pipelines deploys environment-agnostic stacks there)."""
+    return (stage.account not in (None, config.account)) or stage.region != config.region
+
+
+class CicdStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
+                 stages: list[StageConfig], git_commit: str, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        cicd = config.cicd
+        prefix = config.resource_prefix
+        elsewhere = [s.stage for s in stages if _elsewhere(config, s)]
+        if elsewhere and config.account is None:
+            # Cross-account trust and cross-region replication name the pipeline's account.
+            raise ConfigError("account", f"stages {', '.join(elsewhere)} deploy to another "
+                              "account or region, so the stage hosting the pipeline must name "
+                              "its own account", "12 digits")
+        key = PlatformKey(self, "Key", alias=f"alias/{prefix}-pipeline").key
+        artifact_bucket = self._artifact_bucket(config, key)
+        delivery = DeliveryPipeline(self, "Delivery", props=DeliveryPipelineProps(
+            pipeline_name=prefix, connection_arn=str(cicd.connection_arn),
+            repository=str(cicd.repository), branch=cicd.branch, synth_stage=config.stage,
+            artifact_bucket=artifact_bucket,
+            deploys_elsewhere=bool(elsewhere)))
+        self.pipeline = delivery.pipeline
+
+        smoke_steps: list[pipelines.CodeBuildStep] = []
+        for index, stage_config in enumerate(stages):
+            smoke_role = None
+            if cicd.smoke_test and index == 0:
+                smoke_role = self._smoke_test_role(prefix, stage_config)
+            options = DeliveryOptions(
+                smoke_test_caller_arn=role_arn(self.account, caller_role_name(
+                    prefix, stage_config.stage)) if smoke_role else None,
+                smoke_test_role_name=access_role_name(stage_config.resource_prefix),
+                scan_on_push=cicd.registry_scan_on_push and _elsewhere(config, stage_config))
+            stage = DeploymentStage(self, stage_config.stage, config=stage_config,
+                                    git_commit=git_commit, options=options)
+            pre: list[pipelines.Step] = []
+            if stage_config.stage == cicd.manual_approval_before:
+                pre.append(pipelines.ManualApprovalStep(
+                    f"Approve-{stage_config.stage}",
+                    comment=f"Promote to {stage_config.stage}: check the earlier stages and "
+                            "the smoke test before approving."))
+            post: list[pipelines.Step] = []
+            if smoke_role is not None:
+                smoke_steps.append(smoke_test_step(
+                    source=delivery.source, outputs=stage.smoke_test_outputs(), role=smoke_role,
+                    region=stage_config.region, timeout_minutes=cicd.smoke_test_timeout_minutes))
+                post.append(smoke_steps[-1])
+            self.pipeline.add_stage(stage, pre=pre, post=post)
+
+        if cicd.registry_scan_on_push:
+            ScanOnPush(self, "ScanOnPush")
+        topic = NotificationTopic(self, "Notifications", key=key, topic_name=f"{prefix}-pipeline",
+                                  email=cicd.notification_email or config.notification_email)
+        notifications.NotificationRule(
+            self, "FailureAndApprovalNotifications", source=delivery.code_pipeline,
+            events=list(NOTIFY_EVENTS), targets=[topic.topic],
+            detail_type=notifications.DetailType.FULL,
+            notification_rule_name=f"{prefix}-pipeline")
+
+        # CDK Pipelines creates its CodeBuild projects and roles here, not before: acknowledge
+        # their findings only once they exist.
+        self.pipeline.build_pipeline()
+        replicas = harden_replication_buckets(
+            delivery.code_pipeline, log_expiration_days=config.storage.access_log_expiration_days,
+            artifact_expiration_days=ARTIFACT_EXPIRATION_DAYS)
+        acknowledge_generated_roles(
+            self, delivery, artifact_objects=artifact_bucket.arn_for_objects("*"),
+            accounts=dict.fromkeys([self.account, *(s.account for s in stages if s.account)]),
+            steps=smoke_steps, replicas=replicas)
+        cdk.CfnOutput(self, "PipelineName", value=delivery.code_pipeline.pipeline_name)
+        cdk.CfnOutput(self, "NotificationTopicArn", value=topic.topic.topic_arn)
+
+    def _artifact_bucket(self, config: StageConfig, key: kms.IKey) -> s3.IBucket:
+        logs = AccessLogBucket(self, "AccessLogs",
+                               expiration_days=config.storage.access_log_expiration_days).bucket
+        bucket = SecureBucket(
+            self, "Artifacts",
+            bucket_name=f"{config.resource_prefix}-pipeline-{self.account}-{config.region}",
+            key=key, access_logs=logs,
+            lifecycle=BucketLifecycle(
+                noncurrent_version_expiration_days=config.storage
+                .noncurrent_version_expiration_days,
+                incomplete_upload_expiration_days=config.storage
+                .incomplete_upload_expiration_days)).bucket
+        bucket.add_lifecycle_rule(id="expire-old-pipeline-artifacts",
+                                  expiration=cdk.Duration.days(ARTIFACT_EXPIRATION_DAYS))
+        return bucket
+
+    def _smoke_test_role(self, prefix: str, stage: StageConfig) -> iam.Role:
+        role = iam.Role(self, f"SmokeTestRole-{stage.stage}",
+                        role_name=caller_role_name(prefix, stage.stage),
+                        assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+                        description=f"CI smoke test of stage {stage.stage}")
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["sts:AssumeRole"],
+            resources=[role_arn(stage.account or self.account,
+                                access_role_name(stage.resource_prefix))]))
+        return role
