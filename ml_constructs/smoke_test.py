@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -33,13 +34,21 @@ EXECUTION_INPUT = {
                  "description": "CI smoke test __RUN__"},
 }
 
-# One bash script (CodeBuild runs a multi-line command as one script). Any failure, a failed or
-# timed-out execution included, exits non-zero: the action fails and later stages never deploy.
+# One bash script (CodeBuild runs a multi-line command as one script; the build spec selects
+# bash). Any failure, a failed or timed-out execution included, exits non-zero: the action fails
+# and later stages never deploy. Credentials of a chained role last at most an hour, so the
+# script assumes the stage's role again before they run out.
 SCRIPT = r"""set -euo pipefail
-read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN < <(aws sts assume-role \
-  --role-arn "$SMOKE_TEST_ROLE_ARN" --role-session-name "smoke-test-${CODEBUILD_BUILD_NUMBER:-0}" \
-  --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+assume() {
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+  creds=$(aws sts assume-role --role-arn "$SMOKE_TEST_ROLE_ARN" \
+    --role-session-name "smoke-test-${CODEBUILD_BUILD_NUMBER:-0}" \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
+  read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<< "$creds"
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+  assumed_at=$(date +%s)
+}
+assume
 run="smoke-${CODEBUILD_BUILD_NUMBER:-0}-$(date +%s)"
 data="s3://${RAW_BUCKET}/${UPLOAD_PREFIX}/${run}/"
 aws s3 cp "$SAMPLE_FILE" "${data}$(basename "$SAMPLE_FILE")"
@@ -50,6 +59,7 @@ execution=$(aws stepfunctions start-execution --state-machine-arn "$STATE_MACHIN
 echo "started $execution on $data"
 deadline=$(( $(date +%s) + SMOKE_TEST_TIMEOUT_SECONDS ))
 while true; do
+  if [ $(( $(date +%s) - assumed_at )) -ge 2700 ]; then assume; fi
   status=$(aws stepfunctions describe-execution --execution-arn "$execution" \
     --query status --output text)
   case "$status" in
@@ -102,8 +112,7 @@ class SmokeTestAccess(Construct):
         super().__init__(scope, construct_id)
         self.role = iam.Role(self, "Role", role_name=role_name,
                              assumed_by=iam.ArnPrincipal(props.caller_role_arn),
-                             description="CI smoke test: upload the sample, run training once",
-                             max_session_duration=cdk.Duration.hours(1))
+                             description="CI smoke test: upload the sample, run training once")
         # By name, not by reference: a reference across stacks would appear in finding ids as
         # an output lookup, and the names are fixed by the stage config anyway.
         stack = cdk.Stack.of(self)
@@ -151,6 +160,7 @@ def smoke_test_step(*, source: pipelines.IFileSetProducer, outputs: SmokeTestOut
         input=source,  # the repository checkout: the sample data is committed
         role=role,
         commands=[SCRIPT],
+        partial_build_spec=codebuild.BuildSpec.from_object({"env": {"shell": "bash"}}),
         env={"AWS_DEFAULT_REGION": region, "AWS_REGION": region, "SAMPLE_FILE": SAMPLE_FILE,
              "UPLOAD_PREFIX": UPLOAD_PREFIX, "POLL_SECONDS": str(POLL_SECONDS),
              "EXECUTION_INPUT": json.dumps(EXECUTION_INPUT, separators=(",", ":")),

@@ -43,6 +43,7 @@ class CicdStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
                  stages: list[StageConfig], git_commit: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.config = config
         cicd = config.cicd
         prefix = config.resource_prefix
         elsewhere = [s.stage for s in stages if _elsewhere(config, s)]
@@ -60,31 +61,17 @@ class CicdStack(cdk.Stack):
             deploys_elsewhere=bool(elsewhere)))
         self.pipeline = delivery.pipeline
 
+        # ECR scan on push is a registry setting: once per account and region, the pipeline's
+        # own included (a second definition in one registry would fight over it).
+        scanned = {(config.account, config.region)}
         smoke_steps: list[pipelines.CodeBuildStep] = []
         for index, stage_config in enumerate(stages):
-            smoke_role = None
-            if cicd.smoke_test and index == 0:
-                smoke_role = self._smoke_test_role(prefix, stage_config)
-            options = DeliveryOptions(
-                smoke_test_caller_arn=role_arn(self.account, caller_role_name(
-                    prefix, stage_config.stage)) if smoke_role else None,
-                smoke_test_role_name=access_role_name(stage_config.resource_prefix),
-                scan_on_push=cicd.registry_scan_on_push and _elsewhere(config, stage_config))
-            stage = DeploymentStage(self, stage_config.stage, config=stage_config,
-                                    git_commit=git_commit, options=options)
-            pre: list[pipelines.Step] = []
-            if stage_config.stage == cicd.manual_approval_before:
-                pre.append(pipelines.ManualApprovalStep(
-                    f"Approve-{stage_config.stage}",
-                    comment=f"Promote to {stage_config.stage}: check the earlier stages and "
-                            "the smoke test before approving."))
-            post: list[pipelines.Step] = []
-            if smoke_role is not None:
-                smoke_steps.append(smoke_test_step(
-                    source=delivery.source, outputs=stage.smoke_test_outputs(), role=smoke_role,
-                    region=stage_config.region, timeout_minutes=cicd.smoke_test_timeout_minutes))
-                post.append(smoke_steps[-1])
-            self.pipeline.add_stage(stage, pre=pre, post=post)
+            env = (stage_config.account or config.account, stage_config.region)
+            smoke = self._add_stage(delivery, stage_config, git_commit=git_commit,
+                                    smoke_test=cicd.smoke_test and index == 0,
+                                    scan_on_push=cicd.registry_scan_on_push and env not in scanned)
+            scanned.add(env)
+            smoke_steps += smoke
 
         if cicd.registry_scan_on_push:
             ScanOnPush(self, "ScanOnPush")
@@ -108,6 +95,34 @@ class CicdStack(cdk.Stack):
             steps=smoke_steps, replicas=replicas)
         cdk.CfnOutput(self, "PipelineName", value=delivery.code_pipeline.pipeline_name)
         cdk.CfnOutput(self, "NotificationTopicArn", value=topic.topic.topic_arn)
+
+    def _add_stage(self, delivery: DeliveryPipeline, stage_config: StageConfig, *,
+                   git_commit: str, smoke_test: bool,
+                   scan_on_push: bool) -> list[pipelines.CodeBuildStep]:
+        """Deploy one stage: an approval first where configured, the smoke test after it."""
+        cicd = self.config.cicd
+        prefix = self.config.resource_prefix
+        smoke_role = self._smoke_test_role(prefix, stage_config) if smoke_test else None
+        options = DeliveryOptions(
+            smoke_test_caller_arn=role_arn(self.account, caller_role_name(
+                prefix, stage_config.stage)) if smoke_role else None,
+            smoke_test_role_name=access_role_name(stage_config.resource_prefix),
+            scan_on_push=scan_on_push)
+        stage = DeploymentStage(self, stage_config.stage, config=stage_config,
+                                git_commit=git_commit, options=options)
+        pre: list[pipelines.Step] = []
+        if stage_config.stage == cicd.manual_approval_before:
+            pre.append(pipelines.ManualApprovalStep(
+                f"Approve-{stage_config.stage}",
+                comment=f"Promote to {stage_config.stage}: check the earlier stages and the "
+                        "smoke test before approving."))
+        post: list[pipelines.CodeBuildStep] = []
+        if smoke_role is not None:
+            post.append(smoke_test_step(
+                source=delivery.source, outputs=stage.smoke_test_outputs(), role=smoke_role,
+                region=stage_config.region, timeout_minutes=cicd.smoke_test_timeout_minutes))
+        self.pipeline.add_stage(stage, pre=pre, post=post)
+        return post
 
     def _artifact_bucket(self, config: StageConfig, key: kms.IKey) -> s3.IBucket:
         logs = AccessLogBucket(self, "AccessLogs",
