@@ -1,0 +1,154 @@
+"""CreateTrainingJob, run locally: channels staged to /opt/ml/input/data, the config files
+written, `train` run as a subprocess, the model uploaded as SageMaker lays it out
+(<S3OutputPath>/<TrainingJobName>/output/model.tar.gz), checkpoints synced both ways."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from local_runner.executors import container, staging
+from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram, failed
+from local_runner.executors.staging import StagingError
+
+HOST = "algo-1"
+
+
+def run_training_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
+                     checkpoints: bool = True) -> JobOutcome:
+    ml = staging.fresh_ml_root(workdir)
+    hyperparameters = {k: str(v) for k, v in (request.get("HyperParameters") or {}).items()}
+    checkpoint = _checkpoint_config(request, workdir) if checkpoints else None
+    try:
+        argv = staging.resolve_entry_point(["train"], program, workdir)
+        channels = _stage_channels(request, s3, ml)
+        if checkpoint:
+            # Resume: SageMaker copies the checkpoint prefix to LocalPath before `train` starts.
+            staging.download(s3, checkpoint[1], checkpoint[0], allow_empty=True)
+    except StagingError as exc:
+        return failed(str(exc))
+    _write_config(ml, hyperparameters, request, channels)
+    env = staging.job_environment(program, workdir, request.get("Environment") or {},
+                                  _sm_environment(request, ml, hyperparameters, channels,
+                                                  checkpoint))
+    max_runtime = staging.max_runtime(request)
+    try:
+        result = container.run(argv, env, ml, workdir / "logs" / "training.log", max_runtime)
+    except OSError as exc:
+        return failed(f"cannot start the entry point {argv[0]}: {exc}")
+    reason = staging.failure_reason(result, ml, max_runtime)
+    artifacts = None
+    try:
+        if checkpoint:  # synced during the run on SageMaker, so a failed run's are there too
+            staging.upload(s3, checkpoint[0], checkpoint[1])
+        if reason is None:
+            artifacts = _upload_outputs(request, s3, ml, workdir)
+    except StagingError as exc:
+        reason = reason or str(exc)
+    metrics = final_metrics(request.get("AlgorithmSpecification", {}).get("MetricDefinitions", []),
+                            result.log_text())
+    return JobOutcome(COMPLETED if reason is None else FAILED, reason, result.tail(), metrics,
+                      artifacts, None)
+
+
+def final_metrics(definitions: list[dict], log: str) -> dict[str, float]:
+    """Each MetricDefinitions regex over the log; its first group is the value, and the last
+    value read wins, as in SageMaker's FinalMetricDataList."""
+    found: dict[str, float] = {}
+    for definition in definitions:
+        try:
+            pattern = re.compile(definition["Regex"])
+        except re.error:
+            continue  # SageMaker rejects such a definition at create time
+        for match in pattern.finditer(log):
+            try:
+                found[definition["Name"]] = float(match.group(1))
+            except (IndexError, ValueError):
+                continue
+    return found
+
+
+def _checkpoint_config(request: dict, workdir: Path) -> tuple[Path, str] | None:
+    config = request.get("CheckpointConfig")
+    if not config or not config.get("S3Uri"):
+        return None
+    local = config.get("LocalPath") or f"{staging.OPT_ML}/checkpoints"
+    return staging.container_path(workdir, local), config["S3Uri"]
+
+
+def _stage_channels(request: dict, s3, ml: Path) -> list[dict]:
+    mode = request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
+    channels = request.get("InputDataConfig") or []
+    for channel in channels:
+        name = channel["ChannelName"]
+        if channel.get("InputMode", mode) == "Pipe":
+            raise StagingError(f"channel {name!r}: Pipe input mode is not supported locally; "
+                               "use File or FastFile")
+        source = channel.get("DataSource", {}).get("S3DataSource")
+        if source is None:
+            raise StagingError(f"channel {name!r}: only S3DataSource can be staged locally")
+        if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+            raise StagingError(f"channel {name!r}: S3DataType {source['S3DataType']} is not "
+                               "supported locally; use S3Prefix")
+        staging.download(s3, source["S3Uri"], ml / "input" / "data" / name)
+    return channels
+
+
+def _write_config(ml: Path, hyperparameters: dict[str, str], request: dict,
+                  channels: list[dict]) -> None:
+    config = ml / "input" / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+    (config / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": HOST, "hosts": [HOST], "network_interface_name": "eth0"}))
+    mode = request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
+    (config / "inputdataconfig.json").write_text(json.dumps({
+        c["ChannelName"]: {
+            "ContentType": c.get("ContentType", ""),
+            "TrainingInputMode": c.get("InputMode", mode),
+            "S3DistributionType": c.get("DataSource", {}).get("S3DataSource", {})
+            .get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": c.get("RecordWrapperType", "None"),
+        } for c in channels}))
+    (ml / "model").mkdir()
+    (ml / "output" / "data").mkdir(parents=True)
+
+
+def _sm_environment(request: dict, ml: Path, hyperparameters: dict[str, str],
+                    channels: list[dict], checkpoint: tuple[Path, str] | None) -> dict[str, str]:
+    """What a SageMaker training container finds in its environment (the training toolkit's
+    SM_* set, and TRAINING_JOB_NAME from the platform), with /opt/ml redirected."""
+    names = [c["ChannelName"] for c in channels]
+    env = {
+        "TRAINING_JOB_NAME": request["TrainingJobName"],
+        "SM_MODEL_DIR": str(ml / "model"),
+        "SM_CHANNELS": json.dumps(names),
+        "SM_HPS": json.dumps(hyperparameters),
+        "SM_INPUT_DIR": str(ml / "input"),
+        "SM_INPUT_CONFIG_DIR": str(ml / "input" / "config"),
+        "SM_OUTPUT_DIR": str(ml / "output"),
+        "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),
+        "SM_CURRENT_HOST": HOST,
+        "SM_HOSTS": json.dumps([HOST]),
+        "SM_NUM_CPUS": str(len(os.sched_getaffinity(0))),
+        "SM_NUM_GPUS": "0",
+    }
+    env.update({f"SM_CHANNEL_{n.upper()}": str(ml / "input" / "data" / n) for n in names})
+    env.update({f"SM_HP_{k.upper()}": v for k, v in hyperparameters.items() if "=" not in k})
+    if checkpoint:
+        env["SM_CHECKPOINT_DIR"] = str(checkpoint[0])
+    return env
+
+
+def _upload_outputs(request: dict, s3, ml: Path, workdir: Path) -> str:
+    """model.tar.gz (and output.tar.gz when output/data holds files) where SageMaker puts them."""
+    prefix = staging.join_uri(request["OutputDataConfig"]["S3OutputPath"],
+                              request["TrainingJobName"], "output")
+    model = staging.tar_directory(ml / "model", workdir / "upload" / "model.tar.gz")
+    artifacts = staging.upload_file(s3, model, f"{prefix}/model.tar.gz")
+    if any(p.is_file() for p in (ml / "output" / "data").rglob("*")):
+        data = staging.tar_directory(ml / "output" / "data", workdir / "upload" / "output.tar.gz")
+        staging.upload_file(s3, data, f"{prefix}/output.tar.gz")
+    return artifacts
