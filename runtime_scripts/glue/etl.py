@@ -287,6 +287,13 @@ def split_rejects(raw: DataFrame, schema: TableSchema) -> tuple[DataFrame, DataF
     Typed rows carry exactly the declared columns, typed; rejects carry the raw values as strings
     plus ``_reject_columns`` (comma separated) and ``_reject_reason``.
     """
+    return split_cast(cast_columns(raw, schema), schema)
+
+
+def cast_columns(raw: DataFrame, schema: TableSchema) -> DataFrame:
+    """The first half of ``split_rejects``: raw text columns, the typed values (helper columns)
+    and ``_reject_columns``/``_reject_reason`` (empty for a clean row), one pass over the input.
+    The job caches this frame, so the casts run and compile once for both halves of the split."""
     check_header(raw.columns, schema)
     has_corrupt = CORRUPT_RECORD in raw.columns
     extras = [c for c in (CORRUPT_RECORD, SOURCE_FILE) if c in raw.columns]
@@ -321,8 +328,13 @@ def split_rejects(raw: DataFrame, schema: TableSchema) -> tuple[DataFrame, DataF
     reasons = F.when(malformed, F.lit("malformed CSV row: wrong number of fields")).otherwise(
         F.concat_ws("; ", *[F.when(bad, reason) for _, bad, reason in failures]))
 
-    staged = strings.select("*", *typed, bad_columns.alias(REJECT_COLUMNS),
-                            reasons.alias(REJECT_REASON))
+    return strings.select("*", *typed, bad_columns.alias(REJECT_COLUMNS),
+                          reasons.alias(REJECT_REASON))
+
+
+def split_cast(staged: DataFrame, schema: TableSchema) -> tuple[DataFrame, DataFrame]:
+    """The second half of ``split_rejects``: (typed rows, rejected rows) of ``cast_columns``."""
+    extras = [c for c in (CORRUPT_RECORD, SOURCE_FILE) if c in staged.columns]
     is_reject = F.col(REJECT_COLUMNS) != ""
     valid = staged.where(~is_reject).select(
         *[F.col(f"{_TMP}{i}").alias(name) for i, name in enumerate(schema.columns)])
@@ -354,10 +366,12 @@ def drop_duplicates(df: DataFrame, keys: Sequence[str] = (),
                       for c in df.columns]))
 
 
-def deduplicate(df: DataFrame, keys: Sequence[str] = ()) -> tuple[DataFrame, int]:
-    """``drop_duplicates`` plus the number of rows dropped. The result is persisted, because the
-    caller counts it, lists its partitions and writes it; unpersist it when done."""
-    before = df.count()
+def deduplicate(df: DataFrame, keys: Sequence[str] = (),
+                rows: int | None = None) -> tuple[DataFrame, int]:
+    """``drop_duplicates`` plus the number of rows dropped (``rows``: ``df``'s row count when the
+    caller knows it already). The result is persisted, because the caller counts it, lists its
+    partitions and writes it; unpersist it when done."""
+    before = df.count() if rows is None else rows
     result = drop_duplicates(df, keys).persist()
     return result, before - result.count()
 
@@ -819,14 +833,13 @@ def run_etl(spark: SparkSession, args: JobArgs, raw: DataFrame,
     result = EtlResult(write_mode=args.write_mode)
     check_header(raw.columns, schema, source=args.input_path)
 
-    # Persist the raw text once: it is counted, split and written several times, and re-reading
-    # (from S3) on every action would also re-run the CSV parsing.
-    raw = raw.persist()
-    valid, rejects = split_rejects(raw, schema)
-    rejects = rejects.persist()
-    cached = [raw, rejects]
+    # Cache the parsed and cast input once: it is counted, split and written several times, and
+    # every action would otherwise re-read the CSV (from S3) and re-run the casts.
+    staged = cast_columns(raw, schema).persist()
+    valid, rejects = split_cast(staged, schema)
+    cached = [staged]
     try:
-        result.input_rows = raw.count()
+        result.input_rows = staged.count()
         report = summarize_rejects(rejects, result.input_rows)
         result.rejected_rows = report.rejected_rows
         result.rejects_location = write_rejects(rejects, args.rejects_path, args.ingest_date)
@@ -835,7 +848,8 @@ def run_etl(spark: SparkSession, args: JobArgs, raw: DataFrame,
                  result.rejects_location, report.by_column or "")
         check_reject_ratio(report, args.max_reject_ratio, result.rejects_location)
 
-        deduped, result.duplicate_rows = deduplicate(valid, schema.dedup_keys)
+        deduped, result.duplicate_rows = deduplicate(
+            valid, schema.dedup_keys, rows=result.input_rows - result.rejected_rows)
         cached.append(deduped)
         LOG.info("dropped %d duplicate rows (dedup keys: %s)", result.duplicate_rows,
                  ", ".join(schema.dedup_keys) or "whole row")
@@ -877,10 +891,20 @@ def run_etl(spark: SparkSession, args: JobArgs, raw: DataFrame,
     return result
 
 
+class _CurrentStdout:
+    """Whatever sys.stdout is when a record is written (test runners swap it), not at set-up."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def _configure_logging() -> None:
     if not LOG.handlers:
         # stdout: Glue sends it to the /aws-glue/jobs/output log group; errors go to stderr.
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(_CurrentStdout())
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s etl: %(message)s"))
         LOG.addHandler(handler)
         LOG.setLevel(logging.INFO)
