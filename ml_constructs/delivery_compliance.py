@@ -96,19 +96,18 @@ def acknowledge_generated_roles(stack: cdk.Stack, delivery: DeliveryPipeline, *,
                                      *_project_resources(mutation))))
 
     assets = pipeline.node.try_find_child("Assets")
+    all_logs = stack.format_arn(service="logs", resource="log-group",
+                                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                                resource_name="/aws/codebuild/*")
+    all_reports = stack.format_arn(service="codebuild", resource="report-group",
+                                   resource_name="*")
     for kind in ("FileRole", "DockerRole"):
         role = assets.node.try_find_child(kind) if assets is not None else None
-        if role is None:
-            continue
-        stack_arn = stack.format_arn(service="logs", resource="log-group",
-                                     arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                                     resource_name="/aws/codebuild/*")
-        reports = stack.format_arn(service="codebuild", resource="report-group",
-                                   resource_name="*")
-        acknowledge_role_policy(_policy(role), ARTIFACTS_REASON + ASSETS_REASON,
-                                wildcard_findings(actions=ARTIFACTS_READ, resources=(
-                                    objects, "*", in_finding(stack, stack_arn),
-                                    in_finding(stack, reports))))
+        if role is not None:
+            acknowledge_role_policy(_policy(role), ARTIFACTS_REASON + ASSETS_REASON,
+                                    wildcard_findings(actions=ARTIFACTS_READ, resources=(
+                                        objects, "*", in_finding(stack, all_logs),
+                                        in_finding(stack, all_reports))))
 
     # The role CodePipeline uses to start CodeBuild actions: three actions on named projects.
     acknowledge_role_policy(_policy(pipeline.node.try_find_child("CodeBuildActionRole")),

@@ -3,12 +3,14 @@ naming its key and what is allowed; the loader's list[str] support."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from config import ConfigError, load_stage_config
+from config.settings import CicdConfig
 
 CONNECTION = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-4e5f"
 ENABLED = {"enabled": True, "connection_arn": CONNECTION, "repository": "example-org/ml"}
@@ -82,3 +84,9 @@ def test_wrong_values_name_the_key_and_allowed_values(tmp_path, cicd, key, allow
 def test_list_items_are_type_checked_by_position(tmp_path):
     with pytest.raises(ConfigError, match=r"config key 'cicd.stages\[0\]': must be a string"):
         _load(tmp_path, {"stages": [None]})
+
+
+def test_docs_list_every_cicd_key():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cicd.md").read_text()
+    for field in dataclasses.fields(CicdConfig):
+        assert f"`cicd.{field.name}`" in text, field.name

@@ -213,6 +213,11 @@ def test_no_aws_managed_admin_policies_anywhere(cicd, cross_env):
                     assert statement["Action"] not in ("*", ["*"]), path
 
 
+def test_pipeline_roles_carry_no_managed_policies(template):
+    for role in _resources(template, "AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
 @pytest.mark.parametrize("name", ["cicd", "cross_env"])
 def test_nag_packs_report_nothing_unacknowledged(request, name):
     app = request.getfixturevalue(name).app
