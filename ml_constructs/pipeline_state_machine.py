@@ -17,11 +17,12 @@ from ml_constructs.pipeline_states import ERROR_PATH, protect
 
 
 class PipelineFrame(Construct):
-    """Owns the shared states of one pipeline; `finish` wraps a definition in a state machine."""
+    """Owns the shared states of one pipeline; `finish` wraps a definition in a state machine.
+    A state machine without user input (the retraining gate) passes no validator."""
 
     def __init__(self, scope: Construct, construct_id: str, *, pipeline: str,
                  state_machine_name: str, notifications: NotificationTopic,
-                 validator: InputValidator) -> None:
+                 validator: InputValidator | None) -> None:
         super().__init__(scope, construct_id)
         self.pipeline = pipeline
         self.state_machine_name = state_machine_name
@@ -56,6 +57,8 @@ class PipelineFrame(Construct):
     def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
         """First state: the execution input merged over `defaults`, validated, with derived names
         and locations. Its output replaces the state, so later states read `$.<section>`."""
+        if self._validator is None:
+            raise ValueError(f"{self.pipeline}: validate_input needs the frame's validator")
         return self.protect(tasks.LambdaInvoke(
             self, "Validate input",
             lambda_function=self._validator.function,
@@ -95,14 +98,16 @@ class PipelineFrame(Construct):
             timeout=timeout,
         )
         self.notifications.grant_publish(state_machine)
-        self._validator.function.grant_invoke(state_machine)
+        resources = ["*"]
+        if self._validator is not None:
+            self._validator.function.grant_invoke(state_machine)
+            resources.append(f"{ref_in_finding(self._validator.function)}:*")
         self.acknowledge_policy(
             state_machine,
             "X-Ray trace segments have no resource ARN (AWS requires '*'); the input validator is "
             "invoked by CDK's grant on its versions (':*'); the notification key grant is CDK's "
             "on one key.",
-            wildcard_findings(actions=("kms:GenerateDataKey*",),
-                              resources=("*", f"{ref_in_finding(self._validator.function)}:*")),
+            wildcard_findings(actions=("kms:GenerateDataKey*",), resources=tuple(resources)),
         )
         return state_machine
 

@@ -6,8 +6,9 @@ resolved. Field names follow the SageMaker API reference for CreateProcessingJob
 CreateTrainingJob, CreateHyperParameterTuningJob and CreateTransformJob.
 
 Paths used here, all produced by `runtime_scripts/pipeline_input` and documented in
-docs/pipeline-inputs.md: `$.run.*` (names and S3 locations), `$.processing.*`, `$.training.*`,
-`$.tuning.*`, `$.transform.*`, `$.data.*`.
+docs/pipeline-inputs.md and docs/serving.md: `$.run.*` (names and S3 locations), `$.processing.*`,
+`$.training.*`, `$.tuning.*`, `$.transform.*`, `$.data.*`, and for the deployment pipeline
+`$.endpoint.*`, `$.data_capture.*`, `$.deployment.*`, `$.autoscaling.*`, `$.baseline_source.*`.
 """
 
 from __future__ import annotations
@@ -263,15 +264,16 @@ def transform_job(settings: JobSettings) -> dict:
 
 
 # --- model ----------------------------------------------------------------------------------------
-def model(settings: JobSettings, *, container: dict) -> dict:
+def model(settings: JobSettings, *, container: dict, network_isolation: bool = True) -> dict:
     """CreateModel (aws-sdk integration). CDK's SageMakerCreateModel task grants s3:GetObject on
     '*' to the execution role when the model data location comes from the state; the SDK
-    integration keeps the execution role's S3 access at the platform's buckets."""
+    integration keeps the execution role's S3 access at the platform's buckets. Serverless
+    endpoints reject network isolation (and VPCs), hence `network_isolation`."""
     params = {
         "ModelName.$": "$.run.job_names.model",
         "ExecutionRoleArn": settings.role_arn,
         "PrimaryContainer": container,
-        "EnableNetworkIsolation": True,
+        "EnableNetworkIsolation": network_isolation,
         "Tags": lineage_tags(settings, "$.run.execution_name"),
     }
     if settings.vpc_config:
@@ -287,3 +289,142 @@ def model_from_artifacts(settings: JobSettings) -> dict:
 
 def model_from_package() -> dict:
     return {"ModelPackageName.$": "$.package.arn"}
+
+
+# --- real-time endpoint (deployment pipeline) ----------------------------------------------------
+# Captured requests and responses: what Model Monitor reads and the drift check parses.
+CAPTURE_CSV_TYPES = ["text/csv"]
+CAPTURE_JSON_TYPES = ["application/json", "application/jsonlines"]
+
+
+def data_capture_config(settings: JobSettings) -> dict:
+    """DataCaptureConfig: input and output, KMS-encrypted, under `$.run.s3.data_capture`
+    (SageMaker adds `<endpoint>/<variant>/yyyy/mm/dd/hh/`)."""
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage.$": "$.data_capture.sampling_percentage",
+        "DestinationS3Uri.$": "$.run.s3.data_capture",
+        "KmsKeyId": settings.kms_key_id,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"CsvContentTypes": CAPTURE_CSV_TYPES,
+                                     "JsonContentTypes": CAPTURE_JSON_TYPES},
+    }
+
+
+def endpoint_config(settings: JobSettings, *, serverless: bool) -> dict:
+    """CreateEndpointConfig. The variant (instances or ServerlessConfig) is API-shaped by the
+    input validator. Instance endpoints get the platform key on their volumes and data capture;
+    serverless endpoints have neither volumes to encrypt nor data capture."""
+    params: dict = {
+        "EndpointConfigName.$": "$.run.job_names.endpoint_config",
+        "ProductionVariants.$": "$.endpoint.production_variants",
+        "Tags": lineage_tags(settings, "$.package.arn"),
+    }
+    if not serverless:
+        params["KmsKeyId"] = settings.kms_key_id
+        params["DataCaptureConfig"] = data_capture_config(settings)
+    return params
+
+
+def create_endpoint(settings: JobSettings) -> dict:
+    return {"EndpointName.$": "$.run.endpoint_name",
+            "EndpointConfigName.$": "$.run.job_names.endpoint_config",
+            "Tags": lineage_tags(settings, "$.package.arn")}
+
+
+def update_endpoint(*, rollback_alarms: list[str], serverless: bool) -> dict:
+    """UpdateEndpoint as a blue/green deployment that rolls back on `rollback_alarms`. An
+    instance endpoint keeps its current (autoscaled) instance count, but takes the new data
+    capture settings from the new endpoint config."""
+    params: dict = {
+        "EndpointName.$": "$.run.endpoint_name",
+        "EndpointConfigName.$": "$.run.job_names.endpoint_config",
+        "DeploymentConfig": {
+            "BlueGreenUpdatePolicy.$": "$.deployment.blue_green_update_policy",
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name}
+                                                     for name in rollback_alarms]},
+        },
+    }
+    if not serverless:
+        params["RetainAllVariantProperties"] = True
+        params["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DataCaptureConfig"}]
+    return params
+
+
+# --- Model Monitor -------------------------------------------------------------------------------
+MONITOR_INPUT = "baseline_dataset_input"  # the analyzer container's contract (SageMaker SDK)
+MONITOR_OUTPUT_PATH = f"{OPT_ML}/processing/output"
+
+
+def baseline_job(settings: JobSettings, *, image_uri: str, instance_type: str,
+                 max_runtime_seconds: int) -> dict:
+    """CreateProcessingJob running the Model Monitor analyzer as a data quality baselining job
+    (what the SDK's `suggest_baseline` starts) over the header-ful baseline.csv preprocessing
+    writes: statistics.json and constraints.json go to `$.run.s3.baseline_output`."""
+    params = {
+        "ProcessingJobName.$": "$.run.job_names.baseline",
+        "RoleArn": settings.role_arn,
+        "AppSpecification": {"ImageUri": image_uri},
+        "Environment": {
+            "dataset_format": '{"csv": {"header": true, "output_columns_position": "START"}}',
+            "dataset_source": f"{OPT_ML}/processing/input/{MONITOR_INPUT}",
+            "output_path": MONITOR_OUTPUT_PATH,
+            "publish_cloudwatch_metrics": "Disabled",
+        },
+        "ProcessingInputs": [processing_input(MONITOR_INPUT, "$.baseline_source.s3_uri")],
+        "ProcessingOutputConfig": {
+            "Outputs": [{"OutputName": "monitoring_output",
+                         "S3Output": {"S3Uri.$": "$.run.s3.baseline_output",
+                                      "LocalPath": MONITOR_OUTPUT_PATH,
+                                      "S3UploadMode": "EndOfJob"}}],
+            "KmsKeyId": settings.kms_key_id,
+        },
+        "ProcessingResources": {"ClusterConfig": {
+            "InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 20,
+            "VolumeKmsKeyId": settings.kms_key_id}},
+        "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
+        "Tags": lineage_tags(settings, "$.baseline_source.s3_uri"),
+    }
+    network: dict = {"EnableNetworkIsolation": True}
+    if settings.vpc_config:
+        network["VpcConfig"] = settings.vpc_config
+        network["EnableInterContainerTrafficEncryption"] = True
+    params["NetworkConfig"] = network
+    return params
+
+
+def monitoring_schedule(*, name: str, job_definition: str, monitoring_type: str,
+                        schedule: str, tags: bool) -> dict:
+    """CreateMonitoringSchedule (tags=True) or UpdateMonitoringSchedule over a job definition the
+    CDK app owns (CfnDataQualityJobDefinition / CfnModelQualityJobDefinition)."""
+    params: dict = {
+        "MonitoringScheduleName": name,
+        "MonitoringScheduleConfig": {
+            "ScheduleConfig": {"ScheduleExpression": schedule},
+            "MonitoringJobDefinitionName": job_definition,
+            "MonitoringType": monitoring_type,
+        },
+    }
+    if tags:
+        params["Tags"] = [{"Key": "execution", "Value.$": "$.run.execution_name"}]
+    return params
+
+
+# --- Application Auto Scaling (the endpoint variant) ---------------------------------------------
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def scalable_target() -> dict:
+    return {"ServiceNamespace": "sagemaker", "ResourceId.$": "$.autoscaling.resource_id",
+            "ScalableDimension": SCALABLE_DIMENSION}
+
+
+def register_scalable_target() -> dict:
+    return {**scalable_target(), "MinCapacity.$": "$.autoscaling.min_capacity",
+            "MaxCapacity.$": "$.autoscaling.max_capacity"}
+
+
+def scaling_policy(policy_name: str) -> dict:
+    """PutScalingPolicy: target tracking on SageMakerVariantInvocationsPerInstance."""
+    return {**scalable_target(), "PolicyName": policy_name, "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration.$": "$.autoscaling.target_tracking"}

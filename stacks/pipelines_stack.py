@@ -111,6 +111,8 @@ class PipelinesStack(cdk.Stack):
 
         self.training_state_machine = training.state_machine
         self.batch_state_machine = batch.state_machine
+        self.model_package_group_name = group_name  # the serving stack deploys its versions
+        self.runtime_image = image  # whose repository serving models pull from
         cdk.CfnOutput(self, "TrainingStateMachineArn",
                       value=training.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "BatchStateMachineArn", value=batch.state_machine.state_machine_arn)

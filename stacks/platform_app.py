@@ -23,6 +23,7 @@ from config import StageConfig, load_stage_config  # noqa: E402
 from ml_constructs.compliance import apply_nag_packs  # noqa: E402
 from stacks.network_stack import NetworkStack  # noqa: E402
 from stacks.pipelines_stack import PipelinesStack  # noqa: E402
+from stacks.serving_stack import ServingStack  # noqa: E402
 from stacks.storage_stack import StorageStack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,7 @@ class StageStacks:
     pipelines: PipelinesStack
 
 
+    serving: ServingStack
 def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) -> StageStacks:
     """One stage's stacks under `scope`: the app (plain `cdk deploy`) or a CDK Pipelines stage.
     Both use the same construct ids and stack names, so a stage moves between them in place."""
@@ -104,4 +106,11 @@ def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) 
                                            "and batch inference state machines")
     for key, value in config.tags.items():
         cdk.Tags.of(scope).add(key, value)
-    return StageStacks(storage=storage, pipelines=pipelines)
+    serving = ServingStack(scope, "Serving", stack_name=f"{prefix}-serving", env=env,
+                           config=config, storage=storage, network=network,
+                           training_state_machine=pipelines.training_state_machine,
+                           model_package_group_name=pipelines.model_package_group_name,
+                           runtime_image=pipelines.runtime_image, git_commit=git_commit,
+                           description=f"ML platform ({config.stage}): endpoint deployment, "
+                                       "alarms, Model Monitor and drift-triggered retraining")
+    return StageStacks(storage=storage, pipelines=pipelines, serving=serving)

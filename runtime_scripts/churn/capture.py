@@ -31,7 +31,9 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Dict, List, Union  # noqa: UP035 (Python 3.7 at run time)
 
-FEATURE_COLUMNS_ENV = "FEATURE_COLUMNS"  # comma-separated, set on the monitoring job definition
+# Comma-separated column names, to monitor another dataset with this file unchanged (an environment
+# value of a monitoring job definition holds at most 256 characters).
+FEATURE_COLUMNS_ENV = "FEATURE_COLUMNS"
 # The churn request columns (runtime_scripts/churn/dataset.json; a test keeps them equal).
 CHURN_FEATURES = (
     "state", "account_length", "area_code", "international_plan", "voice_mail_plan",

@@ -1,7 +1,7 @@
 """Lambda entry point: the first state of every pipeline state machine.
 
 Event (the state machine builds it):
-    {"pipeline": "training" | "batch", "execution_name": "<$$.Execution.Name>",
+    {"pipeline": "training" | "batch" | "deployment", "execution_name": "<$$.Execution.Name>",
      "defaults": {...every key, from the stage config...}, "platform": {...fixed values...},
      "input": {...the execution input, possibly {}...}}
 Returns the merged, validated document plus derived values (`run`, API-shaped pieces); the state
@@ -18,13 +18,14 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from . import batch, training
+from . import batch, deployment, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
 from .schema import AnyValue, Enum, Obj, Str
 from .values import SAGEMAKER_NAME, check_bucket_name
 
-PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch}
+PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
+                                     "deployment": deployment}
 # Far deeper than any valid input (which is at most 6 levels) and far below Python's recursion
 # limit, which the merge and the deep copies would otherwise reach on a hostile input.
 MAX_DEPTH = 32
@@ -41,7 +42,8 @@ EVENT = Obj(
         # Step Functions execution names are 1-80 characters.
         "execution_name": Str(max_len=80),
         "defaults": AnyValue(object_only=True),  # validated against the pipeline's schema
-        "platform": PLATFORM,
+        # Checked against the pipeline's own platform schema (PLATFORM unless it has one).
+        "platform": AnyValue(object_only=True),
         "input": AnyValue(),  # the user's: its errors are InvalidPipelineInput, not ours
     },
     optional={"input": {}},
@@ -102,6 +104,10 @@ def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any]:
     problems: list[Problem] = []
     checked = EVENT.check(event, "", problems)
     if not problems:
+        module = PIPELINES[checked["pipeline"]]
+        checked["platform"] = getattr(module, "PLATFORM", PLATFORM).check(
+            checked["platform"], "platform", problems)
+    if not problems:
         name = checked["execution_name"]
         # Step Functions never allows '/' or surrounding blanks; either would break the S3 layout.
         if "/" in name or name.strip() != name:
@@ -109,6 +115,8 @@ def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any]:
                                     "paths"))
         check_bucket_name("platform.artifacts_bucket", checked["platform"]["artifacts_bucket"],
                           problems)
+        if hasattr(module, "check_platform"):
+            module.check_platform(checked["platform"], problems)
     if problems:
         raise InvalidPipelineDefaults(problems, "event")
     # Deep copies: the event must stay untouched, and the result must not alias it.

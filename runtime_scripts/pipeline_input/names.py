@@ -42,6 +42,13 @@ BATCH_JOBS: dict[str, tuple[str, int]] = {
     "model": ("batch-model", SAGEMAKER_NAME_MAX),
     "transform": ("transform", SAGEMAKER_NAME_MAX),
 }
+# Short words: endpoint config names are limited to 63 characters like job names, and a console
+# execution name (a 36-character UUID) should fit whole after a 22-character prefix.
+DEPLOYMENT_JOBS: dict[str, tuple[str, int]] = {
+    "model": ("serve", SAGEMAKER_NAME_MAX),
+    "endpoint_config": ("epc", SAGEMAKER_NAME_MAX),
+    "baseline": ("dqbase", SAGEMAKER_NAME_MAX),
+}
 
 
 def sanitize(text: str) -> str:
