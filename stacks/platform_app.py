@@ -83,9 +83,9 @@ def build_app(stage: str | None = None, *, outdir: str | None = None,
 class StageStacks:
     storage: StorageStack
     pipelines: PipelinesStack
-
-
     serving: ServingStack
+
+
 def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) -> StageStacks:
     """One stage's stacks under `scope`: the app (plain `cdk deploy`) or a CDK Pipelines stage.
     Both use the same construct ids and stack names, so a stage moves between them in place."""
@@ -104,8 +104,6 @@ def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) 
                                git_commit=git_commit,
                                description=f"ML platform ({config.stage}): Glue ETL, training "
                                            "and batch inference state machines")
-    for key, value in config.tags.items():
-        cdk.Tags.of(scope).add(key, value)
     serving = ServingStack(scope, "Serving", stack_name=f"{prefix}-serving", env=env,
                            config=config, storage=storage, network=network,
                            training_state_machine=pipelines.training_state_machine,
@@ -113,4 +111,6 @@ def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) 
                            runtime_image=pipelines.runtime_image, git_commit=git_commit,
                            description=f"ML platform ({config.stage}): endpoint deployment, "
                                        "alarms, Model Monitor and drift-triggered retraining")
+    for key, value in config.tags.items():
+        cdk.Tags.of(scope).add(key, value)
     return StageStacks(storage=storage, pipelines=pipelines, serving=serving)
