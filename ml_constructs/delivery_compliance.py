@@ -72,9 +72,7 @@ def acknowledge_generated_roles(stack: cdk.Stack, delivery: DeliveryPipeline, *,
     writers = wildcard_findings(actions=(*ARTIFACTS_WRITE, *KEY_WRITE), resources=(objects,))
 
     # The pipeline and its source action move every artifact in and out of the bucket.
-    source_role = delivery.code_pipeline.node.find_child("Source").node.find_child(
-        delivery.source_action_name).node.try_find_child("CodePipelineActionRole")
-    acknowledge_role_policy(_policy(source_role), ARTIFACTS_REASON, writers)
+    acknowledge_role_policy(_policy(delivery.source_role), ARTIFACTS_REASON, writers)
     replica_objects = tuple(in_finding(stack, b.arn_for_objects("*")) for b in replicas)
     acknowledge_role_policy(
         _policy(delivery.code_pipeline.role),

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
@@ -113,6 +114,21 @@ class DeliveryPipeline(Construct):
             asset_publishing_code_build_defaults=pipelines.CodeBuildOptions(
                 timeout=cdk.Duration.minutes(60)),
             publish_assets_in_parallel=True)
+
+
+    @property
+    def source_role(self) -> iam.IRole:
+        """The source action's role (exists once the pipeline is built)."""
+        return self.code_pipeline.node.find_child("Source").node.find_child(
+            self.source_action_name).node.find_child("CodePipelineActionRole")
+
+    def grant_connection_use(self, connection_arn: str) -> None:
+        """CDK grants `codestar-connections:UseConnection`; a connection created under the
+        service's new name (an `arn:aws:codeconnections:` ARN) also gets the new prefix's action,
+        so the grant holds whichever prefix IAM evaluates. Call after `build_pipeline()`."""
+        if ":codeconnections:" in connection_arn:
+            self.source_role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["codeconnections:UseConnection"], resources=[connection_arn]))
 
 
 class ScanOnPush(Construct):

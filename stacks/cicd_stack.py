@@ -86,6 +86,7 @@ class CicdStack(cdk.Stack):
         # CDK Pipelines creates its CodeBuild projects and roles here, not before: acknowledge
         # their findings only once they exist.
         self.pipeline.build_pipeline()
+        delivery.grant_connection_use(str(cicd.connection_arn))
         replicas = harden_replication_buckets(
             delivery.code_pipeline, log_expiration_days=config.storage.access_log_expiration_days,
             artifact_expiration_days=ARTIFACT_EXPIRATION_DAYS)

@@ -105,6 +105,14 @@ def test_source_is_the_configured_connection(template):
     assert action["Configuration"] == {
         "ConnectionArn": config.connection_arn, "FullRepositoryId": config.repository,
         "BranchName": config.branch, "DetectChanges": True}
+    role = action["RoleArn"]["Fn::GetAtt"][0]
+    (policy,) = [p["Properties"]["PolicyDocument"] for p in
+                 _resources(template, "AWS::IAM::Policy").values()
+                 if p["Properties"]["Roles"] == [{"Ref": role}]]
+    (use,) = [s for s in policy["Statement"] if s["Resource"] == config.connection_arn]
+    # Both service prefixes: the connection's ARN is of the service's new name.
+    assert sorted(use["Action"]) == ["codeconnections:UseConnection",
+                                     "codestar-connections:UseConnection"]
 
 
 def test_stages_deploy_the_same_stacks_as_the_plain_app(cicd, synthesized):
