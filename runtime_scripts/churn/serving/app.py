@@ -38,6 +38,14 @@ class Response(NamedTuple):
     headers: bytes = b""  # extra header lines, each ending in CRLF
 
 
+class Request(NamedTuple):
+    method: str
+    path: bytes  # without the query string
+    content_type: str | None
+    accept: str | None
+    body: bytes
+
+
 class Scorer:
     """Raw rows -> churn probabilities and labels, with the packaged transform and booster."""
 
@@ -74,38 +82,90 @@ class InferenceApp:
     def handle(
         self, method: str, path: bytes, content_type: str | None, accept: str | None, body: bytes
     ) -> Response:
-        try:
-            if path == b"/invocations":
-                if method != "POST":
-                    raise MethodNotAllowed(f"{method} /invocations: use POST", allow="POST")
-                return self.invocations(content_type, accept, body)
-            if path == b"/ping":
-                self._only_get(method, "/ping")
-                if self.scorer is None:
-                    raise ServiceUnavailable("the model is still loading")
-                return Response(200, JSON_TYPE, b'{"status":"ok"}')
-            if path == b"/execution-parameters":
-                self._only_get(method, "/execution-parameters")
-                return Response(200, JSON_TYPE, self._execution_parameters)
-            raise NotFound(
-                f"no route {path.decode('latin-1')!r}; "
-                "routes: GET /ping, POST /invocations, GET /execution-parameters"
-            )
-        except ClientError as exc:
-            return error_response(exc)
+        return self.handle_batch([Request(method, path, content_type, accept, body)])[0]
 
-    def invocations(self, content_type: str | None, accept: str | None, body: bytes) -> Response:
+    def handle_batch(self, requests: list[Request]) -> list[Response]:
+        """Answer requests that arrived together, in order, scoring all their rows at once.
+
+        Under concurrency several single-row requests are often ready in the same event-loop
+        pass; one transform + predict call for all of them costs little more than for one
+        (XGBoost's per-call overhead is most of a single row's cost). Rows are scored
+        independently, so batching never changes an answer.
+        """
+        responses: list[Response | None] = [None] * len(requests)
+        batch: list[tuple[int, list[codecs.Row], str]] = []
+        for i, request in enumerate(requests):
+            try:
+                if request.path == b"/invocations" and request.method == "POST":
+                    rows, response_type = self._decode(request)
+                    batch.append((i, rows, response_type))
+                else:
+                    responses[i] = self._route(request)
+            except ClientError as exc:
+                responses[i] = error_response(exc)
+        if batch:
+            for i, response in self._score(batch):
+                responses[i] = response
+        return responses  # type: ignore[return-value]  # every slot is filled above
+
+    def _route(self, request: Request) -> Response:
+        method, path = request.method, request.path
+        if path == b"/invocations":
+            raise MethodNotAllowed(f"{method} /invocations: use POST", allow="POST")
+        if path == b"/ping":
+            self._only_get(method, "/ping")
+            if self.scorer is None:
+                raise ServiceUnavailable("the model is still loading")
+            return Response(200, JSON_TYPE, b'{"status":"ok"}')
+        if path == b"/execution-parameters":
+            self._only_get(method, "/execution-parameters")
+            return Response(200, JSON_TYPE, self._execution_parameters)
+        raise NotFound(
+            f"no route {path.decode('latin-1')!r}; "
+            "routes: GET /ping, POST /invocations, GET /execution-parameters"
+        )
+
+    def _decode(self, request: Request) -> tuple[list[codecs.Row], str]:
         # Negotiate before parsing so a wrong header costs nothing and names itself.
-        request_type = codecs.content_type(content_type)
-        response_type = codecs.accept_type(accept, request_type)
+        request_type = codecs.content_type(request.content_type)
+        response_type = codecs.accept_type(request.accept, request_type)
         limit = self.config.max_payload_bytes
-        if limit and len(body) > limit:  # also checked on Content-Length before reading
-            raise PayloadTooLarge(payload_message(len(body), limit))
+        if limit and len(request.body) > limit:  # also checked on Content-Length before reading
+            raise PayloadTooLarge(payload_message(len(request.body), limit))
         scorer = self.scorer
         if scorer is None:
             raise ServiceUnavailable("the model is still loading; retry when /ping answers 200")
-        rows = codecs.decode(request_type, body, scorer.schema.input_columns, scorer.ignored_keys)
-        probabilities = scorer.score(rows)
+        columns, ignored = scorer.schema.input_columns, scorer.ignored_keys
+        return codecs.decode(request_type, request.body, columns, ignored), response_type
+
+    def _score(
+        self, batch: list[tuple[int, list[codecs.Row], str]]
+    ) -> list[tuple[int, Response]]:
+        scorer = self.scorer
+        assert scorer is not None  # _decode refuses requests before the model is loaded
+        if len(batch) > 1:
+            try:
+                probabilities = scorer.score([row for _, rows, _ in batch for row in rows])
+            except BadRequest:
+                pass  # some request has a bad row: score each alone so its message is its own
+            else:
+                out, start = [], 0
+                for i, rows, response_type in batch:
+                    part = probabilities[start : start + len(rows)]
+                    start += len(rows)
+                    out.append((i, self._encode(part, response_type)))
+                return out
+        out = []
+        for i, rows, response_type in batch:
+            try:
+                out.append((i, self._encode(scorer.score(rows), response_type)))
+            except ClientError as exc:
+                out.append((i, error_response(exc)))
+        return out
+
+    def _encode(self, probabilities: np.ndarray, response_type: str) -> Response:
+        scorer = self.scorer
+        assert scorer is not None
         positive = (probabilities >= scorer.threshold).tolist()
         payload = codecs.encode(response_type, probabilities, positive, scorer.labels)
         return Response(200, response_type.encode(), payload)
