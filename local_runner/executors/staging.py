@@ -72,6 +72,15 @@ def resolve_entry_point(argv: list[str], program: LocalProgram, workdir: Path) -
     return [found, *args]
 
 
+def image_program(program: LocalProgram, name: str) -> list[str]:
+    """`train` or `serve`: the command SageMaker gives the image, found only in bin_dir (a
+    same-named program elsewhere on PATH is not the image's)."""
+    path = program.bin_dir / name
+    if not path.is_file():
+        raise StagingError(f"the image has no {name!r} entry point: {path} does not exist")
+    return [str(path)]
+
+
 def job_environment(program: LocalProgram, workdir: Path,
                     *layers: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without inherited contract variables, the image's settings,

@@ -22,7 +22,7 @@ def run_training_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
     hyperparameters = {k: str(v) for k, v in (request.get("HyperParameters") or {}).items()}
     checkpoint = _checkpoint_config(request, workdir) if checkpoints else None
     try:
-        argv = staging.resolve_entry_point(["train"], program, workdir)
+        argv = staging.image_program(program, "train")
         channels = _stage_channels(request, s3, ml)
         if checkpoint:
             # Resume: SageMaker copies the checkpoint prefix to LocalPath before `train` starts.
@@ -132,7 +132,7 @@ def _sm_environment(request: dict, ml: Path, hyperparameters: dict[str, str],
         "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),
         "SM_CURRENT_HOST": HOST,
         "SM_HOSTS": json.dumps([HOST]),
-        "SM_NUM_CPUS": str(len(os.sched_getaffinity(0))),
+        "SM_NUM_CPUS": str(_cpus()),
         "SM_NUM_GPUS": "0",
     }
     env.update({f"SM_CHANNEL_{n.upper()}": str(ml / "input" / "data" / n) for n in names})
@@ -140,6 +140,13 @@ def _sm_environment(request: dict, ml: Path, hyperparameters: dict[str, str],
     if checkpoint:
         env["SM_CHECKPOINT_DIR"] = str(checkpoint[0])
     return env
+
+
+def _cpus() -> int:
+    # The CPUs this process may use (a container's share), where the OS can say.
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _upload_outputs(request: dict, s3, ml: Path, workdir: Path) -> str:

@@ -59,7 +59,7 @@ def run_transform_job(request: dict, model: dict, s3, program: LocalProgram,
                                "use S3Prefix")
         inputs = staging.require_objects(s3, source["S3Uri"])
         _stage_model(model, s3, workdir, ml)
-        argv = staging.resolve_entry_point(["serve"], program, workdir)
+        argv = staging.image_program(program, "serve")
         env = staging.job_environment(program, workdir, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
                                       model.get("Environment") or {},
                                       request.get("Environment") or {}, _batch_environment(request))

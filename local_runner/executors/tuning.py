@@ -49,15 +49,15 @@ def run_tuning_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
     limits = config.get("ResourceLimits", {})
     count = max(0, min(int(limits.get("MaxNumberOfTrainingJobs", max_local_trials)),
                        max_local_trials))
-    parents = _parent_names(request) if parent_trials else []
+    scored_parents = [t for t in parent_trials or [] if t[1] is not None]
+    parents = _parent_names(request) if scored_parents else []
     rng = random.Random(int(hashlib.sha256(name.encode()).hexdigest()[:16], 16))
     try:
         ranges = search.parse_ranges(config.get("ParameterRanges") or {})
         if config.get("Strategy") == "Grid":
             configs, parents = search.grid_configs(ranges, count), []
         elif parents:
-            assert parent_trials is not None
-            best = _best_parent(parent_trials, objective["Type"])
+            best = _best_parent(scored_parents, objective["Type"])
             configs = search.warm_configs(ranges, best, rng, count)
         else:
             configs = search.random_configs(ranges, rng, count)
