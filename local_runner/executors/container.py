@@ -83,6 +83,8 @@ class Container:
         # Line by line into one file, so the log keeps stdout and stderr interleaved in order.
         for line in iter(pipe.readline, b""):
             with self._lock:
+                if log.closed:  # only a process that left the group can still be writing
+                    break
                 log.write(line)
                 log.flush()
             if is_stderr and line.strip():
