@@ -58,6 +58,18 @@ That keeps earlier batches of the same day and makes a retry after a failed ``Jo
 (bookmark not advanced, same files re-read) a no-op. Without bookmarks ``auto`` means
 ``overwrite``: each run re-reads the whole input prefix and the partition is its snapshot.
 
+Catalog: with --database/--table the job runs ``CREATE TABLE IF NOT EXISTS ... USING PARQUET
+PARTITIONED BY (...) LOCATION '<output_path>'`` before writing (an existing table with other
+columns fails the job, before any write) and ``ALTER TABLE ... ADD IF NOT EXISTS PARTITION (...)``
+for this batch's partitions after it. Not ``glueContext.getSink(..., enableUpdateCatalog=True)``:
+that sink only appends, so a re-run would duplicate its rows and a partition can never be
+replaced. Spark SQL over the Glue Data Catalog keeps the write idempotent and registers the same
+table. The job role needs glue:GetDatabase, GetTable, CreateTable, GetPartition(s) and
+BatchCreatePartition on the catalog, the database and the table.
+
+Glue's DynamicFrame CSV reader has no corrupt-record column: in Glue, rows with too few fields
+arrive padded with nulls (missing values) rather than as rejects; the local reader rejects them.
+
 Errors about the input or the arguments are one line naming the problem and the fix: locally on
 stderr with exit status 2; in Glue as the raised exception's message, which Glue reports as the
 job run's ErrorMessage (and Step Functions' ``.sync`` integration passes on as the cause).
@@ -492,8 +504,9 @@ def ensure_catalog_table(spark: SparkSession, schema: TableSchema, database: str
     if create_database:  # local in-memory catalog only; in Glue the CDK stack owns the database
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {_quote(database)}")
     elif not spark.catalog.databaseExists(database):
-        raise EtlError(f"Glue database {database!r} does not exist (or the job role cannot see "
-                       "it); deploy the stack that creates it or fix --database")
+        raise EtlError(f"database {database!r} is not in the catalog Spark uses; in Glue pass "
+                       "--enable-glue-datacatalog true and deploy the stack that creates the "
+                       "database (or fix --database)")
     name = f"{database}.{table}"
     if spark.catalog.tableExists(name):
         actual = [(f.name.lower(), f.dataType.simpleString()) for f in spark.table(name).schema]
@@ -591,10 +604,15 @@ def read_local_header(path: Path) -> list[str] | None:
         return next(csv.reader(handle), None)
 
 
-def read_csv_local(spark: SparkSession, input_uri: str, schema: TableSchema) -> DataFrame:
-    """Read raw CSV with plain Spark: every column as text, plus ``_corrupt_record`` for rows with
-    the wrong number of fields. Headers are checked in Python first, per file, so a bad header
-    is a one-line error naming the file rather than a failed Spark task."""
+@dataclass(frozen=True)
+class LocalInput:
+    files: tuple[Path, ...]
+    header: tuple[str, ...]
+
+
+def check_local_input(input_uri: str, schema: TableSchema) -> LocalInput:
+    """List the local CSV files and check each header in plain Python, before Spark starts: a
+    bad header is a one-line error naming the file, in a second, not a failed Spark task."""
     header: list[str] | None = None
     files: list[Path] = []
     for path in list_local_csv_files(input_uri):
@@ -611,7 +629,13 @@ def read_csv_local(spark: SparkSession, input_uri: str, schema: TableSchema) -> 
         files.append(path)
     if header is None:
         raise EtlError(f"no CSV rows under {local_path(input_uri)}; fix --input_path")
-    struct = T.StructType([T.StructField(c, T.StringType()) for c in header]
+    return LocalInput(tuple(files), tuple(header))
+
+
+def read_csv_local(spark: SparkSession, source: LocalInput) -> DataFrame:
+    """Read raw CSV with plain Spark: every column as text, plus ``_corrupt_record`` for rows with
+    the wrong number of fields (the DynamicFrame reader has no equivalent)."""
+    struct = T.StructType([T.StructField(c, T.StringType()) for c in source.header]
                           + [T.StructField(CORRUPT_RECORD, T.StringType())])
     return (spark.read.schema(struct)
             .option("header", True)
@@ -619,7 +643,7 @@ def read_csv_local(spark: SparkSession, input_uri: str, schema: TableSchema) -> 
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
             .option("escape", '"')  # RFC 4180: a quote inside a quoted field is doubled
-            .csv([p.as_uri() for p in files])
+            .csv([p.as_uri() for p in source.files])
             .withColumn(SOURCE_FILE, F.input_file_name()))
 
 
@@ -641,12 +665,16 @@ def read_existing(spark: SparkSession, output_uri: str, schema: TableSchema,
     return stored.where(match)
 
 
-def write_rejects(rejects: DataFrame, rejects_uri: str, ingest_date: dt.date) -> str:
+def write_rejects(rejects: DataFrame, rejects_uri: str, ingest_date: dt.date,
+                  append: bool = False) -> str:
     """Quarantine rejected rows as CSV (raw text, readable by anyone) under
-    ``ingest_date=<date>/``. Always written, even empty: a re-run then replaces the previous
-    quarantine of that date instead of leaving stale rejects beside a clean result."""
+    ``ingest_date=<date>/``. Overwrite mode replaces that directory, even with an empty file, so a
+    re-run does not leave stale rejects beside a clean result. Merge mode (job bookmarks: each run
+    sees only new files) appends, like the curated partition keeps earlier batches; a retried
+    batch may then list its rejects twice, which only costs a duplicate line in the quarantine."""
     target = f"{rejects_uri}/{INGEST_DATE}={ingest_date.isoformat()}"
-    rejects.coalesce(1).write.mode("overwrite").option("header", True).csv(target)
+    (rejects.coalesce(1).write.mode("append" if append else "overwrite")
+     .option("header", True).csv(target))
     return target
 
 
@@ -842,7 +870,8 @@ def run_etl(spark: SparkSession, args: JobArgs, raw: DataFrame,
         result.input_rows = staged.count()
         report = summarize_rejects(rejects, result.input_rows)
         result.rejected_rows = report.rejected_rows
-        result.rejects_location = write_rejects(rejects, args.rejects_path, args.ingest_date)
+        result.rejects_location = write_rejects(rejects, args.rejects_path, args.ingest_date,
+                                                append=args.write_mode == "merge")
         LOG.info("read %d rows from %s; rejected %d (%.2f%%) -> %s %s", result.input_rows,
                  args.input_path, report.rejected_rows, 100 * report.ratio,
                  result.rejects_location, report.by_column or "")
@@ -920,8 +949,8 @@ def run_local(argv: Sequence[str], spark: SparkSession | None = None) -> int:
     session: list[SparkSession] = [] if spark is None else [spark]
 
     def get_spark() -> SparkSession:
-        # Started only once the arguments are valid: a typo fails in a second, not after JVM
-        # start-up (unless --schema_path itself needs Spark to be read).
+        # Started only once the arguments and the input headers are valid: a typo fails in a
+        # second, not after JVM start-up (unless --schema_path itself needs Spark to be read).
         if not session:
             started = (SparkSession.builder.appName("glue-etl-local")
                        .config("spark.ui.showConsoleProgress", "false")
@@ -933,9 +962,10 @@ def run_local(argv: Sequence[str], spark: SparkSession | None = None) -> int:
     try:
         args = resolve_args(raw_args, lambda path: read_text(
             get_spark() if is_remote(path) else None, path))
+        source = check_local_input(args.input_path, args.schema)
         spark = get_spark()
         configure_session(spark)
-        raw = read_csv_local(spark, args.input_path, args.schema)
+        raw = read_csv_local(spark, source)
         # The local catalog is Spark's in-memory one: create the database there so the same DDL
         # as in Glue runs (and is tested); it lives as long as the session.
         run_etl(spark, args, raw, create_database=True)

