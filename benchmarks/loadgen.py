@@ -81,6 +81,52 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.2) -> float:
     return busy
 
 
+class ForeignCpu:
+    """CPU time other processes took while the block ran, in cores (0.5 = half a core).
+
+    Total busy time from /proc/stat minus what this process and its descendants (both servers
+    and the load generator) used: a run where others took more than a sliver measured them too.
+    """
+
+    def __enter__(self) -> ForeignCpu:
+        self.cores = 0.0
+        self._start = (time.monotonic(), _busy_seconds(), _own_seconds())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        t0, busy0, own0 = self._start
+        elapsed = time.monotonic() - t0
+        foreign = (_busy_seconds() - busy0) - (_own_seconds() - own0)
+        self.cores = max(0.0, foreign / elapsed) if elapsed > 0 else 0.0
+
+
+def _busy_seconds() -> float:
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:8]]
+    except OSError:
+        return 0.0
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    """CPU seconds of this process, its reaped children (wrk) and its live descendants."""
+    times = os.times()
+    total = times.user + times.system + times.children_user + times.children_system
+    tick = os.sysconf("SC_CLK_TCK")
+    pending = [os.getpid()]
+    while pending:
+        pid = pending.pop()
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+            if pid != os.getpid():
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(stat[11]) + int(stat[12])) / tick  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue  # exited meanwhile
+    return total
+
+
 def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 

@@ -5,8 +5,11 @@
 Both servers run on loopback with 2 workers each, on the same model directory (built in-process
 from the sample data unless --model-dir is given), and first prove they answer identically.
 Each case (1-row and 1,000-row CSV bodies, 1 and 8 concurrent connections) is loaded for a
-bounded time per server, alternating servers, `--rounds` times; the best round per server and case
-is reported (on a shared machine, the least disturbed one), and every round goes to the JSON.
+bounded time per server, alternating servers, `--rounds` times. On a shared machine other jobs
+would be measured too, so each run waits for idle CPUs and is retried (`--attempts`) when other
+processes took more than FOREIGN_CPU_LIMIT cores during it; the best undisturbed round per server
+and case is reported ("*" marks a case with no undisturbed round), and every round goes to the
+JSON.
 Targets (2-core machine): 1 row at 8 connections >= 3x the baseline's req/s with p99 <= 2.5 ms;
 1,000-row batches >= 1.25x the baseline's req/s.
 """
@@ -25,12 +28,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python benchmarks/serving.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.loadgen import have_wrk, run_load, wait_for_quiet
+from benchmarks.loadgen import ForeignCpu, LoadResult, have_wrk, run_load, wait_for_quiet
 from benchmarks.processes import BASELINE, OURS, Server, check_same_answers
 from benchmarks.sample_model import build_sample_model, read_sample
 
 RESULTS = Path(__file__).resolve().parent / "results" / "serving.json"
 CASES = [(1, 1), (1, 8), (1000, 1), (1000, 8)]  # (rows per request, connections)
+# A run during which other processes used more than this (in cores) is retried: it measured them.
+FOREIGN_CPU_LIMIT = 0.05
 
 
 def targets_for(rows: int, connections: int) -> dict | None:
@@ -47,6 +52,27 @@ def csv_bodies(sizes: set[int]) -> dict[int, bytes]:
     frame = read_sample()[DatasetSpec.load().feature_names]
     lines = [",".join(row) for row in frame.to_numpy().tolist()]
     return {n: ("\n".join((lines * (n // len(lines) + 1))[:n]) + "\n").encode() for n in sizes}
+
+
+def measure(server: Server, body: bytes, connections: int, args: argparse.Namespace,
+            ) -> tuple[LoadResult, float]:
+    """One run, repeated (up to --attempts) while other processes took CPU time during it."""
+    for _ in range(args.attempts):
+        wait_for_quiet(args.wait_quiet)
+        if args.warmup:
+            run_load(server.url, body, "text/csv", connections, args.warmup)
+        with ForeignCpu() as foreign:
+            result = run_load(server.url, body, "text/csv", connections, args.seconds)
+        if foreign.cores <= FOREIGN_CPU_LIMIT:
+            break
+    return result, round(foreign.cores, 3)
+
+
+def pick(runs: list[dict]) -> dict:
+    """The best run among those nobody else disturbed (else among all, marked)."""
+    clean = [r for r in runs if r["foreign_cores"] <= FOREIGN_CPU_LIMIT]
+    best = max(clean or runs, key=lambda r: r["rps"])
+    return best | {"disturbed": not clean}
 
 
 def evaluate(case: dict) -> None:
@@ -73,6 +99,7 @@ def print_table(cases: list[dict]) -> None:
             goal += f", p99 <= {target['max_p99_ms']} ms" if "max_p99_ms" in target else ""
             goal += "  PASS" if c["pass"] else "  FAIL"
         name = f"{c['rows']} row{'s' if c['rows'] > 1 else ''}, {c['connections']} conn"
+        name += " *" if ours["disturbed"] or base["disturbed"] else ""
         print(f"{name:<22}{ours['rps']:>11.0f}{ours['p50_ms']:>8.2f}{ours['p99_ms']:>8.2f}"
               f"{base['rps']:>12.0f}{base['p50_ms']:>8.2f}{base['p99_ms']:>8.2f}"
               f"{c['ratio']:>7.2f}x  {goal}")
@@ -93,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                              "machine shared with other jobs; negative values need root)")
     parser.add_argument("--wait-quiet", type=float, default=30.0,
                         help="before each run, wait up to this long for other CPU use to settle")
+    parser.add_argument("--attempts", type=int, default=4,
+                        help=f"tries per run while other processes take > {FOREIGN_CPU_LIMIT} "
+                             "cores during it")
     args = parser.parse_args(argv)
     cases_run = [tuple(int(n) for n in case.split("x")) for case in args.cases.split(",")]
     rows_needed = {rows for rows, _ in cases_run}
@@ -114,25 +144,19 @@ def main(argv: list[str] | None = None) -> int:
             for round_ in range(args.rounds):
                 for rows, connections in cases_run:
                     for server in (ours, baseline):
-                        busy = wait_for_quiet(args.wait_quiet)
-                        if args.warmup:
-                            run_load(server.url, bodies[rows], "text/csv", connections,
-                                     args.warmup)
-                        result = run_load(server.url, bodies[rows], "text/csv", connections,
-                                          args.seconds)
+                        result, foreign = measure(server, bodies[rows], connections, args)
                         runs.setdefault((server.name, rows, connections), []).append(
-                            result.to_dict() | {"round": round_, "busy_before": round(busy, 2)}
+                            result.to_dict() | {"round": round_, "foreign_cores": foreign}
                         )
                         print(f"round {round_ + 1}/{args.rounds} {server.name:>8} {rows:>4} rows "
                               f"x{connections}: {result.rps:8.0f} req/s  p99 {result.p99_ms:.2f} "
-                              f"ms  errors {result.errors}  (cpu busy before: {busy:.0%})",
-                              flush=True)
+                              f"ms  errors {result.errors}  (other processes: {foreign:.2f} "
+                              "cores)", flush=True)
         load_after = os.getloadavg()
 
     cases = []
     for rows, connections in cases_run:
-        best = {name: max(runs[(name, rows, connections)], key=lambda r: r["rps"])
-                for name in (OURS, BASELINE)}
+        best = {name: pick(runs[(name, rows, connections)]) for name in (OURS, BASELINE)}
         case = {"rows": rows, "connections": connections, "ours": best[OURS],
                 "baseline": best[BASELINE], "ratio": best[OURS]["rps"] / best[BASELINE]["rps"],
                 "target": targets_for(rows, connections),
@@ -157,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nresults: {args.out}")
-    if max(load_before[0], load_after[0]) > 1.0:
-        print(f"note: load average {load_before[0]:.1f} -> {load_after[0]:.1f} from other "
-              "processes on this machine; numbers are noisier than on an idle one")
+    if any(c["ours"]["disturbed"] or c["baseline"]["disturbed"] for c in cases):
+        print("* other processes took CPU time during every round of this case: its numbers "
+              "measure them too (more --attempts, or a quieter machine)")
     return 0
 
 
