@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -207,12 +208,16 @@ def test_cli_too_many_rejects_fails_before_writing_curated_data(spark, tmp_path:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def e2e_run(tmp_path_factory) -> Iterator[dict]:
+def e2e_run(request, tmp_path_factory) -> Iterator[dict | None]:
     """Start etl.py as a subprocess, once, on the sample plus 3 duplicates and 2 bad rows.
 
     Autouse and module-scoped so it starts before the shared session and its JVM warms up while
-    the in-process tests run (both are mostly single-threaded JVM start-up and code generation).
+    the in-process tests run (both are mostly single-threaded JVM start-up and code generation);
+    skipped when no end-to-end test was selected.
     """
+    if not any(item.name.startswith("test_e2e") for item in request.session.items):
+        yield None
+        return
     root = tmp_path_factory.mktemp("glue_e2e")
     lines = SAMPLE.read_text().splitlines()
     header, rows = lines[0], lines[1:]
@@ -233,18 +238,21 @@ def e2e_run(tmp_path_factory) -> Iterator[dict]:
     # buffer would block Spark's logging.
     stdout, stderr = root / "stdout.log", root / "stderr.log"
     with stdout.open("w") as out_log, stderr.open("w") as err_log:
+        # Its own process group, so teardown can stop the script and the JVM it launched.
         proc = subprocess.Popen([sys.executable, str(SCRIPT), *argv], cwd=REPO, env=env,
-                                stdout=out_log, stderr=err_log, text=True)
+                                stdout=out_log, stderr=err_log, text=True,
+                                start_new_session=True)
     yield {"proc": proc, "stdout": stdout, "stderr": stderr, "out": out, "rejects": rejects,
            "argv": argv, "input_rows": len(rows) + 5, "sample_rows": len(rows)}
     if proc.poll() is None:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
 @pytest.fixture(scope="module")
-def e2e(e2e_run) -> dict:
+def e2e(e2e_run: dict | None) -> dict:
     """The finished subprocess run and its summary line."""
+    assert e2e_run is not None
     code = e2e_run["proc"].wait(timeout=300)
     assert code == 0, e2e_run["stderr"].read_text()[-3000:]
     summaries = [line.split("etl summary ", 1)[1]
