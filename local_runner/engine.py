@@ -9,7 +9,8 @@ reaches into its internals:
 - aws-sdk results are made JSON (S3 `Body` read as text, datetimes as ISO strings) and aws-sdk
   error names get AWS's service casing (`S3.NoSuchKeyException`), so Catch rules match;
 - Retry intervals and Wait states run on a fast clock (`time_scale`);
-- a Fail state may report a caught `States.*` error, as on AWS.
+- a Fail state may report a caught `States.*` error, as on AWS;
+- a definite JSONPath such as `$.items[0].arn` yields the value, not a one-item list.
 Each patch has a canary test in tests/local_runner/test_engine.py so a moto upgrade that breaks
 one fails loudly.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -56,6 +58,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import json_path
 
 from local_runner.local_sagemaker import LocalSageMaker, SageMakerError, failure_cause
 
@@ -235,6 +238,16 @@ def _fail_state_error_name(error: str | None) -> ErrorName:
     return ErrorName(error_name=error)
 
 
+# --- JSONPath -------------------------------------------------------------------------------------
+_INDEFINITE_PATH = re.compile(r"\[\*\]|\[-?\d*:-?\d*\]|\.\.|\?\(|\.\*|\[[^\]]*,")
+
+
+def _is_definite(path: str) -> bool:
+    """`$.a[0].b` names one value, which Step Functions returns as is; moto returns a one-item
+    list whenever an index appears before the last step, unless the path *ends* in one."""
+    return not _INDEFINITE_PATH.search(path)
+
+
 # --- fast clock -----------------------------------------------------------------------------------
 class _ScaledTime:
     """Stands in for the `time` module where the interpreter sleeps between retries."""
@@ -266,7 +279,8 @@ def activate(services: LocalServices):
     saved = (state_task_factory.state_task_service_for, sdk.__dict__["_eval_service_task"],
              sdk.__dict__["_normalise_service_error_name"],
              lambda_eval_utils._invoke_lambda_function, retrier_decl.time,
-             wait_function.WaitFunction.__dict__["_wait_interval"], state_fail.CustomErrorName)
+             wait_function.WaitFunction.__dict__["_wait_interval"], state_fail.CustomErrorName,
+             json_path._is_singleton_array_access)
     state_task_factory.state_task_service_for = _service_for
     aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_eval
     aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name = \
@@ -275,11 +289,12 @@ def activate(services: LocalServices):
     retrier_decl.time = _ScaledTime()
     wait_function.WaitFunction._wait_interval = _scaled_wait
     state_fail.CustomErrorName = _fail_state_error_name
+    json_path._is_singleton_array_access = _is_definite
     try:
         yield services
     finally:
         (state_task_factory.state_task_service_for, sdk._eval_service_task,
          sdk._normalise_service_error_name, lambda_eval_utils._invoke_lambda_function,
          retrier_decl.time, wait_function.WaitFunction._wait_interval,
-         state_fail.CustomErrorName) = saved
+         state_fail.CustomErrorName, json_path._is_singleton_array_access) = saved
         _ACTIVE = None

@@ -55,7 +55,9 @@ def git_commit(app: cdk.App) -> str:
 def build_app(stage: str | None = None, *, outdir: str | None = None,
               context: dict | None = None) -> tuple[cdk.App, StageConfig]:
     """Create the app, its stacks for `stage` (default: `-c stage=...`, else dev), nag packs."""
-    merged = {**cdk_json_context(), **(context or {})}
+    # The CLI turns asset metadata on; tests and the local runner need it too (it tells where
+    # a Lambda's or Glue job's code was staged in cdk.out).
+    merged = {"aws:cdk:enable-asset-metadata": True, **cdk_json_context(), **(context or {})}
     if stage is not None:
         merged["stage"] = stage
     # Under the CLI, CDK_CONTEXT_JSON already carries cdk.json and -c values: let those win.

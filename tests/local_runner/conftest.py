@@ -1,11 +1,11 @@
-"""One emulated account per test session, with the dev app deployed and the sample data seeded."""
+"""One emulated account per test module, with the dev app deployed and the sample data seeded."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform(synthesized, tmp_path_factory):
     from local_runner.local_run import LocalPlatform
 
@@ -15,7 +15,7 @@ def platform(synthesized, tmp_path_factory):
         yield local
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def trained(platform):
     """The success path of the training pipeline with the stage defaults (`{}`)."""
     return platform.run("training", {}, name="session-training")

@@ -8,11 +8,11 @@ import time
 
 import boto3
 import pytest
-from local_runner.executors import JobOutcome, LocalProgram
 from moto import mock_aws
 
 from local_runner import engine
 from local_runner import local_sagemaker as local_sagemaker_module
+from local_runner.executors import JobOutcome, LocalProgram
 from local_runner.local_sagemaker import LocalSageMaker
 
 REGION = "eu-west-1"
@@ -128,7 +128,7 @@ def test_a_failed_sync_job_is_states_task_failed_with_the_reason(account):
 
 def test_duplicate_job_names_are_rejected_as_on_aws(account):
     run, *_ = account
-    states = {"Train": {**TRAIN, "Next": "Again"},
+    states = {"Train": {**TRAIN, "ResultPath": None, "Next": "Again"},
               "Again": {**TRAIN, "Catch": _catch_all(), "End": True}, **CAUGHT}
     result = run(states, {"name": "job-3", "hp": {}})
     error = json.loads(result["output"])["error"]
@@ -204,3 +204,11 @@ def test_fail_state_reports_a_caught_states_error_and_waits_are_fast(account):
     failed = [e for e in result["history"] if e["type"] == "ExecutionFailed"][0]
     assert failed["executionFailedEventDetails"] == {"error": "States.TaskFailed",
                                                      "cause": "the job failed"}
+
+
+def test_a_definite_path_through_an_index_yields_the_value(account):
+    run, *_ = account
+    result = run({"Pick": {"Type": "Pass", "Parameters": {
+        "arn.$": "$.items[0].arn", "all.$": "$.items[*].arn", "last.$": "$.items[1]"},
+        "End": True}}, {"items": [{"arn": "a"}, {"arn": "b"}]})
+    assert json.loads(result["output"]) == {"arn": "a", "all": ["a", "b"], "last": {"arn": "b"}}
