@@ -90,6 +90,7 @@ import json
 import logging
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -952,8 +953,12 @@ def run_local(argv: Sequence[str], spark: SparkSession | None = None) -> int:
         # Started only once the arguments and the input headers are valid: a typo fails in a
         # second, not after JVM start-up (unless --schema_path itself needs Spark to be read).
         if not session:
+            # The local catalog is in-memory and dies with the session; keep the empty
+            # database directories CREATE DATABASE makes out of the working directory.
+            warehouse = Path(tempfile.gettempdir()) / "glue-etl-local-warehouse"
             started = (SparkSession.builder.appName("glue-etl-local")
                        .config("spark.ui.showConsoleProgress", "false")
+                       .config("spark.sql.warehouse.dir", warehouse.as_uri())
                        .getOrCreate())
             started.sparkContext.setLogLevel("WARN")
             session.append(started)

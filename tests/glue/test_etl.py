@@ -45,14 +45,16 @@ SMALL = etl.TableSchema.from_dict({
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
+def spark(tmp_path_factory) -> Iterator[SparkSession]:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    warehouse = tmp_path_factory.mktemp("spark_warehouse")  # CREATE DATABASE makes dirs there
     session = (SparkSession.builder.master("local[1]").appName("glue-etl-tests")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.driver.extraJavaOptions", TEST_JVM_OPTIONS)
+               .config("spark.sql.warehouse.dir", warehouse.as_uri())
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
