@@ -5,7 +5,8 @@ named feature columns, and the fixed S3 layout the deployment state machine writ
 The job definitions are CDK resources; the monitoring *schedules* are created (and updated) by
 the deployment state machine once the endpoint is in service, because SageMaker checks that the
 endpoint exists when a schedule is created and the endpoint only exists after the first
-deployment (docs/serving.md, "Why the state machine owns schedules and autoscaling").
+deployment (docs/serving.md, "Why the state machine owns the endpoint, autoscaling and
+schedules").
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ DATA_CAPTURE_PREFIX = "datacapture"
 BASELINE_CURRENT_PREFIX = "baselines/data-quality/current/"
 BASELINE_FILES = ("constraints.json", "statistics.json")
 REPORTS_PREFIX = "reports/"
-DATA_QUALITY = "DataQuality"
-MODEL_QUALITY = "ModelQuality"
 # The churn server answers CSV requests with "probability,label" rows: column 0 is the
 # probability; ground truth labels are 1 (churned) or 0.
 PROBABILITY_COLUMN = "0"
@@ -71,6 +70,8 @@ class ModelMonitor(Construct):
         bucket = props.monitoring_bucket
         self.baseline_uris = {name: bucket.s3_url_for_object(f"{BASELINE_CURRENT_PREFIX}{name}")
                               for name in BASELINE_FILES}
+        # Schedules (created by the deployment state machine) take their job definition's name;
+        # it is also the `MonitoringSchedule` dimension of the metrics the jobs publish.
         self.data_quality_name = f"{props.name_prefix}-data-quality"
         self.model_quality_name: str | None = None
 
@@ -107,15 +108,6 @@ class ModelMonitor(Construct):
         self.model_quality: sagemaker.CfnModelQualityJobDefinition | None = None
         if props.config.ground_truth_s3_uri:
             self._model_quality(props.config.ground_truth_s3_uri)
-
-    @property
-    def schedules(self) -> dict[str, tuple[str, str]]:
-        """Schedule name -> (job definition name, monitoring type); schedule names equal their
-        job definitions' and are the `MonitoringSchedule` dimension of the published metrics."""
-        found = {self.data_quality_name: (self.data_quality_name, DATA_QUALITY)}
-        if self.model_quality_name:
-            found[self.model_quality_name] = (self.model_quality_name, MODEL_QUALITY)
-        return found
 
     def _model_quality(self, ground_truth_s3_uri: str) -> None:
         props, cfn = self.props, sagemaker.CfnModelQualityJobDefinition

@@ -1,0 +1,59 @@
+"""The deployment state machine's last monitoring steps: promote the baseline the deployment
+computed to the fixed location the data quality job definition reads, then make sure each
+monitoring schedule exists with the configured expression (docs/serving.md)."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+
+from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.model_monitor import BASELINE_CURRENT_PREFIX, ModelMonitor
+from ml_constructs.sdk_states import SdkStates
+
+
+def monitoring_states(states: SdkStates, *, monitor: ModelMonitor, schedule: str,
+                      bucket: s3.IBucket, then: sfn.IChainable) -> sfn.IChainable:
+    """Without a new baseline (none computed this time) the current one and its schedule stay;
+    the model quality schedule, which needs no baseline, is ensured either way."""
+    after_data_quality = then
+    if monitor.model_quality_name is not None:
+        after_data_quality = ensure_schedule(states, monitor.model_quality_name, "ModelQuality",
+                                             schedule, then)
+    data_quality = ensure_schedule(states, monitor.data_quality_name, "DataQuality", schedule,
+                                   after_data_quality)
+    promotions = [states.task(
+        f"Promote baseline {name}", "copyObject",
+        {"Bucket": bucket.bucket_name, "Key.$": f"$.run.s3.baseline_promotions[{i}].key",
+         "CopySource.$": f"$.run.s3.baseline_promotions[{i}].source"},
+        service="s3", iam_action="s3:PutObject",
+        resources=[bucket.arn_for_objects(f"{BASELINE_CURRENT_PREFIX}*")])
+        for i, name in enumerate(("constraints", "statistics"))]
+    promotions[0].next(promotions[1]).next(data_quality)
+    return (sfn.Choice(states.scope, "Baseline computed?")
+            .when(sfn.Condition.is_present("$.baseline_job"), promotions[0])
+            .otherwise(after_data_quality))
+
+
+def ensure_schedule(states: SdkStates, name: str, kind: str, schedule: str,
+                    then: sfn.IChainable) -> sfn.IChainable:
+    """Create the schedule over the CDK-owned job definition of the same name, or update it (the
+    expression may have changed in the stage config)."""
+    words = "data quality" if kind == "DataQuality" else "model quality"
+    arn = states.sagemaker_arn("monitoring-schedule", name)
+    find = states.task(f"Find {words} schedule", "listMonitoringSchedules",
+                       {"NameContains": name, "EndpointName.$": "$.run.endpoint_name"},
+                       resources=["*"], result_path="$.schedule_lookup",
+                       result_selector={"schedules.$": "$.MonitoringScheduleSummaries"})
+    request = {"name": name, "job_definition": name, "monitoring_type": kind,
+               "schedule": schedule}
+    create = states.task(f"Create {words} schedule", "createMonitoringSchedule",
+                         jobs.monitoring_schedule(**request, tags=True), resources=[arn])
+    update = states.task(f"Update {words} schedule", "updateMonitoringSchedule",
+                         jobs.monitoring_schedule(**request, tags=False), resources=[arn])
+    create.next(then)
+    update.next(then)
+    find.next(sfn.Choice(states.scope, f"{words.capitalize()} schedule exists?")
+              .when(sfn.Condition.is_present("$.schedule_lookup.schedules[0]"), update)
+              .otherwise(create))
+    return find
