@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from local_runner.emulated_account import GlueJob
-from local_runner.s3_paths import download_prefix, split_s3_uri, upload_dir
+from local_runner.executors.staging import StagingError, download, upload
+from local_runner.s3_paths import split_s3_uri
 
 # Arguments that name S3 locations: staged in (input) or written back (outputs).
 INPUT_ARGUMENTS = ("--input_path", "--schema_path")
@@ -48,7 +49,10 @@ class LocalGlue:
                 continue
             if key in INPUT_ARGUMENTS and value.startswith("s3://"):
                 local = workdir / "in" / key.strip("-")
-                download_prefix(self.s3, value, local)
+                try:
+                    download(self.s3, value, local)
+                except StagingError as error:
+                    return self._record(job_name, run_id, started, "FAILED", str(error))
                 value = str(local / Path(split_s3_uri(value)[1]).name) \
                     if local.is_file() else str(local)
             elif key in OUTPUT_ARGUMENTS and value.startswith("s3://"):
@@ -70,7 +74,7 @@ class LocalGlue:
                                 lines[-1] if lines else f"exit code {result.returncode}")
         for local, remote in outputs.values():
             if local.exists():
-                upload_dir(self.s3, local, remote)
+                upload(self.s3, local, remote)
         return self._record(job_name, run_id, started, "SUCCEEDED", None)
 
     def _record(self, job_name: str, run_id: str, started: str, state: str,

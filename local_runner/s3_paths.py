@@ -22,22 +22,6 @@ def list_keys(s3, uri: str) -> list[str]:
     return keys
 
 
-def download_prefix(s3, uri: str, local: Path) -> list[Path]:
-    """Every object under `uri` into `local`, keeping paths relative to the prefix. A URI that is
-    one object (e.g. .../model.tar.gz) lands as `local/<its name>`."""
-    bucket, prefix = split_s3_uri(uri)
-    written = []
-    for key in list_keys(s3, uri):
-        relative = key[len(prefix):].lstrip("/") if key != prefix else Path(key).name
-        if not relative or key.endswith("/"):
-            continue
-        target = local / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(target))
-        written.append(target)
-    return written
-
-
 def upload_dir(s3, local: Path, uri: str) -> list[str]:
     """Every file under `local` to `uri` + its relative path."""
     bucket, prefix = split_s3_uri(uri)

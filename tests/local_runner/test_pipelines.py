@@ -48,10 +48,18 @@ def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform,
         assert _objects(platform, uri), f"{split} is empty"
 
 
-def test_quality_gate_rejects_a_model_below_the_threshold(platform):
-    result = platform.run("training", {"quality_gate": {"metric": "auc", "threshold": 0.999}},
+def test_glue_etl_then_a_quality_gate_rejecting_the_model(platform):
+    """Two behaviours in one execution, to keep the suite fast: the optional Glue job runs the
+    real PySpark script (local Spark) and preprocessing reads its curated Parquet; then a
+    threshold above what the data allows rejects the model."""
+    result = platform.run("training", {"data": {"run_glue": True},
+                                       "quality_gate": {"metric": "auc", "threshold": 0.999}},
                           name="gate-rejects")
-    assert result.status == "SUCCEEDED"  # a rejection is an outcome, not an error
+    assert result.status == "SUCCEEDED", result.cause  # a rejection is an outcome, not an error
+    assert result.path[:3] == ["Validate input", "Run Glue ETL?", "Run Glue ETL"]
+    curated = result.output["data"]["curated_s3_uri"]
+    assert result.output["run"]["s3"]["preprocessing_input"] == curated
+    assert any(key.endswith(".parquet") for key in _objects(platform, curated))
     assert result.path[-4:] == ["Quality gate", "Explain rejection", "Notify rejection",
                                 "Model rejected"]
     assert "Register model package" not in result.path
