@@ -137,4 +137,6 @@ class DeploymentPermissions(Construct):
             "named after the stage prefix and the execution; writes the two current baseline "
             "files; Application Auto Scaling and ListMonitoringSchedules have no resource-level "
             "permissions ('*').",
-            wildcard_findings(resources=tuple(in_finding(state_machine, r) for r in resources)))
+            # '*' is also acknowledged by the frame for X-Ray; said again here with these reasons.
+            wildcard_findings(resources=("*", *(in_finding(state_machine, r)
+                                                for r in resources))))
