@@ -26,12 +26,26 @@ METRICS = [{"Name": n, "Regex": rf"{re.escape(n)}=([-+]?[0-9]*\.?[0-9]+(?:[eE][-
 OUTPUTS = ("train", "validation", "test", "baseline", "transform")
 
 
-def _children() -> list[str]:
-    """Live child processes of this test process (a leaked job or server shows up here)."""
-    found = []
+# Children that existed before this module's jobs (e.g. the jsii node process a CDK synth in the
+# same test session starts) are not leaks.
+_PREEXISTING: set[str] = set()
+
+
+def _live_children() -> set[str]:
+    found: set[str] = set()
     for children in Path("/proc/self/task").glob("*/children"):
-        found += children.read_text().split()
+        found |= set(children.read_text().split())
     return found
+
+
+def _children() -> list[str]:
+    """Child processes started by this module and still alive (a leaked job or server)."""
+    return sorted(_live_children() - _PREEXISTING)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _record_preexisting_children():
+    _PREEXISTING.update(_live_children())
 
 
 def _keys(s3, uri: str) -> list[str]:
