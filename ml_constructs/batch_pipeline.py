@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.model_package_choice import choose_model_package
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     TRANSFORM,
@@ -41,7 +41,8 @@ class BatchPipeline(Construct):
         frame = props.frame
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
         create_model = self._create_model()
-        validate.next(self._choose_model_package(create_model))
+        validate.next(choose_model_package(self, frame, props.model_package_group_name,
+                                           create_model))
         create_model.next(self._transform())
         self.state_machine = frame.finish(validate, **finish_kwargs)
         grant_sagemaker_jobs(self, self.state_machine.role, [TRANSFORM],
@@ -59,42 +60,6 @@ class BatchPipeline(Construct):
                                                   resource_name=f"{props.name_prefix}-*")),
             )),
         )
-
-    def _choose_model_package(self, then: sfn.IChainable) -> sfn.IChainable:
-        props = self.props
-        stack = cdk.Stack.of(self)
-        requested = sfn.Pass(self, "Use requested model package",
-                             parameters={"arn.$": "$.model_package_arn"}, result_path="$.package")
-        latest = props.frame.protect(tasks.CallAwsService(
-            self, "Find latest approved model package",
-            service="sagemaker", action="listModelPackages",
-            parameters={"ModelPackageGroupName": props.model_package_group_name,
-                        "ModelApprovalStatus": "Approved",
-                        "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 1},
-            iam_resources=[stack.format_arn(service="sagemaker", resource="model-package-group",
-                                            resource_name=props.model_package_group_name),
-                           stack.format_arn(service="sagemaker", resource="model-package",
-                                            resource_name=f"{props.model_package_group_name}/*")],
-            result_selector={"packages.$": "$.ModelPackageSummaryList"},
-            result_path="$.latest",
-        ))
-        use_latest = sfn.Pass(self, "Use latest approved model package",
-                              parameters={"arn.$": "$.latest.packages[0].ModelPackageArn"},
-                              result_path="$.package")
-        none_approved = sfn.Pass(self, "No approved model package", parameters={
-            "Error": "NoApprovedModelPackage",
-            "Cause": f"Model package group {props.model_package_group_name} has no Approved "
-                     "package: approve one in SageMaker Model Registry or pass model_package_arn",
-        }, result_path="$.error")
-        none_approved.next(props.frame.notify_failure)
-        latest.next(sfn.Choice(self, "Approved package found?")
-                    .when(sfn.Condition.is_present("$.latest.packages[0]"), use_latest)
-                    .otherwise(none_approved))
-        requested.next(then)
-        use_latest.next(then)
-        return (sfn.Choice(self, "Model package given?")
-                .when(sfn.Condition.boolean_equals("$.run.use_latest_approved", True), latest)
-                .otherwise(requested))
 
     def _create_model(self) -> sfn.IChainable:
         return self.props.frame.protect(create_model_state(
