@@ -86,6 +86,8 @@ def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -
         **{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
         "model_output": f"{prefix}training/",
         "checkpoints": f"{prefix}checkpoints/",
+        # A built-in XGBoost model repacked with the transform (model.tar.gz), when configured.
+        "packaged": f"{prefix}packaged/",
         "evaluation": f"{prefix}evaluation/",
         # The S3 GetObject task takes bucket and key separately, not a URI.
         "evaluation_bucket": bucket,

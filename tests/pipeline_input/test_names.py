@@ -33,6 +33,7 @@ def test_short_clean_names_are_kept_readable():
         "preprocessing": "mlplatform-dev-prep-nightly-42",
         "training": "mlplatform-dev-train-nightly-42",
         "tuning": "mlplatform-dev-tune-nightly-42",
+        "package": "mlplatform-dev-pkg-nightly-42",
         "evaluation": "mlplatform-dev-eval-nightly-42",
         "model": "mlplatform-dev-model-nightly-42",
         "batch-model": "mlplatform-dev-batch-model-nightly-42",

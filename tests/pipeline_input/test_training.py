@@ -33,6 +33,7 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "transform": f"{PREFIX}preprocessing/transform/",
         "model_output": f"{PREFIX}training/",
         "checkpoints": f"{PREFIX}checkpoints/",
+        "packaged": f"{PREFIX}packaged/",
         "evaluation": f"{PREFIX}evaluation/",
         "evaluation_bucket": PLATFORM["artifacts_bucket"],
         "evaluation_key": f"runs/{EXECUTION}/evaluation/evaluation.json",
@@ -41,6 +42,7 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "preprocessing": f"mlplatform-dev-prep-{EXECUTION}",
         "training": f"mlplatform-dev-train-{EXECUTION}",
         "tuning": run["job_names"]["tuning"],
+        "package": f"mlplatform-dev-pkg-{EXECUTION}",
         "evaluation": f"mlplatform-dev-eval-{EXECUTION}",
         "model": f"mlplatform-dev-model-{EXECUTION}",
     }
