@@ -1,12 +1,12 @@
-"""Routing and scoring: one HTTP request in, one response out, no I/O.
+"""Routing and scoring: complete requests in, responses out, no I/O.
 
-The HTTP layer (`http.py`) hands each complete request to `InferenceApp.handle`; keeping this
-free of sockets lets tests drive it in-process and keeps the protocol code about bytes only.
+The HTTP layer (`http.py`) hands the requests that arrived together to
+`InferenceApp.handle_batch`; keeping this free of sockets lets tests drive it in-process and keeps
+the protocol code about bytes only.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import NamedTuple
 
 import numpy as np
@@ -25,8 +25,6 @@ from runtime_scripts.churn.serving.errors import (
 from runtime_scripts.churn.serving.model import ModelArtifacts
 from runtime_scripts.churn.serving.predict import make_predictor
 from runtime_scripts.churn.transform import TransformInputError
-
-log = logging.getLogger(__name__)
 
 JSON_TYPE = b"application/json"
 

@@ -102,8 +102,10 @@ def decode(media: str, body: bytes, columns: Sequence[str], ignored: frozenset[s
         else:
             instances = [data]
     else:
-        lines = [line for line in body.split(b"\n") if line.strip()]
-        instances = [_load_json(line, f"line {i + 1}") for i, line in enumerate(lines)]
+        lines = body.split(b"\n")
+        instances = [
+            _load_json(line, f"line {i + 1}") for i, line in enumerate(lines) if line.strip()
+        ]
     if not instances:
         raise BadRequest("the request holds no instances")
     return [_instance_row(x, i + 1, columns, ignored) for i, x in enumerate(instances)]
