@@ -120,7 +120,7 @@ def decode_csv(body: bytes, columns: Sequence[str]) -> list[Row]:
     if '"' in text:
         rows: list[Row] = list(csv.reader(io.StringIO(text)))
     else:
-        # str.split is ~100x cheaper than the csv module; quotes are the only reason to need it.
+        # str.split takes ~60% of the csv module's time here; quotes are the only reason for it.
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         rows = [line.split(",") for line in text.split("\n")]
