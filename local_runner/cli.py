@@ -14,7 +14,7 @@ from local_runner.errors import RunnerError
 
 DEFAULT_OUTDIR = PROJECT_ROOT / "cdk.out"
 DEFAULT_RESULTS = PROJECT_ROOT / "local_out"
-PIPELINES = ("training", "batch-inference")
+PIPELINES = ("training", "batch-inference", "deployment")
 
 
 def _assembly(args: argparse.Namespace) -> Path:

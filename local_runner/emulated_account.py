@@ -2,9 +2,11 @@
 
 Reads every stack template in cdk.out and creates, in moto, what the state machines touch:
 S3 buckets (by their real names), SNS topics, Lambda functions (their handlers loaded from the
-asset folders CDK staged), SageMaker model package groups, Glue jobs and the state machines
-themselves, with every `Ref`/`Fn::GetAtt`/cross-stack output in their definitions resolved to the
-emulated resources. Generic: nothing here names a pipeline.
+asset folders CDK staged), SageMaker model package groups and monitoring job definitions, Glue
+jobs, CloudWatch metric alarms (composite alarms are recorded only: moto has no
+PutCompositeAlarm), EventBridge rules (for LocalEvents) and the state machines themselves, with
+every `Ref`/`Fn::GetAtt`/cross-stack output in their definitions resolved to the emulated
+resources. Generic: nothing here names a pipeline.
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ from local_runner.definitions import PSEUDO_PARAMETERS, render_intrinsic
 from local_runner.errors import RunnerError
 
 ACCOUNT = PSEUDO_PARAMETERS["AWS::AccountId"]
+ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
+# AWS::CloudWatch::Alarm properties PutMetricAlarm takes under the same name.
+ALARM_PROPERTIES = frozenset((
+    "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+    "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+    "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator",
+    "TreatMissingData", "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId"))
+MONITORING_JOB_DEFINITION = "JobDefinition"
 
 
 @dataclass
@@ -39,6 +49,8 @@ class EmulatedAccount:
     glue_jobs: dict[str, GlueJob] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # "<stack>.<output>" -> value
     model_package_groups: list[str] = field(default_factory=list)
+    alarms: dict[str, str] = field(default_factory=dict)  # alarm name -> ARN
+    rules: list[dict] = field(default_factory=list)  # AWS::Events::Rule properties, rendered
 
     def render(self, node) -> str:
         return render_intrinsic(node, self.substitutions)
@@ -95,6 +107,10 @@ def _name(account: EmulatedAccount, logical_id: str, resource: dict, region: str
     elif kind == "AWS::StepFunctions::StateMachine":
         name = account.render(props.get("StateMachineName", logical_id))
         subs[logical_id] = arn.format(service="states", resource=f"stateMachine:{name}")
+    elif kind in ALARM_TYPES:
+        name = account.render(props.get("AlarmName", logical_id))
+        subs[logical_id] = name
+        subs[f"{logical_id}.Arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}"
     elif kind in ("AWS::Glue::Job", "AWS::SageMaker::ModelPackageGroup"):
         subs[logical_id] = account.render(props.get("Name") or
                                           props.get("ModelPackageGroupName") or logical_id)
@@ -125,6 +141,12 @@ def _create(account: EmulatedAccount, stack: StackTemplate, logical_id: str, res
             name=name, script=_glue_script(assembly_dir, props, script),
             default_arguments={k: account.render(v)
                                for k, v in props.get("DefaultArguments", {}).items()})
+    elif kind in ALARM_TYPES:
+        _create_alarm(account, kind, logical_id, props, clients)
+    elif kind.startswith("AWS::SageMaker::") and kind.endswith(MONITORING_JOB_DEFINITION):
+        _register_job_definition(account, kind, props, sagemaker)
+    elif kind == "AWS::Events::Rule":
+        account.rules.append({"Name": logical_id, **_rendered(account, props)})
     elif kind == "AWS::StepFunctions::StateMachine":
         name = account.render(props.get("StateMachineName", logical_id))
         definition = account.render(props["DefinitionString"])
@@ -132,6 +154,37 @@ def _create(account: EmulatedAccount, stack: StackTemplate, logical_id: str, res
             name=name, definition=definition,
             roleArn=account.render(props["RoleArn"]))
         account.state_machines[name] = response["stateMachineArn"]
+
+
+def _rendered(account: EmulatedAccount, node):
+    """A property tree with every intrinsic in it rendered."""
+    if isinstance(node, list):
+        return [_rendered(account, item) for item in node]
+    if isinstance(node, dict):
+        if len(node) == 1 and next(iter(node)).startswith(("Ref", "Fn::")):
+            return account.render(node)
+        return {key: _rendered(account, value) for key, value in node.items()}
+    return node
+
+
+def _create_alarm(account: EmulatedAccount, kind: str, logical_id: str, props: dict,
+                  clients) -> None:
+    name = account.substitutions[logical_id]
+    account.alarms[name] = account.substitutions[f"{logical_id}.Arn"]
+    if kind == "AWS::CloudWatch::Alarm":
+        request = {k: v for k, v in _rendered(account, props).items() if k in ALARM_PROPERTIES}
+        clients.cloudwatch.put_metric_alarm(**{**request, "AlarmName": name})
+
+
+def _register_job_definition(account: EmulatedAccount, kind: str, props: dict,
+                             sagemaker) -> None:
+    """E.g. AWS::SageMaker::DataQualityJobDefinition: type DataQuality, its endpoint input."""
+    monitoring_type = kind.removeprefix("AWS::SageMaker::").removesuffix(
+        MONITORING_JOB_DEFINITION)
+    job_input = _rendered(account, props.get(f"{monitoring_type}JobInput", {}))
+    sagemaker.monitoring.register_job_definition(
+        account.render(props["JobDefinitionName"]), monitoring_type,
+        job_input.get("EndpointInput", {}).get("EndpointName", ""))
 
 
 def _glue_script(assembly_dir: Path, props: dict, asset_path: str | None) -> Path:

@@ -6,8 +6,10 @@ reaches into its internals:
   SageMaker calls go to `LocalSageMaker`, which runs the real jobs;
 - `glue:startJobRun.sync` goes to the local Glue runner (moto's own crashes);
 - Lambda tasks call the function's real handler in-process (moto would need Docker);
-- aws-sdk results are made JSON (S3 `Body` read as text, datetimes as ISO strings) and aws-sdk
-  error names get AWS's service casing (`S3.NoSuchKeyException`), so Catch rules match;
+- aws-sdk requests and results get Step Functions' PascalCase member names (sfn's API is
+  camelCase), results are made JSON (S3 `Body` read as text, datetimes as ISO strings), error
+  names get AWS's casing (`S3.NoSuchKeyException`, so Catch rules match), and
+  `applicationautoscaling` is boto3's `application-autoscaling`;
 - Retry intervals and Wait states run on a fast clock (`time_scale`);
 - a Fail state may report a caught `States.*` error, as on AWS;
 - a definite JSONPath such as `$.items[0].arn` yields the value, not a one-item list.
@@ -17,7 +19,6 @@ one fails loudly.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
 import time
@@ -60,11 +61,10 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wai
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import json_path
 
-from local_runner.local_sagemaker import LocalSageMaker, SageMakerError, failure_cause
+from local_runner import api_common as api
+from local_runner.api_common import SageMakerError
+from local_runner.local_sagemaker import LocalSageMaker, failure_cause
 
-# AWS's casing of service names in aws-sdk error names ("S3.NoSuchKeyException").
-SERVICE_ERROR_PREFIX = {"s3": "S3", "sagemaker": "SageMaker", "sns": "SNS", "glue": "Glue",
-                        "lambda": "Lambda", "sfn": "SFN", "kms": "KMS"}
 TERMINAL_FAILURE = {"Failed", "Stopped"}
 
 
@@ -72,8 +72,7 @@ class ServiceFault(Exception):
     """A service task failure with the Step Functions error name and cause AWS would report."""
 
     def __init__(self, error: str, cause: str) -> None:
-        self.error = error
-        self.cause = cause
+        self.error, self.cause = error, cause
         super().__init__(f"{error}: {cause}")
 
 
@@ -179,38 +178,33 @@ def _aws_sdk_eval(self, env, resource_runtime_part, normalised_parameters, state
     sagemaker = _services().sagemaker
     if service == "sagemaker" and sagemaker.handles(action):
         try:
-            env.stack.append(_jsonable(sagemaker.call(action, normalised_parameters)))
+            env.stack.append(api.jsonable(sagemaker.call(action, normalised_parameters)))
         except SageMakerError as error:
             raise FailureEventException(self._get_task_failure_event(
-                env=env, error=f"SageMaker.{_exception_name(error.code)}",
+                env=env, error=f"SageMaker.{api.exception_name(error.code)}",
                 cause=error.message)) from None
         return
     _original_aws_sdk_eval(self, env, resource_runtime_part, normalised_parameters,
                            state_credentials)
-    env.stack.append(_jsonable(env.stack.pop()))
+    env.stack.append(api.jsonable(env.stack.pop()))
 
 
-def _exception_name(code: str) -> str:
-    return code if code.endswith("Exception") else f"{code}Exception"
+def _normalise_parameters(self, parameters: dict, boto_service_name: str | None = None,
+                          service_action_name: str | None = None) -> None:
+    """In place, as moto expects: Step Functions' PascalCase names -> boto3's."""
+    named = api.to_boto_request(self._get_boto_service_name(boto_service_name),
+                            service_action_name or self.resource.api_action, parameters)
+    parameters.clear()
+    parameters.update(named)
 
 
-def _service_error_prefix(service_name: str) -> str:
-    return SERVICE_ERROR_PREFIX.get(service_name.lower(), service_name)
-
-
-def _jsonable(value):
-    """aws-sdk results as Step Functions sees them: JSON only."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, _dt.datetime | _dt.date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if hasattr(value, "read"):  # botocore StreamingBody (S3 GetObject Body)
-        return value.read().decode("utf-8", errors="replace")
-    return value
+def _normalise_response(self, response, boto_service_name: str | None = None,
+                        service_action_name: str | None = None) -> None:
+    if isinstance(response, dict):
+        named = api.from_boto_response(self._get_boto_service_name(boto_service_name),
+                                   service_action_name or self.resource.api_action, response)
+        response.clear()
+        response.update(named)
 
 
 # --- Lambda ---------------------------------------------------------------------------------------
@@ -267,6 +261,23 @@ def _scaled_wait(self, env, wait_seconds: int) -> None:
 
 
 # --- activation -----------------------------------------------------------------------------------
+def _patches() -> list[tuple[object, str, object]]:
+    """(module or class, attribute, replacement) for everything the adapter changes in moto."""
+    sdk = aws_sdk.StateTaskServiceAwsSdk
+    boto_names = {**StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, **api.BOTO_SERVICE_NAMES}
+    return [(state_task_factory, "state_task_service_for", _service_for),
+            (sdk, "_eval_service_task", _aws_sdk_eval),
+            (sdk, "_normalise_service_error_name", staticmethod(api.service_error_prefix)),
+            (lambda_eval_utils, "_invoke_lambda_function", _invoke_lambda),
+            (retrier_decl, "time", _ScaledTime()),
+            (wait_function.WaitFunction, "_wait_interval", _scaled_wait),
+            (state_fail, "CustomErrorName", _fail_state_error_name),
+            (json_path, "_is_singleton_array_access", _is_definite),
+            (StateTaskService, "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES", boto_names),
+            (StateTaskService, "_normalise_parameters", _normalise_parameters),
+            (StateTaskService, "_normalise_response", _normalise_response)]
+
+
 @contextmanager
 def activate(services: LocalServices):
     """Install the adapter for the duration of a local run (inside `moto.mock_aws`)."""
@@ -274,27 +285,14 @@ def activate(services: LocalServices):
     if _ACTIVE is not None:
         raise RuntimeError("another local run is active in this process")
     _ACTIVE = services
-    sdk = aws_sdk.StateTaskServiceAwsSdk
-    # Class __dict__ entries, not attributes: a staticmethod must be restored as one.
-    saved = (state_task_factory.state_task_service_for, sdk.__dict__["_eval_service_task"],
-             sdk.__dict__["_normalise_service_error_name"],
-             lambda_eval_utils._invoke_lambda_function, retrier_decl.time,
-             wait_function.WaitFunction.__dict__["_wait_interval"], state_fail.CustomErrorName,
-             json_path._is_singleton_array_access)
-    state_task_factory.state_task_service_for = _service_for
-    aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_eval
-    aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name = \
-        staticmethod(_service_error_prefix)
-    lambda_eval_utils._invoke_lambda_function = _invoke_lambda
-    retrier_decl.time = _ScaledTime()
-    wait_function.WaitFunction._wait_interval = _scaled_wait
-    state_fail.CustomErrorName = _fail_state_error_name
-    json_path._is_singleton_array_access = _is_definite
+    patches = _patches()
+    # vars(), not getattr: a class's staticmethod must be restored as one.
+    saved = [(owner, name, vars(owner)[name]) for owner, name, _ in patches]
+    for owner, name, value in patches:
+        setattr(owner, name, value)
     try:
         yield services
     finally:
-        (state_task_factory.state_task_service_for, sdk._eval_service_task,
-         sdk._normalise_service_error_name, lambda_eval_utils._invoke_lambda_function,
-         retrier_decl.time, wait_function.WaitFunction._wait_interval,
-         state_fail.CustomErrorName, json_path._is_singleton_array_access) = saved
+        for owner, name, value in saved:
+            setattr(owner, name, value)
         _ACTIVE = None

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +62,7 @@ class _Clients:
     s3: object
     sns: object
     sfn: object
+    cloudwatch: object
 
 
 class LocalPlatform:
@@ -90,7 +91,7 @@ class LocalPlatform:
         try:
             self._start()
         except BaseException:
-            self._mock.stop()
+            self.__exit__(None, None, None)  # also deactivates the engine and stops any server
             raise
         return self
 
@@ -98,11 +99,14 @@ class LocalPlatform:
         def client(service):
             return boto3.client(service, region_name=self.region)
 
-        self.clients = _Clients(s3=client("s3"), sns=client("sns"), sfn=client("stepfunctions"))
+        self.clients = _Clients(s3=client("s3"), sns=client("sns"), sfn=client("stepfunctions"),
+                                cloudwatch=client("cloudwatch"))
         program = LocalProgram(bin_dir=PROJECT_ROOT / "runtime_scripts" / "bin")
         self.sagemaker = LocalSageMaker(s3=self.clients.s3, program=program,
                                         workdir=self.workdir / "jobs", region=self.region,
-                                        max_local_trials=self.max_local_trials)
+                                        max_local_trials=self.max_local_trials,
+                                        alarm_states=self.alarm_states,
+                                        time_scale=self.time_scale)
         self.glue = LocalGlue({}, self.clients.s3, self.workdir)
         services = engine.LocalServices(sagemaker=self.sagemaker, glue=self.glue,
                                         time_scale=self.time_scale)
@@ -119,12 +123,20 @@ class LocalPlatform:
 
     def __exit__(self, *exc) -> None:
         try:
+            if getattr(self, "sagemaker", None) is not None:
+                self.sagemaker.close()  # endpoint servers are processes: never leave one behind
             if self._activation is not None:
                 self._activation.__exit__(*exc)
         finally:
             self._mock.stop()
             if self._own_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def alarm_states(self, names: Sequence[str]) -> dict[str, str]:
+        """CloudWatch's state of each named alarm that exists (what blue/green rollback watches)."""
+        found = self.clients.cloudwatch.describe_alarms(AlarmNames=list(names))
+        return {a["AlarmName"]: a["StateValue"]
+                for kind in ("MetricAlarms", "CompositeAlarms") for a in found.get(kind, [])}
 
     # --- data ------------------------------------------------------------------------------------
     def seed(self, seed_file: Path = DEFAULT_SEED) -> list[str]:

@@ -2,8 +2,9 @@
 
 Jobs are real: each create*Job runs the job's entry point through `local_runner.executors` on the
 real data in the emulated S3, and describe* reports what happened (status, failure reason,
-artefacts, metrics). Names are unique per kind, as in AWS. Models and the model registry are
-records with AWS's shapes. Knows nothing of any one pipeline.
+artefacts, metrics). Endpoints serve with the image's real inference server (local_endpoints.py).
+Names are unique per kind, as in AWS. Models, the model registry and monitoring schedules
+(local_monitoring.py) are records with AWS's shapes. Knows nothing of any one pipeline.
 """
 
 from __future__ import annotations
@@ -13,21 +14,12 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from local_runner import executors
-
-ACCOUNT = "123456789012"
-
-
-class SageMakerError(Exception):
-    """An API error as Step Functions names it (`SageMaker.<Code>`), with AWS's message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"{code}: {message}")
+from local_runner.api_common import SageMakerError, now, sagemaker_arn
+from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
+from local_runner.local_monitoring import LocalMonitoring
 
 
 @dataclass
@@ -42,17 +34,20 @@ class LocalSageMaker:
     """Thread-safe: Step Functions' interpreter calls it from its execution threads."""
 
     def __init__(self, *, s3, program: executors.LocalProgram, workdir: Path,
-                 region: str = "eu-west-1", max_local_trials: int = 4) -> None:
-        self.s3 = s3
-        self.program = program
-        self.workdir = workdir
-        self.region = region
-        self.max_local_trials = max_local_trials
+                 region: str = "eu-west-1", max_local_trials: int = 4,
+                 alarm_states: AlarmStates | None = None, time_scale: float = 0.001) -> None:
+        self.s3, self.program, self.workdir = s3, program, workdir
+        self.region, self.max_local_trials = region, max_local_trials
         self.state = Registry()
         self.calls: list[tuple[str, str]] = []  # (action, name) in call order, for tests and logs
         self._faults: dict[str, list[str]] = {}
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
+        self.endpoints = LocalEndpoints(s3=s3, program=program, workdir=workdir / "endpoints",
+                                        arn=self.arn, model=self._model_data,
+                                        alarm_states=alarm_states, time_scale=time_scale)
+        self.monitoring = LocalMonitoring(
+            arn=self.arn, endpoint_exists=lambda name: name in self.endpoints.endpoints)
 
     # --- test and demo hooks ---------------------------------------------------------------------
     def inject_faults(self, action: str, codes: list[str]) -> None:
@@ -63,11 +58,18 @@ class LocalSageMaker:
         self.state.groups.setdefault(name, [])
 
     # --- dispatch --------------------------------------------------------------------------------
+    def _handler(self, action: str) -> Callable[[dict], dict] | None:
+        method = f"_api_{action}"
+        return next((getattr(api, method) for api in (self, self.endpoints, self.monitoring)
+                     if hasattr(api, method)), None)
+
     def handles(self, action: str) -> bool:
-        return hasattr(self, f"_api_{action}")
+        return self._handler(action) is not None
 
     def call(self, action: str, request: dict) -> dict:
-        handler: Callable[[dict], dict] = getattr(self, f"_api_{action}")
+        handler = self._handler(action)
+        if handler is None:
+            raise SageMakerError("UnknownOperation", f"{action} is not emulated locally")
         with self._lock:
             faults = self._faults.get(action)
             if faults:
@@ -77,7 +79,18 @@ class LocalSageMaker:
         return handler(request)
 
     def arn(self, resource: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:{resource}/{name.lower()}"
+        return sagemaker_arn(self.region, resource, name)
+
+    # --- endpoints (local_endpoints.py) ----------------------------------------------------------
+    def invoke_endpoint(self, name: str, body: bytes, content_type: str = "text/csv",
+                        accept: str | None = None,
+                        target_variant: str | None = None) -> Invocation:
+        """InvokeEndpoint (sagemaker-runtime): the request answered by the endpoint's server."""
+        return self.endpoints.invoke(name, body, content_type, accept, target_variant)
+
+    def close(self) -> None:
+        """Stop every endpoint's server; LocalPlatform calls it on exit."""
+        self.endpoints.close()
 
     # --- jobs ------------------------------------------------------------------------------------
     def _register_job(self, kind: str, name_key: str, request: dict) -> tuple[str, Path]:
@@ -95,9 +108,9 @@ class LocalSageMaker:
         return name, workdir
 
     def _finish_job(self, kind: str, name: str, describe: dict) -> dict:
-        now = _now()
-        describe.setdefault("CreationTime", now)
-        describe["LastModifiedTime"] = now
+        finished = now()
+        describe.setdefault("CreationTime", finished)
+        describe["LastModifiedTime"] = finished
         with self._lock:
             self.state.jobs[kind][name] = describe
         return describe
@@ -128,7 +141,7 @@ class LocalSageMaker:
             "TrainingJobStatus": outcome.status, "SecondaryStatus": outcome.status,
             **_failure(outcome),
             "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
-            "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": _now()}
+            "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": now()}
                                     for k, v in outcome.final_metrics.items()],
             "LogTail": outcome.log_tail})
 
@@ -198,7 +211,7 @@ class LocalSageMaker:
             if package:
                 self._package(package)  # must exist
             self.state.models[name] = {**request, "ModelArn": self.arn("model", name),
-                                       "CreationTime": _now()}
+                                       "CreationTime": now()}
             self.calls.append(("model", name))
         return {"ModelArn": self.arn("model", name)}
 
@@ -211,7 +224,8 @@ class LocalSageMaker:
         if "ModelPackageName" in container:
             package = self._package(container["ModelPackageName"])
             container = package["InferenceSpecification"]["Containers"][0]
-        return {"ModelDataUrl": container["ModelDataUrl"], "Image": container.get("Image")}
+        return {"ModelDataUrl": container["ModelDataUrl"], "Image": container.get("Image"),
+                "Environment": container.get("Environment") or {}}
 
     def _package(self, arn: str) -> dict:
         for packages in self.state.groups.values():
@@ -230,7 +244,7 @@ class LocalSageMaker:
             arn = self.arn("model-package", f"{group}/{version}")
             self.state.groups[group].append({
                 **request, "ModelPackageArn": arn, "ModelPackageVersion": version,
-                "ModelPackageStatus": "Completed", "CreationTime": _now(),
+                "ModelPackageStatus": "Completed", "CreationTime": now(),
                 "ModelApprovalStatus": request.get("ModelApprovalStatus",
                                                    "PendingManualApproval")})
             self.calls.append(("model-package", arn))
@@ -258,12 +272,6 @@ class LocalSageMaker:
         fields = ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion",
                   "ModelPackageStatus", "ModelApprovalStatus", "CreationTime")
         return {"ModelPackageSummaryList": [{f: p[f] for f in fields} for p in packages[:limit]]}
-
-
-def _now() -> str:
-    # ISO strings, not datetimes: Step Functions passes JSON, and moto's history serialiser
-    # cannot encode datetimes.
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _failure(outcome: executors.JobOutcome) -> dict:

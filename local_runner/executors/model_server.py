@@ -26,6 +26,7 @@ MESSAGE_LIMIT = 500
 class Reply:
     status: int
     body: bytes
+    content_type: str | None = None
 
     def message(self) -> str:
         """The server's error text: a JSON body's "error"/"message", else the body itself."""
@@ -106,7 +107,7 @@ class ModelServer:
         try:
             self._connection.request(method, path, body=body, headers=dict(headers or {}))
             response = self._connection.getresponse()
-            return Reply(response.status, response.read())
+            return Reply(response.status, response.read(), response.getheader("Content-Type"))
         except BaseException:
             self.close()  # a broken keep-alive connection is reopened on the next call
             raise

@@ -99,6 +99,17 @@ def job_environment(program: LocalProgram, workdir: Path,
     return env
 
 
+def stage_model(model: dict, s3, workdir: Path, ml: Path) -> None:
+    """model.tar.gz extracted into /opt/ml/model; an uncompressed model prefix copied there."""
+    url = model["ModelDataUrl"]
+    objects = require_objects(s3, url)
+    if len(objects) == 1 and objects[0][0] == url and url.endswith((".tar.gz", ".tgz")):
+        archive = download(s3, url, workdir / "model-archive")[0]
+        extract_archive(archive, ml / "model")
+    else:
+        download(s3, url, ml / "model")
+
+
 def max_runtime(request: Mapping) -> float:
     stopping = request.get("StoppingCondition") or {}
     return float(stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_S)

@@ -58,7 +58,7 @@ def run_transform_job(request: dict, model: dict, s3, program: LocalProgram,
             raise StagingError(f"S3DataType {source['S3DataType']} is not supported locally; "
                                "use S3Prefix")
         inputs = staging.require_objects(s3, source["S3Uri"])
-        _stage_model(model, s3, workdir, ml)
+        staging.stage_model(model, s3, workdir, ml)
         argv = staging.image_program(program, "serve")
         env = staging.job_environment(program, workdir, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
                                       model.get("Environment") or {},
@@ -76,17 +76,6 @@ def run_transform_job(request: dict, model: dict, s3, program: LocalProgram,
         return JobOutcome(FAILED, f"cannot run the model server: {exc}", log_tail(log_path), {},
                           None, output_path)
     return JobOutcome(COMPLETED, None, log_tail(log_path), {}, None, output_path)
-
-
-def _stage_model(model: dict, s3, workdir: Path, ml: Path) -> None:
-    """model.tar.gz extracted into /opt/ml/model; an uncompressed model prefix copied there."""
-    url = model["ModelDataUrl"]
-    objects = staging.require_objects(s3, url)
-    if len(objects) == 1 and objects[0][0] == url and url.endswith((".tar.gz", ".tgz")):
-        archive = staging.download(s3, url, workdir / "model-archive")[0]
-        staging.extract_archive(archive, ml / "model")
-    else:
-        staging.download(s3, url, ml / "model")
 
 
 def _batch_environment(request: dict) -> dict[str, str]:
