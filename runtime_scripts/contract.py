@@ -95,6 +95,10 @@ PROCESSING_OUTPUT_TEST = "test"
 PROCESSING_OUTPUT_BASELINE = "baseline"
 PROCESSING_OUTPUT_TRANSFORM = "transform"
 PROCESSING_OUTPUT_EVALUATION = "evaluation"
+# Repacking a SageMaker built-in XGBoost model (`process package`): its model.tar.gz and the
+# preprocess `transform` output in, our model.tar.gz out.
+PROCESSING_INPUT_TRANSFORM = "transform"
+PROCESSING_OUTPUT_PACKAGED = "packaged"
 
 # Training channel names.
 CHANNEL_TRAIN = "train"
@@ -109,6 +113,8 @@ MODEL_FILE = "xgboost-model.json"  # the booster
 FEATURE_SCHEMA_FILE = "feature_schema.json"  # raw input columns, in request order, with types
 EVALUATION_FILE = "evaluation.json"
 REPORT_FILE = "report.html"
+BUILTIN_MODEL_FILE = "xgboost-model"  # the booster SageMaker's built-in XGBoost saves
+PACKAGED_MODEL_ARCHIVE = "model.tar.gz"  # what `process package` writes, as SageMaker would
 DATASET_SPEC_FILE = "dataset.json"
 RAW_TEST_FILE = "raw.csv"  # in the test split: header-ful raw feature columns + target
 
