@@ -136,6 +136,12 @@ class TrainingConfig(JobResources):
 
     def validate(self, key: str) -> None:
         super().validate(key)
+        objective = self.hyperparameters.get("objective")
+        if self.algorithm == "builtin-xgboost" and objective not in (None, "binary:logistic"):
+            # The repacked model is scored and served as a churn probability.
+            raise ConfigError(f"{key}.hyperparameters.objective",
+                              f"{objective!r} does not give a probability",
+                              "binary:logistic (the default in built-in mode), or leave it out")
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
             raise ConfigError(f"{key}.max_wait_seconds",
                               "must be >= max_runtime_seconds when use_spot is true",
@@ -605,4 +611,11 @@ DEFAULT_TUNING_RANGES: dict = {
 }
 DEFAULT_TUNING_STATIC_HYPERPARAMETERS: dict[str, str] = {
     "num_round": "300", "early_stopping_rounds": "20",
+}
+# What SageMaker's built-in XGBoost needs on top (training.algorithm = "builtin-xgboost"): its
+# default objective is regression (reg:squarederror), and early stopping and the tuning objective
+# read `validation:auc`. The runtime image's train.py rejects these names (it is binary:logistic
+# by construction), so they are added in built-in mode only.
+BUILTIN_XGBOOST_HYPERPARAMETERS: dict[str, str] = {
+    "objective": "binary:logistic", "eval_metric": "auc",
 }

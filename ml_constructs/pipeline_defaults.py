@@ -7,6 +7,7 @@ from aws_cdk import aws_s3 as s3
 
 from config import StageConfig
 from config.settings import (
+    BUILTIN_XGBOOST_HYPERPARAMETERS,
     DEFAULT_TUNING_RANGES,
     DEFAULT_TUNING_STATIC_HYPERPARAMETERS,
     JobResources,
@@ -25,6 +26,11 @@ def _resources(resources: JobResources) -> dict:
 
 def training_defaults(config: StageConfig, *, raw: s3.IBucket, curated: s3.IBucket) -> dict:
     training, tuning = config.training, config.tuning
+    # Built-in XGBoost: binary:logistic and auc unless the stage config says otherwise; script
+    # mode keeps its own defaults (train.py is binary:logistic and rejects `objective`).
+    builtin = ({name: training.hyperparameters.get(name, value)
+                for name, value in BUILTIN_XGBOOST_HYPERPARAMETERS.items()}
+               if training.algorithm == "builtin-xgboost" else {})
     return {
         "data": {
             "raw_s3_uri": raw.s3_url_for_object(DATASET_PREFIX),
@@ -35,13 +41,13 @@ def training_defaults(config: StageConfig, *, raw: s3.IBucket, curated: s3.IBuck
         "processing": _resources(config.processing),
         "training": {**_resources(training), "use_spot": training.use_spot,
                      "max_wait_seconds": training.max_wait_seconds,
-                     "hyperparameters": dict(training.hyperparameters)},
+                     "hyperparameters": {**builtin, **training.hyperparameters}},
         "tuning": {
             "enabled": tuning.enabled, "strategy": tuning.strategy,
             "objective_metric": tuning.objective_metric, "objective_type": tuning.objective_type,
             "max_jobs": tuning.max_jobs, "max_parallel_jobs": tuning.max_parallel_jobs,
             "max_runtime_seconds": None, "early_stopping": "Off",
-            "static_hyperparameters": dict(DEFAULT_TUNING_STATIC_HYPERPARAMETERS),
+            "static_hyperparameters": {**DEFAULT_TUNING_STATIC_HYPERPARAMETERS, **builtin},
             "ranges": DEFAULT_TUNING_RANGES, "warm_start": None, "hyperband": None,
         },
         "quality_gate": {"metric": config.quality_gate.metric,

@@ -1,4 +1,7 @@
-"""The container image the jobs run: our runtime scripts, or SageMaker's built-in XGBoost."""
+"""The container images the jobs run: our runtime scripts' image, always built and used for
+processing, evaluation, packaging, serving and batch transform; and for training and tuning either
+that same image (script mode) or SageMaker's built-in XGBoost image (`training.algorithm =
+"builtin-xgboost"`), whose model the training pipeline then repacks into our bundle format."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
-BUILTIN_XGBOOST_VERSION = "1.7-1"
+# The built-in algorithm's version. 3.0-5 (XGBoost 3.0) and not 1.7-1: the 1.x containers save
+# `xgboost-model` in XGBoost's legacy binary format, which XGBoost >= 3.1 (our image pins 3.2)
+# can no longer load, so such a model could not be repacked; XGBoost 3.0 saves it as UBJSON.
+BUILTIN_XGBOOST_VERSION = "3.0-5"
 
 
 def builtin_image_uri(framework: str, region: str, version: str | None = None) -> str:
@@ -23,23 +29,26 @@ def builtin_image_uri(framework: str, region: str, version: str | None = None) -
 
 class RuntimeImage(Construct):
     """The runtime scripts' image, built by `cdk deploy` (or the pipeline's assets step) from
-    runtime_scripts/Dockerfile. Synth only stages the build context; no Docker is needed."""
+    runtime_scripts/Dockerfile. Synth only stages the build context; no Docker is needed.
+
+    `image_uri` is always ours; `training_image_uri` is the image of training and tuning jobs:
+    ours, or SageMaker's built-in XGBoost (resolved by the SageMaker SDK) when
+    `use_builtin_xgboost`, in which case `builtin_training` is true."""
 
     def __init__(self, scope: Construct, construct_id: str, *, use_builtin_xgboost: bool,
                  region: str) -> None:
         super().__init__(scope, construct_id)
-        self.custom = not use_builtin_xgboost
-        self.asset: ecr_assets.DockerImageAsset | None = None
-        if self.custom:
-            self.asset = ecr_assets.DockerImageAsset(
-                self, "Asset", directory=str(RUNTIME_SCRIPTS), file="Dockerfile",
-                platform=ecr_assets.Platform.LINUX_AMD64,
-                exclude=["**/__pycache__", "**/*.pyc", "glue", "pipeline_input"],
-            )
-            self.image_uri = self.asset.image_uri
-        else:
-            self.image_uri = builtin_image_uri("xgboost", region, BUILTIN_XGBOOST_VERSION)
+        self.asset = ecr_assets.DockerImageAsset(
+            self, "Asset", directory=str(RUNTIME_SCRIPTS), file="Dockerfile",
+            platform=ecr_assets.Platform.LINUX_AMD64,
+            exclude=["**/__pycache__", "**/*.pyc", "glue", "pipeline_input"],
+        )
+        self.image_uri = self.asset.image_uri
+        self.builtin_training = use_builtin_xgboost
+        self.training_image_uri = (
+            builtin_image_uri("xgboost", region, BUILTIN_XGBOOST_VERSION)
+            if use_builtin_xgboost else self.image_uri)
 
     def grant_pull(self, grantee: iam.IGrantable) -> None:
-        if self.asset is not None:
-            self.asset.repository.grant_pull(grantee)
+        # SageMaker pulls its built-in algorithm images itself: only ours needs a grant.
+        self.asset.repository.grant_pull(grantee)

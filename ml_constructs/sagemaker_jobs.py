@@ -22,12 +22,17 @@ OPT_ML = contract.DEFAULT_ML_ROOT
 
 @dataclass(frozen=True)
 class JobSettings:
-    """What every job request needs from the deploy: role, image, KMS key, network, lineage."""
+    """What every job request needs from the deploy: role, images, KMS key, network, lineage.
+
+    `image_uri` is the runtime scripts' image (processing, models, registry, batch transform);
+    `training_image_uri` the image of training and tuning jobs: the same one, or SageMaker's
+    built-in XGBoost when `builtin_training` (ml_constructs/runtime_image.py)."""
 
     role_arn: str
     image_uri: str
+    training_image_uri: str
+    builtin_training: bool  # True: training_image_uri is SageMaker's built-in XGBoost
     kms_key_id: str
-    custom_image: bool  # False for SageMaker's built-in XGBoost image
     git_commit: str
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
@@ -130,8 +135,9 @@ def metric_definitions() -> list[dict]:
 
 def training_channels(settings: JobSettings) -> list[dict]:
     names = [contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION]
-    if settings.custom_image:
-        # Our image packages the fitted transform with the model; the built-in one cannot.
+    if not settings.builtin_training:
+        # Our image packages the fitted transform with the model; for the built-in one the
+        # training pipeline's "Package model" state adds it afterwards.
         names.append(contract.CHANNEL_TRANSFORM)
     return [
         {
@@ -149,9 +155,10 @@ def training_channels(settings: JobSettings) -> list[dict]:
 
 
 def _algorithm_specification(settings: JobSettings) -> dict:
-    spec = {"TrainingImage": settings.image_uri, "TrainingInputMode": "File"}
-    if settings.custom_image:
-        # Built-in algorithms publish their own metrics and reject custom definitions.
+    spec = {"TrainingImage": settings.training_image_uri, "TrainingInputMode": "File"}
+    if not settings.builtin_training:
+        # Built-in algorithms publish their own metrics (validation:auc, ...) and reject
+        # custom definitions.
         spec["MetricDefinitions"] = metric_definitions()
     return spec
 

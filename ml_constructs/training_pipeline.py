@@ -57,8 +57,12 @@ class TrainingPipeline(Construct):
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
         preprocess_entry, preprocess = self._preprocess()
         evaluate = self._evaluate()
+        # Built-in XGBoost (a synth-time choice): repack its model into our bundle first, so
+        # evaluation, the registry and serving see the same model format as in script mode.
+        trained = (self._package_builtin_model(evaluate)
+                   if props.job_settings.builtin_training else evaluate)
         validate.next(self._optional_glue(preprocess_entry))
-        preprocess.next(self._train_or_tune(evaluate))
+        preprocess.next(self._train_or_tune(trained))
         evaluate.next(self._read_evaluation()).next(self._quality_gate())
         self.state_machine = frame.finish(validate, **finish_kwargs)
         grant_sagemaker_jobs(self, self.state_machine.role, [PROCESSING, TRAINING, TUNING],
@@ -183,6 +187,42 @@ class TrainingPipeline(Construct):
         return (sfn.Choice(self, "Tune hyperparameters?")
                 .when(sfn.Condition.boolean_equals("$.tuning.enabled", True), tune)
                 .otherwise(train))
+
+    def _package_builtin_model(self, then: sfn.IChainable) -> sfn.IChainable:
+        """`process package` in the runtime image: the built-in model (`xgboost-model` in its
+        model.tar.gz) plus the preprocessing transform -> our model.tar.gz under
+        `run.s3.packaged`; `model.artifacts` then points at it (`builtin_artifacts` keeps the
+        built-in one)."""
+        package = self.props.frame.protect(sagemaker_job_state(
+            self, "Package model", PROCESSING,
+            jobs.processing_job(
+                self.props.job_settings,
+                job_name_path="$.run.job_names.package",
+                command=["process", "package"],
+                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_MODEL, "$.model.artifacts"),
+                        jobs.processing_input(contract.PROCESSING_INPUT_TRANSFORM,
+                                              "$.run.s3.transform")],
+                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_PACKAGED,
+                                                "$.run.s3.packaged")],
+                data_path="$.model.artifacts"),
+            result_selector={"arn.$": "$.ProcessingJobArn"},
+            result_path="$.jobs.package",
+            comment="Repack the built-in XGBoost model with the fitted transform into our bundle",
+        ))
+        use_packaged = sfn.Pass(
+            self, "Use packaged model",
+            parameters={
+                "training_job_name.$": "$.model.training_job_name",
+                "artifacts.$": f"States.Format('{{}}{contract.PACKAGED_MODEL_ARCHIVE}', "
+                               "$.run.s3.packaged)",
+                "hyperparameters.$": "$.model.hyperparameters",
+                "builtin_artifacts.$": "$.model.artifacts",
+            },
+            result_path="$.model",
+            comment="Evaluate, register and serve the packaged bundle",
+        )
+        package.next(use_packaged).next(then)
+        return package
 
     # --- evaluation and gate -------------------------------------------------------------------
     def _evaluate(self) -> sfn.IChainable:

@@ -47,7 +47,9 @@ class PipelinesStack(cdk.Stack):
             artifacts_bucket=artifacts, in_vpc=network is not None).role
         image.grant_pull(execution_role)
         settings = JobSettings(role_arn=execution_role.role_arn, image_uri=image.image_uri,
-                               kms_key_id=key.key_arn, custom_image=image.custom,
+                               training_image_uri=image.training_image_uri,
+                               builtin_training=image.builtin_training,
+                               kms_key_id=key.key_arn,
                                git_commit=git_commit,
                                subnet_ids=network.subnet_ids if network else (),
                                security_group_ids=network.security_group_ids if network else ())

@@ -53,8 +53,11 @@ def git_commit(app: cdk.App) -> str:
 
 
 def build_app(stage: str | None = None, *, outdir: str | None = None,
-              context: dict | None = None) -> tuple[cdk.App, StageConfig]:
-    """Create the app, its stacks for `stage` (default: `-c stage=...`, else dev), nag packs."""
+              context: dict | None = None,
+              config_path: str | Path | None = None) -> tuple[cdk.App, StageConfig]:
+    """Create the app, its stacks for `stage` (default: `-c stage=...`, else dev), nag packs.
+    The stage's config is config/stages/<stage>.json, or the file `config_path` (default:
+    `-c config_path=...`) names, e.g. a variant of a stage to synthesize and check."""
     # The CLI turns asset metadata on; tests and the local runner need it too (it tells where
     # a Lambda's or Glue job's code was staged in cdk.out).
     merged = {"aws:cdk:enable-asset-metadata": True, **cdk_json_context(), **(context or {})}
@@ -62,7 +65,9 @@ def build_app(stage: str | None = None, *, outdir: str | None = None,
         merged["stage"] = stage
     # Under the CLI, CDK_CONTEXT_JSON already carries cdk.json and -c values: let those win.
     app = cdk.App(context=merged, outdir=outdir)
-    config = load_stage_config(stage_from_context(app))
+    config_path = config_path or app.node.try_get_context("config_path")
+    config = (load_stage_config(stage_from_context(app), Path(config_path)) if config_path
+              else load_stage_config(stage_from_context(app)))
     if config.cicd.enabled:
         # A stage that hosts the pipeline synthesizes the pipeline alone (docs/cicd.md), so
         # `cdk deploy --all` there never deploys data stacks beside it. Imported here because

@@ -60,7 +60,9 @@ class ServingStack(cdk.Stack):
                                       in_vpc=network is not None).role
         runtime_image.grant_pull(role)
         settings = JobSettings(role_arn=role.role_arn, image_uri=runtime_image.image_uri,
-                               kms_key_id=key.key_arn, custom_image=runtime_image.custom,
+                               training_image_uri=runtime_image.training_image_uri,
+                               builtin_training=runtime_image.builtin_training,
+                               kms_key_id=key.key_arn,
                                git_commit=git_commit,
                                subnet_ids=network.subnet_ids if network else (),
                                security_group_ids=network.security_group_ids if network else ())

@@ -1,7 +1,9 @@
-"""Shared fixtures: the app is synthesized once per test session, per stage."""
+"""Shared fixtures: the app is synthesized once per test session, per stage (and for the
+built-in XGBoost variant of dev)."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,18 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 STAGES = ("dev", "prod")
+# dev with SageMaker's built-in XGBoost for training (`training.algorithm`), synthesized beside
+# the committed stages so that cdk-nag, cfn-lint and the ASL validator cover that option too.
+BUILTIN = "builtin"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_builtin_stage(directory: Path) -> Path:
+    data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
+    data["training"] = {**data["training"], "algorithm": "builtin-xgboost"}
+    path = directory / f"{BUILTIN}.json"
+    path.write_text(json.dumps(data))
+    return path
 
 
 @dataclass
@@ -36,9 +50,10 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
     from stacks.platform_app import build_app
 
     result = {}
-    for stage in STAGES:
+    builtin_stage = write_builtin_stage(tmp_path_factory.mktemp("stages"))
+    for stage, config_path in [*((stage, None) for stage in STAGES), (BUILTIN, builtin_stage)]:
         outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
-        app, config = build_app(stage, outdir=str(outdir))
+        app, config = build_app(stage, outdir=str(outdir), config_path=config_path)
         assembly = app.synth()
         result[stage] = SynthesizedStage(app, config, assembly, outdir)
     return result

@@ -15,7 +15,7 @@ from ml_constructs.compliance import acknowledge, nag_packs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ["dev", "prod", "builtin"])
 def test_nag_packs_report_nothing_unacknowledged(synthesized, stage):
     app = synthesized[stage].app
     findings = []

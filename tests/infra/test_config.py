@@ -51,6 +51,10 @@ def test_dev_and_prod_exist_and_validate():
         ({"account": "12345"}, "account", "12 digits"),
         ({"quality_gate": {"threshold": 1.5}}, "quality_gate.threshold", "0.0 .. 1.0"),
         ({"network": {"cidr": "10.0.0.0/8"}}, "network.cidr", "/16"),
+        ({"training": {"algorithm": "builtin-xgboost",
+                       "hyperparameters": {"num_round": "100", "objective": "reg:squarederror"}}},
+         "training.hyperparameters.objective", "binary:logistic"),
+        ({"training": {"algorithm": "xgboost"}}, "training.algorithm", "builtin-xgboost"),
     ],
 )
 def test_wrong_values_name_the_key_and_allowed_values(tmp_path, overrides, key, allowed):

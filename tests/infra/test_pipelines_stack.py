@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from sagemaker.core import image_uris
+
+from ml_constructs.runtime_image import BUILTIN_XGBOOST_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING = "mlplatform-dev-training"
+BUILTIN_TRAINING = "mlplatform-builtin-training"  # the built-in XGBoost variant of dev
 BATCH = "mlplatform-dev-batch-inference"
 RETRYABLE_ONLY = {"States.ALL", "States.TaskFailed", "States.Timeout"}
 
@@ -93,10 +97,11 @@ def test_batch_states_and_integrations(batch):
     assert listing["SortOrder"] == "Descending"
 
 
-@pytest.mark.parametrize("name", [TRAINING, BATCH])
+@pytest.mark.parametrize(("stage", "name"), [("dev", TRAINING), ("dev", BATCH),
+                                             ("builtin", BUILTIN_TRAINING)])
 def test_every_task_retries_transient_errors_only_and_catches_to_the_failure_path(
-        definitions, name):
-    asl = definitions["dev"][name]
+        definitions, stage, name):
+    asl = definitions[stage][name]
     for state_name, state in asl["States"].items():
         if state["Type"] != "Task":
             continue
@@ -110,9 +115,10 @@ def test_every_task_retries_transient_errors_only_and_catches_to_the_failure_pat
         assert catches[0]["Next"] == "Notify failure"
 
 
-@pytest.mark.parametrize("name", [TRAINING, BATCH])
-def test_every_transition_names_a_state(definitions, name):
-    asl = definitions["dev"][name]
+@pytest.mark.parametrize(("stage", "name"), [("dev", TRAINING), ("dev", BATCH),
+                                             ("builtin", BUILTIN_TRAINING)])
+def test_every_transition_names_a_state(definitions, stage, name):
+    asl = definitions[stage][name]
     names = set(asl["States"])
     for state_name, state in asl["States"].items():
         targets = [state.get("Next"), state.get("Default")]
@@ -138,7 +144,7 @@ def test_job_requests_use_kms_spot_checkpoints_and_metric_regexes(training):
     assert "WarmStartConfig.$" not in training["States"]["Tune hyperparameters"]["Parameters"]
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ["dev", "prod", "builtin"])
 def test_definitions_pass_the_asl_validator(definitions, stage, tmp_path):
     for name, asl in definitions[stage].items():
         path = tmp_path / f"{name}.json"
@@ -245,3 +251,94 @@ def test_prod_jobs_run_in_the_isolated_vpc(definitions, synthesized):
     network.resource_count_is("AWS::EC2::NatGateway", 0)
     network.resource_count_is("AWS::EC2::InternetGateway", 0)
     network.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})
+
+
+# --- built-in XGBoost (training.algorithm = "builtin-xgboost") -----------------------------------
+PROCESSING_STATES = ("Preprocess data", "Package model", "Evaluate model")
+
+
+@pytest.fixture(scope="module")
+def builtin(definitions) -> dict:
+    return definitions["builtin"][BUILTIN_TRAINING]
+
+
+def _defaults(asl: dict) -> dict:
+    return asl["States"]["Validate input"]["Parameters"]["defaults"]
+
+
+def test_builtin_xgboost_trains_and_tunes_in_the_sagemaker_image(builtin, synthesized):
+    region = synthesized["builtin"].config.region
+    expected = image_uris.retrieve("xgboost", region, BUILTIN_XGBOOST_VERSION)
+    train = builtin["States"]["Train model"]["Parameters"]
+    tunes = [builtin["States"][name]["Parameters"]["TrainingJobDefinition"]
+             for name in ("Tune hyperparameters", "Tune hyperparameters (warm start)")]
+    for request in (train, *tunes):
+        spec = request["AlgorithmSpecification"]
+        assert spec == {"TrainingImage": expected, "TrainingInputMode": "File"}  # no metrics
+        channels = request["InputDataConfig"]
+        assert [c["ChannelName"] for c in channels] == ["train", "validation"]
+        assert {c["ContentType"] for c in channels} == {"text/csv"}
+
+
+def test_builtin_xgboost_keeps_our_image_for_everything_else(builtin, training):
+    ours = training["States"]["Preprocess data"]["Parameters"]["AppSpecification"]["ImageUri"]
+    assert "container-assets" in ours
+    for name in PROCESSING_STATES:
+        assert builtin["States"][name]["Parameters"]["AppSpecification"]["ImageUri"] == ours
+    assert builtin["States"]["Create model"]["Parameters"]["PrimaryContainer"]["Image"] == ours
+    register = builtin["States"]["Register model package"]["Parameters"]
+    assert register["InferenceSpecification"]["Containers"][0]["Image"] == ours
+
+
+def test_builtin_xgboost_model_is_packaged_before_evaluation(builtin):
+    states = builtin["States"]
+    assert states["Train model"]["Next"] == "Package model"
+    assert states["Describe best training job"]["Next"] == "Package model"
+    package = states["Package model"]
+    assert package["Resource"].endswith(":states:::sagemaker:createProcessingJob.sync")
+    assert package["Next"] == "Use packaged model"
+    request = package["Parameters"]
+    assert request["ProcessingJobName.$"] == "$.run.job_names.package"
+    assert request["AppSpecification"]["ContainerEntrypoint"] == ["process", "package"]
+    inputs = {i["InputName"]: i["S3Input"] for i in request["ProcessingInputs"]}
+    assert inputs["model"]["S3Uri.$"] == "$.model.artifacts"
+    assert inputs["transform"]["S3Uri.$"] == "$.run.s3.transform"
+    assert inputs["model"]["LocalPath"] == "/opt/ml/processing/input/model"
+    (output,) = request["ProcessingOutputConfig"]["Outputs"]
+    assert output["OutputName"] == "packaged"
+    assert output["S3Output"]["S3Uri.$"] == "$.run.s3.packaged"
+    use = states["Use packaged model"]
+    assert use["Type"] == "Pass" and use["ResultPath"] == "$.model"
+    assert use["Parameters"]["artifacts.$"] == \
+        "States.Format('{}model.tar.gz', $.run.s3.packaged)"
+    assert use["Parameters"]["builtin_artifacts.$"] == "$.model.artifacts"
+    assert use["Next"] == "Evaluate model"
+    evaluate = {i["InputName"]: i["S3Input"]["S3Uri.$"]
+                for i in states["Evaluate model"]["Parameters"]["ProcessingInputs"]}
+    assert evaluate["model"] == "$.model.artifacts"
+
+
+def test_builtin_xgboost_defaults_ask_for_probabilities_and_auc(builtin, training):
+    hps = _defaults(builtin)["training"]["hyperparameters"]
+    static = _defaults(builtin)["tuning"]["static_hyperparameters"]
+    for section in (hps, static):
+        assert section["objective"] == "binary:logistic" and section["eval_metric"] == "auc"
+    assert _defaults(builtin)["tuning"]["objective_metric"] == "validation:auc"
+    # Script mode: train.py rejects `objective`, so the dev defaults stay as they were.
+    script = _defaults(training)
+    assert "objective" not in script["training"]["hyperparameters"]
+    assert "objective" not in script["tuning"]["static_hyperparameters"]
+
+
+@pytest.mark.parametrize(("stage", "name"), [("dev", TRAINING),
+                                             ("prod", "mlplatform-prod-training")])
+def test_script_mode_has_no_package_step_and_trains_in_our_image(definitions, stage, name):
+    states = definitions[stage][name]["States"]
+    assert "Package model" not in states and "Use packaged model" not in states
+    assert states["Train model"]["Next"] == "Evaluate model"
+    assert states["Describe best training job"]["Next"] == "Evaluate model"
+    spec = states["Train model"]["Parameters"]["AlgorithmSpecification"]
+    assert spec["TrainingImage"] == \
+        states["Preprocess data"]["Parameters"]["AppSpecification"]["ImageUri"]
+    channels = states["Train model"]["Parameters"]["InputDataConfig"]
+    assert [c["ChannelName"] for c in channels] == ["train", "validation", "transform"]
