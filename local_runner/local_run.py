@@ -19,9 +19,10 @@ from moto import mock_aws
 from local_runner import engine
 from local_runner.assembly import PROJECT_ROOT, read_stacks
 from local_runner.definitions import find, state_machines
-from local_runner.emulated_account import EmulatedAccount, provision
+from local_runner.emulated_account import ACCOUNT, EmulatedAccount, provision
 from local_runner.errors import RunnerError
 from local_runner.executors import LocalProgram
+from local_runner.local_events import Delivery, LocalEvents
 from local_runner.local_glue import LocalGlue
 from local_runner.local_sagemaker import LocalSageMaker
 
@@ -120,6 +121,8 @@ class LocalPlatform:
             sagemaker=self.sagemaker)
         self.glue.jobs.update(self.account.glue_jobs)
         services.lambdas.update(self.account.lambdas)
+        self.events = LocalEvents(self.account.rules, self.clients.sfn, region=self.region,
+                                  account=ACCOUNT)
 
     def __exit__(self, *exc) -> None:
         try:
@@ -131,6 +134,23 @@ class LocalPlatform:
             self._mock.stop()
             if self._own_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def set_alarm_state(self, name: str, state: str, reason: str = "set locally") -> list[Delivery]:
+        """An alarm of the app changes state, as CloudWatch would have it: the new state (metric
+        alarms; moto has no composite ones), then the "CloudWatch Alarm State Change" event to
+        the EventBridge rules. The rules' deliveries (LocalEvents.Delivery) are returned."""
+        if name not in self.account.alarms:
+            raise RunnerError(f"no alarm named {name!r} in the app",
+                              f"alarms: {', '.join(sorted(self.account.alarms))}")
+        states = self.alarm_states([name])
+        if name in states:  # a metric alarm (composite ones exist only as names and ARNs)
+            self.clients.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state,
+                                                    StateReason=reason)
+        previous = states.get(name, "INSUFFICIENT_DATA")
+        return self.events.put_event(
+            "aws.cloudwatch", "CloudWatch Alarm State Change",
+            {"alarmName": name, "state": {"value": state, "reason": reason},
+             "previousState": {"value": previous}}, resources=[self.account.alarms[name]])
 
     def alarm_states(self, names: Sequence[str]) -> dict[str, str]:
         """CloudWatch's state of each named alarm that exists (what blue/green rollback watches)."""
@@ -159,10 +179,20 @@ class LocalPlatform:
     def run(self, pipeline: str, execution_input: dict | None = None, *, name: str,
             on_step: Callable[[StateStep], None] | None = None,
             timeout_seconds: float = 1800) -> ExecutionResult:
-        arn = self.clients.sfn.start_execution(
+        arn = self.start(pipeline, execution_input, name=name)
+        return self._follow(pipeline, name, arn, on_step, timeout_seconds)
+
+    def start(self, pipeline: str, execution_input: dict | None = None, *, name: str) -> str:
+        """Start an execution without waiting for it: its ARN (follow it with `wait`)."""
+        return self.clients.sfn.start_execution(
             stateMachineArn=self.state_machine_arn(pipeline), name=name,
             input=json.dumps(execution_input or {}))["executionArn"]
-        return self._follow(pipeline, name, arn, on_step, timeout_seconds)
+
+    def wait(self, execution_arn: str, *, timeout_seconds: float = 1800) -> ExecutionResult:
+        """Follow an execution, however it was started (`start`, a rule, another state
+        machine), to its end; its `pipeline` is the state machine's name."""
+        _, machine, name = execution_arn.rsplit(":", 2)
+        return self._follow(machine, name, execution_arn, None, timeout_seconds)
 
     def _follow(self, pipeline: str, name: str, arn: str, on_step, timeout_seconds: float):
         started = time.monotonic()

@@ -212,3 +212,46 @@ def test_a_definite_path_through_an_index_yields_the_value(account):
         "arn.$": "$.items[0].arn", "all.$": "$.items[*].arn", "last.$": "$.items[1]"},
         "End": True}}, {"items": [{"arn": "a"}, {"arn": "b"}]})
     assert json.loads(result["output"]) == {"arn": "a", "all": ["a", "b"], "last": {"arn": "b"}}
+
+
+def test_sfn_tasks_use_pascal_case_member_names_both_ways(account):
+    """boto3 spells Step Functions' own API in camelCase (`stateMachineArn`); a state machine
+    spells it in PascalCase, in its parameters and in the results it reads."""
+    run, *_ = account
+    result = run({
+        "Child?": {"Type": "Choice", "Choices": [
+            {"Variable": "$.child", "IsPresent": True, "Next": "Done"}], "Default": "List"},
+        "List": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sfn:listExecutions",
+                 "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id",
+                                "StatusFilter": "RUNNING"},
+                 "ResultSelector": {"names.$": "$.Executions[*].Name"},
+                 "ResultPath": "$.listed", "Next": "Start"},
+        "Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                  "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "Name": "child",
+                                 "Input": {"child": True}},
+                  "ResultSelector": {"arn.$": "$.ExecutionArn"}, "ResultPath": "$.started",
+                  "End": True},
+        "Done": {"Type": "Pass", "End": True}})
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    output = json.loads(result["output"])
+    assert output["listed"] == {"names": ["canary"]}
+    assert output["started"]["arn"].endswith(":child")
+
+
+def test_application_autoscaling_is_boto3s_application_autoscaling(account):
+    run, *_ = account
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/e/variant/AllTraffic",
+              "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
+    result = run({
+        "Register": {"Type": "Task", "Resource":
+                     "arn:aws:states:::aws-sdk:applicationautoscaling:registerScalableTarget",
+                     "Parameters": {**target, "MinCapacity": 1, "MaxCapacity": 3},
+                     "ResultPath": None, "Next": "Describe"},
+        "Describe": {"Type": "Task", "Resource":
+                     "arn:aws:states:::aws-sdk:applicationautoscaling:describeScalableTargets",
+                     "Parameters": {"ServiceNamespace": "sagemaker",
+                                    "ResourceIds": [target["ResourceId"]]},
+                     "ResultSelector": {"max.$": "$.ScalableTargets[0].MaxCapacity"},
+                     "End": True}})
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert json.loads(result["output"]) == {"max": 3}

@@ -1,0 +1,333 @@
+"""The synthesized deployment and retraining-gate state machines, executed locally: the endpoint
+is the real inference server (runtime_scripts/bin/serve) on loopback, the rollback alarms are
+CloudWatch alarms (moto) provisioned from the serving template, and the drift alarm reaches the
+gate through the app's own EventBridge rule.
+
+One emulated account for the module, in story order: drift starts a retraining (package 1), a
+shallower training gives package 2, package 1 is deployed, a canary moves the endpoint to
+package 2, and a deployment back to package 1 whose rollback alarm fires is rolled back.
+Deployments run with `baseline.enabled` false: the data quality baseline is a processing job in
+AWS's Model Monitor analyzer image, which has no local entry point (docs/serving.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tarfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from local_runner.api_common import SageMakerError
+from runtime_scripts.churn import capture
+
+ROOT = Path(__file__).resolve().parents[2]
+HOLDOUT = ROOT / "sample_data" / "churn" / "local_run" / "holdout_features.csv"
+ENDPOINT = "mlplatform-dev-churn"
+DRIFT_ALARM = "mlplatform-dev-data-drift"
+ROLLBACK_ALARM = "mlplatform-dev-endpoint-5xx-errors"
+NO_BASELINE = {"baseline": {"enabled": False}}
+CANARY = {"traffic_routing": "CANARY", "step_type": "CAPACITY_PERCENT", "step_size": 50,
+          "wait_interval_seconds": 60, "termination_wait_seconds": 30,
+          "max_execution_timeout_seconds": 600}
+SHALLOW = {"training": {"hyperparameters": {"max_depth": "2", "num_round": "20"}}}
+ROWS = 40  # held-out rows sent per request
+
+FIRST_DEPLOYMENT = ["Validate input", "Model package given?", "Use requested model package",
+                    "Describe model package", "Model package approved?", "Create model",
+                    "Create endpoint config", "Baseline dataset?", "Describe endpoint",
+                    "Endpoint missing?", "Create endpoint", "Wait for endpoint", "Check endpoint",
+                    "Endpoint deployed?", "Register autoscaling", "Set scaling policy",
+                    "Baseline computed?", "Notify success", "Endpoint serving the new model"]
+UPDATE = ["Describe endpoint", "Endpoint status?", "Find scalable target",
+          "Autoscaling registered?", "Suspend autoscaling", "Update endpoint",
+          "Wait for endpoint", "Check endpoint", "Endpoint deployed?"]
+
+_PREEXISTING: set[str] = set()
+
+
+def _children() -> set[str]:
+    """This process's live child processes (model servers; jobs end with their state)."""
+    found: set[str] = set()
+    for children in Path("/proc/self/task").glob("*/children"):
+        found |= set(children.read_text().split())
+    return found - _PREEXISTING
+
+
+@pytest.fixture(scope="module")
+def platform(synthesized, tmp_path_factory):
+    """conftest's account, plus the proof that closing it stops every endpoint server."""
+    from local_runner.local_run import LocalPlatform
+
+    _PREEXISTING.update(_children())
+    with LocalPlatform(synthesized["dev"].outdir,
+                       workdir=tmp_path_factory.mktemp("local-deploy")) as local:
+        local.seed()
+        yield local
+    assert _children() == set(), "an endpoint server outlived the platform"
+
+
+def _wait_for_state(platform, execution_arn: str, state: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        history = platform.clients.sfn.get_execution_history(executionArn=execution_arn,
+                                                             maxResults=1000)["events"]
+        if any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in history):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{execution_arn} never entered {state!r}")
+
+
+@pytest.fixture(scope="module")
+def retraining(platform):
+    """The drift alarm fires twice while the first gate holds its lock."""
+    first = platform.set_alarm_state(DRIFT_ALARM, "ALARM", "feature drift 0.41 > 0.2")
+    gate = first[0].execution_arn
+    _wait_for_state(platform, gate, "Hold the retraining lock")
+    quiet = platform.set_alarm_state(DRIFT_ALARM, "OK", "drift back under the threshold")
+    again = platform.set_alarm_state(DRIFT_ALARM, "ALARM", "feature drift 0.44 > 0.2")
+    skipped = platform.wait(again[0].execution_arn)
+    trainings = platform.clients.sfn.list_executions(
+        stateMachineArn=platform.state_machine_arn("training"))["executions"]
+    training = platform.wait(next(e["executionArn"] for e in trainings
+                                  if e["name"].startswith("drift-")))
+    # AWS holds the lock min_hours_between_retraining; the module need not wait for it.
+    platform.clients.sfn.stop_execution(executionArn=gate)
+    return SimpleNamespace(first=first, gate=gate, quiet=quiet, again=again, skipped=skipped,
+                           training=training, trainings=trainings)
+
+
+@pytest.fixture(scope="module")
+def packages(platform, retraining):
+    """(the drift retraining's package, a shallower model's package): both Approved in dev."""
+    shallow = platform.run("training", SHALLOW, name="shallow")
+    assert shallow.status == "SUCCEEDED", shallow.cause
+    return retraining.training.output["registered"]["arn"], shallow.output["registered"]["arn"]
+
+
+def _holdout() -> tuple[list[list[str]], bytes]:
+    rows = list(csv.reader(HOLDOUT.open()))[:ROWS]
+    return rows, "".join(",".join(r) + "\n" for r in rows).encode()
+
+
+def _served(platform) -> tuple[np.ndarray, str]:
+    """(churn probabilities the endpoint answers for the held-out rows, the config serving)."""
+    _, body = _holdout()
+    answer = platform.sagemaker.invoke_endpoint(ENDPOINT, body, "text/csv", "text/csv")
+    rows = list(csv.reader(io.StringIO(answer.body.decode())))
+    return np.array([float(r[0]) for r in rows]), answer.endpoint_config
+
+
+def _model_predictions(platform, package_arn: str, tmp_path: Path) -> np.ndarray:
+    """What the package's model predicts, computed here without the server: its artefact from
+    S3, the evaluation path's loader and transform (runtime_scripts/churn/model_bundle.py)."""
+    import xgboost
+
+    from runtime_scripts.churn.model_bundle import load_bundle
+
+    package = platform.sagemaker.call("describeModelPackage", {"ModelPackageName": package_arn})
+    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    bucket, _, key = url[5:].partition("/")
+    archive = platform.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    folder = tmp_path / package_arn.rsplit("/", 1)[-1]
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    bundle = load_bundle(folder)
+    rows, _ = _holdout()
+    frame = pd.DataFrame(rows, columns=bundle.transform.input_columns)
+    return bundle.booster.predict(xgboost.DMatrix(bundle.transform.transform_frame(frame)))
+
+
+def _served_package(platform, endpoint_config: str) -> str:
+    """The model package behind an endpoint config: config -> model -> package."""
+    config = platform.sagemaker.call("describeEndpointConfig",
+                                     {"EndpointConfigName": endpoint_config})
+    model = platform.sagemaker.state.models[config["ProductionVariants"][0]["ModelName"]]
+    return model["PrimaryContainer"]["ModelPackageName"]
+
+
+def _observe_shifts(platform, requests: int = 4) -> list[tuple[float, list[str]]]:
+    """During each traffic shift's baking period: which endpoint config answers `requests`."""
+    seen: list[tuple[float, list[str]]] = []
+    _, body = _holdout()
+
+    def observe(endpoint: str, share: float) -> None:
+        seen.append((share, [platform.sagemaker.invoke_endpoint(endpoint, body).endpoint_config
+                             for _ in range(requests)]))
+
+    platform.sagemaker.endpoints.on_shift = observe
+    return seen
+
+
+# --- retraining --------------------------------------------------------------------------------
+def test_drift_starts_one_retraining_and_a_second_alarm_within_the_lock_is_skipped(retraining):
+    assert [d.rule for d in retraining.first] == ["RetrainingOnAlarmCA7F5AAA"]
+    assert retraining.quiet == []  # the rule takes ALARM transitions only
+    assert retraining.skipped.status == "SUCCEEDED", retraining.skipped.cause
+    assert retraining.skipped.path[-2:] == ["Notify retraining skipped", "Rate-limited"]
+    assert "Start training pipeline" not in retraining.skipped.path
+    assert [e["name"] for e in retraining.trainings] == \
+        [f"drift-{retraining.gate.rsplit(':', 1)[-1]}"]  # one training, started by the first
+    assert retraining.training.status == "SUCCEEDED", retraining.training.cause
+
+
+def test_the_retrained_model_is_registered_with_the_alarm_that_caused_it(platform, retraining):
+    arn = retraining.training.output["registered"]["arn"]
+    package = platform.sagemaker.call("describeModelPackage", {"ModelPackageName": arn})
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["ModelPackageDescription"].startswith(
+        f"Retrained on the latest data after {DRIFT_ALARM} at ")
+
+
+# --- deployment --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def first(platform, packages, tmp_path_factory):
+    result = platform.run("deployment", {"model_package_arn": packages[0], **NO_BASELINE},
+                          name="deploy-first")
+    served, config = _served(platform)
+    expected = _model_predictions(platform, packages[0], tmp_path_factory.mktemp("first"))
+    return SimpleNamespace(result=result, served=served, config=config, expected=expected)
+
+
+def test_a_first_deployment_creates_the_endpoint_serving_the_model(platform, packages, first):
+    assert first.result.status == "SUCCEEDED", first.result.cause
+    assert first.result.path == FIRST_DEPLOYMENT
+    assert first.config == "mlplatform-dev-epc-deploy-first"
+    assert _served_package(platform, first.config) == packages[0]
+    np.testing.assert_allclose(first.served, first.expected, rtol=1e-5)
+    described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
+    assert described["EndpointStatus"] == "InService"
+    assert described["DataCaptureConfig"]["CurrentSamplingPercentage"] == 100  # dev
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in _scalable_targets(platform)] == \
+        [(1, 2)]  # dev's autoscaling range, registered after the endpoint came up
+
+
+def _scalable_targets(platform) -> list[dict]:
+    import boto3
+
+    return boto3.client("application-autoscaling", region_name=platform.region) \
+        .describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+
+
+def test_requests_are_captured_as_sagemaker_writes_them(platform, first):
+    """Data capture (input and output, 100 % in dev) in SageMaker's layout, read back with the
+    parser Model Monitor's record preprocessor and the drift check use."""
+    bucket = platform.account.output("MonitoringBucketName")
+    keys = [o["Key"] for o in platform.clients.s3.list_objects_v2(
+        Bucket=bucket, Prefix=f"datacapture/{ENDPOINT}/AllTraffic/")["Contents"]]
+    assert keys and all(k.endswith(".jsonl") for k in keys)
+    lines = platform.clients.s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read() \
+        .decode().splitlines()
+    rows, _ = _holdout()
+    assert capture.rows_from_lines(lines, capture.CHURN_FEATURES) == rows
+
+
+@pytest.fixture(scope="module")
+def canary(platform, packages, first):
+    shifts = _observe_shifts(platform)
+    try:
+        result = platform.run("deployment", {"model_package_arn": packages[1], **NO_BASELINE,
+                                             "deployment": CANARY}, name="deploy-canary")
+    finally:
+        platform.sagemaker.endpoints.on_shift = None
+    served, config = _served(platform)
+    return SimpleNamespace(result=result, shifts=shifts, served=served, config=config)
+
+
+def test_a_canary_update_bakes_then_moves_all_traffic_to_the_new_model(platform, packages,
+                                                                        first, canary):
+    assert canary.result.status == "SUCCEEDED", canary.result.cause
+    path = canary.result.path
+    assert path[path.index("Describe endpoint"):path.index("Endpoint deployed?") + 1] == UPDATE
+    old, new = first.config, "mlplatform-dev-epc-deploy-canary"
+    # Half the requests on the new fleet while the canary bakes, then all of them.
+    assert canary.shifts == [(0.5, [old, new, old, new]), (1.0, [new] * 4)]
+    assert canary.config == new
+    assert _served_package(platform, new) == packages[1]
+    assert not np.allclose(canary.served, first.served)  # another model answers now
+    described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
+    assert described["EndpointConfigName"] == new and "FailureReason" not in described
+    assert len(_scalable_targets(platform)) == 1  # suspended for the update, then re-registered
+
+
+def test_the_replaced_fleet_is_stopped(platform, canary):
+    servers = platform.sagemaker.endpoints.endpoints[ENDPOINT].fleet.servers.values()
+    assert _children() == {str(s.pid) for s in servers}
+
+
+@pytest.fixture(scope="module")
+def rolled_back(platform, packages, canary):
+    platform.set_alarm_state(ROLLBACK_ALARM, "ALARM", "6 5xx responses a minute")
+    shifts = _observe_shifts(platform)
+    try:
+        result = platform.run("deployment", {"model_package_arn": packages[0], **NO_BASELINE,
+                                             "deployment": CANARY}, name="deploy-back")
+    finally:
+        platform.sagemaker.endpoints.on_shift = None
+        platform.set_alarm_state(ROLLBACK_ALARM, "OK", "recovered")
+    served, config = _served(platform)
+    return SimpleNamespace(result=result, shifts=shifts, served=served, config=config)
+
+
+def test_an_alarm_during_baking_rolls_back_and_the_old_model_keeps_serving(platform, packages,
+                                                                            canary, rolled_back):
+    result = rolled_back.result
+    assert result.status == "FAILED"
+    assert result.error == "DeploymentRolledBack"
+    assert result.cause.startswith("deployment rolled back: ")
+    assert ROLLBACK_ALARM in result.cause and "canary" in result.cause
+    assert result.path[-5:] == ["Endpoint deployed?", "Rollback reason given?",
+                                "Explain rollback", "Notify failure", "Pipeline failed"]
+    # The canary did reach the new fleet before the alarm was seen.
+    new = "mlplatform-dev-epc-deploy-back"
+    assert rolled_back.shifts == [(0.5, [canary.config, new, canary.config, new])]
+    described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == canary.config
+    assert ROLLBACK_ALARM in described["FailureReason"]
+    # Still the old model: same answers as before the attempt, from package 2's artefact.
+    assert rolled_back.config == canary.config
+    assert _served_package(platform, rolled_back.config) == packages[1]
+    np.testing.assert_array_equal(rolled_back.served, canary.served)
+    servers = platform.sagemaker.endpoints.endpoints[ENDPOINT].fleet.servers.values()
+    assert _children() == {str(s.pid) for s in servers}  # the new fleet was stopped
+
+
+# --- around the deployment ---------------------------------------------------------------------
+def test_an_approval_event_starts_a_deployment_whose_baseline_needs_aws(platform, packages,
+                                                                         rolled_back):
+    """The app's approval rule passes the package to the deployment; its data quality baseline
+    (AWS's analyzer image) cannot run locally, and fails before any traffic moves."""
+    deliveries = platform.events.put_event(
+        "aws.sagemaker", "SageMaker Model Package State Change",
+        {"ModelPackageGroupName": "mlplatform-dev-churn", "ModelPackageArn": packages[0],
+         "ModelApprovalStatus": "Approved"})
+    assert len(deliveries) == 1
+    result = platform.wait(deliveries[0].execution_arn)
+    assert result.output is None and result.status == "FAILED"
+    assert "Compute data quality baseline" in result.path
+    assert "Describe endpoint" not in result.path
+    assert "cannot be run locally" in result.cause
+    assert _served(platform)[1] == rolled_back.config
+
+
+def test_monitoring_schedules_name_a_deployed_job_definition_and_endpoint(platform, first):
+    request = {"MonitoringScheduleName": "mlplatform-dev-data-quality",
+               "MonitoringScheduleConfig": {
+                   "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                   "MonitoringJobDefinitionName": "mlplatform-dev-data-quality",
+                   "MonitoringType": "DataQuality"}}
+    platform.sagemaker.call("createMonitoringSchedule", request)
+    listed = platform.sagemaker.call("listMonitoringSchedules", {
+        "NameContains": "mlplatform-dev-data-quality", "EndpointName": ENDPOINT})
+    assert [s["MonitoringScheduleStatus"] for s in listed["MonitoringScheduleSummaries"]] == \
+        ["Scheduled"]
+    with pytest.raises(SageMakerError, match="Job definition nope does not exist"):
+        platform.sagemaker.call("createMonitoringSchedule", {
+            "MonitoringScheduleName": "other", "MonitoringScheduleConfig": {
+                **request["MonitoringScheduleConfig"], "MonitoringJobDefinitionName": "nope"}})
