@@ -8,8 +8,10 @@ import time
 
 from local_runner.errors import RunnerError
 
-STACK_OUTPUTS = {"training": "TrainingStateMachineArn",
-                 "batch-inference": "BatchStateMachineArn"}
+# pipeline -> (the stack's name after "<prefix>-", its output with the state machine's ARN)
+STACK_OUTPUTS = {"training": ("pipelines", "TrainingStateMachineArn"),
+                 "batch-inference": ("pipelines", "BatchStateMachineArn"),
+                 "deployment": ("serving", "DeploymentStateMachineArn")}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -21,7 +23,7 @@ def state_machine_arn(cloudformation, stack_name: str, pipeline: str) -> str:
                           "deploy it first (`npx cdk deploy --all -c stage=...`) and check your "
                           "AWS credentials and region") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    key = STACK_OUTPUTS[pipeline]
+    key = STACK_OUTPUTS[pipeline][1]
     if key not in outputs:
         raise RunnerError(f"stack {stack_name} has no output {key}", "redeploy the stack")
     return outputs[key]
@@ -36,7 +38,7 @@ def start_and_watch(*, stage: str, pipeline: str, execution_input: dict, watch: 
     config = load_stage_config(stage)
     session = boto3.Session(region_name=region or config.region)
     arn = state_machine_arn(session.client("cloudformation"),
-                            f"{config.resource_prefix}-pipelines", pipeline)
+                            f"{config.resource_prefix}-{STACK_OUTPUTS[pipeline][0]}", pipeline)
     sfn = session.client("stepfunctions")
     name = f"cli-{pipeline}-{time.strftime('%Y%m%d-%H%M%S')}"
     execution = sfn.start_execution(stateMachineArn=arn, name=name,

@@ -64,6 +64,21 @@ def plan(policy: dict | None, instance_count: int) -> Plan:
     return Plan(shares, wait, termination, kind)
 
 
+def check_alarms(alarms: Sequence[str],
+                 states: Callable[[Sequence[str]], dict[str, str]] | None) -> None:
+    """UpdateEndpoint takes alarm names on trust; checking them locally catches a state machine
+    that names alarms the app does not create (they could never roll anything back)."""
+    if not alarms:
+        return
+    if states is None:
+        raise PolicyError("AutoRollbackConfiguration names alarms, but there is no CloudWatch "
+                          "to watch them")
+    missing = sorted(set(alarms) - set(states(alarms)))
+    if missing:
+        raise PolicyError(f"AutoRollbackConfiguration: alarm(s) {', '.join(missing)} do not "
+                          "exist")
+
+
 def bake(seconds: float, alarms: Sequence[str],
          states: Callable[[Sequence[str]], dict[str, str]]) -> list[str]:
     """Watch `alarms` for `seconds` (already scaled to the local clock), looking at least once:

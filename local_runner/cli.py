@@ -40,6 +40,19 @@ def _read_input(path: str | None) -> dict:
     return data
 
 
+def _inputs(specs: list[str] | None, pipelines: list[str]) -> dict[str, dict]:
+    """`--input FILE` (the first pipeline's) or `--input PIPELINE=FILE`, any number of times."""
+    inputs: dict[str, dict] = {}
+    for spec in specs or []:
+        pipeline, sep, path = spec.partition("=")
+        if not sep or pipeline not in PIPELINES:
+            pipeline, path = pipelines[0], spec
+        if pipeline not in pipelines:
+            raise RunnerError(f"--input {spec}: {pipeline} is not one of the pipelines run")
+        inputs[pipeline] = _read_input(path)
+    return inputs
+
+
 # --- summary / definition -------------------------------------------------------------------------
 def _summary(args: argparse.Namespace) -> int:
     outdir = _assembly(args)
@@ -67,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     from local_runner.reporting import LiveView, print_failure, print_summary
 
     outdir = _assembly(args)
-    execution_input = _read_input(args.input)
+    inputs = _inputs(args.input, args.pipelines)
     results = Path(args.results)
     started = time.monotonic()
     with LocalPlatform(outdir, max_local_trials=args.max_trials) as platform:
@@ -78,8 +91,8 @@ def _run(args: argparse.Namespace) -> int:
             name = f"local-{pipeline}-{stamp}"
             print(f"\n▶ {pipeline}: execution {name}")
             view = LiveView()
-            given = execution_input if pipeline == args.pipelines[0] else {}
-            result = platform.run(pipeline, given, name=name, on_step=view.show)
+            result = platform.run(pipeline, inputs.get(pipeline, {}), name=name,
+                                  on_step=view.show)
             files = platform.download_run(name, results / name)
             if result.status != "SUCCEEDED":
                 print_failure(result, platform.sagemaker)
@@ -118,14 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="execute pipelines locally, end to end, on the sample data",
         description="Synthesize the app, deploy it into an emulated AWS account (moto), upload "
                     "the sample data, execute the synthesized state machines with every "
-                    "SageMaker/Glue job running the real scripts, show each state as it runs, "
-                    "then print the results and copy the artefacts to --results.")
+                    "SageMaker/Glue job running the real scripts (and endpoints the real "
+                    "inference server), show each state as it runs, then print the results and "
+                    "copy the artefacts to --results.")
     run.add_argument("pipelines", nargs="+", choices=PIPELINES, metavar="pipeline",
                      help=f"one or more of {', '.join(PIPELINES)}, run in order in the same "
                           "emulated account (so batch inference finds the model training "
                           "registered)")
-    run.add_argument("--input", help="JSON file with the first pipeline's execution input "
-                                     "(default: {} = the stage's defaults)")
+    run.add_argument("--input", action="append", metavar="[PIPELINE=]FILE",
+                     help="JSON file with an execution input: FILE for the first pipeline, "
+                          "PIPELINE=FILE for another; repeat for several (default: {} = the "
+                          "stage's defaults). A local deployment needs "
+                          "deployment=sample_data/local_deployment.json (no baseline: "
+                          "docs/serving.md)")
     run.add_argument("--seed", default=str(PROJECT_ROOT / "sample_data" / "local_run.json"),
                      help="JSON file listing the files to upload first (default: "
                           "sample_data/local_run.json)")

@@ -81,5 +81,6 @@ def find(definitions: list[StateMachineDefinition], pipeline: str) -> StateMachi
     if len(matches) != 1:
         known = ", ".join(sorted(d.name for d in definitions)) or "none"
         raise RunnerError(f"no single state machine for pipeline {pipeline!r} (found: {known})",
-                          "use one of the pipeline names: training, batch-inference")
+                          "use one of the pipeline names: training, batch-inference, "
+                          "deployment, retraining-gate")
     return matches[0]

@@ -65,6 +65,7 @@ class Fleet:
 class Endpoint:
     name: str
     arn: str
+    config_name: str  # the config it serves (or failed to start)
     fleet: Fleet | None
     status: str
     created: str
@@ -136,7 +137,8 @@ class LocalEndpoints:
             if name in self.endpoints:
                 raise _invalid(f'Cannot create already existing endpoint "{arn}".')
             config = self._config(request["EndpointConfigName"])
-            endpoint = self.endpoints[name] = Endpoint(name, arn, None, "Creating", now(), now())
+            endpoint = self.endpoints[name] = Endpoint(name, arn, config["EndpointConfigName"],
+                                                       None, "Creating", now(), now())
         try:
             fleet = self._start_fleet(config)
         except StagingError as exc:
@@ -155,10 +157,10 @@ class LocalEndpoints:
     def _describe(self, endpoint: Endpoint) -> dict:
         described: dict = {"EndpointName": endpoint.name, "EndpointArn": endpoint.arn,
                            "EndpointStatus": endpoint.status, "CreationTime": endpoint.created,
-                           "LastModifiedTime": endpoint.modified}
+                           "LastModifiedTime": endpoint.modified,
+                           "EndpointConfigName": endpoint.config_name}
         fleet = endpoint.fleet
         if fleet is not None:
-            described["EndpointConfigName"] = fleet.name
             described["ProductionVariants"] = [{
                 "VariantName": v["VariantName"],
                 "CurrentWeight": float(v.get("InitialVariantWeight", 1.0)),
@@ -197,9 +199,9 @@ class LocalEndpoints:
                         for v in endpoint.fleet.config["ProductionVariants"])
             try:
                 steps = blue_green.plan(deployment.get("BlueGreenUpdatePolicy"), count)
+                blue_green.check_alarms(alarms, self.alarm_states)
             except blue_green.PolicyError as exc:
                 raise _invalid(str(exc)) from None
-            self._check_alarms(alarms)
             endpoint.status, endpoint.failure_reason = "Updating", None
             endpoint.last_deployment = deployment or None
             endpoint.modified = now()
@@ -212,33 +214,25 @@ class LocalEndpoints:
         self._deploy(endpoint, green, steps, alarms)
         return {"EndpointArn": endpoint.arn}
 
-    def _check_alarms(self, alarms: list[str]) -> None:
-        """UpdateEndpoint takes alarm names on trust; checking them here catches a state machine
-        that names alarms the app does not create (they could never roll anything back)."""
-        if not alarms:
-            return
-        if self.alarm_states is None:
-            raise _invalid("AutoRollbackConfiguration names alarms, but no CloudWatch is "
-                           "available to watch them")
-        missing = sorted(set(alarms) - set(self.alarm_states(alarms)))
-        if missing:
-            raise _invalid(f"AutoRollbackConfiguration: alarm(s) {', '.join(missing)} do not "
-                           "exist")
-
     def _deploy(self, endpoint: Endpoint, green: Fleet, steps: blue_green.Plan,
                 alarms: list[str]) -> None:
         states = self.alarm_states or (lambda names: {})
-        for index, share in enumerate(steps.shares):
-            with self._lock:
-                endpoint.green = green
-                endpoint.split = blue_green.Router([1.0 - share, share])
-            if self.on_shift is not None:
-                self.on_shift(endpoint.name, share)
-            fired = blue_green.bake(steps.wait_seconds * self.time_scale, alarms, states)
-            if fired:
-                self._finish(endpoint, None, blue_green.rollback_reason(fired, index, steps))
-                green.stop()
-                return
+        try:
+            for index, share in enumerate(steps.shares):
+                with self._lock:
+                    endpoint.green = green
+                    endpoint.split = blue_green.Router([1.0 - share, share])
+                if self.on_shift is not None:
+                    self.on_shift(endpoint.name, share)
+                fired = blue_green.bake(steps.wait_seconds * self.time_scale, alarms, states)
+                if fired:
+                    self._finish(endpoint, None, blue_green.rollback_reason(fired, index, steps))
+                    green.stop()
+                    return
+        except BaseException as exc:  # never leave the endpoint Updating, or the fleet running
+            self._finish(endpoint, None, f"Endpoint update rolled back: {exc}")
+            green.stop()
+            raise
         # The old fleet's grace: it takes no traffic any more, nothing is watched.
         time.sleep(steps.termination_wait_seconds * self.time_scale)
         self._finish(endpoint, green, None)
@@ -248,7 +242,7 @@ class LocalEndpoints:
         with self._lock:
             retired = endpoint.fleet if green is not None else None
             if green is not None:
-                endpoint.fleet = green
+                endpoint.fleet, endpoint.config_name = green, green.name
             endpoint.green, endpoint.split = None, blue_green.Router([1.0])
             endpoint.status, endpoint.failure_reason, endpoint.modified = \
                 "InService", failure, now()

@@ -298,6 +298,13 @@ def test_an_alarm_during_baking_rolls_back_and_the_old_model_keeps_serving(platf
     assert _children() == {str(s.pid) for s in servers}  # the new fleet was stopped
 
 
+@pytest.mark.xfail(strict=True, reason="ml_constructs/endpoint_deployment.py suspends autoscaling "
+                   "before the update and re-registers it on the success path only: after a "
+                   "rollback the old fleet is left without autoscaling")
+def test_a_rolled_back_deployment_leaves_autoscaling_as_it_was(platform, rolled_back):
+    assert len(_scalable_targets(platform)) == 1
+
+
 # --- around the deployment ---------------------------------------------------------------------
 def test_an_approval_event_starts_a_deployment_whose_baseline_needs_aws(platform, packages,
                                                                          rolled_back):

@@ -129,3 +129,36 @@ def test_data_capture_samples_evenly_and_encodes_by_content_type():
                                      "data": "1,2\n", "encoding": "CSV"}
     assert data["endpointOutput"]["encoding"] == "BASE64"  # JSON is not a capture JSON type here
     assert DataCapture.summary(CONFIG)["CaptureStatus"] == "Started"
+
+
+def test_update_alarms_must_exist():
+    blue_green.check_alarms([], None)
+    with pytest.raises(blue_green.PolicyError, match="alarm.s. b do not exist"):
+        blue_green.check_alarms(["a", "b"], lambda names: {"a": "OK"})
+
+
+def test_an_endpoint_whose_model_cannot_start_is_failed_with_the_reason(tmp_path):
+    from local_runner.api_common import SageMakerError
+    from local_runner.executors import LocalProgram
+    from local_runner.local_endpoints import LocalEndpoints
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="models",
+                         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        endpoints = LocalEndpoints(
+            s3=s3, program=LocalProgram(bin_dir=tmp_path), workdir=tmp_path,
+            arn=lambda kind, name: f"arn:{kind}/{name}",
+            model=lambda name: {"ModelDataUrl": "s3://models/absent/model.tar.gz"},
+            alarm_states=None, time_scale=0.001)
+        with pytest.raises(SageMakerError, match='Could not find endpoint "arn:endpoint/ep"'):
+            endpoints._api_describeEndpoint({"EndpointName": "ep"})
+        endpoints._api_createEndpointConfig({"EndpointConfigName": "epc", "ProductionVariants": [
+            {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1}]})
+        endpoints._api_createEndpoint({"EndpointName": "ep", "EndpointConfigName": "epc"})
+        described = endpoints._api_describeEndpoint({"EndpointName": "ep"})
+        assert described["EndpointStatus"] == "Failed"
+        assert described["EndpointConfigName"] == "epc"
+        assert "no S3 objects found" in described["FailureReason"]
+        with pytest.raises(SageMakerError, match="Cannot update in-progress endpoint"):
+            endpoints._api_updateEndpoint({"EndpointName": "ep", "EndpointConfigName": "epc"})
