@@ -12,23 +12,26 @@ AWS's Model Monitor analyzer image, which has no local entry point (docs/serving
 
 from __future__ import annotations
 
-import csv
-import io
-import tarfile
-import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from local_runner.api_common import SageMakerError
 from runtime_scripts.churn import capture
+from tests.local_runner.serving_helpers import (
+    ENDPOINT,
+    PREEXISTING,
+    children,
+    holdout,
+    model_predictions,
+    observe_shifts,
+    scalable_targets,
+    served_package,
+    wait_for_state,
+    what_is_served,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-HOLDOUT = ROOT / "sample_data" / "churn" / "local_run" / "holdout_features.csv"
-ENDPOINT = "mlplatform-dev-churn"
 DRIFT_ALARM = "mlplatform-dev-data-drift"
 ROLLBACK_ALARM = "mlplatform-dev-endpoint-5xx-errors"
 NO_BASELINE = {"baseline": {"enabled": False}}
@@ -36,7 +39,6 @@ CANARY = {"traffic_routing": "CANARY", "step_type": "CAPACITY_PERCENT", "step_si
           "wait_interval_seconds": 60, "termination_wait_seconds": 30,
           "max_execution_timeout_seconds": 600}
 SHALLOW = {"training": {"hyperparameters": {"max_depth": "2", "num_round": "20"}}}
-ROWS = 40  # held-out rows sent per request
 
 FIRST_DEPLOYMENT = ["Validate input", "Model package given?", "Use requested model package",
                     "Describe model package", "Model package approved?", "Create model",
@@ -48,39 +50,17 @@ UPDATE = ["Describe endpoint", "Endpoint status?", "Find scalable target",
           "Autoscaling registered?", "Suspend autoscaling", "Update endpoint",
           "Wait for endpoint", "Check endpoint", "Endpoint deployed?"]
 
-_PREEXISTING: set[str] = set()
-
-
-def _children() -> set[str]:
-    """This process's live child processes (model servers; jobs end with their state)."""
-    found: set[str] = set()
-    for children in Path("/proc/self/task").glob("*/children"):
-        found |= set(children.read_text().split())
-    return found - _PREEXISTING
-
-
 @pytest.fixture(scope="module")
 def platform(synthesized, tmp_path_factory):
     """conftest's account, plus the proof that closing it stops every endpoint server."""
     from local_runner.local_run import LocalPlatform
 
-    _PREEXISTING.update(_children())
+    PREEXISTING.update(children())
     with LocalPlatform(synthesized["dev"].outdir,
                        workdir=tmp_path_factory.mktemp("local-deploy")) as local:
         local.seed()
         yield local
-    assert _children() == set(), "an endpoint server outlived the platform"
-
-
-def _wait_for_state(platform, execution_arn: str, state: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        history = platform.clients.sfn.get_execution_history(executionArn=execution_arn,
-                                                             maxResults=1000)["events"]
-        if any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in history):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_arn} never entered {state!r}")
+    assert children() == set(), "an endpoint server outlived the platform"
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +68,7 @@ def retraining(platform):
     """The drift alarm fires twice while the first gate holds its lock."""
     first = platform.set_alarm_state(DRIFT_ALARM, "ALARM", "feature drift 0.41 > 0.2")
     gate = first[0].execution_arn
-    _wait_for_state(platform, gate, "Hold the retraining lock")
+    wait_for_state(platform, gate, "Hold the retraining lock")
     quiet = platform.set_alarm_state(DRIFT_ALARM, "OK", "drift back under the threshold")
     again = platform.set_alarm_state(DRIFT_ALARM, "ALARM", "feature drift 0.44 > 0.2")
     skipped = platform.wait(again[0].execution_arn)
@@ -108,60 +88,6 @@ def packages(platform, retraining):
     shallow = platform.run("training", SHALLOW, name="shallow")
     assert shallow.status == "SUCCEEDED", shallow.cause
     return retraining.training.output["registered"]["arn"], shallow.output["registered"]["arn"]
-
-
-def _holdout() -> tuple[list[list[str]], bytes]:
-    rows = list(csv.reader(HOLDOUT.open()))[:ROWS]
-    return rows, "".join(",".join(r) + "\n" for r in rows).encode()
-
-
-def _served(platform) -> tuple[np.ndarray, str]:
-    """(churn probabilities the endpoint answers for the held-out rows, the config serving)."""
-    _, body = _holdout()
-    answer = platform.sagemaker.invoke_endpoint(ENDPOINT, body, "text/csv", "text/csv")
-    rows = list(csv.reader(io.StringIO(answer.body.decode())))
-    return np.array([float(r[0]) for r in rows]), answer.endpoint_config
-
-
-def _model_predictions(platform, package_arn: str, tmp_path: Path) -> np.ndarray:
-    """What the package's model predicts, computed here without the server: its artefact from
-    S3, the evaluation path's loader and transform (runtime_scripts/churn/model_bundle.py)."""
-    import xgboost
-
-    from runtime_scripts.churn.model_bundle import load_bundle
-
-    package = platform.sagemaker.call("describeModelPackage", {"ModelPackageName": package_arn})
-    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-    bucket, _, key = url[5:].partition("/")
-    archive = platform.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    folder = tmp_path / package_arn.rsplit("/", 1)[-1]
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    bundle = load_bundle(folder)
-    rows, _ = _holdout()
-    frame = pd.DataFrame(rows, columns=bundle.transform.input_columns)
-    return bundle.booster.predict(xgboost.DMatrix(bundle.transform.transform_frame(frame)))
-
-
-def _served_package(platform, endpoint_config: str) -> str:
-    """The model package behind an endpoint config: config -> model -> package."""
-    config = platform.sagemaker.call("describeEndpointConfig",
-                                     {"EndpointConfigName": endpoint_config})
-    model = platform.sagemaker.state.models[config["ProductionVariants"][0]["ModelName"]]
-    return model["PrimaryContainer"]["ModelPackageName"]
-
-
-def _observe_shifts(platform, requests: int = 4) -> list[tuple[float, list[str]]]:
-    """During each traffic shift's baking period: which endpoint config answers `requests`."""
-    seen: list[tuple[float, list[str]]] = []
-    _, body = _holdout()
-
-    def observe(endpoint: str, share: float) -> None:
-        seen.append((share, [platform.sagemaker.invoke_endpoint(endpoint, body).endpoint_config
-                             for _ in range(requests)]))
-
-    platform.sagemaker.endpoints.on_shift = observe
-    return seen
 
 
 # --- retraining --------------------------------------------------------------------------------
@@ -189,8 +115,8 @@ def test_the_retrained_model_is_registered_with_the_alarm_that_caused_it(platfor
 def first(platform, packages, tmp_path_factory):
     result = platform.run("deployment", {"model_package_arn": packages[0], **NO_BASELINE},
                           name="deploy-first")
-    served, config = _served(platform)
-    expected = _model_predictions(platform, packages[0], tmp_path_factory.mktemp("first"))
+    served, config = what_is_served(platform)
+    expected = model_predictions(platform, packages[0], tmp_path_factory.mktemp("first"))
     return SimpleNamespace(result=result, served=served, config=config, expected=expected)
 
 
@@ -198,20 +124,13 @@ def test_a_first_deployment_creates_the_endpoint_serving_the_model(platform, pac
     assert first.result.status == "SUCCEEDED", first.result.cause
     assert first.result.path == FIRST_DEPLOYMENT
     assert first.config == "mlplatform-dev-epc-deploy-first"
-    assert _served_package(platform, first.config) == packages[0]
+    assert served_package(platform, first.config) == packages[0]
     np.testing.assert_allclose(first.served, first.expected, rtol=1e-5)
     described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
     assert described["EndpointStatus"] == "InService"
     assert described["DataCaptureConfig"]["CurrentSamplingPercentage"] == 100  # dev
-    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in _scalable_targets(platform)] == \
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in scalable_targets(platform)] == \
         [(1, 2)]  # dev's autoscaling range, registered after the endpoint came up
-
-
-def _scalable_targets(platform) -> list[dict]:
-    import boto3
-
-    return boto3.client("application-autoscaling", region_name=platform.region) \
-        .describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
 
 
 def test_requests_are_captured_as_sagemaker_writes_them(platform, first):
@@ -223,19 +142,19 @@ def test_requests_are_captured_as_sagemaker_writes_them(platform, first):
     assert keys and all(k.endswith(".jsonl") for k in keys)
     lines = platform.clients.s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read() \
         .decode().splitlines()
-    rows, _ = _holdout()
+    rows, _ = holdout()
     assert capture.rows_from_lines(lines, capture.CHURN_FEATURES) == rows
 
 
 @pytest.fixture(scope="module")
 def canary(platform, packages, first):
-    shifts = _observe_shifts(platform)
+    shifts = observe_shifts(platform)
     try:
         result = platform.run("deployment", {"model_package_arn": packages[1], **NO_BASELINE,
                                              "deployment": CANARY}, name="deploy-canary")
     finally:
         platform.sagemaker.endpoints.on_shift = None
-    served, config = _served(platform)
+    served, config = what_is_served(platform)
     return SimpleNamespace(result=result, shifts=shifts, served=served, config=config)
 
 
@@ -248,29 +167,29 @@ def test_a_canary_update_bakes_then_moves_all_traffic_to_the_new_model(platform,
     # Half the requests on the new fleet while the canary bakes, then all of them.
     assert canary.shifts == [(0.5, [old, new, old, new]), (1.0, [new] * 4)]
     assert canary.config == new
-    assert _served_package(platform, new) == packages[1]
+    assert served_package(platform, new) == packages[1]
     assert not np.allclose(canary.served, first.served)  # another model answers now
     described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
     assert described["EndpointConfigName"] == new and "FailureReason" not in described
-    assert len(_scalable_targets(platform)) == 1  # suspended for the update, then re-registered
+    assert len(scalable_targets(platform)) == 1  # suspended for the update, then re-registered
 
 
 def test_the_replaced_fleet_is_stopped(platform, canary):
     servers = platform.sagemaker.endpoints.endpoints[ENDPOINT].fleet.servers.values()
-    assert _children() == {str(s.pid) for s in servers}
+    assert children() == {str(s.pid) for s in servers}
 
 
 @pytest.fixture(scope="module")
 def rolled_back(platform, packages, canary):
     platform.set_alarm_state(ROLLBACK_ALARM, "ALARM", "6 5xx responses a minute")
-    shifts = _observe_shifts(platform)
+    shifts = observe_shifts(platform)
     try:
         result = platform.run("deployment", {"model_package_arn": packages[0], **NO_BASELINE,
                                              "deployment": CANARY}, name="deploy-back")
     finally:
         platform.sagemaker.endpoints.on_shift = None
         platform.set_alarm_state(ROLLBACK_ALARM, "OK", "recovered")
-    served, config = _served(platform)
+    served, config = what_is_served(platform)
     return SimpleNamespace(result=result, shifts=shifts, served=served, config=config)
 
 
@@ -292,17 +211,17 @@ def test_an_alarm_during_baking_rolls_back_and_the_old_model_keeps_serving(platf
     assert ROLLBACK_ALARM in described["FailureReason"]
     # Still the old model: same answers as before the attempt, from package 2's artefact.
     assert rolled_back.config == canary.config
-    assert _served_package(platform, rolled_back.config) == packages[1]
+    assert served_package(platform, rolled_back.config) == packages[1]
     np.testing.assert_array_equal(rolled_back.served, canary.served)
     servers = platform.sagemaker.endpoints.endpoints[ENDPOINT].fleet.servers.values()
-    assert _children() == {str(s.pid) for s in servers}  # the new fleet was stopped
+    assert children() == {str(s.pid) for s in servers}  # the new fleet was stopped
 
 
 @pytest.mark.xfail(strict=True, reason="ml_constructs/endpoint_deployment.py suspends autoscaling "
                    "before the update and re-registers it on the success path only: after a "
                    "rollback the old fleet is left without autoscaling")
 def test_a_rolled_back_deployment_leaves_autoscaling_as_it_was(platform, rolled_back):
-    assert len(_scalable_targets(platform)) == 1
+    assert len(scalable_targets(platform)) == 1
 
 
 # --- around the deployment ---------------------------------------------------------------------
@@ -320,7 +239,7 @@ def test_an_approval_event_starts_a_deployment_whose_baseline_needs_aws(platform
     assert "Compute data quality baseline" in result.path
     assert "Describe endpoint" not in result.path
     assert "cannot be run locally" in result.cause
-    assert _served(platform)[1] == rolled_back.config
+    assert what_is_served(platform)[1] == rolled_back.config
 
 
 def test_monitoring_schedules_name_a_deployed_job_definition_and_endpoint(platform, first):
