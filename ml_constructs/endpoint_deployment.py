@@ -219,6 +219,8 @@ class EndpointDeployment(Construct):
                   .otherwise(self.states.fail(
                       "Explain endpoint failure without reason", "EndpointFailed",
                       f"States.Format('endpoint is {{}}', {STATUS})")))
+        if not self.serverless:
+            rolled_back = self._restore_autoscaling(rolled_back)
         return (sfn.Choice(self, "Endpoint deployed?")
                 .when(sfn.Condition.and_(
                     sfn.Condition.string_equals(STATUS, "InService"),
@@ -229,6 +231,23 @@ class EndpointDeployment(Construct):
                 .when(sfn.Condition.or_(*(sfn.Condition.string_equals(STATUS, s) for s in (
                     "Failed", "UpdateRollbackFailed", "OutOfService"))), failed)
                 .otherwise(wait))
+
+    def _restore_autoscaling(self, then: sfn.IChainable) -> sfn.IChainable:
+        """After a rollback the old fleet keeps serving: give it back the autoscaling the update
+        suspended (its previous limits, the configured policy) before failing the execution."""
+        register = self.states.task(
+            "Restore autoscaling", "registerScalableTarget", jobs.restore_scalable_target(),
+            service="applicationautoscaling",
+            iam_action="application-autoscaling:RegisterScalableTarget", resources=["*"])
+        policy = self.states.task(
+            "Restore scaling policy", "putScalingPolicy",
+            jobs.scaling_policy(f"{self.props.endpoint_name}-invocations"),
+            service="applicationautoscaling",
+            iam_action="application-autoscaling:PutScalingPolicy", resources=["*"])
+        register.next(policy).next(then)
+        return (sfn.Choice(self, "Autoscaling was suspended?")
+                .when(sfn.Condition.is_present("$.scaling.targets[0]"), register)
+                .otherwise(then))
 
     # --- after a successful deployment ---------------------------------------------------------
     def _after_deployment(self) -> sfn.IChainable:

@@ -431,6 +431,12 @@ def register_scalable_target() -> dict:
             "MaxCapacity.$": "$.autoscaling.max_capacity"}
 
 
+def restore_scalable_target() -> dict:
+    """RegisterScalableTarget with the limits the variant had before the update suspended it."""
+    return {**scalable_target(), "MinCapacity.$": "$.scaling.targets[0].MinCapacity",
+            "MaxCapacity.$": "$.scaling.targets[0].MaxCapacity"}
+
+
 def scaling_policy(policy_name: str) -> dict:
     """PutScalingPolicy: target tracking on SageMakerVariantInvocationsPerInstance."""
     return {**scalable_target(), "PolicyName": policy_name, "PolicyType": "TargetTrackingScaling",

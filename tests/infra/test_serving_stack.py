@@ -180,7 +180,12 @@ def test_rollback_is_detected_by_the_endpoint_config_it_serves(states):
             "StringEqualsPath": "$.run.job_names.endpoint_config"} in deployed
     assert choices[0]["Next"] == "Register autoscaling"
     assert choices[1] == {"Variable": "$.endpoint_status.EndpointStatus",
-                          "StringEquals": "InService", "Next": "Rollback reason given?"}
+                          "StringEquals": "InService", "Next": "Autoscaling was suspended?"}
+    # A rolled-back update gives the old fleet its autoscaling back before failing.
+    restore = states["Autoscaling was suspended?"]
+    assert restore["Choices"][0]["Next"] == "Restore autoscaling"
+    assert restore["Default"] == "Rollback reason given?"
+    assert states["Restore scaling policy"]["Next"] == "Rollback reason given?"
     assert states["Endpoint deployed?"]["Default"] == "Wait for endpoint"
     explain = states["Explain rollback"]["Parameters"]
     assert explain["Error"] == "DeploymentRolledBack"

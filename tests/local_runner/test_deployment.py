@@ -200,8 +200,10 @@ def test_an_alarm_during_baking_rolls_back_and_the_old_model_keeps_serving(platf
     assert result.error == "DeploymentRolledBack"
     assert result.cause.startswith("deployment rolled back: ")
     assert ROLLBACK_ALARM in result.cause and "canary" in result.cause
-    assert result.path[-5:] == ["Endpoint deployed?", "Rollback reason given?",
-                                "Explain rollback", "Notify failure", "Pipeline failed"]
+    assert result.path[-8:] == ["Endpoint deployed?", "Autoscaling was suspended?",
+                                "Restore autoscaling", "Restore scaling policy",
+                                "Rollback reason given?", "Explain rollback", "Notify failure",
+                                "Pipeline failed"]
     # The canary did reach the new fleet before the alarm was seen.
     new = "mlplatform-dev-epc-deploy-back"
     assert rolled_back.shifts == [(0.5, [canary.config, new, canary.config, new])]
@@ -217,11 +219,9 @@ def test_an_alarm_during_baking_rolls_back_and_the_old_model_keeps_serving(platf
     assert children() == {str(s.pid) for s in servers}  # the new fleet was stopped
 
 
-@pytest.mark.xfail(strict=True, reason="ml_constructs/endpoint_deployment.py suspends autoscaling "
-                   "before the update and re-registers it on the success path only: after a "
-                   "rollback the old fleet is left without autoscaling")
 def test_a_rolled_back_deployment_leaves_autoscaling_as_it_was(platform, rolled_back):
     assert len(scalable_targets(platform)) == 1
+    assert "Restore autoscaling" in rolled_back.result.path
 
 
 # --- around the deployment ---------------------------------------------------------------------
