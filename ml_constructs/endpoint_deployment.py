@@ -232,21 +232,28 @@ class EndpointDeployment(Construct):
                     "Failed", "UpdateRollbackFailed", "OutOfService"))), failed)
                 .otherwise(wait))
 
-    def _restore_autoscaling(self, then: sfn.IChainable) -> sfn.IChainable:
-        """After a rollback the old fleet keeps serving: give it back the autoscaling the update
-        suspended (its previous limits, the configured policy) before failing the execution."""
+    def _autoscaling(self, register_id: str, policy_id: str, target: dict,
+                     then: sfn.IChainable) -> sfn.IChainable:
+        """Register the variant as a scalable target with `target`'s limits, then put the
+        configured target-tracking policy (deregistering deleted any earlier one)."""
         register = self.states.task(
-            "Restore autoscaling", "registerScalableTarget", jobs.restore_scalable_target(),
-            service="applicationautoscaling",
+            register_id, "registerScalableTarget", target, service="applicationautoscaling",
             iam_action="application-autoscaling:RegisterScalableTarget", resources=["*"])
         policy = self.states.task(
-            "Restore scaling policy", "putScalingPolicy",
+            policy_id, "putScalingPolicy",
             jobs.scaling_policy(f"{self.props.endpoint_name}-invocations"),
             service="applicationautoscaling",
             iam_action="application-autoscaling:PutScalingPolicy", resources=["*"])
         register.next(policy).next(then)
+        return register
+
+    def _restore_autoscaling(self, then: sfn.IChainable) -> sfn.IChainable:
+        """After a rollback the old fleet keeps serving: give it back the autoscaling the update
+        suspended (its previous limits, the configured policy) before failing the execution."""
+        restore = self._autoscaling("Restore autoscaling", "Restore scaling policy",
+                                    jobs.restore_scalable_target(), then)
         return (sfn.Choice(self, "Autoscaling was suspended?")
-                .when(sfn.Condition.is_present("$.scaling.targets[0]"), register)
+                .when(sfn.Condition.is_present("$.scaling.targets[0]"), restore)
                 .otherwise(then))
 
     # --- after a successful deployment ---------------------------------------------------------
@@ -265,15 +272,6 @@ class EndpointDeployment(Construct):
                                      schedule=props.monitoring_config.schedule,
                                      bucket=props.permissions.monitoring_bucket, then=notify)
         if not self.serverless:
-            register = self.states.task(
-                "Register autoscaling", "registerScalableTarget", jobs.register_scalable_target(),
-                service="applicationautoscaling",
-                iam_action="application-autoscaling:RegisterScalableTarget", resources=["*"])
-            policy = self.states.task(
-                "Set scaling policy", "putScalingPolicy",
-                jobs.scaling_policy(f"{props.endpoint_name}-invocations"),
-                service="applicationautoscaling",
-                iam_action="application-autoscaling:PutScalingPolicy", resources=["*"])
-            register.next(policy).next(head)
-            head = register
+            head = self._autoscaling("Register autoscaling", "Set scaling policy",
+                                     jobs.register_scalable_target(), head)
         return head
