@@ -9,7 +9,11 @@ from pathlib import Path
 
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from ml_constructs.network import IsolatedNetwork
+from ml_constructs.sagemaker_jobs import JobSettings
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 # The built-in algorithm's version. 3.0-5 (XGBoost 3.0) and not 1.7-1: the 1.x containers save
@@ -52,3 +56,13 @@ class RuntimeImage(Construct):
     def grant_pull(self, grantee: iam.IGrantable) -> None:
         # SageMaker pulls its built-in algorithm images itself: only ours needs a grant.
         self.asset.repository.grant_pull(grantee)
+
+    def job_settings(self, *, role: iam.IRole, key: kms.IKey, git_commit: str,
+                     network: IsolatedNetwork | None) -> JobSettings:
+        """What every job request of a stack needs: this image, the role, the key, the VPC."""
+        return JobSettings(role_arn=role.role_arn, image_uri=self.image_uri,
+                           training_image_uri=self.training_image_uri,
+                           builtin_training=self.builtin_training, kms_key_id=key.key_arn,
+                           git_commit=git_commit,
+                           subnet_ids=network.subnet_ids if network else (),
+                           security_group_ids=network.security_group_ids if network else ())

@@ -20,7 +20,6 @@ from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_defaults import batch_defaults, platform_values, training_defaults
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.runtime_image import RuntimeImage
-from ml_constructs.sagemaker_jobs import JobSettings
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
 from stacks.log_retention import retention
@@ -46,13 +45,8 @@ class PipelinesStack(cdk.Stack):
             read_buckets=[raw, curated],
             artifacts_bucket=artifacts, in_vpc=network is not None).role
         image.grant_pull(execution_role)
-        settings = JobSettings(role_arn=execution_role.role_arn, image_uri=image.image_uri,
-                               training_image_uri=image.training_image_uri,
-                               builtin_training=image.builtin_training,
-                               kms_key_id=key.key_arn,
-                               git_commit=git_commit,
-                               subnet_ids=network.subnet_ids if network else (),
-                               security_group_ids=network.security_group_ids if network else ())
+        settings = image.job_settings(role=execution_role, key=key, git_commit=git_commit,
+                                      network=network)
 
         group_name = f"{prefix}-churn"
         group = sagemaker.CfnModelPackageGroup(

@@ -26,7 +26,6 @@ from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.retraining import RetrainingGate, RetrainingGateProps
 from ml_constructs.runtime_image import RuntimeImage
-from ml_constructs.sagemaker_jobs import JobSettings
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
 from ml_constructs.serving_alarms import ServingAlarms, ServingAlarmsProps
 from ml_constructs.serving_defaults import (
@@ -59,13 +58,8 @@ class ServingStack(cdk.Stack):
                                       artifacts_bucket=monitoring_bucket,
                                       in_vpc=network is not None).role
         runtime_image.grant_pull(role)
-        settings = JobSettings(role_arn=role.role_arn, image_uri=runtime_image.image_uri,
-                               training_image_uri=runtime_image.training_image_uri,
-                               builtin_training=runtime_image.builtin_training,
-                               kms_key_id=key.key_arn,
-                               git_commit=git_commit,
-                               subnet_ids=network.subnet_ids if network else (),
-                               security_group_ids=network.security_group_ids if network else ())
+        settings = runtime_image.job_settings(role=role, key=key, git_commit=git_commit,
+                                              network=network)
         topic_name = f"{prefix}-serving"
         notifications = NotificationTopic(self, "Notifications", key=key, topic_name=topic_name,
                                           email=config.notification_email)
