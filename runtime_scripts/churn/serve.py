@@ -64,10 +64,10 @@ class Supervisor:
                     self.stop()
                     return EXIT_BOOT
                 log.warning("worker in slot %d exited with %s: starting a new one", slot, code)
-                self.spawn(slot)
+                self.spawn(slot, replacement=True)
             self.watchdog()
 
-    def spawn(self, slot: int) -> None:
+    def spawn(self, slot: int, *, replacement: bool = False) -> None:
         self.board.reset(slot)
         pid = os.fork()
         if pid:
@@ -80,7 +80,7 @@ class Supervisor:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             from runtime_scripts.churn.serving.worker import run_worker
 
-            code = run_worker(self.config, self.sock, self.board, slot)
+            code = run_worker(self.config, self.sock, self.board, slot, replacement=replacement)
         except BaseException:
             log.exception("worker crashed")
         finally:

@@ -28,8 +28,11 @@ BOOT_FAILURE = 3
 SWEEP_S = 1.0
 
 
-def run_worker(config: ServerConfig, sock: socket.socket, board: WorkerBoard, slot: int) -> int:
-    """Serve until SIGTERM/SIGINT; returns the process exit code."""
+def run_worker(config: ServerConfig, sock: socket.socket, board: WorkerBoard, slot: int,
+               *, replacement: bool = False) -> int:
+    """Serve until SIGTERM/SIGINT; returns the process exit code. A `replacement` worker (one
+    started after a worker died) loads the model before it takes connections: the server already
+    answers /ping 200, so a connection it accepted early would get a 503 for a scoring request."""
     try:
         import uvloop
 
@@ -37,10 +40,11 @@ def run_worker(config: ServerConfig, sock: socket.socket, board: WorkerBoard, sl
     except ImportError:  # a dev machine without uvloop still serves, only slower
         runner = asyncio.Runner()
     with runner:
-        return runner.run(_serve(config, sock, board, slot))
+        return runner.run(_serve(config, sock, board, slot, accept_early=not replacement))
 
 
-async def _serve(config: ServerConfig, sock: socket.socket, board: WorkerBoard, slot: int) -> int:
+async def _serve(config: ServerConfig, sock: socket.socket, board: WorkerBoard, slot: int,
+                 *, accept_early: bool) -> int:
     loop = asyncio.get_running_loop()
     app = InferenceApp(config)
     connections = Connections(app, request_timeout_s=config.timeout_s, keepalive_s=KEEPALIVE_S)
@@ -52,7 +56,8 @@ async def _serve(config: ServerConfig, sock: socket.socket, board: WorkerBoard, 
     acceptor = Acceptor(
         sock, lambda: HttpProtocol(connections), board, slot, lambda: len(connections.open)
     )
-    acceptor.start()
+    if accept_early:
+        acceptor.start()
     sweeper = asyncio.ensure_future(_sweep(connections, lambda: board.beat(slot)))
     loading = loop.run_in_executor(None, _load_scorer, config)
     stopping = asyncio.ensure_future(stop.wait())
@@ -72,6 +77,8 @@ async def _serve(config: ServerConfig, sock: socket.socket, board: WorkerBoard, 
         gc.collect()
         gc.freeze()
         log.info("worker ready: model loaded from %s", config.model_dir)
+        if not accept_early:
+            acceptor.start()
         await stopping
 
     # Graceful shutdown: stop accepting, answer what is in flight, close idle keep-alives.
