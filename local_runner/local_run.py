@@ -244,29 +244,36 @@ class LocalPlatform:
         return json.loads(self.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+FAILED_EVENTS = ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "LambdaFunctionTimedOut")
+SUCCEEDED_EVENTS = ("TaskSucceeded", "LambdaFunctionSucceeded")
+
+
 def _track(event: dict, steps: dict[str, StateStep], on_step) -> None:
+    """Follow one history event. A state is reported when it is entered and once when it ends:
+    failed if its last attempt failed (a caught error also exits the state), else succeeded."""
     entered = event.get("stateEnteredEventDetails")
     exited = event.get("stateExitedEventDetails")
     now = event["timestamp"].timestamp() if hasattr(event["timestamp"], "timestamp") \
         else time.time()
+    running = next((s for s in reversed(list(steps.values())) if s.duration is None), None)
     if entered:
         step = StateStep(entered["name"], "running", now)
         steps[f"{entered['name']}#{len(steps)}"] = step
-        if on_step:
-            on_step(step)
-    elif exited:
-        # The latest entry of that state, also when an attempt failed and a retry succeeded.
-        step = next((s for s in reversed(list(steps.values())) if s.name == exited["name"]),
-                    None)
-        if step:
-            step.status = "succeeded"
-            step.duration = now - step.started
-            if on_step:
-                on_step(step)
-    elif event["type"] in ("TaskFailed", "LambdaFunctionFailed", "ExecutionFailed"):
-        step = next((s for s in reversed(list(steps.values())) if s.status == "running"), None)
-        if step and event["type"] != "ExecutionFailed":
-            step.status = "failed"
-            step.duration = now - step.started
-            if on_step:
-                on_step(step)
+        _report(step, on_step)
+    elif exited and running is not None and running.name == exited["name"]:
+        running.status = "failed" if running.status == "failed" else "succeeded"
+        running.duration = now - running.started
+        _report(running, on_step)
+    elif running is not None and event["type"] in FAILED_EVENTS:
+        running.status = "failed"  # reported when the state ends; a retry may still succeed
+    elif running is not None and event["type"] in SUCCEEDED_EVENTS:
+        running.status = "running"
+    elif running is not None and event["type"] == "ExecutionFailed":
+        running.status = "failed"
+        running.duration = now - running.started
+        _report(running, on_step)
+
+
+def _report(step: StateStep, on_step) -> None:
+    if on_step:
+        on_step(step)

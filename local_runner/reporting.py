@@ -67,17 +67,24 @@ def print_summary(result: ExecutionResult, files: list[Path], folder: Path) -> N
     print(f"  all artefacts: {folder} ({len(files)} files)")
 
 
-def print_failure(result: ExecutionResult, sagemaker) -> None:
-    failed_state = next((s.name for s in reversed(result.steps) if s.status == "failed"),
-                        result.path[-1] if result.path else "?")
-    print(f"  {result.status}: state {failed_state!r} failed")
-    print(f"  error: {result.error}")
-    cause = result.cause or ""
+def readable_cause(cause: str | None) -> str:
+    """The human part of a cause: a job's FailureReason, a Lambda's errorMessage, else as is."""
     try:
-        reason = json.loads(cause).get("FailureReason") or cause
-    except (json.JSONDecodeError, AttributeError):
-        reason = cause
-    print(f"  cause: {reason}")
+        document = json.loads(cause or "")
+    except json.JSONDecodeError:
+        return cause or ""
+    if isinstance(document, dict):
+        return document.get("FailureReason") or document.get("errorMessage") or cause
+    return cause or ""
+
+
+def print_failure(result: ExecutionResult, sagemaker) -> None:
+    failed = [s.name for s in result.steps if s.status == "failed"]
+    # The state whose error the execution ended with: before the Fail state it was routed to.
+    origin = failed[-2] if len(failed) > 1 else (failed[-1] if failed else "?")
+    print(f"  {result.status}: state {origin!r} failed")
+    print(f"  error: {result.error}")
+    print(f"  cause: {readable_cause(result.cause)}")
     failed_jobs = [job for kind in sagemaker.state.jobs.values() for job in kind.values()
                    if any(str(v) == "Failed" for k, v in job.items() if k.endswith("Status"))]
     if failed_jobs and failed_jobs[-1].get("LogTail"):
