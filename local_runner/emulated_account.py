@@ -126,6 +126,9 @@ def _create(account: EmulatedAccount, stack: StackTemplate, logical_id: str, res
         clients.s3.create_bucket(Bucket=name, **config)
     elif kind == "AWS::SNS::Topic":
         clients.sns.create_topic(Name=props.get("TopicName", logical_id))
+    elif kind == "AWS::Lambda::Function" and not str(props.get("Runtime", "")).startswith(
+            "python"):
+        return  # e.g. CDK's Node.js custom-resource providers: deploy-time only, never invoked
     elif kind == "AWS::Lambda::Function":
         folder = assembly_dir / resource["Metadata"]["aws:asset:path"]
         account.lambdas[props.get("FunctionName", logical_id)] = \
