@@ -44,6 +44,12 @@ def wildcard_findings(*, actions: tuple[str, ...] = (), resources: tuple[str, ..
             + [f"AwsSolutions-IAM5[Resource::{r}]" for r in resources])
 
 
+# The wildcard actions CDK's own grants write (`bucket.grant_read`/`grant_read_write`,
+# `key.grant_encrypt_decrypt`): acknowledged wherever a role holds such a grant.
+BUCKET_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+BUCKET_WRITE_ACTIONS = (*BUCKET_READ_ACTIONS, "s3:DeleteObject*", "s3:Abort*")
+KEY_ACTIONS = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+
 ROLE_OWNED_POLICY_REASON = (
     "CDK attaches least-privilege grants as a policy owned by exactly this one role and deleted "
     "with it; a customer-managed policy would add an attachment surface without narrowing access."

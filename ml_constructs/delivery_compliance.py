@@ -14,12 +14,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
-from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.compliance import (
+    BUCKET_READ_ACTIONS,
+    BUCKET_WRITE_ACTIONS,
+    KEY_ACTIONS,
+    acknowledge_role_policy,
+    in_finding,
+    wildcard_findings,
+)
 from ml_constructs.delivery_pipeline import DeliveryPipeline
 
-ARTIFACTS_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
-ARTIFACTS_WRITE = (*ARTIFACTS_READ, "s3:DeleteObject*", "s3:Abort*")
-KEY_WRITE = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+ARTIFACTS_READ = BUCKET_READ_ACTIONS
+ARTIFACTS_WRITE = BUCKET_WRITE_ACTIONS
+KEY_WRITE = KEY_ACTIONS
 
 ARTIFACTS_REASON = (
     "CDK's grants on this pipeline's own artifact bucket and its key: CodePipeline names the "

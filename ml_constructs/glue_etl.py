@@ -14,6 +14,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.compliance import (
+    BUCKET_WRITE_ACTIONS,
+    KEY_ACTIONS,
     acknowledge_role_policy,
     in_finding,
     wildcard_findings,
@@ -109,8 +111,7 @@ class GlueEtl(Construct):
             "PutMetricData has no resource ARN and is limited to the Glue namespace by condition; "
             "KMS actions from CDK's key grant on one key.",
             wildcard_findings(
-                actions=("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*",
-                         "s3:Abort*", "kms:ReEncrypt*", "kms:GenerateDataKey*"),
+                actions=(*BUCKET_WRITE_ACTIONS, *KEY_ACTIONS),
                 resources=("*", in_finding(self, log_groups),
                            in_finding(self, f"{log_groups}:log-stream:*"),
                            in_finding(self, props.raw_bucket.arn_for_objects(

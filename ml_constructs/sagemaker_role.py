@@ -9,6 +9,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.compliance import (
+    BUCKET_WRITE_ACTIONS,
+    KEY_ACTIONS,
     acknowledge_role_policy,
     in_finding,
     wildcard_findings,
@@ -58,8 +60,7 @@ class SageMakerExecutionRole(Construct):
             "the ENI actions SageMaker needs in a VPC have no resource-level permissions; log "
             "streams are named by SageMaker under /aws/sagemaker/.",
             wildcard_findings(
-                actions=("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*",
-                         "s3:Abort*", "kms:ReEncrypt*", "kms:GenerateDataKey*"),
+                actions=(*BUCKET_WRITE_ACTIONS, *KEY_ACTIONS),
                 resources=("*", in_finding(self, log_groups),
                            in_finding(self, f"{log_groups}:log-stream:*"),
                            *(in_finding(self, b.arn_for_objects("*"))
