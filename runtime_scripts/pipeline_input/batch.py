@@ -21,6 +21,12 @@ PIPELINE = "batch"
 _FILTER = Str(max_len=63, pattern=JSON_PATH, pattern_help="a JSONPath starting with '$', e.g. "
               "'$' (everything), '$[1:]' (drop the first CSV column)")
 
+# A version of the platform's group, or null for its latest Approved one (batch and deployment).
+MODEL_PACKAGE = Nullable(Str(
+    max_len=2048, pattern=MODEL_PACKAGE_ARN,
+    pattern_help="arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>, "
+                 "or null for the latest Approved package"))
+
 SCHEMA = Obj({
     "data": Obj({
         # Null in the defaults is allowed: then every execution must name its input.
@@ -32,10 +38,7 @@ SCHEMA = Obj({
         "output_filter": _FILTER,
         "output_s3_uri": Nullable(S3Uri()),
     }),
-    "model_package_arn": Nullable(Str(
-        max_len=2048, pattern=MODEL_PACKAGE_ARN,
-        pattern_help="arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>, "
-                     "or null for the latest Approved package")),
+    "model_package_arn": MODEL_PACKAGE,
     "transform": Obj({
         "instance_type": INSTANCE,
         "instance_count": Int(1, 100),

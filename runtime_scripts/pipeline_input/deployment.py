@@ -14,12 +14,12 @@ import re
 from typing import Any
 
 from . import names
-from .batch import _check_package
+from .batch import MODEL_PACKAGE, _check_package
 from .errors import Problem, render
 from .origin import Origin
 from .schema import Bool, Enum, Int, Nullable, Obj, S3Uri, Str
 from .training import INSTANCE
-from .values import MODEL_PACKAGE_ARN, SAGEMAKER_NAME, check_bucket_name
+from .values import SAGEMAKER_NAME, check_bucket_name
 
 PIPELINE = "deployment"
 
@@ -50,10 +50,7 @@ PLATFORM = Obj({
 PLATFORM_BUCKETS = ("monitoring_bucket",)  # the artifacts bucket is checked for every pipeline
 
 SCHEMA = Obj({
-    "model_package_arn": Nullable(Str(
-        max_len=2048, pattern=MODEL_PACKAGE_ARN,
-        pattern_help="arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>, "
-                     "or null for the latest Approved package")),
+    "model_package_arn": MODEL_PACKAGE,
     "endpoint": Obj({
         "instance_type": INSTANCE,
         "initial_instance_count": Int(1, 100),
