@@ -17,6 +17,7 @@ import pandas as pd
 import xgboost
 
 from runtime_scripts import contract
+from runtime_scripts.churn import preprocess
 from runtime_scripts.churn.dataset import DatasetSpec
 from runtime_scripts.churn.transform import FittedTransform
 
@@ -49,15 +50,9 @@ def read_sample(path: Path = SAMPLE_DATA) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def feature_schema(spec: DatasetSpec, threshold: float = 0.5) -> dict:
-    return {
-        "input_columns": spec.feature_names,
-        "features": dict(spec.features),
-        "target": spec.target,
-        "positive_label": spec.positive_label,
-        "id_columns": list(spec.id_columns),
-        "decision_threshold": threshold,
-    }
+def feature_schema(spec: DatasetSpec, record_columns: list[str], threshold: float = 0.5) -> dict:
+    """The schema preprocessing writes, plus the threshold training adds."""
+    return {**preprocess.feature_schema(spec, record_columns), "decision_threshold": threshold}
 
 
 def build_sample_model(model_dir: Path, rounds: int = NUM_ROUNDS) -> SampleModel:
@@ -76,6 +71,6 @@ def build_sample_model(model_dir: Path, rounds: int = NUM_ROUNDS) -> SampleModel
     model_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(model_dir / contract.MODEL_FILE))
     transform.save(model_dir / contract.TRANSFORM_FILE)
-    schema = feature_schema(spec)
+    schema = feature_schema(spec, [c for c in frame.columns if c != spec.target])
     (model_dir / contract.FEATURE_SCHEMA_FILE).write_text(json.dumps(schema, indent=2))
     return SampleModel(model_dir=model_dir, holdout=holdout, spec=spec)

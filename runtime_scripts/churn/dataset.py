@@ -31,6 +31,7 @@ class DatasetSpec:
     name: str
     target: str
     positive_label: str
+    negative_label: str
     id_columns: tuple[str, ...]
     features: dict[str, str]  # name -> kind, in request order
     split: SplitRatios
@@ -69,8 +70,8 @@ class DatasetSpec:
                 raise DatasetSpecError(f"{source}: key {key!r} must be a {kind.__name__}")
             return data[key]
 
-        known = {"name", "target", "positive_label", "id_columns", "features", "split",
-                 "clip_quantiles", "baseline_rows"}
+        known = {"name", "target", "positive_label", "negative_label", "id_columns", "features",
+                 "split", "clip_quantiles", "baseline_rows"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise DatasetSpecError(
@@ -110,16 +111,32 @@ class DatasetSpec:
             raise DatasetSpecError(
                 f"{source}: columns {overlap} are listed as features and as target/id columns"
             )
+        positive, negative = _class_labels(need("positive_label", str),
+                                           need("negative_label", str), target, source)
         baseline_rows = int(data.get("baseline_rows", 1000))
         if baseline_rows <= 0:
             raise DatasetSpecError(f"{source}: 'baseline_rows' must be > 0, got {baseline_rows}")
         return cls(
             name=str(data.get("name", "dataset")),
             target=target,
-            positive_label=str(need("positive_label", str)),
+            positive_label=positive,
+            negative_label=negative,
             id_columns=id_columns,
             features=dict(features),
             split=ratios,
             clip_quantiles=(float(q[0]), float(q[1])),
             baseline_rows=baseline_rows,
         )
+
+
+def _class_labels(positive: str, negative: str, target: str, source: str) -> tuple[str, str]:
+    """Both classes as the data spells them: predictions answer in the same words, and a target
+    value that is neither is a data error rather than a silent negative."""
+    for key, label in (("positive_label", positive), ("negative_label", negative)):
+        if not label or label.strip() != label:
+            raise DatasetSpecError(f"{source}: {key!r} must be a non-empty label without "
+                                   f"leading or trailing spaces, got {label!r}")
+    if positive == negative:
+        raise DatasetSpecError(f"{source}: 'positive_label' and 'negative_label' are both "
+                               f"{positive!r}: name the two classes of {target!r}")
+    return positive, negative

@@ -5,7 +5,8 @@ Layout of `/opt/ml/model` (SageMaker tars it into `model.tar.gz`):
     xgboost-model.json    the booster (`Booster.save_model`, JSON), already cut at the best round
     transform.json        the fitted preprocessing transform (raw rows -> model features)
     feature_schema.json   {"input_columns", "features", "target", "positive_label",
-                           "id_columns", "decision_threshold"}
+                           "negative_label", "id_columns", "record_columns",
+                           "decision_threshold"} (preprocess.feature_schema)
 
 A consumer gets either the extracted directory or the archive as SageMaker stages it (a
 directory holding `model.tar.gz`); `resolve_model_dir` accepts both.
@@ -26,7 +27,8 @@ from runtime_scripts.churn.transform import FittedTransform
 if TYPE_CHECKING:
     import xgboost
 
-SCHEMA_KEYS = ("input_columns", "features", "target", "positive_label", "id_columns")
+SCHEMA_KEYS = ("input_columns", "features", "target", "positive_label", "negative_label",
+               "id_columns", "record_columns")
 MODEL_FILES = (contract.MODEL_FILE, contract.TRANSFORM_FILE, contract.FEATURE_SCHEMA_FILE)
 
 

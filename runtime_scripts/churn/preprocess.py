@@ -56,8 +56,9 @@ def load_spec(cli_path: str | None, paths: contract.MlPaths) -> DatasetSpec:
     return spec
 
 
-def read_raw(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int]:
-    """All input files concatenated; every file must carry the target and feature columns."""
+def read_raw(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int, list[str]]:
+    """All input files concatenated; every file must carry the target and feature columns.
+    Also the record layout: the first file's columns without the target (see `feature_schema`)."""
     files = find_data_files(raw_dir)
     required = [spec.target, *spec.feature_names]
     frames, problems = [], []
@@ -83,7 +84,8 @@ def read_raw(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int]:
     if data.empty:
         raise JobError(f"the {len(files)} input file(s) under {raw_dir} hold no data rows")
     log.info("read %d rows from %d file(s)", len(data), len(files))
-    return data, len(files)
+    layout = [str(c) for c in frames[0].columns if c != spec.target]
+    return data, len(files), layout
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -123,12 +125,15 @@ def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFra
     raw[spec.target] = typed[spec.target] = as_text(data[spec.target])
     labels = set(typed[spec.target].dropna())
     if spec.target not in empty:
-        if spec.positive_label not in labels:
-            problems.append(f"target {spec.target!r} never takes the positive label "
-                            f"{spec.positive_label!r} (values seen: {sorted(labels)[:10]})")
-        elif len(labels) != 2:
-            problems.append(f"target {spec.target!r} must have exactly 2 values for binary "
-                            f"classification, found {len(labels)}: {sorted(labels)[:10]}")
+        named = {spec.positive_label, spec.negative_label}
+        unnamed = sorted(labels - named)
+        if unnamed:
+            problems.append(f"target {spec.target!r} has values the spec does not name: "
+                            f"{unnamed[:10]} (positive_label {spec.positive_label!r}, "
+                            f"negative_label {spec.negative_label!r}); fix the data or the spec")
+        for label in sorted(named - labels):
+            problems.append(f"target {spec.target!r} never takes the label {label!r}: both "
+                            "classes are needed for binary classification")
     if problems:
         raise JobError(f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}")
     return raw, typed[data.columns]
@@ -166,18 +171,23 @@ def write_split(path: Path, labels: np.ndarray, features: np.ndarray) -> None:
     frame.to_csv(path, header=False, index=False, float_format="%.9g")
 
 
-def feature_schema(spec: DatasetSpec) -> dict[str, object]:
+def feature_schema(spec: DatasetSpec, record_columns: list[str]) -> dict[str, object]:
+    """What the model serves. `record_columns` is the training data's own layout without the
+    target: a batch of new rows in that layout (header, ids, even columns the spec ignores) is
+    scored as it is, and its predictions carry its id columns."""
     return {
         "input_columns": spec.feature_names,
         "features": dict(spec.features),
         "target": spec.target,
         "positive_label": spec.positive_label,
+        "negative_label": spec.negative_label,
         "id_columns": list(spec.id_columns),
+        "record_columns": record_columns,
     }
 
 
 def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
-    data, n_files = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
+    data, n_files, layout = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
     raw, typed = validate_and_type(data, spec)
     missing_target = typed[spec.target].isna()
     duplicated = typed.duplicated(keep="first") & ~missing_target
@@ -205,7 +215,7 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
             out[contract.PROCESSING_OUTPUT_BASELINE] / contract.BASELINE_FILE, index=False)
         transform.save(out[contract.PROCESSING_OUTPUT_TRANSFORM] / contract.TRANSFORM_FILE)
         (out[contract.PROCESSING_OUTPUT_TRANSFORM] / contract.FEATURE_SCHEMA_FILE).write_text(
-            json.dumps(feature_schema(spec), indent=2))
+            json.dumps(feature_schema(spec, layout), indent=2))
     return {
         "dataset": spec.name,
         "input_files": n_files,

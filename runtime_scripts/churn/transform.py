@@ -99,8 +99,8 @@ class FittedTransform:
             offset += len(c.levels)
         self._width = offset
         self._cat_offsets_array = np.array(self._cat_offsets, dtype=np.intp)
-        self._numeric_getter = _columns_getter(self._numeric_positions.tolist())
-        self._categorical_getter = _columns_getter(self._categorical_positions)
+        self._numeric_getter = columns_getter(self._numeric_positions.tolist())
+        self._categorical_getter = columns_getter(self._categorical_positions)
 
     # --- fitting ---------------------------------------------------------------------------------
     @classmethod
@@ -299,7 +299,7 @@ class FittedTransform:
         return out
 
 
-def _columns_getter(positions: Sequence[int]) -> Callable[[Sequence[object]], tuple[object, ...]]:
+def columns_getter(positions: Sequence[int]) -> Callable[[Sequence[object]], tuple[object, ...]]:
     """Like itemgetter(*positions), but always returning a tuple."""
     indices = [int(p) for p in positions]
     if len(indices) == 1:

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-HOLDOUT = ROOT / "sample_data" / "churn" / "local_run" / "holdout_features.csv"
+# The held-out customers in the training data's layout (header, customer_id, features).
+HOLDOUT = ROOT / "sample_data" / "churn" / "local_run" / "holdout.csv"
 ENDPOINT = "mlplatform-dev-churn"
 ROWS = 40  # held-out rows sent per request
 
@@ -41,7 +42,12 @@ def wait_for_state(platform, execution_arn: str, state: str, timeout_s: float = 
 
 
 def holdout() -> tuple[list[list[str]], bytes]:
-    rows = list(csv.reader(HOLDOUT.open()))[:ROWS]
+    """The first ROWS held-out customers as feature rows (request order), and as a CSV body."""
+    from runtime_scripts.churn.dataset import DatasetSpec
+
+    features = DatasetSpec.load().feature_names
+    records = list(csv.DictReader(HOLDOUT.open()))[:ROWS]
+    rows = [[record[name] for name in features] for record in records]
     return rows, "".join(",".join(r) + "\n" for r in rows).encode()
 
 

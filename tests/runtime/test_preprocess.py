@@ -61,7 +61,10 @@ def test_side_outputs_hold_raw_columns_and_the_schema(pipeline: Pipeline) -> Non
     schema = json.loads((ml.processing_output("transform") / contract.FEATURE_SCHEMA_FILE)
                         .read_text())
     assert schema == {"input_columns": SPEC.feature_names, "features": SPEC.features,
-                      "target": "churn", "positive_label": "yes", "id_columns": ["customer_id"]}
+                      "target": "churn", "positive_label": "yes", "negative_label": "no",
+                      "id_columns": ["customer_id"],
+                      # the training file's own layout without the target, for batch input
+                      "record_columns": ["customer_id", *SPEC.feature_names]}
     leftovers = [p.name for p in (ml.processing / "output").iterdir() if p.name.startswith(".")]
     assert not leftovers, "staging directories must not survive a successful run"
 
@@ -136,6 +139,12 @@ def _one_class(raw: Path) -> None:
     _small().assign(churn="no").to_csv(raw / "data.csv", index=False)
 
 
+def _unnamed_label(raw: Path) -> None:
+    frame = _small()
+    frame.loc[5, "churn"] = "maybe"  # neither of the two classes the spec names
+    frame.to_csv(raw / "data.csv", index=False)
+
+
 def _no_files(raw: Path) -> None:
     (raw / "README.txt").write_text("not data")
 
@@ -148,7 +157,9 @@ def _no_files(raw: Path) -> None:
     (_wrong_types, ["non-numeric", "account_length (1 rows, e.g. 'n/a')",
                     "total_day_minutes (1 rows, e.g. 'lots')"]),
     (_all_null_column, ["no values at all: total_eve_calls"]),
-    (_one_class, ["never takes the positive label 'yes'"]),
+    (_one_class, ["never takes the label 'yes'"]),
+    (_unnamed_label, ["target 'churn' has values the spec does not name: ['maybe'] "
+                      "(positive_label 'yes', negative_label 'no')"]),
     (_no_files, ["no csv/parquet/pq files under"]),
 ], ids=lambda v: v.__name__.strip("_") if callable(v) else "")
 def test_bad_input_fails_clearly_and_writes_nothing(make, expected: list[str],

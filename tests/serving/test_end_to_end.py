@@ -82,5 +82,6 @@ def test_preprocess_train_serve(trained: contract.MlPaths, tmp_path: Path):
         np.array([p["probability"] for p in predictions], dtype=np.float32), want
     )
     threshold = schema.get("decision_threshold", 0.5)
-    labels = [schema["positive_label"] if p >= threshold else "no" for p in want]
+    labels = [schema["positive_label"] if p >= threshold else schema["negative_label"]
+              for p in want]
     assert [label for _, label in lines] == labels == [p["label"] for p in predictions]

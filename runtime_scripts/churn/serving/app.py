@@ -7,6 +7,7 @@ the protocol code about bytes only.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +23,7 @@ from runtime_scripts.churn.serving.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from runtime_scripts.churn.serving.layout import RecordLayout, Rows
 from runtime_scripts.churn.serving.model import ModelArtifacts
 from runtime_scripts.churn.serving.predict import make_predictor
 from runtime_scripts.churn.transform import TransformInputError
@@ -52,17 +54,28 @@ class Scorer:
         self.transform = artifacts.transform
         self.threshold = artifacts.schema.decision_threshold
         self.labels = codecs.LabelText.of(self.schema.negative_label, self.schema.positive_label)
-        self.ignored_keys = frozenset([self.schema.target, *self.schema.id_columns])
+        self.ignored_keys = frozenset([self.schema.target, *self.schema.id_columns,
+                                       *self.schema.record_columns])
+        self.layout = RecordLayout(self.schema.input_columns, self.schema.record_columns,
+                                   self.schema.id_columns)
         probe = np.random.default_rng(0).standard_normal((64, self.transform.width))
         probe[::7, ::3] = np.nan  # exercise the missing-value branches too
         self.predict = make_predictor(artifacts.booster, probe.astype(np.float32))
 
-    def score(self, rows: list[codecs.Row]) -> np.ndarray:
+    def score(self, rows: list[codecs.Row], *, header: bool = False) -> np.ndarray:
+        if not rows:
+            return np.empty(0, dtype=np.float32)
         try:
             features = self.transform.transform_rows(rows)
         except TransformInputError as exc:
-            raise BadRequest(str(exc)) from None
+            message = str(exc)
+            if header:  # the transform counts data rows; the client counts the header too
+                message = _ROW_NUMBER.sub(lambda m: f"row {int(m.group(1)) + 1}", message, 1)
+            raise BadRequest(message) from None
         return self.predict(features)
+
+
+_ROW_NUMBER = re.compile(r"^row (\d+)")
 
 
 class InferenceApp:
@@ -91,7 +104,7 @@ class InferenceApp:
         independently, so batching never changes an answer.
         """
         responses: list[Response | None] = [None] * len(requests)
-        batch: list[tuple[int, list[codecs.Row], str]] = []
+        batch: list[tuple[int, Rows, str]] = []
         for i, request in enumerate(requests):
             try:
                 if request.path == b"/invocations" and request.method == "POST":
@@ -123,7 +136,7 @@ class InferenceApp:
             "routes: GET /ping, POST /invocations, GET /execution-parameters"
         )
 
-    def _decode(self, request: Request) -> tuple[list[codecs.Row], str]:
+    def _decode(self, request: Request) -> tuple[Rows, str]:
         # Negotiate before parsing so a wrong header costs nothing and names itself.
         request_type = codecs.content_type(request.content_type)
         response_type = codecs.accept_type(request.accept, request_type)
@@ -134,38 +147,43 @@ class InferenceApp:
         if scorer is None:
             raise ServiceUnavailable("the model is still loading; retry when /ping answers 200")
         columns, ignored = scorer.schema.input_columns, scorer.ignored_keys
-        return codecs.decode(request_type, request.body, columns, ignored), response_type
+        rows = codecs.decode(request_type, request.body, columns, ignored)
+        rows_in = scorer.layout.split(rows, may_have_header=request_type == codecs.CSV,
+                                      records=self.config.batch_transform)
+        return rows_in, response_type
 
-    def _score(
-        self, batch: list[tuple[int, list[codecs.Row], str]]
-    ) -> list[tuple[int, Response]]:
+    def _score(self, batch: list[tuple[int, Rows, str]]) -> list[tuple[int, Response]]:
         scorer = self.scorer
         assert scorer is not None  # _decode refuses requests before the model is loaded
         if len(batch) > 1:
             try:
-                probabilities = scorer.score([row for _, rows, _ in batch for row in rows])
+                probabilities = scorer.score([row for _, rows, _ in batch for row in rows.features])
             except BadRequest:
                 pass  # some request has a bad row: score each alone so its message is its own
             else:
                 out, start = [], 0
                 for i, rows, response_type in batch:
-                    part = probabilities[start : start + len(rows)]
-                    start += len(rows)
-                    out.append((i, self._encode(part, response_type)))
+                    part = probabilities[start : start + len(rows.features)]
+                    start += len(rows.features)
+                    out.append((i, self._encode(part, response_type, rows)))
                 return out
         out = []
         for i, rows, response_type in batch:
             try:
-                out.append((i, self._encode(scorer.score(rows), response_type)))
+                probabilities = scorer.score(rows.features, header=rows.header)
+                out.append((i, self._encode(probabilities, response_type, rows)))
             except ClientError as exc:
                 out.append((i, error_response(exc)))
         return out
 
-    def _encode(self, probabilities: np.ndarray, response_type: str) -> Response:
+    def _encode(self, probabilities: np.ndarray, response_type: str, rows: Rows) -> Response:
         scorer = self.scorer
         assert scorer is not None
         positive = (probabilities >= scorer.threshold).tolist()
-        payload = codecs.encode(response_type, probabilities, positive, scorer.labels)
+        ids = codecs.IdColumns(scorer.layout.id_names, rows.ids) if rows.ids is not None \
+            else None
+        payload = codecs.encode(response_type, probabilities, positive, scorer.labels, ids,
+                                header=rows.header)
         return Response(200, response_type.encode(), payload)
 
     @staticmethod

@@ -1,9 +1,10 @@
 """Request bodies to raw feature rows, predictions to response bodies.
 
-Accepted request bodies (Content-Type), every row in feature_schema `input_columns` order:
-- text/csv: no header, one row per line, as SageMaker sends (batch transform with SplitType=Line
-  joins several records with newlines). Empty fields are missing values. Quoted fields are
-  understood ("a,b" is one field).
+Accepted request bodies (Content-Type), every row in feature_schema `input_columns` order or in
+the training data's layout (`record_columns`, see layout.py):
+- text/csv: one row per line, as SageMaker sends (batch transform with SplitType=Line joins
+  several records with newlines), optionally after a header row naming either layout. Empty
+  fields are missing values. Quoted fields are understood ("a,b" is one field).
 - application/json: {"instances": [...]}, a bare list of instances, or one instance (a list of
   values or an object). An instance is a list of values, an object keyed by column name (absent
   keys are missing values; the id and target columns are ignored; other unknown keys are an
@@ -12,10 +13,14 @@ Accepted request bodies (Content-Type), every row in feature_schema `input_colum
 Values are numbers, strings or null.
 
 Responses (Accept; default: the request's own type):
-- text/csv: "probability,label" per row
+- text/csv: "probability,label" per row (after a header row "probability,label" when the
+  request had one)
 - application/json: {"predictions": [{"probability": p, "label": "yes"}, ...]}
 - application/jsonlines: {"probability": p, "label": "yes"} per line
-Probabilities are written as the shortest decimal that reads back as the model's float32 value.
+Rows sent in the training data's layout carry their id columns in front: "10,0.93,yes" and
+{"customer_id": "10", "probability": 0.93, "label": "yes"}. Labels are the two classes as the
+dataset spec spells them. Probabilities are written as the shortest decimal that reads back as
+the model's float32 value.
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ def decode(media: str, body: bytes, columns: Sequence[str], ignored: frozenset[s
     if not body.strip():
         raise BadRequest("empty request body: send at least one row")
     if media == CSV:
-        return decode_csv(body, columns)
+        return decode_csv(body)
     if media == JSON:
         data = _load_json(body, "request body")
         if isinstance(data, dict) and "instances" in data:
@@ -111,7 +116,7 @@ def decode(media: str, body: bytes, columns: Sequence[str], ignored: frozenset[s
     return [_instance_row(x, i + 1, columns, ignored) for i, x in enumerate(instances)]
 
 
-def decode_csv(body: bytes, columns: Sequence[str]) -> list[Row]:
+def decode_csv(body: bytes) -> list[Row]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -124,9 +129,7 @@ def decode_csv(body: bytes, columns: Sequence[str]) -> list[Row]:
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         rows = [line.split(",") for line in text.split("\n")]
-    if list(rows[0]) == list(columns):
-        raise BadRequest("text/csv bodies must not have a header row: send data rows only")
-    return rows
+    return rows  # a header row, if any, is the layout's to recognise (layout.py)
 
 
 def _load_json(data: bytes, where: str) -> Any:
@@ -188,19 +191,56 @@ class LabelText:
 
 
 def encode(
-    media: str, probabilities: np.ndarray, positive: Sequence[bool], labels: LabelText
+    media: str, probabilities: np.ndarray, positive: Sequence[bool], labels: LabelText,
+    ids: IdColumns | None = None, header: bool = False,
 ) -> bytes:
+    """The response body; `ids` (names and per-row tokens) go in front of each prediction, and
+    `header` starts a CSV body with a header row (the request had one)."""
     # orjson writes float32 values in their shortest round-trip form, 1,000 in ~30 us.
     numbers = orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
     if media == CSV:
         no, yes = labels.csv
         lines = [b"%s,%s\n" % (p, yes if y else no) for p, y in zip(numbers, positive, strict=True)]
+        if ids is not None:
+            lines = [fields + line for fields, line in zip(ids.csv_prefixes(), lines, strict=True)]
+        if header:
+            names = ids.csv_header() if ids is not None else b""
+            lines.insert(0, names + b"probability,label\n")
         return b"".join(lines)
     no, yes = labels.json
     items = [
-        b'{"probability":%s,"label":%s}' % (p, yes if flag else no)
+        b'"probability":%s,"label":%s}' % (p, yes if flag else no)
         for p, flag in zip(numbers, positive, strict=True)
     ]
+    prefixes = ids.json_prefixes() if ids is not None else [b"{"] * len(items)
+    items = [prefix + item for prefix, item in zip(prefixes, items, strict=True)]
     if media == JSON:
         return b'{"predictions":[' + b",".join(items) + b"]}"
     return b"\n".join(items) + b"\n"
+
+
+@dataclass(frozen=True)
+class IdColumns:
+    """The id columns a request's rows carried: their names and, per row, their tokens."""
+
+    names: Sequence[str]
+    values: Sequence[Row]
+
+    def csv_header(self) -> bytes:
+        return b"".join(_csv_field(name) + b"," for name in self.names)
+
+    def csv_prefixes(self) -> list[bytes]:
+        return [b"".join(_csv_field(v) + b"," for v in row) for row in self.values]
+
+    def json_prefixes(self) -> list[bytes]:
+        keys = [orjson.dumps(name) for name in self.names]
+        return [b"{" + b"".join(b"%s:%s," % (k, orjson.dumps(v)) for k, v in zip(keys, row,
+                                                                               strict=True))
+                for row in self.values]
+
+
+def _csv_field(value: object) -> bytes:
+    text = "" if value is None else str(value)
+    if any(c in text for c in ',"\r\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text.encode()

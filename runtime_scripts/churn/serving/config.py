@@ -23,6 +23,8 @@ MAX_PAYLOAD_ENV = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
 BATCH_STRATEGY_ENV = "SAGEMAKER_BATCH_STRATEGY"
 MAX_CONCURRENT_TRANSFORMS_ENV = "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"
 MODEL_DIR_ENV = "SM_MODEL_DIR"
+# SageMaker sets SAGEMAKER_BATCH=true in every container a batch transform job runs.
+BATCH_ENV = "SAGEMAKER_BATCH"
 
 DEFAULT_PORT = 8080
 DEFAULT_TIMEOUT_S = 60
@@ -49,6 +51,7 @@ class ServerConfig:
     batch_strategy: str
     max_concurrent_transforms: int
     model_dir: Path
+    batch_transform: bool = False  # serving a batch transform job (SAGEMAKER_BATCH)
 
     @property
     def max_payload_mb(self) -> int:
@@ -89,6 +92,7 @@ class ServerConfig:
             # One request per worker at a time keeps every core busy without queueing.
             max_concurrent_transforms=integer(None, MAX_CONCURRENT_TRANSFORMS_ENV, workers, 1),
             model_dir=Path(model_dir),
+            batch_transform=env.get(BATCH_ENV, "").strip().lower() == "true",
         )
 
 

@@ -3,8 +3,8 @@
 Layout (written by training, see `runtime_scripts.contract`):
 - MODEL_FILE: the XGBoost booster (JSON, `Booster.save_model`)
 - TRANSFORM_FILE: the fitted preprocessing transform (`FittedTransform.save`)
-- FEATURE_SCHEMA_FILE: {"input_columns", "features", "target", "positive_label", "id_columns",
-  "decision_threshold"} and optionally "negative_label"
+- FEATURE_SCHEMA_FILE: {"input_columns", "features", "target", "positive_label",
+  "negative_label", "id_columns", "record_columns", "decision_threshold"}
 
 Loading is the shared `model_bundle.load_bundle` (as evaluation uses); this adds the serving
 view of the schema and single-threaded prediction. Our server and the benchmark baseline both
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 
     from runtime_scripts.churn.transform import FittedTransform
 
-# The schema names only the positive class; the label we answer for the other class follows the
-# usual binary pairs unless the schema spells it out as "negative_label".
-_NEGATIVE_FOR = {"yes": "no", "true": "false", "1": "0", "y": "n"}
-
 
 @dataclass(frozen=True)
 class FeatureSchema:
@@ -38,28 +34,34 @@ class FeatureSchema:
     positive_label: str
     negative_label: str
     id_columns: list[str]
+    record_columns: list[str]  # the training data's layout without the target (see layout.py)
     decision_threshold: float
 
     @classmethod
     def from_dict(cls, data: dict, source: str) -> FeatureSchema:
-        required = ("input_columns", "features", "target", "positive_label")
+        required = ("input_columns", "features", "target", "positive_label", "negative_label",
+                    "record_columns")
         missing = [k for k in required if k not in data]
         if missing:
-            raise ModelLoadError(f"{source}: keys {missing} are required")
-        positive = str(data["positive_label"])
-        negative = data.get("negative_label") or _NEGATIVE_FOR.get(positive.lower())
+            raise ModelLoadError(f"{source}: keys {missing} are required: train the model again "
+                                 "with this image (preprocessing writes them)")
         threshold = float(data.get("decision_threshold", 0.5))
         if not 0.0 <= threshold <= 1.0:
             raise ModelLoadError(f"{source}: decision_threshold must be in [0, 1], got {threshold}")
-        return cls(
+        schema = cls(
             input_columns=[str(c) for c in data["input_columns"]],
             features=dict(data["features"]),
             target=str(data["target"]),
-            positive_label=positive,
-            negative_label=str(negative) if negative else f"not_{positive}",
+            positive_label=str(data["positive_label"]),
+            negative_label=str(data["negative_label"]),
             id_columns=[str(c) for c in data.get("id_columns", [])],
+            record_columns=[str(c) for c in data["record_columns"]],
             decision_threshold=threshold,
         )
+        absent = sorted(set(schema.input_columns) - set(schema.record_columns))
+        if absent:
+            raise ModelLoadError(f"{source}: record_columns lack the features {absent}")
+        return schema
 
 
 @dataclass
