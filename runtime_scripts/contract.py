@@ -161,4 +161,17 @@ EVALUATION_METRICS = (
     "recall",
     "f1",
     "log_loss",
+    "brier",
+    "ece",
 )
+# Which way is better, per metric: a quality gate condition must ask for the better side.
+LOWER_IS_BETTER = ("log_loss", "brier", "ece")
+# Quality gate conditions (`--gate auc>=0.85` arguments of the evaluation job); the training
+# pipeline's input and the stage config allow at most GATE_MAX_CONDITIONS of them.
+GATE_COMPARISONS = (">=", ">", "<=", "<")
+GATE_MAX_CONDITIONS = 8
+
+# Batch predictions scored against known labels (`process evaluate` with these inputs instead
+# of `test`): the transform job's output and CSV files of id columns and the target.
+PROCESSING_INPUT_PREDICTIONS = "predictions"
+PROCESSING_INPUT_LABELS = "labels"

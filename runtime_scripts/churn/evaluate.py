@@ -5,18 +5,25 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/test    the preprocess `test` output: raw.csv (raw rows + target, scored
                              through the packaged transform exactly as the server would) and/or
                              data.csv (encoded, label first). `--source auto` prefers raw.csv.
+  or, to score what a batch transform predicted (`batch_labels`):
+    processing/input/predictions  the transform job's output (*.out, with a header and ids)
+    processing/input/labels       CSV files of the id columns and the target
 Outputs (published together): processing/output/evaluation/{evaluation.json, report.html}.
+`--gate auc>=0.85` (repeatable) judges quality gate conditions on the metrics (quality_gate.py).
 
 evaluation.json, schema_version "1" (also in docs/evaluation-schema.md); a pipeline quality gate
 reads `metrics.<name>`:
     schema_version    "1" (contract.EVALUATION_SCHEMA_VERSION)
     generated_at      ISO 8601 UTC timestamp
     threshold         probability at or above which a row is labelled positive
-    metrics           {auc, pr_auc, accuracy, precision, recall, f1, log_loss}: floats;
-                      pr_auc is average precision; the threshold-dependent ones use `threshold`
+    metrics           {auc, pr_auc, accuracy, precision, recall, f1, log_loss, brier, ece}:
+                      floats; pr_auc is average precision; the threshold-dependent ones use
+                      `threshold`; brier and ece measure calibration (`calibration_error`)
+    quality_gate      {passed, conditions: [{metric, comparison, threshold, value, passed}],
+                      failed: one line naming every failed condition}
     confusion_matrix  {tp, fp, tn, fn}: integers at `threshold`
     rows              {total, positive, negative}: integers
-    data              {source: "raw" | "encoded", files: [file names]}
+    data              {source: "raw" | "encoded" | "predictions", files: [file names]}
     model             {file, num_boosted_rounds, best_iteration (int or null), eval_metric (str
                       or null), num_features, input_columns, target, positive_label}
     feature_importance  [{feature, gain}] top 20 encoded features by average gain, descending
@@ -39,6 +46,8 @@ from typing import Any
 import numpy as np
 
 from runtime_scripts import contract
+from runtime_scripts.churn import quality_gate
+from runtime_scripts.churn.batch_labels import load_labelled_predictions
 from runtime_scripts.churn.jobio import (
     JobError,
     atomic_outputs,
@@ -98,10 +107,25 @@ def score(y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[dict[str, flo
         "recall": m.recall_score(y, pred, zero_division=0),
         "f1": m.f1_score(y, pred, zero_division=0),
         "log_loss": m.log_loss(y, p, labels=[0, 1]),
+        "brier": m.brier_score_loss(y, p),
+        "ece": calibration_error(y, p),
     }
     tn, fp, fn, tp = (int(v) for v in m.confusion_matrix(y, pred, labels=[0, 1]).ravel())
     return {k: float(values[k]) for k in contract.EVALUATION_METRICS}, {
         "tp": tp, "fp": fp, "tn": tn, "fn": fn}
+
+
+CALIBRATION_BINS = 10
+
+
+def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Expected calibration error: over equal-width probability bins, the row-weighted gap
+    between the mean predicted probability and the observed positive rate (0 = calibrated)."""
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    count = np.bincount(which, minlength=bins)
+    gap = np.abs(np.bincount(which, weights=p, minlength=bins)
+                 - np.bincount(which, weights=y, minlength=bins))
+    return float(gap.sum() / max(count.sum(), 1))
 
 
 def sagemaker_model_quality(metrics: dict[str, float], cm: dict[str, int]) -> dict[str, Any]:
@@ -112,18 +136,24 @@ def sagemaker_model_quality(metrics: dict[str, float], cm: dict[str, int]) -> di
     return block
 
 
-def evaluate(paths: contract.MlPaths, source: str, threshold: float | None) -> dict[str, Any]:
+def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
+             gate: list[quality_gate.Condition] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         model_input = paths.processing_input(contract.PROCESSING_INPUT_MODEL)
         bundle = load_bundle(resolve_model_dir(model_input, Path(scratch)))
     threshold = bundle.threshold if threshold is None else threshold
     if not 0.0 < threshold < 1.0:
         raise JobError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
-    test_dir = paths.processing_input(contract.PROCESSING_INPUT_TEST)
-    x, y, data = load_test(test_dir, bundle, source)
-    import xgboost  # imported late, like the plotting below: bad input fails in a blink
+    predictions = paths.processing_input(contract.PROCESSING_INPUT_PREDICTIONS)
+    if predictions.is_dir():  # what a batch transform predicted, against labels known for it
+        y, p, data = load_labelled_predictions(
+            predictions, paths.processing_input(contract.PROCESSING_INPUT_LABELS), bundle)
+    else:
+        test_dir = paths.processing_input(contract.PROCESSING_INPUT_TEST)
+        x, y, data = load_test(test_dir, bundle, source)
+        import xgboost  # imported late, like the plotting below: bad input fails in a blink
 
-    p = bundle.booster.predict(xgboost.DMatrix(x)).astype(np.float64)
+        p = bundle.booster.predict(xgboost.DMatrix(x)).astype(np.float64)
     metrics, cm = score(y, p, threshold)
     gains = bundle.booster.get_score(importance_type="gain")
     importance = sorted(((bundle.feature_name(int(k[1:])), float(v)) for k, v in gains.items()),
@@ -134,6 +164,7 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None) -> d
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "threshold": threshold,
         "metrics": metrics,
+        "quality_gate": quality_gate.judge(gate or [], metrics),
         "confusion_matrix": cm,
         "rows": {"total": len(y), "positive": int(y.sum()), "negative": int(len(y) - y.sum())},
         "data": data,
@@ -146,6 +177,7 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None) -> d
             "input_columns": bundle.transform.input_columns,
             "target": bundle.transform.target,
             "positive_label": bundle.transform.positive_label,
+            "negative_label": bundle.schema["negative_label"],
         },
         "feature_importance": [{"feature": f, "gain": g} for f, g in importance[:20]],
         "binary_classification_metrics": sagemaker_model_quality(metrics, cm),
@@ -166,12 +198,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="score raw.csv through the transform, or the encoded data.csv")
     parser.add_argument("--threshold", type=float,
                         help="decision threshold (default: the model's decision_threshold)")
+    parser.add_argument("--gate", action="append", default=[], metavar="METRIC>=NUMBER",
+                        help="a quality gate condition, e.g. auc>=0.85; repeat for each")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
     def job() -> None:
-        document = evaluate(paths, args.source, args.threshold)
-        print(json.dumps({"metrics": document["metrics"], "rows": document["rows"]}), flush=True)
+        gate = [quality_gate.Condition.parse(text) for text in args.gate]
+        document = evaluate(paths, args.source, args.threshold, gate)
+        print(json.dumps({"metrics": document["metrics"], "rows": document["rows"],
+                          "quality_gate": document["quality_gate"]}), flush=True)
 
     return run_job(job, paths.exit_message, "evaluation")
 

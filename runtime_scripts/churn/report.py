@@ -24,7 +24,11 @@ METRIC_HELP = {
     "recall": ("Recall", "of the customers who churned, the share flagged"),
     "f1": ("F1", "harmonic mean of precision and recall"),
     "log_loss": ("Log loss", "quality of the probabilities themselves; lower is better"),
+    "brier": ("Brier score", "mean squared gap between probability and outcome; lower is better"),
+    "ece": ("Calibration error", "row-weighted gap between predicted and observed churn rates "
+                                 "over 10 probability bins (ECE); lower is better"),
 }
+ROWS_WORD = {"raw": "test", "encoded": "test", "predictions": "scored batch"}
 CSS = """
 body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:24px;color:#1f2328}
 h1{margin:0 0 4px}.sub{color:#57606a;margin:0 0 24px}
@@ -90,7 +94,7 @@ def confusion_plot(cm: dict[str, int], names: tuple[str, str], threshold: float)
     return _png(fig)
 
 
-def calibration_plot(y: np.ndarray, p: np.ndarray) -> str:
+def calibration_plot(y: np.ndarray, p: np.ndarray, metrics: dict[str, float]) -> str:
     from sklearn.calibration import calibration_curve
 
     observed, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
@@ -98,7 +102,8 @@ def calibration_plot(y: np.ndarray, p: np.ndarray) -> str:
     ax, hist = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.set(title="Calibration (deciles of predicted probability)", ylabel="Observed churn rate")
     ax.plot([0, 1], [0, 1], ls="--", color=GREY, label="perfectly calibrated")
-    ax.plot(predicted, observed, marker="o", color=ACCENT, lw=2, label="model")
+    ax.plot(predicted, observed, marker="o", color=ACCENT, lw=2,
+            label=f"model (Brier {metrics['brier']:.4f}, ECE {metrics['ece']:.4f})")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     # Where the predictions fall: most rows sit near 0, which the curve alone does not show.
@@ -117,18 +122,34 @@ def importance_plot(importance: Sequence[tuple[str, float]]) -> str:
     return _png(fig)
 
 
+def gate_table(gate: dict[str, Any]) -> str:
+    """Every quality gate condition with the value it saw; empty when none was asked for."""
+    if not gate["conditions"]:
+        return ""
+    verdict = "passed: the model may be registered" if gate["passed"] else \
+        f"failed: {html.escape(gate['failed'])}"
+    rows = "".join(
+        f"<tr><td>{html.escape(c['metric'])} {html.escape(c['comparison'])} {c['threshold']:g}"
+        f'</td><td class="n">{c["value"]:.4f}</td><td>{"pass" if c["passed"] else "FAIL"}'
+        "</td></tr>" for c in gate["conditions"])
+    return (f"<h2>Quality gate</h2><p>{verdict}</p><table><tr><th>condition</th><th>value</th>"
+            f"<th></th></tr>{rows}</table>")
+
+
 def render(evaluation: dict[str, Any], y: np.ndarray, p: np.ndarray,
            importance: Sequence[tuple[str, float]]) -> str:
     """The HTML page for one evaluation (the document written to evaluation.json)."""
     metrics, cm = evaluation["metrics"], evaluation["confusion_matrix"]
     model, rows = evaluation["model"], evaluation["rows"]
     threshold, positive = evaluation["threshold"], str(model["positive_label"])
-    names = (f"{model['target']} \u2260 {positive}", f"{model['target']} = {positive}")
+    names = (f"{model['target']} = {model['negative_label']}", f"{model['target']} = {positive}")
     plots = [
         (roc_plot(y, p, metrics["auc"]), "How well the model ranks churners above the rest."),
         (pr_plot(y, p, metrics["pr_auc"]), "Precision against recall as the threshold moves."),
         (confusion_plot(cm, names, threshold), "Counts at the decision threshold."),
-        (calibration_plot(y, p), "Do predicted probabilities match observed churn rates?"),
+        (calibration_plot(y, p, metrics),
+         "Do predicted probabilities match observed churn rates? An under-fit model bunches "
+         "them near the base rate, below the diagonal at the top."),
         (importance_plot(importance), "Encoded features that the trees gain most from."),
     ]
     cards = "".join(
@@ -149,8 +170,9 @@ def render(evaluation: dict[str, Any], y: np.ndarray, p: np.ndarray,
         f'<tr><th>actual {pos}</th><td class="n">{cm["fn"]} (FN)</td>'
         f'<td class="n">{cm["tp"]} (TP)</td></tr></table>'
     )
+    word = ROWS_WORD.get(evaluation["data"]["source"], "test")
     subtitle = (
-        f"{rows['total']} test rows ({rows['positive']} {html.escape(positive)}, "
+        f"{rows['total']} {word} rows ({rows['positive']} {html.escape(positive)}, "
         f"{rows['positive'] / rows['total']:.1%}) &middot; {model['num_boosted_rounds']} trees, "
         f"{model['num_features']} encoded features &middot; threshold {threshold:g} &middot; "
         f"{html.escape(evaluation['generated_at'])}"
@@ -160,6 +182,7 @@ def render(evaluation: dict[str, Any], y: np.ndarray, p: np.ndarray,
         f"<title>Evaluation: {html.escape(model['target'])} model</title><style>{CSS}</style>"
         f"</head><body><h1>Evaluation of the {html.escape(model['target'])} model</h1>"
         f'<p class="sub">{subtitle}</p><div class="cards">{cards}</div>'
+        f"{gate_table(evaluation['quality_gate'])}"
         f"<h2>Confusion matrix</h2>{cm_table}<h2>Plots</h2><div class=\"plots\">{figures}</div>"
         f'<p class="sub">evaluation.json schema version {evaluation["schema_version"]}</p>'
         "</body></html>\n"
