@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from runtime_scripts import contract
+
 STAGES_DIR = Path(__file__).with_name("stages")
 
 
@@ -166,12 +168,50 @@ class TuningConfig:
 
 
 @dataclass(frozen=True)
-class QualityGateConfig:
-    metric: Literal["auc", "pr_auc", "accuracy", "precision", "recall", "f1"] = "auc"
-    threshold: float = 0.85
+class GateCondition:
+    """One condition the evaluation's metrics must meet (runtime_scripts/churn/quality_gate.py)."""
+
+    metric: Literal["auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss",
+                    "brier", "ece"]
+    comparison: Literal[">=", ">", "<=", "<"]
+    threshold: float
 
     def validate(self, key: str) -> None:
-        check_range(f"{key}.threshold", self.threshold, 0.0, 1.0)
+        lower_is_better = self.metric in contract.LOWER_IS_BETTER
+        better = ("<=", "<") if lower_is_better else (">=", ">")
+        if self.comparison not in better:
+            raise ConfigError(f"{key}.comparison", f"{self.metric} is better when "
+                              f"{'lower' if lower_is_better else 'higher'}, so "
+                              f"'{self.comparison}' would pass worse models", " or ".join(better))
+        check_range(f"{key}.threshold", self.threshold, 0.0,
+                    float("inf") if self.metric == "log_loss" else 1.0)
+
+
+# The metrics that a model which never predicts the positive class scores 0 on.
+POSITIVE_CLASS_METRICS = ("precision", "recall", "f1")
+
+
+@dataclass(frozen=True)
+class QualityGateConfig:
+    """Every condition must hold for a model to be registered. A stage's gate has at least two,
+    one of them on precision, recall or F1: a ranking metric alone (AUC) once approved a model
+    that never predicted churn."""
+
+    conditions: list[GateCondition] = field(default_factory=lambda: [
+        GateCondition("auc", ">=", 0.85), GateCondition("recall", ">=", 0.5)])
+
+    def validate(self, key: str) -> None:
+        if not 2 <= len(self.conditions) <= contract.GATE_MAX_CONDITIONS:
+            raise ConfigError(f"{key}.conditions", f"has {len(self.conditions)} conditions",
+                              f"2 .. {contract.GATE_MAX_CONDITIONS}, e.g. auc >= 0.85 and "
+                              "recall >= 0.5")
+        for i, condition in enumerate(self.conditions):
+            condition.validate(f"{key}.conditions[{i}]")
+        if not any(c.metric in POSITIVE_CLASS_METRICS for c in self.conditions):
+            raise ConfigError(f"{key}.conditions", "no condition on precision, recall or f1: a "
+                              "model that never predicts the positive class would pass",
+                              'add one, e.g. {"metric": "recall", "comparison": ">=", '
+                              '"threshold": 0.5}')
 
 
 @dataclass(frozen=True)

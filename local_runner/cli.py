@@ -77,7 +77,12 @@ def _definition(args: argparse.Namespace) -> int:
 # --- run (local) ----------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
     from local_runner.local_run import LocalPlatform
-    from local_runner.reporting import LiveView, print_failure, print_summary
+    from local_runner.reporting import (
+        LiveView,
+        print_failure,
+        print_metrics_side_by_side,
+        print_summary,
+    )
 
     outdir = _assembly(args)
     inputs = _inputs(args.input, args.pipelines)
@@ -86,7 +91,10 @@ def _run(args: argparse.Namespace) -> int:
     with LocalPlatform(outdir, max_local_trials=args.max_trials) as platform:
         for uri in platform.seed(Path(args.seed)):
             print(f"  seeded {uri}")
+        # The seed file's inputs, unless --input gives a pipeline its own.
+        inputs = {**platform.seed_inputs(Path(args.seed)), **inputs}
         stamp = time.strftime("%Y%m%d-%H%M%S")
+        finished = []
         for pipeline in args.pipelines:
             name = f"local-{pipeline}-{stamp}"
             print(f"\n▶ {pipeline}: execution {name}")
@@ -98,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
                 print_failure(result, platform.sagemaker)
                 return 1
             print_summary(result, files, results / name)
+            finished.append(result)
+        print_metrics_side_by_side(finished)
     print(f"\nDone in {time.monotonic() - started:.1f} s.")
     return 0
 

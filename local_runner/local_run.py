@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -27,6 +28,7 @@ from local_runner.local_glue import LocalGlue
 from local_runner.local_sagemaker import LocalSageMaker
 
 DEFAULT_SEED = PROJECT_ROOT / "sample_data" / "local_run.json"
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -171,6 +173,22 @@ class LocalPlatform:
             self.clients.s3.upload_file(str(source), bucket, upload["key"])
             uploaded.append(f"s3://{bucket}/{upload['key']}")
         return uploaded
+
+    def seed_inputs(self, seed_file: Path = DEFAULT_SEED) -> dict[str, dict]:
+        """The execution inputs a seed file gives per pipeline (`"inputs"`), with `${Name}` in
+        any string replaced by the stack output Name (the uploads' bucket, say)."""
+        spec = json.loads(Path(seed_file).read_text())
+
+        def resolve(value):
+            if isinstance(value, dict):
+                return {k: resolve(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [resolve(v) for v in value]
+            if isinstance(value, str):
+                return _PLACEHOLDER.sub(lambda m: self.account.output(m.group(1)), value)
+            return value
+
+        return resolve(spec.get("inputs", {}))
 
     # --- executions ------------------------------------------------------------------------------
     def state_machine_arn(self, pipeline: str) -> str:

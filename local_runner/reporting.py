@@ -67,6 +67,28 @@ def print_summary(result: ExecutionResult, files: list[Path], folder: Path) -> N
     print(f"  all artefacts: {folder} ({len(files)} files)")
 
 
+def print_metrics_side_by_side(results: list[ExecutionResult]) -> None:
+    """The metrics of every execution that evaluated something (evaluation.json under
+    `$.evaluation.document`): the training run's test split next to a batch scored against its
+    labels, one column each."""
+    columns = []
+    for result in results:
+        document = ((result.output or {}).get("evaluation") or {}).get("document")
+        if isinstance(document, dict) and isinstance(document.get("metrics"), dict):
+            what = "labelled batch" if document.get("data", {}).get("source") == "predictions" \
+                else "test split"
+            columns.append((f"{result.pipeline}: {what}, {document['rows']['total']} rows",
+                            document["metrics"]))
+    if len(columns) < 2:
+        return  # one evaluation is already printed with its execution
+    width = max(len(title) for title, _ in columns) + 2
+    print("\n  metrics " + "".join(f"{title:>{width}}" for title, _ in columns))
+    for name in columns[0][1]:
+        values = [metrics.get(name) for _, metrics in columns]
+        print(f"  {name:<8}" + "".join(f"{v:>{width}.4f}" if isinstance(v, float) else
+                                        f"{'':>{width}}" for v in values))
+
+
 def readable_cause(cause: str | None) -> str:
     """The human part of a cause: a job's FailureReason, a Lambda's errorMessage, else as is."""
     try:

@@ -1,5 +1,6 @@
 """The batch inference pipeline: a model package (given, or the group's latest Approved one) ->
-model -> batch transform over the input data -> notification. Optionally on a schedule."""
+model -> batch transform over the input data -> (when labels are known for the batch) the
+predictions scored against them -> notification. Optionally on a schedule."""
 
 from __future__ import annotations
 
@@ -7,19 +8,24 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
-from ml_constructs.model_package_choice import choose_model_package
+from ml_constructs.model_package_choice import choose_model_package, package_arns
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
+    PROCESSING,
     TRANSFORM,
     create_model_state,
     grant_sagemaker_jobs,
+    read_evaluation_state,
     sagemaker_job_state,
 )
+from runtime_scripts import contract
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class BatchPipelineProps:
     frame: PipelineFrame
     job_settings: jobs.JobSettings
     execution_role: iam.IRole
+    artifacts_bucket: s3.IBucket
     model_package_group_name: str
     name_prefix: str
     defaults: dict
@@ -45,17 +52,18 @@ class BatchPipeline(Construct):
                                            create_model))
         create_model.next(self._transform())
         self.state_machine = frame.finish(validate, **finish_kwargs)
-        grant_sagemaker_jobs(self, self.state_machine.role, [TRANSFORM],
+        grant_sagemaker_jobs(self, self.state_machine.role, [TRANSFORM, PROCESSING],
                              name_prefix=props.name_prefix, execution_role=props.execution_role)
         stack = cdk.Stack.of(self)
         frame.acknowledge_policy(
             self.state_machine,
             "Lists and reads the versions of its own model package group; creates models named "
-            "after the stage prefix.",
+            "after the stage prefix; reads evaluation.json under the per-execution batch/ prefix.",
             wildcard_findings(resources=(
                 in_finding(self, stack.format_arn(
                     service="sagemaker", resource="model-package",
                     resource_name=f"{props.model_package_group_name}/*")),
+                in_finding(self, props.artifacts_bucket.arn_for_objects("batch/*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="model",
                                                   resource_name=f"{props.name_prefix}-*")),
             )),
@@ -79,6 +87,49 @@ class BatchPipeline(Construct):
             "status": "SUCCEEDED",
             "model_package_arn": sfn.JsonPath.string_at("$.package.arn"),
             "output": sfn.JsonPath.string_at("$.transform_result.output"),
+            "labels": sfn.JsonPath.string_at("$.data.labels_s3_uri"),
+            "evaluation": sfn.JsonPath.string_at("$.run.s3.evaluation"),
         })
-        transform.next(notify).next(sfn.Succeed(self, "Predictions written"))
+        notify.next(sfn.Succeed(self, "Predictions written"))
+        transform.next(sfn.Choice(self, "Labels given?")
+                       .when(sfn.Condition.is_string("$.data.labels_s3_uri"),
+                             self._evaluate(then=notify))
+                       .otherwise(notify))
         return transform
+
+    def _evaluate(self, *, then: sfn.IChainable) -> sfn.IChainable:
+        """The predictions against the labels known for the batch: the training pipeline's
+        evaluation job (`process evaluate`) on the package's model, paired by the id columns."""
+        props, frame = self.props, self.props.frame
+        describe = frame.protect(tasks.CallAwsService(
+            self, "Describe model package",
+            service="sagemaker", action="describeModelPackage",
+            parameters={"ModelPackageName.$": "$.package.arn"},
+            iam_resources=package_arns(self, props.model_package_group_name),
+            result_selector={
+                "artifacts.$": "$.InferenceSpecification.Containers[0].ModelDataUrl"},
+            result_path="$.model",
+        ))
+        evaluate = frame.protect(sagemaker_job_state(
+            self, "Evaluate predictions", PROCESSING,
+            jobs.processing_job(
+                props.job_settings,
+                job_name_path="$.run.job_names.evaluation",
+                command=["process", "evaluate"],
+                inputs=[
+                    jobs.processing_input(contract.PROCESSING_INPUT_MODEL, "$.model.artifacts"),
+                    jobs.processing_input(contract.PROCESSING_INPUT_PREDICTIONS,
+                                          "$.transform_result.output"),
+                    jobs.processing_input(contract.PROCESSING_INPUT_LABELS,
+                                          "$.data.labels_s3_uri"),
+                ],
+                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_EVALUATION,
+                                                "$.run.s3.evaluation")],
+                data_path="$.data.labels_s3_uri"),
+            result_selector={"arn.$": "$.ProcessingJobArn"},
+            result_path="$.jobs.evaluation",
+            comment="Score the predictions against the labels known for the batch",
+        ))
+        describe.next(evaluate).next(frame.protect(
+            read_evaluation_state(self, props.artifacts_bucket, "batch/*"))).next(then)
+        return describe

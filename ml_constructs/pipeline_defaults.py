@@ -3,6 +3,8 @@ the first state merges the execution input over (shapes: docs/pipeline-inputs.md
 
 from __future__ import annotations
 
+import dataclasses
+
 from aws_cdk import aws_s3 as s3
 
 from config import StageConfig
@@ -50,8 +52,8 @@ def training_defaults(config: StageConfig, *, raw: s3.IBucket, curated: s3.IBuck
             "static_hyperparameters": {**DEFAULT_TUNING_STATIC_HYPERPARAMETERS, **builtin},
             "ranges": DEFAULT_TUNING_RANGES, "warm_start": None, "hyperband": None,
         },
-        "quality_gate": {"metric": config.quality_gate.metric,
-                         "threshold": config.quality_gate.threshold},
+        "quality_gate": {"conditions": [dataclasses.asdict(c)
+                                        for c in config.quality_gate.conditions]},
         "registry": {"approval_status": config.registry.approval_status,
                      "description": f"Churn model trained by {config.resource_prefix}"},
     }
@@ -64,8 +66,10 @@ def batch_defaults(config: StageConfig, *, raw: s3.IBucket) -> dict:
             "input_s3_uri": raw.s3_url_for_object(BATCH_INPUT_PREFIX),
             "content_type": "text/csv", "split_type": "Line", "join_source": "None",
             "input_filter": "$", "output_filter": "$", "output_s3_uri": None,
+            "labels_s3_uri": None,
         },
         "model_package_arn": None,
+        "processing": _resources(config.processing),
         "transform": {"instance_type": batch.instance_type,
                       "instance_count": batch.instance_count,
                       "max_payload_mb": batch.max_payload_mb,

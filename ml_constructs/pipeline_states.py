@@ -173,3 +173,18 @@ def grant_sagemaker_jobs(
         wildcard_findings(resources=tuple(in_finding(scope, r) for r in resources)),
     )
     return policy
+
+
+def read_evaluation_state(scope: Construct, bucket, objects: str) -> tasks.CallAwsService:
+    """evaluation.json into `$.evaluation.document` with S3 GetObject and States.StringToJson (no
+    Lambda); the bucket and key come from `$.run.s3.evaluation_bucket` / `evaluation_key`, under
+    the `objects` pattern of `bucket` (e.g. "runs/*")."""
+    return tasks.CallAwsService(
+        scope, "Read evaluation",
+        service="s3", action="getObject",
+        parameters={"Bucket.$": "$.run.s3.evaluation_bucket",
+                    "Key.$": "$.run.s3.evaluation_key"},
+        iam_resources=[bucket.arn_for_objects(objects)],
+        result_selector={"document.$": "States.StringToJson($.Body)"},
+        result_path="$.evaluation",
+    )

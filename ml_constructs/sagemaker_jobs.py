@@ -95,12 +95,17 @@ def processing_job(
     inputs: list[dict] | str,
     outputs: list[dict],
     data_path: str,
+    arguments_path: str | None = None,
 ) -> dict:
-    """CreateProcessingJob. `inputs` is a list of `processing_input`s or a path to one."""
+    """CreateProcessingJob. `inputs` is a list of `processing_input`s or a path to one;
+    `arguments_path` a path to the ContainerArguments (strings after the entry point)."""
+    app: dict = {"ImageUri": settings.image_uri, "ContainerEntrypoint": command}
+    if arguments_path is not None:
+        app["ContainerArguments.$"] = arguments_path
     params = {
         "ProcessingJobName.$": job_name_path,
         "RoleArn": settings.role_arn,
-        "AppSpecification": {"ImageUri": settings.image_uri, "ContainerEntrypoint": command},
+        "AppSpecification": app,
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceType.$": "$.processing.instance_type",

@@ -21,11 +21,11 @@ from ml_constructs.pipeline_states import (
     TUNING,
     create_model_state,
     grant_sagemaker_jobs,
+    read_evaluation_state,
     sagemaker_job_state,
 )
 from runtime_scripts import contract
 
-GATE_METRICS = ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")
 SERVING_CONTENT_TYPES = ["text/csv", "application/json", "application/jsonlines"]
 # What the state keeps of a finished training job, whichever branch (training or tuning) ran.
 MODEL_SELECTOR = {
@@ -236,41 +236,33 @@ class TrainingPipeline(Construct):
                         jobs.processing_input(contract.PROCESSING_INPUT_TEST, "$.run.s3.test")],
                 outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_EVALUATION,
                                                 "$.run.s3.evaluation")],
-                data_path="$.run.s3.test"),
+                data_path="$.run.s3.test",
+                # `--gate auc>=0.85 ...`: the input validator's fixed form of the conditions.
+                arguments_path="$.quality_gate.arguments"),
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.evaluation",
-            comment="Score the held-out test split; write evaluation.json and report.html",
+            comment="Score the held-out test split, judge the quality gate conditions; write "
+                    "evaluation.json and report.html",
         ))
 
     def _read_evaluation(self) -> sfn.IChainable:
-        bucket = self.props.artifacts_bucket
-        read = self.props.frame.protect(tasks.CallAwsService(
-            self, "Read evaluation",
-            service="s3", action="getObject",
-            parameters={"Bucket.$": "$.run.s3.evaluation_bucket",
-                        "Key.$": "$.run.s3.evaluation_key"},
-            iam_resources=[bucket.arn_for_objects("runs/*")],
-            result_selector={"document.$": "States.StringToJson($.Body)"},
-            result_path="$.evaluation",
-        ))
-        return read
+        return self.props.frame.protect(
+            read_evaluation_state(self, self.props.artifacts_bucket, "runs/*"))
 
     def _quality_gate(self) -> sfn.IChainable:
+        """Every condition judged by the evaluation job (pipeline_input/gate.py says why there):
+        the model goes on only when all of them held."""
         frame = self.props.frame
+        verdict = "$.evaluation.document.quality_gate"
         gate = sfn.Choice(self, "Quality gate",
-                          comment="Pass when the chosen metric reaches the threshold")
-        accepted = self._create_model()
-        for metric in GATE_METRICS:
-            gate.when(sfn.Condition.and_(
-                sfn.Condition.string_equals("$.quality_gate.metric", metric),
-                sfn.Condition.number_greater_than_equals_json_path(
-                    f"$.evaluation.document.metrics.{metric}", "$.quality_gate.threshold"),
-            ), accepted)
+                          comment="Pass when every quality gate condition held")
+        gate.when(sfn.Condition.boolean_equals(f"{verdict}.passed", True), self._create_model())
         reason = sfn.Pass(self, "Explain rejection", parameters={
             "status": "REJECTED",
-            "reason.$": ("States.Format('Quality gate: {} below the threshold {}; metrics: {}', "
-                         "$.quality_gate.metric, $.quality_gate.threshold, "
+            "reason.$": ("States.Format('Quality gate failed: {}; metrics: {}', "
+                         f"{verdict}.failed, "
                          "States.JsonToString($.evaluation.document.metrics))"),
+            "conditions.$": f"{verdict}.conditions",
         }, result_path="$.outcome")
         notify = frame.notify("Notify rejection", f"{frame.state_machine_name}: model rejected", {
             "status": "REJECTED", "reason": sfn.JsonPath.string_at("$.outcome.reason")})
@@ -308,6 +300,8 @@ class TrainingPipeline(Construct):
                     "execution.$": "$.run.execution_name",
                     "training_job.$": "$.model.training_job_name",
                     "data.$": "$.run.s3.preprocessing_input",
+                    # The conditions it passed; their values are in the ModelQuality document.
+                    "quality_gate.$": "$.quality_gate.summary",
                 },
             },
             iam_resources=[cdk.Stack.of(self).format_arn(

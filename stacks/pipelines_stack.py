@@ -79,7 +79,7 @@ class PipelinesStack(cdk.Stack):
                                 state_machine_name=f"{prefix}-batch-inference",
                                 notifications=notifications, validator=validator),
             job_settings=settings, execution_role=execution_role,
-            model_package_group_name=group_name, name_prefix=prefix,
+            artifacts_bucket=artifacts, model_package_group_name=group_name, name_prefix=prefix,
             defaults=batch_defaults(config, raw=raw), platform=platform,
         ), timeout=cdk.Duration.hours(12), **finish)
         for pipeline in (training, batch):

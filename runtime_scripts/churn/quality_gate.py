@@ -17,7 +17,7 @@ from runtime_scripts.churn.jobio import JobError
 
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
-_CONDITION = re.compile(rf"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*({_NUMBER})\s*$")
+_CONDITION = re.compile(rf"^\s*([a-z_][a-z0-9_]*)\s*(>=|<=|>|<)\s*({_NUMBER})\s*$")
 
 
 @dataclass(frozen=True)

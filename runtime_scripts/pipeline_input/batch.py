@@ -1,7 +1,9 @@
 """The batch inference pipeline's input: schema, cross-field rules and the derived `run` section.
 
 Keys and ranges follow CreateTransformJob in the SageMaker API reference; the model comes from a
-given model package ARN or, when that is null, from the group's latest Approved package.
+given model package ARN or, when that is null, from the group's latest Approved package. When
+`data.labels_s3_uri` names labels known for the batch, an evaluation processing job (resources
+under `processing`) scores the predictions against them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from . import names
 from .errors import Problem, render
 from .origin import Origin
 from .schema import Enum, Int, Nullable, Obj, S3Uri, Str
-from .training import INSTANCE
+from .training import EVALUATION_FILE, INSTANCE, PROCESSING
 from .values import JSON_PATH, MODEL_PACKAGE_ARN, is_inside
 
 PIPELINE = "batch"
@@ -37,8 +39,11 @@ SCHEMA = Obj({
         "input_filter": _FILTER,
         "output_filter": _FILTER,
         "output_s3_uri": Nullable(S3Uri()),
+        # CSV files of the id columns and the target for these records: scored when given.
+        "labels_s3_uri": Nullable(S3Uri()),
     }),
     "model_package_arn": MODEL_PACKAGE,
+    "processing": PROCESSING,
     "transform": Obj({
         "instance_type": INSTANCE,
         "instance_count": Int(1, 100),
@@ -75,7 +80,21 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
         out.append(Problem(origin.pick("data.output_s3_uri", "data.input_s3_uri"),
                            f"{render(output)} is inside data.input_s3_uri {render(source)}: "
                            "the next run would read this run's output as input"))
+    _check_labels(data["labels_s3_uri"], source, output, origin, out)
     _check_package(doc["model_package_arn"], platform, out)
+
+
+def _check_labels(labels: str | None, source: str | None, output: str, origin: Origin,
+                  out: list[Problem]) -> None:
+    """Labels apart from the records and the predictions: the transform job reads every object
+    under its input prefix, and the evaluation job every object under the labels prefix."""
+    if labels is None:
+        return
+    for other, name in ((source, "data.input_s3_uri"), (output, "data.output_s3_uri")):
+        if other is not None and (is_inside(labels, other) or is_inside(other, labels)):
+            out.append(Problem(origin.pick("data.labels_s3_uri", name),
+                               f"{render(labels)} and {name} {render(other)} overlap: each "
+                               "job would read the other's files", "separate prefixes"))
 
 
 def _check_package(arn: str | None, platform: dict[str, str], out: list[Problem]) -> None:
@@ -109,7 +128,11 @@ def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -
             "pipeline": PIPELINE,
             "execution_name": execution_name,
             "prefix": prefix,
-            "s3": {"output": data["output_s3_uri"] or f"{prefix}output/"},
+            "s3": {"output": data["output_s3_uri"] or f"{prefix}output/",
+                   # Predictions scored against data.labels_s3_uri, when given.
+                   "evaluation": f"{prefix}evaluation/",
+                   "evaluation_bucket": platform["artifacts_bucket"],
+                   "evaluation_key": f"batch/{execution_name}/evaluation/{EVALUATION_FILE}"},
             "job_names": names.job_names(platform["resource_prefix"], execution_name,
                                          names.BATCH_JOBS),
             "use_latest_approved": doc["model_package_arn"] is None,

@@ -43,6 +43,8 @@ TRAINING_JOBS: dict[str, tuple[str, int]] = {
 BATCH_JOBS: dict[str, tuple[str, int]] = {
     "model": ("batch-model", SAGEMAKER_NAME_MAX),
     "transform": ("transform", SAGEMAKER_NAME_MAX),
+    # Scores the predictions against labels known for the batch (data.labels_s3_uri).
+    "evaluation": ("batch-eval", SAGEMAKER_NAME_MAX),
 }
 # Short words: endpoint config names are limited to 63 characters like job names, and a console
 # execution name (a 36-character UUID) should fit whole after a 22-character prefix.

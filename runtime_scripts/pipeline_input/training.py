@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import names, tuning
+from . import gate, names, tuning
 from .errors import Problem
 from .origin import Origin
-from .schema import Bool, Enum, Float, Int, Nullable, Obj, S3Uri, Str, StringMap
+from .schema import Bool, Enum, Int, Nullable, Obj, S3Uri, Str, StringMap
 from .values import INSTANCE_TYPE
 
 PIPELINE = "training"
@@ -20,10 +20,18 @@ PIPELINE = "training"
 # test keeps them equal because the Lambda asset cannot import contract.py.
 PREPROCESSING_OUTPUTS = ("train", "validation", "test", "baseline", "transform")
 EVALUATION_FILE = "evaluation.json"
-GATE_METRICS = ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")
 
 INSTANCE = Str(pattern=INSTANCE_TYPE,
                pattern_help="an ml.* instance type such as ml.m5.xlarge or ml.g5.xlarge")
+
+# The processing jobs' resources (also the batch pipeline's evaluation job).
+PROCESSING = Obj({
+    "instance_type": INSTANCE,
+    "instance_count": Int(1, 100),
+    "volume_size_gb": Int(1, 16384),
+    # ProcessingStoppingCondition.MaxRuntimeInSeconds: at most 777600 s (9 days).
+    "max_runtime_seconds": Int(60, 777_600),
+})
 
 SCHEMA = Obj({
     "data": Obj({
@@ -32,13 +40,7 @@ SCHEMA = Obj({
         "curated_s3_uri": S3Uri(),
         "dataset_spec_s3_uri": Nullable(S3Uri()),
     }),
-    "processing": Obj({
-        "instance_type": INSTANCE,
-        "instance_count": Int(1, 100),
-        "volume_size_gb": Int(1, 16384),
-        # ProcessingStoppingCondition.MaxRuntimeInSeconds: at most 777600 s (9 days).
-        "max_runtime_seconds": Int(60, 777_600),
-    }),
+    "processing": PROCESSING,
     "training": Obj({
         "instance_type": INSTANCE,
         "instance_count": Int(1, 100),
@@ -50,7 +52,7 @@ SCHEMA = Obj({
         "hyperparameters": StringMap(),
     }),
     "tuning": tuning.TUNING,
-    "quality_gate": Obj({"metric": Enum(GATE_METRICS), "threshold": Float(0.0, 1.0)}),
+    "quality_gate": gate.SCHEMA,
     "registry": Obj({
         "approval_status": Enum(("Approved", "PendingManualApproval")),
         # ModelPackageDescription allows 1024; 1000 leaves room for a suffix the pipeline adds.
@@ -72,6 +74,7 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
             "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
             f">= {t['max_runtime_seconds']}"))
     tuning.check(doc["tuning"], t["hyperparameters"], origin, out)
+    gate.check(doc["quality_gate"], origin, out)
 
 
 def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -> dict[str, Any]:
@@ -103,6 +106,7 @@ def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -
         **doc,
         "training": training,
         "tuning": {**doc["tuning"], **tuning.derive(doc["tuning"], training["hyperparameters"])},
+        "quality_gate": gate.derive(doc["quality_gate"]),
         "platform": dict(platform),
         "run": {
             "pipeline": PIPELINE,

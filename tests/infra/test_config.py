@@ -49,7 +49,10 @@ def test_dev_and_prod_exist_and_validate():
         ({"storage": {"retention": 3}}, "storage.retention", "storage.noncurrent_version"),
         ({"log_retention_days": 42}, "log_retention_days", "365"),
         ({"account": "12345"}, "account", "12 digits"),
-        ({"quality_gate": {"threshold": 1.5}}, "quality_gate.threshold", "0.0 .. 1.0"),
+        ({"quality_gate": {"conditions": [
+            {"metric": "auc", "comparison": ">=", "threshold": 1.5},
+            {"metric": "recall", "comparison": ">=", "threshold": 0.5}]}},
+         "quality_gate.conditions[0].threshold", "0.0 .. 1.0"),
         ({"network": {"cidr": "10.0.0.0/8"}}, "network.cidr", "/16"),
         ({"training": {"algorithm": "builtin-xgboost",
                        "hyperparameters": {"num_round": "100", "objective": "reg:squarederror"}}},

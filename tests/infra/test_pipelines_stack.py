@@ -68,13 +68,21 @@ def test_evaluation_is_read_without_lambda(training):
     assert read["ResultSelector"] == {"document.$": "States.StringToJson($.Body)"}
 
 
-def test_quality_gate_covers_every_metric_with_the_threshold_from_input(training):
-    rules = training["States"]["Quality gate"]["Choices"]
-    metrics = {rule["And"][0]["StringEquals"] for rule in rules}
-    assert metrics == {"auc", "pr_auc", "accuracy", "precision", "recall", "f1"}
-    for rule in rules:
-        assert rule["And"][1]["NumericGreaterThanEqualsPath"] == "$.quality_gate.threshold"
-    assert training["States"]["Quality gate"]["Default"] == "Explain rejection"
+def test_the_quality_gate_follows_the_verdict_on_every_condition(training):
+    """The evaluation job judges the conditions the validator wrote as its arguments; the Choice
+    reads its verdict; the rejection quotes every failed condition; the package records them."""
+    states = training["States"]
+    app = states["Evaluate model"]["Parameters"]["AppSpecification"]
+    assert app["ContainerEntrypoint"] == ["process", "evaluate"]
+    assert app["ContainerArguments.$"] == "$.quality_gate.arguments"
+    gate = states["Quality gate"]
+    assert gate["Choices"] == [{"Variable": "$.evaluation.document.quality_gate.passed",
+                                "BooleanEquals": True, "Next": "Create model"}]
+    assert gate["Default"] == "Explain rejection"
+    reason = states["Explain rejection"]["Parameters"]["reason.$"]
+    assert "$.evaluation.document.quality_gate.failed" in reason
+    metadata = states["Register model package"]["Parameters"]["CustomerMetadataProperties"]
+    assert metadata["quality_gate.$"] == "$.quality_gate.summary"
 
 
 def test_batch_states_and_integrations(batch):

@@ -35,6 +35,13 @@ def test_success_path_registers_an_approved_model(platform, trained):
     assert package["ModelApprovalStatus"] == "Approved"  # dev's configured status
     assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == \
         output["model"]["artifacts"]
+    # dev's gate: every condition held, and the package records which ones it passed.
+    gate = evaluation["quality_gate"]
+    assert gate["passed"] is True
+    assert [(c["metric"], c["comparison"], c["threshold"]) for c in gate["conditions"]] == [
+        ("auc", ">=", 0.85), ("recall", ">=", 0.5)]
+    assert package["CustomerMetadataProperties"]["quality_gate"] == \
+        "auc at least 0.85 / recall at least 0.5"
 
 
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):
@@ -48,12 +55,18 @@ def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform,
         assert _objects(platform, uri), f"{split} is empty"
 
 
-def test_glue_etl_then_a_quality_gate_rejecting_the_model(platform):
+def test_glue_etl_then_a_gate_rejecting_a_model_that_never_predicts_churn(platform):
     """Two behaviours in one execution, to keep the suite fast: the optional Glue job runs the
-    real PySpark script (local Spark) and preprocessing reads its curated Parquet; then a
-    threshold above what the data allows rejects the model."""
+    real PySpark script (local Spark) and preprocessing reads its curated Parquet; then a model
+    trained the way a tuning trial once was (a small learning rate, early stopping on AUC) ranks
+    well but never predicts churn, and the gate rejects it naming every condition it failed."""
+    conditions = [{"metric": "auc", "comparison": ">=", "threshold": 0.85},
+                  {"metric": "recall", "comparison": ">=", "threshold": 0.5},
+                  {"metric": "f1", "comparison": ">=", "threshold": 0.3}]
+    under_fit = {"eta": "0.01", "eval_metric": "auc", "early_stopping_rounds": "20"}
     result = platform.run("training", {"data": {"run_glue": True},
-                                       "quality_gate": {"metric": "auc", "threshold": 0.999}},
+                                       "training": {"hyperparameters": under_fit},
+                                       "quality_gate": {"conditions": conditions}},
                           name="gate-rejects")
     assert result.status == "SUCCEEDED", result.cause  # a rejection is an outcome, not an error
     assert result.path[:3] == ["Validate input", "Run Glue ETL?", "Run Glue ETL"]
@@ -63,8 +76,13 @@ def test_glue_etl_then_a_quality_gate_rejecting_the_model(platform):
     assert result.path[-4:] == ["Quality gate", "Explain rejection", "Notify rejection",
                                 "Model rejected"]
     assert "Register model package" not in result.path
-    assert result.output["outcome"]["status"] == "REJECTED"
-    assert "below the threshold 0.999" in result.output["outcome"]["reason"]
+    metrics = result.output["evaluation"]["document"]["metrics"]
+    assert metrics["auc"] >= 0.85 and metrics["recall"] == 0.0  # ranks well, flags no one
+    outcome = result.output["outcome"]
+    assert outcome["status"] == "REJECTED"
+    assert outcome["reason"].startswith(
+        "Quality gate failed: recall 0.0000 is not >= 0.5; f1 0.0000 is not >= 0.3; metrics: ")
+    assert [c["passed"] for c in outcome["conditions"]] == [True, False, False]
 
 
 def test_malformed_input_fails_at_once_naming_the_key(platform):
@@ -90,7 +108,8 @@ def test_a_training_script_failure_is_caught_notified_and_failed_with_its_reason
 
 def test_a_throttled_job_is_retried_then_succeeds(platform):
     platform.sagemaker.inject_faults("createProcessingJob", ["ThrottlingException"])
-    result = platform.run("training", {"quality_gate": {"threshold": 0.5}}, name="throttled")
+    result = platform.run("training", {"registry": {"description": "after a throttle"}},
+                          name="throttled")
     assert result.status == "SUCCEEDED", result.cause
     failures = [e for e in result.history if e["type"] == "TaskFailed"]
     assert [json.dumps(e["taskFailedEventDetails"]["error"]) for e in failures] == \
@@ -129,26 +148,50 @@ def _predictions(platform, output_uri: str) -> list[list[str]]:
     bucket, _, prefix = output_uri[5:].partition("/")
     keys = [o["Key"] for o in platform.clients.s3.list_objects_v2(
         Bucket=bucket, Prefix=prefix)["Contents"]]
-    assert keys == [prefix + "holdout_features.csv.out"]
+    assert keys == [prefix + "holdout.csv.out"]
     body = platform.clients.s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read().decode()
     return list(csv.reader(body.splitlines()))
 
 
 def test_batch_uses_the_latest_approved_package_by_default(platform, trained):
+    """The held-out customers in the training data's layout (a header, customer_id, no label):
+    each prediction carries its customer's id and a label spelled as the data spells it."""
     assert trained.status == "SUCCEEDED"
     result = platform.run("batch-inference", {}, name="batch-latest")
     assert result.status == "SUCCEEDED", result.cause
     assert "Find latest approved model package" in result.path
+    assert "Evaluate predictions" not in result.path  # no labels given
     latest = platform.sagemaker.call("listModelPackages", {
         "ModelPackageGroupName": "mlplatform-dev-churn", "ModelApprovalStatus": "Approved",
         "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 1,
     })["ModelPackageSummaryList"][0]["ModelPackageArn"]
     assert result.output["package"]["arn"] == latest
-    rows = _predictions(platform, result.output["run"]["s3"]["output"])
-    labels = [r["churn"] for r in csv.DictReader((HOLDOUT / "holdout_labels.csv").open())]
-    assert len(rows) == len(labels) == 500
-    accuracy = sum((row[-1] == label) for row, label in zip(rows, labels, strict=True)) / 500
+    header, *rows = _predictions(platform, result.output["run"]["s3"]["output"])
+    assert header == ["customer_id", "probability", "label"]
+    labels = {r["customer_id"]: r["churn"]
+              for r in csv.DictReader((HOLDOUT / "holdout_labels.csv").open())}
+    assert [r[0] for r in rows] == list(labels) and len(rows) == 500
+    assert {r[2] for r in rows} == {"yes", "no"}
+    accuracy = sum(label == labels[customer] for customer, _, label in rows) / 500
     assert accuracy > 0.9
+
+
+def test_batch_scores_its_predictions_against_the_labels_known_for_it(platform, trained):
+    """What `mlplatform run` does: the seed file's labels for the held-out customers, the
+    predictions scored against them by the evaluation job, paired by customer_id."""
+    assert trained.status == "SUCCEEDED"
+    result = platform.run("batch-inference", platform.seed_inputs()["batch-inference"],
+                          name="batch-scored")
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.path[-6:] == ["Labels given?", "Describe model package", "Evaluate predictions",
+                                "Read evaluation", "Notify success", "Predictions written"]
+    document = result.output["evaluation"]["document"]
+    assert document["data"]["source"] == "predictions"
+    assert document["rows"] == {"total": 500, "positive": 67, "negative": 433}
+    assert document["data"]["predictions_without_label"] == 0
+    assert document["metrics"]["auc"] > 0.9
+    keys = _objects(platform, result.output["run"]["s3"]["evaluation"])
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["evaluation.json", "report.html"]
 
 
 def test_batch_with_an_explicit_package_and_output_joined_to_input(platform, trained):
@@ -161,6 +204,8 @@ def test_batch_with_an_explicit_package_and_output_joined_to_input(platform, tra
     assert "Find latest approved model package" not in result.path
     assert result.output["package"]["arn"] == arn
     rows = _predictions(platform, result.output["run"]["s3"]["output"])
-    first_input = next(csv.reader((HOLDOUT / "holdout_features.csv").open()))
-    assert rows[0][:len(first_input)] == first_input  # input columns, then the prediction
-    assert len(rows[0]) == len(first_input) + 2
+    first_input, second_input = list(csv.reader((HOLDOUT / "holdout.csv").open()))[:2]
+    # Each input record, then its answer: the header joined with the predictions' header.
+    assert rows[0] == [*first_input, "customer_id", "probability", "label"]
+    assert rows[1][:len(second_input)] == second_input
+    assert rows[1][len(second_input)] == second_input[0]

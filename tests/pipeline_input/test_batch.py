@@ -36,9 +36,12 @@ def test_latest_approved_package_by_default():
         "pipeline": "batch",
         "execution_name": EXECUTION,
         "prefix": PREFIX,
-        "s3": {"output": f"{PREFIX}output/"},
+        "s3": {"output": f"{PREFIX}output/", "evaluation": f"{PREFIX}evaluation/",
+               "evaluation_bucket": PLATFORM["artifacts_bucket"],
+               "evaluation_key": f"batch/{EXECUTION}/evaluation/evaluation.json"},
         "job_names": {"model": f"mlplatform-dev-batch-model-{EXECUTION}",
-                      "transform": f"mlplatform-dev-transform-{EXECUTION}"},
+                      "transform": f"mlplatform-dev-transform-{EXECUTION}",
+                      "evaluation": f"mlplatform-dev-batch-eval-{EXECUTION}"},
         "use_latest_approved": True,
     }
     assert all(SAGEMAKER_NAME.match(n) and len(n) <= 63
@@ -129,3 +132,22 @@ def test_output_under_the_input_prefix_is_caught_for_the_derived_location_too():
     exc = error(InvalidPipelineInput, resolve, event("batch", {"data": {
         "input_s3_uri": f"s3://{PLATFORM['artifacts_bucket']}/"}}))
     assert exc.keys == ["data.input_s3_uri"]
+
+
+# --- labels known for the batch ---------------------------------------------------------------
+LABELS = "s3://mlplatform-dev-raw-123456789012/scoring/labels/2024-06-01/"
+
+
+def test_labels_are_optional_and_kept_apart_from_the_records():
+    assert batch()["data"]["labels_s3_uri"] is None
+    out = batch({"data": {"labels_s3_uri": LABELS}})
+    assert out["data"]["labels_s3_uri"] == LABELS
+    assert out["processing"] == BATCH_DEFAULTS["processing"]
+
+
+@pytest.mark.parametrize("labels", [f"{BATCH_INPUT}labels/", BATCH_INPUT.rsplit("/", 2)[0]])
+def test_labels_overlapping_the_records_are_refused(labels):
+    message = str(input_error({"data": {"labels_s3_uri": labels}}))
+    assert message.startswith("input key 'data.labels_s3_uri': ")
+    assert " and data.input_s3_uri " in message
+    assert "overlap: each job would read the other's files" in message

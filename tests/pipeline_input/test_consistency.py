@@ -6,6 +6,7 @@ package imports only the standard library, the way the Lambda runtime loads it."
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 from config import settings
 from config.settings import load_stage_config
 from runtime_scripts import contract
-from runtime_scripts.pipeline_input import resolve, training, tuning
+from runtime_scripts.pipeline_input import gate, resolve, training, tuning
 from runtime_scripts.pipeline_input.values import INSTANCE_TYPE, METRIC_NAME
 
 from .events import BATCH_DEFAULTS, BATCH_INPUT, PLATFORM, TRAINING_DEFAULTS, event
@@ -37,9 +38,12 @@ def test_copied_constants_match_contract_and_settings():
         contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
         contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
         contract.PROCESSING_OUTPUT_TRANSFORM)
-    gate = typing.get_args(typing.get_type_hints(settings.QualityGateConfig)["metric"])
-    assert training.GATE_METRICS == gate
-    assert set(gate) <= set(contract.EVALUATION_METRICS)
+    condition = typing.get_type_hints(settings.GateCondition)
+    assert gate.METRICS == typing.get_args(condition["metric"]) == contract.EVALUATION_METRICS
+    assert gate.COMPARISONS == typing.get_args(condition["comparison"]) == \
+        contract.GATE_COMPARISONS
+    assert gate.LOWER_IS_BETTER == contract.LOWER_IS_BETTER
+    assert gate.MAX_CONDITIONS == contract.GATE_MAX_CONDITIONS
     strategies = typing.get_args(typing.get_type_hints(settings.TuningConfig)["strategy"])
     assert tuning.STRATEGIES == strategies
     assert TRAINING_DEFAULTS["tuning"]["objective_metric"] in contract.TRAINING_METRICS
@@ -60,8 +64,8 @@ def training_defaults(stage: str) -> dict:
                    **{k: getattr(cfg.tuning, k) for k in (
                        "enabled", "strategy", "objective_metric", "objective_type",
                        "max_jobs", "max_parallel_jobs")}},
-        "quality_gate": {"metric": cfg.quality_gate.metric,
-                         "threshold": cfg.quality_gate.threshold},
+        "quality_gate": {"conditions": [dataclasses.asdict(c)
+                                        for c in cfg.quality_gate.conditions]},
         "registry": {**TRAINING_DEFAULTS["registry"],
                      "approval_status": cfg.registry.approval_status},
     }

@@ -38,6 +38,7 @@ def test_short_clean_names_are_kept_readable():
         "model": "mlplatform-dev-model-nightly-42",
         "batch-model": "mlplatform-dev-batch-model-nightly-42",
         "batch-transform": "mlplatform-dev-transform-nightly-42",
+        "batch-evaluation": "mlplatform-dev-batch-eval-nightly-42",
     }
 
 

@@ -16,8 +16,9 @@ PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/runs/{EXECUTION}/"
 # --- happy path ----------------------------------------------------------------------------------
 def test_empty_input_gives_the_stage_defaults_and_derived_values():
     out = training({})
-    for section in ("data", "processing", "quality_gate", "registry"):
+    for section in ("data", "processing", "registry"):
         assert out[section] == TRAINING_DEFAULTS[section]
+    assert out["quality_gate"]["conditions"] == TRAINING_DEFAULTS["quality_gate"]["conditions"]
     assert out["training"]["instance_type"] == "ml.m5.xlarge"
     assert out["platform"] == PLATFORM
     run = out["run"]
@@ -101,7 +102,7 @@ def test_overrides_merge_into_the_defaults_at_every_depth():
         "processing": {"instance_count": 2},
         "training": {"hyperparameters": {"max_depth": "7", "subsample": "0.8"}},
         "tuning": {"max_runtime_seconds": 7200},
-        "quality_gate": {"threshold": 1},
+        "quality_gate": {"conditions": [{"metric": "f1", "comparison": ">", "threshold": 1}]},
     })
     assert out["processing"] == {**TRAINING_DEFAULTS["processing"], "instance_count": 2}
     # Hyperparameters merge key by key.
@@ -109,8 +110,10 @@ def test_overrides_merge_into_the_defaults_at_every_depth():
         "num_round": "300", "max_depth": "7", "eta": "0.1", "early_stopping_rounds": "20",
         "subsample": "0.8"}
     assert out["tuning"]["resource_limits"]["MaxRuntimeInSeconds"] == 7200
-    assert out["quality_gate"]["threshold"] == 1.0
-    assert isinstance(out["quality_gate"]["threshold"], float)
+    # A list replaces the default list as a whole; an integer threshold becomes a float.
+    assert out["quality_gate"]["conditions"] == [
+        {"metric": "f1", "comparison": ">", "threshold": 1.0}]
+    assert isinstance(out["quality_gate"]["conditions"][0]["threshold"], float)
 
 
 def test_null_removes_a_default_hyperparameter():

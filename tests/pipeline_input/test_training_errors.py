@@ -62,8 +62,11 @@ def test_several_problems_are_reported_together():
     # bool is not an int
     ({"tuning": {"max_jobs": True}}, "tuning.max_jobs", "got boolean true"),
     ({"processing": {"instance_count": False}}, "processing.instance_count", "boolean"),
-    ({"quality_gate": {"threshold": True}}, "quality_gate.threshold", "must be a number"),
-    ({"quality_gate": {"threshold": 10**400}}, "quality_gate.threshold", "not a finite number"),
+    ({"quality_gate": {"conditions": [{"metric": "auc", "comparison": ">=", "threshold": True}]}},
+     "quality_gate.conditions[0].threshold", "must be a number"),
+    ({"quality_gate": {"conditions": [{"metric": "auc", "comparison": ">=",
+                                       "threshold": 10**400}]}},
+     "quality_gate.conditions[0].threshold", "not a finite number"),
     # ranges
     ({"tuning": {"max_parallel_jobs": 11}}, "tuning.max_parallel_jobs", "1 .. 10"),
     ({"tuning": {"max_jobs": 0}}, "tuning.max_jobs", "1 .. 500"),
@@ -74,9 +77,14 @@ def test_several_problems_are_reported_together():
     ({"processing": {"max_runtime_seconds": 777_601}}, "processing.max_runtime_seconds",
      "60 .. 777600"),
     ({"processing": {"volume_size_gb": 0}}, "processing.volume_size_gb", "1 .. 16384"),
-    ({"quality_gate": {"threshold": 1.5}}, "quality_gate.threshold", "0.0 .. 1.0"),
+    ({"quality_gate": {"conditions": [{"metric": "auc", "comparison": ">=", "threshold": 1.5}]}},
+     "quality_gate.conditions[0].threshold", "0.0 .. 1.0"),
     # enums
-    ({"quality_gate": {"metric": "log_loss"}}, "quality_gate.metric", "auc, pr_auc"),
+    ({"quality_gate": {"conditions": [{"metric": "speed", "comparison": ">=", "threshold": 1}]}},
+     "quality_gate.conditions[0].metric", "auc, pr_auc"),
+    # the gate of the first release: one metric and threshold
+    ({"quality_gate": {"metric": "auc", "threshold": 0.9}}, "quality_gate.metric",
+     "unknown key"),
     ({"tuning": {"strategy": "bayesian"}}, "tuning.strategy", 'did you mean "Bayesian"?'),
     ({"registry": {"approval_status": "Rejected"}}, "registry.approval_status",
      "Approved, PendingManualApproval"),

@@ -99,7 +99,7 @@ def test_the_gate_names_every_condition_that_failed(pipeline: Pipeline, tmp_path
     ml = pipeline.ml
     stage_evaluation(tmp_path, ml.model, ml.processing_output(contract.PROCESSING_OUTPUT_TEST))
     ok(run_entry("process", "evaluate", "--gate", "auc>=0.9", "--gate", "recall>=0.99",
-                 "--gate", "log_loss<0.01", root=tmp_path))
+                 "--gate", "log_loss<0.01", "--gate", "f1>0", root=tmp_path))
     out = contract.MlPaths(tmp_path).processing_output(contract.PROCESSING_OUTPUT_EVALUATION)
     gate = json.loads((out / contract.EVALUATION_FILE).read_text())["quality_gate"]
     metrics = pipeline.evaluation["metrics"]
@@ -108,7 +108,8 @@ def test_the_gate_names_every_condition_that_failed(pipeline: Pipeline, tmp_path
             for c in gate["conditions"]] == [
         ("auc", ">=", 0.9, metrics["auc"], True),
         ("recall", ">=", 0.99, metrics["recall"], False),
-        ("log_loss", "<", 0.01, metrics["log_loss"], False)]
+        ("log_loss", "<", 0.01, metrics["log_loss"], False),
+        ("f1", ">", 0.0, metrics["f1"], True)]
     assert gate["failed"] == (f"recall {metrics['recall']:.4f} is not >= 0.99; "
                               f"log_loss {metrics['log_loss']:.4f} is not < 0.01")
     page = (out / contract.REPORT_FILE).read_text()
