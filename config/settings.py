@@ -133,7 +133,9 @@ class TrainingConfig(JobResources):
     use_spot: bool = False
     max_wait_seconds: int = 7200
     hyperparameters: dict[str, str] = field(default_factory=lambda: {
-        "num_round": "300", "max_depth": "5", "eta": "0.1", "early_stopping_rounds": "20",
+        # num_round is a cap: early stopping on log loss ends training (~70 trees at eta 0.1,
+        # ~550 at 0.01, the low end of the tuning range: benchmarks/early_stopping.py).
+        "num_round": "1000", "max_depth": "5", "eta": "0.1", "early_stopping_rounds": "20",
     })
 
     def validate(self, key: str) -> None:
@@ -650,7 +652,7 @@ DEFAULT_TUNING_RANGES: dict = {
     "categorical": [],
 }
 DEFAULT_TUNING_STATIC_HYPERPARAMETERS: dict[str, str] = {
-    "num_round": "300", "early_stopping_rounds": "20",
+    "num_round": "1000", "early_stopping_rounds": "20",
 }
 # What SageMaker's built-in XGBoost needs on top (training.algorithm = "builtin-xgboost"): its
 # default objective is regression (reg:squarederror), and early stopping and the tuning objective

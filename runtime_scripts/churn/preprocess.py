@@ -49,8 +49,18 @@ OUTPUTS = (
 
 
 def load_spec(cli_path: str | None, paths: contract.MlPaths) -> DatasetSpec:
-    channel = paths.processing_input(contract.PROCESSING_INPUT_CONFIG) / contract.DATASET_SPEC_FILE
-    path = Path(cli_path) if cli_path else channel if channel.is_file() else None
+    """`--dataset-spec`, else the one JSON file of the `config` input, else the bundled spec.
+    SageMaker stages an S3 object under its own name (`specs/subscriptions.json` arrives as
+    config/subscriptions.json), so the file is found by its suffix, not by a fixed name."""
+    channel = paths.processing_input(contract.PROCESSING_INPUT_CONFIG)
+    path = Path(cli_path) if cli_path else None
+    if path is None and channel.is_dir():
+        found = sorted(f for f in channel.rglob("*.json") if f.is_file())
+        if len(found) != 1:
+            names = ", ".join(str(f.relative_to(channel)) for f in found) or "none"
+            raise JobError(f"the dataset spec input must hold one JSON file, found {names}: "
+                           "point data.dataset_spec_s3_uri at the spec's full key")
+        path = found[0]
     spec = DatasetSpec.load(path)
     log.info("dataset spec %r from %s", spec.name, path or "the bundled default")
     return spec

@@ -34,7 +34,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "training": {
         "instance_type": "ml.m5.xlarge", "instance_count": 1, "volume_size_gb": 30,
         "max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 7200,
-        "hyperparameters": {"num_round": "300", "max_depth": "5", "eta": "0.1",
+        "hyperparameters": {"num_round": "1000", "max_depth": "5", "eta": "0.1",
                             "early_stopping_rounds": "20"},
     },
     "tuning": {

@@ -120,7 +120,8 @@ def test_loads_like_the_lambda_runtime_with_runtime_scripts_as_the_root():
 
 def test_documented_examples_are_accepted():
     examples = EXAMPLE.findall(DOC.read_text())
-    assert [pipeline for pipeline, _ in examples] == ["training", "training", "batch", "batch"]
+    assert [pipeline for pipeline, _ in examples] == ["training", "training", "batch", "batch",
+                                                     "batch"]
     for pipeline, text in examples:
         out = resolve(event(pipeline, json.loads(text)))
         assert out["run"]["pipeline"] == pipeline

@@ -66,7 +66,7 @@ def test_empty_input_tuning_pieces_are_in_the_api_shape():
     assert tuning["warm_start_config"] is None and tuning["use_warm_start"] is False
     assert tuning["strategy_config"] is None and tuning["has_strategy_config"] is False
     # Tuned names drop out of the static set; the rest of training.hyperparameters stays.
-    assert tuning["effective_static_hyperparameters"] == {"num_round": "300",
+    assert tuning["effective_static_hyperparameters"] == {"num_round": "1000",
                                                           "early_stopping_rounds": "20"}
 
 
@@ -107,7 +107,7 @@ def test_overrides_merge_into_the_defaults_at_every_depth():
     assert out["processing"] == {**TRAINING_DEFAULTS["processing"], "instance_count": 2}
     # Hyperparameters merge key by key.
     assert out["training"]["hyperparameters"] == {
-        "num_round": "300", "max_depth": "7", "eta": "0.1", "early_stopping_rounds": "20",
+        "num_round": "1000", "max_depth": "7", "eta": "0.1", "early_stopping_rounds": "20",
         "subsample": "0.8"}
     assert out["tuning"]["resource_limits"]["MaxRuntimeInSeconds"] == 7200
     # A list replaces the default list as a whole; an integer threshold becomes a float.

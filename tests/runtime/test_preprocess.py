@@ -12,7 +12,7 @@ import pytest
 from runtime_scripts import contract
 from runtime_scripts.churn.dataset import DatasetSpec
 from runtime_scripts.churn.transform import FittedTransform
-from tests.runtime.conftest import SAMPLE, Pipeline, ok, run_entry
+from tests.runtime.conftest import REPO, SAMPLE, Pipeline, ok, run_entry
 
 SPEC = DatasetSpec.load()
 SPLITS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
@@ -177,3 +177,32 @@ def test_bad_input_fails_clearly_and_writes_nothing(make, expected: list[str],
         assert text in message and text in result.stderr
     out = ml.processing / "output"
     assert not out.exists() or not any(out.iterdir()), "a failed run must leave no output"
+
+
+def _config_channel(root: Path, specs: dict[str, dict]) -> None:
+    ml = contract.MlPaths(root)
+    raw = ml.processing_input("raw")
+    raw.mkdir(parents=True)
+    _small().to_csv(raw / "data.csv", index=False)
+    config = ml.processing_input(contract.PROCESSING_INPUT_CONFIG)
+    config.mkdir(parents=True)
+    for name, spec in specs.items():
+        (config / name).write_text(json.dumps(spec))
+
+
+def test_a_spec_from_s3_is_used_whatever_its_file_is_called(tmp_path: Path) -> None:
+    """SageMaker stages s3://.../specs/subscriptions.json as config/subscriptions.json."""
+    spec = {**json.loads((REPO / "runtime_scripts/churn/dataset.json").read_text()),
+            "name": "from-s3"}
+    _config_channel(tmp_path, {"subscriptions.json": spec})
+    result = ok(run_entry("process", "preprocess", root=tmp_path))
+    assert json.loads(result.stdout.strip().splitlines()[-1])["dataset"] == "from-s3"
+
+
+def test_two_specs_in_the_input_are_refused_by_name(tmp_path: Path) -> None:
+    spec = json.loads((REPO / "runtime_scripts/churn/dataset.json").read_text())
+    _config_channel(tmp_path, {"a.json": spec, "b.json": spec})
+    result = run_entry("process", "preprocess", root=tmp_path)
+    assert result.returncode == 1
+    assert "must hold one JSON file, found a.json, b.json" in \
+        contract.MlPaths(tmp_path).exit_message.read_text()

@@ -59,7 +59,7 @@ def test_model_directory_layout(pipeline: Pipeline) -> None:
     booster = xgboost.Booster(model_file=str(model / contract.MODEL_FILE))
     summary = json.loads((pipeline.ml.output_data / "training_summary.json").read_text())
     assert booster.num_boosted_rounds() == summary["selected_round"]  # cut at the best round
-    assert booster.attr("eval_metric") == "validation:auc"
+    assert booster.attr("eval_metric") == "validation:logloss"  # the default early stopping
     assert not list(pipeline.ml.checkpoints.glob(".*")), "no temp files left in checkpoints"
 
 
