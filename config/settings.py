@@ -96,6 +96,21 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class InputValidationConfig:
+    """The `Validate input` Lambda every pipeline starts with."""
+
+    # Concurrent executions reserved for it; None reserves nothing (the account's unreserved
+    # pool). Lambda keeps 100 of the account's concurrency unreserved and a new account's quota
+    # can be as low as 10, so any reservation can fail the first deploy there: off by default.
+    reserved_concurrency: int | None = None
+
+    def validate(self, key: str) -> None:
+        if self.reserved_concurrency is not None:
+            # 0 would throttle every invocation, so every execution would fail in its first state.
+            check_positive(f"{key}.reserved_concurrency", self.reserved_concurrency)
+
+
+@dataclass(frozen=True)
 class NetworkConfig:
     """Optional VPC isolation: jobs and endpoints run in private subnets with VPC endpoints."""
 
@@ -470,6 +485,7 @@ class StageConfig:
     log_retention_days: int = 365
     storage: StorageConfig = field(default_factory=StorageConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    input_validation: InputValidationConfig = field(default_factory=InputValidationConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     processing: JobResources = field(default_factory=JobResources)
