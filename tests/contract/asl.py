@@ -16,6 +16,7 @@ a Task costs no deep copy.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from typing import Any
@@ -32,7 +33,7 @@ class PathNotFound(Exception):
 
 
 @functools.lru_cache(maxsize=4096)
-def _steps(path: str) -> tuple[str | int, ...]:
+def steps(path: str) -> tuple[str | int, ...]:
     if not path.startswith("$"):
         raise Unsupported(f"not a reference path: {path!r}")
     rest, steps, pos = path[1:], [], 0
@@ -50,7 +51,7 @@ def get(document: Any, path: str, context: dict | None = None) -> Any:
     node: Any = document
     if path.startswith("$$"):
         node, path = context or {}, path[1:]
-    for step in _steps(path):
+    for step in steps(path):
         if isinstance(step, int):
             if not isinstance(node, list) or step >= len(node):
                 raise PathNotFound(path)
@@ -74,8 +75,8 @@ def put(document: Any, path: str | None, value: Any) -> Any:
     """ResultPath: a new document with `value` at `path` (null: the input unchanged)."""
     if path is None:
         return document
-    steps = _steps(path)
-    if not steps:
+    where = steps(path)
+    if not where:
         return value
 
     def place(node: Any, remaining: tuple) -> Any:
@@ -86,7 +87,7 @@ def put(document: Any, path: str | None, value: Any) -> Any:
         base[step] = value if len(remaining) == 1 else place(base.get(step), remaining[1:])
         return base
 
-    return place(document, steps)
+    return place(document, where)
 
 
 def select(document: Any, path: str | None, context: dict | None = None) -> Any:
@@ -177,6 +178,9 @@ _FUNCTIONS = {
     "States.ArrayGetItem": lambda array, index: array[index],
     "States.ArrayLength": len,
     "States.MathAdd": lambda a, b: a + b,
+    "States.Hash": lambda data, algorithm: hashlib.new(
+        {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
+         "SHA-512": "sha512"}[algorithm], data.encode()).hexdigest(),
 }
 
 

@@ -55,9 +55,13 @@ TRAINING = {
                      "description": "June retrain: données été, 'quoted' & (tagged) — " * 10}}},
     "characters tags cannot hold": {"execution_name": "june-retrain(v2)!", "input": {},
                                     "rejected": "execution name"},
+    # SageMaker's name pattern lets dashes repeat freely: 35 characters that match it.
     "warm start parent too long": {"execution_name": "warm", "input": {"tuning": {
         "enabled": True, "warm_start": {"type": "IdenticalDataAndAlgorithm",
-                                        "parents": ["b" * 33]}}}, "rejected": "parents"},
+                                        "parents": ["a-" * 17 + "a"]}}},
+                                   "rejected": "tuning job names have at most 32"},
+    "data location tags cannot hold": {"execution_name": "june", "input": {"data": {
+        "raw_s3_uri": "s3://{artifacts}/churn (copy)/"}}, "rejected": "'data' tag"},
 }
 BATCH = {
     "defaults, latest approved": {"execution_name": "nightly-0422", "input": {}},
@@ -70,6 +74,9 @@ BATCH = {
     **_named({"input": {}}, ODD_NAMES),
     "characters tags cannot hold": {"execution_name": "nightly(1)", "input": {},
                                     "rejected": "execution name"},
+    "input location tags cannot hold": {"execution_name": "nightly", "input": {"data": {
+        "input_s3_uri": "s3://{artifacts}/batch-input/" + "k" * 240}},
+        "rejected": "'data' tag"},
 }
 DEPLOYMENT = {
     "defaults, latest approved": {"execution_name": "deploy-1", "input": {}},
@@ -81,8 +88,9 @@ DEPLOYMENT = {
     "linear, instances": {"execution_name": "linear", "when": {"serverless": False}, "input": {
         "endpoint": {"initial_instance_count": 2},
         "autoscaling": {"min_capacity": 2, "max_capacity": 4},
-        "deployment": {"traffic_routing": "LINEAR", "step_size": 25,
-                       "wait_interval_seconds": 60, "max_execution_timeout_seconds": 3600}}},
+        "deployment": {"traffic_routing": "LINEAR", "step_type": "CAPACITY_PERCENT",
+                       "step_size": 25, "wait_interval_seconds": 60,
+                       "max_execution_timeout_seconds": 3600}}},
     "canary, instance count": {"execution_name": "canary", "when": {"serverless": False},
                                "input": {"endpoint": {"initial_instance_count": 4},
                                          "autoscaling": {"min_capacity": 2, "max_capacity": 6},
@@ -95,6 +103,9 @@ DEPLOYMENT = {
     **_named({"input": {}}, ODD_NAMES),
     "characters tags cannot hold": {"execution_name": "deploy(2)!", "input": {},
                                     "rejected": "execution name"},
+    "baseline location tags cannot hold": {"execution_name": "deploy-3", "input": {
+        "baseline": {"enabled": True, "dataset_s3_uri": "s3://{artifacts}/it's/data.csv"}},
+        "when": {"monitoring": True}, "rejected": "'data' tag"},
 }
 # The retraining gate is started by its EventBridge rule, which names executions itself.
 RETRAINING = {
