@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ALL_STAGES
+
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ["dev", "prod", "builtin"]
 NOT_TRANSIENT = {"States.ALL", "States.TaskFailed", "States.Timeout"}
 FAILURE_PATH = "Notify failure"  # the notifier retries but cannot catch into itself
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", ALL_STAGES)
 def test_definitions_pass_the_asl_validator(definitions, stage, tmp_path):
     for name, asl in definitions[stage].items():
         path = tmp_path / f"{name}.json"
@@ -26,7 +27,7 @@ def test_definitions_pass_the_asl_validator(definitions, stage, tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", ALL_STAGES)
 def test_every_transition_names_a_state(definitions, stage):
     for name, asl in definitions[stage].items():
         for state_name, state in asl["States"].items():
@@ -36,7 +37,7 @@ def test_every_transition_names_a_state(definitions, stage):
                 assert target in asl["States"], f"{name}: {state_name} -> {target}"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", ALL_STAGES)
 def test_every_task_retries_transient_errors_only_and_catches_to_the_failure_path(
         definitions, stage):
     assert len(definitions[stage]) >= 4  # training, batch, deployment, retraining gate
