@@ -1,8 +1,10 @@
-"""Every permission need of one synthesized stage: each Task's request (the contract renderer
-when the request-contract tests provide it, else fallback_rendering), the caller's needs and the
-execution roles' needs, and the Model Monitor job definitions' needs."""
+"""Every permission need of one synthesized stage: each Task's request (the request contract's
+renderer), the caller's needs and the execution roles' needs, the Model Monitor job definitions'
+needs, and the Glue job's Data Catalog needs."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from tests.contract import authorization as sar
 from tests.contract.account import Account
@@ -13,12 +15,22 @@ MONITORING_KINDS = ("AWS::SageMaker::DataQualityJobDefinition",
                     "AWS::SageMaker::ModelQualityJobDefinition")
 
 
-def rendered_tasks(stage: str, account: Account) -> list:
-    from tests.contract.fallback_rendering import render_requests
+SERVICES = {"stepfunctions": "sfn", "application-autoscaling": "applicationautoscaling"}
 
-    region = account.assembly.stacks[0].region
-    definitions = {m.name: m.asl for m in account.state_machines}
-    return render_requests(stage, definitions, region=region, account="123456789012")
+
+def rendered_tasks(stage: str, account: Account) -> list:
+    """Every request of every Task over every scenario (tests/contract/rendering.py), rendered
+    from this account's definitions so that its ARNs are the ones its policies name; in the
+    permission models' terms (service and operation as in the Task's Resource)."""
+    from tests.contract.rendering import render
+
+    rendering = render(stage, {m.name: m.asl for m in account.state_machines})
+    return [dataclasses.replace(
+        task, service=SERVICES.get(task.service, task.service),
+        operation=task.operation[0].lower() + task.operation[1:],
+        integration={"aws-sdk": "sdk"}.get(task.integration, task.integration),
+        resource=task.request["FunctionName"] if task.integration == "lambda" else task.resource)
+        for task in rendering.tasks]
 
 
 def stage_needs(stage: str, account: Account) -> tuple[list, list[Need], list[Need]]:

@@ -1,17 +1,17 @@
 """Permission coverage: for every Task of every state machine in every stage, what its request
 needs is allowed by the state machine's role, and what each job needs is allowed by its
 execution role, judged by the IAM evaluator over the synthesized policies (incl. key and bucket
-policies). The requests come from the synthesized Parameters (coverage.py)."""
+policies). The requests are the request contract's (rendering.py), over every scenario."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.conftest import BUILTIN, STAGES
+from tests.conftest import ALL_STAGES
 from tests.contract import coverage
 from tests.contract.needs import GRANT_FOR_AWS_RESOURCE
-
-ALL_STAGES = (*STAGES, BUILTIN)
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +51,14 @@ def test_every_encrypted_job_volume_can_be_granted_by_the_role_the_job_runs_as(
     """Defect 3: each processing, training, tuning, transform, baseline and monitoring job
     passes the stage key as VolumeKmsKeyId; SageMaker creates the volume's grant as the job's
     execution role, which needs kms:CreateGrant (for AWS resources only) and kms:DescribeKey."""
-    _, _, jobs = needs[stage]
+    tasks, _, jobs = needs[stage]
     grants = [n for n in jobs if n.action == "kms:CreateGrant"]
-    volumes = {n.why for n in grants}
-    kinds = ("Preprocess data", "Train model", "Tune hyperparameters", "Run batch transform",
-             "Compute data quality baseline", "monitoring jobs")
-    assert all(any(kind in why for why in volumes) for kind in kinds), volumes
+    encrypted = {f"{t.state_machine}: {t.state} (execution role)" for t in tasks
+                 if "VolumeKmsKeyId" in json.dumps(t.request)}
+    encrypted |= {f"{stack.name}: {lid} (monitoring jobs)" for kind in coverage.MONITORING_KINDS
+                  for stack, lid, props in accounts[stage].resources(kind)
+                  if props["JobResources"]["ClusterConfig"].get("VolumeKmsKeyId")}
+    assert encrypted and {n.why for n in grants} == encrypted
     assert all(n.context == GRANT_FOR_AWS_RESOURCE for n in grants)
     describes = [n for n in jobs if n.action == "kms:DescribeKey"]
     assert coverage.denied(accounts[stage], grants + describes) == []

@@ -1,6 +1,6 @@
 """`Resource: "*"` only where AWS has no resource-level permission, in every identity policy of
-every stage (dev, prod, the built-in variant, and the CI/CD stage with its nested stage
-assemblies), whether "*" stands alone or inside a list; and the README's list of these
+every stage (dev, prod, the built-in and serverless variants, and the CI/CD stage with its
+nested stage assemblies), whether "*" stands alone or inside a list; and the README's list of these
 exceptions ("Security baseline") is exactly what the templates hold."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ALL_STAGES, ROOT
 from tests.contract.cfn_render import Assembly
 from tests.contract.iam_eval import as_list
 
@@ -69,7 +69,7 @@ def outdirs(synthesized, synthesized_cicd) -> dict:
             "cicd": synthesized_cicd.outdir}
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod", "builtin", "cicd"])
+@pytest.mark.parametrize("stage", [*ALL_STAGES, "cicd"])
 def test_wildcard_resources_only_where_aws_requires_them(outdirs, stage):
     lowered = {a.lower(): a for a in EXCEPTIONS}
     for where, statement in _wildcard_statements(outdirs[stage]):
