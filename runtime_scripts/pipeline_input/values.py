@@ -45,13 +45,26 @@ TAG_VALUE_HELP = (f"at most {TAG_VALUE_MAX} letters, digits, spaces and _ . : / 
                   "(SageMaker's tag and model package metadata values)")
 
 
+# SageMaker's EntityDescription (ModelPackageDescription): [\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*,
+# i.e. no control, format (zero-width joiners inside emoji), private-use or unassigned characters.
+DESCRIPTION_HELP = ("letters, marks, digits, punctuation, symbols and spaces (SageMaker's "
+                    "model package description), no zero-width or other format characters")
+
+
+def outside_classes(value: str, classes: str, also: frozenset[str] = frozenset()) -> str:
+    r"""The characters of `value` outside the Unicode general categories `classes` (given by
+    their first letter: "L" is every letter category, like Java's \p{L}) and `also`, for a
+    message (invisible ones as U+XXXX); '' when there are none."""
+    bad = sorted({c for c in value if unicodedata.category(c)[0] not in classes
+                  and c not in also})
+    return " ".join(render(c) if c.isprintable() else f"U+{ord(c):04X}" for c in bad[:10])
+
+
 def tag_value_problem(value: str) -> str | None:
     """What SageMaker's tag-value pattern rejects in `value`, or None."""
-    bad = sorted({c for c in value
-                  if not (unicodedata.category(c)[0] in "LZN" or c in _TAG_SYMBOLS)})
+    bad = outside_classes(value, "LZN", _TAG_SYMBOLS)
     if bad:
-        shown = " ".join(render(c) for c in bad[:10])
-        return f"has characters SageMaker tags and model package metadata cannot hold: {shown}"
+        return f"has characters SageMaker tags and model package metadata cannot hold: {bad}"
     if len(value) > TAG_VALUE_MAX:
         return f"is {len(value)} characters long"
     return None

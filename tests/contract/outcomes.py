@@ -115,7 +115,8 @@ class Failure:
 
 
 # (request, world) -> fields to set on the example output, or a Failure. `world` maps an
-# operation name to the last request of it in this walk ("what was created so far").
+# operation name to the last request of it in this walk ("what was created so far"), and "$$" to
+# the execution's context object.
 Outcome = Callable[[dict, dict], "dict | Failure"]
 FAILURE = Failure("States.TaskFailed", "an emulated failure of this task")
 

@@ -101,6 +101,8 @@ def render_requests(stage: str, definitions: dict,
 
 def render(stage: str, definitions: dict, scenarios: dict[str, dict] | None = None,
            lambdas: dict[str, Callable] | None = None) -> Rendering:
+    """`render_requests` with what the walk found besides the requests. `lambdas` maps a part of
+    a function ARN to a handler taking Lambda Invoke's request."""
     machines = definitions.get(stage, definitions)
     rendering = Rendering()
     for name, definition in machines.items():
@@ -124,7 +126,12 @@ def _platform(definition: dict) -> dict:
 
 
 def _default_lambda(request: dict) -> object:
-    return validate_input(request["Payload"], None)
+    """The input validator (ml_constructs/input_validation.py), the one function the state
+    machines invoke; any other needs its handler in `render(..., lambdas=...)`."""
+    payload = request["Payload"]
+    if not isinstance(payload, dict) or "pipeline" not in payload:
+        raise asl.Unsupported(f"{request['FunctionName']}: not the input validator's event")
+    return validate_input(payload, None)
 
 
 @dataclass
@@ -245,6 +252,8 @@ class _Walker:
         payload = json.loads(json.dumps(request["Payload"]))
         try:
             result = invoke({**request, "Payload": payload})
+        except asl.Unsupported:
+            raise
         except Exception as error:  # an unhandled function error, as Step Functions names it
             verdict = f"{type(error).__name__}: {error}"
             self.rendering.verdicts.setdefault((self.machine, self.scenario), verdict)

@@ -60,6 +60,9 @@ TRAINING = {
         "enabled": True, "warm_start": {"type": "IdenticalDataAndAlgorithm",
                                         "parents": ["a-" * 17 + "a"]}}},
                                    "rejected": "tuning job names have at most 32"},
+    "description CreateModelPackage rejects": {"execution_name": "june", "input": {
+        "registry": {"description": "June retrain \U0001F469\u200d\U0001F4bb"}},
+        "rejected": "registry.description"},
     "data location tags cannot hold": {"execution_name": "june", "input": {"data": {
         "raw_s3_uri": "s3://{artifacts}/churn (copy)/"}}, "rejected": "'data' tag"},
 }

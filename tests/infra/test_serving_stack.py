@@ -64,8 +64,9 @@ def serverless(synthesized, definitions):
     """The session's serverless variant of dev (tests/conftest.py): memory 3072 MB,
     concurrency 10, Model Monitor off."""
     stage = synthesized[SERVERLESS]
-    return (stage.app, Template.from_stack(stage.stack("Serving")),
-            definitions[SERVERLESS][DEPLOYMENT])
+    deployment = next(asl for name, asl in definitions[SERVERLESS].items()
+                      if name.endswith("-deployment"))
+    return stage.app, Template.from_stack(stage.stack("Serving")), deployment
 
 
 @pytest.fixture(scope="module")

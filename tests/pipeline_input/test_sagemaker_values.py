@@ -54,6 +54,17 @@ def test_a_data_location_that_becomes_a_tag_must_be_a_tag_value():
     assert exc.keys == ["data.curated_s3_uri"]
 
 
+def test_a_description_createmodelpackage_rejects_is_refused_first():
+    # EntityDescription: [\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*; U+200D (a format character)
+    # joins the emoji, so SageMaker would reject the package after training was paid for.
+    exc = error(InvalidPipelineInput, training,
+                {"registry": {"description": "June retrain \U0001F469\u200d\U0001F4bb"}})
+    assert exc.keys == ["registry.description"]
+    assert "U+200D" in str(exc)
+    ok = training({"registry": {"description": "Été: retrain (v2) — 95% \U0001F389, ok?"}})
+    assert ok["registry"]["description"].startswith("Été")
+
+
 def test_warm_start_parents_longer_than_a_tuning_job_name_are_refused():
     # '-*' in SageMaker's pattern repeats freely, so the pattern alone passes this 35-character
     # name; CreateHyperParameterTuningJob rejects it (HyperParameterTuningJobName: max 32).
