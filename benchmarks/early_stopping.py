@@ -66,7 +66,8 @@ def measure(processed: Path, hyperparameters: dict[str, str], work: Path) -> dic
     out = ml.processing_output(contract.PROCESSING_OUTPUT_EVALUATION) / contract.EVALUATION_FILE
     document = json.loads(out.read_text())
     return {"trees": document["model"]["num_boosted_rounds"],
-            **{k: round(document["metrics"][k], 4) for k in SHOWN}}
+            **{k: round(v, 4) for k, v in document["metrics"].items()},
+            "confusion_matrix": document["confusion_matrix"]}
 
 
 def main() -> int:
