@@ -82,11 +82,12 @@ def print_metrics_side_by_side(results: list[ExecutionResult]) -> None:
     if len(columns) < 2:
         return  # one evaluation is already printed with its execution
     width = max(len(title) for title, _ in columns) + 2
-    print("\n  metrics " + "".join(f"{title:>{width}}" for title, _ in columns))
+    names = max(len("metrics"), *map(len, columns[0][1]))
+    print(f"\n  {'metrics':<{names}}" + "".join(f"{title:>{width}}" for title, _ in columns))
     for name in columns[0][1]:
         values = [metrics.get(name) for _, metrics in columns]
-        print(f"  {name:<8}" + "".join(f"{v:>{width}.4f}" if isinstance(v, float) else
-                                        f"{'':>{width}}" for v in values))
+        print(f"  {name:<{names}}" + "".join(f"{v:>{width}.4f}" if isinstance(v, float) else
+                                            f"{'':>{width}}" for v in values))
 
 
 def readable_cause(cause: str | None) -> str:

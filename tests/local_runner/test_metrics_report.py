@@ -7,7 +7,8 @@ from local_runner.reporting import print_metrics_side_by_side
 
 
 def result(pipeline: str, source: str, total: int, auc: float) -> ExecutionResult:
-    document = {"metrics": {"auc": auc, "recall": 0.5}, "rows": {"total": total},
+    document = {"metrics": {"auc": auc, "recall": 0.5, "precision": 0.25},
+                "rows": {"total": total},
                 "data": {"source": source}}
     return ExecutionResult(pipeline, "run", "arn", "SUCCEEDED",
                            {"evaluation": {"document": document}}, None, None, [], 1.0)
@@ -23,6 +24,7 @@ def test_test_and_hold_out_metrics_side_by_side(capsys):
     assert "batch-inference: labelled batch, 500 rows" in lines[0]
     assert lines[1].split() == ["auc", "0.9500", "0.9312"]
     assert lines[2].split() == ["recall", "0.5000", "0.5000"]
+    assert len({line.index(".") for line in lines[1:]}) == 1  # the columns line up
 
 
 def test_nothing_is_repeated_for_a_single_evaluation(capsys):
