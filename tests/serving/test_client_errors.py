@@ -28,7 +28,13 @@ CASES = [
     ("bad-second-row", "POST", "/invocations", CSV, f"{ROW}\nKS,1", 400, "row 2 has 2 columns"),
     ("non-numeric", "POST", "/invocations", CSV, ROW.replace(",128,", ",abc,"), 400,
      "'account_length' must be numeric, got 'abc'"),
-    # A header naming either layout is understood (test_layout.py); one that names neither is not.
+    # An endpoint reads no header (batch transform does: test_layout.py).
+    ("header-row", "POST", "/invocations", CSV, "state,account_length,area_code,"
+     "international_plan,voice_mail_plan,number_vmail_messages,total_day_minutes,"
+     "total_day_calls,total_day_charge,total_eve_minutes,total_eve_calls,total_eve_charge,"
+     "total_night_minutes,total_night_calls,total_night_charge,total_intl_minutes,"
+     "total_intl_calls,total_intl_charge,number_customer_service_calls\n" + ROW, 400,
+     "must not have a header row"),
     ("unknown-header", "POST", "/invocations", CSV, "state,account_len,area_code,"
      "international_plan,voice_mail_plan,number_vmail_messages,total_day_minutes,"
      "total_day_calls,total_day_charge,total_eve_minutes,total_eve_calls,total_eve_charge,"

@@ -77,13 +77,14 @@ def test_labels_come_back_as_the_data_spells_both_classes(artifacts, records):
     assert {a[2] for a in answer[1:]} == {"churned", "stayed, for now"}  # quoted in the CSV
 
 
-def test_an_endpoint_reads_the_training_layout_only_after_its_header(artifacts, records):
+def test_an_endpoint_reads_neither_a_header_nor_the_training_layout(artifacts, records):
+    """Its captured requests feed Model Monitor, which reads header-less feature rows."""
     header, rows = records
     endpoint = app_for(artifacts, batch=False)
     with_header = post(endpoint, lines(header, rows[:2]))
-    assert with_header.status == 200
-    assert with_header.body.decode().splitlines()[0] == "customer_id,probability,label"
-    # Without it, a row one column too wide is a client's mistake, not a record.
+    assert with_header.status == 400
+    assert b"must not have a header row" in with_header.body
+    # A row one column too wide is a client's mistake at an endpoint, not a record.
     without = post(endpoint, lines([], rows[:2]))
     assert without.status == 400
     assert b"20 columns, expected 19" in without.body
@@ -91,7 +92,7 @@ def test_an_endpoint_reads_the_training_layout_only_after_its_header(artifacts, 
 
 def test_a_header_of_the_features_is_answered_with_a_header(artifacts, records):
     header, rows = records
-    reply = post(app_for(artifacts, batch=False), lines(header[1:], [r[1:] for r in rows[:2]]))
+    reply = post(app_for(artifacts, batch=True), lines(header[1:], [r[1:] for r in rows[:2]]))
     assert reply.status == 200
     assert reply.body.decode().splitlines()[0] == "probability,label"
     assert len(reply.body.decode().splitlines()) == 3

@@ -148,8 +148,8 @@ class InferenceApp:
             raise ServiceUnavailable("the model is still loading; retry when /ping answers 200")
         columns, ignored = scorer.schema.input_columns, scorer.ignored_keys
         rows = codecs.decode(request_type, request.body, columns, ignored)
-        rows_in = scorer.layout.split(rows, may_have_header=request_type == codecs.CSV,
-                                      records=self.config.batch_transform)
+        rows_in = scorer.layout.split(rows, csv=request_type == codecs.CSV,
+                                      batch=self.config.batch_transform)
         return rows_in, response_type
 
     def _score(self, batch: list[tuple[int, Rows, str]]) -> list[tuple[int, Response]]:

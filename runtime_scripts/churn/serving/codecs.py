@@ -3,8 +3,9 @@
 Accepted request bodies (Content-Type), every row in feature_schema `input_columns` order or in
 the training data's layout (`record_columns`, see layout.py):
 - text/csv: one row per line, as SageMaker sends (batch transform with SplitType=Line joins
-  several records with newlines), optionally after a header row naming either layout. Empty
-  fields are missing values. Quoted fields are understood ("a,b" is one field).
+  several records with newlines); in batch transform optionally after a header row naming
+  either layout. Empty fields are missing values. Quoted fields are understood ("a,b" is one
+  field).
 - application/json: {"instances": [...]}, a bare list of instances, or one instance (a list of
   values or an object). An instance is a list of values, an object keyed by column name (absent
   keys are missing values; the id and target columns are ignored; other unknown keys are an
@@ -13,11 +14,11 @@ the training data's layout (`record_columns`, see layout.py):
 Values are numbers, strings or null.
 
 Responses (Accept; default: the request's own type):
-- text/csv: "probability,label" per row (after a header row "probability,label" when the
+- text/csv: "probability,label" per row (after a header row "probability,label" when a batch
   request had one)
 - application/json: {"predictions": [{"probability": p, "label": "yes"}, ...]}
 - application/jsonlines: {"probability": p, "label": "yes"} per line
-Rows sent in the training data's layout carry their id columns in front: "10,0.93,yes" and
+Rows of a batch in the training data's layout carry their id columns in front: "10,0.93,yes" and
 {"customer_id": "10", "probability": 0.93, "label": "yes"}. Labels are the two classes as the
 dataset spec spells them. Probabilities are written as the shortest decimal that reads back as
 the model's float32 value.

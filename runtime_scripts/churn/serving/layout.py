@@ -2,21 +2,22 @@
 
 Two row layouts are scored:
 - the features, in the feature schema's `input_columns` order (what a client that knows the
-  model sends);
-- the training data's own layout without the target (`record_columns`: id columns, features and
-  any column the dataset spec ignores, in the training file's order). A batch exported the way the
-  training data was is scored as it is, and its predictions carry its id columns.
-A row's width tells them apart, where the layout is expected: in a batch transform job (the data
-is a batch of records) or after a header row naming the training layout. Elsewhere (an endpoint)
-a row one column too wide stays an error rather than being read as a record. When both layouts
-have the same width (no id or ignored columns) the rows are read as features.
+  model sends; the only layout an endpoint reads);
+- in a batch transform job, also the training data's own layout without the target
+  (`record_columns`: id columns, features and any column the dataset spec ignores, in the training
+  file's order). A batch exported the way the training data was is scored as it is, and its
+  predictions carry its id columns. A row's width tells the layouts apart; when both have the
+  same width (no id or ignored columns) the rows are read as features.
+An endpoint keeps to the features, header-less: its captured requests feed Model Monitor and the
+drift check (capture.py), which read data rows in the features' order, and a row one column too
+wide stays a client's mistake there rather than being read as a record.
 
-A CSV request may begin with a header row naming either layout. Batch transform has no header
-option: with SplitType Line every line of an S3 object is a record, and mini-batches are cut from
-one object at a time, so an object's header line arrives as the first record of its first
-request. The header is not scored; it is answered with a header row of the predictions (ids,
-`probability`, `label`), so the response still holds one line per record, which JoinSource
-Input needs, and the assembled output file starts with a header of its own.
+In batch transform a CSV request may begin with a header row naming either layout. Batch
+transform has no header option: with SplitType Line every line of an S3 object is a record, and
+mini-batches are cut from one object at a time, so an object's header line arrives as the first
+record of its first request. The header is not scored; it is answered with a header row of the
+predictions (ids, `probability`, `label`), so the response still holds one line per record, which
+JoinSource Input needs, and the assembled output file starts with a header of its own.
 """
 
 from __future__ import annotations
@@ -53,15 +54,17 @@ class RecordLayout:
         self._headers = (list(input_columns), list(record_columns))
         self._known = set(input_columns) | set(record_columns)
 
-    def split(self, rows: list[Row], *, may_have_header: bool, records: bool) -> Rows:
-        """`records`: rows as wide as the training layout are records (batch transform)."""
+    def split(self, rows: list[Row], *, csv: bool, batch: bool) -> Rows:
+        """`batch`: the server runs a batch transform job (SAGEMAKER_BATCH), where header rows
+        and records in the training layout are read; `csv`: the rows came as CSV lines."""
         header = False
-        if may_have_header and rows:
-            named = self._header(rows[0])
-            if named is not None:
-                rows, header = rows[1:], True
-                records = records or named == self._headers[1]
-        if records and self._distinct and rows and len(rows[0]) == self.record_width:
+        if csv and rows and self._header(rows[0]) is not None:
+            if not batch:
+                raise BadRequest("text/csv bodies sent to an endpoint must not have a header row: "
+                                 "send data rows only, in the features' order (batch transform "
+                                 "reads a header row)")
+            rows, header = rows[1:], True
+        if batch and self._distinct and rows and len(rows[0]) == self.record_width:
             widths = set(map(len, rows))
             if widths != {self.record_width}:
                 number = next(i for i, r in enumerate(rows) if len(r) != self.record_width)
@@ -75,6 +78,8 @@ class RecordLayout:
 
     def _header(self, row: Row) -> list[str] | None:
         """The names a header row gives, or None when `row` is data."""
+        if not row or str(row[0]).strip() not in self._known:
+            return None  # the common case, decided on one token (the hot path of every request)
         names = [str(v).strip() for v in row]
         if names in self._headers:
             return names
