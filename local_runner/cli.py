@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "deployment=sample_data/local_deployment.json (no baseline: "
                           "docs/serving.md)")
     run.add_argument("--seed", default=str(PROJECT_ROOT / "sample_data" / "local_run.json"),
-                     help="JSON file listing the files to upload first (default: "
+                     help="JSON file listing the files to upload first and the input each "
+                          "pipeline starts with, unless --input gives one (default: "
                           "sample_data/local_run.json)")
     run.add_argument("--results", default=str(DEFAULT_RESULTS),
                      help="folder the run's artefacts are copied to (default: ./local_out)")
