@@ -126,6 +126,28 @@ class JobResources:
 
 
 @dataclass(frozen=True)
+class JobRetryConfig:
+    """Retries of SageMaker jobs that failed for a transient reason (no capacity, an internal
+    error): each attempt is a new job with a fresh name, after an exponential back-off."""
+
+    max_attempts: int = 3  # the first attempt included; 1 turns job retries off
+    first_interval_seconds: int = 120
+    backoff_rate: float = 2.0
+
+    def validate(self, key: str) -> None:
+        # Each attempt is paid for again; a handful covers a capacity shortage of some minutes.
+        check_range(f"{key}.max_attempts", self.max_attempts, 1, 5)
+        check_range(f"{key}.first_interval_seconds", self.first_interval_seconds, 1, 3600)
+        check_range(f"{key}.backoff_rate", self.backoff_rate, 1.0, 5.0)
+
+    @property
+    def wait_seconds(self) -> list[int]:
+        """The back-off before attempt 2, 3, ... (one fewer than max_attempts)."""
+        return [round(self.first_interval_seconds * self.backoff_rate ** i)
+                for i in range(self.max_attempts - 1)]
+
+
+@dataclass(frozen=True)
 class TrainingConfig(JobResources):
     algorithm: Literal["script", "builtin-xgboost"] = "script"
     use_spot: bool = False
@@ -473,6 +495,7 @@ class StageConfig:
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     processing: JobResources = field(default_factory=JobResources)
+    job_retries: JobRetryConfig = field(default_factory=JobRetryConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     quality_gate: QualityGateConfig = field(default_factory=QualityGateConfig)

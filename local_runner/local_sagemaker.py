@@ -19,6 +19,7 @@ from pathlib import Path
 from local_runner import executors
 from local_runner.api_common import SageMakerError, now, sagemaker_arn
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
+from local_runner.local_faults import JOB_ACTIONS, InjectedFaults
 from local_runner.local_monitoring import LocalMonitoring
 
 
@@ -40,7 +41,7 @@ class LocalSageMaker:
         self.region, self.max_local_trials = region, max_local_trials
         self.state = Registry()
         self.calls: list[tuple[str, str]] = []  # (action, name) in call order, for tests and logs
-        self._faults: dict[str, list[str]] = {}
+        self.faults = InjectedFaults()
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
         self.endpoints = LocalEndpoints(s3=s3, program=program, workdir=workdir / "endpoints",
@@ -52,7 +53,12 @@ class LocalSageMaker:
     # --- test and demo hooks ---------------------------------------------------------------------
     def inject_faults(self, action: str, codes: list[str]) -> None:
         """The next len(codes) calls of `action` fail with these error codes (e.g. a throttle)."""
-        self._faults.setdefault(action, []).extend(codes)
+        self.faults.add_api_errors(action, codes)
+
+    def inject_job_failures(self, action: str, reasons: list[str]) -> None:
+        """The next len(reasons) jobs `action` creates fail with these FailureReasons without
+        running (local_faults.py): e.g. an emulated capacity shortage."""
+        self.faults.add_job_failures(action, reasons)
 
     def create_model_package_group(self, name: str) -> None:
         self.state.groups.setdefault(name, [])
@@ -70,13 +76,23 @@ class LocalSageMaker:
         handler = self._handler(action)
         if handler is None:
             raise SageMakerError("UnknownOperation", f"{action} is not emulated locally")
-        with self._lock:
-            faults = self._faults.get(action)
-            if faults:
-                code = faults.pop(0)
+        code = self.faults.next_api_error(action)
+        if code is not None:
+            with self._lock:
                 self.calls.append((action, f"<injected {code}>"))
-                raise SageMakerError(code, f"Rate exceeded (injected locally for {action})")
+            raise SageMakerError(code, f"Rate exceeded (injected locally for {action})")
+        reason = self.faults.next_job_failure(action)
+        if reason is not None:
+            return self._unprovisioned_job(action, request, reason)
         return handler(request)
+
+    def _unprovisioned_job(self, action: str, request: dict, reason: str) -> dict:
+        kind, name_key, arn_type = JOB_ACTIONS[action]
+        name, _ = self._register_job(kind, name_key, request)
+        noun = name_key.removesuffix("Name")
+        return self._finish_job(kind, name, {
+            **request, f"{noun}Arn": self.arn(arn_type, name), f"{noun}Status": "Failed",
+            "FailureReason": reason, "LogTail": ""})
 
     def arn(self, resource: str, name: str) -> str:
         return sagemaker_arn(self.region, resource, name)

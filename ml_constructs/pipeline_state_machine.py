@@ -10,8 +10,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from config.settings import JobRetryConfig
 from ml_constructs.compliance import acknowledge_role_policy, ref_in_finding, wildcard_findings
 from ml_constructs.input_validation import InputValidator
+from ml_constructs.job_retries import retry_transient_failures
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_states import ERROR_PATH, protect
 
@@ -22,9 +24,10 @@ class PipelineFrame(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, pipeline: str,
                  state_machine_name: str, notifications: NotificationTopic,
-                 validator: InputValidator | None) -> None:
+                 validator: InputValidator | None, job_retries: JobRetryConfig) -> None:
         super().__init__(scope, construct_id)
         self.pipeline = pipeline
+        self.job_retries = job_retries
         self.state_machine_name = state_machine_name
         self.notifications = notifications
         self.failed = sfn.Fail(self, "Pipeline failed", error_path=f"{ERROR_PATH}.Error",
@@ -53,6 +56,14 @@ class PipelineFrame(Construct):
 
     def protect(self, state):
         return protect(state, self.notify_failure)
+
+    def protect_job(self, job: sfn.CustomState, *, kind: str) -> sfn.CustomState:
+        """`protect`, and a SageMaker `.sync` job that failed for a transient reason runs again
+        as a new job (ml_constructs/job_retries.py); `kind` names its job under $.run.job_names.
+        """
+        retry_transient_failures(self, job, kind=kind, policy=self.job_retries,
+                                 failure_handler=self.notify_failure)
+        return self.protect(job)
 
     def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
         """First state: the execution input merged over `defaults`, validated, with derived names

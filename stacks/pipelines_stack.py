@@ -66,7 +66,8 @@ class PipelinesStack(cdk.Stack):
         training = TrainingPipeline(self, "Training", props=TrainingPipelineProps(
             frame=PipelineFrame(self, "TrainingFrame", pipeline="training",
                                 state_machine_name=f"{prefix}-training",
-                                notifications=notifications, validator=validator),
+                                notifications=notifications, validator=validator,
+                                job_retries=config.job_retries),
             job_settings=settings, execution_role=execution_role,
             artifacts_bucket=artifacts, model_package_group_name=group_name,
             name_prefix=prefix, glue_job_name=glue_etl.job_name,
@@ -77,7 +78,8 @@ class PipelinesStack(cdk.Stack):
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
             frame=PipelineFrame(self, "BatchFrame", pipeline="batch",
                                 state_machine_name=f"{prefix}-batch-inference",
-                                notifications=notifications, validator=validator),
+                                notifications=notifications, validator=validator,
+                                job_retries=config.job_retries),
             job_settings=settings, execution_role=execution_role,
             model_package_group_name=group_name, name_prefix=prefix,
             defaults=batch_defaults(config, raw=raw), platform=platform,

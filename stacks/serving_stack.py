@@ -96,7 +96,8 @@ class ServingStack(cdk.Stack):
         deployment = EndpointDeployment(self, "Deployment", props=EndpointDeploymentProps(
             frame=PipelineFrame(self, "DeploymentFrame", pipeline="deployment",
                                 state_machine_name=f"{prefix}-deployment",
-                                notifications=notifications, validator=validator),
+                                notifications=notifications, validator=validator,
+                                job_retries=config.job_retries),
             job_settings=settings, model_package_group_name=model_package_group_name,
             name_prefix=prefix, endpoint_name=endpoint, serving=config.serving,
             monitoring_config=config.monitoring, monitor=monitor, permissions=permissions,
@@ -116,7 +117,8 @@ class ServingStack(cdk.Stack):
             self.retraining = RetrainingGate(self, "Retraining", props=RetrainingGateProps(
                 frame=PipelineFrame(self, "RetrainingFrame", pipeline="retraining",
                                     state_machine_name=f"{prefix}-retraining-gate",
-                                    notifications=notifications, validator=None),
+                                    notifications=notifications, validator=None,
+                                    job_retries=config.job_retries),
                 training_state_machine=training_state_machine,
                 min_hours=config.monitoring.min_hours_between_retraining,
                 alarms=alarms.retraining_triggers), key=key, log_retention=log_retention)

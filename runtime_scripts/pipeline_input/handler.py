@@ -21,7 +21,7 @@ from typing import Any
 from . import batch, deployment, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
-from .schema import AnyValue, Enum, Obj, Str
+from .schema import AnyValue, Enum, Int, Obj, Str
 from .values import SAGEMAKER_NAME, check_bucket_name
 
 PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
@@ -35,6 +35,8 @@ PLATFORM = Obj({
     "model_package_group": Str(pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
     # At most 40 so '<prefix>-<kind>-' leaves room for the execution name in a 63-char job name.
     "resource_prefix": Str(max_len=40, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
+    # job_retries.max_attempts in the stage config (validated there): one job name per attempt.
+    "max_job_attempts": Int(1),
 })
 EVENT = Obj(
     {
