@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from local_runner.executors import search, staging
+from local_runner.executors import search
 from local_runner.executors.results import (
     COMPLETED,
     FAILED,
@@ -97,12 +97,9 @@ def trial_request(definition: dict, tuned: dict[str, str], trial: str, metric: s
     request["HyperParameters"] = {**{k: str(v) for k, v in
                                      (definition.get("StaticHyperParameters") or {}).items()},
                                   **tuned, OBJECTIVE_HYPERPARAMETER: metric}
-    checkpoint = definition.get("CheckpointConfig")
-    if checkpoint and checkpoint.get("S3Uri"):
-        # One checkpoint prefix per trial: otherwise each trial would resume the previous one's
-        # (differently parameterised) training.
-        request["CheckpointConfig"] = {**checkpoint,
-                                       "S3Uri": staging.join_uri(checkpoint["S3Uri"], trial)}
+    # CheckpointConfig goes to every trial as the definition has it: SageMaker documents no
+    # per-trial checkpoint location, so trials share one and the training script keeps each
+    # trial's checkpoints apart (runtime_scripts/churn/checkpoint.py).
     return request
 
 

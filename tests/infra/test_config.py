@@ -55,6 +55,11 @@ def test_dev_and_prod_exist_and_validate():
                        "hyperparameters": {"num_round": "100", "objective": "reg:squarederror"}}},
          "training.hyperparameters.objective", "binary:logistic"),
         ({"training": {"algorithm": "xgboost"}}, "training.algorithm", "builtin-xgboost"),
+        ({"job_retries": {"max_attempts": 0}}, "job_retries.max_attempts", "1 .. 5"),
+        ({"job_retries": {"max_attempts": 9}}, "job_retries.max_attempts", "1 .. 5"),
+        ({"job_retries": {"backoff_rate": 0.5}}, "job_retries.backoff_rate", "1.0 .. 5.0"),
+        ({"job_retries": {"first_interval_seconds": 0}}, "job_retries.first_interval_seconds",
+         "1 .. 3600"),
     ],
 )
 def test_wrong_values_name_the_key_and_allowed_values(tmp_path, overrides, key, allowed):
@@ -64,6 +69,13 @@ def test_wrong_values_name_the_key_and_allowed_values(tmp_path, overrides, key, 
     assert f"'{key}'" in str(error.value)
     if allowed:
         assert allowed in str(error.value)
+
+
+def test_job_retry_back_off_grows_by_the_rate_once_per_retry(tmp_path):
+    retries = _load(tmp_path, {"job_retries": {"max_attempts": 4, "first_interval_seconds": 60,
+                                               "backoff_rate": 2}}).job_retries
+    assert retries.wait_seconds == [60, 120, 240]
+    assert _load(tmp_path, {"job_retries": {"max_attempts": 1}}).job_retries.wait_seconds == []
 
 
 def test_valid_schedules_are_accepted(tmp_path):
