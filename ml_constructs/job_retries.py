@@ -28,10 +28,11 @@ from ml_constructs.pipeline_states import ERROR_PATH
 
 # FailureReason prefixes SageMaker writes when a job failed for a reason of its own, not the
 # job's: "CapacityError: Unable to provision requested ML compute capacity. Please retry using a
-# different ML instance type." (on-demand and spot alike; the SageMaker Python SDK raises its
-# CapacityError for any reason naming CapacityError) and "InternalServerError: We encountered an
-# internal error. Please try again." Anchored at the start: a failed script's reason starts with
-# "AlgorithmError:" or "ClientError:", so text a script writes is never taken for these.
+# different ML instance type." (the SageMaker Python SDK raises its CapacityError for any reason
+# naming CapacityError) and "InternalServerError: We encountered an internal error. Please try
+# again." Anchored at the start: a failed script's reason starts with "AlgorithmError:" or
+# "ClientError:", so text a script writes is never taken for these. Managed spot waits for spot
+# capacity itself, up to MaxWaitTimeInSeconds; a job stopped at that limit is not retried here.
 TRANSIENT_FAILURE_REASONS = ("CapacityError:*", "InternalServerError:*")
 
 
