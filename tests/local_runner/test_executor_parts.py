@@ -98,8 +98,8 @@ def test_trial_names_and_requests_follow_sagemaker():
                   "CheckpointConfig": {"S3Uri": "s3://b/ck/", "LocalPath": "/opt/ml/ck"}}
     request = trial_request(definition, {"eta": "0.1"}, name, "validation:auc")
     assert request == {"AlgorithmSpecification": {"TrainingImage": "i"},
-                       "CheckpointConfig": {"S3Uri": f"s3://b/ck/{name}",
-                                            "LocalPath": "/opt/ml/ck"},
+                       # as the definition has it: SageMaker documents no per-trial location
+                       "CheckpointConfig": {"S3Uri": "s3://b/ck/", "LocalPath": "/opt/ml/ck"},
                        "TrainingJobName": name,
                        "HyperParameters": {"num_round": "5", "eta": "0.1",
                                            "_tuning_objective_metric": "validation:auc"}}
