@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from runtime_scripts.pipeline_input.names import MAX_SCOPED_PREFIX
+
 STAGES_DIR = Path(__file__).with_name("stages")
+# '<project>-<stage>': bucket names (<prefix>-<kind>-<account>-<region>, S3 allows 63) leave it
+# 24 characters; job names derived from executions (runtime_scripts/pipeline_input/names.py)
+# keep it whole only up to MAX_SCOPED_PREFIX, the tighter of the two.
+RESOURCE_PREFIX_MAX = min(24, MAX_SCOPED_PREFIX)
 
 
 class ConfigError(ValueError):
@@ -507,10 +513,12 @@ class StageConfig:
         if not _NAME.match(self.project_name):
             raise ConfigError("project_name", f"{self.project_name!r} is not a valid name",
                               "3-32 lowercase letters, digits and '-', starting with a letter")
-        if len(self.resource_prefix) > 24:
-            # Bucket names are <project>-<stage>-<kind>-<account>-<region>: S3 allows 63.
+        if len(self.resource_prefix) > RESOURCE_PREFIX_MAX:
             raise ConfigError("project_name", f"'{self.resource_prefix}' (project-stage) is "
-                              f"{len(self.resource_prefix)} characters long", "at most 24")
+                              f"{len(self.resource_prefix)} characters long: every job name, "
+                              "even a 32-character tuning job name, must start with "
+                              "'<project>-<stage>-' for the IAM policies scoped to that prefix",
+                              f"at most {RESOURCE_PREFIX_MAX}")
         if self.account is not None and not _ACCOUNT.match(self.account):
             raise ConfigError("account", f"{self.account!r} is not an AWS account id",
                               "12 digits, or null for the CLI's default account")
