@@ -47,7 +47,8 @@ def _summary(args: argparse.Namespace) -> int:
         print(f"\n{stack.stack_name}  ({sum(counts.values())} resources)")
         for resource_type, count in sorted(counts.items()):
             print(f"  {count:3d}  {resource_type}")
-    print(f"\nDeploy with: npx cdk deploy --all -c stage={args.stage}")
+    print("\nDeploy with: source .venv/bin/activate && "
+          f"npx cdk deploy --all -c stage={args.stage}")
     return 0
 
 
