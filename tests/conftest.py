@@ -77,6 +77,17 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
 
 
 @pytest.fixture(scope="session")
+def synthesized_cicd(tmp_path_factory) -> SynthesizedStage:
+    """The committed CI/CD stage (config/stages/cicd.json), synthesized like `cdk synth`."""
+    from stacks.platform_app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk-out-cicd")
+    app, config = build_app("cicd", outdir=str(outdir))
+    assembly = app.synth()
+    return SynthesizedStage(app, config, assembly, outdir)
+
+
+@pytest.fixture(scope="session")
 def dev(synthesized) -> SynthesizedStage:
     return synthesized["dev"]
 

@@ -1,9 +1,11 @@
-"""The synthesized definitions with every placeholder rendered as a deploy would render it."""
+"""The synthesized definitions with every placeholder rendered as a deploy would render it, and
+the synthesized stages read as accounts (IAM's view of them)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.contract.account import Account
 from tests.contract.rendering import Rendering, render
 
 
@@ -29,3 +31,9 @@ def deployed_definitions(synthesized) -> dict[str, dict[str, dict]]:
 def renderings(deployed_definitions) -> dict[str, Rendering]:
     """stage -> every request of every Task over every scenario (tests/contract/scenarios.py)."""
     return {stage: render(stage, machines) for stage, machines in deployed_definitions.items()}
+
+
+@pytest.fixture(scope="session")
+def accounts(synthesized) -> dict[str, Account]:
+    """stage -> the stage as IAM sees it (roles and their policies, key and bucket policies)."""
+    return {stage: Account.read(s.outdir) for stage, s in synthesized.items()}

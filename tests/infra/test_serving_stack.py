@@ -352,22 +352,6 @@ def actions(statement: dict) -> set[str]:
     return {value} if isinstance(value, str) else set(value)
 
 
-def test_wildcard_resources_only_where_aws_requires_them(template):
-    allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-               "xray:GetSamplingTargets", "ecr:GetAuthorizationToken",
-               "cloudwatch:PutMetricData", "sagemaker:listMonitoringSchedules",
-               "application-autoscaling:DescribeScalableTargets",
-               "application-autoscaling:DeregisterScalableTarget",
-               "application-autoscaling:RegisterScalableTarget",
-               "application-autoscaling:PutScalingPolicy",
-               "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
-               "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
-               "logs:PutResourcePolicy", "logs:UpdateLogDelivery"}
-    for statement in statements(template):
-        if statement.get("Resource") == "*":
-            assert actions(statement) <= allowed, actions(statement)
-
-
 def test_pass_role_and_service_linked_role_are_conditioned(template):
     found = [s for s in statements(template) if actions(s) & {"iam:PassRole",
                                                             "iam:CreateServiceLinkedRole"}]
