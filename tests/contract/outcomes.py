@@ -172,8 +172,10 @@ SCRIPT_FAILED = "AlgorithmError: training failed: unknown hyperparameter 'max_de
 def _job_failed(status_key: str, reason: str) -> Outcome:
     """A `.sync` job that was created and then failed (ml_constructs/job_retries.py reads the
     reason: a transient one is retried as a new job, any other goes to the failure path)."""
+    # The cause names the job, its status and reason (the Describe* output holds more).
     return lambda req, world: Failure("States.TaskFailed", json.dumps(
-        {**req, status_key: "Failed", "FailureReason": reason}))
+        {**{k: v for k, v in req.items() if k.endswith("JobName")}, status_key: "Failed",
+         "FailureReason": reason}))
 
 
 def _job(succeeded: Outcome, status_key: str) -> list[Outcome]:
