@@ -19,6 +19,10 @@ PSEUDO_PARAMETERS = {
     "AWS::Region": "eu-west-1",
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
+    # One stack id for every emulated stack: names derived from it (ml_constructs/physical_names)
+    # only need to be stable within a run.
+    "AWS::StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/local/"
+                    "00000000-0000-4000-8000-000000000000",
 }
 
 
@@ -52,7 +56,19 @@ def render_intrinsic(node, substitutions: dict[str, str]) -> str:
         return separator.join(render_intrinsic(p, substitutions) for p in parts)
     if "Fn::Sub" in node:
         return node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+    if "Fn::Select" in node:
+        index, values = node["Fn::Select"]
+        return _render_list(values, substitutions)[int(index)]
     raise RunnerError(f"unsupported intrinsic in a state machine definition: {node!r}")
+
+
+def _render_list(node, substitutions: dict[str, str]) -> list[str]:
+    if isinstance(node, list):
+        return [render_intrinsic(item, substitutions) for item in node]
+    if "Fn::Split" in node:
+        separator, source = node["Fn::Split"]
+        return render_intrinsic(source, substitutions).split(separator)
+    raise RunnerError(f"unsupported list intrinsic in a template: {node!r}")
 
 
 def state_machines(stacks: list[StackTemplate],

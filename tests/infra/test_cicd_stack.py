@@ -37,15 +37,10 @@ class Synthesized:
 
 
 @pytest.fixture(scope="module")
-def cicd(tmp_path_factory) -> Synthesized:
-    """The committed pipeline stage, synthesized once for the module like `cdk synth`."""
-    from stacks.platform_app import build_app
-
-    outdir = tmp_path_factory.mktemp("cdk-out-cicd")
-    app, config = build_app("cicd", outdir=str(outdir))
-    assert config.cicd.enabled
-    app.synth()
-    return Synthesized(app, outdir)
+def cicd(cicd_stage) -> Synthesized:
+    """The committed pipeline stage, synthesized once for the session like `cdk synth`."""
+    assert cicd_stage.config.cicd.enabled
+    return Synthesized(cicd_stage.app, cicd_stage.outdir)
 
 
 @pytest.fixture(scope="module")
