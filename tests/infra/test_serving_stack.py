@@ -443,7 +443,8 @@ def test_ground_truth_adds_model_quality_monitoring(ground_truth):
 
     app, template, asl = ground_truth
     template.has_resource_properties("AWS::SageMaker::ModelQualityJobDefinition", {
-        "JobDefinitionName": "mlplatform-dev-model-quality",
+        "JobDefinitionName": Match.string_like_regexp(
+            r"^mlplatform-dev-model-quality-[0-9a-f]{10}$"),
         "ModelQualityAppSpecification": Match.object_like(
             {"ProblemType": "BinaryClassification"}),
         "ModelQualityJobInput": {
