@@ -37,10 +37,10 @@ class Synthesized:
 
 
 @pytest.fixture(scope="module")
-def cicd(cicd_stage) -> Synthesized:
-    """The committed pipeline stage, synthesized once for the session like `cdk synth`."""
-    assert cicd_stage.config.cicd.enabled
-    return Synthesized(cicd_stage.app, cicd_stage.outdir)
+def cicd(synthesized_cicd) -> Synthesized:
+    """The committed pipeline stage, synthesized once a session (tests/conftest.py)."""
+    assert synthesized_cicd.config.cicd.enabled
+    return Synthesized(synthesized_cicd.app, synthesized_cicd.outdir)
 
 
 @pytest.fixture(scope="module")

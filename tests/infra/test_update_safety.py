@@ -77,8 +77,8 @@ def resources(templates: list[Path]):
 
 
 @pytest.fixture(scope="module")
-def every_stage(synthesized, cicd_stage, updated_dev) -> list[Path]:
-    return [t for s in (*synthesized.values(), cicd_stage, updated_dev) for t in s.templates]
+def every_stage(synthesized, synthesized_cicd, updated_dev) -> list[Path]:
+    return [t for s in (*synthesized.values(), synthesized_cicd, updated_dev) for t in s.templates]
 
 
 def test_the_schema_rules_name_what_they_should():
