@@ -86,9 +86,30 @@ def _render_list(node, substitutions: dict[str, str]) -> list[str]:
     raise RunnerError(f"unsupported list intrinsic in a template: {node!r}")
 
 
+def generated_name(stack_name: str, logical_id: str, max_length: int = 63) -> str:
+    """A name for a resource the template leaves CloudFormation to name: `<stack>-<logical id>`
+    in lowercase, as CloudFormation's generated names begin (without their random suffix)."""
+    return f"{stack_name}-{logical_id}".lower()[:max_length].rstrip("-")
+
+
+def assembly_substitutions(stacks: list[StackTemplate]) -> dict[str, str]:
+    """What the templates refer to that needs no account: the generated names of buckets and
+    every stack's outputs (what `Fn::GetStackOutput` reads)."""
+    subs: dict[str, str] = {}
+    for stack in stacks:
+        for logical_id, resource in stack.template.get("Resources", {}).items():
+            if resource["Type"] == "AWS::S3::Bucket" and \
+                    "BucketName" not in resource.get("Properties", {}):
+                subs[logical_id] = generated_name(stack.stack_name, logical_id)
+    for stack in stacks:
+        for name, output in stack.template.get("Outputs", {}).items():
+            subs[f"{stack.stack_name}.{name}"] = render_intrinsic(output["Value"], subs)
+    return subs
+
+
 def state_machines(stacks: list[StackTemplate],
                    substitutions: dict[str, str] | None = None) -> list[StateMachineDefinition]:
-    subs = substitutions or {}
+    subs = substitutions if substitutions is not None else assembly_substitutions(stacks)
     found = []
     for stack in stacks:
         for logical_id, resource in stack.template.get("Resources", {}).items():
