@@ -79,13 +79,13 @@ class BatchPipeline(Construct):
 
     def _transform(self) -> sfn.IChainable:
         frame = self.props.frame
-        transform = frame.protect(sagemaker_job_state(
+        transform = frame.protect_job(sagemaker_job_state(
             self, "Run batch transform", TRANSFORM, jobs.transform_job(self.props.job_settings),
             result_selector={"arn.$": "$.TransformJobArn",
                              "output.$": "$.TransformOutput.S3OutputPath"},
             result_path="$.transform_result",
             comment="Line-split, multi-record batches through the model's inference server",
-        ))
+        ), kind="transform")
         notify = frame.notify("Notify success", f"{frame.state_machine_name}: batch done", {
             "status": "SUCCEEDED",
             "model_package_arn": sfn.JsonPath.string_at("$.package.arn"),
@@ -115,7 +115,7 @@ class BatchPipeline(Construct):
                 "artifacts.$": "$.InferenceSpecification.Containers[0].ModelDataUrl"},
             result_path="$.model",
         ))
-        evaluate = frame.protect(sagemaker_job_state(
+        evaluate = frame.protect_job(sagemaker_job_state(
             self, "Evaluate predictions", PROCESSING,
             jobs.processing_job(
                 props.job_settings,
@@ -134,7 +134,7 @@ class BatchPipeline(Construct):
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.evaluation",
             comment="Score the predictions against the labels known for the batch",
-        ))
+        ), kind="evaluation")
         describe.next(evaluate).next(frame.protect(
             read_evaluation_state(self, props.artifacts_bucket, "batch/*"))).next(then)
         return describe

@@ -115,14 +115,14 @@ class EndpointDeployment(Construct):
         props = self.props
         if props.monitor is None:
             return then
-        job = props.frame.protect(sagemaker_job_state(
+        job = props.frame.protect_job(sagemaker_job_state(
             self, "Compute data quality baseline", PROCESSING,
             jobs.baseline_job(props.job_settings, image_uri=props.monitor.image_uri,
                               instance_type=props.monitoring_config.instance_type,
                               max_runtime_seconds=props.monitoring_config.max_runtime_seconds),
             result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.baseline_job",
             comment="Statistics and constraints of the training baseline, before any traffic "
-                    "moves: a failure here leaves the live endpoint untouched"))
+                    "moves: a failure here leaves the live endpoint untouched"), kind="baseline")
         job.next(then)
         given = sfn.Pass(self, "Use given baseline dataset",
                          parameters={"s3_uri.$": "$.baseline.dataset_s3_uri"},

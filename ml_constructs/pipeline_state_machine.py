@@ -10,9 +10,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from config.settings import JobRetryConfig
 from ml_constructs.compliance import acknowledge_role_policy, ref_in_finding, wildcard_findings
 from ml_constructs.input_validation import InputValidator
+from ml_constructs.job_retries import retry_transient_failures
 from ml_constructs.notifications import NotificationTopic
+from ml_constructs.physical_names import name_per_stack
 from ml_constructs.pipeline_states import ERROR_PATH, protect
 
 
@@ -22,9 +25,10 @@ class PipelineFrame(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, pipeline: str,
                  state_machine_name: str, notifications: NotificationTopic,
-                 validator: InputValidator | None) -> None:
+                 validator: InputValidator | None, job_retries: JobRetryConfig) -> None:
         super().__init__(scope, construct_id)
         self.pipeline = pipeline
+        self.job_retries = job_retries
         self.state_machine_name = state_machine_name
         self.notifications = notifications
         self.failed = sfn.Fail(self, "Pipeline failed", error_path=f"{ERROR_PATH}.Error",
@@ -53,6 +57,14 @@ class PipelineFrame(Construct):
 
     def protect(self, state):
         return protect(state, self.notify_failure)
+
+    def protect_job(self, job: sfn.CustomState, *, kind: str) -> sfn.CustomState:
+        """`protect`, and a SageMaker `.sync` job that failed for a transient reason runs again
+        as a new job (ml_constructs/job_retries.py); `kind` names its job under $.run.job_names.
+        """
+        retry_transient_failures(self, job, kind=kind, policy=self.job_retries,
+                                 failure_handler=self.notify_failure)
+        return self.protect(job)
 
     def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
         """First state: the execution input merged over `defaults`, validated, with derived names
@@ -85,8 +97,13 @@ class PipelineFrame(Construct):
 
     def finish(self, definition: sfn.IChainable, *, key: kms.IKey,
                log_retention: logs.RetentionDays, timeout: cdk.Duration) -> sfn.StateMachine:
+        # Under /aws/vendedlogs/: Step Functions adds each log group it delivers to to the
+        # account's CloudWatch Logs resource policy (5,120 characters at most), unless the name
+        # starts with /aws/vendedlogs/, which CloudWatch Logs covers with one wildcard. Retained
+        # by `cdk destroy`, so the name is new for every incarnation of the stack.
         log_group = logs.LogGroup(
-            self, "Logs", log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}",
+            self, "Logs",
+            log_group_name=name_per_stack(f"/aws/vendedlogs/states/{self.state_machine_name}"),
             encryption_key=key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN)
         state_machine = sfn.StateMachine(
             self, "StateMachine",

@@ -13,13 +13,13 @@ from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
 
-# Transient errors only. Validation errors (a bad request, a failed script) are never retried:
-# retrying them would pay for the same failure again. Names are the Step Functions error names of
-# the service integrations (`<Service>.<Exception>`); "CapacityError" is what the SageMaker
-# integration reports when no instance of the requested type can be provisioned.
+# Transient errors of the API calls only. Validation errors (a bad request, a failed script) are
+# never retried: retrying them would pay for the same failure again. Names are the Step Functions
+# error names of the service integrations (`<Service>.<Exception>`). A job that was created and
+# then failed (no capacity, an internal error) is no API error: it arrives as States.TaskFailed
+# with the job's FailureReason, and ml_constructs/job_retries.py retries the transient ones.
 RETRYABLE_ERRORS = (
     "SageMaker.ThrottlingException",
-    "SageMaker.CapacityError",
     "SageMaker.ResourceLimitExceededException",
     "SageMaker.InternalFailure",
     "SageMaker.ServiceUnavailable",

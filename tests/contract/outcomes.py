@@ -164,6 +164,27 @@ def _transform(req: dict, world: dict) -> dict:
             "TransformJobStatus": "Completed"}
 
 
+# What SageMaker writes as the FailureReason of a job it could not provision, and of a job whose
+# script failed; Step Functions fails a `.sync` task with the job's Describe* output as cause.
+NO_CAPACITY = ("CapacityError: Unable to provision requested ML compute capacity. Please retry "
+               "using a different ML instance type.")
+SCRIPT_FAILED = "AlgorithmError: training failed: unknown hyperparameter 'max_depht'"
+
+
+def _job_failed(status_key: str, reason: str) -> Outcome:
+    """A `.sync` job that was created and then failed (ml_constructs/job_retries.py reads the
+    reason: a transient one is retried as a new job, any other goes to the failure path)."""
+    # The cause names the job, its status and reason (the Describe* output holds more).
+    return lambda req, world: Failure("States.TaskFailed", json.dumps(
+        {**{k: v for k, v in req.items() if k.endswith("JobName")}, status_key: "Failed",
+         "FailureReason": reason}))
+
+
+def _job(succeeded: Outcome, status_key: str) -> list[Outcome]:
+    return [succeeded, _job_failed(status_key, NO_CAPACITY),
+            _job_failed(status_key, SCRIPT_FAILED)]
+
+
 def _evaluation(passed: bool) -> Outcome:
     """evaluation.json as the evaluation job writes it: the metrics and the gate's verdict."""
     metrics = {m: 0.95 if passed else 0.5 for m in contract.EVALUATION_METRICS}
@@ -266,11 +287,12 @@ def _arn_of(field: str, resource: str, name_key: str) -> Outcome:
 
 # (service, operation) -> the ways it can come out; the first is the default path.
 OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
-    ("sagemaker", "CreateProcessingJob"): [_processing],
-    ("sagemaker", "CreateTrainingJob"): [_training],
-    ("sagemaker", "CreateHyperParameterTuningJob"): [_tuning],
+    ("sagemaker", "CreateProcessingJob"): _job(_processing, "ProcessingJobStatus"),
+    ("sagemaker", "CreateTrainingJob"): _job(_training, "TrainingJobStatus"),
+    ("sagemaker", "CreateHyperParameterTuningJob"): _job(_tuning,
+                                                         "HyperParameterTuningJobStatus"),
     ("sagemaker", "DescribeTrainingJob"): [_best_training_job],
-    ("sagemaker", "CreateTransformJob"): [_transform],
+    ("sagemaker", "CreateTransformJob"): _job(_transform, "TransformJobStatus"),
     ("sagemaker", "CreateModel"): [_arn_of("ModelArn", "model", "ModelName")],
     ("sagemaker", "CreateModelPackage"): [
         lambda req, world: {"ModelPackageArn": _package(req["ModelPackageGroupName"], 1)}],

@@ -61,3 +61,48 @@ def test_every_task_retries_transient_errors_only_and_catches_to_the_failure_pat
             assert catches and catches[-1] == {"ErrorEquals": ["States.ALL"],
                                                "ResultPath": "$.error",
                                                "Next": FAILURE_PATH}, where
+
+
+def _sagemaker_jobs(asl: dict) -> dict[str, dict]:
+    return {name: state for name, state in asl["States"].items()
+            if state["Type"] == "Task" and ":sagemaker:create" in state["Resource"]
+            and state["Resource"].endswith(".sync")}
+
+
+def _job_name_path(job: dict) -> str:
+    (path,) = [v for k, v in job["Parameters"].items() if k.endswith("JobName.$")]
+    return path
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_every_sagemaker_job_retries_transient_failures_as_a_new_job(definitions, stage):
+    """A failed .sync job is States.TaskFailed, which Retry must not match: each job catches it
+    first into a bounded loop that reads the failure reason, takes the next attempt's job name,
+    waits, and runs the job again; everything else reaches the failure path."""
+    jobs = 0
+    for name, asl in definitions[stage].items():
+        states = asl["States"]
+        for job_name, job in _sagemaker_jobs(asl).items():
+            jobs += 1
+            where = f"{name}: {job_name}"
+            first = job["Catch"][0]
+            assert first["ErrorEquals"] == ["States.TaskFailed"], where
+            assert first["ResultPath"] == "$.error", where
+            left = states[first["Next"]]
+            assert left["Type"] == "Choice" and left["Default"] == FAILURE_PATH, where
+            (rule,) = left["Choices"]
+            bound = next(c for c in rule["And"] if "NumericLessThan" in c)
+            read = states[rule["Next"]]
+            assert read["Parameters"]["last_failure.$"] == "States.StringToJson($.error.Cause)"
+            transient = states[read["Next"]]
+            assert transient["Default"] == FAILURE_PATH, where
+            reasons = [c["StringMatches"] for c in transient["Choices"][-1]["Or"]]
+            assert "CapacityError:*" in reasons, where
+            next_attempt = states[transient["Choices"][-1]["Next"]]
+            # The job reads its name from where the retry writes the next attempt's name.
+            assert next_attempt["ResultPath"] == _job_name_path(job), where
+            back_off = states[next_attempt["Next"]]
+            assert back_off["Type"] == "Wait" and back_off["Next"] == job_name, where
+            assert bound["Variable"] == f"{read['ResultPath']}.attempt", where
+            assert bound["NumericLessThan"] >= 2, where
+    assert jobs >= 5  # preprocessing, training, two tuning states, evaluation, transform, ...
