@@ -678,6 +678,14 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
                 values[name] = _coerce(hints[name], data[name], f"{prefix}{name}")
             except _Invalid:
                 pass
+    # A field without a default (a quality gate condition's) must be given, and valid.
+    required = [n for n, f in fields.items()
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    for name in required:
+        if name not in data:
+            report(f"{prefix}{name}", "is required")
+    if any(name not in values for name in required):
+        raise _Invalid(prefix)  # reported above: the object keeps its default
     return cls(**values)
 
 

@@ -60,3 +60,15 @@ def test_a_gate_that_could_pass_a_useless_model_is_refused_by_name(tmp_path, con
 def test_a_loss_may_be_bounded_above_one(tmp_path):
     config = _gate(tmp_path, [cond("log_loss", "<=", 1.5), cond("f1", ">", 0.4)])
     assert [c.threshold for c in config.quality_gate.conditions] == [1.5, 0.4]
+
+
+def test_a_condition_without_a_threshold_is_reported_with_the_files_other_problems(tmp_path):
+    path = tmp_path / "stage.json"
+    path.write_text(json.dumps({"quality_gate": {"conditions": [
+        {"metric": "auc", "comparison": ">="}, cond("recall", ">=", 0.5)]},
+        "tuning": {"max_jobs": 501}}))
+    with pytest.raises(ConfigError) as error:
+        load_stage_config("test", path)
+    keys = {p.key for p in error.value.problems}
+    assert {"quality_gate.conditions[0].threshold", "tuning.max_jobs"} <= keys
+    assert "is required" in str(error.value)
