@@ -5,8 +5,9 @@
 The supervisor (this process) binds the port (8080, or SAGEMAKER_BIND_TO_PORT), forks
 SAGEMAKER_MODEL_SERVER_WORKERS workers (default: one per CPU) that share the listening socket,
 restarts a worker that dies, kills one whose event loop is stuck for longer than
-SAGEMAKER_MODEL_SERVER_TIMEOUT, and on SIGTERM lets the workers finish in-flight requests before
-exiting. Routes and body formats: `serving/app.py` and `serving/codecs.py`.
+SAGEMAKER_MODEL_SERVER_TIMEOUT, and on SIGTERM stops accepting, lets the workers answer every
+request received and exits within GRACEFUL_SHUTDOWN_S (SageMaker's SIGKILL follows 30 s later).
+Routes and body formats: `serving/app.py` and `serving/codecs.py`.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ class Supervisor:
                 os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
+        # The workers take what is queued on the socket and close their copies of it; ours goes
+        # first, so that the socket closes as soon as the last worker has drained its queue.
+        self.sock.close()
         for pid in self.pids:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + GRACEFUL_SHUTDOWN_S + 2.0
