@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 ECHO_LIMIT = 40  # characters of a client's value quoted back in a message
 
 NOT_A_NUMBER = "must be a number"
@@ -94,8 +96,8 @@ def numeric_rejection(value: object) -> CellError:
     raise AssertionError(f"{value!r} is a valid numeric cell")
 
 
-def parse_numeric(tokens: Sequence[object]) -> tuple[list[float], int | None]:
-    """Many numeric cells: (floats with NaN for missing, index of the first rejected cell).
+def parse_numeric(tokens: Sequence[object]) -> tuple[np.ndarray, int | None]:
+    """Many numeric cells: (float64 array, NaN for missing; index of the first rejected cell).
 
     The common case (every token a plain decimal string or a number) is one C-level `map(float)`
     plus two checks over the joined text; only a batch with something unusual takes the
@@ -112,19 +114,20 @@ def parse_numeric(tokens: Sequence[object]) -> tuple[list[float], int | None]:
             return _parse_each(tokens)
     elif not kinds <= {int, float}:  # JSON values: bools and strings go cell by cell
         return _parse_each(tokens)
-    if any(map(math.isinf, values)):
+    numbers = np.array(values, dtype=np.float64)
+    if np.isinf(numbers).any():
         return _parse_each(tokens)
-    return values, None
+    return numbers, None
 
 
-def _parse_each(tokens: Sequence[object]) -> tuple[list[float], int | None]:
+def _parse_each(tokens: Sequence[object]) -> tuple[np.ndarray, int | None]:
     values = []
     for k, token in enumerate(tokens):
         try:
             values.append(numeric_value(token))
         except CellError:
-            return values, k
-    return values, None
+            return np.array(values, dtype=np.float64), k
+    return np.array(values, dtype=np.float64), None
 
 
 def categorical_value(value: object) -> str | None:

@@ -99,7 +99,8 @@ def as_text(values: pd.Series) -> pd.Series:
                      dtype=object)
 
 
-def cell_problems(data: pd.DataFrame, spec: DatasetSpec) -> tuple[dict[str, list], list[str]]:
+def cell_problems(data: pd.DataFrame, spec: DatasetSpec,
+                  ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Numeric feature columns as floats (NaN: missing), and per column whose cells the policy
     rejects (`cells.py`), '<column> (<count> rows, e.g. <reason>)'."""
     numeric, problems = {}, []
@@ -140,7 +141,7 @@ def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFra
                         f"NUL bytes; see runtime_scripts/churn/cells.py): {'; '.join(rejected)}")
         raise JobError(f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}")
     for name in spec.numeric_features:
-        typed[name] = np.array(numeric[name], dtype=np.float64)
+        typed[name] = numeric[name]
     for name in spec.categorical_features:
         raw[name] = typed[name] = as_text(data[name])
     raw[spec.target] = typed[spec.target] = as_text(data[spec.target])

@@ -229,7 +229,7 @@ class FittedTransform:
             if bad is not None:
                 name = self.numeric[bad % n_num].name
                 raise _cell_error(bad // n_num, name, numeric_rejection(tokens[bad]))
-            numeric = np.array(values, dtype=np.float64).reshape(len(rows), n_num)
+            numeric = values.reshape(len(rows), n_num)
         categorical: list[Sequence[object]] = [[] for _ in range(n_cat)]
         if n_cat and rows:
             categorical = list(zip(*map(self._categorical_getter, rows), strict=True))
@@ -298,7 +298,7 @@ def _numeric_column(values: Sequence[object], column: str) -> np.ndarray:
     numbers, bad = parse_numeric(values)
     if bad is not None:
         raise _cell_error(bad, column, numeric_rejection(values[bad]))
-    return np.array(numbers, dtype=np.float64)
+    return numbers
 
 
 def _cell_error(row: int, column: str, error: CellError) -> TransformInputError:

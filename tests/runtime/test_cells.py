@@ -102,7 +102,8 @@ def test_fast_path_finds_the_first_rejected_cell():
     tokens = ["1", "2.5", " 3 ", "", "inf", "x"]
     values, bad = cells.parse_numeric(tokens)
     assert bad == 4
-    assert cells.parse_numeric(["1", "2"]) == ([1.0, 2.0], None)
+    numbers, bad = cells.parse_numeric(["1", "2"])
+    assert numbers.tolist() == [1.0, 2.0] and bad is None
     assert np.isnan(cells.parse_numeric(["nan", " "])[0]).all()
 
 

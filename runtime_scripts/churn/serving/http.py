@@ -163,6 +163,7 @@ class HttpProtocol(asyncio.Protocol):
         self.in_head = False  # between a request's first byte and the end of its headers
         self.head_bytes = 0
         self.complete = False  # the last request read was complete
+        self.awaiting_body: Request | None = None  # an Upgrade request whose body is to come
         self._reset()
 
     def _reset(self) -> None:
@@ -187,10 +188,15 @@ class HttpProtocol(asyncio.Protocol):
         self.last_activity = time.monotonic()
         if self.discarding or self.closing:
             return
+        if self.awaiting_body is not None:
+            self._upgrade_body(data)
+            return
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            if self.complete:  # answer the request as plain HTTP/1.1, then close
+        except httptools.HttpParserUpgrade as upgrade:
+            if self.awaiting_body is not None:
+                self._upgrade_body(data[upgrade.args[0]:])
+            elif self.complete:  # answer the request as plain HTTP/1.1, then close
                 self.closing = True
             else:
                 self.fail(BadRequest("protocol upgrades are not supported"), linger=True)
@@ -204,6 +210,19 @@ class HttpProtocol(asyncio.Protocol):
                     self.fail(ClientError(
                         f"request headers over {MAX_HEADER_BYTES // 1024} KB", status=431
                     ), linger=True)
+
+    def _upgrade_body(self, data: bytes) -> None:
+        """llhttp hands the body of an Upgrade request over as the new protocol's data; we
+        ignore the upgrade, so read the body here, then answer and close."""
+        request = self.awaiting_body
+        assert request is not None and self.content_length is not None
+        chunk = data[: self.content_length - self.size]
+        self.body.append(chunk)
+        self.size += len(chunk)
+        if self.size >= self.content_length:
+            self.awaiting_body = None
+            self.closing = True
+            self.connections.submit(self, request._replace(body=b"".join(self.body)), False)
 
     def unread(self) -> int:
         """Bytes the client sent that this worker has not read yet (FIONREAD on the socket)."""
@@ -273,6 +292,9 @@ class HttpProtocol(asyncio.Protocol):
         path = self.url.split(b"?", 1)[0]
         body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
         request = Request(method, path, self.content_type, self.accept, body)
+        if self.parser.should_upgrade() and (self.content_length or 0) > self.size:
+            self.awaiting_body = request  # its body follows the Upgrade (`_upgrade_body`)
+            return
         self.connections.submit(self, request, self.parser.should_keep_alive())
 
     # --- responses -------------------------------------------------------------------------------
