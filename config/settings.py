@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from runtime_scripts.pipeline_input.names import MAX_SCOPED_PREFIX
+
 STAGES_DIR = Path(__file__).with_name("stages")
+# '<project>-<stage>': bucket names (<prefix>-<kind>-<account>-<region>, S3 allows 63) leave it
+# 24 characters; job names derived from executions (runtime_scripts/pipeline_input/names.py)
+# keep it whole only up to MAX_SCOPED_PREFIX, the tighter of the two.
+RESOURCE_PREFIX_MAX = min(24, MAX_SCOPED_PREFIX)
 
 
 class ConfigError(ValueError):
@@ -93,6 +99,21 @@ class StorageConfig:
         # S3 refuses a STANDARD_IA transition sooner than 30 days after creation.
         check_positive(f"{key}.infrequent_access_transition_days",
                        self.infrequent_access_transition_days, 30)
+
+
+@dataclass(frozen=True)
+class InputValidationConfig:
+    """The `Validate input` Lambda every pipeline starts with."""
+
+    # Concurrent executions reserved for it; None reserves nothing (the account's unreserved
+    # pool). Lambda keeps 100 of the account's concurrency unreserved and a new account's quota
+    # can be as low as 10, so any reservation can fail the first deploy there: off by default.
+    reserved_concurrency: int | None = None
+
+    def validate(self, key: str) -> None:
+        if self.reserved_concurrency is not None:
+            # 0 would throttle every invocation, so every execution would fail in its first state.
+            check_positive(f"{key}.reserved_concurrency", self.reserved_concurrency)
 
 
 @dataclass(frozen=True)
@@ -470,6 +491,7 @@ class StageConfig:
     log_retention_days: int = 365
     storage: StorageConfig = field(default_factory=StorageConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    input_validation: InputValidationConfig = field(default_factory=InputValidationConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     processing: JobResources = field(default_factory=JobResources)
@@ -484,10 +506,12 @@ class StageConfig:
         if not _NAME.match(self.project_name):
             raise ConfigError("project_name", f"{self.project_name!r} is not a valid name",
                               "3-32 lowercase letters, digits and '-', starting with a letter")
-        if len(self.resource_prefix) > 24:
-            # Bucket names are <project>-<stage>-<kind>-<account>-<region>: S3 allows 63.
+        if len(self.resource_prefix) > RESOURCE_PREFIX_MAX:
             raise ConfigError("project_name", f"'{self.resource_prefix}' (project-stage) is "
-                              f"{len(self.resource_prefix)} characters long", "at most 24")
+                              f"{len(self.resource_prefix)} characters long: every job name, "
+                              "even a 32-character tuning job name, must start with "
+                              "'<project>-<stage>-' for the IAM policies scoped to that prefix",
+                              f"at most {RESOURCE_PREFIX_MAX}")
         if self.account is not None and not _ACCOUNT.match(self.account):
             raise ConfigError("account", f"{self.account!r} is not an AWS account id",
                               "12 digits, or null for the CLI's default account")

@@ -9,6 +9,7 @@ ASL document Step Functions would run.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from local_runner.assembly import StackTemplate
@@ -28,6 +29,15 @@ class StateMachineDefinition:
     name: str
     stack: str
     asl: dict
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _sub_variable(name: str, variables: dict, substitutions: dict[str, str]) -> str:
+    if name in variables:
+        return render_intrinsic(variables[name], substitutions)
+    return substitutions.get(name, PSEUDO_PARAMETERS.get(name, f"${{{name}}}"))
 
 
 def render_intrinsic(node, substitutions: dict[str, str]) -> str:
@@ -51,7 +61,12 @@ def render_intrinsic(node, substitutions: dict[str, str]) -> str:
         separator, parts = node["Fn::Join"]
         return separator.join(render_intrinsic(p, substitutions) for p in parts)
     if "Fn::Sub" in node:
-        return node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+        # ${AWS::Region}-style and ${LogicalId[.Attribute]} variables, rendered like Ref/GetAtt.
+        text, variables = (node["Fn::Sub"], {}) if isinstance(node["Fn::Sub"], str) \
+            else node["Fn::Sub"]
+        rendered = _SUB_VARIABLE.sub(
+            lambda m: _sub_variable(m.group(1), variables, substitutions), text)
+        return rendered.replace("${!", "${")  # ${!Literal} is Fn::Sub's escape
     raise RunnerError(f"unsupported intrinsic in a state machine definition: {node!r}")
 
 

@@ -11,6 +11,7 @@ resources. Generic: nothing here names a pipeline.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import sys
@@ -30,6 +31,9 @@ ALARM_PROPERTIES = frozenset((
     "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator",
     "TreatMissingData", "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId"))
 MONITORING_JOB_DEFINITION = "JobDefinition"
+# What `Ref` gives for the EC2 resources jobs name in their VpcConfig.
+EC2_ID_PREFIXES = {"AWS::EC2::Subnet": "subnet", "AWS::EC2::SecurityGroup": "sg",
+                   "AWS::EC2::VPC": "vpc"}
 
 
 @dataclass
@@ -66,8 +70,19 @@ class EmulatedAccount:
 
 def provision(stacks: list[StackTemplate], assembly_dir: Path, *, region: str, clients,
               sagemaker) -> EmulatedAccount:
+    account = named_account(stacks, region=region)
+    for stack in stacks:
+        for logical_id, resource in stack.template.get("Resources", {}).items():
+            _create(account, stack, logical_id, resource, assembly_dir, clients, sagemaker)
+    return account
+
+
+def named_account(stacks: list[StackTemplate], *, region: str) -> EmulatedAccount:
+    """Names, ARNs and ids of every resource and stack output, nothing created yet: what
+    `Ref`, `Fn::GetAtt` and cross-stack references in the templates render to."""
     account = EmulatedAccount(region=region)
-    # Names first (buckets, topics, functions, roles...), so definitions can refer to them.
+    # Names first (buckets, topics, functions, roles...), so outputs and definitions can refer
+    # to them.
     for stack in stacks:
         for logical_id, resource in stack.template.get("Resources", {}).items():
             _name(account, logical_id, resource, region)
@@ -76,10 +91,12 @@ def provision(stacks: list[StackTemplate], assembly_dir: Path, *, region: str, c
             account.outputs[f"{stack.stack_name}.{name}"] = account.render(output["Value"])
             account.substitutions[f"{stack.stack_name}.{name}"] = \
                 account.outputs[f"{stack.stack_name}.{name}"]
-    for stack in stacks:
-        for logical_id, resource in stack.template.get("Resources", {}).items():
-            _create(account, stack, logical_id, resource, assembly_dir, clients, sagemaker)
     return account
+
+
+def _ec2_id(prefix: str, logical_id: str) -> str:
+    """An EC2 id in AWS's form ('subnet-' and 17 hex digits), stable per logical id."""
+    return f"{prefix}-{hashlib.sha256(logical_id.encode()).hexdigest()[:17]}"
 
 
 def _name(account: EmulatedAccount, logical_id: str, resource: dict, region: str) -> None:
@@ -111,6 +128,10 @@ def _name(account: EmulatedAccount, logical_id: str, resource: dict, region: str
         name = account.render(props.get("AlarmName", logical_id))
         subs[logical_id] = name
         subs[f"{logical_id}.Arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}"
+    elif kind in EC2_ID_PREFIXES:
+        subs[logical_id] = _ec2_id(EC2_ID_PREFIXES[kind], logical_id)
+        if kind == "AWS::EC2::SecurityGroup":
+            subs[f"{logical_id}.GroupId"] = subs[logical_id]
     elif kind in ("AWS::Glue::Job", "AWS::SageMaker::ModelPackageGroup"):
         subs[logical_id] = account.render(props.get("Name") or
                                           props.get("ModelPackageGroupName") or logical_id)

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
-from ml_constructs.model_package_choice import choose_model_package
+from ml_constructs.model_package_choice import choose_model_package, list_packages_arn
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     TRANSFORM,
@@ -50,9 +50,11 @@ class BatchPipeline(Construct):
         stack = cdk.Stack.of(self)
         frame.acknowledge_policy(
             self.state_machine,
-            "Lists and reads the versions of its own model package group; creates models named "
-            "after the stage prefix.",
+            "Reads the versions of its own model package group; ListModelPackages is authorized "
+            "on model packages only (no group ARN applies), the request filters to the group; "
+            "creates models named after the stage prefix.",
             wildcard_findings(resources=(
+                in_finding(self, list_packages_arn(self)),
                 in_finding(self, stack.format_arn(
                     service="sagemaker", resource="model-package",
                     resource_name=f"{props.model_package_group_name}/*")),

@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.model_package_choice import list_packages_arn
 from ml_constructs.pipeline_states import PROCESSING, grant_sagemaker_jobs
 
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
@@ -125,6 +126,7 @@ class DeploymentPermissions(Construct):
         props = self.props
         resources = [
             self._arn("sagemaker", "model-package", f"{model_package_group}/*"),
+            list_packages_arn(self),
             self._arn("sagemaker", "model", f"{props.name_prefix}-*"),
             self._arn("sagemaker", "endpoint-config", f"{props.name_prefix}-*"),
         ]
@@ -133,10 +135,11 @@ class DeploymentPermissions(Construct):
                 "baselines/data-quality/current/*"))
         frame.acknowledge_policy(
             state_machine,
-            "Reads versions of its own model package group; creates models and endpoint configs "
-            "named after the stage prefix and the execution; writes the two current baseline "
-            "files; Application Auto Scaling and ListMonitoringSchedules have no resource-level "
-            "permissions ('*').",
+            "Reads versions of its own model package group (ListModelPackages is authorized on "
+            "model packages only, the request filters to the group); creates models and "
+            "endpoint configs named after the stage prefix and the execution; writes the two "
+            "current baseline files; Application Auto Scaling and ListMonitoringSchedules have "
+            "no resource-level permissions ('*').",
             # '*' is also acknowledged by the frame for X-Ray; said again here with these reasons.
             wildcard_findings(resources=("*", *(in_finding(state_machine, r)
                                                 for r in resources))))

@@ -22,6 +22,7 @@ from ml_constructs.compliance import (
 )
 
 GLUE_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts" / "glue"
+SPARK_DEFAULT_DATABASE = "default"  # Spark SQL's session catalog always starts in it
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,15 @@ class GlueEtl(Construct):
                      "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition",
                      "glue:CreatePartition", "glue:UpdatePartition"],
             resources=catalog))
+        # With --enable-glue-datacatalog, Spark's session start checks the `default` database:
+        # the Glue catalog client (AWSCatalogMetastoreClient) calls GetDatabase("default") and
+        # fails the session on any error but EntityNotFound, and Spark's SharedState creates
+        # `default` when it is missing (CreateDatabase, fatal when denied). Exactly that, on the
+        # account's root catalog and database/default; nothing else of `default`.
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["glue:GetDatabase", "glue:CreateDatabase"],
+            resources=[catalog[0], stack.format_arn(service="glue", resource="database",
+                                                    resource_name=SPARK_DEFAULT_DATABASE)]))
         log_groups = stack.format_arn(service="logs", resource="log-group",
                                       arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                                       resource_name="/aws-glue/*")

@@ -26,7 +26,8 @@ ERROR_NAME = "InvalidPipelineInput"  # the exception class the handler raises on
 
 class InputValidator(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, function_name: str,
-                 key: kms.IKey, log_retention: logs.RetentionDays) -> None:
+                 key: kms.IKey, log_retention: logs.RetentionDays,
+                 reserved_concurrency: int | None) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{function_name}",
                                   encryption_key=key, retention=log_retention,
@@ -54,7 +55,7 @@ class InputValidator(Construct):
             log_group=log_group,
             memory_size=256,
             timeout=cdk.Duration.seconds(30),
-            reserved_concurrent_executions=10,
+            reserved_concurrent_executions=reserved_concurrency,
             environment_encryption=key,
             tracing=lambda_.Tracing.ACTIVE,
         )
@@ -70,6 +71,15 @@ class InputValidator(Construct):
             "asynchronous dead-letter queue would never receive anything.",
             "NIST.800.53.R5-LambdaDLQ",
         )
+        if reserved_concurrency is None:
+            acknowledge(
+                self.function,
+                "Reserving concurrency is off by default (input_validation.reserved_concurrency): "
+                "Lambda keeps 100 of an account's concurrency unreserved and a new account's "
+                "quota can be 10, so a reservation can fail the first deploy; each invocation "
+                "is one short call per pipeline execution.",
+                "NIST.800.53.R5-LambdaConcurrency",
+            )
         acknowledge(
             self.function,
             "A pure function over its input: it calls no AWS or network service, so a VPC adds "

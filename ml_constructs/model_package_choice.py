@@ -20,6 +20,16 @@ def package_arns(scope: Construct, group_name: str) -> list[str]:
                              resource_name=f"{group_name}/*")]
 
 
+def list_packages_arn(scope: Construct) -> str:
+    """What `sagemaker:ListModelPackages` is authorized on. The Service Authorization Reference
+    lists the action with the model-package resource type only (not model-package-group), and a
+    list request names no package, so a grant on the group's own ARNs never applies to it: the
+    narrowest grant is every model package ARN of this account and region. The request itself
+    stays filtered to the group (ModelPackageGroupName)."""
+    return cdk.Stack.of(scope).format_arn(service="sagemaker", resource="model-package",
+                                          resource_name="*")
+
+
 def choose_model_package(scope: Construct, frame: PipelineFrame, group_name: str,
                          then: sfn.IChainable) -> sfn.IChainable:
     requested = sfn.Pass(scope, "Use requested model package",
@@ -29,7 +39,7 @@ def choose_model_package(scope: Construct, frame: PipelineFrame, group_name: str
         service="sagemaker", action="listModelPackages",
         parameters={"ModelPackageGroupName": group_name, "ModelApprovalStatus": "Approved",
                     "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 1},
-        iam_resources=package_arns(scope, group_name),
+        iam_resources=[list_packages_arn(scope)],
         result_selector={"packages.$": "$.ModelPackageSummaryList"},
         result_path="$.latest",
     ))

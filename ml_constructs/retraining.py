@@ -27,6 +27,7 @@ from ml_constructs.pipeline_state_machine import PipelineFrame
 
 # Lets a just-started execution show up in ListExecutions before the gate looks.
 SETTLE = cdk.Duration.seconds(10)
+GATE_NAME_HASH = "MD5"  # States.Hash: 32 hex digits, so 'drift-<hash>' is 38 characters
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,11 @@ class RetrainingGate(Construct):
         running_trainings = self._list("List running trainings", training_arn, "$.trainings")
         start = frame.protect(tasks.StepFunctionsStartExecution(
             self, "Start training pipeline", state_machine=props.training_state_machine,
-            name=sfn.JsonPath.format("drift-{}", sfn.JsonPath.string_at("$$.Execution.Name")),
+            # Named after this gate's execution, so a retried StartExecution cannot start a
+            # second training; hashed, because 'drift-' and an execution name (up to 80
+            # characters, Step Functions' limit) can exceed 80 (tests/contract).
+            name=sfn.JsonPath.format("drift-{}", sfn.JsonPath.hash(
+                sfn.JsonPath.string_at("$$.Execution.Name"), GATE_NAME_HASH)),
             input=sfn.TaskInput.from_object({"registry": {"description": sfn.JsonPath.format(
                 "Retrained on the latest data after {} at {}",
                 sfn.JsonPath.string_at("$.alarm"), sfn.JsonPath.string_at("$.time"))}}),

@@ -30,6 +30,16 @@ class SageMakerExecutionRole(Construct):
             bucket.grant_read(self.role)
         artifacts_bucket.grant_read_write(self.role)
         key.grant_encrypt_decrypt(self.role)
+        # Every job passes the key as VolumeKmsKeyId. SageMaker's developer guide (execution role
+        # permissions of CreateProcessingJob, CreateTrainingJob, CreateHyperParameterTuningJob)
+        # puts kms:CreateGrant for a volume key on the execution role, the role the job runs as
+        # (a transform job runs as its model's role, a monitoring job as its definition's):
+        # SageMaker creates the EBS volume's grant with it. Only grants for AWS resources.
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["kms:CreateGrant"], resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}))
+        self.role.add_to_policy(iam.PolicyStatement(actions=["kms:DescribeKey"],
+                                                    resources=[key.key_arn]))
         log_groups = stack.format_arn(service="logs", resource="log-group",
                                       arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                                       resource_name="/aws/sagemaker/*")

@@ -58,8 +58,10 @@ class PipelinesStack(cdk.Stack):
         notifications = NotificationTopic(self, "Notifications", key=key,
                                           topic_name=f"{prefix}-pipelines",
                                           email=config.notification_email)
+        validation = config.input_validation
         validator = InputValidator(self, "InputValidator", function_name=f"{prefix}-pipeline-input",
-                                   key=key, log_retention=log_retention)
+                                   key=key, log_retention=log_retention,
+                                   reserved_concurrency=validation.reserved_concurrency)
         platform = platform_values(config, artifacts=artifacts, group=group_name)
         finish = {"key": key, "log_retention": log_retention}
 

@@ -90,9 +90,11 @@ class ServingStack(cdk.Stack):
             monitoring_bucket=monitoring_bucket,
             rollback_alarm_names=alarms.rollback_alarm_names, job_definitions=job_definitions,
             baseline_jobs=monitor is not None, autoscaling=not serverless))
+        validation = config.input_validation
         validator = InputValidator(self, "InputValidator",
                                    function_name=f"{prefix}-deployment-input", key=key,
-                                   log_retention=log_retention)
+                                   log_retention=log_retention,
+                                   reserved_concurrency=validation.reserved_concurrency)
         deployment = EndpointDeployment(self, "Deployment", props=EndpointDeploymentProps(
             frame=PipelineFrame(self, "DeploymentFrame", pipeline="deployment",
                                 state_machine_name=f"{prefix}-deployment",

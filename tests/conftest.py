@@ -1,5 +1,5 @@
 """Shared fixtures: the app is synthesized once per test session, per stage (and for the
-built-in XGBoost variant of dev)."""
+built-in XGBoost and the serverless variants of dev)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ STAGES = ("dev", "prod")
 # dev with SageMaker's built-in XGBoost for training (`training.algorithm`), synthesized beside
 # the committed stages so that cdk-nag, cfn-lint and the ASL validator cover that option too.
 BUILTIN = "builtin"
+# dev serving from a serverless endpoint (`serving.serverless`; Model Monitor off, since
+# serverless endpoints have no data capture): the deployment state machine's other shape.
+SERVERLESS = "serverless"
+VARIANTS = (BUILTIN, SERVERLESS)
+ALL_STAGES = (*STAGES, *VARIANTS)  # what tests that check every stage iterate over
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,6 +31,16 @@ def write_builtin_stage(directory: Path) -> Path:
     data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
     data["training"] = {**data["training"], "algorithm": "builtin-xgboost"}
     path = directory / f"{BUILTIN}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def write_serverless_stage(directory: Path) -> Path:
+    data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
+    data["serving"] = {**data["serving"], "serverless": {"memory_size_mb": 3072,
+                                                         "max_concurrency": 10}}
+    data["monitoring"] = {**data["monitoring"], "enabled": False}
+    path = directory / f"{SERVERLESS}.json"
     path.write_text(json.dumps(data))
     return path
 
@@ -50,13 +65,26 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
     from stacks.platform_app import build_app
 
     result = {}
-    builtin_stage = write_builtin_stage(tmp_path_factory.mktemp("stages"))
-    for stage, config_path in [*((stage, None) for stage in STAGES), (BUILTIN, builtin_stage)]:
+    stages_dir = tmp_path_factory.mktemp("stages")
+    variants = [(BUILTIN, write_builtin_stage(stages_dir)),
+                (SERVERLESS, write_serverless_stage(stages_dir))]
+    for stage, config_path in [*((stage, None) for stage in STAGES), *variants]:
         outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
         app, config = build_app(stage, outdir=str(outdir), config_path=config_path)
         assembly = app.synth()
         result[stage] = SynthesizedStage(app, config, assembly, outdir)
     return result
+
+
+@pytest.fixture(scope="session")
+def synthesized_cicd(tmp_path_factory) -> SynthesizedStage:
+    """The committed CI/CD stage (config/stages/cicd.json), synthesized like `cdk synth`."""
+    from stacks.platform_app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk-out-cicd")
+    app, config = build_app("cicd", outdir=str(outdir))
+    assembly = app.synth()
+    return SynthesizedStage(app, config, assembly, outdir)
 
 
 @pytest.fixture(scope="session")

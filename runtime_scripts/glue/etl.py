@@ -65,7 +65,8 @@ for this batch's partitions after it. Not ``glueContext.getSink(..., enableUpdat
 that sink only appends, so a re-run would duplicate its rows and a partition can never be
 replaced. Spark SQL over the Glue Data Catalog keeps the write idempotent and registers the same
 table. The job role needs glue:GetDatabase, GetTable, CreateTable, GetPartition(s) and
-BatchCreatePartition on the catalog, the database and the table.
+BatchCreatePartition on the catalog, the database and the table, and GetDatabase/CreateDatabase
+on `default`, which Spark's catalog client looks up (and creates when missing) at session start.
 
 Glue's DynamicFrame CSV reader has no corrupt-record column: in Glue, rows with too few fields
 arrive padded with nulls (missing values) rather than as rejects; the local reader rejects them.

@@ -13,7 +13,7 @@ from .errors import Problem, render
 from .origin import Origin
 from .schema import Enum, Int, Nullable, Obj, S3Uri, Str
 from .training import INSTANCE
-from .values import JSON_PATH, MODEL_PACKAGE_ARN, is_inside
+from .values import JSON_PATH, MODEL_PACKAGE_ARN, check_tag_value, is_inside
 
 PIPELINE = "batch"
 
@@ -69,6 +69,9 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
                            f"max_concurrent_transforms x max_payload_mb is {product} MB: "
                            "SageMaker caps the product at 100 MB", "a product <= 100"))
     source = data["input_s3_uri"]
+    if source is not None:
+        check_tag_value("data.input_s3_uri", source, "written into the transform job's 'data' "
+                        "tag", out)
     # A null output goes under s3://<artifacts>/batch/<execution>/output/: check its parent.
     output = data["output_s3_uri"] or f"s3://{platform['artifacts_bucket']}/batch/"
     if source is not None and is_inside(output, source):

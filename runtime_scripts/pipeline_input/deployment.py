@@ -19,7 +19,7 @@ from .errors import Problem, render
 from .origin import Origin
 from .schema import Bool, Enum, Int, Nullable, Obj, S3Uri, Str
 from .training import INSTANCE
-from .values import SAGEMAKER_NAME, check_bucket_name
+from .values import SAGEMAKER_NAME, check_bucket_name, check_tag_value
 
 PIPELINE = "deployment"
 
@@ -40,7 +40,8 @@ _NAME = Str(max_len=63, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name")
 PLATFORM = Obj({
     "artifacts_bucket": Str(max_len=63),
     "model_package_group": _NAME,
-    "resource_prefix": Str(max_len=40, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
+    "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
+                           pattern_help="a SageMaker name"),
     "endpoint_name": _NAME,
     "variant_name": _NAME,
     "monitoring_bucket": Str(max_len=63),
@@ -112,6 +113,9 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
         _check_capacity(doc, origin, out)
     _check_guardrails(doc, bool(platform["serverless"]), origin, out)
     baseline = doc["baseline"]
+    if baseline["dataset_s3_uri"] is not None:
+        check_tag_value("baseline.dataset_s3_uri", baseline["dataset_s3_uri"], "written into "
+                        "the baseline job's 'data' tag", out)
     if baseline["enabled"] and not platform["monitoring"]:
         out.append(Problem("baseline.enabled", "this stage has no Model Monitor "
                            "(monitoring.enabled is false in the stage config)", "false"))

@@ -18,11 +18,11 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from . import batch, deployment, training
+from . import batch, deployment, names, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
 from .schema import AnyValue, Enum, Obj, Str
-from .values import SAGEMAKER_NAME, check_bucket_name
+from .values import SAGEMAKER_NAME, TAG_VALUE_HELP, check_bucket_name, tag_value_problem
 
 PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
                                      "deployment": deployment}
@@ -33,8 +33,10 @@ MAX_DEPTH = 32
 PLATFORM = Obj({
     "artifacts_bucket": Str(max_len=63),  # the bucket-name rules are checked separately
     "model_package_group": Str(pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
-    # At most 40 so '<prefix>-<kind>-' leaves room for the execution name in a 63-char job name.
-    "resource_prefix": Str(max_len=40, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
+    # Every job name must start with '<prefix>-' for the IAM policies scoped to it, even a
+    # 32-character tuning job name (names.py); config/settings.py applies the same limit.
+    "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
+                           pattern_help="a SageMaker name"),
 })
 EVENT = Obj(
     {
@@ -60,6 +62,7 @@ def resolve(event: Any) -> dict[str, Any]:
         # Checked before anything recursive (deep copies, merge) could hit the recursion limit.
         raise InvalidPipelineInput([Problem("", f"is nested more than {MAX_DEPTH} levels deep")])
     pipeline, execution_name, defaults, platform, user_input = _envelope(event)
+    _check_execution_name(execution_name)
     spec: Obj = pipeline.SCHEMA
 
     # 1. The stage defaults alone: complete and valid, or the deployment is broken.
@@ -83,6 +86,18 @@ def resolve(event: Any) -> dict[str, Any]:
     if problems:
         raise InvalidPipelineInput(problems)
     return pipeline.derive(document, platform, execution_name)
+
+
+def _check_execution_name(name: str) -> None:
+    """The execution name is written verbatim into every job's tags and the model package's
+    metadata (the deployment pipeline finds a training run's S3 prefix from it), so it must be a
+    valid SageMaker tag value as it is: a changed copy would no longer lead back to the run.
+    Refused, with the rule, before anything is paid for."""
+    problem = tag_value_problem(name)
+    if problem:
+        raise InvalidPipelineInput([Problem("", f"{render(name)} {problem}; start the "
+                                            "execution again under a name without them",
+                                            TAG_VALUE_HELP)], "execution name")
 
 
 def _too_deep(value: Any) -> bool:

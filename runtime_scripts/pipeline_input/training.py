@@ -12,7 +12,7 @@ from . import names, tuning
 from .errors import Problem
 from .origin import Origin
 from .schema import Bool, Enum, Float, Int, Nullable, Obj, S3Uri, Str, StringMap
-from .values import INSTANCE_TYPE
+from .values import DESCRIPTION_HELP, INSTANCE_TYPE, check_tag_value, outside_classes
 
 PIPELINE = "training"
 
@@ -72,6 +72,14 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
             "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
             f">= {t['max_runtime_seconds']}"))
     tuning.check(doc["tuning"], t["hyperparameters"], origin, out)
+    bad = outside_classes(doc["registry"]["description"], "LMZSNP")
+    if bad:
+        out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
+                           f"{bad}", DESCRIPTION_HELP))
+    data = doc["data"]
+    source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
+    check_tag_value(source, data[source.split(".")[1]], "written into the preprocessing job's "
+                    "'data' tag and the model package's 'data' metadata", out)
 
 
 def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -> dict[str, Any]:

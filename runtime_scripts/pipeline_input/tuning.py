@@ -10,6 +10,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from . import names
 from .errors import Problem, render
 from .origin import Origin
 from .schema import Bool, Enum, Float, Int, ListOf, Nullable, Obj, Str, StringMap
@@ -20,6 +21,8 @@ MAX_RANGES = 30  # ParameterRanges: at most 30 hyperparameters across all three 
 # Hyperband infers MaxResource from one of these static hyperparameters when it is not given.
 HYPERBAND_EPOCH_KEYS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
 _NAME = Str(max_len=256)
+PARENT_HELP = (f"a tuning job name: 1-{names.TUNING_NAME_MAX} letters, digits and '-', not "
+               "starting or ending with '-'")
 _SCALING = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
 
 RANGES = Obj(
@@ -51,8 +54,7 @@ TUNING = Obj({
     "ranges": RANGES,
     "warm_start": Nullable(Obj({
         "type": Enum(("IdenticalDataAndAlgorithm", "TransferLearning")),
-        "parents": ListOf(Str(pattern=TUNING_JOB_NAME, pattern_help="a tuning job name: 1-32 "
-                              "letters, digits and '-', not starting or ending with '-'"), 1, 5),
+        "parents": ListOf(Str(pattern=TUNING_JOB_NAME, pattern_help=PARENT_HELP), 1, 5),
     })),
     "hyperband": Nullable(Obj({"min_resource": Nullable(Int(1, 20_000)),
                                "max_resource": Nullable(Int(1, 20_000))},
@@ -86,6 +88,7 @@ def check(t: dict[str, Any], training_hps: dict[str, str], origin: Origin,
         out.append(Problem(origin.pick("tuning.early_stopping", "tuning.strategy"),
                            f"\"Auto\" is not allowed with strategy {t['strategy']}: {why}", "Off"))
     _check_ranges(t, origin, out)
+    _check_parents(t["warm_start"], out)
     _check_strategy(t, training_hps, origin, out)
     if t["warm_start"] is not None:
         parents = t["warm_start"]["parents"]
@@ -122,6 +125,15 @@ def _check_ranges(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None
     if t["enabled"] and total == 0:
         out.append(Problem(origin.pick("tuning.ranges", "tuning.enabled"),
                            "needs at least one range when tuning.enabled is true"))
+
+
+def _check_parents(warm_start: dict[str, Any] | None, out: list[Problem]) -> None:
+    """TUNING_JOB_NAME counts letters and digits, not dashes: the length is checked here."""
+    for index, name in enumerate((warm_start or {}).get("parents", [])):
+        if len(name) > names.TUNING_NAME_MAX:
+            out.append(Problem(f"tuning.warm_start.parents[{index}]",
+                               f"{render(name)} has {len(name)} characters: SageMaker tuning job "
+                               f"names have at most {names.TUNING_NAME_MAX}", PARENT_HELP))
 
 
 def _check_bounds(r: dict[str, Any], key: str, out: list[Problem]) -> None:

@@ -7,8 +7,10 @@ when the execution starts instead, with the offending key in the message.
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from .errors import Problem
+from . import names
+from .errors import Problem, render
 
 _S3_URI = re.compile(r"^s3://([^/]+)(?:/(.*))?$", re.DOTALL)
 _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
@@ -20,7 +22,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ is the pattern of every SageMaker job, model and group name.
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-TUNING_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+# SageMaker's pattern counts letters and digits only ('-*' repeats freely), so it does not bound
+# the length: names.TUNING_NAME_MAX (the API's max) is checked beside it.
+TUNING_JOB_NAME = re.compile(rf"^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{names.TUNING_NAME_MAX - 1}}}$")
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 # Same pattern as runtime_scripts/contract.py METRIC_NAME_PATTERN (a test keeps them equal): the
 # Lambda asset cannot import contract.py as a sibling package.
@@ -29,6 +33,48 @@ MODEL_PACKAGE_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d*)$")
 JSON_PATH = re.compile(r"^\$")
+
+
+# SageMaker's TagValue and CustomerMetadataValue (botocore's sagemaker model): at most 256
+# characters of [\p{L}\p{Z}\p{N}_.:/=+\-@] (letters, separators such as spaces, digits, and
+# those six), matched against the whole value. The pipelines write the execution name and the data
+# location into job tags and model package metadata, where anything else fails the call.
+TAG_VALUE_MAX = 256
+_TAG_SYMBOLS = frozenset("_.:/=+-@")
+TAG_VALUE_HELP = (f"at most {TAG_VALUE_MAX} letters, digits, spaces and _ . : / = + - @ "
+                  "(SageMaker's tag and model package metadata values)")
+
+
+# SageMaker's EntityDescription (ModelPackageDescription): [\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*,
+# i.e. no control, format (zero-width joiners inside emoji), private-use or unassigned characters.
+DESCRIPTION_HELP = ("letters, marks, digits, punctuation, symbols and spaces (SageMaker's "
+                    "model package description), no zero-width or other format characters")
+
+
+def outside_classes(value: str, classes: str, also: frozenset[str] = frozenset()) -> str:
+    r"""The characters of `value` outside the Unicode general categories `classes` (given by
+    their first letter: "L" is every letter category, like Java's \p{L}) and `also`, for a
+    message (invisible ones as U+XXXX); '' when there are none."""
+    bad = sorted({c for c in value if unicodedata.category(c)[0] not in classes
+                  and c not in also})
+    return " ".join(render(c) if c.isprintable() else f"U+{ord(c):04X}" for c in bad[:10])
+
+
+def tag_value_problem(value: str) -> str | None:
+    """What SageMaker's tag-value pattern rejects in `value`, or None."""
+    bad = outside_classes(value, "LZN", _TAG_SYMBOLS)
+    if bad:
+        return f"has characters SageMaker tags and model package metadata cannot hold: {bad}"
+    if len(value) > TAG_VALUE_MAX:
+        return f"is {len(value)} characters long"
+    return None
+
+
+def check_tag_value(key: str, value: str, use: str, out: list[Problem]) -> None:
+    """`value` (at `key`) becomes a tag or metadata value (`use` says which)."""
+    problem = tag_value_problem(value)
+    if problem:
+        out.append(Problem(key, f"{render(value)} {problem}; it is {use}", TAG_VALUE_HELP))
 
 
 def split_s3_uri(value: str) -> tuple[str, str] | None:

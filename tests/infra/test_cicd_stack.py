@@ -37,15 +37,10 @@ class Synthesized:
 
 
 @pytest.fixture(scope="module")
-def cicd(tmp_path_factory) -> Synthesized:
-    """The committed pipeline stage, synthesized once for the module like `cdk synth`."""
-    from stacks.platform_app import build_app
-
-    outdir = tmp_path_factory.mktemp("cdk-out-cicd")
-    app, config = build_app("cicd", outdir=str(outdir))
-    assert config.cicd.enabled
-    app.synth()
-    return Synthesized(app, outdir)
+def cicd(synthesized_cicd) -> Synthesized:
+    """The committed pipeline stage, synthesized once a session (tests/conftest.py)."""
+    assert synthesized_cicd.config.cicd.enabled
+    return Synthesized(synthesized_cicd.app, synthesized_cicd.outdir)
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from ml_constructs.compliance import acknowledge, nag_packs
+from tests.conftest import ALL_STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod", "builtin"])
+@pytest.mark.parametrize("stage", ALL_STAGES)
 def test_nag_packs_report_nothing_unacknowledged(synthesized, stage):
     app = synthesized[stage].app
     findings = []

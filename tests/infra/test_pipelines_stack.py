@@ -145,25 +145,6 @@ def test_sync_jobs_may_manage_exactly_their_managed_rules(template):
         assert f"rule/StepFunctionsGetEventsForSageMaker{kind}JobsRule" in rules
 
 
-def test_wildcard_resources_only_where_aws_requires_them(template):
-    """'*' only for actions without resource-level permissions: X-Ray, ECR auth, CloudWatch
-    metrics (namespace-conditioned) and Step Functions' vended log delivery; each is acknowledged
-    in cdk-nag with its reason."""
-    allowed_actions = {"xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                       "xray:GetSamplingRules", "xray:GetSamplingTargets",
-                       "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
-                       "logs:CreateLogDelivery", "logs:DeleteLogDelivery",
-                       "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
-                       "logs:GetLogDelivery", "logs:ListLogDeliveries",
-                       "logs:PutResourcePolicy", "logs:UpdateLogDelivery"}
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            if statement.get("Resource") == "*":
-                actions = statement["Action"]
-                actions = {actions} if isinstance(actions, str) else set(actions)
-                assert actions <= allowed_actions, actions
-
-
 def test_glue_job_is_encrypted_bookmarked_and_logged(template):
     template.has_resource_properties("AWS::Glue::Job", {
         "GlueVersion": "5.0",

@@ -12,10 +12,10 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from config import load_stage_config
-from config.settings import ServerlessConfig
 from ml_constructs.model_monitor import monitored_features
 from ml_constructs.runtime_image import builtin_image_uri
 from ml_constructs.serving_defaults import deployment_defaults
+from tests.conftest import SERVERLESS
 
 DEPLOYMENT = "mlplatform-dev-deployment"
 GATE = "mlplatform-dev-retraining-gate"
@@ -60,13 +60,13 @@ def synth_variant(tmp_path_factory, name: str, **sections):
 
 
 @pytest.fixture(scope="module")
-def serverless(tmp_path_factory):
-    dev = load_stage_config("dev")
-    return synth_variant(
-        tmp_path_factory, "serverless",
-        serving=dataclasses.replace(dev.serving, serverless=ServerlessConfig(
-            memory_size_mb=3072, max_concurrency=10)),
-        monitoring=dataclasses.replace(dev.monitoring, enabled=False))
+def serverless(synthesized, definitions):
+    """The session's serverless variant of dev (tests/conftest.py): memory 3072 MB,
+    concurrency 10, Model Monitor off."""
+    stage = synthesized[SERVERLESS]
+    deployment = next(asl for name, asl in definitions[SERVERLESS].items()
+                      if name.endswith("-deployment"))
+    return stage.app, Template.from_stack(stage.stack("Serving")), deployment
 
 
 @pytest.fixture(scope="module")
@@ -350,22 +350,6 @@ def statements(template: Template) -> list[dict]:
 def actions(statement: dict) -> set[str]:
     value = statement["Action"]
     return {value} if isinstance(value, str) else set(value)
-
-
-def test_wildcard_resources_only_where_aws_requires_them(template):
-    allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-               "xray:GetSamplingTargets", "ecr:GetAuthorizationToken",
-               "cloudwatch:PutMetricData", "sagemaker:listMonitoringSchedules",
-               "application-autoscaling:DescribeScalableTargets",
-               "application-autoscaling:DeregisterScalableTarget",
-               "application-autoscaling:RegisterScalableTarget",
-               "application-autoscaling:PutScalingPolicy",
-               "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
-               "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
-               "logs:PutResourcePolicy", "logs:UpdateLogDelivery"}
-    for statement in statements(template):
-        if statement.get("Resource") == "*":
-            assert actions(statement) <= allowed, actions(statement)
 
 
 def test_pass_role_and_service_linked_role_are_conditioned(template):

@@ -1,0 +1,247 @@
+"""The JSONPath side of the Amazon States Language, enough to walk the synthesized definitions.
+
+What it implements, as the ASL specification and the Step Functions developer guide define it:
+definite reference paths (`$`, `$.a.b`, `$.a[0].b`, `$$.Execution.Name` into the context object),
+payload templates (`Parameters`, `ResultSelector`: a key ending in `.$` takes a path or an
+intrinsic function), `ResultPath` (null discards the result; missing keys are created),
+`InputPath` / `OutputPath`, Choice rules (every comparison operator, `And`/`Or`/`Not`,
+`...Path` variants) and the intrinsic functions the definitions use. Anything else raises
+`Unsupported`, so a definition that starts to use a feature this walker does not know fails the
+contract tests by name instead of being rendered wrongly.
+
+Documents are treated as immutable: `put` copies only the spine it changes, so forking a walk at
+a Task costs no deep copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from typing import Any
+
+_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+
+
+class Unsupported(Exception):
+    """A construct of the definition this walker cannot evaluate faithfully."""
+
+
+class PathNotFound(Exception):
+    """Step Functions fails the state with States.Runtime when a path names nothing."""
+
+
+@functools.lru_cache(maxsize=4096)
+def steps(path: str) -> tuple[str | int, ...]:
+    if not path.startswith("$"):
+        raise Unsupported(f"not a reference path: {path!r}")
+    rest, steps, pos = path[1:], [], 0
+    while pos < len(rest):
+        match = _STEP.match(rest, pos)
+        if not match:
+            raise Unsupported(f"only definite paths are supported, got {path!r}")
+        steps.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        pos = match.end()
+    return tuple(steps)
+
+
+def get(document: Any, path: str, context: dict | None = None) -> Any:
+    """The value a definite path names; `$$.` paths read the context object."""
+    node: Any = document
+    if path.startswith("$$"):
+        node, path = context or {}, path[1:]
+    for step in steps(path):
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                raise PathNotFound(path)
+            node = node[step]
+        else:
+            if not isinstance(node, dict) or step not in node:
+                raise PathNotFound(path)
+            node = node[step]
+    return node
+
+
+def present(document: Any, path: str, context: dict | None = None) -> bool:
+    try:
+        get(document, path, context)
+    except PathNotFound:
+        return False
+    return True
+
+
+def put(document: Any, path: str | None, value: Any) -> Any:
+    """ResultPath: a new document with `value` at `path` (null: the input unchanged)."""
+    if path is None:
+        return document
+    where = steps(path)
+    if not where:
+        return value
+
+    def place(node: Any, remaining: tuple) -> Any:
+        step = remaining[0]
+        if isinstance(step, int):
+            raise Unsupported(f"ResultPath with an index: {path!r}")
+        base = dict(node) if isinstance(node, dict) else {}
+        base[step] = value if len(remaining) == 1 else place(base.get(step), remaining[1:])
+        return base
+
+    return place(document, where)
+
+
+def select(document: Any, path: str | None, context: dict | None = None) -> Any:
+    """InputPath / OutputPath: null gives {}, as Step Functions does."""
+    return {} if path is None else get(document, path, context)
+
+
+# --- payload templates ----------------------------------------------------------------------
+def resolve(template: Any, document: Any, context: dict) -> Any:
+    if isinstance(template, dict):
+        out = {}
+        for key, value in template.items():
+            if key.endswith(".$"):
+                out[key[:-2]] = expression(value, document, context)
+            else:
+                out[key] = resolve(value, document, context)
+        return out
+    if isinstance(template, list):
+        return [resolve(item, document, context) for item in template]
+    return template
+
+
+def expression(text: str, document: Any, context: dict) -> Any:
+    if text.startswith("States."):
+        return _Intrinsic(text, document, context).evaluate()
+    return get(document, text, context)
+
+
+class _Intrinsic:
+    """`States.Fn(arg, ...)` with string literals, numbers, paths and nested calls."""
+
+    _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)"
+                        r"|(?P<fn>States\.[A-Za-z]+)\(|(?P<path>\$\$?[^,)\s]*)"
+                        r"|(?P<lit>null|true|false))")
+
+    def __init__(self, text: str, document: Any, context: dict) -> None:
+        self.text, self.pos, self.document, self.context = text, 0, document, context
+
+    def evaluate(self) -> Any:
+        value = self._value()
+        if self.text[self.pos:].strip():
+            raise Unsupported(f"trailing text in {self.text!r}")
+        return value
+
+    def _value(self) -> Any:
+        match = self._TOKEN.match(self.text, self.pos)
+        if not match:
+            raise Unsupported(f"cannot parse {self.text!r} at {self.pos}")
+        self.pos = match.end()
+        if match.group("str") is not None:
+            return re.sub(r"\\(.)", r"\1", match.group("str")[1:-1])
+        if match.group("num") is not None:
+            number = match.group("num")
+            return float(number) if "." in number else int(number)
+        if match.group("path") is not None:
+            return get(self.document, match.group("path"), self.context)
+        if match.group("lit") is not None:
+            return json.loads(match.group("lit"))
+        name, args = match.group("fn"), []
+        while True:
+            if self.text[self.pos:].lstrip().startswith(")"):
+                self.pos = self.text.index(")", self.pos) + 1
+                return _call(name, args, self.text)
+            args.append(self._value())
+            rest = self.text[self.pos:].lstrip()
+            if rest.startswith(","):
+                self.pos = self.text.index(",", self.pos) + 1
+            elif not rest.startswith(")"):
+                raise Unsupported(f"cannot parse {self.text!r} at {self.pos}")
+
+
+def _format(template: str, *values: Any) -> str:
+    parts = template.split("{}")
+    if len(parts) != len(values) + 1:
+        raise Unsupported(f"States.Format: {len(values)} arguments for {template!r}")
+    text = parts[0]
+    for value, part in zip(values, parts[1:], strict=True):
+        # Strings as they are, everything else as JSON (the ASL specification).
+        text += (value if isinstance(value, str) else json.dumps(value)) + part
+    return text
+
+
+_FUNCTIONS = {
+    "States.Format": _format,
+    "States.StringToJson": json.loads,
+    "States.JsonToString": lambda v: json.dumps(v, separators=(",", ":")),
+    "States.Array": lambda *v: list(v),
+    "States.ArrayGetItem": lambda array, index: array[index],
+    "States.ArrayLength": len,
+    "States.MathAdd": lambda a, b: a + b,
+    "States.Hash": lambda data, algorithm: hashlib.new(
+        {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
+         "SHA-512": "sha512"}[algorithm], data.encode()).hexdigest(),
+}
+
+
+def _call(name: str, args: list, text: str) -> Any:
+    if name not in _FUNCTIONS:
+        raise Unsupported(f"intrinsic {name} in {text!r}")
+    return _FUNCTIONS[name](*args)
+
+
+# --- Choice rules -----------------------------------------------------------------------------
+_TYPE_TESTS = {
+    "IsNull": lambda v: v is None,
+    "IsString": lambda v: isinstance(v, str),
+    "IsBoolean": lambda v: isinstance(v, bool),
+    "IsNumeric": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "IsTimestamp": lambda v: isinstance(v, str) and bool(re.match(r"\d{4}-\d\d-\d\dT", v)),
+}
+_COMPARE = {
+    "Equals": lambda a, b: a == b, "LessThan": lambda a, b: a < b,
+    "GreaterThan": lambda a, b: a > b, "LessThanEquals": lambda a, b: a <= b,
+    "GreaterThanEquals": lambda a, b: a >= b,
+}
+_KINDS = {"String": str, "Numeric": (int, float), "Boolean": bool, "Timestamp": str}
+
+
+def _wildcard(pattern: str) -> re.Pattern:
+    """StringMatches: `*` matches any run of characters, `\\*` a literal star; nothing else
+    is special."""
+    parts = re.split(r"(\\\\|\\\*|\*)", pattern)
+    text = "".join(".*" if p == "*" else re.escape(p[1:] if p in ("\\*", "\\\\") else p)
+                   for p in parts)
+    return re.compile(text, re.DOTALL)
+
+
+def matches(rule: dict, document: Any, context: dict) -> bool:
+    """One Choice rule (with its Variable) against the state's input."""
+    if "And" in rule:
+        return all(matches(r, document, context) for r in rule["And"])
+    if "Or" in rule:
+        return any(matches(r, document, context) for r in rule["Or"])
+    if "Not" in rule:
+        return not matches(rule["Not"], document, context)
+    variable = rule["Variable"]
+    operator = next(k for k in rule if k not in ("Variable", "Next", "Comment"))
+    expected = rule[operator]
+    if operator == "IsPresent":
+        return present(document, variable, context) == expected
+    if not present(document, variable, context):
+        # Step Functions fails the execution (States.Runtime) when a Variable names nothing.
+        raise PathNotFound(f"Choice Variable {variable}")
+    value = get(document, variable, context)
+    if operator in _TYPE_TESTS:
+        return _TYPE_TESTS[operator](value) == expected
+    if operator.endswith("Path"):
+        operator, expected = operator[:-4], get(document, expected, context)
+    if operator == "StringMatches":
+        return isinstance(value, str) and _wildcard(expected).fullmatch(value) is not None
+    kind = next((k for k in _KINDS if operator.startswith(k)), None)
+    if kind is None or operator[len(kind):] not in _COMPARE:
+        raise Unsupported(f"Choice operator {operator}")
+    wanted = _KINDS[kind]
+    if not isinstance(value, wanted) or (kind != "Boolean" and isinstance(value, bool)):
+        return False
+    return _COMPARE[operator[len(kind):]](value, expected)

@@ -1,0 +1,298 @@
+"""What a service Task returns, for walking the state machines without AWS.
+
+`operation_output_shape` names the botocore shape Step Functions returns for an integration:
+the operation's own output for request-response and aws-sdk calls; for `.sync` SageMaker jobs
+the Describe*Job output and for `glue:startJobRun.sync` GetJobRun's `JobRun` (what Step Functions
+returns once the job ends, and what the local engine returns too). Member names are the model's,
+first letter upper-cased: AWS documents that Step Functions expresses aws-sdk parameters in
+PascalCase even where the API is camelCase (Step Functions' own `executionArn`), and
+`local_runner/api_common.py` converts responses the same way.
+
+An example output is built from that shape: every member the request also holds is echoed (a
+describe call reports what the create call asked for), required members get a typed example, and
+`OUTCOMES` adds what the state machines read (ARNs, statuses, artefact locations), one entry per
+way the call can come out that leads somewhere else (a list found empty, an endpoint still
+updating, a package pending approval). Every Task can also fail (`FAILURE`), which the walker
+follows into its Catch.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import botocore.session
+from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+# Step Functions' service names where botocore's differ.
+BOTO_SERVICES = {"sfn": "stepfunctions", "states": "stepfunctions",
+                 "applicationautoscaling": "application-autoscaling"}
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel:
+    return _session().get_service_model(service)
+
+
+@functools.cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+@functools.cache
+def operation_model(service: str, action: str) -> OperationModel:
+    """`createTrainingJob` or `CreateTrainingJob` of a botocore service, by either spelling."""
+    model = service_model(service)
+    wanted = action.replace("_", "").lower()
+    name = next((n for n in model.operation_names if n.lower() == wanted), None)
+    if name is None:
+        raise KeyError(f"{service} has no operation {action!r}")
+    return model.operation_model(name)
+
+
+def operation_output_shape(service: str, operation: str, integration: str) -> Shape | None:
+    if integration == "sync" and service == "sagemaker" and operation.startswith("Create"):
+        return operation_model(service, "Describe" + operation[len("Create"):]).output_shape
+    if integration == "sync" and service == "glue" and operation == "StartJobRun":
+        return operation_model("glue", "GetJobRun").output_shape.members["JobRun"]
+    if integration == "sync" and service == "stepfunctions":
+        return operation_model(service, "DescribeExecution").output_shape
+    return operation_model(service, operation).output_shape
+
+
+def sfn_name(member: str) -> str:
+    """A member name as Step Functions presents it (PascalCase)."""
+    return member[:1].upper() + member[1:]
+
+
+def members(shape: StructureShape) -> dict[str, Shape]:
+    return {sfn_name(name): member for name, member in shape.members.items()}
+
+
+# --- example values -----------------------------------------------------------------------------
+def _example(shape: Shape, depth: int = 0) -> object:
+    kind = shape.type_name
+    if kind == "structure":
+        required = set(shape.required_members)
+        return {sfn_name(n): _example(m, depth + 1) for n, m in shape.members.items()
+                if n in required and depth < 6}
+    if kind == "list":
+        return [_example(shape.member, depth + 1)] if shape.metadata.get("min") else []
+    if kind == "map":
+        return {}
+    if kind == "string":
+        return (shape.enum or [f"example-{shape.name.lower()}"])[0]
+    if kind in ("integer", "long"):
+        return max(int(shape.metadata.get("min", 1)), 1)
+    if kind in ("float", "double"):
+        return float(shape.metadata.get("min", 1.0))
+    if kind == "boolean":
+        return False
+    if kind == "timestamp":
+        return "2026-11-23T12:00:00.000Z"
+    return ""
+
+
+def example_output(shape: Shape | None, request: dict) -> dict:
+    """Required members typed, plus every member the request also names, echoed."""
+    if not isinstance(shape, StructureShape):
+        return {}
+    out = _example(shape)
+    for name in members(shape):
+        if name in request:
+            out[name] = request[name]
+    return out
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Failure:
+    error: str
+    cause: str
+
+
+# (request, world) -> fields to set on the example output, or a Failure. `world` maps an
+# operation name to the last request of it in this walk ("what was created so far"), and "$$" to
+# the execution's context object.
+Outcome = Callable[[dict, dict], "dict | Failure"]
+FAILURE = Failure("States.TaskFailed", "an emulated failure of this task")
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+def _sm(resource: str, name: str) -> str:
+    return _arn("sagemaker", f"{resource}/{name.lower()}")
+
+
+def _processing(req: dict, world: dict) -> dict:
+    return {"ProcessingJobArn": _sm("processing-job", req["ProcessingJobName"]),
+            "ProcessingJobStatus": "Completed"}
+
+
+def _training(req: dict, world: dict) -> dict:
+    name = req["TrainingJobName"]
+    path = req["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    return {"TrainingJobArn": _sm("training-job", name), "TrainingJobStatus": "Completed",
+            "ModelArtifacts": {"S3ModelArtifacts": f"{path}/{name}/output/model.tar.gz"}}
+
+
+def _tuning(req: dict, world: dict) -> dict:
+    name = req["HyperParameterTuningJobName"]
+    # SageMaker names a tuning job's training jobs '<tuning job>-<NNN>-<8 hex>'.
+    best = {"TrainingJobName": f"{name}-003-1a2b3c4d", "TrainingJobStatus": "Completed",
+            "CreationTime": "2026-11-23T12:00:00.000Z",
+            "TunedHyperParameters": {"eta": "0.1"}}
+    return {"HyperParameterTuningJobArn": _sm("hyper-parameter-tuning-job", name),
+            "HyperParameterTuningJobStatus": "Completed", "BestTrainingJob": best}
+
+
+def _best_training_job(req: dict, world: dict) -> dict:
+    definition = world["CreateHyperParameterTuningJob"]["TrainingJobDefinition"]
+    return _training({**req, "OutputDataConfig": definition["OutputDataConfig"]}, world) | {
+        "HyperParameters": {**definition.get("StaticHyperParameters", {}), "eta": "0.1"}}
+
+
+def _transform(req: dict, world: dict) -> dict:
+    return {"TransformJobArn": _sm("transform-job", req["TransformJobName"]),
+            "TransformJobStatus": "Completed"}
+
+
+def _evaluation(metric: float) -> Outcome:
+    metrics = {m: metric for m in ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")}
+    return lambda req, world: {"Body": json.dumps({"metrics": metrics}), "ContentLength": 100}
+
+
+def _package(group: str, version: int = 3) -> str:
+    return _sm("model-package", f"{group}/{version}")
+
+
+def _latest(found: bool) -> Outcome:
+    return lambda req, world: {"ModelPackageSummaryList": [{
+        "ModelPackageGroupName": req["ModelPackageGroupName"], "ModelPackageVersion": 3,
+        "ModelPackageArn": _package(req["ModelPackageGroupName"]),
+        "CreationTime": "2026-11-23T12:00:00.000Z", "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": "Approved"}] if found else []}
+
+
+def _described_package(status: str, from_training_run: bool) -> Outcome:
+    def outcome(req: dict, world: dict) -> dict:
+        arn = req["ModelPackageName"]
+        group = arn.split("model-package/")[-1].split("/")[0] if "/" in arn else arn
+        out = {"ModelPackageName": group, "ModelPackageArn": arn, "ModelApprovalStatus": status,
+               "ModelPackageStatus": "Completed", "ModelPackageGroupName": group}
+        if from_training_run:
+            # What the training pipeline's `Register model package` writes.
+            out["CustomerMetadataProperties"] = {"execution": "june-retrain",
+                                                 "training_job": "mlplatform-train-june-retrain",
+                                                 "data": "s3://raw-bucket/churn/"}
+        return out
+    return outcome
+
+
+def _endpoint(status: str, *, new_config: bool, reason: bool = False) -> Outcome:
+    def outcome(req: dict, world: dict) -> dict:
+        created = world.get("CreateEndpointConfig", {}).get("EndpointConfigName")
+        config = created if new_config and created else "previous-endpoint-config"
+        out = {"EndpointName": req["EndpointName"],
+               "EndpointArn": _sm("endpoint", req["EndpointName"]),
+               "EndpointConfigName": config, "EndpointStatus": status}
+        if reason:
+            out["FailureReason"] = "the AllTraffic variant's 5xx alarm went into ALARM"
+        return out
+    return outcome
+
+
+_MISSING_ENDPOINT = Failure("SageMaker.ValidationException",
+                            'Could not find endpoint "arn:aws:sagemaker:eu-west-1:123456789012:'
+                            'endpoint/mlplatform-dev-churn".')
+
+
+def _scalable_targets(found: bool) -> Outcome:
+    return lambda req, world: {"ScalableTargets": [{
+        "ServiceNamespace": "sagemaker", "ResourceId": req["ResourceIds"][0],
+        "ScalableDimension": req["ScalableDimension"], "MinCapacity": 1, "MaxCapacity": 4,
+        "RoleARN": _arn("iam", "role/aws-service-role/sagemaker.application-autoscaling"),
+        "CreationTime": "2026-11-23T12:00:00.000Z"}] if found else []}
+
+
+def _schedules(found: bool) -> Outcome:
+    return lambda req, world: {"MonitoringScheduleSummaries": [{
+        "MonitoringScheduleName": req.get("NameContains", "schedule"),
+        "MonitoringScheduleArn": _sm("monitoring-schedule", req.get("NameContains", "s")),
+        "CreationTime": "2026-11-23T12:00:00.000Z", "LastModifiedTime": "2026-11-23T12:00:00Z",
+        "MonitoringScheduleStatus": "Scheduled"}] if found else []}
+
+
+def _executions(count: str) -> Outcome:
+    """`this`: only the calling execution runs; `older`: another, older one runs too (listed
+    last: ListExecutions sorts newest first); `none`: nothing runs."""
+    def outcome(req: dict, world: dict) -> dict:
+        machine = req["StateMachineArn"]
+        ours = world["$$"]["Execution"]["Id"]
+        other = {"ExecutionArn": f"{machine.replace(':stateMachine:', ':execution:')}:older",
+                 "StateMachineArn": machine, "Name": "older", "Status": "RUNNING",
+                 "StartDate": "2026-11-23T11:00:00.000Z"}
+        mine = {**other, "ExecutionArn": ours, "Name": ours.rsplit(":", 1)[-1]}
+        listed = {"this": [mine], "older": [mine, other], "none": [], "one": [other]}[count]
+        return {"Executions": listed}
+    return outcome
+
+
+def _arn_of(field: str, resource: str, name_key: str) -> Outcome:
+    return lambda req, world: {field: _sm(resource, req[name_key])}
+
+
+# (service, operation) -> the ways it can come out; the first is the default path.
+OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
+    ("sagemaker", "CreateProcessingJob"): [_processing],
+    ("sagemaker", "CreateTrainingJob"): [_training],
+    ("sagemaker", "CreateHyperParameterTuningJob"): [_tuning],
+    ("sagemaker", "DescribeTrainingJob"): [_best_training_job],
+    ("sagemaker", "CreateTransformJob"): [_transform],
+    ("sagemaker", "CreateModel"): [_arn_of("ModelArn", "model", "ModelName")],
+    ("sagemaker", "CreateModelPackage"): [
+        lambda req, world: {"ModelPackageArn": _package(req["ModelPackageGroupName"], 1)}],
+    ("sagemaker", "ListModelPackages"): [_latest(True), _latest(False)],
+    ("sagemaker", "DescribeModelPackage"): [
+        _described_package("Approved", True), _described_package("Approved", False),
+        _described_package("PendingManualApproval", True)],
+    ("sagemaker", "CreateEndpointConfig"): [
+        _arn_of("EndpointConfigArn", "endpoint-config", "EndpointConfigName")],
+    ("sagemaker", "DescribeEndpoint"): [
+        _endpoint("InService", new_config=True),
+        lambda req, world: _MISSING_ENDPOINT,
+        _endpoint("InService", new_config=False, reason=True),
+        _endpoint("InService", new_config=False),
+        _endpoint("Failed", new_config=True, reason=True),
+        _endpoint("Failed", new_config=True),
+        _endpoint("Updating", new_config=True)],
+    ("sagemaker", "CreateEndpoint"): [_arn_of("EndpointArn", "endpoint", "EndpointName")],
+    ("sagemaker", "UpdateEndpoint"): [_arn_of("EndpointArn", "endpoint", "EndpointName")],
+    ("sagemaker", "ListMonitoringSchedules"): [_schedules(True), _schedules(False)],
+    ("sagemaker", "CreateMonitoringSchedule"): [
+        _arn_of("MonitoringScheduleArn", "monitoring-schedule", "MonitoringScheduleName")],
+    ("sagemaker", "UpdateMonitoringSchedule"): [
+        _arn_of("MonitoringScheduleArn", "monitoring-schedule", "MonitoringScheduleName")],
+    ("application-autoscaling", "DescribeScalableTargets"): [
+        _scalable_targets(True), _scalable_targets(False)],
+    ("application-autoscaling", "PutScalingPolicy"): [
+        lambda req, world: {"PolicyARN": _arn("autoscaling", f"scalingPolicy:{req['PolicyName']}"),
+                            "Alarms": []}],
+    ("s3", "GetObject"): [_evaluation(0.95), _evaluation(0.5)],
+    ("s3", "CopyObject"): [lambda req, world: {"CopyObjectResult": {"ETag": '"0a1b"'}}],
+    ("sns", "Publish"): [lambda req, world: {"MessageId": "6b1f0c7e-5e3a-4c1d-9f2a-1a2b3c4d5e6f"}],
+    ("glue", "StartJobRun"): [
+        lambda req, world: {"Id": "jr_0123456789abcdef", "JobName": req["JobName"],
+                            "JobRunState": "SUCCEEDED"}],
+    ("stepfunctions", "ListExecutions"): [
+        _executions("this"), _executions("older"), _executions("none"), _executions("one")],
+    ("stepfunctions", "StartExecution"): [
+        lambda req, world: {"ExecutionArn": req["StateMachineArn"].replace(
+            ":stateMachine:", ":execution:") + ":" + req.get("Name", "generated"),
+            "StartDate": "2026-11-23T12:00:00.000Z"}],
+}

@@ -1,0 +1,137 @@
+"""Execution inputs the request contract renders every state machine with, per pipeline kind.
+
+Each scenario: `execution_name` (Step Functions allows 1-80 characters, no blanks, no
+`< > { } [ ] ? * " # % \\ ^ | ~ \x60 $ & , ; : /` and no control characters), `input` (the
+execution input; `{artifacts}`, `{group}`, `{region}` and `{account}` are filled in from the
+state machine's own platform values, so one scenario fits every stage), optionally `when` (the
+platform values it needs, e.g. a serverless endpoint) and `rejected` (the first state must refuse
+it, with a message containing this text).
+"""
+
+from __future__ import annotations
+
+import json
+
+from local_runner.definitions import PSEUDO_PARAMETERS
+
+# What the Step Functions console proposes: a UUID.
+CONSOLE_NAME = "3f1c2b8e-9d4a-4e7b-8c1f-0a2b3c4d5e6f"
+LONGEST_NAME = "nightly-retrain-" + "x" * 60 + "-end"  # 80 characters, the most allowed
+ODD_NAMES = {
+    "underscores and dots": "june_retrain.v2_final",
+    "unicode letters": "réentraînement-été-2026-données-öffentlich-日本",
+    "longest unicode": "é" * 80,
+}
+PACKAGE = "arn:aws:sagemaker:{region}:{account}:model-package/{group}/7"
+WARM_PARENTS = ["mlplatform-dev-tune-nightly-0422", "a" * 32]  # the longest allowed: 32
+
+
+def _named(base: dict, names: dict[str, str]) -> dict[str, dict]:
+    return {f"{label}": {**base, "execution_name": name} for label, name in names.items()}
+
+
+_TUNING = {"tuning": {"enabled": True}}
+TRAINING = {
+    "defaults": {"execution_name": "june-retrain", "input": {}},
+    "console name": {"execution_name": CONSOLE_NAME, "input": {}},
+    "longest name, tuning": {"execution_name": LONGEST_NAME, "input": _TUNING},
+    **_named({"input": {}}, ODD_NAMES),
+    "tuning": {"execution_name": "tune-1", "input": _TUNING},
+    "tuning, warm start": {"execution_name": LONGEST_NAME, "input": {"tuning": {
+        "enabled": True, "warm_start": {"type": "TransferLearning", "parents": WARM_PARENTS}}}},
+    "tuning, Hyperband": {"execution_name": "hyperband", "input": {"tuning": {
+        "enabled": True, "strategy": "Hyperband", "hyperband": {"min_resource": 1,
+                                                                "max_resource": 50}}}},
+    "tuning, Grid": {"execution_name": "grid", "input": {"tuning": {
+        "enabled": True, "strategy": "Grid", "max_jobs": 6, "ranges": {"categorical": [
+            {"name": "max_depth", "values": ["3", "5", "7"]},
+            {"name": "eta", "values": ["0.05", "0.1"]}]}}}},
+    "tuning off, spot off": {"execution_name": "on-demand", "input": {
+        "tuning": {"enabled": False}, "training": {"use_spot": False}}},
+    "glue and a dataset spec": {"execution_name": "with-glue", "input": {"data": {
+        "run_glue": True, "dataset_spec_s3_uri": "s3://{artifacts}/specs/churn.json"}}},
+    "manual approval, long description": {"execution_name": "needs-approval", "input": {
+        "registry": {"approval_status": "PendingManualApproval",
+                     "description": "June retrain: données été, 'quoted' & (tagged) — " * 10}}},
+    "characters tags cannot hold": {"execution_name": "june-retrain(v2)!", "input": {},
+                                    "rejected": "execution name"},
+    # SageMaker's name pattern lets dashes repeat freely: 35 characters that match it.
+    "warm start parent too long": {"execution_name": "warm", "input": {"tuning": {
+        "enabled": True, "warm_start": {"type": "IdenticalDataAndAlgorithm",
+                                        "parents": ["a-" * 17 + "a"]}}},
+                                   "rejected": "tuning job names have at most 32"},
+    "description CreateModelPackage rejects": {"execution_name": "june", "input": {
+        "registry": {"description": "June retrain \U0001F469\u200d\U0001F4bb"}},
+        "rejected": "registry.description"},
+    "data location tags cannot hold": {"execution_name": "june", "input": {"data": {
+        "raw_s3_uri": "s3://{artifacts}/churn (copy)/"}}, "rejected": "'data' tag"},
+}
+BATCH = {
+    "defaults, latest approved": {"execution_name": "nightly-0422", "input": {}},
+    "given package": {"execution_name": LONGEST_NAME, "input": {"model_package_arn": PACKAGE}},
+    "json lines, single records, joined": {"execution_name": CONSOLE_NAME, "input": {
+        "data": {"input_s3_uri": "s3://{artifacts}/batch-input/2026/", "join_source": "Input",
+                 "content_type": "application/jsonlines",
+                 "output_s3_uri": "s3://{artifacts}/predictions/"},
+        "transform": {"batch_strategy": "SingleRecord", "max_concurrent_transforms": 4}}},
+    **_named({"input": {}}, ODD_NAMES),
+    "characters tags cannot hold": {"execution_name": "nightly(1)", "input": {},
+                                    "rejected": "execution name"},
+    "input location tags cannot hold": {"execution_name": "nightly", "input": {"data": {
+        "input_s3_uri": "s3://{artifacts}/batch-input/" + "k" * 240}},
+        "rejected": "'data' tag"},
+}
+DEPLOYMENT = {
+    "defaults, latest approved": {"execution_name": "deploy-1", "input": {}},
+    "given package": {"execution_name": LONGEST_NAME, "input": {"model_package_arn": PACKAGE}},
+    "given baseline dataset": {"execution_name": CONSOLE_NAME, "input": {
+        "baseline": {"enabled": True, "dataset_s3_uri": "s3://{artifacts}/baseline/data.csv"}},
+        "when": {"monitoring": True}},
+    "no baseline": {"execution_name": "no-baseline", "input": {"baseline": {"enabled": False}}},
+    "linear, instances": {"execution_name": "linear", "when": {"serverless": False}, "input": {
+        "endpoint": {"initial_instance_count": 2},
+        "autoscaling": {"min_capacity": 2, "max_capacity": 4},
+        "deployment": {"traffic_routing": "LINEAR", "step_type": "CAPACITY_PERCENT",
+                       "step_size": 25, "wait_interval_seconds": 60,
+                       "max_execution_timeout_seconds": 3600}}},
+    "canary, instance count": {"execution_name": "canary", "when": {"serverless": False},
+                               "input": {"endpoint": {"initial_instance_count": 4},
+                                         "autoscaling": {"min_capacity": 2, "max_capacity": 6},
+                                         "deployment": {"traffic_routing": "CANARY",
+                                                        "step_type": "INSTANCE_COUNT",
+                                                        "step_size": 1}}},
+    "serverless, most memory": {"execution_name": "serverless", "when": {"serverless": True},
+                                "input": {"endpoint": {"serverless": {
+                                    "memory_size_mb": 6144, "max_concurrency": 200}}}},
+    **_named({"input": {}}, ODD_NAMES),
+    "characters tags cannot hold": {"execution_name": "deploy(2)!", "input": {},
+                                    "rejected": "execution name"},
+    "baseline location tags cannot hold": {"execution_name": "deploy-3", "input": {
+        "baseline": {"enabled": True, "dataset_s3_uri": "s3://{artifacts}/it's/data.csv"}},
+        "when": {"monitoring": True}, "rejected": "'data' tag"},
+}
+# The retraining gate is started by its EventBridge rule, which names executions itself.
+RETRAINING = {
+    "drift alarm": {"execution_name": CONSOLE_NAME,
+                    "input": {"alarm": "mlplatform-dev-drift", "time": "2026-11-23T12:00:00Z"}},
+    "started by hand, longest name": {"execution_name": LONGEST_NAME,
+                                      "input": {"alarm": "manual", "time": "2026-11-23T12:00:00Z"}},
+}
+SCENARIOS: dict[str, dict] = {"training": TRAINING, "batch": BATCH, "deployment": DEPLOYMENT,
+                              "retraining": RETRAINING}
+
+
+def applies(scenario: dict, platform: dict) -> bool:
+    return all(platform.get(key) == value for key, value in scenario.get("when", {}).items())
+
+
+def render_input(value: dict, platform: dict) -> dict:
+    """The scenario's input with `{artifacts}`, `{group}`, `{region}`, `{account}` filled in."""
+    text = json.dumps(value, ensure_ascii=False)
+    fills = {"{artifacts}": platform.get("artifacts_bucket", "artifacts-bucket"),
+             "{group}": platform.get("model_package_group", "group"),
+             "{region}": PSEUDO_PARAMETERS["AWS::Region"],
+             "{account}": PSEUDO_PARAMETERS["AWS::AccountId"]}
+    for token, fill in fills.items():
+        text = text.replace(token, fill)
+    return json.loads(text)
