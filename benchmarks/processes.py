@@ -111,10 +111,19 @@ def _which(tool: str) -> bool:
     return any(Path(d, tool).exists() for d in path)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_port(four_digits: bool = False) -> int:
+    """A free loopback port; MMS rejects addresses whose port has more than four digits."""
+    candidates = range(9100, 9990, 2) if four_digits else [0]
+    for port in candidates:
+        try:
+            with socket.socket() as one, socket.socket() as two:
+                one.bind(("127.0.0.1", port))
+                if four_digits:
+                    two.bind(("127.0.0.1", port + 1))  # MMS's management port
+                return one.getsockname()[1]
+        except OSError:
+            continue
+    raise RuntimeError("no free loopback port")
 
 
 @dataclass
@@ -175,12 +184,14 @@ class Server:
         return sorted(out)
 
     def cpu_seconds(self) -> float:
+        """CPU time of the server's processes, with that of those already reaped (gunicorn's
+        max-requests recycles workers): utime + stime + cutime + cstime of the living ones."""
         tick = os.sysconf("SC_CLK_TCK")
         total = 0.0
         for pid, _, _ in self.processes():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
+                total += sum(int(f) for f in fields[11:15]) / tick
             except (OSError, IndexError, ValueError):
                 continue
         return total
@@ -189,7 +200,7 @@ class Server:
     @contextmanager
     def start(cls, spec: Spec, model_dir: Path, workers: int, tmp: Path, ready_body: bytes,
               ) -> Iterator[Server]:
-        port = _free_port()
+        port = _free_port(four_digits=spec.name == "mms")
         log = tmp / f"{spec.name}.log"
         env = os.environ | {
             "PYTHON": str(spec.python), "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1",
