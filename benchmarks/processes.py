@@ -163,7 +163,10 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not ready in {timeout} s:\n{self.log.read_text()[-3000:]}")
+        logs = "\n".join(f"{f}:\n{f.read_text()[-1500:]}" for f in self.log.parent.glob(
+            f"{self.name}/**/*.log"))
+        raise TimeoutError(f"{self.name} not ready in {timeout} s:\n{self.log.read_text()[-3000:]}"
+                           f"\n{logs}")
 
     def processes(self) -> list[tuple[int, str, int]]:
         """(pid, name, RSS bytes) of every process of this server (its process group)."""

@@ -60,3 +60,20 @@ def print_table(table: list[dict]) -> None:
                   f"{r['server_cpu_us_per_request']:>11.0f}{r.get('ratio_rps', 0):>12.2f}x"
                   f"{r.get('ratio_cpu', 0):>8.2f}x{r['loadavg_1m']:>6.1f}  {verdict}")
             label = ""
+
+
+def markdown_table(table: list[dict]) -> str:
+    """The README's serving table: one row per case and server, medians over the rounds."""
+    lines = ["| case | server | req/s | p50 / p99 ms | server CPU per request | x best stock "
+             "(req/s) | x best stock (CPU) |", "|---|---|---|---|---|---|---|"]
+    for case in table:
+        label = f"{case['rows']:,} row{'s' if case['rows'] > 1 else ''}, {case['connections']} conn"
+        for name, r in case["servers"].items():
+            best = " (best stock)" if name == case.get("best_stock") else ""
+            lines.append(
+                f"| {label} | {name}{best} | {r['rps']:,.0f} | {r['p50_ms']:.2f} / "
+                f"{r['p99_ms']:.2f} | {r['server_cpu_us_per_request']:,.0f} us | "
+                f"{r.get('ratio_rps', 0):.2f}x | {r.get('ratio_cpu', 0):.2f}x |"
+            )
+            label = ""
+    return "\n".join(lines)

@@ -45,7 +45,7 @@ from benchmarks.processes import (
     check_same_answers,
     probabilities,
 )
-from benchmarks.report import print_table, summarise
+from benchmarks.report import markdown_table, print_table, summarise
 from benchmarks.sample_model import build_sample_model, read_sample
 
 RESULTS = Path(__file__).resolve().parent / "results" / "serving.json"
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     soaks = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        tmp.chmod(0o755)  # nginx's workers (www-data) must reach gunicorn's socket in it
         model_dir = args.model_dir or build_sample_model(tmp / "model").model_dir
         all_bodies = bodies(model_dir, {rows for rows, _ in cases})
         for round_ in range(args.rounds):
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nresults: {args.out}")
+    print(f"\nresults: {args.out}\n\n{markdown_table(table)}")
     return 0
 
 
