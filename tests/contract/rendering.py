@@ -231,7 +231,10 @@ class _Walker:
             results.append((FAILURE, 1))
             kind = "aws-sdk" if integration == "aws-sdk" else "optimized"
             if (kind, service) in THROTTLED:
-                results.append((THROTTLED[kind, service], 1))
+                # Spends what is left of the path's deviations: the call made again then takes
+                # the default outcomes, which reaches every retry state at a fraction of the
+                # paths a further fork at every later Task would add.
+                results.append((THROTTLED[kind, service], MAX_DEVIATIONS - path.deviations))
         forks = []
         for result, deviation in results:
             if isinstance(result, Failure):
