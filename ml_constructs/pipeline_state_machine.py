@@ -16,6 +16,7 @@ from ml_constructs.compliance import acknowledge_role_policy, ref_in_finding, wi
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.job_retries import retry_transient_failures
 from ml_constructs.notifications import NotificationTopic
+from ml_constructs.physical_names import name_per_stack
 from ml_constructs.pipeline_states import ERROR_PATH, catch_all, protect
 
 NOTIFICATION_ERROR_PATH = "$.notification_error"  # beside $.error, which the Fail state reports
@@ -100,8 +101,13 @@ class PipelineFrame(Construct):
 
     def finish(self, definition: sfn.IChainable, *, key: kms.IKey,
                log_retention: logs.RetentionDays, timeout: cdk.Duration) -> sfn.StateMachine:
+        # Under /aws/vendedlogs/: Step Functions adds each log group it delivers to to the
+        # account's CloudWatch Logs resource policy (5,120 characters at most), unless the name
+        # starts with /aws/vendedlogs/, which CloudWatch Logs covers with one wildcard. Retained
+        # by `cdk destroy`, so the name is new for every incarnation of the stack.
         log_group = logs.LogGroup(
-            self, "Logs", log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}",
+            self, "Logs",
+            log_group_name=name_per_stack(f"/aws/vendedlogs/states/{self.state_machine_name}"),
             encryption_key=key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN)
         state_machine = sfn.StateMachine(
             self, "StateMachine",

@@ -33,7 +33,7 @@ class PipelinesStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.resource_prefix
         key = storage.key
-        buckets = import_data_buckets(self, config)
+        buckets = import_data_buckets(self, storage)
         raw, curated, artifacts = buckets["Raw"], buckets["Curated"], buckets["Artifacts"]
         log_retention = retention(config.log_retention_days)
 
@@ -49,9 +49,10 @@ class PipelinesStack(cdk.Stack):
                                       network=network)
 
         group_name = f"{prefix}-churn"
+        # No description: it is create-only, so editing it would make CloudFormation replace
+        # the group, and a replaced registry is an empty one (no version left to deploy).
         group = sagemaker.CfnModelPackageGroup(
-            self, "ModelPackageGroup", model_package_group_name=group_name,
-            model_package_group_description="Churn models registered by the training pipeline")
+            self, "ModelPackageGroup", model_package_group_name=group_name)
         glue_etl = GlueEtl(self, "GlueEtl", props=GlueEtlProps(
             name_prefix=prefix, key=key, raw_bucket=raw,
             curated_bucket=curated))

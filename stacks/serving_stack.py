@@ -27,6 +27,7 @@ from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.retraining import RetrainingGate, RetrainingGateProps
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
+from ml_constructs.schedule_follower import ScheduleFollower
 from ml_constructs.serving_alarms import ServingAlarms, ServingAlarmsProps
 from ml_constructs.serving_defaults import (
     VARIANT_NAME,
@@ -45,7 +46,7 @@ class ServingStack(cdk.Stack):
                  runtime_image: RuntimeImage, git_commit: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix, key = config.resource_prefix, storage.key
-        buckets = import_data_buckets(self, config)
+        buckets = import_data_buckets(self, storage)
         artifacts, monitoring_bucket = buckets["Artifacts"], buckets["Monitoring"]
         log_retention = retention(config.log_retention_days)
         serverless = config.serving.serverless is not None
@@ -72,18 +73,19 @@ class ServingStack(cdk.Stack):
                 config=config.monitoring, monitoring_bucket=monitoring_bucket, key=key,
                 role=role, subnet_ids=settings.subnet_ids,
                 security_group_ids=settings.security_group_ids))
+            ScheduleFollower(self, "ScheduleFollower", monitor=monitor,
+                             schedule=config.monitoring.schedule, key=key,
+                             log_retention=log_retention)
+        monitorings = monitor.monitorings if monitor else []
+        schedules = {m.monitoring_type: m.schedule_name for m in monitorings}
         alarms = ServingAlarms(self, "Alarms", props=ServingAlarmsProps(
             name_prefix=prefix, endpoint_name=endpoint, variant_name=VARIANT_NAME,
             rollback=config.serving.alarms, monitoring=config.monitoring, serverless=serverless,
             topic=notifications.topic, features=tuple(monitored_features()),
-            data_quality_schedule=monitor.data_quality_name if monitor else None,
-            model_quality_schedule=monitor.model_quality_name if monitor else None))
+            data_quality_schedule=schedules.get("DataQuality"),
+            model_quality_schedule=schedules.get("ModelQuality")))
 
-        job_definitions = {}
-        if monitor is not None:
-            job_definitions[monitor.data_quality_name] = "data-quality"
-            if monitor.model_quality_name:
-                job_definitions[monitor.model_quality_name] = "model-quality"
+        job_definitions = {m.job_definition_name: m.arn_kind for m in monitorings}
         permissions = DeploymentPermissions(self, "DeploymentPermissions",
                                             props=DeploymentPermissionsProps(
             name_prefix=prefix, endpoint_name=endpoint, execution_role=role, key=key,
