@@ -17,6 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from config.problems import (
+    ConfigError,
+    collecting,
+    display_path,
+    independently,
+    nearest,
+    report,
+    with_article,
+)
 from runtime_scripts.pipeline_input.names import MAX_SCOPED_PREFIX
 
 STAGES_DIR = Path(__file__).with_name("stages")
@@ -24,17 +33,6 @@ STAGES_DIR = Path(__file__).with_name("stages")
 # 24 characters; job names derived from executions (runtime_scripts/pipeline_input/names.py)
 # keep it whole only up to MAX_SCOPED_PREFIX, the tighter of the two.
 RESOURCE_PREFIX_MAX = min(24, MAX_SCOPED_PREFIX)
-
-
-class ConfigError(ValueError):
-    """A stage configuration value is wrong; the message names the key and what is allowed."""
-
-    def __init__(self, key: str, problem: str, allowed: str | None = None) -> None:
-        self.key = key
-        message = f"config key '{key}': {problem}"
-        if allowed:
-            message += f" (allowed: {allowed})"
-        super().__init__(message)
 
 
 # --- value checks ---------------------------------------------------------------------------------
@@ -52,36 +50,41 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 def check_instance_type(key: str, value: str) -> None:
     if not _ML_INSTANCE.match(value):
-        raise ConfigError(key, f"{value!r} is not a SageMaker instance type",
-                          "an ml.* type such as ml.m5.xlarge, ml.c5.2xlarge, ml.g5.xlarge")
+        report(key, f"{value!r} is not a SageMaker instance type",
+               "an ml.* type such as ml.m5.xlarge, ml.c5.2xlarge, ml.g5.xlarge")
 
 
-def check_schedule(key: str, value: str) -> None:
+def check_schedule(key: str, value: str) -> bool:
+    """Reports what is wrong with an EventBridge schedule expression; whether it is valid."""
     rate = _RATE.match(value)
     if rate:
         amount, unit = int(rate.group(1)), rate.group(2)
         if amount < 1 or (amount == 1) != (not unit.endswith("s")):
-            raise ConfigError(key, f"{value!r}: use 'rate(1 day)' or 'rate(N days)' with N > 1",
-                              "rate(N minutes|hours|days) or cron(min hour dom month dow year)")
-        return
+            report(key, f"{value!r}: use 'rate(1 day)' or 'rate(N days)' with N > 1",
+                   "rate(N minutes|hours|days) or cron(min hour dom month dow year)")
+            return False
+        return True
     if not _CRON.match(value):
-        raise ConfigError(key, f"{value!r} is not a schedule expression",
-                          "rate(N minutes|hours|days) or cron(min hour dom month dow year), "
-                          "e.g. cron(0 3 * * ? *)")
+        report(key, f"{value!r} is not a schedule expression",
+               "rate(N minutes|hours|days) or cron(min hour dom month dow year), "
+               "e.g. cron(0 3 * * ? *)")
+        return False
     fields = value[5:-1].split(" ")
     if fields[2] != "?" and fields[4] != "?":
-        raise ConfigError(key, f"{value!r}: day-of-month or day-of-week must be '?'",
-                          "cron(0 3 * * ? *) or cron(0 3 ? * MON *)")
+        report(key, f"{value!r}: day-of-month or day-of-week must be '?'",
+               "cron(0 3 * * ? *) or cron(0 3 ? * MON *)")
+        return False
+    return True
 
 
 def check_positive(key: str, value: float, minimum: float = 1) -> None:
     if value < minimum:
-        raise ConfigError(key, f"{value!r} is below the minimum", f">= {minimum}")
+        report(key, f"{value!r} is below the minimum", f">= {minimum}")
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ConfigError(key, f"{value!r} is out of range", f"{low} .. {high}")
+        report(key, f"{value!r} is out of range", f"{low} .. {high}")
 
 
 # --- sections -------------------------------------------------------------------------------------
@@ -126,8 +129,8 @@ class NetworkConfig:
 
     def validate(self, key: str) -> None:
         if not re.match(r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$", self.cidr):
-            raise ConfigError(f"{key}.cidr", f"{self.cidr!r} is not an IPv4 CIDR",
-                              "a.b.c.d/16 .. a.b.c.d/24")
+            report(f"{key}.cidr", f"{self.cidr!r} is not an IPv4 CIDR",
+                   "a.b.c.d/16 .. a.b.c.d/24")
         check_range(f"{key}.max_azs", self.max_azs, 1, 3)
 
 
@@ -147,6 +150,28 @@ class JobResources:
 
 
 @dataclass(frozen=True)
+class JobRetryConfig:
+    """Retries of SageMaker jobs that failed for a transient reason (no capacity, an internal
+    error): each attempt is a new job with a fresh name, after an exponential back-off."""
+
+    max_attempts: int = 3  # the first attempt included; 1 turns job retries off
+    first_interval_seconds: int = 120
+    backoff_rate: float = 2.0
+
+    def validate(self, key: str) -> None:
+        # Each attempt is paid for again; a handful covers a capacity shortage of some minutes.
+        check_range(f"{key}.max_attempts", self.max_attempts, 1, 5)
+        check_range(f"{key}.first_interval_seconds", self.first_interval_seconds, 1, 3600)
+        check_range(f"{key}.backoff_rate", self.backoff_rate, 1.0, 5.0)
+
+    @property
+    def wait_seconds(self) -> list[int]:
+        """The back-off before attempt 2, 3, ... (one fewer than max_attempts)."""
+        return [round(self.first_interval_seconds * self.backoff_rate ** i)
+                for i in range(self.max_attempts - 1)]
+
+
+@dataclass(frozen=True)
 class TrainingConfig(JobResources):
     algorithm: Literal["script", "builtin-xgboost"] = "script"
     use_spot: bool = False
@@ -160,13 +185,13 @@ class TrainingConfig(JobResources):
         objective = self.hyperparameters.get("objective")
         if self.algorithm == "builtin-xgboost" and objective not in (None, "binary:logistic"):
             # The repacked model is scored and served as a churn probability.
-            raise ConfigError(f"{key}.hyperparameters.objective",
-                              f"{objective!r} does not give a probability",
-                              "binary:logistic (the default in built-in mode), or leave it out")
+            report(f"{key}.hyperparameters.objective",
+                   f"{objective!r} does not give a probability",
+                   "binary:logistic (the default in built-in mode), or leave it out")
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
-            raise ConfigError(f"{key}.max_wait_seconds",
-                              "must be >= max_runtime_seconds when use_spot is true",
-                              f">= {self.max_runtime_seconds}")
+            report(f"{key}.max_wait_seconds",
+                   "must be >= max_runtime_seconds when use_spot is true",
+                   f">= {self.max_runtime_seconds}")
 
 
 @dataclass(frozen=True)
@@ -182,8 +207,8 @@ class TuningConfig:
         check_range(f"{key}.max_jobs", self.max_jobs, 1, 500)
         check_range(f"{key}.max_parallel_jobs", self.max_parallel_jobs, 1, 10)
         if self.max_parallel_jobs > self.max_jobs:
-            raise ConfigError(f"{key}.max_parallel_jobs", "must not exceed max_jobs",
-                              f"<= {self.max_jobs}")
+            report(f"{key}.max_parallel_jobs", "must not exceed max_jobs",
+                   f"<= {self.max_jobs}")
 
 
 @dataclass(frozen=True)
@@ -215,17 +240,16 @@ SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 def check_hosting_instance(key: str, value: str) -> None:
     check_instance_type(key, value)
     if _LOCAL_STORAGE_FAMILY.match(value):
-        raise ConfigError(key, f"{value!r} has local instance storage, which SageMaker cannot "
-                          "encrypt with the platform's KMS key",
-                          "an EBS-backed type such as ml.m5.large, ml.c5.xlarge, ml.g5.xlarge")
+        report(key, f"{value!r} has local instance storage, which SageMaker cannot "
+               "encrypt with the platform's KMS key",
+               "an EBS-backed type such as ml.m5.large, ml.c5.xlarge, ml.g5.xlarge")
 
 
 def check_monitoring_schedule(key: str, value: str) -> None:
-    check_schedule(key, value)
-    if not _MONITOR_CRON.match(value):
-        raise ConfigError(key, f"{value!r} is not a Model Monitor schedule",
-                          "hourly cron(0 * ? * * *), daily cron(0 H ? * * *) or every N hours "
-                          "cron(0 H/N ? * * *)")
+    if check_schedule(key, value) and not _MONITOR_CRON.match(value):
+        report(key, f"{value!r} is not a Model Monitor schedule",
+               "hourly cron(0 * ? * * *), daily cron(0 H ? * * *) or every N hours "
+               "cron(0 H/N ? * * *)")
 
 
 @dataclass(frozen=True)
@@ -237,8 +261,8 @@ class ServerlessConfig:
 
     def validate(self, key: str) -> None:
         if self.memory_size_mb not in SERVERLESS_MEMORY_SIZES_MB:
-            raise ConfigError(f"{key}.memory_size_mb", f"{self.memory_size_mb!r} is not allowed",
-                              ", ".join(map(str, SERVERLESS_MEMORY_SIZES_MB)))
+            report(f"{key}.memory_size_mb", f"{self.memory_size_mb!r} is not allowed",
+                   ", ".join(map(str, SERVERLESS_MEMORY_SIZES_MB)))
         check_range(f"{key}.max_concurrency", self.max_concurrency, 1, 200)
 
 
@@ -258,8 +282,8 @@ class AutoscalingConfig:
         check_range(f"{key}.min_capacity", self.min_capacity, 1, 100)
         check_range(f"{key}.max_capacity", self.max_capacity, 1, 100)
         if self.max_capacity < self.min_capacity:
-            raise ConfigError(f"{key}.max_capacity", "must be >= min_capacity",
-                              f">= {self.min_capacity}")
+            report(f"{key}.max_capacity", "must be >= min_capacity",
+                   f">= {self.min_capacity}")
         check_range(f"{key}.target_invocations_per_instance",
                     self.target_invocations_per_instance, 1, 1_000_000)
         for name in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
@@ -330,30 +354,32 @@ class ServingConfig:
         for name in ("serverless", "autoscaling", "deployment", "alarms"):
             section = getattr(self, name)
             if section is not None:
-                section.validate(f"{key}.{name}")
+                with independently():
+                    section.validate(f"{key}.{name}")
         scaling, deploy = self.autoscaling, self.deployment
         if self.serverless is None and not (
                 scaling.min_capacity <= self.initial_instance_count <= scaling.max_capacity):
-            raise ConfigError(f"{key}.initial_instance_count",
-                              f"{self.initial_instance_count} is outside the autoscaling range",
-                              f"{scaling.min_capacity} .. {scaling.max_capacity}")
+            report(f"{key}.initial_instance_count",
+                   f"{self.initial_instance_count} is outside the autoscaling range",
+                   f"{scaling.min_capacity} .. {scaling.max_capacity}")
         if deploy.step_type == "INSTANCE_COUNT" and deploy.traffic_routing != "ALL_AT_ONCE":
             if self.serverless is not None:
-                raise ConfigError(f"{key}.deployment.step_type", "a serverless endpoint has no "
-                                  "instances to count", "CAPACITY_PERCENT")
+                report(f"{key}.deployment.step_type", "a serverless endpoint has no "
+                       "instances to count", "CAPACITY_PERCENT")
+                return
             half = self.initial_instance_count // 2
             low = max(1, -(-self.initial_instance_count // 10)) \
                 if deploy.traffic_routing == "LINEAR" else 1
             if not low <= deploy.step_size <= half:
-                raise ConfigError(f"{key}.deployment.step_size", f"{deploy.step_size} instances "
-                                  f"of {self.initial_instance_count}: SageMaker shifts at most "
-                                  "half the fleet per step", f"{low} .. {half}" if half >= low
-                                  else "CAPACITY_PERCENT, or more instances")
+                report(f"{key}.deployment.step_size", f"{deploy.step_size} instances "
+                       f"of {self.initial_instance_count}: SageMaker shifts at most "
+                       "half the fleet per step", f"{low} .. {half}" if half >= low
+                       else "CAPACITY_PERCENT, or more instances")
         waiting = deploy.waiting_seconds(self.initial_instance_count)
         if deploy.max_execution_timeout_seconds <= waiting:
-            raise ConfigError(f"{key}.deployment.max_execution_timeout_seconds",
-                              f"{deploy.max_execution_timeout_seconds} s does not exceed the "
-                              f"{waiting} s the deployment waits", f"> {waiting}")
+            report(f"{key}.deployment.max_execution_timeout_seconds",
+                   f"{deploy.max_execution_timeout_seconds} s does not exceed the "
+                   f"{waiting} s the deployment waits", f"> {waiting}")
 
 
 @dataclass(frozen=True)
@@ -377,13 +403,13 @@ class MonitoringConfig:
         # A monitoring job must end before the next hourly run starts.
         check_range(f"{key}.max_runtime_seconds", self.max_runtime_seconds, 60, 3600)
         if not 0.0 < self.drift_threshold <= 1.0:
-            raise ConfigError(f"{key}.drift_threshold", f"{self.drift_threshold!r} is out of "
-                              "range", "0 < threshold <= 1 (a distribution distance)")
+            report(f"{key}.drift_threshold", f"{self.drift_threshold!r} is out of "
+                   "range", "0 < threshold <= 1 (a distribution distance)")
         if self.ground_truth_s3_uri is not None and not re.match(
                 r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", self.ground_truth_s3_uri):
-            raise ConfigError(f"{key}.ground_truth_s3_uri",
-                              f"{self.ground_truth_s3_uri!r} is not an S3 URI",
-                              "s3://bucket/prefix/, or null for no model quality monitoring")
+            report(f"{key}.ground_truth_s3_uri",
+                   f"{self.ground_truth_s3_uri!r} is not an S3 URI",
+                   "s3://bucket/prefix/, or null for no model quality monitoring")
         check_range(f"{key}.model_quality_threshold", self.model_quality_threshold, 0.0, 1.0)
         check_range(f"{key}.min_hours_between_retraining", self.min_hours_between_retraining,
                     1, 720)
@@ -394,11 +420,11 @@ def check_serving_against_stage(config: StageConfig) -> None:
     if config.serving.serverless is None:
         return
     if config.network.isolate:
-        raise ConfigError("serving.serverless", "serverless endpoints cannot run in a VPC, and "
-                          "network.isolate is true", "null (instances) when network.isolate")
+        report("serving.serverless", "serverless endpoints cannot run in a VPC, and "
+               "network.isolate is true", "null (instances) when network.isolate")
     if config.monitoring.enabled:
-        raise ConfigError("monitoring.enabled", "serverless endpoints have no data capture, so "
-                          "Model Monitor cannot watch them", "false with serving.serverless")
+        report("monitoring.enabled", "serverless endpoints have no data capture, so "
+               "Model Monitor cannot watch them", "false with serving.serverless")
 
 
 @dataclass(frozen=True)
@@ -438,20 +464,20 @@ class CicdConfig:
 
     def validate(self, key: str) -> None:
         if self.connection_arn is not None and not _CONNECTION_ARN.match(self.connection_arn):
-            raise ConfigError(f"{key}.connection_arn", f"{self.connection_arn!r} is not a "
-                              "connection ARN", "arn:aws:codeconnections:REGION:ACCOUNT:"
-                              "connection/ID (or codestar-connections)")
+            report(f"{key}.connection_arn", f"{self.connection_arn!r} is not a "
+                   "connection ARN", "arn:aws:codeconnections:REGION:ACCOUNT:"
+                   "connection/ID (or codestar-connections)")
         if self.repository is not None and not _REPOSITORY.match(self.repository):
-            raise ConfigError(f"{key}.repository", f"{self.repository!r} is not a repository",
-                              "owner/name, e.g. example-org/ml-platform")
+            report(f"{key}.repository", f"{self.repository!r} is not a repository",
+                   "owner/name, e.g. example-org/ml-platform")
         if not _BRANCH.match(self.branch):
-            raise ConfigError(f"{key}.branch", f"{self.branch!r} is not a branch name",
-                              "a git branch such as main or release/1.2")
+            report(f"{key}.branch", f"{self.branch!r} is not a branch name",
+                   "a git branch such as main or release/1.2")
         check_range(f"{key}.smoke_test_timeout_minutes", self.smoke_test_timeout_minutes, 5, 480)
         if self.notification_email is not None and not _EMAIL.match(self.notification_email):
-            raise ConfigError(f"{key}.notification_email",
-                              f"{self.notification_email!r} is not an email address",
-                              "name@example.com, or null for the stage's notification_email")
+            report(f"{key}.notification_email",
+                   f"{self.notification_email!r} is not an email address",
+                   "name@example.com, or null for the stage's notification_email")
         if self.enabled:
             self._validate_delivery(key)
 
@@ -460,23 +486,23 @@ class CicdConfig:
         default section never depends on which stage files a fork keeps."""
         for name in ("connection_arn", "repository"):
             if getattr(self, name) is None:
-                raise ConfigError(f"{key}.{name}", f"is required when {key}.enabled is true",
-                                  "see docs/cicd.md")
+                report(f"{key}.{name}", f"is required when {key}.enabled is true",
+                       "see docs/cicd.md")
         known = available_stages()
         if not self.stages:
-            raise ConfigError(f"{key}.stages", "must list at least one stage", ", ".join(known))
+            report(f"{key}.stages", "must list at least one stage", ", ".join(known))
         for index, name in enumerate(self.stages):
             if name not in known:
-                raise ConfigError(f"{key}.stages[{index}]", f"unknown stage {name!r}",
-                                  ", ".join(known))
-            if name in self.stages[:index]:
-                raise ConfigError(f"{key}.stages[{index}]", f"{name!r} is listed twice",
-                                  "each stage once, in deployment order")
+                report(f"{key}.stages[{index}]", f"unknown stage {name!r}",
+                       ", ".join(known))
+            elif name in self.stages[:index]:
+                report(f"{key}.stages[{index}]", f"{name!r} is listed twice",
+                       "each stage once, in deployment order")
         if (self.manual_approval_before is not None
                 and self.manual_approval_before not in self.stages):
-            raise ConfigError(f"{key}.manual_approval_before",
-                              f"{self.manual_approval_before!r} is not in {key}.stages",
-                              ", ".join(self.stages) + ", or null for no approval")
+            report(f"{key}.manual_approval_before",
+                   f"{self.manual_approval_before!r} is not in {key}.stages",
+                   ", ".join(self.stages) + ", or null for no approval")
 
 
 @dataclass(frozen=True)
@@ -495,6 +521,7 @@ class StageConfig:
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     processing: JobResources = field(default_factory=JobResources)
+    job_retries: JobRetryConfig = field(default_factory=JobRetryConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     quality_gate: QualityGateConfig = field(default_factory=QualityGateConfig)
@@ -504,32 +531,34 @@ class StageConfig:
 
     def validate(self, key: str = "") -> None:
         if not _NAME.match(self.project_name):
-            raise ConfigError("project_name", f"{self.project_name!r} is not a valid name",
-                              "3-32 lowercase letters, digits and '-', starting with a letter")
+            report("project_name", f"{self.project_name!r} is not a valid name",
+                   "3-32 lowercase letters, digits and '-', starting with a letter")
         if len(self.resource_prefix) > RESOURCE_PREFIX_MAX:
-            raise ConfigError("project_name", f"'{self.resource_prefix}' (project-stage) is "
-                              f"{len(self.resource_prefix)} characters long: every job name, "
-                              "even a 32-character tuning job name, must start with "
-                              "'<project>-<stage>-' for the IAM policies scoped to that prefix",
-                              f"at most {RESOURCE_PREFIX_MAX}")
+            report("project_name", f"'{self.resource_prefix}' (project-stage) is "
+                   f"{len(self.resource_prefix)} characters long: every job name, "
+                   "even a 32-character tuning job name, must start with "
+                   "'<project>-<stage>-' for the IAM policies scoped to that prefix",
+                   f"at most {RESOURCE_PREFIX_MAX}")
         if self.account is not None and not _ACCOUNT.match(self.account):
-            raise ConfigError("account", f"{self.account!r} is not an AWS account id",
-                              "12 digits, or null for the CLI's default account")
+            report("account", f"{self.account!r} is not an AWS account id",
+                   "12 digits, or null for the CLI's default account")
         if not _REGION.match(self.region):
-            raise ConfigError("region", f"{self.region!r} is not an AWS region", "e.g. eu-west-1")
+            report("region", f"{self.region!r} is not an AWS region", "e.g. eu-west-1")
         if self.notification_email is not None and not _EMAIL.match(self.notification_email):
-            raise ConfigError("notification_email",
-                              f"{self.notification_email!r} is not an email address",
-                              "name@example.com, or null for no email subscription")
+            report("notification_email",
+                   f"{self.notification_email!r} is not an email address",
+                   "name@example.com, or null for no email subscription")
         allowed = LOG_RETENTION_DAYS
         if self.log_retention_days not in allowed:
-            raise ConfigError("log_retention_days", f"{self.log_retention_days!r} is not allowed",
-                              ", ".join(map(str, allowed)))
+            report("log_retention_days", f"{self.log_retention_days!r} is not allowed",
+                   ", ".join(map(str, allowed)))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if dataclasses.is_dataclass(value):
-                value.validate(f.name)
-        check_serving_against_stage(self)
+                with independently():
+                    value.validate(f.name)
+        with independently():
+            check_serving_against_stage(self)
 
     @property
     def resource_prefix(self) -> str:
@@ -548,35 +577,74 @@ def available_stages() -> list[str]:
 
 
 def load_stage_config(stage: str, path: Path | None = None) -> StageConfig:
-    """Read, type-check and validate one stage's configuration."""
+    """Read, type-check and validate one stage's configuration. Every problem of the file is
+    reported at once, in one ConfigError that names the file."""
     if path is None:
-        stages = available_stages()
-        if stage not in stages:
-            raise ConfigError("stage", f"unknown stage {stage!r}", ", ".join(stages))
-        path = STAGES_DIR / f"{stage}.json"
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError("stage", f"config file {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError("stage", f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("stage", f"{path} must hold a JSON object")
-    config = _build(StageConfig, {"stage": stage, **data}, "")
-    config.validate()
+        path = stage_file(stage)
+    data = _read_json_object(Path(path))
+    with collecting() as problems:
+        config = _build(StageConfig, {"stage": stage, **data}, "")
+        config.validate()
+    if problems:
+        raise ConfigError.of(problems, source=path)
     return config
+
+
+def stage_file(stage: str) -> Path:
+    """config/stages/<stage>.json; an unknown stage says which exist and how to add one."""
+    stages = available_stages()
+    if stage not in stages:
+        guess = nearest(stage, stages)
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        new_file = display_path(STAGES_DIR / f"{stage}.json")
+        raise ConfigError("stage", f"unknown stage {stage!r}{hint}",
+                          f"{', '.join(stages)}; to add a stage, create {new_file} (a copy of "
+                          f"{display_path(STAGES_DIR / 'dev.json')} to start from)")
+    return STAGES_DIR / f"{stage}.json"
+
+
+def _read_json_object(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError("", f"config file {display_path(path)} does not exist") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        line = text.splitlines()[exc.lineno - 1] if text.splitlines() else ""
+        raise ConfigError("", f"not valid JSON at line {exc.lineno}, column {exc.colno}: "
+                          f"{exc.msg}\n    {line.strip()}", source=path) from None
+    if not isinstance(data, dict):
+        raise ConfigError("", f"must hold a JSON object, got {type(data).__name__}",
+                          source=path)
+    return data
+
+
+class _Invalid(Exception):
+    """A value of the wrong type, already reported: the field keeps its default."""
 
 
 def _build(cls: type, data: dict, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        key = f"{prefix}{unknown[0]}"
-        raise ConfigError(key, "unknown key", ", ".join(f"{prefix}{n}" for n in fields))
-    values = {name: _coerce(hints[name], data[name], f"{prefix}{name}")
-              for name in fields if name in data}
+    for name in sorted(set(data) - set(fields)):
+        guess = nearest(name, fields)
+        report(f"{prefix}{name}", "unknown key" + (f"; did you mean '{prefix}{guess}'?"
+                                                   if guess else ""),
+               ", ".join(f"{prefix}{n}" for n in fields))
+    values = {}
+    for name in fields:
+        if name in data:
+            try:
+                values[name] = _coerce(hints[name], data[name], f"{prefix}{name}")
+            except _Invalid:
+                pass
     return cls(**values)
+
+
+def _invalid(key: str, problem: str, allowed: str | None = None) -> _Invalid:
+    report(key, problem, allowed)
+    return _Invalid(key)
 
 
 def _coerce(hint: Any, value: Any, key: str) -> Any:
@@ -589,12 +657,15 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
-            raise ConfigError(key, f"must be an object, got {type(value).__name__}")
+            raise _invalid(key, f"must be an object, got {type(value).__name__}")
         return _build(hint, value, f"{key}.")
     if origin is Literal:
         allowed = typing.get_args(hint)
         if value not in allowed:
-            raise ConfigError(key, f"{value!r} is not allowed", ", ".join(map(str, allowed)))
+            guess = nearest(str(value), map(str, allowed))
+            raise _invalid(key, f"{value!r} is not allowed" + (f"; did you mean {guess!r}?"
+                                                                if guess else ""),
+                           ", ".join(map(str, allowed)))
         return value
     if origin in (list, dict):
         return _coerce_container(hint, value, key)
@@ -603,7 +674,7 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
     if not ok:
-        raise ConfigError(key, f"must be a {expected}, got {value!r}")
+        raise _invalid(key, f"must be {with_article(expected)}, got {value!r}")
     return value
 
 
@@ -612,13 +683,20 @@ def _coerce_container(hint: Any, value: Any, key: str) -> Any:
     if typing.get_origin(hint) is list:
         (item,) = typing.get_args(hint)
         if not isinstance(value, list):
-            raise ConfigError(key, f"must be a list, got {value!r}", 'e.g. ["dev", "prod"]')
-        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+            raise _invalid(key, f"must be a list, got {value!r}", 'e.g. ["dev", "prod"]')
+        items, bad = [], False
+        for i, v in enumerate(value):
+            try:
+                items.append(_coerce(item, v, f"{key}[{i}]"))
+            except _Invalid:
+                bad = True  # every item is checked; one bad item invalidates the list
+        if bad:
+            raise _Invalid(key)
+        return items
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise ConfigError(key, "must be an object of strings to strings",
-                          'e.g. {"max_depth": "5"}')
+        raise _invalid(key, "must be an object of strings to strings", 'e.g. {"max_depth": "5"}')
     return dict(value)
 
 

@@ -8,63 +8,47 @@ import sys
 import time
 from pathlib import Path
 
-from local_runner.assembly import PROJECT_ROOT, read_stacks, synth, synth_is_current
+from config.problems import ConfigError, display_path
+from local_runner.assembly import (
+    PROJECT_ROOT,
+    assembly_dir,
+    read_stacks,
+    synth,
+    synth_is_current,
+)
+from local_runner.cli_inputs import check_file, check_stage, read_input, read_inputs, stages_read
 from local_runner.definitions import find, state_machines
 from local_runner.errors import RunnerError
 
-DEFAULT_OUTDIR = PROJECT_ROOT / "cdk.out"
 DEFAULT_RESULTS = PROJECT_ROOT / "local_out"
 PIPELINES = ("training", "batch-inference", "deployment")
 
 
 def _assembly(args: argparse.Namespace) -> Path:
-    outdir = Path(args.outdir)
-    stale = not synth_is_current(outdir, args.stage)
+    """The stage's cloud assembly, synthesized when missing or older than what it is made of.
+    The stage and its configuration are checked first: a mistake there costs no synth."""
+    config = check_stage(args.stage)
+    outdir = Path(args.outdir) if args.outdir else assembly_dir(args.stage)
+    stale = not synth_is_current(outdir, args.stage, stages_read(config))
     if args.synth == "always" or (args.synth == "auto" and stale):
-        print(f"Synthesizing stage {args.stage!r} into {outdir} ...", flush=True)
+        print(f"Synthesizing stage {args.stage!r} into {display_path(outdir)} ...", flush=True)
         synth(args.stage, outdir)
     return outdir
-
-
-def _read_input(path: str | None) -> dict:
-    if path is None:
-        return {}
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise RunnerError(f"input file {path} does not exist") from None
-    except json.JSONDecodeError as error:
-        raise RunnerError(f"input file {path} is not JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise RunnerError(f"input file {path} must hold a JSON object")
-    return data
-
-
-def _inputs(specs: list[str] | None, pipelines: list[str]) -> dict[str, dict]:
-    """`--input FILE` (the first pipeline's) or `--input PIPELINE=FILE`, any number of times."""
-    inputs: dict[str, dict] = {}
-    for spec in specs or []:
-        pipeline, sep, path = spec.partition("=")
-        if not sep or pipeline not in PIPELINES:
-            pipeline, path = pipelines[0], spec
-        if pipeline not in pipelines:
-            raise RunnerError(f"--input {spec}: {pipeline} is not one of the pipelines run")
-        inputs[pipeline] = _read_input(path)
-    return inputs
 
 
 # --- summary / definition -------------------------------------------------------------------------
 def _summary(args: argparse.Namespace) -> int:
     outdir = _assembly(args)
     stacks = read_stacks(outdir)
-    print(f"Stage {args.stage!r}: {len(stacks)} stack(s) synthesized offline into {outdir}, "
-          "cdk-nag clean (AwsSolutions + NIST 800-53 R5).")
+    print(f"Stage {args.stage!r}: {len(stacks)} stack(s) synthesized offline into "
+          f"{display_path(outdir)}, cdk-nag clean (AwsSolutions + NIST 800-53 R5).")
     for stack in stacks:
         counts = stack.resource_counts
         print(f"\n{stack.stack_name}  ({sum(counts.values())} resources)")
         for resource_type, count in sorted(counts.items()):
             print(f"  {count:3d}  {resource_type}")
-    print(f"\nDeploy with: npx cdk deploy --all -c stage={args.stage}")
+    print("\nDeploy with: source .venv/bin/activate && "
+          f"npx cdk deploy --all -c stage={args.stage}")
     return 0
 
 
@@ -77,29 +61,61 @@ def _definition(args: argparse.Namespace) -> int:
 # --- run (local) ----------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
     from local_runner.local_run import LocalPlatform
-    from local_runner.reporting import LiveView, print_failure, print_summary
+    from local_runner.results_folder import ResultsFolder
 
+    # Everything the user typed is checked before the synth (15-30 s) and the emulated account.
+    if args.max_trials < 1:
+        raise RunnerError(f"--max-trials {args.max_trials}: at least 1 trial is needed")
+    inputs = read_inputs(args.input, args.pipelines, PIPELINES)
+    seed_file = check_file("--seed", args.seed)
     outdir = _assembly(args)
-    inputs = _inputs(args.input, args.pipelines)
-    results = Path(args.results)
+    results = ResultsFolder(Path(args.results))
     started = time.monotonic()
+    reports: list[Path] = []
     with LocalPlatform(outdir, max_local_trials=args.max_trials) as platform:
-        for uri in platform.seed(Path(args.seed)):
+        for uri in platform.seed(seed_file):
             print(f"  seeded {uri}")
         stamp = time.strftime("%Y%m%d-%H%M%S")
+        results.start_run()
         for pipeline in args.pipelines:
-            name = f"local-{pipeline}-{stamp}"
-            print(f"\n▶ {pipeline}: execution {name}")
-            view = LiveView()
-            result = platform.run(pipeline, inputs.get(pipeline, {}), name=name,
-                                  on_step=view.show)
-            files = platform.download_run(name, results / name)
-            if result.status != "SUCCEEDED":
-                print_failure(result, platform.sagemaker)
+            succeeded, report = _run_pipeline(platform, pipeline, inputs.get(pipeline, {}),
+                                              f"local-{pipeline}-{stamp}", results)
+            if not succeeded:
                 return 1
-            print_summary(result, files, results / name)
-    print(f"\nDone in {time.monotonic() - started:.1f} s.")
+            reports += [report] if report else []
+    print(f"\nDone in {time.monotonic() - started:.1f} s. This run's results: "
+          f"{display_path(results.latest)}/ ({', '.join(args.pipelines)})")
+    if reports:
+        print(f"Open the evaluation report: {display_path(reports[-1])}")
     return 0
+
+
+def _run_pipeline(platform, pipeline: str, execution_input: dict, name: str,
+                  results) -> tuple[bool, Path | None]:
+    """One execution, followed live, its artefacts copied and summarized: whether it
+    succeeded, and its report.html if it wrote one."""
+    from local_runner.live_view import LiveView
+    from local_runner.reporting import find_report, print_failure, print_summary, write_summary
+    from local_runner.tuning_report import trial_table
+
+    print(f"\n▶ {pipeline}: execution {name}")
+    view = LiveView(progress=platform.in_progress)
+    tuned_before = set(platform.tuning_jobs())
+    result = platform.run(pipeline, execution_input, name=name, on_step=view.show,
+                          on_tick=view.tick)
+    folder = results.execution(name)
+    files = platform.download_run(name, folder)
+    tables = [trial_table(describe, trials)
+              for job, (describe, trials) in platform.tuning_jobs().items()
+              if job not in tuned_before and trials]
+    summary = write_summary(result, files, folder, tables)
+    results.link_latest(pipeline, folder)
+    if result.status != "SUCCEEDED":
+        print_failure(result, platform.sagemaker)
+        print(f"  summary: {display_path(summary)}")
+        return False, None
+    print_summary(result, files, folder, tables)
+    return True, find_report(files)
 
 
 # --- start (AWS) ----------------------------------------------------------------------------------
@@ -107,7 +123,7 @@ def _start(args: argparse.Namespace) -> int:
     from local_runner.aws_client import start_and_watch
 
     return start_and_watch(stage=args.stage, pipeline=args.pipeline,
-                           execution_input=_read_input(args.input), watch=args.watch,
+                           execution_input=read_input(args.input), watch=args.watch,
                            region=args.region)
 
 
@@ -121,11 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     def with_stage(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--stage", default="dev",
                          help="stage configuration config/stages/<stage>.json (default: dev)")
-        sub.add_argument("--outdir", default=str(DEFAULT_OUTDIR),
-                         help="cloud assembly folder (default: ./cdk.out)")
+        sub.add_argument("--outdir", default=None,
+                         help="cloud assembly folder (default: ./cdk.out/<stage>, one per "
+                              "stage)")
         sub.add_argument("--synth", choices=("auto", "always", "never"), default="auto",
-                         help="auto: synthesize only when cdk.out is older than the sources or "
-                              "for another stage; always; never: use cdk.out as it is")
+                         help="auto: synthesize only when the stage's assembly is missing or "
+                              "older than the app's code, config or its stage file; always; "
+                              "never: use the assembly as it is")
 
     run = commands.add_parser(
         "run", help="execute pipelines locally, end to end, on the sample data",
@@ -148,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="JSON file listing the files to upload first (default: "
                           "sample_data/local_run.json)")
     run.add_argument("--results", default=str(DEFAULT_RESULTS),
-                     help="folder the run's artefacts are copied to (default: ./local_out)")
+                     help="folder the run's artefacts are copied to, one folder per execution, "
+                          "`latest/<pipeline>` linking to this run's (default: ./local_out)")
     run.add_argument("--max-trials", type=int, default=4,
                      help="cap on local tuning trials, below the job's own limits (default: 4)")
     with_stage(run)
@@ -184,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except RunnerError as error:
+    except (RunnerError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

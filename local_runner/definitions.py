@@ -20,6 +20,10 @@ PSEUDO_PARAMETERS = {
     "AWS::Region": "eu-west-1",
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
+    # One stack id for every emulated stack: names derived from it (ml_constructs/physical_names)
+    # only need to be stable within a run.
+    "AWS::StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/local/"
+                    "00000000-0000-4000-8000-000000000000",
 }
 
 
@@ -67,12 +71,45 @@ def render_intrinsic(node, substitutions: dict[str, str]) -> str:
         rendered = _SUB_VARIABLE.sub(
             lambda m: _sub_variable(m.group(1), variables, substitutions), text)
         return rendered.replace("${!", "${")  # ${!Literal} is Fn::Sub's escape
+    if "Fn::Select" in node:
+        index, values = node["Fn::Select"]
+        return _render_list(values, substitutions)[int(index)]
     raise RunnerError(f"unsupported intrinsic in a state machine definition: {node!r}")
+
+
+def _render_list(node, substitutions: dict[str, str]) -> list[str]:
+    if isinstance(node, list):
+        return [render_intrinsic(item, substitutions) for item in node]
+    if "Fn::Split" in node:
+        separator, source = node["Fn::Split"]
+        return render_intrinsic(source, substitutions).split(separator)
+    raise RunnerError(f"unsupported list intrinsic in a template: {node!r}")
+
+
+def generated_name(stack_name: str, logical_id: str, max_length: int = 63) -> str:
+    """A name for a resource the template leaves CloudFormation to name: `<stack>-<logical id>`
+    in lowercase, as CloudFormation's generated names begin (without their random suffix)."""
+    return f"{stack_name}-{logical_id}".lower()[:max_length].rstrip("-")
+
+
+def assembly_substitutions(stacks: list[StackTemplate]) -> dict[str, str]:
+    """What the templates refer to that needs no account: the generated names of buckets and
+    every stack's outputs (what `Fn::GetStackOutput` reads)."""
+    subs: dict[str, str] = {}
+    for stack in stacks:
+        for logical_id, resource in stack.template.get("Resources", {}).items():
+            if resource["Type"] == "AWS::S3::Bucket" and \
+                    "BucketName" not in resource.get("Properties", {}):
+                subs[logical_id] = generated_name(stack.stack_name, logical_id)
+    for stack in stacks:
+        for name, output in stack.template.get("Outputs", {}).items():
+            subs[f"{stack.stack_name}.{name}"] = render_intrinsic(output["Value"], subs)
+    return subs
 
 
 def state_machines(stacks: list[StackTemplate],
                    substitutions: dict[str, str] | None = None) -> list[StateMachineDefinition]:
-    subs = substitutions or {}
+    subs = substitutions if substitutions is not None else assembly_substitutions(stacks)
     found = []
     for stack in stacks:
         for logical_id, resource in stack.template.get("Resources", {}).items():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_runner.assembly import StackTemplate
-from local_runner.definitions import PSEUDO_PARAMETERS, render_intrinsic
+from local_runner.definitions import PSEUDO_PARAMETERS, generated_name, render_intrinsic
 from local_runner.errors import RunnerError
 
 ACCOUNT = PSEUDO_PARAMETERS["AWS::AccountId"]
@@ -85,7 +85,7 @@ def named_account(stacks: list[StackTemplate], *, region: str) -> EmulatedAccoun
     # to them.
     for stack in stacks:
         for logical_id, resource in stack.template.get("Resources", {}).items():
-            _name(account, logical_id, resource, region)
+            _name(account, stack, logical_id, resource, region)
     for stack in stacks:
         for name, output in stack.template.get("Outputs", {}).items():
             account.outputs[f"{stack.stack_name}.{name}"] = account.render(output["Value"])
@@ -99,13 +99,14 @@ def _ec2_id(prefix: str, logical_id: str) -> str:
     return f"{prefix}-{hashlib.sha256(logical_id.encode()).hexdigest()[:17]}"
 
 
-def _name(account: EmulatedAccount, logical_id: str, resource: dict, region: str) -> None:
+def _name(account: EmulatedAccount, stack: StackTemplate, logical_id: str, resource: dict,
+          region: str) -> None:
     kind, props = resource["Type"], resource.get("Properties", {})
     subs = account.substitutions
     arn = f"arn:aws:{{service}}:{region}:{ACCOUNT}:{{resource}}"
     if kind == "AWS::S3::Bucket":
         name = account.render(props["BucketName"]) if "BucketName" in props \
-            else f"local-{logical_id.lower()[:40]}"
+            else generated_name(stack.stack_name, logical_id)
         account.buckets[logical_id] = name
         subs[logical_id] = name
         subs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"

@@ -33,9 +33,12 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 @dataclass
 class StateStep:
     name: str
-    status: str  # "running" | "succeeded" | "failed"
+    # "running" | "succeeded" | "caught" (failed, and a Catch routed on) | "failed" (ended the run)
+    status: str
     started: float
     duration: float | None = None
+    kind: str = ""  # the state's type: "Task", "Choice", "Fail", ...
+    error: str | None = None  # the error of its last failed attempt
 
 
 @dataclass
@@ -178,9 +181,12 @@ class LocalPlatform:
 
     def run(self, pipeline: str, execution_input: dict | None = None, *, name: str,
             on_step: Callable[[StateStep], None] | None = None,
+            on_tick: Callable[[StateStep | None], None] | None = None,
             timeout_seconds: float = 1800) -> ExecutionResult:
+        """Start and follow an execution: `on_step` when a state starts and ends, `on_tick`
+        with the running state (or None) each time the execution is polled."""
         arn = self.start(pipeline, execution_input, name=name)
-        return self._follow(pipeline, name, arn, on_step, timeout_seconds)
+        return self._follow(pipeline, name, arn, on_step, timeout_seconds, on_tick)
 
     def start(self, pipeline: str, execution_input: dict | None = None, *, name: str) -> str:
         """Start an execution without waiting for it: its ARN (follow it with `wait`)."""
@@ -194,7 +200,8 @@ class LocalPlatform:
         _, machine, name = execution_arn.rsplit(":", 2)
         return self._follow(machine, name, execution_arn, None, timeout_seconds)
 
-    def _follow(self, pipeline: str, name: str, arn: str, on_step, timeout_seconds: float):
+    def _follow(self, pipeline: str, name: str, arn: str, on_step, timeout_seconds: float,
+                on_tick=None):
         started = time.monotonic()
         steps: dict[str, StateStep] = {}
         seen = 0
@@ -209,6 +216,8 @@ class LocalPlatform:
                 break
             if time.monotonic() - started > timeout_seconds:
                 raise RunnerError(f"execution {name} did not finish in {timeout_seconds:.0f} s")
+            if on_tick is not None:
+                on_tick(next((s for s in reversed(steps.values()) if s.duration is None), None))
             time.sleep(0.05)
         history = self.clients.sfn.get_execution_history(executionArn=arn,
                                                          maxResults=1000)["events"]
@@ -223,20 +232,37 @@ class LocalPlatform:
             error=failed.get("error"), cause=failed.get("cause"), history=history,
             seconds=time.monotonic() - started, steps=list(steps.values()))
 
+    def in_progress(self) -> list[dict]:
+        """What SageMaker is running now (describe outputs): a long state's progress."""
+        return self.sagemaker.in_progress()
+
+    def tuning_jobs(self) -> dict[str, tuple[dict, list]]:
+        """Every tuning job run so far: its describe output and its trials, in order."""
+        state = self.sagemaker.state
+        return {name: (describe, list(state.tuning_trials.get(name, [])))
+                for name, describe in dict(state.jobs.get("tuning-job", {})).items()}
+
     # --- artefacts -------------------------------------------------------------------------------
     def download_run(self, execution_name: str, destination: Path) -> list[Path]:
-        """Every object whose key holds the execution's name, into destination/<bucket>/<key>."""
-        written = []
+        """Every object whose key holds the execution's name as a folder, into `destination`
+        at the key's part below that folder (`runs/<name>/evaluation/report.html` becomes
+        `<destination>/evaluation/report.html`); a part that two objects share keeps its
+        bucket and whole key."""
+        found: list[tuple[str, str, str]] = []  # bucket, key, part below the execution's folder
         for bucket in self.account.buckets.values():
             paginator = self.clients.s3.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=bucket):
                 for item in page.get("Contents", []):
-                    if f"/{execution_name}/" not in f"/{item['Key']}":
-                        continue
-                    target = destination / bucket / item["Key"]
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    self.clients.s3.download_file(bucket, item["Key"], str(target))
-                    written.append(target)
+                    _, marker, below = f"/{item['Key']}".partition(f"/{execution_name}/")
+                    if marker and below:
+                        found.append((bucket, item["Key"], below))
+        parts = [below for _, _, below in found]
+        written = []
+        for bucket, key, below in found:
+            target = destination / (below if parts.count(below) == 1 else f"{bucket}/{key}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.clients.s3.download_file(bucket, key, str(target))
+            written.append(target)
         return written
 
     def read_json(self, uri: str) -> dict:
@@ -257,15 +283,20 @@ def _track(event: dict, steps: dict[str, StateStep], on_step) -> None:
         else time.time()
     running = next((s for s in reversed(list(steps.values())) if s.duration is None), None)
     if entered:
-        step = StateStep(entered["name"], "running", now)
+        step = StateStep(entered["name"], "running", now,
+                         kind=event["type"].removesuffix("StateEntered"))
         steps[f"{entered['name']}#{len(steps)}"] = step
         _report(step, on_step)
     elif exited and running is not None and running.name == exited["name"]:
-        running.status = "failed" if running.status == "failed" else "succeeded"
+        # A state that exits after its last attempt failed had the error caught: its Catch
+        # routed the execution on (the execution's end says whether that was a failure).
+        running.status = "caught" if running.status == "failed" else "succeeded"
         running.duration = now - running.started
         _report(running, on_step)
     elif running is not None and event["type"] in FAILED_EVENTS:
         running.status = "failed"  # reported when the state ends; a retry may still succeed
+        details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+        running.error = details.get("error")
     elif running is not None and event["type"] in SUCCEEDED_EVENTS:
         running.status = "running"
     elif running is not None and event["type"] == "ExecutionFailed":

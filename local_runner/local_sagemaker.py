@@ -18,7 +18,9 @@ from pathlib import Path
 
 from local_runner import executors
 from local_runner.api_common import SageMakerError, now, sagemaker_arn
+from local_runner.executors.tuning import best_trial
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
+from local_runner.local_faults import JOB_ACTIONS, InjectedFaults, api_error_message
 from local_runner.local_monitoring import LocalMonitoring
 
 
@@ -40,7 +42,7 @@ class LocalSageMaker:
         self.region, self.max_local_trials = region, max_local_trials
         self.state = Registry()
         self.calls: list[tuple[str, str]] = []  # (action, name) in call order, for tests and logs
-        self._faults: dict[str, list[str]] = {}
+        self.faults = InjectedFaults()
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
         self.endpoints = LocalEndpoints(s3=s3, program=program, workdir=workdir / "endpoints",
@@ -51,8 +53,14 @@ class LocalSageMaker:
 
     # --- test and demo hooks ---------------------------------------------------------------------
     def inject_faults(self, action: str, codes: list[str]) -> None:
-        """The next len(codes) calls of `action` fail with these error codes (e.g. a throttle)."""
-        self._faults.setdefault(action, []).extend(codes)
+        """The next len(codes) calls of `action` are refused with these error codes (e.g.
+        `ThrottlingException`, `ValidationException`) and SageMaker's message for each."""
+        self.faults.add_api_errors(action, codes)
+
+    def inject_job_failures(self, action: str, reasons: list[str]) -> None:
+        """The next len(reasons) jobs `action` creates fail with these FailureReasons without
+        running (local_faults.py): e.g. an emulated capacity shortage."""
+        self.faults.add_job_failures(action, reasons)
 
     def create_model_package_group(self, name: str) -> None:
         self.state.groups.setdefault(name, [])
@@ -70,13 +78,23 @@ class LocalSageMaker:
         handler = self._handler(action)
         if handler is None:
             raise SageMakerError("UnknownOperation", f"{action} is not emulated locally")
-        with self._lock:
-            faults = self._faults.get(action)
-            if faults:
-                code = faults.pop(0)
+        code = self.faults.next_api_error(action)
+        if code is not None:
+            with self._lock:
                 self.calls.append((action, f"<injected {code}>"))
-                raise SageMakerError(code, f"Rate exceeded (injected locally for {action})")
+            raise SageMakerError(code, api_error_message(code, action))
+        reason = self.faults.next_job_failure(action)
+        if reason is not None:
+            return self._unprovisioned_job(action, request, reason)
         return handler(request)
+
+    def _unprovisioned_job(self, action: str, request: dict, reason: str) -> dict:
+        kind, name_key, arn_type = JOB_ACTIONS[action]
+        name, _ = self._register_job(kind, name_key, request)
+        noun = name_key.removesuffix("Name")
+        return self._finish_job(kind, name, {
+            **request, f"{noun}Arn": self.arn(arn_type, name), f"{noun}Status": "Failed",
+            "FailureReason": reason, "LogTail": ""})
 
     def arn(self, resource: str, name: str) -> str:
         return sagemaker_arn(self.region, resource, name)
@@ -164,30 +182,49 @@ class LocalSageMaker:
             describe = self._train({**training_request, "TrainingJobName": trial_name})
             return _outcome_of(describe)
 
+        def on_trial(trials: list, planned: int) -> None:
+            # DescribeHyperParameterTuningJob reports the counters and the best training job
+            # so far while the job is InProgress; `LocalTrialsPlanned` is the local cap.
+            progress = self._tuning_describe(request, "InProgress", trials)
+            with self._lock:
+                self.state.jobs["tuning-job"][name] = {**progress, "LocalTrialsPlanned": planned}
+
         outcome = executors.run_tuning_job(
             request, self.s3, self.program, workdir, run_trial=run_trial,
-            max_local_trials=self.max_local_trials, parent_trials=parent_trials)
+            max_local_trials=self.max_local_trials, parent_trials=parent_trials,
+            on_trial=on_trial)
         with self._lock:
             self.state.tuning_trials[name] = list(outcome.trials)
-        config = request["HyperParameterTuningJobConfig"]
-        describe = {**request, "HyperParameterTuningJobArn": self.arn("hyper-parameter-tuning-job",
-                                                                      name),
-                    "HyperParameterTuningJobStatus": outcome.status,
-                    "TrainingJobStatusCounters": _counters(outcome.trials),
+        describe = {**self._tuning_describe(request, outcome.status, outcome.trials),
                     "WarmStartedFrom": list(outcome.warm_started_from)}
         if outcome.failure_reason:
             describe["FailureReason"] = outcome.failure_reason
-        if outcome.best_training_job:
-            best = next(t for t in outcome.trials if t[0] == outcome.best_training_job)
+        return self._finish_job("tuning-job", name, describe)
+
+    def _tuning_describe(self, request: dict, status: str, trials: list) -> dict:
+        name = request["HyperParameterTuningJobName"]
+        objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        describe = {**request, "HyperParameterTuningJobArn": self.arn("hyper-parameter-tuning-job",
+                                                                      name),
+                    "HyperParameterTuningJobStatus": status,
+                    "TrainingJobStatusCounters": _counters(trials)}
+        best = best_trial(trials, objective["Type"])
+        if best is not None:
             describe["BestTrainingJob"] = {
                 "TrainingJobName": best[0], "TuningJobName": name,
                 "TrainingJobArn": self.arn("training-job", best[0]),
                 "TunedHyperParameters": best[1], "TrainingJobStatus": best[3],
                 "FinalHyperParameterTuningJobObjectiveMetric": {
-                    "MetricName": config["HyperParameterTuningJobObjective"]["MetricName"],
-                    "Type": config["HyperParameterTuningJobObjective"]["Type"],
-                    "Value": outcome.best_objective}}
-        return self._finish_job("tuning-job", name, describe)
+                    "MetricName": objective["MetricName"], "Type": objective["Type"],
+                    "Value": best[2]}}
+        return describe
+
+    def in_progress(self) -> list[dict]:
+        """The describe output of every job still running (for a live view of a local run)."""
+        with self._lock:
+            return [dict(job) for kind in self.state.jobs.values() for job in kind.values()
+                    if "InProgress" in (job.get("Status"), job.get(
+                        "HyperParameterTuningJobStatus"))]
 
     def _api_createTransformJob(self, request: dict) -> dict:
         name, workdir = self._register_job("transform-job", "TransformJobName", request)

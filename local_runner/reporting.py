@@ -1,35 +1,19 @@
-"""What `mlplatform run` prints: a live line per state, then the results or the failure."""
+"""What `mlplatform run` prints after an execution: its results or its failure; and the same
+results as the execution's summary.md in its results folder."""
 
 from __future__ import annotations
 
 import json
-import sys
+import os
 from pathlib import Path
 
-from local_runner.local_run import ExecutionResult, StateStep
+from config.problems import display_path
+from local_runner.local_run import ExecutionResult
 
-MARKS = {"running": "…", "succeeded": "✓", "failed": "✗"}
-
-
-class LiveView:
-    """One line per state when it ends (with its duration); the running state on a TTY."""
-
-    def __init__(self, stream=sys.stdout) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-
-    def show(self, step: StateStep) -> None:
-        if step.status == "running":
-            if self.tty:
-                self.stream.write(f"\r  {MARKS['running']} {step.name} ...\033[K")
-                self.stream.flush()
-            return
-        prefix = "\r" if self.tty else ""
-        duration = f"{step.duration:6.1f} s" if step.duration is not None else ""
-        self.stream.write(f"{prefix}  {MARKS[step.status]} {step.name:<40} {duration}\033[K\n"
-                          if self.tty else
-                          f"  {MARKS[step.status]} {step.name:<40} {duration}\n")
-        self.stream.flush()
+# The artefacts a person opens first, by file name (or suffix), in this order.
+HIGHLIGHTS = ("report.html", "evaluation.json", "model.tar.gz", ".out")
+REPORT = "report.html"
+SUMMARY = "summary.md"
 
 
 def _find(value, key: str):
@@ -46,25 +30,94 @@ def _find(value, key: str):
     return None
 
 
-def print_summary(result: ExecutionResult, files: list[Path], folder: Path) -> None:
-    print(f"  {result.status} in {result.seconds:.1f} s "
-          f"({len(result.path)} states: {' → '.join(result.path)})")
+def result_lines(result: ExecutionResult) -> list[str]:
+    """What the execution's output says: its outcome, metrics and model package."""
+    lines = []
     outcome = _find(result.output, "outcome")
     if isinstance(outcome, dict) and outcome.get("reason"):
-        print(f"  outcome: {outcome.get('status', '')} {outcome['reason']}")
+        lines.append(f"outcome: {outcome.get('status', '')} {outcome['reason']}")
     metrics = _find(result.output, "metrics")
     if isinstance(metrics, dict):
-        print("  metrics: " + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                                        for k, v in metrics.items()))
+        lines.append("metrics: " + ", ".join(
+            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
     for key in ("registered", "package"):
         arn = _find(result.output, key)
         if isinstance(arn, dict) and arn.get("arn"):
-            print(f"  model package: {arn['arn']}")
-    interesting = [f for f in files if f.name in ("report.html", "evaluation.json",
-                                                   "model.tar.gz") or f.suffix == ".out"]
-    for path in interesting:
-        print(f"  {path.name:<16} {path}")
-    print(f"  all artefacts: {folder} ({len(files)} files)")
+            lines.append(f"model package: {arn['arn']}")
+    return lines
+
+
+def highlights(files: list[Path]) -> list[tuple[str, Path, int]]:
+    """(name, path, count) of the artefacts a person opens first; a name that several files
+    share (one model per tuning trial) is shown once, with the folder that holds them all."""
+    def rank(path: Path) -> int | None:
+        return next((i for i, h in enumerate(HIGHLIGHTS)
+                     if path.name == h or (h.startswith(".") and path.suffix == h)), None)
+
+    shown: dict[str, list[Path]] = {}
+    for path in sorted((f for f in files if rank(f) is not None), key=rank):
+        shown.setdefault(path.name, []).append(path)
+    return [(name, paths[0] if len(paths) == 1 else Path(os.path.commonpath(paths)), len(paths))
+            for name, paths in shown.items()]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def find_report(files: list[Path]) -> Path | None:
+    return next((f for f in files if f.name == REPORT), None)
+
+
+def print_summary(result: ExecutionResult, files: list[Path], folder: Path,
+                  tables: list[list[str]] = ()) -> None:
+    """After a succeeded execution: its results, its tuning trials, where its artefacts are."""
+    print(f"  {result.status} in {result.seconds:.1f} s ({len(result.steps)} states)")
+    for line in result_lines(result):
+        print(f"  {line}")
+    for table in tables:
+        print(f"  {table[0]}")
+        for line in table[1:]:
+            print(f"    {line}")
+    shown = highlights(files)
+    width = max([16, *(len(name) for name, _, _ in shown)])
+    for name, path, count in shown:
+        where = display_path(path) + (f"/ ({_count(count, 'file')})" if count > 1 else "")
+        print(f"  {name:<{width}} {where}")
+    if files:
+        print(f"  {'all artefacts':<{width}} {display_path(folder)}/ "
+              f"({_count(len(files), 'file')}, listed in {SUMMARY})")
+    else:
+        print(f"  {'summary':<{width}} {display_path(folder / SUMMARY)}")
+
+
+def write_summary(result: ExecutionResult, files: list[Path], folder: Path,
+                  tables: list[list[str]] = ()) -> Path:
+    """summary.md in the execution's folder: the states it ran, its results and trials, links
+    to its artefacts."""
+    lines = [f"# {result.pipeline}: {result.name}", "",
+             f"{result.status} in {result.seconds:.1f} s.", "",
+             "| state | result | seconds |", "|---|---|---|"]
+    for step in result.steps:
+        note = f" ({step.error})" if step.error and step.status != "succeeded" else ""
+        seconds = f"{step.duration:.1f}" if step.duration is not None else ""
+        lines.append(f"| {step.name} | {step.status}{note} | {seconds} |")
+    if result.status != "SUCCEEDED":
+        lines += ["", f"error: {result.error}", "", f"cause: {readable_cause(result.cause)}"]
+    results = result_lines(result)
+    if results:
+        lines += ["", "## Results", "", *(f"- {line}" for line in results)]
+    for table in tables:
+        lines += ["", "## Tuning", "", table[0], "", "```text", *table[1:], "```"]
+    if files:
+        lines += ["", "## Artefacts", ""]
+        for path in sorted(files):
+            relative = path.relative_to(folder).as_posix()
+            lines.append(f"- [{relative}]({relative})")
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = folder / SUMMARY
+    summary.write_text("\n".join(lines) + "\n")
+    return summary
 
 
 def readable_cause(cause: str | None) -> str:
@@ -78,11 +131,23 @@ def readable_cause(cause: str | None) -> str:
     return cause or ""
 
 
+def failed_state(result: ExecutionResult) -> str:
+    """The state the execution's error came from: the last one that failed, or, when that is
+    the Fail state a Catch routed to, the last state before it that caught this same error
+    (else the last that caught any)."""
+    failing = [s for s in result.steps if s.status in ("failed", "caught")]
+    if not failing:
+        return "?"
+    last = failing[-1]
+    caught = [s for s in failing[:-1] if s.status == "caught"]
+    if last.kind != "Fail" or not caught:
+        return last.name
+    same = [s for s in caught if s.error == result.error]
+    return (same or caught)[-1].name
+
+
 def print_failure(result: ExecutionResult, sagemaker) -> None:
-    failed = [s.name for s in result.steps if s.status == "failed"]
-    # The state whose error the execution ended with: before the Fail state it was routed to.
-    origin = failed[-2] if len(failed) > 1 else (failed[-1] if failed else "?")
-    print(f"  {result.status}: state {origin!r} failed")
+    print(f"  {result.status}: state {failed_state(result)!r} failed")
     print(f"  error: {result.error}")
     print(f"  cause: {readable_cause(result.cause)}")
     failed_jobs = [job for kind in sagemaker.state.jobs.values() for job in kind.values()

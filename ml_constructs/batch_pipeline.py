@@ -70,13 +70,13 @@ class BatchPipeline(Construct):
 
     def _transform(self) -> sfn.IChainable:
         frame = self.props.frame
-        transform = frame.protect(sagemaker_job_state(
+        transform = frame.protect_job(sagemaker_job_state(
             self, "Run batch transform", TRANSFORM, jobs.transform_job(self.props.job_settings),
             result_selector={"arn.$": "$.TransformJobArn",
                              "output.$": "$.TransformOutput.S3OutputPath"},
             result_path="$.transform_result",
             comment="Line-split, multi-record batches through the model's inference server",
-        ))
+        ), kind="transform")
         notify = frame.notify("Notify success", f"{frame.state_machine_name}: batch done", {
             "status": "SUCCEEDED",
             "model_package_arn": sfn.JsonPath.string_at("$.package.arn"),

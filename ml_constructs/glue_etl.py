@@ -20,6 +20,7 @@ from ml_constructs.compliance import (
     in_finding,
     wildcard_findings,
 )
+from ml_constructs.physical_names import replaceable_name
 
 GLUE_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts" / "glue"
 SPARK_DEFAULT_DATABASE = "default"  # Spark SQL's session catalog always starts in it
@@ -45,6 +46,10 @@ class GlueEtl(Construct):
         database_name = props.name_prefix.replace("-", "_")
         self.database = glue.Database(self, "Database", database_name=database_name,
                                       description="Curated, typed data sets of the ML platform")
+        # Catalog metadata only (the data stays in the retained curated bucket, and the job
+        # recreates its table): deleted with the stack, so its fixed name never blocks the next
+        # deploy.
+        self.database.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         security = glue.SecurityConfiguration(
             self, "Security",
             security_configuration_name=f"{props.name_prefix}-etl",
@@ -52,6 +57,12 @@ class GlueEtl(Construct):
             cloud_watch_encryption=glue.CloudWatchEncryption.kms(props.key),
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(props.key),
         )
+        # Glue cannot update a security configuration, only replace it: a name that changes with
+        # its encryption settings (the job follows its Ref), and nothing to keep after the stack.
+        security_resource = security.node.default_child
+        security_resource.name = replaceable_name(security_resource, f"{props.name_prefix}-etl",
+                                                  name_property="Name")
+        security.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         self.job_name = f"{props.name_prefix}-etl"
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
                         description=f"{self.job_name}: read raw, write curated, update its table")

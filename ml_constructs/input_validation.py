@@ -18,6 +18,7 @@ from ml_constructs.compliance import (
     ref_in_finding,
     wildcard_findings,
 )
+from ml_constructs.physical_names import name_per_stack
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 HANDLER = "pipeline_input.handler.handler"
@@ -29,7 +30,10 @@ class InputValidator(Construct):
                  key: kms.IKey, log_retention: logs.RetentionDays,
                  reserved_concurrency: int | None) -> None:
         super().__init__(scope, construct_id)
-        log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{function_name}",
+        # The function logs here (LoggingConfig), not to Lambda's default /aws/lambda/<name>.
+        # Retained by `cdk destroy`: a name that is new for every incarnation of the stack.
+        log_group = logs.LogGroup(self, "Logs",
+                                  log_group_name=name_per_stack(f"/aws/lambda/{function_name}"),
                                   encryption_key=key, retention=log_retention,
                                   removal_policy=cdk.RemovalPolicy.RETAIN)
         # An inline policy scoped to its own log group, instead of the managed

@@ -24,6 +24,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from config.settings import MonitoringConfig
+from ml_constructs.physical_names import replaceable_name
 from ml_constructs.runtime_image import builtin_image_uri
 from ml_constructs.sagemaker_jobs import OPT_ML
 
@@ -50,6 +51,24 @@ def monitored_features() -> list[str]:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """One kind of monitoring of the endpoint. The schedule belongs to the deployment state
+    machine and keeps its name (alarms read the analyzer's metrics by it: the MonitoringSchedule
+    dimension); the job definition belongs to CloudFormation, which can only replace it (the
+    type has no update), so its name changes with every property: `replaceable_name`."""
+
+    monitoring_type: str  # "DataQuality" | "ModelQuality", as SageMaker spells it
+    schedule_name: str
+    job_definition_name: str
+
+    @property
+    def arn_kind(self) -> str:
+        """The job definition's resource type in its ARN, e.g. data-quality-job-definition."""
+        return {"DataQuality": "data-quality", "ModelQuality": "model-quality"}[
+            self.monitoring_type]
+
+
+@dataclass(frozen=True)
 class ModelMonitorProps:
     name_prefix: str
     endpoint_name: str
@@ -70,10 +89,6 @@ class ModelMonitor(Construct):
         bucket = props.monitoring_bucket
         self.baseline_uris = {name: bucket.s3_url_for_object(f"{BASELINE_CURRENT_PREFIX}{name}")
                               for name in BASELINE_FILES}
-        # Schedules (created by the deployment state machine) take their job definition's name;
-        # it is also the `MonitoringSchedule` dimension of the metrics the jobs publish.
-        self.data_quality_name = f"{props.name_prefix}-data-quality"
-        self.model_quality_name: str | None = None
 
         preprocessor = s3_assets.Asset(self, "RecordPreprocessor",
                                        path=str(RECORD_PREPROCESSOR))
@@ -85,7 +100,6 @@ class ModelMonitor(Construct):
 
         self.data_quality = sagemaker.CfnDataQualityJobDefinition(
             self, "DataQuality",
-            job_definition_name=self.data_quality_name,
             data_quality_app_specification=sagemaker.CfnDataQualityJobDefinition
             .DataQualityAppSpecificationProperty(
                 image_uri=self.image_uri,
@@ -105,17 +119,31 @@ class ModelMonitor(Construct):
                                                         "data-quality"),
             **self._common(sagemaker.CfnDataQualityJobDefinition),
         )
+        self.monitorings = [self._named(self.data_quality, "DataQuality", "data-quality")]
         self.model_quality: sagemaker.CfnModelQualityJobDefinition | None = None
         if props.config.ground_truth_s3_uri:
             self._model_quality(props.config.ground_truth_s3_uri)
+            self.monitorings.append(
+                self._named(self.model_quality, "ModelQuality", "model-quality"))
+
+    def job_definition(self, monitoring_type: str) -> cdk.CfnResource:
+        """The CloudFormation resource of one monitoring type (a `Monitoring.monitoring_type`)."""
+        return {"DataQuality": self.data_quality, "ModelQuality": self.model_quality}[
+            monitoring_type]
+
+    def _named(self, job_definition: cdk.CfnResource, monitoring_type: str,
+               kind: str) -> Monitoring:
+        base = f"{self.props.name_prefix}-{kind}"
+        job_definition.job_definition_name = replaceable_name(
+            job_definition, base, name_property="JobDefinitionName")
+        return Monitoring(monitoring_type=monitoring_type, schedule_name=base,
+                          job_definition_name=job_definition.job_definition_name)
 
     def _model_quality(self, ground_truth_s3_uri: str) -> None:
-        props, cfn = self.props, sagemaker.CfnModelQualityJobDefinition
-        self.model_quality_name = f"{props.name_prefix}-model-quality"
+        cfn = sagemaker.CfnModelQualityJobDefinition
         start, end = GROUND_TRUTH_WINDOW
         self.model_quality = cfn(
             self, "ModelQuality",
-            job_definition_name=self.model_quality_name,
             model_quality_app_specification=cfn.ModelQualityAppSpecificationProperty(
                 image_uri=self.image_uri, problem_type="BinaryClassification"),
             model_quality_job_input=cfn.ModelQualityJobInputProperty(

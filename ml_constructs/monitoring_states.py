@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
 from ml_constructs import sagemaker_jobs as jobs
-from ml_constructs.model_monitor import BASELINE_CURRENT_PREFIX, ModelMonitor
+from ml_constructs.model_monitor import BASELINE_CURRENT_PREFIX, ModelMonitor, Monitoring
 from ml_constructs.sdk_states import SdkStates
 
 
@@ -16,12 +16,11 @@ def monitoring_states(states: SdkStates, *, monitor: ModelMonitor, schedule: str
                       bucket: s3.IBucket, then: sfn.IChainable) -> sfn.IChainable:
     """Without a new baseline (none computed this time) the current one and its schedule stay;
     the model quality schedule, which needs no baseline, is ensured either way."""
+    data_quality_monitoring, *others = monitor.monitorings
     after_data_quality = then
-    if monitor.model_quality_name is not None:
-        after_data_quality = ensure_schedule(states, monitor.model_quality_name, "ModelQuality",
-                                             schedule, then)
-    data_quality = ensure_schedule(states, monitor.data_quality_name, "DataQuality", schedule,
-                                   after_data_quality)
+    for monitoring in reversed(others):  # model quality, with ground truth configured
+        after_data_quality = ensure_schedule(states, monitoring, schedule, after_data_quality)
+    data_quality = ensure_schedule(states, data_quality_monitoring, schedule, after_data_quality)
     promotions = [states.task(
         f"Promote baseline {name}", "copyObject",
         {"Bucket": bucket.bucket_name, "Key.$": f"$.run.s3.baseline_promotions[{i}].key",
@@ -35,18 +34,20 @@ def monitoring_states(states: SdkStates, *, monitor: ModelMonitor, schedule: str
             .otherwise(after_data_quality))
 
 
-def ensure_schedule(states: SdkStates, name: str, kind: str, schedule: str,
+def ensure_schedule(states: SdkStates, monitoring: Monitoring, schedule: str,
                     then: sfn.IChainable) -> sfn.IChainable:
-    """Create the schedule over the CDK-owned job definition of the same name, or update it (the
-    expression may have changed in the stage config)."""
-    words = "data quality" if kind == "DataQuality" else "model quality"
+    """Create the schedule over the CDK-owned job definition, or update it: the expression may
+    have changed in the stage config, and the job definition's name changes whenever
+    CloudFormation replaced it (ScheduleFollowsJobDefinition also updates it at deploy time)."""
+    name = monitoring.schedule_name
+    words = "data quality" if monitoring.monitoring_type == "DataQuality" else "model quality"
     arn = states.sagemaker_arn("monitoring-schedule", name)
     find = states.task(f"Find {words} schedule", "listMonitoringSchedules",
                        {"NameContains": name, "EndpointName.$": "$.run.endpoint_name"},
                        resources=["*"], result_path="$.schedule_lookup",
                        result_selector={"schedules.$": "$.MonitoringScheduleSummaries"})
-    request = {"name": name, "job_definition": name, "monitoring_type": kind,
-               "schedule": schedule}
+    request = {"name": name, "job_definition": monitoring.job_definition_name,
+               "monitoring_type": monitoring.monitoring_type, "schedule": schedule}
     create = states.task(f"Create {words} schedule", "createMonitoringSchedule",
                          jobs.monitoring_schedule(**request, tags=True), resources=[arn])
     update = states.task(f"Update {words} schedule", "updateMonitoringSchedule",

@@ -77,4 +77,5 @@ def batch_defaults(config: StageConfig, *, raw: s3.IBucket) -> dict:
 
 def platform_values(config: StageConfig, *, artifacts: s3.IBucket, group: str) -> dict:
     return {"artifacts_bucket": artifacts.bucket_name, "model_package_group": group,
-            "resource_prefix": config.resource_prefix}
+            "resource_prefix": config.resource_prefix,
+            "max_job_attempts": config.job_retries.max_attempts}

@@ -10,10 +10,16 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from config.settings import JobRetryConfig
+from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import acknowledge_role_policy, ref_in_finding, wildcard_findings
 from ml_constructs.input_validation import InputValidator
+from ml_constructs.job_retries import retry_transient_failures
 from ml_constructs.notifications import NotificationTopic
-from ml_constructs.pipeline_states import ERROR_PATH, protect
+from ml_constructs.physical_names import name_per_stack
+from ml_constructs.pipeline_states import ERROR_PATH, catch_all, protect
+
+NOTIFICATION_ERROR_PATH = "$.notification_error"  # beside $.error, which the Fail state reports
 
 
 class PipelineFrame(Construct):
@@ -22,9 +28,10 @@ class PipelineFrame(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, pipeline: str,
                  state_machine_name: str, notifications: NotificationTopic,
-                 validator: InputValidator | None) -> None:
+                 validator: InputValidator | None, job_retries: JobRetryConfig) -> None:
         super().__init__(scope, construct_id)
         self.pipeline = pipeline
+        self.job_retries = job_retries
         self.state_machine_name = state_machine_name
         self.notifications = notifications
         self.failed = sfn.Fail(self, "Pipeline failed", error_path=f"{ERROR_PATH}.Error",
@@ -42,17 +49,26 @@ class PipelineFrame(Construct):
             }),
             result_path=sfn.JsonPath.DISCARD,
         )
-        # The notifier retries transient errors but cannot catch into itself.
-        self.notify_failure.add_retry(errors=["SNS.ThrottledException",
-                                              "SNS.InternalErrorException",
-                                              "SNS.KMSThrottlingException"],
-                                      max_attempts=3, backoff_rate=2.0,
-                                      interval=cdk.Duration.seconds(5))
+        # The notifier retries transient errors but cannot catch into itself: its own refused
+        # call goes under another key, and the execution fails with the pipeline's error.
+        retry_transient_api_errors(self.notify_failure, not_transient=self.failed,
+                                   error_path=NOTIFICATION_ERROR_PATH)
         self.notify_failure.next(self.failed)
         self._validator = validator
 
-    def protect(self, state):
-        return protect(state, self.notify_failure)
+    def protect(self, state, *, not_transient: sfn.IChainable | None = None):
+        return protect(state, self.notify_failure, not_transient=not_transient)
+
+    def protect_job(self, job: sfn.CustomState, *, kind: str) -> sfn.CustomState:
+        """`protect`, and a SageMaker `.sync` job that failed for a transient reason runs again
+        as a new job (ml_constructs/job_retries.py); `kind` names its job under $.run.job_names.
+        """
+        # Catchers match in order: a refused create call (its generic name matches the job
+        # retries' States.TaskFailed too), then a job that failed, then everything else.
+        retry_transient_api_errors(job, not_transient=self.notify_failure, error_path=ERROR_PATH)
+        retry_transient_failures(self, job, kind=kind, policy=self.job_retries,
+                                 failure_handler=self.notify_failure)
+        return catch_all(job, self.notify_failure)
 
     def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
         """First state: the execution input merged over `defaults`, validated, with derived names
@@ -85,8 +101,13 @@ class PipelineFrame(Construct):
 
     def finish(self, definition: sfn.IChainable, *, key: kms.IKey,
                log_retention: logs.RetentionDays, timeout: cdk.Duration) -> sfn.StateMachine:
+        # Under /aws/vendedlogs/: Step Functions adds each log group it delivers to to the
+        # account's CloudWatch Logs resource policy (5,120 characters at most), unless the name
+        # starts with /aws/vendedlogs/, which CloudWatch Logs covers with one wildcard. Retained
+        # by `cdk destroy`, so the name is new for every incarnation of the stack.
         log_group = logs.LogGroup(
-            self, "Logs", log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}",
+            self, "Logs",
+            log_group_name=name_per_stack(f"/aws/vendedlogs/states/{self.state_machine_name}"),
             encryption_key=key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN)
         state_machine = sfn.StateMachine(
             self, "StateMachine",

@@ -101,7 +101,6 @@ class SecureBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        bucket_name: str,
         key: kms.IKey,
         access_logs: s3.IBucket,
         lifecycle: BucketLifecycle,
@@ -110,7 +109,8 @@ class SecureBucket(Construct):
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            bucket_name=bucket_name,
+            # No bucket_name: CloudFormation generates one, so a bucket retained by `cdk destroy`
+            # (or by a rolled-back first deploy) never blocks the next deploy.
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,

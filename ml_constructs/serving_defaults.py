@@ -59,4 +59,5 @@ def deployment_platform(config: StageConfig, *, artifacts_bucket: str, monitorin
         "monitoring_bucket": monitoring_bucket,
         "serverless": config.serving.serverless is not None,
         "monitoring": config.monitoring.enabled,
+        "max_job_attempts": config.job_retries.max_attempts,
     }

@@ -113,8 +113,8 @@ class SmokeTestAccess(Construct):
         self.role = iam.Role(self, "Role", role_name=role_name,
                              assumed_by=iam.ArnPrincipal(props.caller_role_arn),
                              description="CI smoke test: upload the sample, run training once")
-        # By name, not by reference: a reference across stacks would appear in finding ids as
-        # an output lookup, and the names are fixed by the stage config anyway.
+        # The raw bucket's generated name, as the storage stack publishes it (an output read at
+        # deploy time: stacks/storage_stack.py `data_bucket_name`).
         stack = cdk.Stack.of(self)
         uploads = s3.Bucket.from_bucket_name(self, "RawBucket", props.raw_bucket_name) \
             .arn_for_objects(f"{UPLOAD_PREFIX}/*")

@@ -113,7 +113,7 @@ class TrainingPipeline(Construct):
             contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
             contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
             contract.PROCESSING_OUTPUT_TRANSFORM)]
-        job = self.props.frame.protect(sagemaker_job_state(
+        job = self.props.frame.protect_job(sagemaker_job_state(
             self, "Preprocess data", PROCESSING,
             jobs.processing_job(self.props.job_settings,
                                 job_name_path="$.run.job_names.preprocessing",
@@ -123,7 +123,7 @@ class TrainingPipeline(Construct):
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.preprocessing",
             comment="Validate, clean, encode and split the data; fit the transform on train",
-        ))
+        ), kind="preprocessing")
         raw = jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.preprocessing_input")
         spec = jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.data.dataset_spec_s3_uri")
         bundled = sfn.Pass(self, "Use bundled dataset spec", parameters={"inputs": [raw]},
@@ -140,11 +140,11 @@ class TrainingPipeline(Construct):
     # --- training ------------------------------------------------------------------------------
     def _train_or_tune(self, then: sfn.IChainable) -> sfn.IChainable:
         settings = self.props.job_settings
-        train = self.props.frame.protect(sagemaker_job_state(
+        train = self.props.frame.protect_job(sagemaker_job_state(
             self, "Train model", TRAINING, jobs.training_job(settings),
             result_selector=MODEL_SELECTOR, result_path="$.model",
             comment="One training job with the input's hyperparameters",
-        ))
+        ), kind="training")
         best = self.props.frame.protect(tasks.CallAwsService(
             self, "Describe best training job",
             service="sagemaker", action="describeTrainingJob",
@@ -155,14 +155,14 @@ class TrainingPipeline(Construct):
             result_selector=MODEL_SELECTOR, result_path="$.model",
         ))
         tune_states = {
-            warm: self.props.frame.protect(sagemaker_job_state(
+            warm: self.props.frame.protect_job(sagemaker_job_state(
                 self, "Tune hyperparameters (warm start)" if warm else "Tune hyperparameters",
                 TUNING, jobs.tuning_job(settings, warm_start=warm),
                 result_selector={"name.$": "$.HyperParameterTuningJobName",
                                  "best_training_job.$": "$.BestTrainingJob.TrainingJobName"},
                 result_path="$.tuning_result",
                 comment="Search the ranges; the best training job's model flows on",
-            ))
+            ), kind="tuning")
             for warm in (False, True)
         }
         for state in tune_states.values():
@@ -193,7 +193,7 @@ class TrainingPipeline(Construct):
         model.tar.gz) plus the preprocessing transform -> our model.tar.gz under
         `run.s3.packaged`; `model.artifacts` then points at it (`builtin_artifacts` keeps the
         built-in one)."""
-        package = self.props.frame.protect(sagemaker_job_state(
+        package = self.props.frame.protect_job(sagemaker_job_state(
             self, "Package model", PROCESSING,
             jobs.processing_job(
                 self.props.job_settings,
@@ -208,7 +208,7 @@ class TrainingPipeline(Construct):
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.package",
             comment="Repack the built-in XGBoost model with the fitted transform into our bundle",
-        ))
+        ), kind="package")
         use_packaged = sfn.Pass(
             self, "Use packaged model",
             parameters={
@@ -226,7 +226,7 @@ class TrainingPipeline(Construct):
 
     # --- evaluation and gate -------------------------------------------------------------------
     def _evaluate(self) -> sfn.IChainable:
-        return self.props.frame.protect(sagemaker_job_state(
+        return self.props.frame.protect_job(sagemaker_job_state(
             self, "Evaluate model", PROCESSING,
             jobs.processing_job(
                 self.props.job_settings,
@@ -240,7 +240,7 @@ class TrainingPipeline(Construct):
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.evaluation",
             comment="Score the held-out test split; write evaluation.json and report.html",
-        ))
+        ), kind="evaluation")
 
     def _read_evaluation(self) -> sfn.IChainable:
         bucket = self.props.artifacts_bucket

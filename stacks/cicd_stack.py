@@ -17,6 +17,7 @@ from ml_constructs.delivery_pipeline import DeliveryPipeline, DeliveryPipelinePr
 from ml_constructs.delivery_replication import harden_replication_buckets
 from ml_constructs.encryption import PlatformKey
 from ml_constructs.notifications import NotificationTopic
+from ml_constructs.physical_names import replaceable_name
 from ml_constructs.secure_bucket import AccessLogBucket, BucketLifecycle, SecureBucket
 from ml_constructs.smoke_test import (
     access_role_name,
@@ -77,11 +78,14 @@ class CicdStack(cdk.Stack):
             ScanOnPush(self, "ScanOnPush")
         topic = NotificationTopic(self, "Notifications", key=key, topic_name=f"{prefix}-pipeline",
                                   email=cicd.notification_email or config.notification_email)
-        notifications.NotificationRule(
+        rule = notifications.NotificationRule(
             self, "FailureAndApprovalNotifications", source=delivery.code_pipeline,
             events=list(NOTIFY_EVENTS), targets=[topic.topic],
-            detail_type=notifications.DetailType.FULL,
-            notification_rule_name=f"{prefix}-pipeline")
+            detail_type=notifications.DetailType.FULL)
+        # Its source pipeline is create-only: the name follows it (ml_constructs/physical_names).
+        rule_resource = rule.node.default_child
+        rule_resource.name = replaceable_name(rule_resource, f"{prefix}-pipeline",
+                                              name_property="Name", replaced_by=("Resource",))
 
         # CDK Pipelines creates its CodeBuild projects and roles here, not before: acknowledge
         # their findings only once they exist.
@@ -129,9 +133,7 @@ class CicdStack(cdk.Stack):
         logs = AccessLogBucket(self, "AccessLogs",
                                expiration_days=config.storage.access_log_expiration_days).bucket
         bucket = SecureBucket(
-            self, "Artifacts",
-            bucket_name=f"{config.resource_prefix}-pipeline-{self.account}-{config.region}",
-            key=key, access_logs=logs,
+            self, "Artifacts", key=key, access_logs=logs,
             lifecycle=BucketLifecycle(
                 noncurrent_version_expiration_days=config.storage
                 .noncurrent_version_expiration_days,

@@ -33,7 +33,8 @@ class DeliverySupportStack(cdk.Stack):
             access = SmokeTestAccess(self, "SmokeTestAccess",
                                      role_name=options.smoke_test_role_name,
                                      props=SmokeTestAccessProps(
-                                         raw_bucket_name=data_bucket_name(config, "Raw"),
+                                         raw_bucket_name=data_bucket_name(
+                                             self, stacks.storage, "Raw"),
                                          key=stacks.storage.key,
                                          state_machine_name=f"{config.resource_prefix}-training",
                                          caller_role_arn=options.smoke_test_caller_arn))

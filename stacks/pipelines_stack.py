@@ -33,7 +33,7 @@ class PipelinesStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.resource_prefix
         key = storage.key
-        buckets = import_data_buckets(self, config)
+        buckets = import_data_buckets(self, storage)
         raw, curated, artifacts = buckets["Raw"], buckets["Curated"], buckets["Artifacts"]
         log_retention = retention(config.log_retention_days)
 
@@ -49,9 +49,10 @@ class PipelinesStack(cdk.Stack):
                                       network=network)
 
         group_name = f"{prefix}-churn"
+        # No description: it is create-only, so editing it would make CloudFormation replace
+        # the group, and a replaced registry is an empty one (no version left to deploy).
         group = sagemaker.CfnModelPackageGroup(
-            self, "ModelPackageGroup", model_package_group_name=group_name,
-            model_package_group_description="Churn models registered by the training pipeline")
+            self, "ModelPackageGroup", model_package_group_name=group_name)
         glue_etl = GlueEtl(self, "GlueEtl", props=GlueEtlProps(
             name_prefix=prefix, key=key, raw_bucket=raw,
             curated_bucket=curated))
@@ -68,7 +69,8 @@ class PipelinesStack(cdk.Stack):
         training = TrainingPipeline(self, "Training", props=TrainingPipelineProps(
             frame=PipelineFrame(self, "TrainingFrame", pipeline="training",
                                 state_machine_name=f"{prefix}-training",
-                                notifications=notifications, validator=validator),
+                                notifications=notifications, validator=validator,
+                                job_retries=config.job_retries),
             job_settings=settings, execution_role=execution_role,
             artifacts_bucket=artifacts, model_package_group_name=group_name,
             name_prefix=prefix, glue_job_name=glue_etl.job_name,
@@ -79,7 +81,8 @@ class PipelinesStack(cdk.Stack):
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
             frame=PipelineFrame(self, "BatchFrame", pipeline="batch",
                                 state_machine_name=f"{prefix}-batch-inference",
-                                notifications=notifications, validator=validator),
+                                notifications=notifications, validator=validator,
+                                job_retries=config.job_retries),
             job_settings=settings, execution_role=execution_role,
             model_package_group_name=group_name, name_prefix=prefix,
             defaults=batch_defaults(config, raw=raw), platform=platform,

@@ -27,6 +27,7 @@ from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.retraining import RetrainingGate, RetrainingGateProps
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
+from ml_constructs.schedule_follower import ScheduleFollower
 from ml_constructs.serving_alarms import ServingAlarms, ServingAlarmsProps
 from ml_constructs.serving_defaults import (
     VARIANT_NAME,
@@ -45,7 +46,7 @@ class ServingStack(cdk.Stack):
                  runtime_image: RuntimeImage, git_commit: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix, key = config.resource_prefix, storage.key
-        buckets = import_data_buckets(self, config)
+        buckets = import_data_buckets(self, storage)
         artifacts, monitoring_bucket = buckets["Artifacts"], buckets["Monitoring"]
         log_retention = retention(config.log_retention_days)
         serverless = config.serving.serverless is not None
@@ -72,18 +73,19 @@ class ServingStack(cdk.Stack):
                 config=config.monitoring, monitoring_bucket=monitoring_bucket, key=key,
                 role=role, subnet_ids=settings.subnet_ids,
                 security_group_ids=settings.security_group_ids))
+            ScheduleFollower(self, "ScheduleFollower", monitor=monitor,
+                             schedule=config.monitoring.schedule, key=key,
+                             log_retention=log_retention)
+        monitorings = monitor.monitorings if monitor else []
+        schedules = {m.monitoring_type: m.schedule_name for m in monitorings}
         alarms = ServingAlarms(self, "Alarms", props=ServingAlarmsProps(
             name_prefix=prefix, endpoint_name=endpoint, variant_name=VARIANT_NAME,
             rollback=config.serving.alarms, monitoring=config.monitoring, serverless=serverless,
             topic=notifications.topic, features=tuple(monitored_features()),
-            data_quality_schedule=monitor.data_quality_name if monitor else None,
-            model_quality_schedule=monitor.model_quality_name if monitor else None))
+            data_quality_schedule=schedules.get("DataQuality"),
+            model_quality_schedule=schedules.get("ModelQuality")))
 
-        job_definitions = {}
-        if monitor is not None:
-            job_definitions[monitor.data_quality_name] = "data-quality"
-            if monitor.model_quality_name:
-                job_definitions[monitor.model_quality_name] = "model-quality"
+        job_definitions = {m.job_definition_name: m.arn_kind for m in monitorings}
         permissions = DeploymentPermissions(self, "DeploymentPermissions",
                                             props=DeploymentPermissionsProps(
             name_prefix=prefix, endpoint_name=endpoint, execution_role=role, key=key,
@@ -98,7 +100,8 @@ class ServingStack(cdk.Stack):
         deployment = EndpointDeployment(self, "Deployment", props=EndpointDeploymentProps(
             frame=PipelineFrame(self, "DeploymentFrame", pipeline="deployment",
                                 state_machine_name=f"{prefix}-deployment",
-                                notifications=notifications, validator=validator),
+                                notifications=notifications, validator=validator,
+                                job_retries=config.job_retries),
             job_settings=settings, model_package_group_name=model_package_group_name,
             name_prefix=prefix, endpoint_name=endpoint, serving=config.serving,
             monitoring_config=config.monitoring, monitor=monitor, permissions=permissions,
@@ -118,7 +121,8 @@ class ServingStack(cdk.Stack):
             self.retraining = RetrainingGate(self, "Retraining", props=RetrainingGateProps(
                 frame=PipelineFrame(self, "RetrainingFrame", pipeline="retraining",
                                     state_machine_name=f"{prefix}-retraining-gate",
-                                    notifications=notifications, validator=None),
+                                    notifications=notifications, validator=None,
+                                    job_retries=config.job_retries),
                 training_state_machine=training_state_machine,
                 min_hours=config.monitoring.min_hours_between_retraining,
                 alarms=alarms.retraining_triggers), key=key, log_retention=log_retention)

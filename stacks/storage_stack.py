@@ -13,16 +13,24 @@ from ml_constructs.secure_bucket import AccessLogBucket, BucketLifecycle, Secure
 DATA_BUCKETS = ("Raw", "Curated", "Artifacts", "Monitoring")
 
 
-def data_bucket_name(config: StageConfig, kind: str) -> str:
-    """A data bucket's name, derivable by any stack of the stage without a cross-stack reference
-    (account id and region make it globally unique; config keeps it within S3's 63 characters)."""
-    return f"{config.resource_prefix}-{kind.lower()}-{cdk.Aws.ACCOUNT_ID}-{config.region}"
+def bucket_output(kind: str) -> str:
+    """The storage stack's output that publishes a data bucket's name, e.g. RawBucketName."""
+    return f"{kind}BucketName"
 
 
-def import_data_buckets(scope: Construct, config: StageConfig) -> dict[str, s3.IBucket]:
+def data_bucket_name(scope: Construct, storage: cdk.Stack, kind: str) -> str:
+    """A data bucket's name as another stack of the stage sees it. CloudFormation generates it
+    (a retained bucket never blocks the next deploy, README "Deploy to an AWS account"); the
+    storage stack publishes it as an output, read at deploy time (`Fn::GetStackOutput`, no
+    export to lock the two stacks together)."""
+    cdk.Stack.of(scope).add_stack_dependency(storage)  # the output exists before it is read
+    return cdk.Fn.get_stack_output(storage.stack_name, bucket_output(kind))
+
+
+def import_data_buckets(scope: Construct, storage: cdk.Stack) -> dict[str, s3.IBucket]:
     """The stage's data buckets, by kind, as seen from another stack."""
     return {kind: s3.Bucket.from_bucket_name(scope, f"{kind}Bucket",
-                                             data_bucket_name(config, kind))
+                                             data_bucket_name(scope, storage, kind))
             for kind in DATA_BUCKETS}
 
 
@@ -49,8 +57,7 @@ class StorageStack(cdk.Stack):
         lifecycles = {"Raw": cold_lifecycle, "Curated": lifecycle, "Artifacts": lifecycle,
                       "Monitoring": cold_lifecycle}
         buckets = {
-            name: SecureBucket(self, name, bucket_name=data_bucket_name(config, name),
-                               key=self.key, access_logs=self.access_logs,
+            name: SecureBucket(self, name, key=self.key, access_logs=self.access_logs,
                                lifecycle=lifecycles[name]).bucket
             for name in DATA_BUCKETS
         }
@@ -60,7 +67,7 @@ class StorageStack(cdk.Stack):
         self.monitoring_bucket = buckets["Monitoring"]
 
         for name, bucket in buckets.items():
-            cdk.CfnOutput(self, f"{name}BucketName", value=bucket.bucket_name,
+            cdk.CfnOutput(self, bucket_output(name), value=bucket.bucket_name,
                           description=f"{name} data bucket")
         cdk.CfnOutput(self, "PlatformKeyArn", value=self.key.key_arn,
                       description="KMS key for data, logs and job volumes")

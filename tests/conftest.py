@@ -45,6 +45,24 @@ def write_serverless_stage(directory: Path) -> Path:
     return path
 
 
+# dev as its next deploy might look: other tags and monitoring settings, model quality monitoring
+# on, and an edited record preprocessor (an asset), to compare with dev the way CloudFormation
+# compares a stack's old and new template (tests/infra/test_update_safety.py).
+UPDATED = "updated"
+
+
+def write_updated_stage(directory: Path) -> Path:
+    data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
+    data["cost_centre"] = "ml-platform-research"
+    data["owner"] = "churn-team"
+    data["monitoring"] = {**data["monitoring"], "instance_type": "ml.m5.xlarge",
+                          "max_runtime_seconds": 2400,
+                          "ground_truth_s3_uri": "s3://labels-bucket/churn/"}
+    path = directory / f"{UPDATED}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
 @dataclass
 class SynthesizedStage:
     app: object
@@ -57,7 +75,9 @@ class SynthesizedStage:
 
     @property
     def templates(self) -> list[Path]:
-        return sorted(self.outdir.glob("*.template.json"))
+        """Every stack's template, those of CDK Pipelines stages (assembly-*/) included."""
+        return sorted([*self.outdir.glob("*.template.json"),
+                       *self.outdir.glob("assembly-*/*.template.json")])
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +120,22 @@ def definitions(synthesized) -> dict:
 
     return {stage: {d.name: d.asl for d in state_machines(read_stacks(s.outdir))}
             for stage, s in synthesized.items()}
+
+
+@pytest.fixture(scope="session")
+def updated_dev(tmp_path_factory) -> SynthesizedStage:
+    """dev after an update (`write_updated_stage`), its record preprocessor edited as well."""
+    from ml_constructs import model_monitor
+    from stacks.platform_app import build_app
+
+    directory = tmp_path_factory.mktemp(UPDATED)
+    preprocessor = directory / model_monitor.RECORD_PREPROCESSOR.name
+    preprocessor.write_text(model_monitor.RECORD_PREPROCESSOR.read_text()
+                            + "\n# edited: a new asset hash\n")
+    outdir = tmp_path_factory.mktemp(f"cdk-out-{UPDATED}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model_monitor, "RECORD_PREPROCESSOR", preprocessor)
+        app, config = build_app("dev", outdir=str(outdir),
+                                config_path=write_updated_stage(directory))
+        assembly = app.synth()
+    return SynthesizedStage(app, config, assembly, outdir)

@@ -4,7 +4,8 @@ a real training job that the caller runs (and records), the best trial by the ob
 Trials run one after another, at most min(MaxNumberOfTrainingJobs, max_local_trials) of them.
 Random, Bayesian and Hyperband draw seeded random configurations honouring each range's scaling;
 Grid walks the categorical grid. Warm start re-evaluates the parents' best configuration first
-and samples the other trials around it.
+and samples the other trials around it. The seed is the request's RandomSeed, else one derived
+from the search itself (never from job names), so the same input draws the same trials.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from local_runner.executors import search, staging
+from local_runner.executors import search
 from local_runner.executors.results import (
     COMPLETED,
     FAILED,
@@ -27,6 +28,8 @@ from local_runner.executors.results import (
 
 RunTrial = Callable[[str, dict], JobOutcome]
 TrialRecord = tuple[str, dict[str, str], float | None, str]
+# Called after each trial: the trials so far and how many will run.
+OnTrial = Callable[[list[TrialRecord], int], None]
 # TrainingJobDefinition keys that describe the tuning, not the training job it launches.
 DEFINITION_ONLY = ("DefinitionName", "TuningObjective", "HyperParameterRanges",
                    "StaticHyperParameters", "HyperParameterTuningResourceConfig")
@@ -37,9 +40,10 @@ OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
 def run_tuning_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
                    run_trial: RunTrial, max_local_trials: int = 4,
                    parent_trials: list[tuple[dict[str, str], float]] | None = None,
-                   ) -> TuningOutcome:
+                   on_trial: OnTrial | None = None) -> TuningOutcome:
     """`s3` and `program` are the caller's to use in `run_trial`; `parent_trials` are the
-    finished trials (tuned hyperparameters, objective) of the WarmStartConfig parents."""
+    finished trials (tuned hyperparameters, objective) of the WarmStartConfig parents;
+    `on_trial` follows the progress (DescribeHyperParameterTuningJob's counters, live)."""
     name = request["HyperParameterTuningJobName"]
     config = request["HyperParameterTuningJobConfig"]
     objective = config["HyperParameterTuningJobObjective"]
@@ -51,7 +55,7 @@ def run_tuning_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
                        max_local_trials))
     scored_parents = [t for t in parent_trials or [] if t[1] is not None]
     parents = _parent_names(request) if scored_parents else []
-    rng = random.Random(int(hashlib.sha256(name.encode()).hexdigest()[:16], 16))
+    rng = random.Random(search_seed(config, definition, scored_parents))
     try:
         ranges = search.parse_ranges(config.get("ParameterRanges") or {})
         if config.get("Strategy") == "Grid":
@@ -80,8 +84,33 @@ def run_tuning_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
         trials.append((trial, tuned, value, outcome.status))
         if not outcome.completed:
             failures.append(f"{trial}: {outcome.failure_reason}")
+        if on_trial is not None:
+            on_trial(list(trials), len(configs))
     _write_summary(workdir, trials)
     return _result(trials, failures, objective, parents)
+
+
+def search_seed(config: dict, definition: dict,
+                parent_trials: list[tuple[dict[str, str], float]]) -> int:
+    """HyperParameterTuningJobConfig.RandomSeed when the request gives one (SageMaker: the same
+    seed for the same tuning job gives more consistent configurations); otherwise a digest of
+    what defines the search: the config (ranges, strategy, objective, limits), the static
+    hyperparameters and the warm start parents' trials. Job names, which hold the execution's
+    name, are left out."""
+    if config.get("RandomSeed") is not None:
+        return int(config["RandomSeed"])
+    search = [config, definition.get("StaticHyperParameters") or {}, parent_trials]
+    return int(hashlib.sha256(json.dumps(search, sort_keys=True, default=str).encode())
+               .hexdigest()[:16], 16)
+
+
+def best_trial(trials: list[TrialRecord], objective_type: str) -> TrialRecord | None:
+    """The trial with the best objective (the first of equals: it finished first)."""
+    scored = [t for t in trials if t[2] is not None]
+    if not scored:
+        return None
+    pick = max if objective_type == "Maximize" else min
+    return pick(scored, key=lambda t: t[2])
 
 
 def trial_name(tuning_name: str, index: int, tuned: dict[str, str]) -> str:
@@ -97,12 +126,9 @@ def trial_request(definition: dict, tuned: dict[str, str], trial: str, metric: s
     request["HyperParameters"] = {**{k: str(v) for k, v in
                                      (definition.get("StaticHyperParameters") or {}).items()},
                                   **tuned, OBJECTIVE_HYPERPARAMETER: metric}
-    checkpoint = definition.get("CheckpointConfig")
-    if checkpoint and checkpoint.get("S3Uri"):
-        # One checkpoint prefix per trial: otherwise each trial would resume the previous one's
-        # (differently parameterised) training.
-        request["CheckpointConfig"] = {**checkpoint,
-                                       "S3Uri": staging.join_uri(checkpoint["S3Uri"], trial)}
+    # CheckpointConfig goes to every trial as the definition has it: SageMaker documents no
+    # per-trial checkpoint location, so trials share one and the training script keeps each
+    # trial's checkpoints apart (runtime_scripts/churn/checkpoint.py).
     return request
 
 
@@ -119,8 +145,8 @@ def _best_parent(parent_trials: list[tuple[dict[str, str], float]], kind: str) -
 
 def _result(trials: list[TrialRecord], failures: list[str], objective: dict,
             parents: list[str]) -> TuningOutcome:
-    scored = [t for t in trials if t[2] is not None]
-    if not scored:
+    best = best_trial(trials, objective["Type"])
+    if best is None:
         if failures and len(failures) == len(trials):
             reason = (f"No training job succeeded after {len(trials)} attempts; the last failed "
                       f"with: {failures[-1]}")
@@ -128,8 +154,6 @@ def _result(trials: list[TrialRecord], failures: list[str], objective: dict,
             reason = (f"No training job reported the objective metric "
                       f"{objective['MetricName']!r}: check the MetricDefinitions")
         return TuningOutcome(FAILED, reason, None, None, trials, parents)
-    pick = max if objective["Type"] == "Maximize" else min
-    best = pick(scored, key=lambda t: t[2])  # the first of equals, as it finished first
     return TuningOutcome(COMPLETED, None, best[0], best[2], trials, parents)
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 # SageMaker itself adds these to the hyperparameters of script-mode and tuning jobs.
 RESERVED_PREFIXES = ("sagemaker_", "_")
+# What SageMaker adds to the hyperparameters of every training job a tuning job launches.
+TUNING_OBJECTIVE = "_tuning_objective_metric"
 EVAL_METRICS = {"auc": True, "aucpr": True, "logloss": False}  # name -> higher is better
 
 

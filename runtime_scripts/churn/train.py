@@ -71,8 +71,8 @@ class TrainPaths:
         )
 
 
-def load_hyperparameters(paths: TrainPaths, env: Mapping[str, str], argv: list[str],
-                         ) -> Hyperparameters:
+def load_raw_hyperparameters(paths: TrainPaths, env: Mapping[str, str], argv: list[str],
+                             ) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     if paths.hyperparameters.is_file():
         raw.update(hyperparameters.load_json_object(
@@ -80,7 +80,7 @@ def load_hyperparameters(paths: TrainPaths, env: Mapping[str, str], argv: list[s
     if env.get("SM_HPS"):
         raw.update(hyperparameters.load_json_object(env["SM_HPS"], "SM_HPS"))
     raw.update(hyperparameters.parse_cli(argv))
-    return hyperparameters.parse(raw)
+    return raw
 
 
 def read_split(channel: Path, name: str) -> tuple[np.ndarray, np.ndarray, list[Path]]:
@@ -107,7 +107,7 @@ def parse_eval(text: str) -> dict[str, float]:
 
 
 def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
-          paths: TrainPaths, fingerprint: str, nthread: int,
+          store: checkpoint.Store, fingerprint: str, nthread: int,
           ) -> tuple[xgboost.Booster, checkpoint.TrainingState, int | None]:
     """Run (or resume) the boosting loop; returns (booster, state, resumed_from)."""
     import xgboost
@@ -119,8 +119,8 @@ def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
         "alpha": hp.alpha, "lambda": hp.lambda_, "scale_pos_weight": hp.scale_pos_weight,
         "max_bin": hp.max_bin, "nthread": nthread, "verbosity": 1,
     }
-    resumed = checkpoint.load_latest(paths.checkpoints, fingerprint)
-    booster, state = resumed or (None, checkpoint.TrainingState(fingerprint))
+    resumed = store.load_latest(fingerprint)
+    booster, state = resumed or (None, store.new_state(fingerprint))
     if state.rounds_done > hp.num_round:
         raise JobError(f"the checkpoint already has {state.rounds_done} rounds, more than "
                        f"num_round={hp.num_round}: raise num_round or clear the checkpoints")
@@ -142,12 +142,12 @@ def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
                 log.info("early stopping after round %d: best %s=%.6f at round %d", i + 1,
                          hp.eval_metric, state.best_score, state.best_iteration + 1)
                 break
-        checkpoint.save(paths.checkpoints, booster, state)
+        store.save(booster, state)
     assert booster is not None  # num_round >= 1, so either a checkpoint or one round exists
     return booster, state, resumed_from
 
 
-def train(paths: TrainPaths, hp: Hyperparameters) -> dict[str, Any]:
+def train(paths: TrainPaths, hp: Hyperparameters, store: checkpoint.Store) -> dict[str, Any]:
     import xgboost
 
     transform = load_transform(paths.transform / contract.TRANSFORM_FILE)
@@ -163,7 +163,7 @@ def train(paths: TrainPaths, hp: Hyperparameters) -> dict[str, Any]:
     dtrain = xgboost.DMatrix(x_train, label=y_train, nthread=nthread)
     dvalid = xgboost.DMatrix(x_valid, label=y_valid, nthread=nthread)
     fingerprint = checkpoint.fingerprint(hp, train_files + valid_files)
-    booster, state, resumed_from = boost(hp, dtrain, dvalid, paths, fingerprint, nthread)
+    booster, state, resumed_from = boost(hp, dtrain, dvalid, store, fingerprint, nthread)
 
     # Early stopping keeps the best round; without it the model is every round trained.
     selected = state.best_iteration if hp.early_stopping_rounds else state.rounds_done - 1
@@ -200,11 +200,17 @@ def main(argv: list[str] | None = None) -> int:
 
     def job() -> None:
         try:
-            hp = load_hyperparameters(paths, env, sys.argv[1:] if argv is None else argv)
+            raw = load_raw_hyperparameters(paths, env, sys.argv[1:] if argv is None else argv)
+            hp = hyperparameters.parse(raw)
         except HyperparameterError as exc:
             raise JobError(str(exc)) from None
         log.info("hyperparameters: %s", json.dumps(hp.as_dict()))
-        log.info("training summary: %s", json.dumps(train(paths, hp)))
+        # SageMaker names the job in TRAINING_JOB_NAME and marks a tuning job's trials with
+        # the objective hyperparameter: a trial keeps to checkpoints of its own.
+        store = checkpoint.Store.for_job(
+            paths.checkpoints, env.get("TRAINING_JOB_NAME"),
+            tuning_trial=hyperparameters.TUNING_OBJECTIVE in raw)
+        log.info("training summary: %s", json.dumps(train(paths, hp, store)))
 
     return run_job(job, paths.failure, "training")
 

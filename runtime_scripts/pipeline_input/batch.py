@@ -93,7 +93,7 @@ def _check_package(arn: str | None, platform: dict[str, str], out: list[Problem]
                            f"a version of {group}"))
 
 
-def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -> dict[str, Any]:
+def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
     prefix = f"s3://{platform['artifacts_bucket']}/batch/{execution_name}/"
     data, transform = dict(doc["data"]), dict(doc["transform"])
     data["data_processing"] = {"InputFilter": data["input_filter"],
@@ -115,6 +115,8 @@ def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -
             "s3": {"output": data["output_s3_uri"] or f"{prefix}output/"},
             "job_names": names.job_names(platform["resource_prefix"], execution_name,
                                          names.BATCH_JOBS),
+            "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
+                                               names.BATCH_JOBS, platform["max_job_attempts"]),
             "use_latest_approved": doc["model_package_arn"] is None,
         },
     }

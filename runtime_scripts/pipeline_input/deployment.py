@@ -47,6 +47,7 @@ PLATFORM = Obj({
     "monitoring_bucket": Str(max_len=63),
     "serverless": Bool(),  # serving.serverless in the stage config: the state machine's shape
     "monitoring": Bool(),  # monitoring.enabled: whether the baseline and schedule states exist
+    "max_job_attempts": Int(1),  # job_retries.max_attempts: one baseline job name per attempt
 })
 PLATFORM_BUCKETS = ("monitoring_bucket",)  # the artifacts bucket is checked for every pipeline
 
@@ -236,6 +237,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "endpoint_name": platform["endpoint_name"],
             "variant_name": platform["variant_name"],
             "job_names": job_names,
+            "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
+                                               names.DEPLOYMENT_JOBS,
+                                               platform["max_job_attempts"]),
             "use_latest_approved": doc["model_package_arn"] is None,
             "s3": {
                 "data_capture": f"s3://{monitoring}/{DATA_CAPTURE_PREFIX}",

@@ -21,7 +21,7 @@ from typing import Any
 from . import batch, deployment, names, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
-from .schema import AnyValue, Enum, Obj, Str
+from .schema import AnyValue, Enum, Int, Obj, Str
 from .values import SAGEMAKER_NAME, TAG_VALUE_HELP, check_bucket_name, tag_value_problem
 
 PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
@@ -37,6 +37,8 @@ PLATFORM = Obj({
     # 32-character tuning job name (names.py); config/settings.py applies the same limit.
     "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
                            pattern_help="a SageMaker name"),
+    # job_retries.max_attempts in the stage config (validated there): one job name per attempt.
+    "max_job_attempts": Int(1),
 })
 EVENT = Obj(
     {

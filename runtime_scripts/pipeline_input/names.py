@@ -82,3 +82,41 @@ def job_names(prefix: str, execution_name: str,
               kinds: dict[str, tuple[str, int]]) -> dict[str, str]:
     return {kind: job_name(prefix, word, execution_name, limit)
             for kind, (word, limit) in kinds.items()}
+
+
+# --- retried jobs ------------------------------------------------------------------------------
+# Kinds that are SageMaker jobs: a job that failed for a transient reason (no capacity, an
+# internal error) is retried by the state machine as a new job, and SageMaker job names are unique
+# per account and region, so each attempt needs a name of its own.
+JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evaluation",
+                       "transform", "baseline"})
+
+
+def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,
+                 limit: int = SAGEMAKER_NAME_MAX) -> str:
+    """The job name of attempt `attempt` (1-based). Attempt 1's is `job_name`'s; a later one is
+    '<prefix>-<word>-<execution name, cut>-a<N>-<hash>', the hash over the execution name plus
+    '/attempt-N'. Step Functions execution names never hold '/', so a later attempt's name
+    differs from every attempt's of every other execution (unless a name is crafted to match).
+    Where '-a<N>' would cut into '<prefix>-' (IAM policies scope to it), it is left out."""
+    if attempt < 1:
+        raise ValueError(f"attempt numbers start at 1, got {attempt}")
+    if attempt == 1:
+        return job_name(prefix, word, execution_name, limit)
+    base = f"{prefix}-{word}-{execution_name}"
+    tag = f"-a{attempt}"
+    keep = limit - len(tag) - HASH_LENGTH - 1
+    if keep < len(prefix) + 1:
+        tag, keep = "", limit - HASH_LENGTH - 1
+    head = sanitize(base)[:keep].rstrip("-")
+    return f"{head}{tag}-{short_hash(f'{base}/attempt-{attempt}')}"
+
+
+def job_attempts(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]],
+                 max_attempts: int) -> dict[str, dict]:
+    """kind -> {"attempt": 1, "names": [attempt 1's name, ..., attempt max_attempts's]} for the
+    job kinds among `kinds`: the state the retry states of a job read and advance."""
+    return {kind: {"attempt": 1,
+                   "names": [attempt_name(prefix, word, execution_name, n, limit)
+                             for n in range(1, max_attempts + 1)]}
+            for kind, (word, limit) in kinds.items() if kind in JOB_KINDS}

@@ -82,7 +82,7 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
                     "'data' tag and the model package's 'data' metadata", out)
 
 
-def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -> dict[str, Any]:
+def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
     """The validated document plus everything later states need, so none of them computes."""
     bucket = platform["artifacts_bucket"]
     run_key = f"runs/{execution_name}/"
@@ -119,5 +119,7 @@ def derive(doc: dict[str, Any], platform: dict[str, str], execution_name: str) -
             "s3": s3,
             "job_names": names.job_names(platform["resource_prefix"], execution_name,
                                          names.TRAINING_JOBS),
+            "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
+                                               names.TRAINING_JOBS, platform["max_job_attempts"]),
         },
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,6 +144,10 @@ class Assembly:
             return PSEUDO[name]
         if name == "AWS::StackName":
             return stack.name
+        if name == "AWS::StackId":  # names per stack incarnation end in its uuid
+            stack_uuid = uuid.uuid5(uuid.NAMESPACE_URL, stack.name)
+            return (f"arn:aws:cloudformation:{stack.region}:{ACCOUNT}:stack/{stack.name}/"
+                    f"{stack_uuid}")
         if name in stack.template.get("Parameters", {}):
             return stack.template["Parameters"][name].get("Default", f"<parameter {name}>")
         resource = stack.resources[name]

@@ -120,6 +120,34 @@ class Failure:
 Outcome = Callable[[dict, dict], "dict | Failure"]
 FAILURE = Failure("States.TaskFailed", "an emulated failure of this task")
 
+# A throttled call, as each integration reports it: optimized integrations under the AWS SDK
+# for Java 1.x base exception with the code in the cause, aws-sdk ones under the 2.x base
+# exception with only the message and status (ml_constructs/api_retries.py cites the sources).
+# Keyed (optimized or aws-sdk, botocore service); every Task of these is also walked throttled.
+_ID = "Request ID: 0e2d9b7a-6f5c-4d3b-8a1e-2f3c4d5e6a7b"
+THROTTLED: dict[tuple[str, str], Failure] = {
+    ("optimized", "sagemaker"): Failure(
+        "SageMaker.AmazonSageMakerException", "Rate exceeded (Service: AmazonSageMaker; "
+        f"Status Code: 400; Error Code: ThrottlingException; {_ID})"),
+    ("optimized", "glue"): Failure(
+        "Glue.AWSGlueException", "Rate exceeded (Service: AWSGlue; Status Code: 400; "
+        f"Error Code: ThrottlingException; {_ID})"),
+    ("optimized", "sns"): Failure(
+        "SNS.AmazonSNSException",
+        f"Rate exceeded (Service: AmazonSNS; Status Code: 400; Error Code: Throttling; {_ID})"),
+    ("aws-sdk", "sagemaker"): Failure(
+        "SageMaker.SageMakerException",
+        f"Rate exceeded (Service: SageMaker, Status Code: 400, {_ID})"),
+    ("aws-sdk", "s3"): Failure(
+        "S3.S3Exception", f"Please reduce your request rate. (Service: S3, Status Code: 503, "
+        f"{_ID}, Extended Request ID: a2V5)"),
+    ("aws-sdk", "application-autoscaling"): Failure(
+        "ApplicationAutoScaling.ApplicationAutoScalingException",
+        f"Rate exceeded (Service: ApplicationAutoScaling, Status Code: 400, {_ID})"),
+    ("aws-sdk", "stepfunctions"): Failure(
+        "Sfn.SfnException", f"Rate exceeded (Service: Sfn, Status Code: 400, {_ID})"),
+}
+
 
 def _arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
@@ -160,6 +188,27 @@ def _best_training_job(req: dict, world: dict) -> dict:
 def _transform(req: dict, world: dict) -> dict:
     return {"TransformJobArn": _sm("transform-job", req["TransformJobName"]),
             "TransformJobStatus": "Completed"}
+
+
+# What SageMaker writes as the FailureReason of a job it could not provision, and of a job whose
+# script failed; Step Functions fails a `.sync` task with the job's Describe* output as cause.
+NO_CAPACITY = ("CapacityError: Unable to provision requested ML compute capacity. Please retry "
+               "using a different ML instance type.")
+SCRIPT_FAILED = "AlgorithmError: training failed: unknown hyperparameter 'max_depht'"
+
+
+def _job_failed(status_key: str, reason: str) -> Outcome:
+    """A `.sync` job that was created and then failed (ml_constructs/job_retries.py reads the
+    reason: a transient one is retried as a new job, any other goes to the failure path)."""
+    # The cause names the job, its status and reason (the Describe* output holds more).
+    return lambda req, world: Failure("States.TaskFailed", json.dumps(
+        {**{k: v for k, v in req.items() if k.endswith("JobName")}, status_key: "Failed",
+         "FailureReason": reason}))
+
+
+def _job(succeeded: Outcome, status_key: str) -> list[Outcome]:
+    return [succeeded, _job_failed(status_key, NO_CAPACITY),
+            _job_failed(status_key, SCRIPT_FAILED)]
 
 
 def _evaluation(metric: float) -> Outcome:
@@ -207,9 +256,12 @@ def _endpoint(status: str, *, new_config: bool, reason: bool = False) -> Outcome
     return outcome
 
 
-_MISSING_ENDPOINT = Failure("SageMaker.ValidationException",
+# DescribeEndpoint's ValidationException, which SageMaker's model does not define: the aws-sdk
+# integration reports it under the SDK's base exception, with the message and status as cause.
+_MISSING_ENDPOINT = Failure("SageMaker.SageMakerException",
                             'Could not find endpoint "arn:aws:sagemaker:eu-west-1:123456789012:'
-                            'endpoint/mlplatform-dev-churn".')
+                            'endpoint/mlplatform-dev-churn". (Service: SageMaker, Status Code: '
+                            '400, Request ID: 5d1f0c7e-5e3a-4c1d-9f2a-1a2b3c4d5e6f)')
 
 
 def _scalable_targets(found: bool) -> Outcome:
@@ -249,11 +301,12 @@ def _arn_of(field: str, resource: str, name_key: str) -> Outcome:
 
 # (service, operation) -> the ways it can come out; the first is the default path.
 OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
-    ("sagemaker", "CreateProcessingJob"): [_processing],
-    ("sagemaker", "CreateTrainingJob"): [_training],
-    ("sagemaker", "CreateHyperParameterTuningJob"): [_tuning],
+    ("sagemaker", "CreateProcessingJob"): _job(_processing, "ProcessingJobStatus"),
+    ("sagemaker", "CreateTrainingJob"): _job(_training, "TrainingJobStatus"),
+    ("sagemaker", "CreateHyperParameterTuningJob"): _job(_tuning,
+                                                         "HyperParameterTuningJobStatus"),
     ("sagemaker", "DescribeTrainingJob"): [_best_training_job],
-    ("sagemaker", "CreateTransformJob"): [_transform],
+    ("sagemaker", "CreateTransformJob"): _job(_transform, "TransformJobStatus"),
     ("sagemaker", "CreateModel"): [_arn_of("ModelArn", "model", "ModelName")],
     ("sagemaker", "CreateModelPackage"): [
         lambda req, world: {"ModelPackageArn": _package(req["ModelPackageGroupName"], 1)}],

@@ -55,6 +55,11 @@ def test_dev_and_prod_exist_and_validate():
                        "hyperparameters": {"num_round": "100", "objective": "reg:squarederror"}}},
          "training.hyperparameters.objective", "binary:logistic"),
         ({"training": {"algorithm": "xgboost"}}, "training.algorithm", "builtin-xgboost"),
+        ({"job_retries": {"max_attempts": 0}}, "job_retries.max_attempts", "1 .. 5"),
+        ({"job_retries": {"max_attempts": 9}}, "job_retries.max_attempts", "1 .. 5"),
+        ({"job_retries": {"backoff_rate": 0.5}}, "job_retries.backoff_rate", "1.0 .. 5.0"),
+        ({"job_retries": {"first_interval_seconds": 0}}, "job_retries.first_interval_seconds",
+         "1 .. 3600"),
     ],
 )
 def test_wrong_values_name_the_key_and_allowed_values(tmp_path, overrides, key, allowed):
@@ -64,6 +69,13 @@ def test_wrong_values_name_the_key_and_allowed_values(tmp_path, overrides, key, 
     assert f"'{key}'" in str(error.value)
     if allowed:
         assert allowed in str(error.value)
+
+
+def test_job_retry_back_off_grows_by_the_rate_once_per_retry(tmp_path):
+    retries = _load(tmp_path, {"job_retries": {"max_attempts": 4, "first_interval_seconds": 60,
+                                               "backoff_rate": 2}}).job_retries
+    assert retries.wait_seconds == [60, 120, 240]
+    assert _load(tmp_path, {"job_retries": {"max_attempts": 1}}).job_retries.wait_seconds == []
 
 
 def test_valid_schedules_are_accepted(tmp_path):
@@ -85,3 +97,56 @@ def test_synth_stops_with_one_readable_line_on_a_bad_stage():
     assert result.returncode == 1
     assert "Configuration error: config key 'stage': unknown stage 'qa'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_problem_of_a_stage_file_is_reported_at_once_naming_the_file(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = Path("stage.json")
+    path.write_text(json.dumps({
+        "trainig": {},
+        "training": {"instance_count": "2", "max_runtime_secs": 5, "use_spot": True,
+                     "max_wait_seconds": 60},
+        "tuning": {"max_jobs": 501, "strategy": "bayesian"},
+        "batch_inference": {"schedule": "every day"},
+    }))
+    with pytest.raises(ConfigError) as error:
+        load_stage_config("test", path)
+    message = str(error.value)
+    assert message.startswith("stage.json: 7 problems\n")
+    assert {p.key for p in error.value.problems} == {
+        "trainig", "training.max_runtime_secs", "training.instance_count",
+        "training.max_wait_seconds", "tuning.max_jobs", "tuning.strategy",
+        "batch_inference.schedule"}
+    assert "config key 'trainig': unknown key; did you mean 'training'?" in message
+    assert "'training.max_runtime_secs': unknown key; did you mean " \
+           "'training.max_runtime_seconds'?" in message
+    assert "'tuning.strategy': 'bayesian' is not allowed; did you mean 'Bayesian'?" in message
+    assert "config key 'training.instance_count': must be an integer, got '2'" in message
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"training": {"instance_count": "2"}}, "must be an integer, got '2'"),
+    ({"training": {"use_spot": 1}}, "must be a boolean, got 1"),
+    ({"training": []}, "must be an object, got list"),
+])
+def test_type_errors_read_as_english(tmp_path, overrides, expected):
+    with pytest.raises(ConfigError, match=expected):
+        _load(tmp_path, overrides)
+
+
+def test_a_json_syntax_error_names_the_file_the_line_and_shows_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("stage.json").write_text('{\n  "training": {\n    "instance_count": 2\n'
+                                  '    "use_spot": true\n  }\n}\n')
+    with pytest.raises(ConfigError) as error:
+        load_stage_config("test", Path("stage.json"))
+    assert str(error.value) == ("stage.json: not valid JSON at line 4, column 5: Expecting ',' "
+                                'delimiter\n    "use_spot": true')
+
+
+def test_an_unknown_stage_says_how_to_add_one():
+    with pytest.raises(ConfigError) as error:
+        load_stage_config("prd")
+    assert "unknown stage 'prd'; did you mean 'prod'?" in str(error.value)
+    assert "to add a stage, create config/stages/prd.json" in str(error.value)

@@ -52,9 +52,9 @@ def test_a_configured_reservation_reaches_the_function(tmp_path):
 @pytest.mark.parametrize(("value", "message"), [
     (0, "input_validation.reserved_concurrency': 0 is below the minimum (allowed: >= 1)"),
     (-3, "is below the minimum"),
-    ("10", "must be a integer"),
-    (2.5, "must be a integer"),
-    (True, "must be a integer"),
+    ("10", "must be an integer"),
+    (2.5, "must be an integer"),
+    (True, "must be an integer"),
 ])
 def test_bad_reservations_name_the_key(tmp_path, value, message):
     path = tmp_path / "qa.json"

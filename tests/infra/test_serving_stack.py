@@ -154,8 +154,14 @@ def test_update_is_blue_green_with_rollback_on_the_apps_alarms(states, template)
 
 def test_create_when_missing_update_when_in_service_fail_otherwise(states):
     lookup = states["Describe endpoint"]
-    assert lookup["Catch"][0] == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error",
-                                  "Next": "Endpoint missing?"}
+    # A missing endpoint is a refused call (SageMaker.SageMakerException): its cause is read
+    # first, and what is not a throttle decides between creating and updating.
+    refused, other = lookup["Catch"][:2]
+    assert refused == {"ErrorEquals": ["SageMaker.SageMakerException"], "ResultPath": "$.error",
+                       "Next": "Describe endpoint: API error transient?"}
+    assert states[refused["Next"]]["Default"] == "Endpoint missing?"
+    assert other == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error",
+                     "Next": "Endpoint missing?"}
     missing = states["Endpoint missing?"]
     assert missing["Choices"][0]["StringMatches"] == "*Could not find endpoint*"
     assert missing["Choices"][0]["Next"] == "Create endpoint"
@@ -220,7 +226,8 @@ def test_validator_gets_the_stage_defaults(states, dev):
 
 def test_data_quality_job_definition_and_schedule(template, states, dev):
     template.has_resource_properties("AWS::SageMaker::DataQualityJobDefinition", {
-        "JobDefinitionName": "mlplatform-dev-data-quality",
+        "JobDefinitionName": Match.string_like_regexp(
+            r"^mlplatform-dev-data-quality-[0-9a-f]{10}$"),
         "DataQualityAppSpecification": {
             "ImageUri": builtin_image_uri("model-monitor", dev.config.region),
             "RecordPreprocessorSourceUri": Match.any_value()},
@@ -231,14 +238,17 @@ def test_data_quality_job_definition_and_schedule(template, states, dev):
             {"InstanceType": "ml.m5.large", "VolumeKmsKeyId": Match.any_value()})},
     })
     (definition,) = template.find_resources("AWS::SageMaker::DataQualityJobDefinition").values()
+    job_definition_name = definition["Properties"]["JobDefinitionName"]
     baseline = json.dumps(definition["Properties"]["DataQualityBaselineConfig"])
     for name in ("constraints", "statistics"):  # where the state machine promotes them to
         assert f'/baselines/data-quality/current/{name}.json"' in baseline
+    # The schedule keeps its name (the drift alarms' MonitoringSchedule dimension) and names
+    # the job definition of this template, whose name changes when CloudFormation replaces it.
     create = states["Create data quality schedule"]["Parameters"]
     assert create["MonitoringScheduleName"] == "mlplatform-dev-data-quality"
     assert create["MonitoringScheduleConfig"] == {
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
-        "MonitoringJobDefinitionName": "mlplatform-dev-data-quality",
+        "MonitoringJobDefinitionName": job_definition_name,
         "MonitoringType": "DataQuality"}
     update = states["Update data quality schedule"]["Parameters"]
     assert update["MonitoringScheduleConfig"] == create["MonitoringScheduleConfig"]
@@ -423,7 +433,8 @@ def test_ground_truth_adds_model_quality_monitoring(ground_truth):
 
     app, template, asl = ground_truth
     template.has_resource_properties("AWS::SageMaker::ModelQualityJobDefinition", {
-        "JobDefinitionName": "mlplatform-dev-model-quality",
+        "JobDefinitionName": Match.string_like_regexp(
+            r"^mlplatform-dev-model-quality-[0-9a-f]{10}$"),
         "ModelQualityAppSpecification": Match.object_like(
             {"ProblemType": "BinaryClassification"}),
         "ModelQualityJobInput": {

@@ -13,6 +13,7 @@ AWS's Model Monitor analyzer image, which has no local entry point (docs/serving
 from __future__ import annotations
 
 import hashlib
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -44,7 +45,9 @@ SHALLOW = {"training": {"hyperparameters": {"max_depth": "2", "num_round": "20"}
 FIRST_DEPLOYMENT = ["Validate input", "Model package given?", "Use requested model package",
                     "Describe model package", "Model package approved?", "Create model",
                     "Create endpoint config", "Baseline dataset?", "Describe endpoint",
-                    "Endpoint missing?", "Create endpoint", "Wait for endpoint", "Check endpoint",
+                    # A refused lookup: not transient (its cause), so it decides the creation.
+                    "Describe endpoint: API error transient?", "Endpoint missing?",
+                    "Create endpoint", "Wait for endpoint", "Check endpoint",
                     "Endpoint deployed?", "Register autoscaling", "Set scaling policy",
                     "Baseline computed?", "Notify success", "Endpoint serving the new model"]
 UPDATE = ["Describe endpoint", "Endpoint status?", "Find scalable target",
@@ -244,11 +247,15 @@ def test_an_approval_event_starts_a_deployment_whose_baseline_needs_aws(platform
     assert what_is_served(platform)[1] == rolled_back.config
 
 
-def test_monitoring_schedules_name_a_deployed_job_definition_and_endpoint(platform, first):
+def test_monitoring_schedules_name_a_deployed_job_definition_and_endpoint(platform, first,
+                                                                          dev):
+    serving = json.loads((dev.outdir / "Serving.template.json").read_text())["Resources"]
+    (job_definition,) = [r["Properties"]["JobDefinitionName"] for r in serving.values()
+                         if r["Type"] == "AWS::SageMaker::DataQualityJobDefinition"]
     request = {"MonitoringScheduleName": "mlplatform-dev-data-quality",
                "MonitoringScheduleConfig": {
                    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
-                   "MonitoringJobDefinitionName": "mlplatform-dev-data-quality",
+                   "MonitoringJobDefinitionName": job_definition,
                    "MonitoringType": "DataQuality"}}
     platform.sagemaker.call("createMonitoringSchedule", request)
     listed = platform.sagemaker.call("listMonitoringSchedules", {

@@ -18,9 +18,9 @@ from local_runner.executors.records import (
     split_records,
     split_response,
 )
-from local_runner.executors.results import LocalProgram
+from local_runner.executors.results import JobOutcome, LocalProgram
 from local_runner.executors.training import final_metrics
-from local_runner.executors.tuning import trial_name, trial_request
+from local_runner.executors.tuning import run_tuning_job, trial_name, trial_request
 
 RANGES = {
     "ContinuousParameterRanges": [
@@ -98,11 +98,54 @@ def test_trial_names_and_requests_follow_sagemaker():
                   "CheckpointConfig": {"S3Uri": "s3://b/ck/", "LocalPath": "/opt/ml/ck"}}
     request = trial_request(definition, {"eta": "0.1"}, name, "validation:auc")
     assert request == {"AlgorithmSpecification": {"TrainingImage": "i"},
-                       "CheckpointConfig": {"S3Uri": f"s3://b/ck/{name}",
-                                            "LocalPath": "/opt/ml/ck"},
+                       # as the definition has it: SageMaker documents no per-trial location
+                       "CheckpointConfig": {"S3Uri": "s3://b/ck/", "LocalPath": "/opt/ml/ck"},
                        "TrainingJobName": name,
                        "HyperParameters": {"num_round": "5", "eta": "0.1",
                                            "_tuning_objective_metric": "validation:auc"}}
+
+
+def _tune(name: str, tmp_path: Path, **config) -> tuple[list, list]:
+    """A tuning job whose trials score a fixed function of their hyperparameters: (the trials,
+    the progress reported after each)."""
+    def score(trial: str, request: dict) -> JobOutcome:
+        hps = request["HyperParameters"]
+        return JobOutcome("Completed", None, "", {"validation:auc": float(hps["eta"])}, None, None)
+
+    progress: list = []
+    request = {"HyperParameterTuningJobName": name,
+               "HyperParameterTuningJobConfig": {
+                   "Strategy": "Bayesian", "ParameterRanges": RANGES,
+                   "HyperParameterTuningJobObjective": {"Type": "Maximize",
+                                                        "MetricName": "validation:auc"},
+                   "ResourceLimits": {"MaxNumberOfTrainingJobs": 20}, **config},
+               "TrainingJobDefinition": {"StaticHyperParameters": {"num_round": "50"},
+                                         "OutputDataConfig": {"S3OutputPath": f"s3://b/{name}"}}}
+    outcome = run_tuning_job(request, None, None, tmp_path / name, run_trial=score,
+                             max_local_trials=4,
+                             on_trial=lambda trials, planned: progress.append(
+                                 (len(trials), planned)))
+    return outcome.trials, progress
+
+
+def test_local_tuning_draws_the_same_trials_for_the_same_input(tmp_path):
+    """Two executions (job names hold the execution's name) of the same search."""
+    first, progress = _tune("tune-local-training-20260101-1", tmp_path)
+    again, _ = _tune("tune-local-training-20260102-2", tmp_path)
+    assert [t[1:] for t in first] == [t[1:] for t in again]
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    other, _ = _tune("tune-local-training-20260101-1", tmp_path,
+                     ResourceLimits={"MaxNumberOfTrainingJobs": 19})
+    assert [t[1] for t in other] != [t[1] for t in first]  # another search, other draws
+
+
+def test_a_requests_random_seed_decides_the_draws(tmp_path):
+    seeded, _ = _tune("tune-a", tmp_path, RandomSeed=7)
+    same_seed, _ = _tune("tune-b", tmp_path, RandomSeed=7,
+                         ResourceLimits={"MaxNumberOfTrainingJobs": 19})
+    other_seed, _ = _tune("tune-a", tmp_path, RandomSeed=8)
+    assert [t[1] for t in seeded] == [t[1] for t in same_seed]
+    assert [t[1] for t in seeded] != [t[1] for t in other_seed]
 
 
 # --- records -------------------------------------------------------------------------------------

@@ -247,7 +247,7 @@ def tuned(s3, work, preprocessed):
     return outcome, recorder
 
 
-def test_tuning_runs_real_trials_and_reports_the_real_best(tuned):
+def test_tuning_runs_real_trials_and_reports_the_real_best(s3, tuned):
     outcome, recorder = tuned
     assert outcome.status == "Completed", outcome.failure_reason
     assert len(outcome.trials) == 3 and outcome.warm_started_from == []
@@ -261,7 +261,12 @@ def test_tuning_runs_real_trials_and_reports_the_real_best(tuned):
         sent = recorder.requests[name]
         assert sent["HyperParameters"] == {"num_round": "15", **tuned_hps,
                                            "_tuning_objective_metric": "validation:auc"}
-        assert sent["CheckpointConfig"]["S3Uri"] == f"{DATA}/checkpoints/{name}"
+        # SageMaker hands every trial the definition's one CheckpointConfig, as is ...
+        assert sent["CheckpointConfig"] == training_definition("")["CheckpointConfig"]
+        # ... and each trial keeps its checkpoints under its own name there.
+        assert any(k.startswith(f"checkpoints/{name}/checkpoint-") for k in
+                   _keys(s3, f"{DATA}/checkpoints/{name}/"))
+        assert recorder.outcomes[name].status == "Completed"
         assert "StaticHyperParameters" not in sent
     best = max(outcome.trials, key=lambda t: t[2])
     assert (outcome.best_training_job, outcome.best_objective) == (best[0], best[2])

@@ -78,24 +78,95 @@ def test_malformed_input_fails_at_once_naming_the_key(platform):
     assert len(platform.sagemaker.calls) == calls_before  # nothing was paid for
 
 
+def _jobs(platform, kind: str, execution: str) -> dict[str, dict]:
+    """The jobs of one kind an execution created, by name, in creation order."""
+    return {name: describe for name, describe in platform.sagemaker.state.jobs[kind].items()
+            if execution in name}
+
+
 def test_a_training_script_failure_is_caught_notified_and_failed_with_its_reason(platform):
     result = platform.run("training", {"training": {"hyperparameters": {"max_depht": "4"}}},
                           name="script-fails")
     assert result.status == "FAILED"
-    assert result.path[-3:] == ["Train model", "Notify failure", "Pipeline failed"]
+    # Read, found not transient, and not paid for again: one training job, then the failure.
+    assert result.path[-6:] == ["Train model", "Train model: attempts left?",
+                                "Train model: read failure", "Train model: transient failure?",
+                                "Notify failure", "Pipeline failed"]
     assert result.error == "States.TaskFailed"
     reason = json.loads(result.cause)["FailureReason"]
     assert "max_depht" in reason
+    assert len(_jobs(platform, "training-job", "script-fails")) == 1
 
 
-def test_a_throttled_job_is_retried_then_succeeds(platform):
-    platform.sagemaker.inject_faults("createProcessingJob", ["ThrottlingException"])
-    result = platform.run("training", {"quality_gate": {"threshold": 0.5}}, name="throttled")
+CAPACITY = ("CapacityError: Unable to provision requested ML compute capacity. Please retry "
+            "using a different ML instance type.")
+INTERNAL = "InternalServerError: We encountered an internal error. Please try again."
+
+
+def test_throttling_and_no_capacity_are_retried_and_the_pipeline_succeeds(platform):
+    """One execution, three transient failures (one full run keeps the suite fast): a throttled
+    CreateTrainingJob call (optimized integration) is read from its cause and made again with
+    the same job name, since it created nothing; that job SageMaker could not provision runs
+    again as a new job with the next attempt's name after the back-off; a throttled
+    CreateModel call (aws-sdk integration) is made again too, and the model is registered."""
+    platform.sagemaker.inject_faults("createTrainingJob", ["ThrottlingException"])
+    platform.sagemaker.inject_job_failures("createTrainingJob", [CAPACITY])
+    platform.sagemaker.inject_faults("createModel", ["ThrottlingException"])
+    result = platform.run("training", {"quality_gate": {"threshold": 0.5}}, name="no-capacity")
     assert result.status == "SUCCEEDED", result.cause
-    failures = [e for e in result.history if e["type"] == "TaskFailed"]
-    assert [json.dumps(e["taskFailedEventDetails"]["error"]) for e in failures] == \
-        ['"SageMaker.ThrottlingException"']
-    assert result.path.count("Preprocess data") == 1  # retried inside the state
+    failures = [e["taskFailedEventDetails"] for e in result.history if e["type"] == "TaskFailed"]
+    assert [f["error"] for f in failures] == [
+        "SageMaker.AmazonSageMakerException", "States.TaskFailed", "SageMaker.SageMakerException"]
+    assert "Error Code: ThrottlingException;" in failures[0]["cause"]
+    assert result.path.count("Train model") == 3  # throttled, no capacity, trained
+    assert result.path.count("Train model: API back-off") == 1
+    assert "Train model: back off" in result.path
+    assert result.path.count("Create model") == 2
+    assert "Create model: API back-off" in result.path
+    attempts = result.output["run"]["job_attempts"]["training"]
+    first, second = attempts["names"][:2]
+    trained = _jobs(platform, "training-job", "no-capacity")
+    assert list(trained) == [first, second]  # the throttled call took no name
+    assert trained[first]["TrainingJobStatus"] == "Failed"
+    assert trained[first]["FailureReason"] == CAPACITY
+    assert trained[second]["TrainingJobStatus"] == "Completed"
+    assert result.output["model"]["training_job_name"] == second
+    assert result.output["run"]["job_names"]["training"] == second
+    assert attempts["attempt"] == 2 and attempts["last_failure"]["FailureReason"] == CAPACITY
+    assert result.output["api_retries"]["train_model"]["attempt"] == 1
+    assert result.output["registered"]["arn"]
+
+
+def test_a_refused_call_that_is_not_transient_is_not_retried(platform):
+    """A ValidationException arrives under the same generic name as a throttle; its cause says
+    it is no transient error, so it goes straight to the failure path, made once."""
+    platform.sagemaker.inject_faults("createProcessingJob", ["ValidationException"])
+    result = platform.run("training", {}, name="refused")
+    assert result.status == "FAILED"
+    assert result.path[-5:] == ["Use bundled dataset spec", "Preprocess data",
+                                "Preprocess data: API error transient?", "Notify failure",
+                                "Pipeline failed"]
+    assert result.error == "SageMaker.AmazonSageMakerException"
+    assert "Error Code: ValidationException;" in result.cause
+    refused = [c for c in platform.sagemaker.calls if c[0] == "createProcessingJob"]
+    assert refused == [("createProcessingJob", "<injected ValidationException>")]
+    assert _jobs(platform, "processing-job", "refused") == {}
+
+
+def test_transient_failures_stop_after_the_configured_attempts(platform, dev):
+    """Bounded: with every attempt failing with an internal error, the pipeline fails after
+    job_retries.max_attempts jobs, each with its own name, with the reason in the cause."""
+    max_attempts = dev.config.job_retries.max_attempts
+    platform.sagemaker.inject_job_failures("createProcessingJob", [INTERNAL] * max_attempts)
+    result = platform.run("training", {}, name="never-capacity")
+    assert result.status == "FAILED"
+    assert result.path.count("Preprocess data") == max_attempts
+    assert result.path[-3:] == ["Preprocess data: attempts left?", "Notify failure",
+                                "Pipeline failed"]
+    assert json.loads(result.cause)["FailureReason"] == INTERNAL
+    assert len(_jobs(platform, "processing-job", "never-capacity")) == max_attempts
+
+
 
 
 def test_tuning_with_warm_start_from_a_parent_run(platform):

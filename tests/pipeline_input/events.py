@@ -20,6 +20,7 @@ PLATFORM = {
     "artifacts_bucket": "mlplatform-dev-artifacts-123456789012",
     "model_package_group": "mlplatform-dev-churn",
     "resource_prefix": "mlplatform-dev",
+    "max_job_attempts": 3,
 }
 
 TRAINING_DEFAULTS: dict[str, Any] = {

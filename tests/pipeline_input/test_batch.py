@@ -32,6 +32,11 @@ def test_latest_approved_package_by_default():
     assert out["transform"] == {**BATCH_DEFAULTS["transform"],
                                 "model_client_config": {"InvocationsTimeoutInSeconds": 600}}
     assert out["platform"] == PLATFORM
+    attempts = out["run"].pop("job_attempts")
+    assert list(attempts) == ["transform"]  # jobs only: a model is no job
+    assert attempts["transform"]["attempt"] == 1
+    assert attempts["transform"]["names"][0] == f"mlplatform-dev-transform-{EXECUTION}"
+    assert len(set(attempts["transform"]["names"])) == PLATFORM["max_job_attempts"]
     assert out["run"] == {
         "pipeline": "batch",
         "execution_name": EXECUTION,

@@ -108,3 +108,35 @@ def test_hash_uses_name_characters_only():
     digest = names.short_hash("anything")
     assert len(digest) == names.HASH_LENGTH
     assert SAGEMAKER_NAME.match(digest)
+
+
+# --- names of retried attempts -------------------------------------------------------------------
+ATTEMPTS = 3
+
+
+def test_attempt_names_are_distinct_valid_and_keep_the_prefix():
+    for execution in ("nightly-42", UUID, "x" * 80, "run_1"):
+        for prefix in (PREFIX, "p" * names.MAX_SCOPED_PREFIX):
+            attempts = names.job_attempts(prefix, execution, names.TRAINING_JOBS, ATTEMPTS)
+            assert set(attempts) == set(names.TRAINING_JOBS) & names.JOB_KINDS
+            assert "model" not in attempts  # CreateModel is no job
+            for kind, entry in attempts.items():
+                word, limit = names.TRAINING_JOBS[kind]
+                assert entry["attempt"] == 1
+                assert entry["names"][0] == names.job_name(prefix, word, execution, limit)
+                assert len(set(entry["names"])) == ATTEMPTS
+                for name in entry["names"]:
+                    assert len(name) <= limit and SAGEMAKER_NAME.match(name), name
+                    assert name.startswith(f"{prefix}-"), name
+            assert TUNING_JOB_NAME.match(attempts["tuning"]["names"][-1])
+
+
+def test_a_later_attempt_shows_its_number_and_never_equals_another_executions_name():
+    second = names.attempt_name(PREFIX, "train", "nightly-42", 2)
+    assert second.startswith("mlplatform-dev-train-nightly-42-a2-")
+    # Another execution named like that attempt's readable part gets a first-attempt name of
+    # its own: the later attempt's hash covers '/attempt-2', which no execution name holds.
+    assert names.attempt_name(PREFIX, "train", "nightly-42-a2", 1) != second
+    assert names.attempt_name(PREFIX, "train", "nightly-42", 2) == second  # deterministic
+    with pytest.raises(ValueError, match="start at 1"):
+        names.attempt_name(PREFIX, "train", "nightly-42", 0)

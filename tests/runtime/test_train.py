@@ -113,6 +113,48 @@ def test_foreign_checkpoint_is_refused(pipeline: Pipeline, whole_run: tuple[Path
     assert "other hyperparameters or data" in (tmp_path / "output" / "failure").read_text()
 
 
+def _trial(root: Path, processed: Path, shared: Path, job: str, hps: dict[str, str]):
+    """A tuning job's trial: SageMaker names it, adds the objective hyperparameter, and gives
+    it the tuning job's one checkpoint location (`shared`, as synced into its container)."""
+    stage_training(root, processed, {**hps, "_tuning_objective_metric": "validation:auc"})
+    result = ok(run_entry("train", root=root, env={"TRAINING_JOB_NAME": job,
+                                                   "SM_CHECKPOINT_DIR": str(shared)}))
+    summary = json.loads((root / "output" / "data" / "training_summary.json").read_text())
+    return result, summary
+
+
+def test_tuning_trials_sharing_a_checkpoint_location_resume_only_their_own(
+        pipeline: Pipeline, tmp_path: Path) -> None:
+    shared = tmp_path / "checkpoints"
+    first, second = "tune-1-001-0a1b2c3d", "tune-1-002-4e5f6a7b"
+    # Trial 1 is interrupted after 10 rounds; trial 2 (other hyperparameters) starts afterwards
+    # on the same location and must train from scratch, not fail on or resume trial 1's.
+    _trial(tmp_path / "a", pipeline.root, shared, first, {**RESUME_HPS, "num_round": "10"})
+    _, summary = _trial(tmp_path / "b", pipeline.root, shared, second,
+                        {**RESUME_HPS, "max_depth": "3"})
+    assert summary["resumed_from_round"] is None and summary["rounds_trained"] > 10
+    assert (shared / first / "checkpoint-000010.ubj").is_file()  # trial 1's are untouched
+    assert any((shared / second).glob("checkpoint-*.ubj"))
+    assert not list(shared.glob("checkpoint-*.ubj"))  # nothing outside a trial's own folder
+    # Trial 1 restarted (a spot interruption keeps the job name) resumes its own checkpoint.
+    resumed, summary = _trial(tmp_path / "a2", pipeline.root, shared, first, RESUME_HPS)
+    assert summary["resumed_from_round"] == 10
+    # A checkpoint another trial wrote is never resumed, even inside this trial's folder.
+    shutil.copytree(shared / second, shared / "tune-1-003-8c9d0e1f")
+    foreign, summary = _trial(tmp_path / "c", pipeline.root, shared, "tune-1-003-8c9d0e1f",
+                              {**RESUME_HPS, "max_depth": "3"})
+    assert summary["resumed_from_round"] is None
+    assert f"written by training job {second}, not this one" in foreign.stderr
+
+
+def test_a_job_name_that_is_no_sagemaker_name_is_refused(pipeline: Pipeline,
+                                                        tmp_path: Path) -> None:
+    stage_training(tmp_path, pipeline.root, RESUME_HPS)
+    result = run_entry("train", root=tmp_path, env={"TRAINING_JOB_NAME": "../elsewhere"})
+    assert result.returncode == 1
+    assert "is not a SageMaker job name" in (tmp_path / "output" / "failure").read_text()
+
+
 @pytest.mark.parametrize(("hps", "expected"), [
     ({"max_dept": "4"}, "unknown hyperparameter 'max_dept' (did you mean 'max_depth'?)"),
     ({"eta": "fast"}, "hyperparameter 'eta' must be a number in (0, 1], got 'fast'"),
