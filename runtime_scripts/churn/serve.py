@@ -12,6 +12,7 @@ Routes and body formats: `serving/app.py` and `serving/codecs.py`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -39,6 +40,7 @@ class Supervisor:
         # Shared across fork: each worker's last heartbeat and open connection count.
         self.board = WorkerBoard(config.workers)
         self.pids: dict[int, int] = {}  # pid -> slot
+        self.pid = os.getpid()
         self.restarts: list[float] = []
 
     def run(self) -> int:
@@ -77,6 +79,7 @@ class Supervisor:
         # Child: never return into the supervisor's loop, whatever happens.
         code = 1
         try:
+            _stop_with_parent(self.pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS | {signal.SIGCHLD})
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             from runtime_scripts.churn.serving.worker import run_worker
@@ -130,6 +133,20 @@ class Supervisor:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         self.pids.clear()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(supervisor: int) -> None:
+    """Have Linux send this worker SIGTERM when the supervisor dies, even by SIGKILL, so that no
+    orphaned worker keeps serving the port with nobody to restart or stop it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop() still applies
+        return
+    if os.getppid() != supervisor:  # it died before the call above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,8 +61,7 @@ def one_worker(sample_model, tmp_path):
     yield start
     for proc in started:
         if proc.process.poll() is None:
-            proc.process.kill()
-            proc.process.wait()
+            proc.stop()
 
 
 def test_sigterm_stops_accepting_and_answers_what_was_sent(one_worker):
@@ -160,3 +159,21 @@ def test_recycling_settings_are_validated(name):
         ServerConfig.resolve([], {name: "lots"})
     with pytest.raises(ConfigError, match=f"{name} must be >= 0"):
         ServerConfig.resolve([], {name: "-1"})
+
+
+def test_workers_stop_when_the_supervisor_is_killed(one_worker):
+    proc = one_worker()
+    (worker,) = workers(proc)
+    proc.process.kill()  # SIGKILL: no chance to stop its workers itself
+    proc.process.wait()
+    deadline = time.monotonic() + GRACEFUL_SHUTDOWN_S + 5
+    while time.monotonic() < deadline and Path(f"/proc/{worker}").exists():
+        try:
+            if Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break  # exited, waiting to be reaped by init
+        except OSError:
+            break
+        time.sleep(0.05)
+    stat = Path(f"/proc/{worker}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", \
+        "an orphaned worker kept serving"
