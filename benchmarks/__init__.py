@@ -1,1 +1,2 @@
-"""Serving benchmark (ours vs a stock-style gunicorn + Flask baseline) and its helpers."""
+"""Benchmarks: serving (ours vs the stock SageMaker stacks and candidate HTTP servers) and the
+local pipeline's wall time."""

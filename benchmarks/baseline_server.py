@@ -1,9 +1,8 @@
-"""The benchmark baseline: the churn contract served the way the stock SageMaker containers do.
+"""The pandas server: the churn contract on gunicorn sync workers + Flask, decoding with pandas.
 
-The scikit-learn and XGBoost framework containers run Flask under gunicorn with sync workers and
-decode request bodies with pandas/numpy. This reproduces that stack on the same model directory
-and the same `FittedTransform` (its DataFrame path, `transform_frame`), so the benchmark measures
-the serving design and nothing else. It is not used in production.
+The benchmark's first baseline, kept as a row of its own: `pd.read_csv` and the transform's
+DataFrame path (`transform_frame`) per request, on the same model directory. The stock SageMaker
+stacks themselves are `stock_stacks.py`. Not used in production.
 
 Run: python -m benchmarks.baseline_server --model-dir DIR --port 8081 [--workers 2]
 """

@@ -21,9 +21,10 @@ from botocore.model import (
 )
 
 ACCOUNT = "123456789012"
-# AWS's casing of service names in aws-sdk error names ("S3.NoSuchKeyException").
-SERVICE_ERROR_PREFIX = {"s3": "S3", "sagemaker": "SageMaker", "sns": "SNS", "glue": "Glue",
-                        "lambda": "Lambda", "sfn": "SFN", "kms": "KMS", "cloudwatch": "CloudWatch",
+# AWS's casing of service names in aws-sdk error names ("S3.NoSuchKeyException"): the AWS SDK
+# for Java 2.x client names (`SfnClient`, `SnsClient`), as moto's own binding ("sfn": "Sfn") has.
+SERVICE_ERROR_PREFIX = {"s3": "S3", "sagemaker": "SageMaker", "sns": "Sns", "glue": "Glue",
+                        "lambda": "Lambda", "sfn": "Sfn", "kms": "Kms", "cloudwatch": "CloudWatch",
                         "applicationautoscaling": "ApplicationAutoScaling"}
 # Step Functions' aws-sdk service names where boto3's differ (moto maps only sfn/states).
 BOTO_SERVICE_NAMES = {"applicationautoscaling": "application-autoscaling"}

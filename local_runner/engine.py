@@ -10,6 +10,8 @@ reaches into its internals:
   camelCase), results are made JSON (S3 `Body` read as text, datetimes as ISO strings), error
   names get AWS's casing (`S3.NoSuchKeyException`, so Catch rules match), and
   `applicationautoscaling` is boto3's `application-autoscaling`;
+- a refused SageMaker call is named and explained as each integration reports it
+  (service_errors.py: `SageMaker.AmazonSageMakerException` with the code in the cause, ...);
 - Retry intervals and Wait states run on a fast clock (`time_scale`);
 - a Fail state may report a caught `States.*` error, as on AWS;
 - a definite JSONPath such as `$.items[0].arn` yields the value, not a one-item list.
@@ -62,6 +64,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import json_path
 
 from local_runner import api_common as api
+from local_runner import service_errors
 from local_runner.api_common import SageMakerError
 from local_runner.local_sagemaker import LocalSageMaker, failure_cause
 
@@ -120,7 +123,7 @@ class _LocalTaskService(StateTaskService):
         if isinstance(ex, ServiceFault):
             return _failure_event(self, env, ex.error, ex.cause)
         if isinstance(ex, SageMakerError):
-            return _failure_event(self, env, f"SageMaker.{ex.code}", ex.message)
+            return _failure_event(self, env, *service_errors.optimized(ex.code, ex.message))
         return super()._from_error(env, ex)
 
     def _eval_service_task(self, env, resource_runtime_part, normalised_parameters,
@@ -180,9 +183,9 @@ def _aws_sdk_eval(self, env, resource_runtime_part, normalised_parameters, state
         try:
             env.stack.append(api.jsonable(sagemaker.call(action, normalised_parameters)))
         except SageMakerError as error:
+            name, cause = service_errors.aws_sdk(error.code, error.message)
             raise FailureEventException(self._get_task_failure_event(
-                env=env, error=f"SageMaker.{api.exception_name(error.code)}",
-                cause=error.message)) from None
+                env=env, error=name, cause=cause)) from None
         return
     _original_aws_sdk_eval(self, env, resource_runtime_part, normalised_parameters,
                            state_credentials)

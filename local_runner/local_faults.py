@@ -1,8 +1,10 @@
 """Failures the emulated SageMaker reports only when a test or demo asks for them; a run that asks
 for none behaves exactly as without this module.
 
-- API errors: the next calls of an action fail with an error code before doing anything (e.g.
-  `ThrottlingException`), as a throttled API call does.
+- API errors: the next calls of an action are refused with an error code before doing anything,
+  with the message SageMaker sends with it (`ThrottlingException`: "Rate exceeded"), as a
+  throttled call is; the engine names and explains them as Step Functions does
+  (service_errors.py).
 - Job failures: the next jobs an action creates are registered under the requested name and end
   `Failed` at once with the given FailureReason, without running: what SageMaker reports for a job
   it could not provision ("CapacityError: Unable to provision requested ML compute capacity.
@@ -22,6 +24,16 @@ JOB_ACTIONS: dict[str, tuple[str, str, str]] = {
                                       "hyper-parameter-tuning-job"),
     "createTransformJob": ("transform-job", "TransformJobName", "transform-job"),
 }
+
+
+# What SageMaker answers with these codes; any other code gets a message naming the injection.
+API_ERROR_MESSAGES = {"ThrottlingException": "Rate exceeded",
+                      "InternalFailure": "We encountered an internal error. Please try again.",
+                      "ServiceUnavailable": "Service Unavailable"}
+
+
+def api_error_message(code: str, action: str) -> str:
+    return API_ERROR_MESSAGES.get(code, f"{code} injected locally for {action}")
 
 
 class InjectedFaults:

@@ -20,7 +20,7 @@ from local_runner import executors
 from local_runner.api_common import SageMakerError, now, sagemaker_arn
 from local_runner.executors.tuning import best_trial
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
-from local_runner.local_faults import JOB_ACTIONS, InjectedFaults
+from local_runner.local_faults import JOB_ACTIONS, InjectedFaults, api_error_message
 from local_runner.local_monitoring import LocalMonitoring
 
 
@@ -53,7 +53,8 @@ class LocalSageMaker:
 
     # --- test and demo hooks ---------------------------------------------------------------------
     def inject_faults(self, action: str, codes: list[str]) -> None:
-        """The next len(codes) calls of `action` fail with these error codes (e.g. a throttle)."""
+        """The next len(codes) calls of `action` are refused with these error codes (e.g.
+        `ThrottlingException`, `ValidationException`) and SageMaker's message for each."""
         self.faults.add_api_errors(action, codes)
 
     def inject_job_failures(self, action: str, reasons: list[str]) -> None:
@@ -81,7 +82,7 @@ class LocalSageMaker:
         if code is not None:
             with self._lock:
                 self.calls.append((action, f"<injected {code}>"))
-            raise SageMakerError(code, f"Rate exceeded (injected locally for {action})")
+            raise SageMakerError(code, api_error_message(code, action))
         reason = self.faults.next_job_failure(action)
         if reason is not None:
             return self._unprovisioned_job(action, request, reason)

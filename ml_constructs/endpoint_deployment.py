@@ -64,13 +64,17 @@ class EndpointDeployment(Construct):
             name_prefix=props.name_prefix))
         validate.next(choose_model_package(self, frame, props.model_package_group_name,
                                            self._check_package(create_model)))
+        # A missing endpoint is a refused DescribeEndpoint (ValidationException, which SageMaker's
+        # model does not define): not retried, it decides between creating and updating.
+        missing = sfn.Choice(self, "Endpoint missing?")
         lookup = self.states.task("Describe endpoint", "describeEndpoint",
                                   {"EndpointName.$": "$.run.endpoint_name"},
-                                  result_path="$.endpoint_status", resources=[self._endpoint_arn])
+                                  result_path="$.endpoint_status", resources=[self._endpoint_arn],
+                                  not_transient=missing)
         create_model.next(self._create_endpoint_config()).next(self._baseline(lookup))
         wait = sfn.Wait(self, "Wait for endpoint", time=sfn.WaitTime.duration(
             cdk.Duration.seconds(props.serving.poll_interval_seconds)))
-        self._create_or_update(lookup, wait)
+        self._create_or_update(lookup, missing, wait)
         check = self.states.task("Check endpoint", "describeEndpoint",
                                  {"EndpointName.$": "$.run.endpoint_name"},
                                  result_path="$.endpoint_status", resources=[self._endpoint_arn])
@@ -147,7 +151,8 @@ class EndpointDeployment(Construct):
                 .otherwise(unknown))
 
     # --- create or blue/green update -----------------------------------------------------------
-    def _create_or_update(self, lookup: tasks.CallAwsService, wait: sfn.Wait) -> None:
+    def _create_or_update(self, lookup: tasks.CallAwsService, missing: sfn.Choice,
+                          wait: sfn.Wait) -> None:
         props = self.props
         configs = self.states.sagemaker_arn("endpoint-config", f"{props.name_prefix}-*")
         create = self.states.task("Create endpoint", "createEndpoint",
@@ -157,9 +162,8 @@ class EndpointDeployment(Construct):
                                   jobs.update_endpoint(rollback_alarms=props.rollback_alarm_names,
                                                        serverless=self.serverless),
                                   resources=[self._endpoint_arn, configs])
-        missing = (sfn.Choice(self, "Endpoint missing?")
-                   .when(sfn.Condition.string_matches("$.error.Cause", MISSING_ENDPOINT), create)
-                   .otherwise(props.frame.notify_failure))
+        missing.when(sfn.Condition.string_matches("$.error.Cause", MISSING_ENDPOINT), create)
+        missing.otherwise(props.frame.notify_failure)
         # Rendered before `protect`'s States.ALL catcher (CDK puts States.ALL last).
         lookup.add_catch(missing, errors=["States.TaskFailed"], result_path="$.error")
         create.next(wait)

@@ -11,12 +11,15 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from config.settings import JobRetryConfig
+from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import acknowledge_role_policy, ref_in_finding, wildcard_findings
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.job_retries import retry_transient_failures
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.physical_names import name_per_stack
-from ml_constructs.pipeline_states import ERROR_PATH, protect
+from ml_constructs.pipeline_states import ERROR_PATH, catch_all, protect
+
+NOTIFICATION_ERROR_PATH = "$.notification_error"  # beside $.error, which the Fail state reports
 
 
 class PipelineFrame(Construct):
@@ -46,25 +49,26 @@ class PipelineFrame(Construct):
             }),
             result_path=sfn.JsonPath.DISCARD,
         )
-        # The notifier retries transient errors but cannot catch into itself.
-        self.notify_failure.add_retry(errors=["SNS.ThrottledException",
-                                              "SNS.InternalErrorException",
-                                              "SNS.KMSThrottlingException"],
-                                      max_attempts=3, backoff_rate=2.0,
-                                      interval=cdk.Duration.seconds(5))
+        # The notifier retries transient errors but cannot catch into itself: its own refused
+        # call goes under another key, and the execution fails with the pipeline's error.
+        retry_transient_api_errors(self.notify_failure, not_transient=self.failed,
+                                   error_path=NOTIFICATION_ERROR_PATH)
         self.notify_failure.next(self.failed)
         self._validator = validator
 
-    def protect(self, state):
-        return protect(state, self.notify_failure)
+    def protect(self, state, *, not_transient: sfn.IChainable | None = None):
+        return protect(state, self.notify_failure, not_transient=not_transient)
 
     def protect_job(self, job: sfn.CustomState, *, kind: str) -> sfn.CustomState:
         """`protect`, and a SageMaker `.sync` job that failed for a transient reason runs again
         as a new job (ml_constructs/job_retries.py); `kind` names its job under $.run.job_names.
         """
+        # Catchers match in order: a refused create call (its generic name matches the job
+        # retries' States.TaskFailed too), then a job that failed, then everything else.
+        retry_transient_api_errors(job, not_transient=self.notify_failure, error_path=ERROR_PATH)
         retry_transient_failures(self, job, kind=kind, policy=self.job_retries,
                                  failure_handler=self.notify_failure)
-        return self.protect(job)
+        return catch_all(job, self.notify_failure)
 
     def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
         """First state: the execution input merged over `defaults`, validated, with derived names

@@ -11,51 +11,28 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
 
-# Transient errors of the API calls only. Validation errors (a bad request, a failed script) are
-# never retried: retrying them would pay for the same failure again. Names are the Step Functions
-# error names of the service integrations (`<Service>.<Exception>`). A job that was created and
-# then failed (no capacity, an internal error) is no API error: it arrives as States.TaskFailed
-# with the job's FailureReason, and ml_constructs/job_retries.py retries the transient ones.
-RETRYABLE_ERRORS = (
-    "SageMaker.ThrottlingException",
-    "SageMaker.ResourceLimitExceededException",
-    "SageMaker.InternalFailure",
-    "SageMaker.ServiceUnavailable",
-    "Glue.ThrottlingException",
-    "Glue.ConcurrentRunsExceededException",
-    "Glue.InternalServiceException",
-    "S3.SlowDownException",
-    "S3.InternalErrorException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ServiceException",
-    "Lambda.SdkClientException",
-    "SNS.ThrottledException",
-    "SNS.InternalErrorException",
-)
+# Where a caught error goes: `{"Error": ..., "Cause": ...}` for the failure path to report.
 ERROR_PATH = "$.error"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    first_interval_seconds: int = 10
-    backoff_rate: float = 2.0
-    max_delay_seconds: int = 300
+def protect(state, failure_handler: sfn.IChainable, *,
+            not_transient: sfn.IChainable | None = None):
+    """Retry `state`'s API calls refused for a transient reason (ml_constructs/api_retries.py),
+    then send any other error (or exhausted retries) to `failure_handler` with the error under
+    `$.error`; `not_transient` takes a refused call first where a state handles one itself.
+    Validation errors (a bad request) are never retried: that would pay for the same failure
+    again. A job that was created and then failed is no API error: it arrives as
+    States.TaskFailed, and ml_constructs/job_retries.py retries the transient ones."""
+    retry_transient_api_errors(state, not_transient=not_transient or failure_handler,
+                               error_path=ERROR_PATH)
+    return catch_all(state, failure_handler)
 
 
-def protect(state, failure_handler: sfn.IChainable, policy: RetryPolicy = RetryPolicy()):
-    """Retry `state` on transient errors with exponential backoff and jitter; send any other
-    error (or exhausted retries) to `failure_handler` with the error under `$.error`."""
-    state.add_retry(
-        errors=list(RETRYABLE_ERRORS),
-        interval=cdk.Duration.seconds(policy.first_interval_seconds),
-        max_attempts=policy.attempts,
-        backoff_rate=policy.backoff_rate,
-        max_delay=cdk.Duration.seconds(policy.max_delay_seconds),
-        jitter_strategy=sfn.JitterType.FULL,
-    )
+def catch_all(state, failure_handler: sfn.IChainable):
+    """The last catcher: everything else, to the failure path."""
     state.add_catch(failure_handler, errors=["States.ALL"], result_path=ERROR_PATH)
     return state
 

@@ -22,12 +22,14 @@ class SdkStates:
 
     def task(self, state_id: str, action: str, parameters: dict, *, resources: list[str],
              result_path: str | None = sfn.JsonPath.DISCARD, service: str = "sagemaker",
-             iam_action: str | None = None,
-             result_selector: dict | None = None) -> tasks.CallAwsService:
+             iam_action: str | None = None, result_selector: dict | None = None,
+             not_transient: sfn.IChainable | None = None) -> tasks.CallAwsService:
+        """`not_transient`: where a refused call that is not retried goes, if not to the failure
+        path (a state that expects one, e.g. a lookup of what may not exist)."""
         return self.frame.protect(tasks.CallAwsService(
             self.scope, state_id, service=service, action=action, parameters=parameters,
             iam_resources=resources, iam_action=iam_action, result_path=result_path,
-            result_selector=result_selector))
+            result_selector=result_selector), not_transient=not_transient)
 
     def fail(self, state_id: str, error: str, cause: str) -> sfn.Pass:
         """A Pass that explains a failure in `$.error` and goes to the failure path; a cause

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 
@@ -28,6 +27,13 @@ import numpy as np
 import pandas as pd
 
 from runtime_scripts import contract
+from runtime_scripts.churn.cells import (
+    CellError,
+    categorical_value,
+    numeric_value,
+    parse_numeric,
+    shown,
+)
 from runtime_scripts.churn.dataset import DatasetSpec, SplitRatios
 from runtime_scripts.churn.jobio import (
     JobError,
@@ -99,15 +105,36 @@ def read_raw(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int, list[
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Categorical cells as the strings a client would send: 415.0 from Parquet becomes '415'."""
-    def one(v: object) -> str | None:
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v == "":
-            return None
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
+    """Categorical cells as their level text by the cell policy (`cells.py`), as the inference
+    server reads them: 415.0 from Parquet becomes '415', ' KS ' becomes 'KS'."""
+    return pd.Series([categorical_value(v) for v in values.tolist()], index=values.index,
+                     dtype=object)
 
-    return pd.Series([one(v) for v in values.tolist()], index=values.index, dtype=object)
+
+def cell_problems(data: pd.DataFrame, spec: DatasetSpec,
+                  ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Numeric feature columns as floats (NaN: missing), and per column whose cells the policy
+    rejects (`cells.py`), '<column> (<count> rows, e.g. <reason>)'."""
+    numeric, problems = {}, []
+    kinds = {**spec.features, spec.target: "categorical"}
+    for name, kind in kinds.items():
+        cells = data[name].tolist()
+        if kind == "numeric":
+            numeric[name], bad = parse_numeric(cells)
+            if bad is None:
+                continue
+        read = numeric_value if kind == "numeric" else categorical_value
+        rejected = []
+        for value in cells:
+            try:
+                read(value)
+            except CellError as exc:
+                rejected.append(exc)
+        if rejected:
+            first = rejected[0]
+            problems.append(f"{name} ({len(rejected)} rows, e.g. {shown(first.value)}: "
+                            f"{first.reason})")
+    return numeric, problems
 
 
 def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,16 +147,13 @@ def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFra
     empty = [c for c in data.columns if data[c].isna().all()]
     if empty:
         problems.append(f"columns with no values at all: {', '.join(empty)}")
-    not_numeric = []
+    numeric, rejected = cell_problems(data, spec)
+    if rejected:
+        problems.append("columns with values the cell policy rejects (non-numeric, infinite, "
+                        f"NUL bytes; see runtime_scripts/churn/cells.py): {'; '.join(rejected)}")
+        raise JobError(f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}")
     for name in spec.numeric_features:
-        values = pd.to_numeric(data[name], errors="coerce").astype("float64")
-        bad = (values.isna() & data[name].notna()) | np.isinf(values)
-        if bad.any():
-            example = data[name][bad].iloc[0]
-            not_numeric.append(f"{name} ({int(bad.sum())} rows, e.g. {example!r})")
-        typed[name] = values
-    if not_numeric:
-        problems.append(f"numeric columns with non-numeric values: {', '.join(not_numeric)}")
+        typed[name] = numeric[name]
     for name in spec.categorical_features:
         raw[name] = typed[name] = as_text(data[name])
     raw[spec.target] = typed[spec.target] = as_text(data[spec.target])

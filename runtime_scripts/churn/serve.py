@@ -5,12 +5,14 @@
 The supervisor (this process) binds the port (8080, or SAGEMAKER_BIND_TO_PORT), forks
 SAGEMAKER_MODEL_SERVER_WORKERS workers (default: one per CPU) that share the listening socket,
 restarts a worker that dies, kills one whose event loop is stuck for longer than
-SAGEMAKER_MODEL_SERVER_TIMEOUT, and on SIGTERM lets the workers finish in-flight requests before
-exiting. Routes and body formats: `serving/app.py` and `serving/codecs.py`.
+SAGEMAKER_MODEL_SERVER_TIMEOUT, and on SIGTERM stops accepting, lets the workers answer every
+request received and exits within GRACEFUL_SHUTDOWN_S (SageMaker's SIGKILL follows 30 s later).
+Routes and body formats: `serving/app.py` and `serving/codecs.py`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -38,6 +40,7 @@ class Supervisor:
         # Shared across fork: each worker's last heartbeat and open connection count.
         self.board = WorkerBoard(config.workers)
         self.pids: dict[int, int] = {}  # pid -> slot
+        self.pid = os.getpid()
         self.restarts: list[float] = []
 
     def run(self) -> int:
@@ -76,6 +79,7 @@ class Supervisor:
         # Child: never return into the supervisor's loop, whatever happens.
         code = 1
         try:
+            _stop_with_parent(self.pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS | {signal.SIGCHLD})
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             from runtime_scripts.churn.serving.worker import run_worker
@@ -115,6 +119,9 @@ class Supervisor:
                 os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
+        # The workers take what is queued on the socket and close their copies of it; ours goes
+        # first, so that the socket closes as soon as the last worker has drained its queue.
+        self.sock.close()
         for pid in self.pids:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + GRACEFUL_SHUTDOWN_S + 2.0
@@ -126,6 +133,20 @@ class Supervisor:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         self.pids.clear()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(supervisor: int) -> None:
+    """Have Linux send this worker SIGTERM when the supervisor dies, even by SIGKILL, so that no
+    orphaned worker keeps serving the port with nobody to restart or stop it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop() still applies
+        return
+    if os.getppid() != supervisor:  # it died before the call above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,12 +11,13 @@ Steps, per column kind:
   mean and standard deviation.
 - categorical: one-hot over the levels seen in training; a missing value is its own level
   ("__missing__") and an unseen level encodes as all zeros.
+Cells are read by the one cell policy (`cells.py`: what is missing, what is rejected), on every
+path alike.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import chain, repeat
@@ -25,6 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from runtime_scripts.churn.cells import (
+    CellError,
+    categorical_value,
+    numeric_rejection,
+    parse_numeric,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,7 +118,7 @@ class FittedTransform:
         low_q, high_q = spec.clip_quantiles
         numeric: list[NumericColumn] = []
         for name in spec.numeric_features:
-            values = pd.to_numeric(train[name], errors="raise").astype("float64")
+            values = pd.Series(_numeric_column(train[name].tolist(), name), dtype="float64")
             has_missing = bool(values.isna().any())
             if values.notna().sum() == 0:
                 raise TransformInputError(
@@ -129,9 +137,7 @@ class FittedTransform:
         categorical = [
             CategoricalColumn(
                 name,
-                sorted(
-                    {MISSING_LEVEL if _is_missing(v) else str(v) for v in train[name].tolist()}
-                ),
+                sorted({_level_of(v, i, name) for i, v in enumerate(train[name].tolist())}),
             )
             for name in spec.categorical_features
         ]
@@ -192,22 +198,12 @@ class FittedTransform:
 
     def transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode a DataFrame that has (at least) the raw input columns, by name."""
-        import pandas as pd
-
         missing = [c for c in self.input_columns if c not in frame.columns]
         if missing:
             raise TransformInputError(f"input is missing feature columns: {', '.join(missing)}")
         numeric = np.empty((len(frame), len(self.numeric)), dtype=np.float64)
         for j, col in enumerate(self.numeric):
-            converted = pd.to_numeric(frame[col.name], errors="coerce")
-            bad = converted.isna() & frame[col.name].notna() & (frame[col.name] != "")
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise TransformInputError(
-                    f"row {row + 1}: column {col.name!r} must be numeric, "
-                    f"got {frame[col.name].iloc[row]!r}"
-                )
-            numeric[:, j] = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+            numeric[:, j] = _numeric_column(frame[col.name].tolist(), col.name)
         categorical = [frame[c.name].tolist() for c in self.categorical]
         return self._encode(numeric, categorical)
 
@@ -229,32 +225,15 @@ class FittedTransform:
         numeric = np.zeros((len(rows), n_num), dtype=np.float64)
         if n_num and rows:
             tokens = list(chain.from_iterable(map(self._numeric_getter, rows)))
-            try:  # the common case: every token is a number
-                values = list(map(float, tokens))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                values = self._parse_numeric(tokens)
-            numeric = np.array(values, dtype=np.float64).reshape(len(rows), n_num)
+            values, bad = parse_numeric(tokens)
+            if bad is not None:
+                name = self.numeric[bad % n_num].name
+                raise _cell_error(bad // n_num, name, numeric_rejection(tokens[bad]))
+            numeric = values.reshape(len(rows), n_num)
         categorical: list[Sequence[object]] = [[] for _ in range(n_cat)]
         if n_cat and rows:
             categorical = list(zip(*map(self._categorical_getter, rows), strict=True))
         return self._encode(numeric, categorical)
-
-    def _parse_numeric(self, tokens: list[object]) -> list[float]:
-        """Row-major numeric tokens -> floats: "" and None are missing, anything else must parse."""
-        values = []
-        n_num = len(self.numeric)
-        for k, token in enumerate(tokens):
-            if token is None or token == "":
-                values.append(math.nan)
-                continue
-            try:
-                values.append(float(token))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                name = self.numeric[k % n_num].name
-                raise TransformInputError(
-                    f"row {k // n_num + 1}: column {name!r} must be numeric, got {token!r}"
-                ) from None
-        return values
 
     def _encode(self, numeric: np.ndarray, categorical: Sequence[Sequence[object]]) -> np.ndarray:
         """The one encoding: `numeric` (NaN = missing) and raw categorical values per column."""
@@ -274,8 +253,8 @@ class FittedTransform:
             # unseen levels) take the normalising path. Then one scatter for all columns, so a
             # single row costs a handful of numpy calls, not a handful per column.
             columns = []
-            for lookup, levels, values in zip(
-                self._token_index, self._level_index, categorical, strict=True
+            for lookup, levels, values, column in zip(
+                self._token_index, self._level_index, categorical, self.categorical, strict=True
             ):
                 try:
                     index = list(map(lookup.get, values, repeat(-1)))
@@ -283,7 +262,7 @@ class FittedTransform:
                     index = [-1] * n
                 if -1 in index:
                     index = [
-                        j if j >= 0 else levels.get(_level_of(values[i]), -1)
+                        j if j >= 0 else levels.get(_level_of(values[i], i, column.name), -1)
                         for i, j in enumerate(index)
                     ]
                 columns.append(index)
@@ -307,9 +286,21 @@ def columns_getter(positions: Sequence[int]) -> Callable[[Sequence[object]], tup
     return itemgetter(*indices)
 
 
-def _level_of(value: object) -> str:
-    return MISSING_LEVEL if _is_missing(value) else str(value)
+def _level_of(value: object, row: int, column: str) -> str:
+    try:
+        level = categorical_value(value)
+    except CellError as exc:
+        raise _cell_error(row, column, exc) from None
+    return MISSING_LEVEL if level is None else level
 
 
-def _is_missing(value: object) -> bool:
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+def _numeric_column(values: Sequence[object], column: str) -> np.ndarray:
+    numbers, bad = parse_numeric(values)
+    if bad is not None:
+        raise _cell_error(bad, column, numeric_rejection(values[bad]))
+    return numbers
+
+
+def _cell_error(row: int, column: str, error: CellError) -> TransformInputError:
+    """The policy's verdict on one cell, naming its (1-based) row and its column."""
+    return TransformInputError(f"row {row + 1}: column {column!r} {error}")

@@ -178,6 +178,8 @@ _FUNCTIONS = {
     "States.ArrayGetItem": lambda array, index: array[index],
     "States.ArrayLength": len,
     "States.MathAdd": lambda a, b: a + b,
+    # A random integer in [start, end]: the walk takes the start, so requests stay reproducible.
+    "States.MathRandom": lambda start, end, seed=None: int(start),
     "States.Hash": lambda data, algorithm: hashlib.new(
         {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
          "SHA-512": "sha512"}[algorithm], data.encode()).hexdigest(),

@@ -122,6 +122,34 @@ class Failure:
 Outcome = Callable[[dict, dict], "dict | Failure"]
 FAILURE = Failure("States.TaskFailed", "an emulated failure of this task")
 
+# A throttled call, as each integration reports it: optimized integrations under the AWS SDK
+# for Java 1.x base exception with the code in the cause, aws-sdk ones under the 2.x base
+# exception with only the message and status (ml_constructs/api_retries.py cites the sources).
+# Keyed (optimized or aws-sdk, botocore service); every Task of these is also walked throttled.
+_ID = "Request ID: 0e2d9b7a-6f5c-4d3b-8a1e-2f3c4d5e6a7b"
+THROTTLED: dict[tuple[str, str], Failure] = {
+    ("optimized", "sagemaker"): Failure(
+        "SageMaker.AmazonSageMakerException", "Rate exceeded (Service: AmazonSageMaker; "
+        f"Status Code: 400; Error Code: ThrottlingException; {_ID})"),
+    ("optimized", "glue"): Failure(
+        "Glue.AWSGlueException", "Rate exceeded (Service: AWSGlue; Status Code: 400; "
+        f"Error Code: ThrottlingException; {_ID})"),
+    ("optimized", "sns"): Failure(
+        "SNS.AmazonSNSException",
+        f"Rate exceeded (Service: AmazonSNS; Status Code: 400; Error Code: Throttling; {_ID})"),
+    ("aws-sdk", "sagemaker"): Failure(
+        "SageMaker.SageMakerException",
+        f"Rate exceeded (Service: SageMaker, Status Code: 400, {_ID})"),
+    ("aws-sdk", "s3"): Failure(
+        "S3.S3Exception", f"Please reduce your request rate. (Service: S3, Status Code: 503, "
+        f"{_ID}, Extended Request ID: a2V5)"),
+    ("aws-sdk", "application-autoscaling"): Failure(
+        "ApplicationAutoScaling.ApplicationAutoScalingException",
+        f"Rate exceeded (Service: ApplicationAutoScaling, Status Code: 400, {_ID})"),
+    ("aws-sdk", "stepfunctions"): Failure(
+        "Sfn.SfnException", f"Rate exceeded (Service: Sfn, Status Code: 400, {_ID})"),
+}
+
 
 def _arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
@@ -245,9 +273,12 @@ def _endpoint(status: str, *, new_config: bool, reason: bool = False) -> Outcome
     return outcome
 
 
-_MISSING_ENDPOINT = Failure("SageMaker.ValidationException",
+# DescribeEndpoint's ValidationException, which SageMaker's model does not define: the aws-sdk
+# integration reports it under the SDK's base exception, with the message and status as cause.
+_MISSING_ENDPOINT = Failure("SageMaker.SageMakerException",
                             'Could not find endpoint "arn:aws:sagemaker:eu-west-1:123456789012:'
-                            'endpoint/mlplatform-dev-churn".')
+                            'endpoint/mlplatform-dev-churn". (Service: SageMaker, Status Code: '
+                            '400, Request ID: 5d1f0c7e-5e3a-4c1d-9f2a-1a2b3c4d5e6f)')
 
 
 def _scalable_targets(found: bool) -> Outcome:

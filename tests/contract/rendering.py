@@ -7,8 +7,9 @@ called on the scenario's input and execution name; every other Task's request is
 InputPath/ResultSelector/ResultPath/OutputPath, Choice rules), and its result an example built
 from the operation's botocore output shape (`outcomes.py`). Where a result can come out in
 several ways that lead to different states (no approved package, an endpoint that rolled back,
-a failed job caught into the failure path) the walk forks, with at most `MAX_DEVIATIONS` non-
-default outcomes per path, so every Choice branch is reached without the paths multiplying.
+a failed job caught into the failure path, a throttled call made again) the walk forks, with at
+most `MAX_DEVIATIONS` non-default outcomes per path, so every Choice branch is reached without
+the paths multiplying.
 
 Why not the local engine (local_runner/engine.py): it runs the real jobs (seconds each) and its
 emulated services hold the state that decides the branches, so reaching every branch of every
@@ -37,6 +38,7 @@ from tests.contract.outcomes import (
     BOTO_SERVICES,
     FAILURE,
     OUTCOMES,
+    THROTTLED,
     Failure,
     example_output,
     operation_model,
@@ -227,6 +229,12 @@ class _Walker:
                                 else {**example, **produced}, int(index > 0)))
         if path.deviations < MAX_DEVIATIONS and state.get("Catch"):
             results.append((FAILURE, 1))
+            kind = "aws-sdk" if integration == "aws-sdk" else "optimized"
+            if (kind, service) in THROTTLED:
+                # Spends what is left of the path's deviations: the call made again then takes
+                # the default outcomes, which reaches every retry state at a fraction of the
+                # paths a further fork at every later Task would add.
+                results.append((THROTTLED[kind, service], MAX_DEVIATIONS - path.deviations))
         forks = []
         for result, deviation in results:
             if isinstance(result, Failure):

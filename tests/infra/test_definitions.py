@@ -1,6 +1,7 @@
 """Checks every synthesized state machine of every stage must pass: valid ASL, every transition
 names a state (moto only finds a dangling one at run time), every Task retries transient errors
-only and catches everything else into the failure path."""
+only (by name, or by the cause of a generic name) and catches everything else into the failure
+path."""
 
 from __future__ import annotations
 
@@ -41,19 +42,42 @@ def test_every_transition_names_a_state(definitions, stage):
                 assert target in asl["States"], f"{name}: {state_name} -> {target}"
 
 
+# What Step Functions reports for any refused call of these integrations, whatever its cause
+# (a throttle and a bad request alike): optimized integrations name the AWS SDK for Java 1.x
+# base exception (AWS's example SageMaker task retries SageMaker.AmazonSageMakerException),
+# aws-sdk ones the 2.x base exception (S3.S3Exception) for every code the model lacks.
+GENERIC = {":states:::sagemaker:": "SageMaker.AmazonSageMakerException",
+           ":states:::glue:": "Glue.AWSGlueException",
+           ":states:::sns:": "SNS.AmazonSNSException",
+           ":states:::aws-sdk:sagemaker:": "SageMaker.SageMakerException",
+           ":states:::aws-sdk:s3:": "S3.S3Exception",
+           ":states:::aws-sdk:applicationautoscaling:":
+               "ApplicationAutoScaling.ApplicationAutoScalingException",
+           ":states:::aws-sdk:sfn:": "Sfn.SfnException"}
+# States that handle a refused call themselves: state -> where a non-transient one goes.
+OWN_HANDLER = {"Describe endpoint": "Endpoint missing?", FAILURE_PATH: "Pipeline failed"}
+
+
+def _generic(state: dict) -> str | None:
+    return next((name for prefix, name in GENERIC.items() if prefix in state["Resource"]), None)
+
+
 @pytest.mark.parametrize("stage", ALL_STAGES)
 def test_every_task_retries_transient_errors_only_and_catches_to_the_failure_path(
         definitions, stage):
     # training, batch, deployment, and the retraining gate where Model Monitor is on
     assert len(definitions[stage]) >= 3
+    generic_names = set(GENERIC.values())
     for name, asl in definitions[stage].items():
         for state_name, state in asl["States"].items():
             if state["Type"] != "Task":
                 continue
             where = f"{name}: {state_name}"
             retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
-            assert retried, f"{where} has no Retry"
+            assert retried or _generic(state), f"{where} retries nothing"
             assert not retried & NOT_TRANSIENT, f"{where} retries non-transient errors"
+            # A generic name carries validation errors too: never retried by name.
+            assert not retried & generic_names, f"{where} retries a generic error name"
             if state_name == FAILURE_PATH:
                 continue
             catches = state.get("Catch", [])
@@ -61,6 +85,46 @@ def test_every_task_retries_transient_errors_only_and_catches_to_the_failure_pat
             assert catches and catches[-1] == {"ErrorEquals": ["States.ALL"],
                                                "ResultPath": "$.error",
                                                "Next": FAILURE_PATH}, where
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_a_refused_call_under_a_generic_name_is_retried_only_when_its_cause_is_transient(
+        definitions, stage):
+    """The generic name is caught first (States.TaskFailed, which a job's catcher matches,
+    would take it otherwise) into a Choice that reads the cause: a throttle or a server-side
+    error, with attempts left, waits and makes the same call again; anything else goes to the
+    failure path (or the state's own handler)."""
+    loops = 0
+    for name, asl in definitions[stage].items():
+        states = asl["States"]
+        for state_name, state in states.items():
+            generic = state["Type"] == "Task" and _generic(state)
+            if not generic:
+                continue
+            loops += 1
+            where = f"{name}: {state_name}"
+            first = state["Catch"][0]
+            assert first["ErrorEquals"] == [generic], where
+            decide = states[first["Next"]]
+            fallback = OWN_HANDLER.get(state_name, FAILURE_PATH)
+            assert decide["Type"] == "Choice" and decide["Default"] == fallback, where
+            cause = f"{first['ResultPath']}.Cause"
+            patterns = [c["StringMatches"] for rule in decide["Choices"] if "Not" in rule
+                        for c in rule["Not"].get("Or", []) if c["Variable"] == cause]
+            assert "*; Error Code: ThrottlingException;*" in patterns, where
+            assert not any("ValidationException" in p for p in patterns), where
+            assert all(rule["Next"] == fallback for rule in decide["Choices"]
+                       if "Not" in rule or rule.get("IsPresent") is False
+                       and rule["Variable"] == cause), where
+            bound = next(r for r in decide["Choices"] if "NumericLessThan" in r)
+            assert 2 <= bound["NumericLessThan"] <= 10, where
+            count = states[bound["Next"]]
+            assert count["Type"] == "Pass" and bound["Variable"] == \
+                f"{count['ResultPath']}.attempt", where
+            back_off = states[count["Next"]]
+            assert back_off["Type"] == "Wait" and back_off["Next"] == state_name, where
+            assert back_off["SecondsPath"] == f"{count['ResultPath']}.wait_seconds", where
+    assert loops >= 10
 
 
 def _sagemaker_jobs(asl: dict) -> dict[str, dict]:
@@ -85,7 +149,8 @@ def test_every_sagemaker_job_retries_transient_failures_as_a_new_job(definitions
         for job_name, job in _sagemaker_jobs(asl).items():
             jobs += 1
             where = f"{name}: {job_name}"
-            first = job["Catch"][0]
+            refused, first = job["Catch"][:2]  # a refused create call is caught first
+            assert refused["ErrorEquals"] == ["SageMaker.AmazonSageMakerException"], where
             assert first["ErrorEquals"] == ["States.TaskFailed"], where
             assert first["ResultPath"] == "$.error", where
             left = states[first["Next"]]

@@ -154,8 +154,14 @@ def test_update_is_blue_green_with_rollback_on_the_apps_alarms(states, template)
 
 def test_create_when_missing_update_when_in_service_fail_otherwise(states):
     lookup = states["Describe endpoint"]
-    assert lookup["Catch"][0] == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error",
-                                  "Next": "Endpoint missing?"}
+    # A missing endpoint is a refused call (SageMaker.SageMakerException): its cause is read
+    # first, and what is not a throttle decides between creating and updating.
+    refused, other = lookup["Catch"][:2]
+    assert refused == {"ErrorEquals": ["SageMaker.SageMakerException"], "ResultPath": "$.error",
+                       "Next": "Describe endpoint: API error transient?"}
+    assert states[refused["Next"]]["Default"] == "Endpoint missing?"
+    assert other == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error",
+                     "Next": "Endpoint missing?"}
     missing = states["Endpoint missing?"]
     assert missing["Choices"][0]["StringMatches"] == "*Could not find endpoint*"
     assert missing["Choices"][0]["Next"] == "Create endpoint"

@@ -46,7 +46,9 @@ SHALLOW = {"training": {"hyperparameters": {"max_depth": "2", "eta": "0.3"}}}
 FIRST_DEPLOYMENT = ["Validate input", "Model package given?", "Use requested model package",
                     "Describe model package", "Model package approved?", "Create model",
                     "Create endpoint config", "Baseline dataset?", "Describe endpoint",
-                    "Endpoint missing?", "Create endpoint", "Wait for endpoint", "Check endpoint",
+                    # A refused lookup: not transient (its cause), so it decides the creation.
+                    "Describe endpoint: API error transient?", "Endpoint missing?",
+                    "Create endpoint", "Wait for endpoint", "Check endpoint",
                     "Endpoint deployed?", "Register autoscaling", "Set scaling policy",
                     "Baseline computed?", "Notify success", "Endpoint serving the new model"]
 UPDATE = ["Describe endpoint", "Endpoint status?", "Find scalable target",

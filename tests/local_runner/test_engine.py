@@ -132,14 +132,45 @@ def test_duplicate_job_names_are_rejected_as_on_aws(account):
               "Again": {**TRAIN, "Catch": _catch_all(), "End": True}, **CAUGHT}
     result = run(states, {"name": "job-3", "hp": {}})
     error = json.loads(result["output"])["error"]
-    assert error["Error"] == "SageMaker.ValidationException"
+    # ValidationException is no exception SageMaker's model defines: the SDK's base one.
+    assert error["Error"] == "SageMaker.AmazonSageMakerException"
     assert "already exists" in error["Cause"]
+    assert "(Service: AmazonSageMaker; Status Code: 400; Error Code: ValidationException;" \
+        in error["Cause"]
+
+
+def test_a_refused_call_is_named_and_explained_as_each_integration_reports_it(account):
+    """A throttled create call: the optimized integration's generic name with the code in the
+    cause (SDK for Java 1.x), the aws-sdk one's with only the status (2.x); a code SageMaker's
+    model defines keeps its own name. Nothing was created, so nothing was recorded."""
+    run, _, sagemaker, _ = account
+    sagemaker.inject_faults("createTrainingJob", ["ThrottlingException"])
+    sagemaker.inject_faults("createModel", ["ThrottlingException", "ResourceLimitExceeded"])
+    model = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sagemaker:createModel",
+             "Parameters": {"ModelName": "m", "ExecutionRoleArn": ROLE,
+                            "PrimaryContainer": {"Image": "i", "ModelDataUrl": "s3://b/m"}},
+             "ResultPath": None}
+    states = {"Train": {**TRAIN, "Catch": _catch_all("Model"), "Next": "Model"},
+              "Model": {**model, "Catch": _catch_all("Again"), "End": True},
+              "Again": {**model, "Catch": _catch_all("Caught"), "End": True}, **CAUGHT}
+    result = run(states, {"name": "job-5", "hp": {}})
+    failed = [e["taskFailedEventDetails"] for e in result["history"]
+              if e["type"] == "TaskFailed"]
+    assert [f["error"] for f in failed] == ["SageMaker.AmazonSageMakerException",
+                                            "SageMaker.SageMakerException",
+                                            "SageMaker.ResourceLimitExceededException"]
+    assert failed[0]["cause"].startswith(
+        "Rate exceeded (Service: AmazonSageMaker; Status Code: 400; "
+        "Error Code: ThrottlingException; Request ID: ")
+    assert failed[1]["cause"].startswith(
+        "Rate exceeded (Service: SageMaker, Status Code: 400, Request ID: ")
+    assert "training-job" not in sagemaker.state.jobs and not sagemaker.state.models
 
 
 def test_retry_on_a_sync_task_gets_a_fresh_attempt_on_a_fast_clock(account):
     run, _, sagemaker, _ = account
     sagemaker.inject_faults("createTrainingJob", ["ThrottlingException", "ThrottlingException"])
-    retry = [{"ErrorEquals": ["SageMaker.ThrottlingException"], "IntervalSeconds": 60,
+    retry = [{"ErrorEquals": ["SageMaker.AmazonSageMakerException"], "IntervalSeconds": 60,
               "MaxAttempts": 3, "BackoffRate": 2.0}]
     started = time.monotonic()
     result = run({"Train": {**TRAIN, "Retry": retry, "End": True}}, {"name": "job-4", "hp": {}})

@@ -122,32 +122,54 @@ INTERNAL = "InternalServerError: We encountered an internal error. Please try ag
 
 
 def test_throttling_and_no_capacity_are_retried_and_the_pipeline_succeeds(platform):
-    """One execution, two transient failures (one full run keeps the suite fast): a throttled
-    CreateProcessingJob call is retried inside its state (Retry); a training job SageMaker
-    could not provision runs again as a new job with the next attempt's name after the
-    back-off, and the model is registered."""
-    platform.sagemaker.inject_faults("createProcessingJob", ["ThrottlingException"])
+    """One execution, three transient failures (one full run keeps the suite fast): a throttled
+    CreateTrainingJob call (optimized integration) is read from its cause and made again with
+    the same job name, since it created nothing; that job SageMaker could not provision runs
+    again as a new job with the next attempt's name after the back-off; a throttled
+    CreateModel call (aws-sdk integration) is made again too, and the model is registered."""
+    platform.sagemaker.inject_faults("createTrainingJob", ["ThrottlingException"])
     platform.sagemaker.inject_job_failures("createTrainingJob", [CAPACITY])
+    platform.sagemaker.inject_faults("createModel", ["ThrottlingException"])
     result = platform.run("training", {"registry": {"description": "after a throttle"}},
                           name="no-capacity")
     assert result.status == "SUCCEEDED", result.cause
-    failures = [e for e in result.history if e["type"] == "TaskFailed"]
-    assert [e["taskFailedEventDetails"]["error"] for e in failures] == [
-        "SageMaker.ThrottlingException", "States.TaskFailed"]
-    assert result.path.count("Preprocess data") == 1  # retried inside the state
-    assert result.path.count("Train model") == 2
+    failures = [e["taskFailedEventDetails"] for e in result.history if e["type"] == "TaskFailed"]
+    assert [f["error"] for f in failures] == [
+        "SageMaker.AmazonSageMakerException", "States.TaskFailed", "SageMaker.SageMakerException"]
+    assert "Error Code: ThrottlingException;" in failures[0]["cause"]
+    assert result.path.count("Train model") == 3  # throttled, no capacity, trained
+    assert result.path.count("Train model: API back-off") == 1
     assert "Train model: back off" in result.path
+    assert result.path.count("Create model") == 2
+    assert "Create model: API back-off" in result.path
     attempts = result.output["run"]["job_attempts"]["training"]
     first, second = attempts["names"][:2]
     trained = _jobs(platform, "training-job", "no-capacity")
-    assert list(trained) == [first, second]
+    assert list(trained) == [first, second]  # the throttled call took no name
     assert trained[first]["TrainingJobStatus"] == "Failed"
     assert trained[first]["FailureReason"] == CAPACITY
     assert trained[second]["TrainingJobStatus"] == "Completed"
     assert result.output["model"]["training_job_name"] == second
     assert result.output["run"]["job_names"]["training"] == second
     assert attempts["attempt"] == 2 and attempts["last_failure"]["FailureReason"] == CAPACITY
+    assert result.output["api_retries"]["train_model"]["attempt"] == 1
     assert result.output["registered"]["arn"]
+
+
+def test_a_refused_call_that_is_not_transient_is_not_retried(platform):
+    """A ValidationException arrives under the same generic name as a throttle; its cause says
+    it is no transient error, so it goes straight to the failure path, made once."""
+    platform.sagemaker.inject_faults("createProcessingJob", ["ValidationException"])
+    result = platform.run("training", {}, name="refused")
+    assert result.status == "FAILED"
+    assert result.path[-5:] == ["Use bundled dataset spec", "Preprocess data",
+                                "Preprocess data: API error transient?", "Notify failure",
+                                "Pipeline failed"]
+    assert result.error == "SageMaker.AmazonSageMakerException"
+    assert "Error Code: ValidationException;" in result.cause
+    refused = [c for c in platform.sagemaker.calls if c[0] == "createProcessingJob"]
+    assert refused == [("createProcessingJob", "<injected ValidationException>")]
+    assert _jobs(platform, "processing-job", "refused") == {}
 
 
 def test_transient_failures_stop_after_the_configured_attempts(platform, dev):

@@ -95,14 +95,14 @@ def test_a_caught_error_in_a_succeeded_run_shows_no_failure_mark():
     view = LiveView(stream)
     steps: dict = {}
     for event in _events(("TaskStateEntered", "Describe endpoint"),
-                         ("TaskFailed", "SageMaker.ValidationException"),
+                         ("TaskFailed", "SageMaker.SageMakerException"),
                          ("TaskStateExited", "Describe endpoint"),
                          ("ChoiceStateEntered", "Endpoint missing?"),
                          ("ChoiceStateExited", "Endpoint missing?")):
         _track(event, steps, view.show)
     out = stream.getvalue()
     assert "✗" not in out
-    assert "↪ Describe endpoint" in out and "(caught SageMaker.ValidationException)" in out
+    assert "↪ Describe endpoint" in out and "(caught SageMaker.SageMakerException)" in out
     assert "✓ Endpoint missing?" in out
 
 

@@ -154,8 +154,8 @@ def _no_files(raw: Path) -> None:
     (_missing_feature, ["feature columns missing: state, total_day_calls"]),
     (_empty_file, ["data.csv is empty"]),
     (_header_only, ["hold no data rows"]),
-    (_wrong_types, ["non-numeric", "account_length (1 rows, e.g. 'n/a')",
-                    "total_day_minutes (1 rows, e.g. 'lots')"]),
+    (_wrong_types, ["non-numeric", "account_length (1 rows, e.g. 'n/a': must be a number)",
+                    "total_day_minutes (1 rows, e.g. 'lots': must be a number)"]),
     (_all_null_column, ["no values at all: total_eve_calls"]),
     (_one_class, ["never takes the label 'yes'"]),
     (_unnamed_label, ["target 'churn' has values the spec does not name: ['maybe'] "

@@ -81,15 +81,18 @@ class ServerProcess:
             conn.close()
 
     def raw(self, data: bytes, read_timeout: float = 5.0) -> bytes:
-        """Send raw bytes; return everything the server sends until it closes or goes quiet."""
+        """Send raw bytes; return everything the server sends until it closes or goes quiet.
+
+        A reset (the server closed with data unread) ends the answer where it was: the caller
+        sees what arrived before it, often nothing."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=read_timeout) as sock:
-            sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
             chunks = []
             try:
+                sock.sendall(data)
+                sock.shutdown(socket.SHUT_WR)
                 while chunk := sock.recv(65536):
                     chunks.append(chunk)
-            except TimeoutError:
+            except (TimeoutError, ConnectionResetError, BrokenPipeError):
                 pass
             return b"".join(chunks)
 

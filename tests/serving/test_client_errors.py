@@ -27,7 +27,7 @@ CASES = [
     ("too-many-columns", "POST", "/invocations", CSV, ROW + ",1", 400, "20 columns, expected 19"),
     ("bad-second-row", "POST", "/invocations", CSV, f"{ROW}\nKS,1", 400, "row 2 has 2 columns"),
     ("non-numeric", "POST", "/invocations", CSV, ROW.replace(",128,", ",abc,"), 400,
-     "'account_length' must be numeric, got 'abc'"),
+     "'account_length' must be a number, got 'abc'"),
     # An endpoint reads no header (batch transform does: test_layout.py).
     ("header-row", "POST", "/invocations", CSV, "state,account_length,area_code,"
      "international_plan,voice_mail_plan,number_vmail_messages,total_day_minutes,"

@@ -71,6 +71,7 @@ class Acceptor:
         self.loop = asyncio.get_running_loop()
         self.deferred_since: float | None = None
         self.listening = False
+        self.starting = 0  # accepted connections not yet handed to their protocol
 
     def start(self) -> None:
         self.sock.setblocking(False)
@@ -81,6 +82,22 @@ class Acceptor:
         if self.listening:
             self.listening = False
             self.loop.remove_reader(self.sock.fileno())
+
+    def close(self) -> None:
+        """Stop accepting for good: take every connection already queued, then close this
+        process's copy of the listening socket. Once every process has closed its copy, a new
+        connection is refused at once (and goes to another instance) instead of waiting in the
+        queue to be reset when the server exits."""
+        self.stop()
+        if self.sock.fileno() < 0:
+            return
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # the queue is empty (or the socket already unusable)
+                break
+            self._adopt(conn, self.open_connections())
+        self.sock.close()
 
     def _ready(self) -> None:
         mine = self.open_connections()
@@ -102,9 +119,13 @@ class Acceptor:
                 self._pause(1.0)
                 return
             raise
+        self._adopt(conn, mine)
+
+    def _adopt(self, conn: socket.socket, mine: int) -> None:
         conn.setblocking(False)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.board.set_connections(self.slot, mine + 1)  # before the next _ready, not later
+        self.starting += 1
         self.loop.create_task(self._serve(conn))
 
     async def _serve(self, conn: socket.socket) -> None:
@@ -113,6 +134,8 @@ class Acceptor:
         except OSError:
             conn.close()
             self.board.set_connections(self.slot, self.open_connections())
+        finally:
+            self.starting -= 1
 
     def _pause(self, seconds: float) -> None:
         self.loop.remove_reader(self.sock.fileno())

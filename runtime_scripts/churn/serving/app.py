@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 
+from runtime_scripts.churn.cells import shown
 from runtime_scripts.churn.serving import codecs
 from runtime_scripts.churn.serving.config import ServerConfig
 from runtime_scripts.churn.serving.errors import (
@@ -132,7 +133,7 @@ class InferenceApp:
             self._only_get(method, "/execution-parameters")
             return Response(200, JSON_TYPE, self._execution_parameters)
         raise NotFound(
-            f"no route {path.decode('latin-1')!r}; "
+            f"no route {shown(path.decode('latin-1'))}; "
             "routes: GET /ping, POST /invocations, GET /execution-parameters"
         )
 

@@ -1,17 +1,19 @@
 """Request bodies to raw feature rows, predictions to response bodies.
 
-Accepted request bodies (Content-Type), every row in feature_schema `input_columns` order or in
-the training data's layout (`record_columns`, see layout.py):
+Accepted request bodies (Content-Type), every row in feature_schema `input_columns` order or,
+in batch transform, in the training data's layout (`record_columns`, see layout.py):
 - text/csv: one row per line, as SageMaker sends (batch transform with SplitType=Line joins
   several records with newlines); in batch transform optionally after a header row naming
-  either layout. Empty fields are missing values. Quoted fields are understood ("a,b" is one
-  field).
+  either layout, never at an endpoint. Quoted fields are understood ("a,b" is one field); a
+  body the csv module cannot read (a field over 131,072 characters, say) is a 400 naming the row.
 - application/json: {"instances": [...]}, a bare list of instances, or one instance (a list of
   values or an object). An instance is a list of values, an object keyed by column name (absent
   keys are missing values; the id and target columns are ignored; other unknown keys are an
   error) or {"features": [values]}.
 - application/jsonlines: one instance per line.
-Values are numbers, strings or null.
+Values are numbers, strings or null; what each cell means (missing, rejected) is the one cell
+policy of training and serving, `runtime_scripts/churn/cells.py`. Client values quoted back in a
+message are shortened (`cells.shown`).
 
 Responses (Accept; default: the request's own type):
 - text/csv: "probability,label" per row (after a header row "probability,label" when a batch
@@ -35,6 +37,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from runtime_scripts.churn.cells import shown
 from runtime_scripts.churn.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
 CSV = "text/csv"
@@ -58,7 +61,7 @@ def content_type(header: str | None) -> str:
     media = _ALIASES.get(media, media)
     if media not in MEDIA_TYPES:
         raise UnsupportedMediaType(
-            f"unsupported Content-Type {media!r}; send one of {', '.join(MEDIA_TYPES)}"
+            f"unsupported Content-Type {shown(media)}; send one of {', '.join(MEDIA_TYPES)}"
         )
     return media
 
@@ -87,7 +90,9 @@ def accept_type(header: str | None, request_type: str) -> str:
         media = _ALIASES.get(media, media)
         if media in MEDIA_TYPES:
             return media
-    raise NotAcceptable(f"unsupported Accept {header!r}; accept one of {', '.join(MEDIA_TYPES)}")
+    raise NotAcceptable(
+        f"unsupported Accept {shown(header)}; accept one of {', '.join(MEDIA_TYPES)}"
+    )
 
 
 def decode(media: str, body: bytes, columns: Sequence[str], ignored: frozenset[str]) -> list[Row]:
@@ -124,7 +129,15 @@ def decode_csv(body: bytes) -> list[Row]:
         raise BadRequest(f"the body is not UTF-8 text: {exc}") from None
     text = text.lstrip("\ufeff").rstrip("\r\n")
     if '"' in text:
-        rows: list[Row] = list(csv.reader(io.StringIO(text)))
+        rows: list[Row] = []
+        try:
+            # newline="": a CR or LF inside a quoted field is part of the field, as RFC 4180 says.
+            rows.extend(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
+            raise BadRequest(
+                f"row {len(rows) + 1} is not valid CSV: {exc}; quote fields with double quotes "
+                "and keep each field under 131,072 characters"
+            ) from None
     else:
         # str.split takes ~60% of the csv module's time here; quotes are the only reason for it.
         if "\r" in text:
@@ -149,8 +162,10 @@ def _instance_row(
         else:
             unknown = instance.keys() - set(columns) - ignored
             if unknown:
+                names = ", ".join(shown(k) for k in sorted(unknown, key=str)[:5])
+                more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
                 raise BadRequest(
-                    f"instance {number} has unknown keys {sorted(unknown)}; "
+                    f"instance {number} has unknown keys [{names}]{more}; "
                     f"expected keys: {', '.join(columns)}"
                 )
             row = [instance.get(c) for c in columns]
@@ -165,7 +180,7 @@ def _instance_row(
         if not isinstance(value, _SCALARS) or isinstance(value, bool):
             name = columns[position] if position < len(columns) else f"#{position + 1}"
             raise BadRequest(
-                f"instance {number}: column {name!r} has value {value!r}; "
+                f"instance {number}: column {shown(name)} has value {shown(value)}; "
                 "values must be numbers, strings or null"
             )
     return row

@@ -3,7 +3,9 @@
 Precedence is always: command-line flag, then environment variable, then default. SageMaker sets
 the SAGEMAKER_* variables from the model's Environment and, for batch transform, from the
 transform job (SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY,
-SAGEMAKER_MAX_CONCURRENT_TRANSFORMS).
+SAGEMAKER_MAX_CONCURRENT_TRANSFORMS). Two settings are ours, set through the model's Environment
+like the others: SERVE_MAX_REQUESTS_PER_CONNECTION and SERVE_MAX_CONNECTION_AGE_S (keep-alive
+recycling, see `http.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ MAX_CONCURRENT_TRANSFORMS_ENV = "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"
 MODEL_DIR_ENV = "SM_MODEL_DIR"
 # SageMaker sets SAGEMAKER_BATCH=true in every container a batch transform job runs.
 BATCH_ENV = "SAGEMAKER_BATCH"
+MAX_REQUESTS_PER_CONNECTION_ENV = "SERVE_MAX_REQUESTS_PER_CONNECTION"
+MAX_CONNECTION_AGE_ENV = "SERVE_MAX_CONNECTION_AGE_S"
 
 DEFAULT_PORT = 8080
 DEFAULT_TIMEOUT_S = 60
@@ -33,8 +37,21 @@ BATCH_STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
 # Idle keep-alive connections stay open longer than the 60 s idle timeout of the load balancer
 # in front, so that side always closes first and never reuses a connection we just closed.
 KEEPALIVE_S = 75.0
-# SageMaker sends SIGTERM and kills the container 30 s later: finish in-flight work before that.
+# SageMaker sends SIGTERM to a container it stops and SIGKILL thirty seconds later: finish
+# in-flight work well before that.
 GRACEFUL_SHUTDOWN_S = 20.0
+# While draining, an idle keep-alive connection stays open this long, so that a request its
+# client sent just before the SIGTERM still gets an answer (with Connection: close).
+DRAIN_IDLE_GRACE_S = 1.0
+# A keep-alive connection is closed (Connection: close on its last answer) after this many
+# requests or seconds, so connections spread again over the workers, a replacement worker too.
+DEFAULT_MAX_REQUESTS_PER_CONNECTION = 10_000
+DEFAULT_MAX_CONNECTION_AGE_S = 60
+# Request line and header block limits, past which the answer is 414 and 431. The only routes are
+# /ping, /invocations and /execution-parameters; an Application Load Balancer allows a 16 KB
+# request line and 64 KB of headers, nginx 8 KB per header buffer.
+MAX_URL_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 64 * 1024
 
 
 class ConfigError(ValueError):
@@ -52,6 +69,8 @@ class ServerConfig:
     max_concurrent_transforms: int
     model_dir: Path
     batch_transform: bool = False  # serving a batch transform job (SAGEMAKER_BATCH)
+    max_requests_per_connection: int = DEFAULT_MAX_REQUESTS_PER_CONNECTION  # 0: no limit
+    max_connection_age_s: float = DEFAULT_MAX_CONNECTION_AGE_S  # 0: no limit
 
     @property
     def max_payload_mb(self) -> int:
@@ -93,6 +112,12 @@ class ServerConfig:
             max_concurrent_transforms=integer(None, MAX_CONCURRENT_TRANSFORMS_ENV, workers, 1),
             model_dir=Path(model_dir),
             batch_transform=env.get(BATCH_ENV, "").strip().lower() == "true",
+            max_requests_per_connection=integer(
+                None, MAX_REQUESTS_PER_CONNECTION_ENV, DEFAULT_MAX_REQUESTS_PER_CONNECTION, 0
+            ),
+            max_connection_age_s=float(
+                integer(None, MAX_CONNECTION_AGE_ENV, DEFAULT_MAX_CONNECTION_AGE_S, 0)
+            ),
         )
 
 

@@ -81,12 +81,12 @@ async def _serve(config: ServerConfig, sock: socket.socket, board: WorkerBoard, 
             acceptor.start()
         await stopping
 
-    # Graceful shutdown: stop accepting, answer what is in flight, close idle keep-alives.
-    acceptor.stop()
-    connections.draining = True
-    connections.sweep()
+    # Graceful shutdown: stop accepting (after taking what is queued), answer every request
+    # received, close the connections (`http.py` explains the order).
+    acceptor.close()
+    connections.drain()
     deadline = loop.time() + GRACEFUL_SHUTDOWN_S
-    while connections.open and loop.time() < deadline:
+    while (connections.open or acceptor.starting) and loop.time() < deadline:
         await asyncio.sleep(0.05)
         connections.sweep()
     sweeper.cancel()
