@@ -104,7 +104,7 @@ def test_errors_count_the_header_as_the_client_does(artifacts, records):
     bad[1][header.index("account_length")] = "lots"
     reply = post(app_for(artifacts, batch=True), lines(header, bad))
     assert reply.status == 400
-    assert b"row 3: column 'account_length' must be numeric, got 'lots'" in reply.body
+    assert b"row 3: column 'account_length' must be a number, got 'lots'" in reply.body
 
 
 def test_records_of_mixed_widths_are_refused_naming_the_row(artifacts, records):
