@@ -2,8 +2,8 @@
 on its own connection, 16 at a time; not one may be answered 5xx, and /ping is healthy after.
 
 The seeds are valid requests of every body type; the mutations are those that found the 500s
-and resets the server once gave (quotes, lone CRs, long fields, NUL bytes, odd numbers, broken framing)
-plus blind byte flips, insertions, deletions and truncations.
+and resets the server once gave (quotes, lone CRs, long fields, NUL bytes, odd numbers, broken
+framing) plus blind byte flips, insertions, deletions and truncations.
 """
 
 from __future__ import annotations
