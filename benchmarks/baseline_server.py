@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 from flask import Flask, Response, request
 
-from runtime_scripts.churn.serving.model import ModelArtifacts
-from runtime_scripts.churn.transform import TransformInputError
+from runtime_scripts.common.serving.model import ModelArtifacts
+from runtime_scripts.common.tabular.transform import TransformInputError
 
 MODEL_DIR_ENV = "BASELINE_MODEL_DIR"
 MEDIA_TYPES = ("text/csv", "application/json", "application/jsonlines")

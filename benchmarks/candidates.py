@@ -3,7 +3,7 @@
 The question the benchmark answers: does uvicorn (httptools + uvloop), granian (Rust) or gunicorn
 supervising uvicorn workers, serving `InferenceApp` through a thin ASGI adapter, keep the
 single-row target (>= 3x the best stock SageMaker stack)? If one does, our own HTTP layer
-(`runtime_scripts/churn/serving/http.py`) has no reason to exist.
+(`runtime_scripts/common/serving/http.py`) has no reason to exist.
 
 The adapter keeps our design: requests that complete in the same event-loop pass are answered by
 one `InferenceApp.handle_batch` call (one transform + predict for all of them), exactly as
@@ -39,7 +39,7 @@ class BatchingAsgi:
             return
         if scope["type"] != "http":
             return
-        from runtime_scripts.churn.serving.app import Request
+        from runtime_scripts.common.serving.app import Request
 
         chunks = []
         while True:
@@ -96,9 +96,9 @@ def create_app() -> BatchingAsgi:
     """Factory: each worker process loads the model once (our server does the same per worker)."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    from runtime_scripts.churn.serving.app import InferenceApp, Scorer
-    from runtime_scripts.churn.serving.config import ServerConfig
-    from runtime_scripts.churn.serving.model import ModelArtifacts
+    from runtime_scripts.common.serving.app import InferenceApp, Scorer
+    from runtime_scripts.common.serving.config import ServerConfig
+    from runtime_scripts.common.serving.model import ModelArtifacts
 
     model_dir = Path(os.environ[MODEL_DIR_ENV])
     config = ServerConfig.resolve(["--model-dir", str(model_dir)], {})

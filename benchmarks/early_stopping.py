@@ -25,7 +25,7 @@ from runtime_scripts import contract
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "runtime_scripts" / "bin"
-SAMPLE = ROOT / "sample_data" / "churn" / "mlc_churn.csv"
+SAMPLE = ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 RESULTS = ROOT / "benchmarks" / "results" / "early_stopping.json"
 # (label, hyperparameters): "before" is the first release's default, "after" this one's.
 CONFIGURATIONS = [

@@ -17,12 +17,14 @@ import pandas as pd
 import xgboost
 
 from runtime_scripts import contract
-from runtime_scripts.churn import preprocess
-from runtime_scripts.churn.dataset import DatasetSpec
-from runtime_scripts.churn.transform import FittedTransform
+from runtime_scripts.common.tabular import preprocess
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
+from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.common.tabular.transform import FittedTransform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = REPO_ROOT / "sample_data" / "churn" / "mlc_churn.csv"
+SAMPLE_DATA = REPO_ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 
 # Close to what a tuned churn model looks like: a few hundred shallow trees.
 PARAMS = {
@@ -57,7 +59,7 @@ def feature_schema(spec: DatasetSpec, record_columns: list[str], threshold: floa
 
 def build_sample_model(model_dir: Path, rounds: int = NUM_ROUNDS) -> SampleModel:
     """Write MODEL_FILE, TRANSFORM_FILE and FEATURE_SCHEMA_FILE into `model_dir`."""
-    spec = DatasetSpec.load()
+    spec = DatasetSpec.load(CHURN_SPEC)
     frame = read_sample()
     rng = np.random.default_rng(spec.split.seed)
     is_train = rng.random(len(frame)) < spec.split.train

@@ -57,7 +57,7 @@ def bodies(model_dir: Path, sizes: set[int]) -> dict[tuple[str, int], bytes]:
     """Raw CSV rows (what our server takes) and the same rows as prepared features."""
     import pandas as pd
 
-    from runtime_scripts.churn.serving.model import ModelArtifacts
+    from runtime_scripts.common.serving.model import ModelArtifacts
 
     artifacts = ModelArtifacts.load(model_dir)
     frame = read_sample()[artifacts.schema.input_columns]
@@ -212,9 +212,9 @@ def reference_scores(model_dir: Path, raw_body: bytes):
     """What every server must answer: our transform and the booster, in-process."""
     import numpy as np
 
-    from runtime_scripts.churn.serving.app import InferenceApp, Request, Scorer
-    from runtime_scripts.churn.serving.config import ServerConfig
-    from runtime_scripts.churn.serving.model import ModelArtifacts
+    from runtime_scripts.common.serving.app import InferenceApp, Request, Scorer
+    from runtime_scripts.common.serving.config import ServerConfig
+    from runtime_scripts.common.serving.model import ModelArtifacts
 
     app = InferenceApp(ServerConfig.resolve(["--model-dir", str(model_dir)], {}),
                        Scorer(ModelArtifacts.load(model_dir)))

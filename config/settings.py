@@ -216,7 +216,7 @@ class TuningConfig:
 
 @dataclass(frozen=True)
 class GateCondition:
-    """One condition the evaluation's metrics must meet (runtime_scripts/churn/quality_gate.py)."""
+    """One condition the evaluation's metrics must meet (runtime_scripts/common/quality_gate.py)."""
 
     metric: Literal["auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss",
                     "brier", "ece"]

@@ -98,7 +98,7 @@ class GlueEtl(Construct):
         role.add_to_policy(iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"], resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}}))
-        schema = (GLUE_SCRIPTS / "churn_schema.json").read_text()
+        schema = (GLUE_SCRIPTS.parent / "use_cases" / "churn" / "glue_schema.json").read_text()
         self.job = glue.PySparkEtlJob(
             self, "Job",
             job_name=self.job_name,

@@ -30,8 +30,8 @@ from ml_constructs.sagemaker_jobs import OPT_ML
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 # The record preprocessor runs inside SageMaker's analyzer container: a standalone file.
-RECORD_PREPROCESSOR = RUNTIME_SCRIPTS / "churn" / "capture.py"
-DATASET_SPEC = RUNTIME_SCRIPTS / "churn" / "dataset.json"
+RECORD_PREPROCESSOR = RUNTIME_SCRIPTS / "common" / "tabular" / "capture.py"
+DATASET_SPEC = RUNTIME_SCRIPTS / "use_cases" / "churn" / "dataset.json"
 
 # The monitoring bucket's layout (runtime_scripts/pipeline_input/deployment.py keeps copies).
 DATA_CAPTURE_PREFIX = "datacapture"

@@ -43,9 +43,10 @@ class RuntimeImage(Construct):
                  region: str) -> None:
         super().__init__(scope, construct_id)
         self.asset = ecr_assets.DockerImageAsset(
-            self, "Asset", directory=str(RUNTIME_SCRIPTS), file="Dockerfile",
+            self, "Asset", directory=str(RUNTIME_SCRIPTS), file="use_cases/churn/Dockerfile",
             platform=ecr_assets.Platform.LINUX_AMD64,
-            exclude=["**/__pycache__", "**/*.pyc", "glue", "pipeline_input"],
+            exclude=["**/__pycache__", "**/*.pyc", "glue", "pipeline_input", "use_cases/*/tests",
+                     "use_cases/*/sample_data"],
         )
         self.image_uri = self.asset.image_uri
         self.builtin_training = use_builtin_xgboost
@@ -63,6 +64,6 @@ class RuntimeImage(Construct):
         return JobSettings(role_arn=role.role_arn, image_uri=self.image_uri,
                            training_image_uri=self.training_image_uri,
                            builtin_training=self.builtin_training, kms_key_id=key.key_arn,
-                           git_commit=git_commit,
+                           git_commit=git_commit, use_case="churn",
                            subnet_ids=network.subnet_ids if network else (),
                            security_group_ids=network.security_group_ids if network else ())

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime_scripts import contract
+from runtime_scripts.common.manifest import USE_CASE_ENV
 
 OPT_ML = contract.DEFAULT_ML_ROOT
 
@@ -34,8 +35,16 @@ class JobSettings:
     builtin_training: bool  # True: training_image_uri is SageMaker's built-in XGBoost
     kms_key_id: str
     git_commit: str
+    use_case: str  # the use case whose image this is: ML_USE_CASE of every job it runs
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What every container of our image gets: the use case it runs for (the image's
+        Dockerfile sets the same), and unbuffered output so log lines reach CloudWatch (and
+        the metric regexes) as printed."""
+        return {USE_CASE_ENV: self.use_case, "PYTHONUNBUFFERED": "1"}
 
     @property
     def vpc_config(self) -> dict | None:
@@ -116,7 +125,7 @@ def processing_job(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds.$": "$.processing.max_runtime_seconds"},
         "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_id},
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": settings.environment,
         "Tags": lineage_tags(settings, data_path),
     }
     if isinstance(inputs, str):
@@ -186,6 +195,7 @@ def _training_common(settings: JobSettings) -> dict:
         "CheckpointConfig": {"S3Uri.$": "$.run.s3.checkpoints",
                              "LocalPath": f"{OPT_ML}/checkpoints"},
         "EnableInterContainerTrafficEncryption": bool(settings.vpc_config),
+        **({} if settings.builtin_training else {"Environment": settings.environment}),
     }
 
 
@@ -271,6 +281,7 @@ def transform_job(settings: JobSettings) -> dict:
             "VolumeKmsKeyId": settings.kms_key_id,
         },
         "DataProcessing.$": "$.data.data_processing",
+        "Environment": settings.environment,
         "Tags": lineage_tags(settings, "$.data.input_s3_uri"),
     }
 
@@ -295,6 +306,7 @@ def model(settings: JobSettings, *, container: dict, network_isolation: bool = T
 
 def model_from_artifacts(settings: JobSettings) -> dict:
     return model(settings, container={"Image": settings.image_uri,
+                                      "Environment": settings.environment,
                                       "ModelDataUrl.$": "$.model.artifacts",
                                       "Mode": "SingleModel"})
 

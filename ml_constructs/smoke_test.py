@@ -21,7 +21,7 @@ from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
 
-SAMPLE_FILE = "sample_data/churn/mlc_churn.csv"
+SAMPLE_FILE = "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv"
 UPLOAD_PREFIX = "smoke-tests"
 POLL_SECONDS = 30
 # The execution input (docs/pipeline-inputs.md); the script fills in __DATA__ and __RUN__. The

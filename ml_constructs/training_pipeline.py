@@ -285,7 +285,8 @@ class TrainingPipeline(Construct):
                 "ModelApprovalStatus.$": "$.registry.approval_status",
                 "InferenceSpecification": {
                     "Containers": [{"Image": settings.image_uri,
-                                    "ModelDataUrl.$": "$.model.artifacts"}],
+                                    "ModelDataUrl.$": "$.model.artifacts",
+                                    "Environment": settings.environment}],
                     "SupportedContentTypes": SERVING_CONTENT_TYPES,
                     "SupportedResponseMIMETypes": ["text/csv", "application/json"],
                 },

@@ -15,6 +15,7 @@ from local_runner import s3_paths
 from local_runner.errors import RunnerError
 from local_runner.executors.container import RunResult
 from local_runner.executors.results import LocalProgram
+from runtime_scripts.common.manifest import USE_CASE_ENV
 from runtime_scripts.contract import DEFAULT_ML_ROOT, ML_ROOT_ENV
 
 OPT_ML = DEFAULT_ML_ROOT
@@ -85,8 +86,9 @@ def job_environment(program: LocalProgram, workdir: Path,
                     *layers: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without inherited contract variables, the image's settings,
     then each layer in turn (the request's Environment, the job kind's SM_* variables)."""
+    # ML_USE_CASE too: a job runs for the use case its request names, never for ours.
     env = {k: v for k, v in os.environ.items()
-           if k != ML_ROOT_ENV and not k.startswith(CONTRACT_PREFIXES)}
+           if k not in (ML_ROOT_ENV, USE_CASE_ENV) and not k.startswith(CONTRACT_PREFIXES)}
     env.update({
         ML_ROOT_ENV: str(workdir / "ml"),
         "PYTHON": program.python,

@@ -128,7 +128,7 @@ def trial_request(definition: dict, tuned: dict[str, str], trial: str, metric: s
                                   **tuned, OBJECTIVE_HYPERPARAMETER: metric}
     # CheckpointConfig goes to every trial as the definition has it: SageMaker documents no
     # per-trial checkpoint location, so trials share one and the training script keeps each
-    # trial's checkpoints apart (runtime_scripts/churn/checkpoint.py).
+    # trial's checkpoints apart (runtime_scripts/common/checkpoint.py).
     return request
 
 

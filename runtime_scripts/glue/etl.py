@@ -9,7 +9,7 @@ One file, two ways to run it:
 * With plain ``pyspark`` in local mode (``awsglue`` not importable), the same arguments parsed
   with argparse::
 
-      python runtime_scripts/glue/etl.py --input_path sample_data/churn/mlc_churn.csv \\
+      python runtime_scripts/glue/etl.py --input_path runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv \\
           --output_path .local_runs/curated/churn --ingest_date 2024-05-01
       spark-submit runtime_scripts/glue/etl.py --input_path ... --output_path ...
 
@@ -128,7 +128,7 @@ RESERVED = {INGEST_DATE, CORRUPT_RECORD, SOURCE_FILE, REJECT_COLUMNS, REJECT_REA
 _TMP = "__etl_"  # prefix of helper columns; declared names may not start with "__"
 
 DEFAULT_MAX_REJECT_RATIO = 0.05
-DEFAULT_SCHEMA_PATH = Path(__file__).with_name("churn_schema.json")
+DEFAULT_SCHEMA_PATH = Path(__file__).parent.parent / "use_cases" / "churn" / "glue_schema.json"
 WRITE_MODES = ("auto", "overwrite", "merge")
 BOOKMARK_ENABLED = "job-bookmark-enable"
 RAW_SOURCE_CTX = "raw_csv_source"  # bookmark state is keyed by this name: never rename it lightly

@@ -28,7 +28,7 @@ from runtime_scripts.glue import etl
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "runtime_scripts" / "glue" / "etl.py"
-SAMPLE = REPO / "sample_data" / "churn" / "mlc_churn.csv"
+SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 FAKE_GLUE = Path(__file__).with_name("fake_awsglue")
 INGEST_DATE = "2024-05-01"
 # Short-lived test JVMs: C1-only JIT and the serial GC halve the CPU Spark burns warming up

@@ -12,7 +12,7 @@ import pytest
 from runtime_scripts.glue import etl
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "sample_data" / "churn" / "mlc_churn.csv"
+SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 
 
 def no_read(path: str) -> str:

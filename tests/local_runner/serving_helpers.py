@@ -15,7 +15,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 # The held-out customers in the training data's layout (header, customer_id, features).
-HOLDOUT = ROOT / "sample_data" / "churn" / "local_run" / "holdout.csv"
+HOLDOUT = ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "local_run" / "holdout.csv"
 ENDPOINT = "mlplatform-dev-churn"
 ROWS = 40  # held-out rows sent per request
 
@@ -43,9 +43,10 @@ def wait_for_state(platform, execution_arn: str, state: str, timeout_s: float = 
 
 def holdout() -> tuple[list[list[str]], bytes]:
     """The first ROWS held-out customers as feature rows (request order), and as a CSV body."""
-    from runtime_scripts.churn.dataset import DatasetSpec
+    from runtime_scripts.common.tabular.dataset import DatasetSpec
+    from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
-    features = DatasetSpec.load().feature_names
+    features = DatasetSpec.load(CHURN.path(CHURN.dataset_spec)).feature_names
     records = list(csv.DictReader(HOLDOUT.open()))[:ROWS]
     rows = [[record[name] for name in features] for record in records]
     return rows, "".join(",".join(r) + "\n" for r in rows).encode()
@@ -61,10 +62,10 @@ def what_is_served(platform) -> tuple[np.ndarray, str]:
 
 def model_predictions(platform, package_arn: str, tmp_path: Path) -> np.ndarray:
     """What the package's model predicts, computed here without the server: its artefact from
-    S3, the evaluation path's loader and transform (runtime_scripts/churn/model_bundle.py)."""
+    S3, the evaluation path's loader and transform (runtime_scripts/common/model_bundle.py)."""
     import xgboost
 
-    from runtime_scripts.churn.model_bundle import load_bundle
+    from runtime_scripts.common.model_bundle import load_bundle
 
     package = platform.sagemaker.call("describeModelPackage", {"ModelPackageName": package_arn})
     url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]

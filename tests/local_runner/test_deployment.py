@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from local_runner.api_common import SageMakerError
-from runtime_scripts.churn import capture
+from runtime_scripts.common.tabular import capture
 from tests.local_runner.serving_helpers import (
     ENDPOINT,
     PREEXISTING,

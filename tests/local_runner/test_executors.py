@@ -73,7 +73,7 @@ def processing_request(name: str, raw: str) -> dict:
             "S3InputMode": "File", "S3CompressionType": "None"}}],
         "ProcessingOutputConfig": {"Outputs": [output(n) for n in OUTPUTS]},
         "StoppingCondition": {"MaxRuntimeInSeconds": 300},
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": {"PYTHONUNBUFFERED": "1", "ML_USE_CASE": "churn"},
     }
 
 
@@ -92,6 +92,7 @@ def training_definition(prep: str) -> dict:
                            "VolumeSizeInGB": 5},
         "StoppingCondition": {"MaxRuntimeInSeconds": 300},
         "CheckpointConfig": {"S3Uri": f"{DATA}/checkpoints/", "LocalPath": "/opt/ml/checkpoints"},
+        "Environment": {"ML_USE_CASE": "churn"},
     }
 
 
@@ -106,7 +107,7 @@ def s3():
         client = boto3.client("s3", region_name="eu-west-1")
         client.create_bucket(Bucket=BUCKET,
                              CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        client.upload_file(str(ROOT / "sample_data" / "churn" / "mlc_churn.csv"), BUCKET,
+        client.upload_file(str(ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"), BUCKET,
                            "raw/churn/mlc_churn.csv")
         yield client
 
@@ -316,6 +317,7 @@ def transform_request(name: str, source: str, **overrides: object) -> dict:
                             "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
         "DataProcessing": {"InputFilter": "$", "JoinSource": "None", "OutputFilter": "$"},
+        "Environment": {"ML_USE_CASE": "churn"},
     }
     return {**request, **overrides}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runtime_scripts.churn.dataset import DatasetSpec
+from runtime_scripts.common.tabular.dataset import DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = re.search(r"^## Train on your own CSV\n(.*?)^## ", (ROOT / "README.md").read_text(),
@@ -34,7 +34,7 @@ def example(name: str) -> dict:
 
 
 def subscriptions() -> pd.DataFrame:
-    churn = pd.read_csv(ROOT / "sample_data" / "churn" / "mlc_churn.csv", dtype=str,
+    churn = pd.read_csv(ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv", dtype=str,
                         keep_default_na=False)
     table = churn[list(COLUMNS)].rename(columns=COLUMNS)
     table["signup_channel"] = ["web", "shop", "phone"] * (len(table) // 3) + \

@@ -212,7 +212,7 @@ def test_tuning_with_warm_start_from_a_parent_run(platform):
 
 # --- batch inference ---------------------------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]
-HOLDOUT = ROOT / "sample_data" / "churn" / "local_run"
+HOLDOUT = ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "local_run"
 
 
 def _predictions(platform, output_uri: str) -> list[list[str]]:

@@ -8,7 +8,7 @@ import re
 import botocore.session
 import pytest
 
-from runtime_scripts.churn.quality_gate import Condition
+from runtime_scripts.common.quality_gate import Condition
 from runtime_scripts.pipeline_input.gate import LOWER_IS_BETTER, METRICS, derive
 
 from .events import training

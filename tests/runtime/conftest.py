@@ -21,7 +21,7 @@ from runtime_scripts import contract
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / "runtime_scripts" / "bin"
-SAMPLE = REPO / "sample_data" / "churn" / "mlc_churn.csv"
+SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 # Platform defaults, on one thread: OpenMP threads spinning on a shared 2-core box cost more
 # than they give on 3,500 rows, and one thread keeps the suite fast next to other work.
 PIPELINE_HPS = {"nthread": "1"}
@@ -32,7 +32,7 @@ def run_entry(entry: str, *args: str, root: Path, env: Mapping[str, str] | None 
     """Run bin/<entry> with ML_ROOT=root, as the container would, and capture its output."""
     # SM_* variables of the surrounding shell must not leak into the job under test.
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
-    full_env.update(ML_ROOT=str(root), PYTHON=sys.executable, **(env or {}))
+    full_env.update(ML_ROOT=str(root), PYTHON=sys.executable, ML_USE_CASE="churn", **(env or {}))
     return subprocess.run([str(BIN / entry), *args], env=full_env, capture_output=True,
                           text=True, timeout=300, check=False)
 
@@ -107,3 +107,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     stage_evaluation(root, archive, ml.processing_output(contract.PROCESSING_OUTPUT_TEST))
     evaluate = ok(run_entry("process", "evaluate", root=root))
     return Pipeline(root, preprocess, train, evaluate)
+
+
+@pytest.fixture(autouse=True)
+def _churn_use_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests run the shared tabular code as the churn use case's image does."""
+    monkeypatch.setenv("ML_USE_CASE", "churn")

@@ -1,4 +1,4 @@
-"""One cell policy (`runtime_scripts/churn/cells.py`): the same cell gets the same verdict at
+"""One cell policy (`runtime_scripts/common/tabular/cells.py`): the same cell gets the same verdict at
 training (preprocessing's validation over a CSV read as text) and at serving (the raw-token
 transform, from CSV tokens and from JSON values)."""
 
@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runtime_scripts.churn import cells
-from runtime_scripts.churn.dataset import DatasetSpec
-from runtime_scripts.churn.preprocess import cell_problems
-from runtime_scripts.churn.transform import FittedTransform, TransformInputError
+from runtime_scripts.common.tabular import cells
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
+from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.common.tabular.preprocess import cell_problems
+from runtime_scripts.common.tabular.transform import FittedTransform, TransformInputError
 from tests.runtime.conftest import SAMPLE
 
-SPEC = DatasetSpec.load()
+SPEC = DatasetSpec.load(CHURN_SPEC)
 NUMERIC, CATEGORICAL = "account_length", "state"
 
 # (cell, numeric verdict, categorical verdict): a float, "missing", a level, or "rejected".

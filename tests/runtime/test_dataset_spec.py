@@ -6,13 +6,15 @@ import json
 
 import pytest
 
-from runtime_scripts.churn.dataset import DEFAULT_SPEC_PATH, DatasetSpec, DatasetSpecError
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
+from runtime_scripts.common.tabular.dataset import DatasetSpec, DatasetSpecError, bundled_spec_path
 
-BUNDLED = json.loads(DEFAULT_SPEC_PATH.read_text())
+BUNDLED = json.loads(CHURN_SPEC.read_text())
 
 
 def test_the_bundled_spec_names_both_churn_classes():
-    spec = DatasetSpec.load()
+    spec = DatasetSpec.load(CHURN_SPEC)
     assert (spec.positive_label, spec.negative_label) == ("yes", "no")
 
 

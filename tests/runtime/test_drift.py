@@ -16,12 +16,14 @@ import pandas as pd
 import pytest
 
 from runtime_scripts import contract
-from runtime_scripts.churn import capture, drift
-from runtime_scripts.churn.dataset import DatasetSpec
+from runtime_scripts.common.tabular import capture, drift
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
+from runtime_scripts.common.tabular.dataset import DatasetSpec
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "sample_data" / "churn" / "mlc_churn.csv"
-SPEC = DatasetSpec.load()
+SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
+SPEC = DatasetSpec.load(CHURN_SPEC)
 FEATURES = SPEC.feature_names
 DRIFTED = {"total_day_minutes", "international_plan"}
 
@@ -36,7 +38,7 @@ def preprocessed(tmp_path_factory) -> contract.MlPaths:
     (raw / SAMPLE.name).symlink_to(SAMPLE)
     done = subprocess.run([str(REPO / "runtime_scripts" / "bin" / "process"), "preprocess"],
                           env={"ML_ROOT": str(root), "PYTHON": sys.executable,
-                               "PATH": "/usr/bin:/bin"},
+                               "PATH": "/usr/bin:/bin", "ML_USE_CASE": "churn"},
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     return ml
@@ -188,8 +190,9 @@ def test_the_preprocessor_columns_match_the_dataset_spec():
 
 # --- the command line, as a processing job runs it -----------------------------------------------
 def run_drift(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"ML_ROOT": str(root), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "runtime_scripts.churn.drift", *args],
+    env = {"ML_ROOT": str(root), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
+           "ML_USE_CASE": "churn"}
+    return subprocess.run([sys.executable, "-m", "runtime_scripts.common.tabular.drift", *args],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 

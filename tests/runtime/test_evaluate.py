@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from runtime_scripts import contract
-from runtime_scripts.churn.evaluate import calibration_error
+from runtime_scripts.common.tabular.evaluate import calibration_error
 from tests.runtime.conftest import Pipeline, ok, run_entry, stage_evaluation
 
 TOP_LEVEL = {"schema_version", "generated_at", "threshold", "metrics", "quality_gate",
@@ -145,7 +145,7 @@ def test_batch_predictions_are_scored_against_labels_paired_by_id(pipeline: Pipe
     order, one file) pair up by id and give the very metrics evaluation computes itself."""
     import xgboost
 
-    from runtime_scripts.churn.model_bundle import load_bundle
+    from runtime_scripts.common.model_bundle import load_bundle
 
     ml = pipeline.ml
     bundle = load_bundle(ml.model)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime_scripts.churn.jobio import JobError, atomic_outputs, run_job
-from runtime_scripts.churn.model_bundle import resolve_model_dir
+from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
+from runtime_scripts.common.model_bundle import resolve_model_dir
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime_scripts"
 FORBIDDEN = {"aws_cdk", "boto3", "botocore", "constructs", "stacks", "config", "ml_constructs",

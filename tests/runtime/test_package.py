@@ -21,7 +21,7 @@ import pytest
 import xgboost
 
 from runtime_scripts import contract
-from runtime_scripts.churn.model_bundle import load_bundle, resolve_model_dir
+from runtime_scripts.common.model_bundle import load_bundle, resolve_model_dir
 from tests.runtime.conftest import (
     Pipeline,
     make_model_archive,

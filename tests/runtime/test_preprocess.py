@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 
 from runtime_scripts import contract
-from runtime_scripts.churn.dataset import DatasetSpec
-from runtime_scripts.churn.transform import FittedTransform
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
+from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.common.tabular.transform import FittedTransform
 from tests.runtime.conftest import REPO, SAMPLE, Pipeline, ok, run_entry
 
-SPEC = DatasetSpec.load()
+SPEC = DatasetSpec.load(CHURN_SPEC)
 SPLITS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
           contract.PROCESSING_OUTPUT_TEST)
 
@@ -192,7 +194,7 @@ def _config_channel(root: Path, specs: dict[str, dict]) -> None:
 
 def test_a_spec_from_s3_is_used_whatever_its_file_is_called(tmp_path: Path) -> None:
     """SageMaker stages s3://.../specs/subscriptions.json as config/subscriptions.json."""
-    spec = {**json.loads((REPO / "runtime_scripts/churn/dataset.json").read_text()),
+    spec = {**json.loads((REPO / "runtime_scripts/use_cases/churn/dataset.json").read_text()),
             "name": "from-s3"}
     _config_channel(tmp_path, {"subscriptions.json": spec})
     result = ok(run_entry("process", "preprocess", root=tmp_path))
@@ -200,7 +202,7 @@ def test_a_spec_from_s3_is_used_whatever_its_file_is_called(tmp_path: Path) -> N
 
 
 def test_two_specs_in_the_input_are_refused_by_name(tmp_path: Path) -> None:
-    spec = json.loads((REPO / "runtime_scripts/churn/dataset.json").read_text())
+    spec = json.loads((REPO / "runtime_scripts/use_cases/churn/dataset.json").read_text())
     _config_channel(tmp_path, {"a.json": spec, "b.json": spec})
     result = run_entry("process", "preprocess", root=tmp_path)
     assert result.returncode == 1

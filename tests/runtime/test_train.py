@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runtime_scripts import contract
-from runtime_scripts.churn import hyperparameters
+from runtime_scripts.common.tabular import hyperparameters
 from tests.runtime.conftest import PIPELINE_HPS, Pipeline, ok, run_entry, stage_training
 
 METRIC_LINE = re.compile(rf"^{re.escape(contract.METRIC_LINE_PREFIX)} ", re.MULTILINE)

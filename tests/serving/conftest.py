@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.sample_model import SampleModel, build_sample_model
-from runtime_scripts.churn.serving.model import ModelArtifacts
+from runtime_scripts.common.serving.model import ModelArtifacts
 from tests.serving.server_process import ServerProcess
 
 
@@ -64,3 +64,9 @@ def server(sample_model: SampleModel, tmp_path_factory: pytest.TempPathFactory) 
         code = proc.stop()
     assert code == 0, f"serve did not shut down cleanly on SIGTERM:\n{proc.log}"
 
+
+
+@pytest.fixture(autouse=True)
+def _churn_use_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests run the shared tabular code as the churn use case's image does."""
+    monkeypatch.setenv("ML_USE_CASE", "churn")

@@ -39,7 +39,7 @@ class ServerProcess:
     def __init__(self, log_path: Path, env: dict[str, str], args: list[str] | None = None) -> None:
         self.port = free_port()
         self.log_path = log_path
-        full_env = {**os.environ, "PYTHON": sys.executable, **env}
+        full_env = {**os.environ, "PYTHON": sys.executable, "ML_USE_CASE": "churn", **env}
         command = [str(SERVE), "--host", "127.0.0.1", "--port", str(self.port), *(args or [])]
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from runtime_scripts.churn.serving.app import InferenceApp, Request, Scorer
-from runtime_scripts.churn.serving.config import ServerConfig
+from runtime_scripts.common.serving.app import InferenceApp, Request, Scorer
+from runtime_scripts.common.serving.config import ServerConfig
 
 CSV = "text/csv"
 

@@ -16,16 +16,16 @@ import pytest
 import xgboost
 
 from runtime_scripts import contract
-from runtime_scripts.churn.transform import FittedTransform
+from runtime_scripts.common.tabular.transform import FittedTransform
 from tests.serving.server_process import REPO_ROOT, ServerProcess
 
 BIN = REPO_ROOT / "runtime_scripts" / "bin"
-SAMPLE = REPO_ROOT / "sample_data" / "churn" / "mlc_churn.csv"
+SAMPLE = REPO_ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 
 
 def run(entry: str, *args: str, root: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}  # no leaks inward
-    env |= {"ML_ROOT": str(root), "PYTHON": sys.executable}
+    env |= {"ML_ROOT": str(root), "PYTHON": sys.executable, "ML_USE_CASE": "churn"}
     done = subprocess.run([str(BIN / entry), *args], env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, f"{entry} failed:\n{done.stdout}\n{done.stderr}"

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.sample_model import SAMPLE_DATA, read_sample
-from runtime_scripts.churn.serving import predict
-from runtime_scripts.churn.transform import TransformInputError
+from runtime_scripts.common.serving import predict
+from runtime_scripts.common.tabular.transform import TransformInputError
 
 
 @pytest.fixture(scope="module")

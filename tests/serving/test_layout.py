@@ -10,9 +10,9 @@ import io
 import orjson
 import pytest
 
-from runtime_scripts.churn.serving.app import InferenceApp, Scorer
-from runtime_scripts.churn.serving.config import ServerConfig
-from runtime_scripts.churn.serving.model import ModelArtifacts
+from runtime_scripts.common.serving.app import InferenceApp, Scorer
+from runtime_scripts.common.serving.config import ServerConfig
+from runtime_scripts.common.serving.model import ModelArtifacts
 
 CSV = "text/csv"
 

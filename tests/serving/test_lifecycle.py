@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime_scripts.churn.serving.app import InferenceApp
-from runtime_scripts.churn.serving.config import ConfigError, ServerConfig
+from runtime_scripts.common.serving.app import InferenceApp
+from runtime_scripts.common.serving.config import ConfigError, ServerConfig
 from tests.serving.server_process import ServerProcess
 
 ROW = b"KS,128,area_code_415,no,yes,25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1"

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from runtime_scripts.churn.serving.config import MAX_HEADER_BYTES, MAX_URL_BYTES
+from runtime_scripts.common.serving.config import MAX_HEADER_BYTES, MAX_URL_BYTES
 
 ROW = b"KS,128,area_code_415,no,yes,25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1"
 

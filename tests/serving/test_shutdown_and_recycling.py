@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime_scripts.churn.serving.config import (
+from runtime_scripts.common.serving.config import (
     DRAIN_IDLE_GRACE_S,
     GRACEFUL_SHUTDOWN_S,
     ConfigError,

@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime_scripts.churn.jobio import JobError, write_atomic
+from runtime_scripts.common.jobio import JobError, write_atomic
 
 if TYPE_CHECKING:
     import xgboost
 
-    from runtime_scripts.churn.hyperparameters import Hyperparameters
+    from runtime_scripts.common.tabular.hyperparameters import Hyperparameters
 
 STATE_ATTR = "churn_training_state"
 FILE_PATTERN = re.compile(r"^checkpoint-(\d+)\.ubj$")

@@ -12,7 +12,7 @@ in batch transform, in the training data's layout (`record_columns`, see layout.
   error) or {"features": [values]}.
 - application/jsonlines: one instance per line.
 Values are numbers, strings or null; what each cell means (missing, rejected) is the one cell
-policy of training and serving, `runtime_scripts/churn/cells.py`. Client values quoted back in a
+policy of training and serving, `runtime_scripts/common/tabular/cells.py`. Client values quoted back in a
 message are shortened (`cells.shown`).
 
 Responses (Accept; default: the request's own type):
@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from runtime_scripts.churn.cells import shown
-from runtime_scripts.churn.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from runtime_scripts.common.tabular.cells import shown
+from runtime_scripts.common.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
 CSV = "text/csv"
 JSON = "application/json"

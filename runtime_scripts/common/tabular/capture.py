@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Union  # noqa: UP035 (Python 3.7 at run time
 # Comma-separated column names, to monitor another dataset with this file unchanged (an environment
 # value of a monitoring job definition holds at most 256 characters).
 FEATURE_COLUMNS_ENV = "FEATURE_COLUMNS"
-# The churn request columns (runtime_scripts/churn/dataset.json; a test keeps them equal).
+# The churn request columns (runtime_scripts/use_cases/churn/dataset.json; a test keeps them equal).
 CHURN_FEATURES = (
     "state", "account_length", "area_code", "international_plan", "voice_mail_plan",
     "number_vmail_messages", "total_day_minutes", "total_day_calls", "total_day_charge",

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from runtime_scripts.churn.jobio import JobError, find_data_files
-from runtime_scripts.churn.model_bundle import ModelBundle
+from runtime_scripts.common.jobio import JobError, find_data_files
+from runtime_scripts.common.model_bundle import ModelBundle
 
 PROBABILITY_COLUMN = "probability"
 

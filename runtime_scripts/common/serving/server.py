@@ -20,10 +20,10 @@ import socket
 import sys
 import time
 
-from runtime_scripts.churn.serving.accept import WorkerBoard
-from runtime_scripts.churn.serving.config import GRACEFUL_SHUTDOWN_S, ConfigError, ServerConfig
+from runtime_scripts.common.serving.accept import WorkerBoard
+from runtime_scripts.common.serving.config import GRACEFUL_SHUTDOWN_S, ConfigError, ServerConfig
 
-log = logging.getLogger("runtime_scripts.churn.serve")
+log = logging.getLogger("runtime_scripts.common.serving.server")
 
 EXIT_CONFIG = 2
 EXIT_BOOT = 1
@@ -44,7 +44,7 @@ class Supervisor:
         self.restarts: list[float] = []
 
     def run(self) -> int:
-        from runtime_scripts.churn.serving.worker import BOOT_FAILURE
+        from runtime_scripts.common.serving.worker import BOOT_FAILURE
 
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS | {signal.SIGCHLD})
@@ -82,7 +82,7 @@ class Supervisor:
             _stop_with_parent(self.pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS | {signal.SIGCHLD})
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            from runtime_scripts.churn.serving.worker import run_worker
+            from runtime_scripts.common.serving.worker import run_worker
 
             code = run_worker(self.config, self.sock, self.board, slot, replacement=replacement)
         except BaseException:
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     # numpy and xgboost are imported (below, once, before forking, so workers share the pages).
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    from runtime_scripts.churn.serving.worker import configure_logging
+    from runtime_scripts.common.serving.worker import configure_logging
 
     configure_logging()
     try:

@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runtime_scripts.churn.serving.errors import BadRequest
-from runtime_scripts.churn.transform import columns_getter
+from runtime_scripts.common.serving.errors import BadRequest
+from runtime_scripts.common.tabular.transform import columns_getter
 
 Row = Sequence[object]
 

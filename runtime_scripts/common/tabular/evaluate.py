@@ -46,16 +46,16 @@ from typing import Any
 import numpy as np
 
 from runtime_scripts import contract
-from runtime_scripts.churn import quality_gate
-from runtime_scripts.churn.batch_labels import load_labelled_predictions
-from runtime_scripts.churn.jobio import (
+from runtime_scripts.common import quality_gate
+from runtime_scripts.common.batch_labels import load_labelled_predictions
+from runtime_scripts.common.jobio import (
     JobError,
     atomic_outputs,
     find_data_files,
     read_table,
     run_job,
 )
-from runtime_scripts.churn.model_bundle import ModelBundle, load_bundle, resolve_model_dir
+from runtime_scripts.common.model_bundle import ModelBundle, load_bundle, resolve_model_dir
 
 log = logging.getLogger("churn.evaluate")
 
@@ -182,7 +182,7 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
         "feature_importance": [{"feature": f, "gain": g} for f, g in importance[:20]],
         "binary_classification_metrics": sagemaker_model_quality(metrics, cm),
     }
-    from runtime_scripts.churn import report
+    from runtime_scripts.common import report
 
     page = report.render(document, y, p, importance)
     target = paths.processing_output(contract.PROCESSING_OUTPUT_EVALUATION)

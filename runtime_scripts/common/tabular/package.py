@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime_scripts import contract
-from runtime_scripts.churn.jobio import JobError, atomic_outputs, run_job
-from runtime_scripts.churn.model_bundle import load_bundle, load_feature_schema, load_transform
+from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
+from runtime_scripts.common.model_bundle import load_bundle, load_feature_schema, load_transform
 
 if TYPE_CHECKING:
     import xgboost

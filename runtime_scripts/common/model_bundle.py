@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime_scripts import contract
-from runtime_scripts.churn.jobio import JobError
-from runtime_scripts.churn.transform import FittedTransform
+from runtime_scripts.common.jobio import JobError
+from runtime_scripts.common.tabular.transform import FittedTransform
 
 if TYPE_CHECKING:
     import xgboost

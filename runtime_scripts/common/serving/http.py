@@ -36,17 +36,17 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from runtime_scripts.churn.serving.app import Request, Response, error_response, payload_message
-from runtime_scripts.churn.serving.config import (
+from runtime_scripts.common.serving.app import Request, Response, error_response, payload_message
+from runtime_scripts.common.serving.config import (
     DRAIN_IDLE_GRACE_S,
     MAX_HEADER_BYTES,
     MAX_URL_BYTES,
     ServerConfig,
 )
-from runtime_scripts.churn.serving.errors import BadRequest, ClientError, PayloadTooLarge
+from runtime_scripts.common.serving.errors import BadRequest, ClientError, PayloadTooLarge
 
 if TYPE_CHECKING:
-    from runtime_scripts.churn.serving.app import InferenceApp
+    from runtime_scripts.common.serving.app import InferenceApp
 
 log = logging.getLogger(__name__)
 

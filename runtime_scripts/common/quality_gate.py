@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime_scripts import contract
-from runtime_scripts.churn.jobio import JobError
+from runtime_scripts.common.jobio import JobError
 
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"

@@ -15,12 +15,12 @@ import socket
 import sys
 from collections.abc import Callable
 
-from runtime_scripts.churn.serving.accept import Acceptor, WorkerBoard
-from runtime_scripts.churn.serving.app import InferenceApp, Scorer
-from runtime_scripts.churn.serving.config import GRACEFUL_SHUTDOWN_S, KEEPALIVE_S, ServerConfig
-from runtime_scripts.churn.serving.errors import ModelLoadError
-from runtime_scripts.churn.serving.http import Connections, HttpProtocol
-from runtime_scripts.churn.serving.model import ModelArtifacts
+from runtime_scripts.common.serving.accept import Acceptor, WorkerBoard
+from runtime_scripts.common.serving.app import InferenceApp, Scorer
+from runtime_scripts.common.serving.config import GRACEFUL_SHUTDOWN_S, KEEPALIVE_S, ServerConfig
+from runtime_scripts.common.serving.errors import ModelLoadError
+from runtime_scripts.common.serving.http import Connections, HttpProtocol
+from runtime_scripts.common.serving.model import ModelArtifacts
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from runtime_scripts import contract
-from runtime_scripts.churn import checkpoint, hyperparameters
-from runtime_scripts.churn.hyperparameters import HyperparameterError, Hyperparameters
-from runtime_scripts.churn.jobio import JobError, find_data_files, read_table, run_job
-from runtime_scripts.churn.model_bundle import load_feature_schema, load_transform
+from runtime_scripts.common import checkpoint
+from runtime_scripts.common.tabular import hyperparameters
+from runtime_scripts.common.tabular.hyperparameters import HyperparameterError, Hyperparameters
+from runtime_scripts.common.jobio import JobError, find_data_files, read_table, run_job
+from runtime_scripts.common.model_bundle import load_feature_schema, load_transform
 
 if TYPE_CHECKING:
     import xgboost

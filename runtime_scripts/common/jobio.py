@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime_scripts.churn.dataset import DatasetSpecError
-from runtime_scripts.churn.transform import TransformInputError
+from runtime_scripts.common.tabular.dataset import DatasetSpecError
+from runtime_scripts.common.tabular.transform import TransformInputError
 
 if TYPE_CHECKING:
     import pandas as pd

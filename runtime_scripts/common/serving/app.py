@@ -13,10 +13,10 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 
-from runtime_scripts.churn.cells import shown
-from runtime_scripts.churn.serving import codecs
-from runtime_scripts.churn.serving.config import ServerConfig
-from runtime_scripts.churn.serving.errors import (
+from runtime_scripts.common.tabular.cells import shown
+from runtime_scripts.common.serving import codecs
+from runtime_scripts.common.serving.config import ServerConfig
+from runtime_scripts.common.serving.errors import (
     BadRequest,
     ClientError,
     MethodNotAllowed,
@@ -24,10 +24,10 @@ from runtime_scripts.churn.serving.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from runtime_scripts.churn.serving.layout import RecordLayout, Rows
-from runtime_scripts.churn.serving.model import ModelArtifacts
-from runtime_scripts.churn.serving.predict import make_predictor
-from runtime_scripts.churn.transform import TransformInputError
+from runtime_scripts.common.serving.layout import RecordLayout, Rows
+from runtime_scripts.common.serving.model import ModelArtifacts
+from runtime_scripts.common.serving.predict import make_predictor
+from runtime_scripts.common.tabular.transform import TransformInputError
 
 JSON_TYPE = b"application/json"
 

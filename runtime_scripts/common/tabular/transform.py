@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from runtime_scripts.churn.cells import (
+from runtime_scripts.common.tabular.cells import (
     CellError,
     categorical_value,
     numeric_rejection,
@@ -37,7 +37,7 @@ from runtime_scripts.churn.cells import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from runtime_scripts.churn.dataset import DatasetSpec
+    from runtime_scripts.common.tabular.dataset import DatasetSpec
 
 MISSING_LEVEL = "__missing__"
 _SCATTER_MIN_ROWS = 16

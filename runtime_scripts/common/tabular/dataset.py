@@ -1,7 +1,7 @@
 """The dataset spec: which column is the target, which are ids, which features and their kinds.
 
-A JSON document (see `dataset.json` for the churn default) so a pipeline can pass another one as a
-processing input without rebuilding the image.
+A JSON document (each use case bundles one, named by its manifest) so a pipeline can pass another
+one as a processing input without rebuilding the image.
 """
 
 from __future__ import annotations
@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FEATURE_KINDS = ("numeric", "categorical")
-DEFAULT_SPEC_PATH = Path(__file__).with_name("dataset.json")
+
+
+def bundled_spec_path() -> Path:
+    """The dataset spec the running use case bundles (its manifest's `dataset_spec`)."""
+    from runtime_scripts.common.manifest import current_use_case
+
+    manifest = current_use_case()
+    return manifest.path(manifest.dataset_spec)
 
 
 class DatasetSpecError(ValueError):
@@ -52,7 +59,7 @@ class DatasetSpec:
 
     @classmethod
     def load(cls, path: Path | None = None) -> DatasetSpec:
-        path = Path(path) if path else DEFAULT_SPEC_PATH
+        path = Path(path) if path else bundled_spec_path()
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:

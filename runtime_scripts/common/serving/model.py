@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime_scripts import contract
-from runtime_scripts.churn.serving.errors import ModelLoadError
+from runtime_scripts.common.serving.errors import ModelLoadError
 
 if TYPE_CHECKING:
     import xgboost
 
-    from runtime_scripts.churn.transform import FittedTransform
+    from runtime_scripts.common.tabular.transform import FittedTransform
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ class ModelArtifacts:
 
     @classmethod
     def load(cls, model_dir: Path) -> ModelArtifacts:
-        from runtime_scripts.churn.jobio import JobError
-        from runtime_scripts.churn.model_bundle import MODEL_FILES, load_bundle
+        from runtime_scripts.common.jobio import JobError
+        from runtime_scripts.common.model_bundle import MODEL_FILES, load_bundle
 
         model_dir = Path(model_dir)
         absent = [name for name in MODEL_FILES if not (model_dir / name).is_file()]

@@ -1,0 +1,212 @@
+"""The use-case manifest: everything the platform knows about a use case, and all it may read.
+
+Each use case is a folder `runtime_scripts/use_cases/<name>/` whose `manifest.py` defines
+`MANIFEST = UseCaseManifest(...)`. The CDK side, the stage config and the first state of every
+pipeline read only this object (and the files it names inside the folder); they never import a
+use case's code. This module imports nothing beyond the standard library, so reading a manifest
+is cheap and needs none of a use case's dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
+USE_CASES_PACKAGE = "runtime_scripts.use_cases"
+# The environment variable every image of a use case sets (its Dockerfile) and every job request
+# passes: the bin entry points run `runtime_scripts.use_cases.<it>.<job>`.
+USE_CASE_ENV = "ML_USE_CASE"
+# A use case's name is part of AWS resource names (`<prefix>-<use case>-<pipeline>`): short,
+# lowercase, no leading digit, no double hyphen.
+USE_CASE_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,11}$")
+USE_CASE_NAME_MAX = 12
+
+ProblemType = Literal["binary_classification", "multiclass_classification", "regression",
+                      "forecasting", "image_classification"]
+Comparison = Literal[">=", ">", "<=", "<"]
+
+
+class ManifestError(ValueError):
+    """A use case that cannot be loaded, or whose manifest contradicts itself."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric the use case's evaluation writes to evaluation.json (`metrics.<name>`)."""
+
+    name: str
+    higher_is_better: bool
+    gateable: bool = True  # may a quality gate condition use it
+    # The range a threshold on it may take; None: unbounded on that side.
+    minimum: float | None = 0.0
+    maximum: float | None = 1.0
+
+    @property
+    def better_comparisons(self) -> tuple[str, str]:
+        return (">=", ">") if self.higher_is_better else ("<=", "<")
+
+
+@dataclass(frozen=True)
+class GateCondition:
+    metric: str
+    comparison: Comparison
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The tuning job's default objective and search space (per-execution input can replace
+    them). `ranges` has SageMaker's three kinds, each a list of {"name", "min", "max",
+    "scaling"} ({"name", "values"} for categorical)."""
+
+    objective_metric: str  # a training log metric, e.g. "validation:logloss"
+    objective_type: Literal["Maximize", "Minimize"]
+    ranges: dict = field(default_factory=dict)
+    static_hyperparameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuiltinAlgorithm:
+    """One of SageMaker's own training images the use case can train with instead of its own
+    (`training.algorithm = "builtin"`); its model is repacked by `process package`."""
+
+    framework: str  # the SageMaker SDK's image_uris name, e.g. "xgboost"
+    version: str
+    hyperparameters: dict[str, str] = field(default_factory=dict)  # what it needs on top
+    objective_metric: str = ""  # the tuning objective it emits, e.g. "validation:auc"
+
+
+@dataclass(frozen=True)
+class Image:
+    dockerfile: str = "Dockerfile"  # in the use case folder; the build context is runtime_scripts/
+    instance_family: Literal["cpu", "gpu"] = "cpu"
+    builtin_training: BuiltinAlgorithm | None = None
+
+
+@dataclass(frozen=True)
+class Serving:
+    content_types: tuple[str, ...] = ("text/csv",)  # what /invocations accepts
+    accept_types: tuple[str, ...] = ("text/csv",)  # what it can answer
+    # The columns a prediction answer holds, in order (CSV header of batch output).
+    prediction_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    # Model Monitor's record preprocessor: a script in the use case folder, or in common/.
+    record_preprocessor: str = "../../common/tabular/capture.py"
+    drift: bool = True  # data-quality drift checks on the dataset spec's features
+
+
+@dataclass(frozen=True)
+class UseCaseManifest:
+    name: str
+    description: str
+    problem_type: ProblemType
+    metrics: tuple[Metric, ...]
+    training_metrics: tuple[str, ...]  # "#metrics" log names: MetricDefinitions of every job
+    gate: tuple[GateCondition, ...]  # the default quality gate; every condition must hold
+    hyperparameters: dict[str, str]
+    tuning: Tuning
+    serving: Serving = field(default_factory=Serving)
+    monitoring: Monitoring = field(default_factory=Monitoring)
+    image: Image = field(default_factory=Image)
+    # A gate must have a condition on one of these (empty: no such rule). Classification: a
+    # ranking metric alone once approved a model that never predicted the positive class.
+    gate_requires_one_of: tuple[str, ...] = ()
+    dataset_spec: str = "dataset.json"  # the bundled dataset spec, in the folder
+    glue_schema: str = "glue_schema.json"  # the raw table's schema for the Glue ETL job
+    sample_data: str = "sample_data/data.csv"  # the smoke test's and the local run's data
+    # Local runs: the hold-out rows to batch-score and their labels, relative to the folder.
+    local_batch: str | None = None
+    local_batch_labels: str | None = None
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        return USE_CASES_DIR / self.name
+
+    def path(self, relative: str) -> Path:
+        return (self.folder / relative).resolve()
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics)
+
+    def metric(self, name: str) -> Metric:
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric
+        raise KeyError(name)
+
+    @property
+    def gateable_metrics(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics if m.gateable)
+
+    @property
+    def lower_is_better(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics if not m.higher_is_better)
+
+    def validate(self) -> None:
+        """The manifest's own consistency: raises ManifestError naming the field and the fix."""
+        where = f"use case {self.name!r} (runtime_scripts/use_cases/{self.name}/manifest.py)"
+        if not USE_CASE_NAME.match(self.name):
+            raise ManifestError(f"{where}: name must be 2-{USE_CASE_NAME_MAX} lowercase "
+                                "letters, digits and single '-', starting with a letter")
+        if self.folder.name != self.name:
+            raise ManifestError(f"{where}: name must equal its folder's name")
+        names = self.metric_names
+        if len(set(names)) != len(names) or not names:
+            raise ManifestError(f"{where}: metrics must be listed once each, at least one")
+        for condition in self.gate:
+            if condition.metric not in self.gateable_metrics:
+                raise ManifestError(f"{where}: gate metric {condition.metric!r} is not one of "
+                                    f"its gateable metrics {', '.join(self.gateable_metrics)}")
+        for name in self.gate_requires_one_of:
+            if name not in names:
+                raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
+        objectives = [self.tuning.objective_metric]
+        if self.image.builtin_training and self.image.builtin_training.objective_metric:
+            objectives.append(self.image.builtin_training.objective_metric)
+        if self.tuning.objective_metric not in self.training_metrics:
+            raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
+                                f"is not a training metric ({', '.join(self.training_metrics)})")
+        for relative in (self.dataset_spec, self.glue_schema, self.image.dockerfile,
+                         self.monitoring.record_preprocessor):
+            if not self.path(relative).is_file():
+                raise ManifestError(f"{where}: {relative} does not exist in its folder")
+
+
+def available_use_cases() -> list[str]:
+    """Every folder under runtime_scripts/use_cases/ with a manifest.py, sorted."""
+    return sorted(p.parent.name for p in USE_CASES_DIR.glob("*/manifest.py"))
+
+
+def load_manifest(name: str) -> UseCaseManifest:
+    """The validated manifest of use case `name`; an unknown name lists those that exist."""
+    known = available_use_cases()
+    if name not in known:
+        raise ManifestError(f"unknown use case {name!r}: known are {', '.join(known) or 'none'}"
+                            f"; a use case is a folder runtime_scripts/use_cases/<name>/ with a "
+                            "manifest.py (docs/use-cases.md)")
+    module = importlib.import_module(f"{USE_CASES_PACKAGE}.{name}.manifest")
+    manifest = getattr(module, "MANIFEST", None)
+    if not isinstance(manifest, UseCaseManifest):
+        raise ManifestError(f"runtime_scripts/use_cases/{name}/manifest.py must define "
+                            "MANIFEST = UseCaseManifest(...)")
+    manifest.validate()
+    return manifest
+
+
+def current_use_case() -> UseCaseManifest:
+    """The manifest of the use case this process runs for (the image's ML_USE_CASE)."""
+    name = os.environ.get(USE_CASE_ENV)
+    if not name:
+        raise ManifestError(f"{USE_CASE_ENV} is not set: the use case's image sets it (its "
+                            "Dockerfile), and so does every job request the platform sends")
+    return load_manifest(name)
