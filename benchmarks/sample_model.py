@@ -18,13 +18,14 @@ import xgboost
 
 from runtime_scripts import contract
 from runtime_scripts.common.tabular import preprocess
-from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
-CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 from runtime_scripts.common.tabular.transform import FittedTransform
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = REPO_ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
+SAMPLE_DATA = CHURN.path(CHURN.sample_data)
 
 # Close to what a tuned churn model looks like: a few hundred shallow trees.
 PARAMS = {

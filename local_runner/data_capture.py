@@ -1,8 +1,8 @@
 """SageMaker data capture for local endpoints: each sampled request and its response written to
 S3 as SageMaker writes them, one JSON line per request under
 `<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/`, so Model Monitor's record preprocessor
-and the platform's drift check (runtime_scripts/common/tabular/capture.py) read local captures as they
-read real ones."""
+and the platform's drift check (runtime_scripts/common/tabular/capture.py) read local
+captures as they read real ones."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ One file, two ways to run it:
 * With plain ``pyspark`` in local mode (``awsglue`` not importable), the same arguments parsed
   with argparse::
 
-      python runtime_scripts/glue/etl.py --input_path runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv \\
+      python runtime_scripts/glue/etl.py \\
+          --input_path runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv \\
           --output_path .local_runs/curated/churn --ingest_date 2024-05-01
       spark-submit runtime_scripts/glue/etl.py --input_path ... --output_path ...
 

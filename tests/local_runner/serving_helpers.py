@@ -15,7 +15,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 # The held-out customers in the training data's layout (header, customer_id, features).
-HOLDOUT = ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "local_run" / "holdout.csv"
+HOLDOUT = ROOT / "runtime_scripts/use_cases/churn/sample_data/local_run/holdout.csv"
 ENDPOINT = "mlplatform-dev-churn"
 ROWS = 40  # held-out rows sent per request
 

@@ -107,7 +107,8 @@ def s3():
         client = boto3.client("s3", region_name="eu-west-1")
         client.create_bucket(Bucket=BUCKET,
                              CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        client.upload_file(str(ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"), BUCKET,
+        client.upload_file(str(ROOT / "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv"),
+                           BUCKET,
                            "raw/churn/mlc_churn.csv")
         yield client
 

@@ -34,8 +34,8 @@ def example(name: str) -> dict:
 
 
 def subscriptions() -> pd.DataFrame:
-    churn = pd.read_csv(ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv", dtype=str,
-                        keep_default_na=False)
+    churn = pd.read_csv(ROOT / "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv",
+                        dtype=str, keep_default_na=False)
     table = churn[list(COLUMNS)].rename(columns=COLUMNS)
     table["signup_channel"] = ["web", "shop", "phone"] * (len(table) // 3) + \
         ["web"] * (len(table) % 3)

@@ -1,6 +1,6 @@
-"""One cell policy (`runtime_scripts/common/tabular/cells.py`): the same cell gets the same verdict at
-training (preprocessing's validation over a CSV read as text) and at serving (the raw-token
-transform, from CSV tokens and from JSON values)."""
+"""One cell policy (`runtime_scripts/common/tabular/cells.py`): the same cell gets the same
+verdict at training (preprocessing's validation over a CSV read as text) and at serving (the
+raw-token transform, from CSV tokens and from JSON values)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 
 from runtime_scripts.common.tabular import cells
-from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
-CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 from runtime_scripts.common.tabular.preprocess import cell_problems
 from runtime_scripts.common.tabular.transform import FittedTransform, TransformInputError
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 from tests.runtime.conftest import SAMPLE
+
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 
 SPEC = DatasetSpec.load(CHURN_SPEC)
 NUMERIC, CATEGORICAL = "account_length", "state"

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from runtime_scripts.common.tabular.dataset import DatasetSpec, DatasetSpecError
 from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+
 CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
-from runtime_scripts.common.tabular.dataset import DatasetSpec, DatasetSpecError, bundled_spec_path
 
 BUNDLED = json.loads(CHURN_SPEC.read_text())
 

@@ -17,9 +17,10 @@ import pytest
 
 from runtime_scripts import contract
 from runtime_scripts.common.tabular import capture, drift
-from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
-CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from runtime_scripts import contract
-from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
-CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 from runtime_scripts.common.tabular.transform import FittedTransform
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 from tests.runtime.conftest import REPO, SAMPLE, Pipeline, ok, run_entry
+
+CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
 
 SPEC = DatasetSpec.load(CHURN_SPEC)
 SPLITS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,

@@ -1,4 +1,4 @@
-"""The churn model's inference server; `runtime_scripts/common/serving/server.py` is its entry point.
+"""The tabular inference server; `server.py` is its entry point.
 
 Modules, outside in:
 - accept: the listening socket shared by the worker processes, connections spread evenly

@@ -13,7 +13,6 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 
-from runtime_scripts.common.tabular.cells import shown
 from runtime_scripts.common.serving import codecs
 from runtime_scripts.common.serving.config import ServerConfig
 from runtime_scripts.common.serving.errors import (
@@ -27,6 +26,7 @@ from runtime_scripts.common.serving.errors import (
 from runtime_scripts.common.serving.layout import RecordLayout, Rows
 from runtime_scripts.common.serving.model import ModelArtifacts
 from runtime_scripts.common.serving.predict import make_predictor
+from runtime_scripts.common.tabular.cells import shown
 from runtime_scripts.common.tabular.transform import TransformInputError
 
 JSON_TYPE = b"application/json"

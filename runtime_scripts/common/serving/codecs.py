@@ -12,8 +12,8 @@ in batch transform, in the training data's layout (`record_columns`, see layout.
   error) or {"features": [values]}.
 - application/jsonlines: one instance per line.
 Values are numbers, strings or null; what each cell means (missing, rejected) is the one cell
-policy of training and serving, `runtime_scripts/common/tabular/cells.py`. Client values quoted back in a
-message are shortened (`cells.shown`).
+policy of training and serving, `runtime_scripts/common/tabular/cells.py`. Client values
+quoted back in a message are shortened (`cells.shown`).
 
 Responses (Accept; default: the request's own type):
 - text/csv: "probability,label" per row (after a header row "probability,label" when a batch
@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from runtime_scripts.common.tabular.cells import shown
 from runtime_scripts.common.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from runtime_scripts.common.tabular.cells import shown
 
 CSV = "text/csv"
 JSON = "application/json"

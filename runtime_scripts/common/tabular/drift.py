@@ -10,7 +10,8 @@ sample's noise never is and a large sample's trivial differences never are:
 - is it real? The two-sample Kolmogorov-Smirnov test (numeric) or the chi-square test of the
   category counts (categorical) rejects "same distribution" at `alpha`.
 
-Usage, as a processing job or on a workstation (`python -m runtime_scripts.common.tabular.drift -h`):
+Usage, as a processing job or on a workstation
+(`python -m runtime_scripts.common.tabular.drift -h`):
     processing/input/baseline/**.csv     the baseline.csv preprocessing writes (header-ful)
     processing/input/current/**          captured traffic (*.jsonl from data capture) and/or
                                          raw-feature CSVs (with a header)
@@ -33,9 +34,9 @@ import pandas as pd
 from scipy import stats
 
 from runtime_scripts import contract
+from runtime_scripts.common.jobio import JobError, find_data_files, run_job, write_atomic
 from runtime_scripts.common.tabular.capture import CaptureError, rows_from_lines
 from runtime_scripts.common.tabular.dataset import DatasetSpec
-from runtime_scripts.common.jobio import JobError, find_data_files, run_job, write_atomic
 
 log = logging.getLogger("churn.drift")
 DRIFT_INPUT_BASELINE = "baseline"

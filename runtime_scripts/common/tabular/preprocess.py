@@ -27,6 +27,13 @@ import numpy as np
 import pandas as pd
 
 from runtime_scripts import contract
+from runtime_scripts.common.jobio import (
+    JobError,
+    atomic_outputs,
+    find_data_files,
+    read_table,
+    run_job,
+)
 from runtime_scripts.common.tabular.cells import (
     CellError,
     categorical_value,
@@ -35,13 +42,6 @@ from runtime_scripts.common.tabular.cells import (
     shown,
 )
 from runtime_scripts.common.tabular.dataset import DatasetSpec, SplitRatios
-from runtime_scripts.common.jobio import (
-    JobError,
-    atomic_outputs,
-    find_data_files,
-    read_table,
-    run_job,
-)
 from runtime_scripts.common.tabular.transform import FittedTransform
 
 log = logging.getLogger("churn.preprocess")
@@ -150,7 +150,8 @@ def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFra
     numeric, rejected = cell_problems(data, spec)
     if rejected:
         problems.append("columns with values the cell policy rejects (non-numeric, infinite, "
-                        f"NUL bytes; see runtime_scripts/common/tabular/cells.py): {'; '.join(rejected)}")
+                        f"NUL bytes; see runtime_scripts/common/tabular/cells.py): "
+                        f"{'; '.join(rejected)}")
         raise JobError(f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}")
     for name in spec.numeric_features:
         typed[name] = numeric[name]

@@ -30,10 +30,10 @@ import numpy as np
 
 from runtime_scripts import contract
 from runtime_scripts.common import checkpoint
-from runtime_scripts.common.tabular import hyperparameters
-from runtime_scripts.common.tabular.hyperparameters import HyperparameterError, Hyperparameters
 from runtime_scripts.common.jobio import JobError, find_data_files, read_table, run_job
 from runtime_scripts.common.model_bundle import load_feature_schema, load_transform
+from runtime_scripts.common.tabular import hyperparameters
+from runtime_scripts.common.tabular.hyperparameters import HyperparameterError, Hyperparameters
 
 if TYPE_CHECKING:
     import xgboost
