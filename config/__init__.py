@@ -1,5 +1,12 @@
 """Typed stage configuration for the CDK app and the local runner."""
 
-from config.settings import ConfigError, StageConfig, available_stages, load_stage_config
+from config.settings import (
+    ConfigError,
+    StageConfig,
+    UseCaseConfig,
+    available_stages,
+    load_stage_config,
+)
 
-__all__ = ["ConfigError", "StageConfig", "available_stages", "load_stage_config"]
+__all__ = ["ConfigError", "StageConfig", "UseCaseConfig", "available_stages",
+           "load_stage_config"]

@@ -27,6 +27,13 @@ from config.problems import (
     with_article,
 )
 from runtime_scripts import contract
+from runtime_scripts.common.manifest import (
+    USE_CASE_NAME,
+    ManifestError,
+    UseCaseManifest,
+    available_use_cases,
+    load_manifest,
+)
 from runtime_scripts.pipeline_input.names import MAX_SCOPED_PREFIX
 
 STAGES_DIR = Path(__file__).with_name("stages")
@@ -174,35 +181,42 @@ class JobRetryConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig(JobResources):
-    algorithm: Literal["script", "builtin-xgboost"] = "script"
+    # "script": the use case's own image trains; "builtin": the SageMaker algorithm its manifest
+    # names (image.builtin_training), whose model the training pipeline repacks.
+    algorithm: Literal["script", "builtin"] = "script"
     use_spot: bool = False
     max_wait_seconds: int = 7200
-    hyperparameters: dict[str, str] = field(default_factory=lambda: {
-        # num_round is a cap: early stopping on log loss ends training (~70 trees at eta 0.1,
-        # ~550 at 0.01, the low end of the tuning range: benchmarks/early_stopping.py).
-        "num_round": "1000", "max_depth": "5", "eta": "0.1", "early_stopping_rounds": "20",
-    })
+    # Over the use case's own defaults (its manifest's `hyperparameters`).
+    hyperparameters: dict[str, str] = field(default_factory=dict)
 
     def validate(self, key: str) -> None:
         super().validate(key)
-        objective = self.hyperparameters.get("objective")
-        if self.algorithm == "builtin-xgboost" and objective not in (None, "binary:logistic"):
-            # The repacked model is scored and served as a churn probability.
-            report(f"{key}.hyperparameters.objective",
-                   f"{objective!r} does not give a probability",
-                   "binary:logistic (the default in built-in mode), or leave it out")
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
             report(f"{key}.max_wait_seconds",
                    "must be >= max_runtime_seconds when use_spot is true",
                    f">= {self.max_runtime_seconds}")
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        builtin = manifest.image.builtin_training
+        if self.algorithm == "builtin" and builtin is None:
+            report(f"{key}.algorithm", f"use case {manifest.name!r} names no built-in "
+                   "algorithm (its manifest's image.builtin_training)", "script")
+        objective = self.hyperparameters.get("objective")
+        if self.algorithm == "builtin" and builtin is not None and objective not in (
+                None, builtin.hyperparameters.get("objective")):
+            # The repacked model is scored and served as the use case's prediction.
+            report(f"{key}.hyperparameters.objective",
+                   f"{objective!r} is not what use case {manifest.name!r} serves",
+                   f"{builtin.hyperparameters.get('objective')!r}, or leave it out")
 
 
 @dataclass(frozen=True)
 class TuningConfig:
     enabled: bool = False
     strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
-    objective_metric: str = "validation:auc"
-    objective_type: Literal["Maximize", "Minimize"] = "Maximize"
+    # None: the use case's own objective (its manifest's tuning.objective_metric / _type).
+    objective_metric: str | None = None
+    objective_type: Literal["Maximize", "Minimize"] | None = None
     max_jobs: int = 20
     max_parallel_jobs: int = 2
 
@@ -213,50 +227,85 @@ class TuningConfig:
             report(f"{key}.max_parallel_jobs", "must not exceed max_jobs",
                    f"<= {self.max_jobs}")
 
+    def validate_for(self, key: str, manifest: UseCaseManifest, *, builtin: bool) -> None:
+        allowed = _objective_metrics(manifest, builtin=builtin)
+        if self.objective_metric is not None and self.objective_metric not in allowed:
+            guess = nearest(self.objective_metric, allowed)
+            report(f"{key}.objective_metric", f"{self.objective_metric!r} is not a metric "
+                   f"use case {manifest.name!r} emits" + (f"; did you mean {guess!r}?"
+                                                         if guess else ""), ", ".join(allowed))
+
+
+def _objective_metrics(manifest: UseCaseManifest, *, builtin: bool) -> list[str]:
+    algorithm = manifest.image.builtin_training
+    if builtin and algorithm is not None:
+        return [algorithm.objective_metric]
+    return list(manifest.training_metrics)
+
 
 @dataclass(frozen=True)
 class GateCondition:
-    """One condition the evaluation's metrics must meet (runtime_scripts/common/quality_gate.py)."""
+    """One condition the evaluation's metrics must meet (runtime_scripts/common/quality_gate.py);
+    its metric is one of the use case's gateable metrics (its manifest)."""
 
-    metric: Literal["auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss",
-                    "brier", "ece"]
+    metric: str
     comparison: Literal[">=", ">", "<=", "<"]
     threshold: float
 
     def validate(self, key: str) -> None:
-        lower_is_better = self.metric in contract.LOWER_IS_BETTER
-        better = ("<=", "<") if lower_is_better else (">=", ">")
+        return None  # needs the use case: validate_for
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        if self.metric not in manifest.gateable_metrics:
+            guess = nearest(self.metric, manifest.gateable_metrics)
+            report(f"{key}.metric", f"{self.metric!r} is not a metric use case "
+                   f"{manifest.name!r} can be gated on" + (f"; did you mean {guess!r}?"
+                                                           if guess else ""),
+                   ", ".join(manifest.gateable_metrics))
+            return
+        metric = manifest.metric(self.metric)
+        better = metric.better_comparisons
         if self.comparison not in better:
             report(f"{key}.comparison", f"{self.metric} is better when "
-                   f"{'lower' if lower_is_better else 'higher'}, so '{self.comparison}' would "
-                   "pass worse models", " or ".join(better))
-        check_range(f"{key}.threshold", self.threshold, 0.0,
-                    float("inf") if self.metric == "log_loss" else 1.0)
-
-
-# The metrics that a model which never predicts the positive class scores 0 on.
-POSITIVE_CLASS_METRICS = ("precision", "recall", "f1")
+                   f"{'higher' if metric.higher_is_better else 'lower'}, so "
+                   f"'{self.comparison}' would pass worse models", " or ".join(better))
+        low = -float("inf") if metric.minimum is None else metric.minimum
+        high = float("inf") if metric.maximum is None else metric.maximum
+        check_range(f"{key}.threshold", self.threshold, low, high)
 
 
 @dataclass(frozen=True)
 class QualityGateConfig:
-    """Every condition must hold for a model to be registered. A stage's gate has at least two,
-    one of them on precision, recall or F1: a ranking metric alone (AUC) once approved a model
-    that never predicted churn."""
+    """Every condition must hold for a model to be registered; None: the use case's default
+    gate (its manifest's). A gate has at least two conditions and, where the use case names
+    such metrics (classification: precision, recall or F1), one on them: a ranking metric alone
+    (AUC) once approved a model that never predicted churn."""
 
-    conditions: list[GateCondition] = field(default_factory=lambda: [
-        GateCondition("auc", ">=", 0.85), GateCondition("recall", ">=", 0.5)])
+    conditions: list[GateCondition] | None = None
 
     def validate(self, key: str) -> None:
-        if not 2 <= len(self.conditions) <= contract.GATE_MAX_CONDITIONS:
-            report(f"{key}.conditions", f"has {len(self.conditions)} conditions",
-                   f"2 .. {contract.GATE_MAX_CONDITIONS}, e.g. auc >= 0.85 and recall >= 0.5")
-        for i, condition in enumerate(self.conditions):
-            condition.validate(f"{key}.conditions[{i}]")
-        if not any(c.metric in POSITIVE_CLASS_METRICS for c in self.conditions):
-            report(f"{key}.conditions", "no condition on precision, recall or f1: a model that "
+        return None  # needs the use case: validate_for
+
+    def effective(self, manifest: UseCaseManifest) -> list[GateCondition]:
+        if self.conditions is not None:
+            return list(self.conditions)
+        return [GateCondition(c.metric, c.comparison, c.threshold) for c in manifest.gate]
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        conditions = self.effective(manifest)
+        if not 2 <= len(conditions) <= contract.GATE_MAX_CONDITIONS:
+            report(f"{key}.conditions", f"has {len(conditions)} conditions",
+                   f"2 .. {contract.GATE_MAX_CONDITIONS}, e.g. "
+                   + " and ".join(f"{c.metric} {c.comparison} {c.threshold}"
+                                  for c in manifest.gate))
+        for i, condition in enumerate(conditions):
+            condition.validate_for(f"{key}.conditions[{i}]", manifest)
+        required = manifest.gate_requires_one_of
+        if required and not any(c.metric in required for c in conditions):
+            report(f"{key}.conditions", f"no condition on {', '.join(required)}: a model that "
                    "never predicts the positive class would pass",
-                   'add one, e.g. {"metric": "recall", "comparison": ">=", "threshold": 0.5}')
+                   f'add one, e.g. {{"metric": "{required[0]}", "comparison": ">=", '
+                   '"threshold": 0.5}')
 
 
 @dataclass(frozen=True)
@@ -431,7 +480,8 @@ class MonitoringConfig:
     max_runtime_seconds: int = 1800
     drift_threshold: float = 0.2  # alarm when a feature's baseline drift distance exceeds it
     ground_truth_s3_uri: str | None = None  # labels for model quality monitoring, or None
-    model_quality_metric: Literal["auc", "accuracy", "precision", "recall", "f1"] = "auc"
+    # None: the first metric of the use case's default gate.
+    model_quality_metric: str | None = None
     model_quality_threshold: float = 0.8
     retrain_on_drift: bool = True
     min_hours_between_retraining: int = 24
@@ -449,20 +499,39 @@ class MonitoringConfig:
             report(f"{key}.ground_truth_s3_uri",
                    f"{self.ground_truth_s3_uri!r} is not an S3 URI",
                    "s3://bucket/prefix/, or null for no model quality monitoring")
-        check_range(f"{key}.model_quality_threshold", self.model_quality_threshold, 0.0, 1.0)
         check_range(f"{key}.min_hours_between_retraining", self.min_hours_between_retraining,
                     1, 720)
 
 
-def check_serving_against_stage(config: StageConfig) -> None:
-    """Rules between serving, monitoring and the rest of the stage."""
-    if config.serving.serverless is None:
+def _validate_monitoring_for(monitoring: MonitoringConfig, key: str,
+                             manifest: UseCaseManifest) -> None:
+    name = monitoring.model_quality_metric
+    if name is None:
+        return
+    if name not in manifest.gateable_metrics:
+        report(f"{key}.model_quality_metric", f"{name!r} is not a metric of use case "
+               f"{manifest.name!r}", ", ".join(manifest.gateable_metrics))
+        return
+    metric = manifest.metric(name)
+    low = -float("inf") if metric.minimum is None else metric.minimum
+    high = float("inf") if metric.maximum is None else metric.maximum
+    check_range(f"{key}.model_quality_threshold", monitoring.model_quality_threshold, low, high)
+
+
+def check_serving_against_stage(config: StageConfig, key: str = "",
+                                serving: ServingConfig | None = None,
+                                monitoring: MonitoringConfig | None = None) -> None:
+    """Rules between serving, monitoring and the rest of the stage (a use case's own serving
+    and monitoring when given, under `key`)."""
+    serving = serving or config.serving
+    monitoring = monitoring or config.monitoring
+    if serving.serverless is None:
         return
     if config.network.isolate:
-        report("serving.serverless", "serverless endpoints cannot run in a VPC, and "
+        report(f"{key}serving.serverless", "serverless endpoints cannot run in a VPC, and "
                "network.isolate is true", "null (instances) when network.isolate")
-    if config.monitoring.enabled:
-        report("monitoring.enabled", "serverless endpoints have no data capture, so "
+    if monitoring.enabled:
+        report(f"{key}monitoring.enabled", "serverless endpoints have no data capture, so "
                "Model Monitor cannot watch them", "false with serving.serverless")
 
 
@@ -476,6 +545,99 @@ class BatchInferenceConfig(JobResources):
         if self.schedule is not None:
             check_schedule(f"{key}.schedule", self.schedule)
         check_range(f"{key}.max_payload_mb", self.max_payload_mb, 1, 100)
+
+
+# --- use cases ------------------------------------------------------------------------------------
+_DATA_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
+
+
+@dataclass(frozen=True)
+class UseCaseConfig:
+    """One use case a stage deploys: `use_cases[i]` of the stage file. Its sections override
+    the stage's sections of the same name key by key (what it leaves out, the stage's value);
+    the gate, hyperparameters and tuning objective default to the use case's manifest."""
+
+    name: str
+    data_prefix: str | None = None  # under the raw and curated buckets; None: "<name>/"
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
+    quality_gate: QualityGateConfig = field(default_factory=QualityGateConfig)
+    batch_inference: BatchInferenceConfig = field(default_factory=BatchInferenceConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+
+    @property
+    def manifest(self) -> UseCaseManifest:
+        return load_manifest(self.name)
+
+    @property
+    def prefix(self) -> str:
+        """The data prefix under the raw and curated buckets."""
+        return self.data_prefix or f"{self.name}/"
+
+    @property
+    def builtin_training(self) -> bool:
+        return self.training.algorithm == "builtin"
+
+    @property
+    def hyperparameters(self) -> dict[str, str]:
+        """The manifest's defaults, the built-in algorithm's needs, then the stage's values."""
+        manifest = self.manifest
+        builtin = manifest.image.builtin_training
+        extra = builtin.hyperparameters if self.builtin_training and builtin else {}
+        return {**manifest.hyperparameters, **extra, **self.training.hyperparameters}
+
+    @property
+    def static_tuning_hyperparameters(self) -> dict[str, str]:
+        manifest = self.manifest
+        builtin = manifest.image.builtin_training
+        extra = builtin.hyperparameters if self.builtin_training and builtin else {}
+        return {**manifest.tuning.static_hyperparameters, **extra}
+
+    @property
+    def objective(self) -> tuple[str, str]:
+        """The tuning objective: (metric, Maximize | Minimize)."""
+        manifest = self.manifest
+        builtin = manifest.image.builtin_training
+        default = (builtin.objective_metric if self.builtin_training and builtin
+                   and builtin.objective_metric else manifest.tuning.objective_metric)
+        return (self.tuning.objective_metric or default,
+                self.tuning.objective_type or manifest.tuning.objective_type)
+
+    @property
+    def gate(self) -> list[GateCondition]:
+        return self.quality_gate.effective(self.manifest)
+
+    @property
+    def model_quality_metric(self) -> str:
+        return self.monitoring.model_quality_metric or self.gate[0].metric
+
+    def validate(self, key: str) -> None:
+        if not USE_CASE_NAME.match(self.name):
+            report(f"{key}.name", f"{self.name!r} is not a use case name",
+                   "2-12 lowercase letters, digits and single '-', starting with a letter")
+            return
+        try:
+            manifest = self.manifest
+        except ManifestError as exc:
+            guess = nearest(self.name, available_use_cases())
+            report(f"{key}.name", str(exc) + (f"; did you mean {guess!r}?" if guess else ""))
+            return
+        if self.data_prefix is not None and not _DATA_PREFIX.match(self.data_prefix):
+            report(f"{key}.data_prefix", f"{self.data_prefix!r} is not an S3 key prefix",
+                   "segments of letters, digits and !_.*'()- separated by '/', ending in "
+                   "'/', e.g. churn/")
+        for name in ("training", "tuning", "batch_inference", "serving", "monitoring"):
+            with independently():
+                getattr(self, name).validate(f"{key}.{name}")
+        with independently():
+            self.training.validate_for(f"{key}.training", manifest)
+        with independently():
+            self.tuning.validate_for(f"{key}.tuning", manifest, builtin=self.builtin_training)
+        with independently():
+            self.quality_gate.validate_for(f"{key}.quality_gate", manifest)
+        with independently():
+            _validate_monitoring_for(self.monitoring, f"{key}.monitoring", manifest)
 
 
 _CONNECTION_ARN = re.compile(
@@ -563,10 +725,11 @@ class StageConfig:
     job_retries: JobRetryConfig = field(default_factory=JobRetryConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
-    quality_gate: QualityGateConfig = field(default_factory=QualityGateConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     batch_inference: BatchInferenceConfig = field(default_factory=BatchInferenceConfig)
     cicd: CicdConfig = field(default_factory=CicdConfig)
+    # What the stage deploys; each use case's sections override the stage's sections above.
+    use_cases: list[UseCaseConfig] = field(default_factory=list)
 
     def validate(self, key: str = "") -> None:
         if not _NAME.match(self.project_name):
@@ -598,6 +761,31 @@ class StageConfig:
                     value.validate(f.name)
         with independently():
             check_serving_against_stage(self)
+        self._validate_use_cases()
+
+    def _validate_use_cases(self) -> None:
+        if not self.use_cases and not self.cicd.enabled:
+            report("use_cases", "no use case is listed: a stage deploys at least one",
+                   ", ".join(f'{{"name": "{n}"}}' for n in available_use_cases()))
+        seen: set[str] = set()
+        for i, use_case in enumerate(self.use_cases):
+            key = f"use_cases[{i}]"
+            if use_case.name in seen:
+                report(f"{key}.name", f"{use_case.name!r} is listed twice",
+                       "each use case once, with all its overrides")
+            seen.add(use_case.name)
+            with independently():
+                use_case.validate(key)
+            with independently():
+                check_serving_against_stage(self, f"{key}.", use_case.serving,
+                                            use_case.monitoring)
+
+    def use_case(self, name: str) -> UseCaseConfig:
+        for use_case in self.use_cases:
+            if use_case.name == name:
+                return use_case
+        raise KeyError(f"stage {self.stage!r} deploys no use case {name!r}: it deploys "
+                       f"{', '.join(u.name for u in self.use_cases) or 'none'}")
 
     @property
     def resource_prefix(self) -> str:
@@ -622,7 +810,9 @@ def load_stage_config(stage: str, path: Path | None = None) -> StageConfig:
         path = stage_file(stage)
     data = _read_json_object(Path(path))
     with collecting() as problems:
+        entries = data.pop("use_cases", [])
         config = _build(StageConfig, {"stage": stage, **data}, "")
+        config = dataclasses.replace(config, use_cases=_build_use_cases(config, entries))
         config.validate()
     if problems:
         raise ConfigError.of(problems, source=path)
@@ -659,11 +849,38 @@ def _read_json_object(path: Path) -> dict:
     return data
 
 
+def _build_use_cases(config: StageConfig, entries: Any) -> list[UseCaseConfig]:
+    """`use_cases`, each built over the stage's sections: a key it leaves out keeps the stage's
+    value (the gate, whose default is the use case's own, excepted)."""
+    if not isinstance(entries, list):
+        report("use_cases", f"must be a list, got {entries!r}", '[{"name": "churn"}]')
+        return []
+    base = UseCaseConfig(name="", training=config.training, tuning=config.tuning,
+                         batch_inference=config.batch_inference, serving=config.serving,
+                         monitoring=config.monitoring)
+    built = []
+    for i, entry in enumerate(entries):
+        key = f"use_cases[{i}]"
+        if not isinstance(entry, dict):
+            report(key, f"must be an object, got {entry!r}", '{"name": "churn"}')
+            continue
+        if "name" not in entry:
+            report(f"{key}.name", "is required", ", ".join(available_use_cases()))
+            continue
+        try:
+            built.append(_build(UseCaseConfig, entry, f"{key}.", base=base))
+        except _Invalid:
+            pass
+    return built
+
+
 class _Invalid(Exception):
     """A value of the wrong type, already reported: the field keeps its default."""
 
 
-def _build(cls: type, data: dict, prefix: str) -> Any:
+def _build(cls: type, data: dict, prefix: str, base: Any = None) -> Any:
+    """An instance of `cls` from `data`; keys it leaves out take `base`'s values (else the
+    defaults), nested sections too."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for name in sorted(set(data) - set(fields)):
@@ -675,7 +892,8 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
     for name in fields:
         if name in data:
             try:
-                values[name] = _coerce(hints[name], data[name], f"{prefix}{name}")
+                values[name] = _coerce(hints[name], data[name], f"{prefix}{name}",
+                                       getattr(base, name, None))
             except _Invalid:
                 pass
     # A field without a default (a quality gate condition's) must be given, and valid.
@@ -686,7 +904,7 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
             report(f"{prefix}{name}", "is required")
     if any(name not in values for name in required):
         raise _Invalid(prefix)  # reported above: the object keeps its default
-    return cls(**values)
+    return dataclasses.replace(base, **values) if base is not None else cls(**values)
 
 
 def _invalid(key: str, problem: str, allowed: str | None = None) -> _Invalid:
@@ -694,7 +912,7 @@ def _invalid(key: str, problem: str, allowed: str | None = None) -> _Invalid:
     return _Invalid(key)
 
 
-def _coerce(hint: Any, value: Any, key: str) -> Any:
+def _coerce(hint: Any, value: Any, key: str, base: Any = None) -> Any:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(hint)
@@ -705,7 +923,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise _invalid(key, f"must be an object, got {type(value).__name__}")
-        return _build(hint, value, f"{key}.")
+        return _build(hint, value, f"{key}.",
+                      base if dataclasses.is_dataclass(base) else None)
     if origin is Literal:
         allowed = typing.get_args(hint)
         if value not in allowed:
@@ -745,26 +964,3 @@ def _coerce_container(hint: Any, value: Any, key: str) -> Any:
     ):
         raise _invalid(key, "must be an object of strings to strings", 'e.g. {"max_depth": "5"}')
     return dict(value)
-
-
-# Default search space for the churn XGBoost tuning job (per-execution input can replace it).
-DEFAULT_TUNING_RANGES: dict = {
-    "continuous": [
-        {"name": "eta", "min": 0.01, "max": 0.3, "scaling": "Logarithmic"},
-        {"name": "subsample", "min": 0.6, "max": 1.0, "scaling": "Linear"},
-        {"name": "colsample_bytree", "min": 0.5, "max": 1.0, "scaling": "Linear"},
-        {"name": "min_child_weight", "min": 1.0, "max": 10.0, "scaling": "Auto"},
-    ],
-    "integer": [{"name": "max_depth", "min": 3, "max": 8, "scaling": "Linear"}],
-    "categorical": [],
-}
-DEFAULT_TUNING_STATIC_HYPERPARAMETERS: dict[str, str] = {
-    "num_round": "1000", "early_stopping_rounds": "20",
-}
-# What SageMaker's built-in XGBoost needs on top (training.algorithm = "builtin-xgboost"): its
-# default objective is regression (reg:squarederror), and early stopping and the tuning objective
-# read `validation:auc`. The runtime image's train.py rejects these names (it is binary:logistic
-# by construction), so they are added in built-in mode only.
-BUILTIN_XGBOOST_HYPERPARAMETERS: dict[str, str] = {
-    "objective": "binary:logistic", "eval_metric": "auc",
-}

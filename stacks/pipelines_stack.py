@@ -32,14 +32,14 @@ class PipelinesStack(cdk.Stack):
                  **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.resource_prefix
+        use_case = config.use_cases[0]
         key = storage.key
         buckets = import_data_buckets(self, storage)
         raw, curated, artifacts = buckets["Raw"], buckets["Curated"], buckets["Artifacts"]
         log_retention = retention(config.log_retention_days)
 
         image = RuntimeImage(self, "RuntimeImage",
-                             use_builtin_xgboost=config.training.algorithm == "builtin-xgboost",
-                             region=config.region)
+                             use_case=use_case, region=config.region)
         execution_role = SageMakerExecutionRole(
             self, "SageMakerExecution", key=key,
             read_buckets=[raw, curated],
@@ -74,8 +74,7 @@ class PipelinesStack(cdk.Stack):
             job_settings=settings, execution_role=execution_role,
             artifacts_bucket=artifacts, model_package_group_name=group_name,
             name_prefix=prefix, glue_job_name=glue_etl.job_name,
-            defaults=training_defaults(config, raw=raw,
-                                       curated=curated),
+            defaults=training_defaults(config, use_case, raw=raw, curated=curated),
             platform=platform,
         ), timeout=cdk.Duration.hours(24), **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
@@ -85,13 +84,13 @@ class PipelinesStack(cdk.Stack):
                                 job_retries=config.job_retries),
             job_settings=settings, execution_role=execution_role,
             artifacts_bucket=artifacts, model_package_group_name=group_name, name_prefix=prefix,
-            defaults=batch_defaults(config, raw=raw), platform=platform,
+            defaults=batch_defaults(config, use_case, raw=raw), platform=platform,
         ), timeout=cdk.Duration.hours(12), **finish)
         for pipeline in (training, batch):
             pipeline.node.add_dependency(group)
             key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages
 
-        if config.batch_inference.schedule:
+        if use_case.batch_inference.schedule:
             schedule_role = iam.Role(
                 self, "BatchScheduleRole",
                 assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
@@ -101,7 +100,7 @@ class PipelinesStack(cdk.Stack):
                 schedule_name=f"{prefix}-batch-inference",
                 description="Scheduled batch inference with the latest approved model",
                 schedule=scheduler.ScheduleExpression.expression(
-                    config.batch_inference.schedule),
+                    use_case.batch_inference.schedule),
                 target=scheduler_targets.StepFunctionsStartExecution(
                     batch.state_machine, role=schedule_role,
                     input=scheduler.ScheduleTargetInput.from_object({})),

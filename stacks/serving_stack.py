@@ -8,6 +8,8 @@ autoscaling targets and monitoring schedules must name an existing endpoint (doc
 
 from __future__ import annotations
 
+import dataclasses
+
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -46,11 +48,14 @@ class ServingStack(cdk.Stack):
                  runtime_image: RuntimeImage, git_commit: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix, key = config.resource_prefix, storage.key
+        use_case = config.use_cases[0]
+        use_case = dataclasses.replace(use_case, monitoring=dataclasses.replace(
+            use_case.monitoring, model_quality_metric=use_case.model_quality_metric))
         buckets = import_data_buckets(self, storage)
         artifacts, monitoring_bucket = buckets["Artifacts"], buckets["Monitoring"]
         log_retention = retention(config.log_retention_days)
-        serverless = config.serving.serverless is not None
-        monitored = config.monitoring.enabled and not serverless
+        serverless = use_case.serving.serverless is not None
+        monitored = use_case.monitoring.enabled and not serverless
         endpoint = endpoint_name(config)
 
         # Models read their artifacts; endpoints write captured data; monitoring jobs read
@@ -70,17 +75,17 @@ class ServingStack(cdk.Stack):
         if monitored:
             monitor = ModelMonitor(self, "ModelMonitor", props=ModelMonitorProps(
                 name_prefix=prefix, endpoint_name=endpoint, region=config.region,
-                config=config.monitoring, monitoring_bucket=monitoring_bucket, key=key,
+                config=use_case.monitoring, monitoring_bucket=monitoring_bucket, key=key,
                 role=role, subnet_ids=settings.subnet_ids,
                 security_group_ids=settings.security_group_ids))
             ScheduleFollower(self, "ScheduleFollower", monitor=monitor,
-                             schedule=config.monitoring.schedule, key=key,
+                             schedule=use_case.monitoring.schedule, key=key,
                              log_retention=log_retention)
         monitorings = monitor.monitorings if monitor else []
         schedules = {m.monitoring_type: m.schedule_name for m in monitorings}
         alarms = ServingAlarms(self, "Alarms", props=ServingAlarmsProps(
             name_prefix=prefix, endpoint_name=endpoint, variant_name=VARIANT_NAME,
-            rollback=config.serving.alarms, monitoring=config.monitoring, serverless=serverless,
+            rollback=use_case.serving.alarms, monitoring=use_case.monitoring, serverless=serverless,
             topic=notifications.topic, features=tuple(monitored_features()),
             data_quality_schedule=schedules.get("DataQuality"),
             model_quality_schedule=schedules.get("ModelQuality")))
@@ -103,8 +108,8 @@ class ServingStack(cdk.Stack):
                                 notifications=notifications, validator=validator,
                                 job_retries=config.job_retries),
             job_settings=settings, model_package_group_name=model_package_group_name,
-            name_prefix=prefix, endpoint_name=endpoint, serving=config.serving,
-            monitoring_config=config.monitoring, monitor=monitor, permissions=permissions,
+            name_prefix=prefix, endpoint_name=endpoint, serving=use_case.serving,
+            monitoring_config=use_case.monitoring, monitor=monitor, permissions=permissions,
             rollback_alarm_names=alarms.rollback_alarm_names,
             defaults=deployment_defaults(config),
             platform=deployment_platform(config, artifacts_bucket=artifacts.bucket_name,
@@ -117,14 +122,14 @@ class ServingStack(cdk.Stack):
                                                model_package_group_name)
 
         self.retraining: RetrainingGate | None = None
-        if config.monitoring.retrain_on_drift and alarms.retraining_triggers:
+        if use_case.monitoring.retrain_on_drift and alarms.retraining_triggers:
             self.retraining = RetrainingGate(self, "Retraining", props=RetrainingGateProps(
                 frame=PipelineFrame(self, "RetrainingFrame", pipeline="retraining",
                                     state_machine_name=f"{prefix}-retraining-gate",
                                     notifications=notifications, validator=None,
                                     job_retries=config.job_retries),
                 training_state_machine=training_state_machine,
-                min_hours=config.monitoring.min_hours_between_retraining,
+                min_hours=use_case.monitoring.min_hours_between_retraining,
                 alarms=alarms.retraining_triggers), key=key, log_retention=log_retention)
 
         cdk.CfnOutput(self, "DeploymentStateMachineArn",

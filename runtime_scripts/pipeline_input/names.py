@@ -33,7 +33,7 @@ TRAINING_JOBS: dict[str, tuple[str, int]] = {
     "preprocessing": ("prep", SAGEMAKER_NAME_MAX),
     "training": ("train", SAGEMAKER_NAME_MAX),
     "tuning": ("tune", TUNING_NAME_MAX),
-    # Repacks a built-in XGBoost model into the runtime image's bundle (builtin-xgboost only).
+    # Repacks a built-in XGBoost model into the runtime image's bundle (builtin only).
     "package": ("pkg", SAGEMAKER_NAME_MAX),
     "evaluation": ("eval", SAGEMAKER_NAME_MAX),
     "model": ("model", SAGEMAKER_NAME_MAX),
