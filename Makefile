@@ -25,10 +25,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The main job: the churn training pipeline then batch inference, executed locally end to end
-# (synthesized state machines, AWS emulated, the real scripts on the sample data).
+# The main job: for every use case the stage deploys (its use_cases; USE_CASE=<name> for one),
+# the training pipeline then batch inference, executed locally end to end (synthesized state
+# machines, AWS emulated, the real scripts on each use case's sample data).
+USE_CASE ?= all
 run: setup
-	$(VENV)/bin/mlplatform run training batch-inference --stage $(STAGE)
+	$(VENV)/bin/mlplatform run training batch-inference --use-case $(USE_CASE) --stage $(STAGE)
 
 lint: setup
 	$(PY) -m ruff check .

@@ -1,15 +1,28 @@
 """What the CLI checks before it synthesizes (15-30 s) or starts anything: the stage and its
-configuration, the input files and the pipelines they name. Each mistake is one RunnerError
-that names it and its fix."""
+configuration, the use cases and pipelines named, the input files. Each mistake is one
+RunnerError that names it and its fix.
+
+A pipeline is named `<use case>:<pipeline>` (`fraud:training`), or by the pipeline alone for
+the use cases `--use-case` selects (by default the stage's only one). Which pipelines exist is
+known from the synthesized templates' tags only (definitions.find), so a wrong pipeline name
+is caught right after the synth, which the corrected command then reuses.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from config import ConfigError, StageConfig, load_stage_config
 from config.problems import nearest
+from local_runner.assembly import STAGE_FILES
+from local_runner.definitions import split_address
 from local_runner.errors import RunnerError
+from runtime_scripts.common.manifest import available_use_cases
+
+ALL = "all"  # --use-case all: every use case the stage deploys
+_PIPELINE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 def check_stage(stage: str) -> StageConfig:
@@ -50,29 +63,103 @@ def read_input(path: str | Path | None) -> dict:
     return data
 
 
-def read_inputs(specs: list[str] | None, pipelines: list[str],
-                known: tuple[str, ...]) -> dict[str, dict]:
-    """`--input FILE` (the first pipeline's) or `--input PIPELINE=FILE`, any number of times,
-    each pipeline at most once. A spec that is an existing file is a file, `=` or not."""
+def check_use_case(name: str, config: StageConfig, where: str) -> str:
+    """A use case the stage deploys; else which it deploys, the nearest, and how to add one."""
+    deployed = [use_case.name for use_case in config.use_cases]
+    if name in deployed:
+        return name
+    stage = (STAGE_FILES / f"{config.stage}.json").as_posix()
+    if name in available_use_cases():
+        raise RunnerError(f"{where}: stage {config.stage!r} does not deploy use case {name!r}",
+                          f'add {{"name": "{name}"}} to use_cases in {stage}')
+    guess = nearest(name, deployed) or nearest(name, available_use_cases())
+    raise RunnerError(f"{where}: no use case is called {name!r}"
+                      + (f"; did you mean {guess}?" if guess else ""),
+                      f"stage {config.stage!r} deploys {', '.join(deployed) or 'none'} "
+                      "(`mlplatform use-cases`); a new one: `mlplatform new-use-case`")
+
+
+def selected_use_cases(options: list[str] | None, config: StageConfig) -> list[str]:
+    """The use cases a bare pipeline name is for: `--use-case` (repeatable, or `all`), by
+    default the stage's only use case."""
+    deployed = [use_case.name for use_case in config.use_cases]
+    if not options:
+        return deployed if len(deployed) == 1 else []
+    if ALL in options:
+        return deployed
+    return list(dict.fromkeys(check_use_case(o, config, f"--use-case {o}") for o in options))
+
+
+def resolve_runs(names: list[str], options: list[str] | None, config: StageConfig) -> list[str]:
+    """The runs a command line names, as `<use case>:<pipeline>`: a bare pipeline once per
+    selected use case; grouped by use case in the order they are named, each use case's
+    pipelines in the order given."""
+    selected = selected_use_cases(options, config)
+    runs: list[str] = []
+    for name in names:
+        use_case, pipeline = split_address(name)
+        if not _PIPELINE.match(pipeline):
+            example = config.use_cases[0].name if config.use_cases else "<use case>"
+            raise RunnerError(f"{name}: {pipeline!r} is not a pipeline name",
+                              f"name one as <use case>:<pipeline>, e.g. {example}:training")
+        if use_case is not None:
+            runs.append(f"{check_use_case(use_case, config, name)}:{pipeline}")
+        elif selected:
+            runs += [f"{chosen}:{pipeline}" for chosen in selected]
+        else:
+            deployed = [u.name for u in config.use_cases]
+            raise RunnerError(f"{name}: stage {config.stage!r} deploys {len(deployed)} use "
+                              f"cases ({', '.join(deployed)}): which one's {pipeline}?",
+                              f"name it ({deployed[0]}:{pipeline}) or pass --use-case "
+                              f"{deployed[0]} (or --use-case {ALL})")
+    twice = sorted({run for run in runs if runs.count(run) > 1})
+    if twice:
+        raise RunnerError(f"{', '.join(twice)} named twice", "run each pipeline once")
+    order = list(dict.fromkeys(split_address(run)[0] for run in runs))
+    return sorted(runs, key=lambda run: order.index(split_address(run)[0]))
+
+
+def runs_named(key: str, runs: list[str]) -> list[str]:
+    """The runs an input's key names: `<use case>:<pipeline>` one, a bare pipeline every run
+    of that pipeline."""
+    use_case, pipeline = split_address(key)
+    return [run for run in runs if (run == key if use_case else split_address(run)[1] == key)]
+
+
+def read_inputs(specs: list[str] | None, runs: list[str]) -> dict[str, dict]:
+    """`--input FILE` (the first run's) or `--input PIPELINE=FILE` (PIPELINE as `runs_named`
+    reads it), any number of times, each run at most once. A spec that is an existing file is
+    a file, `=` or not."""
     inputs: dict[str, dict] = {}
     for spec in specs or []:
-        pipeline, sep, path = spec.partition("=")
+        key, sep, path = spec.partition("=")
         if not sep or Path(spec).is_file():
-            pipeline, path = pipelines[0], spec
-        elif pipeline not in known:
-            guess = nearest(pipeline, known)
-            hint = f"; did you mean {guess}?" if guess else ""
-            raise RunnerError(f"--input {spec}: no pipeline is called {pipeline!r}{hint}",
-                              f"PIPELINE=FILE with PIPELINE one of {', '.join(known)}")
-        elif pipeline not in pipelines:
-            raise RunnerError(f"--input {spec}: {pipeline} is not one of the pipelines run "
-                              f"({', '.join(pipelines)})",
-                              f"add {pipeline} to the pipelines, or drop this --input")
-        if pipeline in inputs:
-            raise RunnerError(f"--input {spec}: a second input for {pipeline}",
-                              "one --input per pipeline (merge the two files)")
-        inputs[pipeline] = read_input(path)
+            key, path = runs[0], spec
+        targets = runs_named(key, runs)
+        if not targets:
+            names = sorted({*runs, *(split_address(run)[1] for run in runs)})
+            guess = nearest(key, names)
+            raise RunnerError(f"--input {spec}: {key} is not one of the pipelines run "
+                              f"({', '.join(runs)})" + (f"; did you mean {guess}?" if guess
+                                                         else ""),
+                              f"add {key} to the pipelines, or drop this --input")
+        document = read_input(path)
+        for run in targets:
+            if run in inputs:
+                raise RunnerError(f"--input {spec}: a second input for {run}",
+                                  "one --input per pipeline (merge the two files)")
+            inputs[run] = document
     return inputs
+
+
+def inputs_for(runs: list[str], given: dict[str, dict]) -> dict[str, dict]:
+    """A seed's inputs (keys as `runs_named` reads them) for the runs they name; keys that
+    name no run are for pipelines not run this time."""
+    found: dict[str, dict] = {}
+    for key, document in given.items():
+        for run in runs_named(key, runs):
+            found[run] = document
+    return found
 
 
 def check_file(option: str, path: str | Path) -> Path:

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from config.problems import nearest
 from local_runner.assembly import StackTemplate
 from local_runner.errors import RunnerError
+
+# What a state machine is for, as its tags say (the stacks tag every one): the runner finds a
+# pipeline by these, never by a list of pipelines or use cases of its own.
+USE_CASE_TAG = "use-case"
+PIPELINE_TAG = "pipeline"
 
 PSEUDO_PARAMETERS = {
     "AWS::AccountId": "123456789012",
@@ -33,6 +39,32 @@ class StateMachineDefinition:
     name: str
     stack: str
     asl: dict
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def use_case(self) -> str | None:
+        return self.tags.get(USE_CASE_TAG)
+
+    @property
+    def pipeline(self) -> str | None:
+        return self.tags.get(PIPELINE_TAG) or _untagged_pipeline(self)
+
+    def belongs_to(self, use_case: str) -> bool:
+        # An untagged state machine (an older assembly) belongs to whichever use case asks.
+        return self.use_case in (use_case, None)
+
+    @property
+    def address(self) -> str:
+        """`<use case>:<pipeline>`, how the CLI names it (just the pipeline when untagged)."""
+        return f"{self.use_case}:{self.pipeline}" if self.use_case else str(self.pipeline)
+
+
+def _untagged_pipeline(definition: StateMachineDefinition) -> str | None:
+    """Transitional, for assemblies synthesized before the stacks tagged their state machines
+    with `use-case` and `pipeline` (issue 12): `<project>-<stage>-<pipeline>`, read from the
+    name after the `project` and `stage` tags. Remove once every stack on main tags them."""
+    prefix = f"{definition.tags.get('project')}-{definition.tags.get('stage')}-"
+    return definition.name.removeprefix(prefix) if definition.name.startswith(prefix) else None
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -123,16 +155,38 @@ def state_machines(stacks: list[StackTemplate],
                 raise RunnerError(f"{logical_id}: the rendered definition is not JSON: {error}") \
                     from None
             name = render_intrinsic(props.get("StateMachineName", logical_id), subs)
-            found.append(StateMachineDefinition(logical_id, name, stack.stack_name, asl))
+            tags = {tag["Key"]: render_intrinsic(tag["Value"], subs)
+                    for tag in props.get("Tags", [])}
+            found.append(StateMachineDefinition(logical_id, name, stack.stack_name, asl, tags))
     return found
 
 
-def find(definitions: list[StateMachineDefinition], pipeline: str) -> StateMachineDefinition:
-    """The definition whose state machine name ends with `-<pipeline>` (e.g. training)."""
-    matches = [d for d in definitions if d.name.endswith(f"-{pipeline}")]
-    if len(matches) != 1:
-        known = ", ".join(sorted(d.name for d in definitions)) or "none"
-        raise RunnerError(f"no single state machine for pipeline {pipeline!r} (found: {known})",
-                          "use one of the pipeline names: training, batch-inference, "
-                          "deployment, retraining-gate")
-    return matches[0]
+def split_address(address: str) -> tuple[str | None, str]:
+    """`fraud:training` -> ("fraud", "training"); `training` -> (None, "training")."""
+    use_case, sep, pipeline = address.rpartition(":")
+    return (use_case if sep else None), pipeline
+
+
+def find(definitions: list[StateMachineDefinition], address: str) -> StateMachineDefinition:
+    """The state machine `<use case>:<pipeline>` names, by its tags; a bare `<pipeline>` when
+    only one use case has it. A wrong name is told the nearest one that exists."""
+    use_case, pipeline = split_address(address)
+    use_cases = sorted({d.use_case for d in definitions if d.use_case})
+    if use_case is not None and use_cases and use_case not in use_cases:
+        guess = nearest(use_case, use_cases)
+        raise RunnerError(f"{address}: the app deploys no use case {use_case!r}"
+                          + (f"; did you mean {guess}?" if guess else ""),
+                          f"use cases with state machines: {', '.join(use_cases)}")
+    mine = [d for d in definitions if use_case is None or d.belongs_to(use_case)]
+    matches = [d for d in mine if d.pipeline == pipeline]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise RunnerError(f"{address}: {len(matches)} use cases have a {pipeline} pipeline",
+                          "name one: " + ", ".join(sorted(d.address for d in matches)))
+    known = sorted({d.pipeline for d in mine if d.pipeline})
+    guess = nearest(pipeline, known)
+    owner = f"use case {use_case!r}" if use_case else "the app"
+    raise RunnerError(f"{address}: {owner} has no pipeline {pipeline!r}"
+                      + (f"; did you mean {guess}?" if guess else ""),
+                      f"pipelines: {', '.join(known) or 'none'}")

@@ -175,9 +175,11 @@ def _create(account: EmulatedAccount, stack: StackTemplate, logical_id: str, res
     elif kind == "AWS::StepFunctions::StateMachine":
         name = account.render(props.get("StateMachineName", logical_id))
         definition = account.render(props["DefinitionString"])
+        # With the template's tags, which is how `mlplatform start` finds a deployed pipeline.
         response = clients.sfn.create_state_machine(
-            name=name, definition=definition,
-            roleArn=account.render(props["RoleArn"]))
+            name=name, definition=definition, roleArn=account.render(props["RoleArn"]),
+            tags=[{"key": tag["Key"], "value": account.render(tag["Value"])}
+                  for tag in props.get("Tags", [])])
         account.state_machines[name] = response["stateMachineArn"]
 
 

@@ -1,5 +1,6 @@
 """A local run: the synthesized app deployed into an emulated account, executions started and
-followed state by state. Used by `mlplatform run` and by the tests; knows no pipeline."""
+followed state by state. Used by `mlplatform run` and by the tests; knows no pipeline and no
+use case: a state machine is found by its tags (`<use case>:<pipeline>`, definitions.find)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ from local_runner.executors import LocalProgram
 from local_runner.local_events import Delivery, LocalEvents
 from local_runner.local_glue import LocalGlue
 from local_runner.local_sagemaker import LocalSageMaker
+from local_runner.local_seed import Seed
 
-DEFAULT_SEED = PROJECT_ROOT / "sample_data" / "local_run.json"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -164,23 +165,21 @@ class LocalPlatform:
                 for kind in ("MetricAlarms", "CompositeAlarms") for a in found.get(kind, [])}
 
     # --- data ------------------------------------------------------------------------------------
-    def seed(self, seed_file: Path = DEFAULT_SEED) -> list[str]:
-        """Upload what a seed file lists (files to the bucket a stack output names)."""
-        spec = json.loads(Path(seed_file).read_text())
+    def seed(self, seed: Seed | Path) -> list[str]:
+        """Upload what a seed lists (local_seed.py), each file to the bucket a stack output
+        names: the S3 URIs written."""
+        seed = (Seed.from_file(seed) if isinstance(seed, Path) else seed).check()
         uploaded = []
-        for upload in spec["uploads"]:
-            bucket = self.account.output(upload["bucket_output"])
-            source = PROJECT_ROOT / upload["file"]
-            if not source.exists():
-                raise RunnerError(f"seed file {source} does not exist", f"fix {seed_file}")
-            self.clients.s3.upload_file(str(source), bucket, upload["key"])
-            uploaded.append(f"s3://{bucket}/{upload['key']}")
+        for upload in seed.uploads:
+            bucket = self.account.output(upload.bucket_output)
+            self.clients.s3.upload_file(str(upload.file), bucket, upload.key)
+            uploaded.append(f"s3://{bucket}/{upload.key}")
         return uploaded
 
-    def seed_inputs(self, seed_file: Path = DEFAULT_SEED) -> dict[str, dict]:
-        """The execution inputs a seed file gives per pipeline (`"inputs"`), with `${Name}` in
-        any string replaced by the stack output Name (the uploads' bucket, say)."""
-        spec = json.loads(Path(seed_file).read_text())
+    def seed_inputs(self, seed: Seed | Path) -> dict[str, dict]:
+        """The execution inputs a seed gives per pipeline, with `${Name}` in any string
+        replaced by the stack output Name (the uploads' bucket, say)."""
+        seed = Seed.from_file(seed) if isinstance(seed, Path) else seed
 
         def resolve(value):
             if isinstance(value, dict):
@@ -191,10 +190,11 @@ class LocalPlatform:
                 return _PLACEHOLDER.sub(lambda m: self.account.output(m.group(1)), value)
             return value
 
-        return resolve(spec.get("inputs", {}))
+        return resolve(seed.inputs)
 
     # --- executions ------------------------------------------------------------------------------
     def state_machine_arn(self, pipeline: str) -> str:
+        """The ARN of `<use case>:<pipeline>` (or a bare pipeline only one use case has)."""
         return self.account.state_machines[find(self.definitions, pipeline).name]
 
     def run(self, pipeline: str, execution_input: dict | None = None, *, name: str,

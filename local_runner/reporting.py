@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from config.problems import display_path
+from local_runner.definitions import split_address
 from local_runner.local_run import ExecutionResult
 
 # The artefacts a person opens first, by file name (or suffix), in this order.
@@ -121,19 +122,24 @@ def write_summary(result: ExecutionResult, files: list[Path], folder: Path,
 
 
 def print_metrics_side_by_side(results: list[ExecutionResult]) -> None:
-    """The metrics of every execution that evaluated something (evaluation.json under
-    `$.evaluation.document`): the training run's test split next to a batch scored against its
-    labels, one column each."""
-    columns = []
+    """Per use case, the metrics of every execution that evaluated something (evaluation.json
+    under `$.evaluation.document`): the training run's test split next to a batch scored
+    against its labels, one column each. Use cases differ in their metrics: one table each."""
+    tables: dict[str | None, list[tuple[str, dict]]] = {}
     for result in results:
         document = ((result.output or {}).get("evaluation") or {}).get("document")
         if isinstance(document, dict) and isinstance(document.get("metrics"), dict):
             what = "labelled batch" if document.get("data", {}).get("source") == "predictions" \
                 else "test split"
-            columns.append((f"{result.pipeline}: {what}, {document['rows']['total']} rows",
-                            document["metrics"]))
-    if len(columns) < 2:
-        return  # one evaluation is already printed with its execution
+            tables.setdefault(split_address(result.pipeline)[0], []).append(
+                (f"{result.pipeline}: {what}, {document['rows']['total']} rows",
+                 document["metrics"]))
+    for columns in tables.values():
+        if len(columns) >= 2:  # one evaluation is already printed with its execution
+            _print_columns(columns)
+
+
+def _print_columns(columns: list[tuple[str, dict]]) -> None:
     width = max(len(title) for title, _ in columns) + 2
     names = max(len("metrics"), *map(len, columns[0][1]))
     print(f"\n  {'metrics':<{names}}" + "".join(f"{title:>{width}}" for title, _ in columns))

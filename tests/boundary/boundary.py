@@ -9,10 +9,11 @@ a comment) ties the platform to it: the next use case would have to edit it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from local_runner.scaffold import name_pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 USE_CASES = PurePosixPath("runtime_scripts", "use_cases")
@@ -51,14 +52,6 @@ def is_use_case_path(path: str | PurePosixPath, name: str) -> bool:
     """Whether a change to `path` belongs to adding use case `name`: its folder, a stage file."""
     path = PurePosixPath(path)
     return use_case_of(path) == name or (path.parent == STAGE_FILES and path.suffix == ".json")
-
-
-def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    """A use case's name as a word of any spelling: `churn`, `Churn`, `CHURN_COLUMNS`,
-    `mlc_churn.csv`, `ChurnSpec`, but not `churned` or `names` (for `ames`). Letters around the
-    name end the match, except a camel-case hump; `_`, `-`, digits and punctuation do not."""
-    words = "|".join(re.escape(name).replace(r"\-", "[-_]") for name in sorted(names))
-    return re.compile(rf"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:{words})(?![a-z])")
 
 
 @dataclass(frozen=True)

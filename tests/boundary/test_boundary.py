@@ -7,13 +7,13 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from local_runner.scaffold import name_pattern
 from runtime_scripts.common.manifest import available_use_cases
 from tests.boundary.boundary import (
     ROOT,
     is_platform_path,
     is_use_case_path,
     mentions,
-    name_pattern,
     platform_files,
 )
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(scope="session")
+def local_seed(synthesized):
+    """What `mlplatform run` uploads for dev: each of its use cases' local-run data."""
+    from local_runner.local_seed import Seed
+
+    return Seed.for_use_cases(synthesized["dev"].config.use_cases)
+
+
 @pytest.fixture(scope="module")
-def platform(synthesized, tmp_path_factory):
+def platform(synthesized, local_seed, tmp_path_factory):
     from local_runner.local_run import LocalPlatform
 
     with LocalPlatform(synthesized["dev"].outdir,
                        workdir=tmp_path_factory.mktemp("local-run"), max_local_trials=2) as local:
-        local.seed()
+        local.seed(local_seed)
         yield local
 
 
 @pytest.fixture(scope="module")
 def trained(platform):
     """The success path of the training pipeline with the stage defaults (`{}`)."""
-    return platform.run("training", {}, name="session-training")
+    return platform.run("churn:training", {}, name="session-training")

@@ -37,11 +37,21 @@ def no_synth(monkeypatch, tmp_path):
     (["--input", "{bad}"], "is not JSON: Expecting property name enclosed in double quotes at "
                            "line 1, column 2"),
     (["--input", "[list]"], "holds list, not a JSON object"),
-    (["--input", "trainig=x.json"], "no pipeline is called 'trainig'; did you mean training?"),
-    (["--input", "deployment=x.json"], "deployment is not one of the pipelines run (training)"),
-    (["--input", "{}", "--input", "training={}"], "a second input for training"),
+    (["--input", "trainig=x.json"], "--input trainig=x.json: trainig is not one of the "
+                                    "pipelines run (churn:training); did you mean training?"),
+    (["--input", "deployment=x.json"], "deployment is not one of the pipelines run "
+                                       "(churn:training)"),
+    (["--input", "{}", "--input", "training={}"], "a second input for churn:training"),
+    (["--input", "{}", "--input", "churn:training={}"], "a second input for churn:training"),
     (["--seed", "missing.json"], "--seed missing.json: no such file"),
+    (["--seed", "{bad}"], "is not JSON: Expecting property name enclosed in double quotes"),
+    (["--seed", "[list]"], "must hold a JSON object"),
     (["--max-trials", "0"], "--max-trials 0: at least 1 trial is needed"),
+    (["chrun:training"], "chrun:training: no use case is called 'chrun'; did you mean churn?"),
+    (["--use-case", "chrun"], "--use-case chrun: no use case is called 'chrun'; did you mean "
+                              "churn?"),
+    (["Training"], "Training: 'Training' is not a pipeline name"),
+    (["churn:training"], "churn:training named twice"),
 ])
 def test_mistakes_on_the_command_line_stop_before_the_synth(no_synth, capsys, argv, message):
     files = {"{bad}": "{bad", "[list]": "[1]", "{}": "{}"}
@@ -53,12 +63,39 @@ def test_mistakes_on_the_command_line_stop_before_the_synth(no_synth, capsys, ar
     assert message in capsys.readouterr().err
 
 
+def test_a_use_case_the_stage_does_not_deploy_is_told_how_to_add_it(no_synth, capsys,
+                                                                     monkeypatch):
+    from local_runner import cli_inputs
+
+    monkeypatch.setattr(cli_inputs, "available_use_cases", lambda: ["churn", "fraud"])
+    assert cli.main(["run", "fraud:training"]) == 1
+    assert capsys.readouterr().err == (
+        "error: fraud:training: stage 'dev' does not deploy use case 'fraud'\n"
+        '  fix: add {"name": "fraud"} to use_cases in config/stages/dev.json\n')
+
+
+def test_a_use_cases_local_data_that_is_missing_stops_before_the_synth(no_synth, capsys,
+                                                                       monkeypatch):
+    import dataclasses
+
+    from config import UseCaseConfig
+
+    manifest = UseCaseConfig(name="churn").manifest
+    moved = dataclasses.replace(manifest, local_batch="sample_data/moved.csv")
+    monkeypatch.setattr(UseCaseConfig, "manifest", property(lambda self: moved))
+    assert cli.main(["run", "training", "batch-inference"]) == 1
+    err = capsys.readouterr().err
+    assert "local-run data of churn (manifest.py)" in err and "sample_data/moved.csv does not " \
+        "exist" in err
+
+
 def test_a_wrong_stage_file_is_reported_before_the_synth(no_synth, capsys, monkeypatch):
     import config.settings
 
     stages = no_synth / "stages"
     stages.mkdir()
-    (stages / "broken.json").write_text(json.dumps({"trainig": {}, "log_retention_days": 42}))
+    (stages / "broken.json").write_text(json.dumps({"trainig": {}, "log_retention_days": 42,
+                                                    "use_cases": [{"name": "churn"}]}))
     monkeypatch.setattr(config.settings, "STAGES_DIR", stages)
     assert cli.main(["summary", "--stage", "broken"]) == 1
     err = capsys.readouterr().err

@@ -22,7 +22,7 @@ def run(synthesized, tmp_path_factory):
     (work / "tune.json").write_text(json.dumps(TUNING))
     results = work / "local_out"
     done = subprocess.run(
-        [sys.executable, "-m", "local_runner.cli", "run", "training", "--input",
+        [sys.executable, "-m", "local_runner.cli", "run", "churn:training", "--input",
          str(work / "tune.json"), "--outdir", str(synthesized["dev"].outdir), "--synth", "never",
          "--results", str(results), "--max-trials", "2"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -50,7 +50,7 @@ def test_the_run_prints_the_trial_table_and_its_summary_holds_it(run):
     assert title
     rows = [line for line in out.splitlines() if re.match(r"\s+(★\s+)?[12]\s+\d", line)]
     assert len(rows) == 2 and sum("★" in row for row in rows) == 1
-    summary = (results / "latest" / "training" / "summary.md").read_text()
+    summary = (results / "latest" / "churn-training" / "summary.md").read_text()
     assert title.group(0) in summary and rows[0].strip() in summary
 
 
@@ -60,8 +60,16 @@ def test_results_have_short_paths_and_the_run_ends_with_the_report(run):
     assert last.startswith("Open the evaluation report: ")
     report = Path(last.removeprefix("Open the evaluation report: "))
     assert report.is_file() and report.name == "report.html"
-    execution = (results / "latest" / "training").resolve()
+    execution = (results / "latest" / "churn-training").resolve()
     assert report.resolve() == execution / "evaluation" / "report.html"
     assert execution.parent == results.resolve()
     assert not any("mlplatform-dev-" in part and "-eu-west-1" in part
                    for path in results.rglob("*") for part in path.parts)  # no bucket level
+
+
+def test_the_run_uploads_only_what_its_pipelines_read_below_the_use_cases_prefix(run):
+    out, _ = run
+    seeded = re.findall(r"^  seeded s3://[^/]+/(\S+)$", out, re.MULTILINE)
+    assert seeded == ["churn/mlc_churn_train.csv"]  # training reads no batch file
+    assert re.search(r"^▶ churn:training: execution local-churn-training-\d{8}-\d{6}$", out,
+                     re.MULTILINE)

@@ -56,14 +56,14 @@ UPDATE = ["Describe endpoint", "Endpoint status?", "Find scalable target",
           "Wait for endpoint", "Check endpoint", "Endpoint deployed?"]
 
 @pytest.fixture(scope="module")
-def platform(synthesized, tmp_path_factory):
+def platform(synthesized, local_seed, tmp_path_factory):
     """conftest's account, plus the proof that closing it stops every endpoint server."""
     from local_runner.local_run import LocalPlatform
 
     PREEXISTING.update(children())
     with LocalPlatform(synthesized["dev"].outdir,
                        workdir=tmp_path_factory.mktemp("local-deploy")) as local:
-        local.seed()
+        local.seed(local_seed)
         yield local
     assert children() == set(), "an endpoint server outlived the platform"
 
@@ -78,7 +78,7 @@ def retraining(platform):
     again = platform.set_alarm_state(DRIFT_ALARM, "ALARM", "feature drift 0.44 > 0.2")
     skipped = platform.wait(again[0].execution_arn)
     trainings = platform.clients.sfn.list_executions(
-        stateMachineArn=platform.state_machine_arn("training"))["executions"]
+        stateMachineArn=platform.state_machine_arn("churn:training"))["executions"]
     training = platform.wait(next(e["executionArn"] for e in trainings
                                   if e["name"].startswith("drift-")))
     # AWS holds the lock min_hours_between_retraining; the module need not wait for it.
@@ -90,7 +90,7 @@ def retraining(platform):
 @pytest.fixture(scope="module")
 def packages(platform, retraining):
     """(the drift retraining's package, a shallower model's package): both Approved in dev."""
-    shallow = platform.run("training", SHALLOW, name="shallow")
+    shallow = platform.run("churn:training", SHALLOW, name="shallow")
     assert shallow.status == "SUCCEEDED", shallow.cause
     return retraining.training.output["registered"]["arn"], shallow.output["registered"]["arn"]
 
@@ -119,7 +119,7 @@ def test_the_retrained_model_is_registered_with_the_alarm_that_caused_it(platfor
 # --- deployment --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def first(platform, packages, tmp_path_factory):
-    result = platform.run("deployment", {"model_package_arn": packages[0], **NO_BASELINE},
+    result = platform.run("churn:deployment", {"model_package_arn": packages[0], **NO_BASELINE},
                           name="deploy-first")
     served, config = what_is_served(platform)
     expected = model_predictions(platform, packages[0], tmp_path_factory.mktemp("first"))
@@ -156,7 +156,7 @@ def test_requests_are_captured_as_sagemaker_writes_them(platform, first):
 def canary(platform, packages, first):
     shifts = observe_shifts(platform)
     try:
-        result = platform.run("deployment", {"model_package_arn": packages[1], **NO_BASELINE,
+        result = platform.run("churn:deployment", {"model_package_arn": packages[1], **NO_BASELINE,
                                              "deployment": CANARY}, name="deploy-canary")
     finally:
         platform.sagemaker.endpoints.on_shift = None
@@ -190,7 +190,7 @@ def rolled_back(platform, packages, canary):
     platform.set_alarm_state(ROLLBACK_ALARM, "ALARM", "6 5xx responses a minute")
     shifts = observe_shifts(platform)
     try:
-        result = platform.run("deployment", {"model_package_arn": packages[0], **NO_BASELINE,
+        result = platform.run("churn:deployment", {"model_package_arn": packages[0], **NO_BASELINE,
                                              "deployment": CANARY}, name="deploy-back")
     finally:
         platform.sagemaker.endpoints.on_shift = None

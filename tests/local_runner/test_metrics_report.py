@@ -30,3 +30,14 @@ def test_test_and_hold_out_metrics_side_by_side(capsys):
 def test_nothing_is_repeated_for_a_single_evaluation(capsys):
     print_metrics_side_by_side([result("training", "raw", 675, 0.95)])
     assert capsys.readouterr().out == ""
+
+
+def test_each_use_case_gets_its_own_table(capsys):
+    print_metrics_side_by_side([result("churn:training", "raw", 675, 0.95),
+                                result("churn:batch-inference", "predictions", 500, 0.93),
+                                result("fraud:training", "raw", 300, 0.81),
+                                result("fraud:batch-inference", "predictions", 100, 0.79)])
+    tables = capsys.readouterr().out.strip().split("\n\n")
+    assert len(tables) == 2
+    assert "churn:training" in tables[0] and "fraud" not in tables[0]
+    assert tables[1].splitlines()[1].split() == ["auc", "0.8100", "0.7900"]

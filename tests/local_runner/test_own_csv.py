@@ -74,7 +74,7 @@ def seed(tmp_path_factory) -> Path:
 def test_training_and_batch_inference_on_your_own_csv(platform, seed):
     platform.seed(seed)
     inputs = platform.seed_inputs(seed)
-    trained = platform.run("training", inputs["training"], name="own-csv")
+    trained = platform.run("churn:training", inputs["training"], name="own-csv")
     assert trained.status == "SUCCEEDED", trained.cause
     assert "Register model package" in trained.path, trained.output.get("outcome")
     document = trained.output["evaluation"]["document"]
@@ -83,7 +83,7 @@ def test_training_and_batch_inference_on_your_own_csv(platform, seed):
     assert document["metrics"]["auc"] > 0.85
     assert document["quality_gate"]["passed"] is True
 
-    scored = platform.run("batch-inference", inputs["batch-inference"], name="own-csv-batch")
+    scored = platform.run("churn:batch-inference", inputs["batch-inference"], name="own-csv-batch")
     assert scored.status == "SUCCEEDED", scored.cause
     bucket, _, prefix = scored.output["run"]["s3"]["output"][5:].partition("/")
     body = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}new_accounts.csv.out")

@@ -64,7 +64,7 @@ def test_glue_etl_then_a_gate_rejecting_a_model_that_never_predicts_churn(platfo
                   {"metric": "recall", "comparison": ">=", "threshold": 0.5},
                   {"metric": "f1", "comparison": ">=", "threshold": 0.3}]
     under_fit = {"eta": "0.01", "eval_metric": "auc", "early_stopping_rounds": "20"}
-    result = platform.run("training", {"data": {"run_glue": True},
+    result = platform.run("churn:training", {"data": {"run_glue": True},
                                        "training": {"hyperparameters": under_fit},
                                        "quality_gate": {"conditions": conditions}},
                           name="gate-rejects")
@@ -87,7 +87,7 @@ def test_glue_etl_then_a_gate_rejecting_a_model_that_never_predicts_churn(platfo
 
 def test_malformed_input_fails_at_once_naming_the_key(platform):
     calls_before = len(platform.sagemaker.calls)
-    result = platform.run("training", {"tuning": {"enabled": True, "max_jobs": 501}},
+    result = platform.run("churn:training", {"tuning": {"enabled": True, "max_jobs": 501}},
                           name="bad-input")
     assert result.status == "FAILED"
     assert result.path == ["Validate input", "Notify failure", "Pipeline failed"]
@@ -103,7 +103,7 @@ def _jobs(platform, kind: str, execution: str) -> dict[str, dict]:
 
 
 def test_a_training_script_failure_is_caught_notified_and_failed_with_its_reason(platform):
-    result = platform.run("training", {"training": {"hyperparameters": {"max_depht": "4"}}},
+    result = platform.run("churn:training", {"training": {"hyperparameters": {"max_depht": "4"}}},
                           name="script-fails")
     assert result.status == "FAILED"
     # Read, found not transient, and not paid for again: one training job, then the failure.
@@ -130,7 +130,7 @@ def test_throttling_and_no_capacity_are_retried_and_the_pipeline_succeeds(platfo
     platform.sagemaker.inject_faults("createTrainingJob", ["ThrottlingException"])
     platform.sagemaker.inject_job_failures("createTrainingJob", [CAPACITY])
     platform.sagemaker.inject_faults("createModel", ["ThrottlingException"])
-    result = platform.run("training", {"registry": {"description": "after a throttle"}},
+    result = platform.run("churn:training", {"registry": {"description": "after a throttle"}},
                           name="no-capacity")
     assert result.status == "SUCCEEDED", result.cause
     failures = [e["taskFailedEventDetails"] for e in result.history if e["type"] == "TaskFailed"]
@@ -160,7 +160,7 @@ def test_a_refused_call_that_is_not_transient_is_not_retried(platform):
     """A ValidationException arrives under the same generic name as a throttle; its cause says
     it is no transient error, so it goes straight to the failure path, made once."""
     platform.sagemaker.inject_faults("createProcessingJob", ["ValidationException"])
-    result = platform.run("training", {}, name="refused")
+    result = platform.run("churn:training", {}, name="refused")
     assert result.status == "FAILED"
     assert result.path[-5:] == ["Use bundled dataset spec", "Preprocess data",
                                 "Preprocess data: API error transient?", "Notify failure",
@@ -177,7 +177,7 @@ def test_transient_failures_stop_after_the_configured_attempts(platform, dev):
     job_retries.max_attempts jobs, each with its own name, with the reason in the cause."""
     max_attempts = dev.config.job_retries.max_attempts
     platform.sagemaker.inject_job_failures("createProcessingJob", [INTERNAL] * max_attempts)
-    result = platform.run("training", {}, name="never-capacity")
+    result = platform.run("churn:training", {}, name="never-capacity")
     assert result.status == "FAILED"
     assert result.path.count("Preprocess data") == max_attempts
     assert result.path[-3:] == ["Preprocess data: attempts left?", "Notify failure",
@@ -191,7 +191,7 @@ def test_transient_failures_stop_after_the_configured_attempts(platform, dev):
 def test_tuning_with_warm_start_from_a_parent_run(platform):
     tuning = {"enabled": True, "max_jobs": 2, "max_parallel_jobs": 1,
               "static_hyperparameters": {"num_round": "60"}}
-    parent = platform.run("training", {"tuning": tuning}, name="tuning-parent")
+    parent = platform.run("churn:training", {"tuning": tuning}, name="tuning-parent")
     assert parent.status == "SUCCEEDED", parent.cause
     assert "Tune hyperparameters" in parent.path
     assert "Describe best training job" in parent.path
@@ -201,7 +201,7 @@ def test_tuning_with_warm_start_from_a_parent_run(platform):
 
     warm = {**tuning, "warm_start": {"type": "IdenticalDataAndAlgorithm",
                                      "parents": [parent_job]}}
-    child = platform.run("training", {"tuning": warm}, name="tuning-child")
+    child = platform.run("churn:training", {"tuning": warm}, name="tuning-child")
     assert child.status == "SUCCEEDED", child.cause
     assert "Tune hyperparameters (warm start)" in child.path
     described = platform.sagemaker.describe_job("tuning-job", child.output["tuning_result"]["name"])
@@ -224,11 +224,18 @@ def _predictions(platform, output_uri: str) -> list[list[str]]:
     return list(csv.reader(body.splitlines()))
 
 
-def test_batch_uses_the_latest_approved_package_by_default(platform, trained):
+def _holdout(platform, local_seed) -> dict:
+    """The batch input that scores the held-out customers, without their labels."""
+    seeded = platform.seed_inputs(local_seed)["churn:batch-inference"]["data"]
+    return {"data": {"input_s3_uri": seeded["input_s3_uri"]}}
+
+
+def test_batch_uses_the_latest_approved_package_by_default(platform, local_seed, trained):
     """The held-out customers in the training data's layout (a header, customer_id, no label):
     each prediction carries its customer's id and a label spelled as the data spells it."""
     assert trained.status == "SUCCEEDED"
-    result = platform.run("batch-inference", {}, name="batch-latest")
+    result = platform.run("churn:batch-inference", _holdout(platform, local_seed),
+                          name="batch-latest")
     assert result.status == "SUCCEEDED", result.cause
     assert "Find latest approved model package" in result.path
     assert "Evaluate predictions" not in result.path  # no labels given
@@ -247,11 +254,13 @@ def test_batch_uses_the_latest_approved_package_by_default(platform, trained):
     assert accuracy > 0.9
 
 
-def test_batch_scores_its_predictions_against_the_labels_known_for_it(platform, trained):
-    """What `mlplatform run` does: the seed file's labels for the held-out customers, the
+def test_batch_scores_its_predictions_against_the_labels_known_for_it(platform, local_seed,
+                                                                     trained):
+    """What `mlplatform run` does: the use case's labels for the held-out customers, the
     predictions scored against them by the evaluation job, paired by customer_id."""
     assert trained.status == "SUCCEEDED"
-    result = platform.run("batch-inference", platform.seed_inputs()["batch-inference"],
+    result = platform.run("churn:batch-inference",
+                          platform.seed_inputs(local_seed)["churn:batch-inference"],
                           name="batch-scored")
     assert result.status == "SUCCEEDED", result.cause
     assert result.path[-6:] == ["Labels given?", "Describe model package", "Evaluate predictions",
@@ -265,10 +274,13 @@ def test_batch_scores_its_predictions_against_the_labels_known_for_it(platform, 
     assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["evaluation.json", "report.html"]
 
 
-def test_batch_with_an_explicit_package_and_output_joined_to_input(platform, trained):
+def test_batch_with_an_explicit_package_and_output_joined_to_input(platform, local_seed,
+                                                                   trained):
     arn = trained.output["registered"]["arn"]
-    result = platform.run("batch-inference", {"model_package_arn": arn,
-                                              "data": {"join_source": "Input"}},
+    holdout = _holdout(platform, local_seed)
+    result = platform.run("churn:batch-inference",
+                          {"model_package_arn": arn,
+                           "data": {**holdout["data"], "join_source": "Input"}},
                           name="batch-explicit")
     assert result.status == "SUCCEEDED", result.cause
     assert "Use requested model package" in result.path

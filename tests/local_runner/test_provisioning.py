@@ -9,13 +9,22 @@ from local_runner.local_run import LocalPlatform
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_stage_deploys_into_the_emulated_account(synthesized, tmp_path, stage):
+    from local_runner.local_seed import Seed
+
+    config = synthesized[stage].config
     with LocalPlatform(synthesized[stage].outdir, workdir=tmp_path) as platform:
-        names = set(platform.account.state_machines)
-        assert {f"mlplatform-{stage}-training", f"mlplatform-{stage}-batch-inference",
-                f"mlplatform-{stage}-deployment"} <= names
+        for use_case in config.use_cases:
+            for pipeline in ("training", "batch-inference", "deployment"):
+                assert platform.state_machine_arn(f"{use_case.name}:{pipeline}") in \
+                    platform.account.state_machines.values()
         assert f"mlplatform-{stage}-pipeline-input" in platform.account.lambdas
         assert platform.account.model_package_groups == [f"mlplatform-{stage}-churn"]
-        assert platform.seed()  # the sample data lands in the stage's raw bucket
+        # Each use case's local-run data lands below its data prefix or its batch prefix.
+        uploaded = platform.seed(Seed.for_use_cases(config.use_cases))
+        raw = platform.account.output("RawBucketName")
+        assert uploaded == [f"s3://{raw}/churn/mlc_churn_train.csv",
+                            f"s3://{raw}/batch/churn/input/holdout.csv",
+                            f"s3://{raw}/batch/churn/labels/holdout_labels.csv"]
 
 
 def test_intrinsics_render_as_a_deploy_renders_them():

@@ -60,7 +60,7 @@ MANIFEST = UseCaseManifest(
             hyperparameters={"objective": "binary:logistic", "eval_metric": "auc"},
             objective_metric="validation:auc"),
     ),
-    sample_data="sample_data/mlc_churn.csv",
+    sample_data="sample_data/local_run/mlc_churn_train.csv",
     local_batch="sample_data/local_run/holdout.csv",
     local_batch_labels="sample_data/local_run/holdout_labels.csv",
 )
