@@ -30,12 +30,12 @@ if TYPE_CHECKING:
 RAW_BUCKET_OUTPUT = "RawBucketName"
 # A manifest's local-run file -> the pipeline input that reads it, and where below the raw
 # bucket it goes. The training data lies under the use case's data prefix, where its training
-# and Glue read by default; the rows to score and their labels lie outside it, since a
-# training job reads every object under its prefix.
+# and Glue read by default; the rows to score and their labels lie outside it (a training job
+# reads every object under its prefix), the rows where its batch inference reads by default.
 LOCAL_DATA = (
     ("sample_data", "training", "raw_s3_uri", "{prefix}"),
-    ("local_batch", "batch-inference", "input_s3_uri", "batch/{prefix}input/"),
-    ("local_batch_labels", "batch-inference", "labels_s3_uri", "batch/{prefix}labels/"),
+    ("local_batch", "batch-inference", "input_s3_uri", "batch/input/{prefix}"),
+    ("local_batch_labels", "batch-inference", "labels_s3_uri", "batch/labels/{prefix}"),
 )
 
 

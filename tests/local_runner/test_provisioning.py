@@ -23,8 +23,8 @@ def test_the_stage_deploys_into_the_emulated_account(synthesized, tmp_path, stag
         uploaded = platform.seed(Seed.for_use_cases(config.use_cases))
         raw = platform.account.output("RawBucketName")
         assert uploaded == [f"s3://{raw}/churn/mlc_churn_train.csv",
-                            f"s3://{raw}/batch/churn/input/holdout.csv",
-                            f"s3://{raw}/batch/churn/labels/holdout_labels.csv"]
+                            f"s3://{raw}/batch/input/churn/holdout.csv",
+                            f"s3://{raw}/batch/labels/churn/holdout_labels.csv"]
 
 
 def test_intrinsics_render_as_a_deploy_renders_them():
