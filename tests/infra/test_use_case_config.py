@@ -166,3 +166,15 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path, monkeypatch):
         "use_cases[2].quality_gate.conditions",  # no conditions: too few, and none on recall
         "use_cases[2].quality_gate.conditions",
     ]
+
+
+def test_the_readme_example_means_what_the_readme_says(tmp_path):
+    section = (Path(__file__).resolve().parents[2] / "README.md").read_text() \
+        .split("### Use cases", 1)[1]
+    example = section.split("```json\n", 1)[1].split("```", 1)[0]
+    use_case = _load(tmp_path, json.loads("{" + example + "}")).use_cases[0]
+    training = use_case.training
+    assert (training.instance_type, training.use_spot, training.max_runtime_seconds,
+            training.max_wait_seconds) == ("ml.m5.xlarge", True, 5400, 7200)
+    assert use_case.hyperparameters["max_depth"] == "6"
+    assert use_case.serving.autoscaling.max_capacity == 4
