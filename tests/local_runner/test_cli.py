@@ -58,7 +58,8 @@ def test_a_wrong_stage_file_is_reported_before_the_synth(no_synth, capsys, monke
 
     stages = no_synth / "stages"
     stages.mkdir()
-    (stages / "broken.json").write_text(json.dumps({"trainig": {}, "log_retention_days": 42}))
+    (stages / "broken.json").write_text(json.dumps({"trainig": {}, "log_retention_days": 42,
+                                                    "use_cases": [{"name": "churn"}]}))
     monkeypatch.setattr(config.stage_files, "STAGES_DIR", stages)
     assert cli.main(["summary", "--stage", "broken"]) == 1
     err = capsys.readouterr().err
