@@ -45,16 +45,16 @@ class CicdStack(cdk.Stack):
         prefix = config.resource_prefix
         key = PlatformKey(self, "Key", alias=f"alias/{prefix}-pipeline").key
         artifact_bucket = self._artifact_bucket(config, key)
-        pipeline = DeliveryPipeline(self, "Delivery", props=DeliveryPipelineProps(
+        delivery_pipeline = DeliveryPipeline(self, "Delivery", props=DeliveryPipelineProps(
             pipeline_name=prefix, connection_arn=str(cicd.connection_arn),
             repository=str(cicd.repository), branch=cicd.branch, synth_stage=config.stage,
             artifact_bucket=artifact_bucket,
             deploys_elsewhere=any(stage.elsewhere for stage in delivery)))
-        self.pipeline = pipeline.pipeline
+        self.pipeline = delivery_pipeline.pipeline
 
         smoke_steps: list[pipelines.CodeBuildStep] = []
         for stage in delivery:
-            smoke_steps += self._add_stage(pipeline, stage, git_commit=git_commit)
+            smoke_steps += self._add_stage(delivery_pipeline, stage, git_commit=git_commit)
 
         # ECR scan on push is a registry setting: once per account and region (the stages
         # elsewhere set it in theirs: DeliveredStage.scan_on_push).
@@ -63,7 +63,7 @@ class CicdStack(cdk.Stack):
         topic = NotificationTopic(self, "Notifications", key=key, topic_name=f"{prefix}-pipeline",
                                   email=cicd.notification_email or config.notification_email)
         rule = notifications.NotificationRule(
-            self, "FailureAndApprovalNotifications", source=pipeline.code_pipeline,
+            self, "FailureAndApprovalNotifications", source=delivery_pipeline.code_pipeline,
             events=list(NOTIFY_EVENTS), targets=[topic.topic],
             detail_type=notifications.DetailType.FULL)
         # Its source pipeline is create-only: the name follows it (ml_constructs/physical_names).
@@ -74,16 +74,17 @@ class CicdStack(cdk.Stack):
         # CDK Pipelines creates its CodeBuild projects and roles here, not before: acknowledge
         # their findings only once they exist.
         self.pipeline.build_pipeline()
-        pipeline.grant_connection_use(str(cicd.connection_arn))
+        delivery_pipeline.grant_connection_use(str(cicd.connection_arn))
         replicas = harden_replication_buckets(
-            pipeline.code_pipeline, log_expiration_days=config.storage.access_log_expiration_days,
+            delivery_pipeline.code_pipeline,
+            log_expiration_days=config.storage.access_log_expiration_days,
             artifact_expiration_days=ARTIFACT_EXPIRATION_DAYS)
         accounts = [s.config.account for s in delivery if s.config.account]
         acknowledge_generated_roles(
-            self, pipeline, artifact_objects=artifact_bucket.arn_for_objects("*"),
+            self, delivery_pipeline, artifact_objects=artifact_bucket.arn_for_objects("*"),
             accounts=dict.fromkeys([self.account, *accounts]),
             steps=smoke_steps, replicas=replicas)
-        cdk.CfnOutput(self, "PipelineName", value=pipeline.code_pipeline.pipeline_name)
+        cdk.CfnOutput(self, "PipelineName", value=delivery_pipeline.code_pipeline.pipeline_name)
         cdk.CfnOutput(self, "NotificationTopicArn", value=topic.topic.topic_arn)
 
     def _add_stage(self, delivery: DeliveryPipeline, planned: DeliveredStage, *,
@@ -133,4 +134,3 @@ class CicdStack(cdk.Stack):
         bucket.add_lifecycle_rule(id="expire-old-pipeline-artifacts",
                                   expiration=cdk.Duration.days(ARTIFACT_EXPIRATION_DAYS))
         return bucket
-

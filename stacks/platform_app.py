@@ -76,4 +76,3 @@ def build_app(stage: str | None = None, *, outdir: str | None = None,
         add_stage_stacks(app, config, git_commit=git_commit(app))
     apply_nag_packs(app)
     return app, config
-

@@ -138,4 +138,3 @@ class ServingStack(cdk.Stack):
                       value=deployment.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "EndpointName", value=endpoint)
         cdk.CfnOutput(self, "ServingTopicArn", value=notifications.topic.topic_arn)
-

@@ -263,4 +263,3 @@ def test_cross_account_stages_get_keys_trust_and_hardened_replicas(cross_env):
     for pattern in ("assembly-Cicd-dev/*DeliverySupport*", "assembly-Cicd-prod/*DeliverySupport*"):
         assert _resources(cross_env.template(f"{pattern}.template.json"),
                           "AWS::ECR::RegistryScanningConfiguration")
-
