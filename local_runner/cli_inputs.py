@@ -14,9 +14,8 @@ import json
 import re
 from pathlib import Path
 
-from config import ConfigError, StageConfig, load_stage_config
-from config.problems import nearest
-from local_runner.assembly import STAGE_FILES
+from config import ConfigError, StageConfig, load_stage_config, stage_file
+from config.problems import display_path, nearest
 from local_runner.definitions import split_address
 from local_runner.errors import RunnerError
 from runtime_scripts.common.manifest import available_use_cases
@@ -68,7 +67,7 @@ def check_use_case(name: str, config: StageConfig, where: str) -> str:
     deployed = [use_case.name for use_case in config.use_cases]
     if name in deployed:
         return name
-    stage = (STAGE_FILES / f"{config.stage}.json").as_posix()
+    stage = display_path(stage_file(config.stage))
     if name in available_use_cases():
         raise RunnerError(f"{where}: stage {config.stage!r} does not deploy use case {name!r}",
                           f'add {{"name": "{name}"}} to use_cases in {stage}')
