@@ -204,3 +204,33 @@ def test_an_up_to_date_assembly_is_not_synthesized_again(venvless_synth):
     _, second, _ = venvless_synth
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Synthesizing" not in second.stdout
+
+
+# --- on the session's assembly -------------------------------------------------------------------
+def _on(dev) -> list[str]:
+    return ["--outdir", str(dev.outdir), "--synth", "never"]
+
+
+def test_use_cases_lists_each_use_case_and_its_state_machines(dev, capsys):
+    assert cli.main(["use-cases", *_on(dev)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Stage 'dev' deploys {len(dev.config.use_cases)} use case(s):")
+    for use_case in dev.config.use_cases:
+        manifest = use_case.manifest
+        assert f"{use_case.name}  ({manifest.problem_type}, data prefix {use_case.prefix})" in out
+        assert f"  {manifest.description}\n" in out
+        for pipeline in ("training", "batch-inference", "deployment"):
+            assert f"  {use_case.name}:{pipeline} " in out
+
+
+def test_definition_prints_the_asl_of_a_use_cases_pipeline(dev, capsys):
+    assert cli.main(["definition", "churn:training", *_on(dev)]) == 0
+    assert json.loads(capsys.readouterr().out)["StartAt"] == "Validate input"
+    assert cli.main(["definition", "training", "--use-case", "churn", *_on(dev)]) == 0
+
+
+def test_a_pipeline_the_templates_lack_is_named_after_the_synth_with_the_nearest(dev, capsys):
+    assert cli.main(["run", "churn:trainig", *_on(dev)]) == 1
+    err = capsys.readouterr().err
+    assert "churn:trainig: use case 'churn' has no pipeline 'trainig'; did you mean training?" \
+        in err
