@@ -8,6 +8,7 @@ ASL document Step Functions would run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class StateMachineDefinition:
     stack: str
     asl: dict
     tags: dict[str, str] = field(default_factory=dict)
+    # Transitional: in an assembly whose state machines carry no use-case tag at all (one
+    # synthesized before the stacks tagged them, issue 12), each belongs to any use case.
+    pre_tags: bool = False
 
     @property
     def use_case(self) -> str | None:
@@ -47,11 +51,10 @@ class StateMachineDefinition:
 
     @property
     def pipeline(self) -> str | None:
-        return self.tags.get(PIPELINE_TAG) or _untagged_pipeline(self)
+        return self.tags.get(PIPELINE_TAG) or (_untagged_pipeline(self) if self.pre_tags else None)
 
     def belongs_to(self, use_case: str) -> bool:
-        # An untagged state machine (an older assembly) belongs to whichever use case asks.
-        return self.use_case in (use_case, None)
+        return self.use_case == use_case or self.pre_tags
 
     @property
     def address(self) -> str:
@@ -62,7 +65,8 @@ class StateMachineDefinition:
 def _untagged_pipeline(definition: StateMachineDefinition) -> str | None:
     """Transitional, for assemblies synthesized before the stacks tagged their state machines
     with `use-case` and `pipeline` (issue 12): `<project>-<stage>-<pipeline>`, read from the
-    name after the `project` and `stage` tags. Remove once every stack on main tags them."""
+    name after the `project` and `stage` tags. Remove with `pre_tags` once every stack on main
+    tags them."""
     prefix = f"{definition.tags.get('project')}-{definition.tags.get('stage')}-"
     return definition.name.removeprefix(prefix) if definition.name.startswith(prefix) else None
 
@@ -158,6 +162,8 @@ def state_machines(stacks: list[StackTemplate],
             tags = {tag["Key"]: render_intrinsic(tag["Value"], subs)
                     for tag in props.get("Tags", [])}
             found.append(StateMachineDefinition(logical_id, name, stack.stack_name, asl, tags))
+    if not any(d.use_case for d in found):
+        found = [dataclasses.replace(d, pre_tags=True) for d in found]
     return found
 
 

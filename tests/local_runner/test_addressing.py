@@ -88,6 +88,34 @@ def test_a_pipeline_is_found_by_its_tags_whatever_its_name():
     assert find(renamed, "fraud:deployment").name == "anything"
 
 
+def _machine(name: str, tags: dict) -> dict:
+    return {"Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {"StateMachineName": name, "DefinitionString": "{}",
+                           "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}}
+
+
+STAGE_TAGS = {"project": "mlplatform", "stage": "dev"}
+
+
+def test_an_untagged_state_machine_beside_tagged_ones_belongs_to_no_use_case():
+    template = {"Resources": {
+        "Training": _machine("mlplatform-dev-fraud-training",
+                             {**STAGE_TAGS, "use-case": "fraud", "pipeline": "training"}),
+        "Deployment": _machine("mlplatform-dev-deployment", STAGE_TAGS)}}
+    definitions = state_machines([StackTemplate("s", "S", template)])
+    assert find(definitions, "fraud:training").name == "mlplatform-dev-fraud-training"
+    with pytest.raises(RunnerError, match="has no pipeline 'deployment'"):
+        find(definitions, "fraud:deployment")
+
+
+def test_an_assembly_from_before_the_tags_has_its_pipelines_by_name():
+    """Transitional (definitions._untagged_pipeline): no state machine carries a use-case tag,
+    so each is the pipeline its name ends in, for whichever use case asks."""
+    template = {"Resources": {"Deployment": _machine("mlplatform-dev-deployment", STAGE_TAGS)}}
+    definitions = state_machines([StackTemplate("s", "S", template)])
+    assert find(definitions, "fraud:deployment").name == "mlplatform-dev-deployment"
+
+
 def test_the_tags_are_read_from_the_template():
     template = {"Resources": {"Machine": {
         "Type": "AWS::StepFunctions::StateMachine",
