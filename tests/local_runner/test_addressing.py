@@ -169,3 +169,17 @@ def test_start_names_what_is_deployed_when_nothing_matches(tagging):
         state_machine_arn(tagging, stage_tags=STAGE, use_case="fraud", pipeline="trainig")
     assert error.value.problem.endswith("did you mean fraud:training?")
     assert error.value.fix == "deployed: churn:training, fraud:training"
+
+
+def test_mlplatform_start_starts_the_use_cases_deployed_pipeline(tagging, capsys):
+    from local_runner import cli
+
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    assert cli.main(["start", "training", "--stage", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("started arn:aws:states:eu-west-1:123456789012:execution:"
+                          "mlplatform-dev-churn-training:cli-churn-training-")
+    machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    [execution] = sfn.list_executions(
+        stateMachineArn=machines["mlplatform-dev-churn-training"])["executions"]
+    assert execution["name"].startswith("cli-churn-training-")
