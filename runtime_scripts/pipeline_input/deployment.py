@@ -24,23 +24,33 @@ from .values import SAGEMAKER_NAME, check_bucket_name, check_tag_value
 PIPELINE = "deployment"
 
 # Same values as config/settings.py (SERVERLESS_MEMORY_SIZES_MB, _LOCAL_STORAGE_FAMILY) and
-# ml_constructs/model_monitor.py (BASELINE_CURRENT_PREFIX, DATA_CAPTURE_PREFIX); a test keeps
-# them equal because the Lambda asset cannot import either.
+# ml_constructs/model_monitor.py (baseline_prefix, DATA_CAPTURE_PREFIX); a test keeps them
+# equal because the Lambda asset cannot import either.
 SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
-BASELINE_RUNS_PREFIX = "baselines/data-quality/runs/"
-BASELINE_CURRENT_PREFIX = "baselines/data-quality/current/"
 DATA_CAPTURE_PREFIX = "datacapture"
 BASELINE_FILES = ("constraints.json", "statistics.json")
 ROUTING = ("CANARY", "LINEAR", "ALL_AT_ONCE")
+# The deployment's prefix is '<stage prefix>-<use case>': at most this long, a shortened job name
+# ('<prefix>-<word>-<execution>', 63 at most: names.job_name) keeps '<prefix>-<word>-' whole.
+DEPLOYMENT_PREFIX_MAX = (names.SAGEMAKER_NAME_MAX - names.HASH_LENGTH - 3
+                         - max(len(word) for word, _ in names.DEPLOYMENT_JOBS.values()))
+
+
+def baseline_prefix(endpoint_name: str) -> str:
+    """Where an endpoint's data quality baselines live in the monitoring bucket: each run's
+    under `runs/<baseline job>/`, the deployed model's under `current/` (what the job
+    definition reads). Keyed by endpoint: every use case has its own."""
+    return f"baselines/{endpoint_name}/data-quality/"
+
 
 _NAME = Str(max_len=63, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name")
 
-# What the deployment state machine fixes per stage; the input cannot change any of it.
+# What the deployment state machine fixes per stage and use case; the input cannot change any of it.
 PLATFORM = Obj({
     "artifacts_bucket": Str(max_len=63),
     "model_package_group": _NAME,
-    "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
+    "resource_prefix": Str(max_len=DEPLOYMENT_PREFIX_MAX, pattern=SAGEMAKER_NAME,
                            pattern_help="a SageMaker name"),
     "endpoint_name": _NAME,
     "variant_name": _NAME,
@@ -220,7 +230,8 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     }
     monitoring = platform["monitoring_bucket"]
     # Keyed by the baseline job's name: a valid SageMaker name, so safe in a CopySource.
-    runs_key = f"{BASELINE_RUNS_PREFIX}{job_names['baseline']}/"
+    baselines = baseline_prefix(platform["endpoint_name"])
+    runs_key = f"{baselines}runs/{job_names['baseline']}/"
     baseline = dict(doc["baseline"])
     baseline["given"] = baseline["dataset_s3_uri"] is not None
     return {
@@ -248,7 +259,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                 # CopyObject: "bucket/key" sources and plain keys for the promotion to current.
                 "baseline_promotions": [
                     {"source": f"{monitoring}/{runs_key}{name}",
-                     "key": f"{BASELINE_CURRENT_PREFIX}{name}"} for name in BASELINE_FILES],
+                     "key": f"{baselines}current/{name}"} for name in BASELINE_FILES],
             },
         },
     }
