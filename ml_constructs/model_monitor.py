@@ -27,21 +27,22 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from config import ConfigError
-from config.settings import MonitoringConfig
+from config import ConfigError, MonitoringConfig
 from ml_constructs.physical_names import replaceable_name
 from ml_constructs.runtime_image import builtin_image_uri
 from ml_constructs.sagemaker_jobs import OPT_ML
 from ml_constructs.serving_defaults import ServingNames
+from runtime_scripts import contract
 from runtime_scripts.common.manifest import UseCaseManifest
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 # Runs inside SageMaker's analyzer container after the analysis: a standalone file.
 DRIFT_SUMMARY = RUNTIME_SCRIPTS / "common" / "tabular" / "drift_summary.py"
 
-# The monitoring bucket's layout (runtime_scripts/pipeline_input/deployment.py keeps copies).
-DATA_CAPTURE_PREFIX = "datacapture"  # SageMaker adds <endpoint>/<variant>/yyyy/mm/dd/hh/
-BASELINE_FILES = ("constraints.json", "statistics.json")
+# The monitoring bucket's layout (runtime_scripts/contract.py, which the validator reads too).
+DATA_CAPTURE_PREFIX = contract.DATA_CAPTURE_PREFIX  # SageMaker adds <endpoint>/<variant>/...
+BASELINE_FILES = contract.BASELINE_FILES
+baseline_prefix = contract.baseline_prefix
 REPORTS_PREFIX = "reports/"
 # Ground truth arrives late: each model quality run merges the captures of 48 to 24 hours ago.
 GROUND_TRUTH_WINDOW = ("-PT48H", "-PT24H")
@@ -65,12 +66,6 @@ MODEL_QUALITY_METRICS = {
 }
 # Binary classification from a probability: Model Monitor's default decision threshold.
 PROBABILITY_THRESHOLD = 0.5
-
-
-def baseline_prefix(endpoint_name: str) -> str:
-    """Where an endpoint's data quality baselines live: `runs/<baseline job>/` for each run,
-    `current/` for the deployed model's (what the job definition reads)."""
-    return f"baselines/{endpoint_name}/data-quality/"
 
 
 def record_preprocessor(manifest: UseCaseManifest) -> Path:
@@ -249,7 +244,8 @@ class ModelMonitor(Construct):
             "job_resources": cfn.MonitoringResourcesProperty(
                 cluster_config=cfn.ClusterConfigProperty(
                     instance_count=1, instance_type=props.config.instance_type,
-                    volume_size_in_gb=20, volume_kms_key_id=props.key.key_arn)),
+                    volume_size_in_gb=contract.MONITOR_VOLUME_SIZE_GB,
+                    volume_kms_key_id=props.key.key_arn)),
             "network_config": cfn.NetworkConfigProperty(
                 # The analyzer publishes the drift metrics to CloudWatch itself: it needs the
                 # network (in the isolated VPC, through the CloudWatch endpoint).

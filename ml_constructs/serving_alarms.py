@@ -10,12 +10,10 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from config.settings import MonitoringConfig, RollbackAlarmsConfig
+from config import MonitoringConfig, RollbackAlarmsConfig
 from ml_constructs.model_monitor import ModelQuality
 from ml_constructs.serving_defaults import ServingNames
 
@@ -154,16 +152,3 @@ class ServingAlarms(Construct):
                         "gate)")
         self.retraining_triggers.append(self.model_quality)
 
-
-def let_alarms_publish(key: kms.IKey, *, topic_name: str, region: str) -> None:
-    """CloudWatch alarms publish to the KMS-encrypted serving topic only if the key policy lets
-    CloudWatch use the key; scoped to that one topic's encryption context. The statement lands
-    in the key's own (storage stack's) policy, naming the topic by its literal ARN: no reference
-    back to the serving stack."""
-    topic_arn = f"arn:{cdk.Aws.PARTITION}:sns:{region}:{cdk.Aws.ACCOUNT_ID}:{topic_name}"
-    key.add_to_resource_policy(iam.PolicyStatement(
-        sid="AllowCloudWatchAlarmsToPublishToTheServingTopic",
-        principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-        resources=["*"],  # in a key policy, "*" means this key
-        conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}}))

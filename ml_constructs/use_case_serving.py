@@ -22,7 +22,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from config import StageConfig, UseCaseConfig
-from ml_constructs.deploy_on_approval import DeployOnApproval
 from ml_constructs.deployment_permissions import DeploymentPermissions, DeploymentPermissionsProps
 from ml_constructs.endpoint_deployment import EndpointDeployment, EndpointDeploymentProps
 from ml_constructs.input_validation import InputValidator
@@ -30,6 +29,7 @@ from ml_constructs.model_monitor import ModelMonitor, ModelMonitorProps, ModelQu
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_triggers import ModelApprovedStart
 from ml_constructs.retraining import RetrainingGate, RetrainingGateProps
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
@@ -128,8 +128,10 @@ class UseCaseServing(Construct):
 
         self.deployment = self._deployment(shared, use_case, pipelines.group_name, settings,
                                            role, monitorings)
-        DeployOnApproval(self, "OnModelApproved", state_machine=self.deployment.state_machine,
-                         model_package_group_name=pipelines.group_name)
+        # Manual starts with {} deploy the latest Approved version.
+        self.approval_rule = ModelApprovedStart(self, "OnModelApproved",
+                                                state_machine=self.deployment.state_machine,
+                                                group=pipelines.group_name).rule
 
         self.retraining: RetrainingGate | None = None
         if use_case.monitoring.retrain_on_drift and self.alarms.retraining_triggers:

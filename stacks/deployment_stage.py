@@ -16,7 +16,7 @@ from ml_constructs.smoke_test import (
     SmokeTestOutputs,
     smoke_targets,
 )
-from stacks.platform_app import StageStacks, add_stage_stacks
+from stacks.stage_stacks import StageStacks, add_stage_stacks
 from stacks.storage_stack import data_bucket_name
 
 

@@ -11,10 +11,10 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config import StageConfig
+from ml_constructs.encryption import let_alarms_publish
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
-from ml_constructs.serving_alarms import let_alarms_publish
 from ml_constructs.use_case_serving import (
     ServingShared,
     UseCasePipelines,
@@ -36,7 +36,9 @@ class ServingStack(cdk.Stack):
         topic_name = f"{prefix}-serving"
         notifications = NotificationTopic(self, "Notifications", key=key, topic_name=topic_name,
                                           email=config.notification_email)
-        let_alarms_publish(key, topic_name=topic_name, region=self.region)
+        # Into the storage stack's key policy (no reference back to this stack).
+        let_alarms_publish(key, f"arn:{cdk.Aws.PARTITION}:sns:{self.region}:"
+                                f"{cdk.Aws.ACCOUNT_ID}:{topic_name}")
         shared = ServingShared(
             config=config, key=key, artifacts_bucket=buckets["Artifacts"],
             monitoring_bucket=buckets["Monitoring"], network=network,

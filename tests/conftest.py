@@ -156,8 +156,7 @@ SECOND_USE_CASE = "churn2"
 def two_use_case_config():
     import dataclasses
 
-    from config import load_stage_config
-    from config.settings import UseCaseConfig
+    from config import UseCaseConfig, load_stage_config
     from runtime_scripts.common.manifest import UseCaseManifest, load_manifest
 
     churn = load_manifest("churn")

@@ -15,7 +15,7 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from config.settings import RESOURCE_PREFIX_MAX
+from config import RESOURCE_PREFIX_MAX
 from ml_constructs.compliance import nag_packs
 from ml_constructs.physical_names import DIGEST_LENGTH
 from ml_constructs.serving_defaults import ServingNames
