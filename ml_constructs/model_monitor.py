@@ -225,8 +225,9 @@ class ModelMonitor(Construct):
                               **extra)
 
     def _output(self, cfn, kind: str):
-        uri = self.props.monitoring_bucket.s3_url_for_object(
-            f"{REPORTS_PREFIX}{self.props.names.endpoint}/{kind}")
+        # Model Monitor adds <endpoint>/<schedule>/yyyy/mm/dd/hh/: one use case's reports never
+        # mix with another's.
+        uri = self.props.monitoring_bucket.s3_url_for_object(f"{REPORTS_PREFIX}{kind}")
         return cfn.MonitoringOutputConfigProperty(
             kms_key_id=self.props.key.key_arn,
             monitoring_outputs=[cfn.MonitoringOutputProperty(s3_output=cfn.S3OutputProperty(
