@@ -10,7 +10,6 @@ autoscaling targets and monitoring schedules must name an existing endpoint (doc
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -88,7 +87,7 @@ class UseCaseServing(Construct):
         super().__init__(scope, construct_id)
         shared, pipelines = props.shared, props.pipelines
         config, key = shared.config, shared.key
-        use_case = self._with_model_quality_metric(props.use_case)
+        use_case = props.use_case
         self.names = names = ServingNames.of(config, use_case)
         manifest = use_case.manifest
         serverless = use_case.serving.serverless is not None
@@ -183,13 +182,6 @@ class UseCaseServing(Construct):
         deployment.node.add_dependency(self.alarms)  # rollback alarms exist before any update
         cdk.Tags.of(deployment.state_machine).add(PIPELINE_TAG, "deployment")
         return deployment
-
-    @staticmethod
-    def _with_model_quality_metric(use_case: UseCaseConfig) -> UseCaseConfig:
-        """The monitoring section with its model quality metric resolved (the gate's first
-        metric when the config names none)."""
-        return dataclasses.replace(use_case, monitoring=dataclasses.replace(
-            use_case.monitoring, model_quality_metric=use_case.model_quality_metric))
 
     def _config_key(self, config: StageConfig) -> str:
         names = [u.name for u in config.use_cases]
