@@ -129,6 +129,7 @@ def baseline_prefix(endpoint_name: str) -> str:
     definition reads. Keyed by endpoint: every use case has its own."""
     return f"baselines/{endpoint_name}/data-quality/"
 
+
 # --- Metric log lines ----------------------------------------------------------------------------
 # One line per report, e.g. "#metrics round=12 train:logloss=0.211 validation:auc=0.917".
 # SageMaker metric definitions use METRIC_REGEX_TEMPLATE; a tuning objective such as
