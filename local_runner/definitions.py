@@ -41,9 +41,12 @@ class StateMachineDefinition:
     stack: str
     asl: dict
     tags: dict[str, str] = field(default_factory=dict)
-    # Transitional: in an assembly whose state machines carry no use-case tag at all (one
-    # synthesized before the stacks tagged them, issue 12), each belongs to any use case.
+    # Transitional, while some stacks do not tag their state machines yet (issue 12): an
+    # untagged one in an assembly of at most one tagged use case belongs to that use case (to
+    # any, when none is tagged), its pipeline read from its name. Beside two tagged use cases it
+    # belongs to none. Remove with _untagged_pipeline once every stack on main tags them.
     pre_tags: bool = False
+    assumed_use_case: str | None = None
 
     @property
     def use_case(self) -> str | None:
@@ -54,7 +57,8 @@ class StateMachineDefinition:
         return self.tags.get(PIPELINE_TAG) or (_untagged_pipeline(self) if self.pre_tags else None)
 
     def belongs_to(self, use_case: str) -> bool:
-        return self.use_case == use_case or self.pre_tags
+        return self.use_case == use_case or (
+            self.pre_tags and self.assumed_use_case in (None, use_case))
 
     @property
     def address(self) -> str:
@@ -63,10 +67,8 @@ class StateMachineDefinition:
 
 
 def _untagged_pipeline(definition: StateMachineDefinition) -> str | None:
-    """Transitional, for assemblies synthesized before the stacks tagged their state machines
-    with `use-case` and `pipeline` (issue 12): `<project>-<stage>-<pipeline>`, read from the
-    name after the `project` and `stage` tags. Remove with `pre_tags` once every stack on main
-    tags them."""
+    """Transitional (see `pre_tags`): `<project>-<stage>-<pipeline>`, read from the name after
+    the `project` and `stage` tags."""
     prefix = f"{definition.tags.get('project')}-{definition.tags.get('stage')}-"
     return definition.name.removeprefix(prefix) if definition.name.startswith(prefix) else None
 
@@ -162,8 +164,10 @@ def state_machines(stacks: list[StackTemplate],
             tags = {tag["Key"]: render_intrinsic(tag["Value"], subs)
                     for tag in props.get("Tags", [])}
             found.append(StateMachineDefinition(logical_id, name, stack.stack_name, asl, tags))
-    if not any(d.use_case for d in found):
-        found = [dataclasses.replace(d, pre_tags=True) for d in found]
+    tagged = sorted({d.use_case for d in found if d.use_case})
+    if len(tagged) <= 1:
+        found = [d if d.use_case else dataclasses.replace(
+            d, pre_tags=True, assumed_use_case=next(iter(tagged), None)) for d in found]
     return found
 
 

@@ -36,8 +36,8 @@ def _defaults(pipeline: str, config) -> tuple[dict, dict]:
         return training_defaults(config, use_case, raw=_Bucket(), curated=_Bucket()), PLATFORM
     if pipeline == "batch":
         return batch_defaults(config, use_case, raw=_Bucket()), PLATFORM
-    return deployment_defaults(config), deployment_platform(
-        config, artifacts_bucket=PLATFORM["artifacts_bucket"],
+    return deployment_defaults(use_case), deployment_platform(
+        config, use_case, artifacts_bucket=PLATFORM["artifacts_bucket"],
         monitoring_bucket="mlplatform-test-monitoring",
         model_package_group=PLATFORM["model_package_group"])
 

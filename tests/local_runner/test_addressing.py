@@ -97,15 +97,27 @@ def _machine(name: str, tags: dict) -> dict:
 STAGE_TAGS = {"project": "mlplatform", "stage": "dev"}
 
 
-def test_an_untagged_state_machine_beside_tagged_ones_belongs_to_no_use_case():
+def test_an_untagged_state_machine_beside_two_tagged_use_cases_belongs_to_neither():
     template = {"Resources": {
-        "Training": _machine("mlplatform-dev-fraud-training",
-                             {**STAGE_TAGS, "use-case": "fraud", "pipeline": "training"}),
+        **{f"{u}Training": _machine(f"mlplatform-dev-{u}-training",
+                                    {**STAGE_TAGS, "use-case": u, "pipeline": "training"})
+           for u in ("churn", "fraud")},
         "Deployment": _machine("mlplatform-dev-deployment", STAGE_TAGS)}}
     definitions = state_machines([StackTemplate("s", "S", template)])
     assert find(definitions, "fraud:training").name == "mlplatform-dev-fraud-training"
     with pytest.raises(RunnerError, match="has no pipeline 'deployment'"):
         find(definitions, "fraud:deployment")
+
+
+def test_an_untagged_state_machine_beside_one_tagged_use_case_is_that_use_cases():
+    template = {"Resources": {
+        "Deployment": _machine("mlplatform-dev-churn-deployment",
+                               {**STAGE_TAGS, "use-case": "churn", "pipeline": "deployment"}),
+        "Training": _machine("mlplatform-dev-training", STAGE_TAGS)}}
+    definitions = state_machines([StackTemplate("s", "S", template)])
+    assert find(definitions, "churn:training").name == "mlplatform-dev-training"
+    with pytest.raises(RunnerError, match="no use case 'fraud'"):
+        find(definitions, "fraud:training")
 
 
 def test_an_assembly_from_before_the_tags_has_its_pipelines_by_name():
