@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from runtime_scripts import contract
 from runtime_scripts.common.serving.errors import ModelLoadError
+from runtime_scripts.common.tabular.task import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     import xgboost
@@ -47,7 +48,7 @@ class FeatureSchema:
         if missing:
             raise ModelLoadError(f"{source}: keys {missing} are required: train the model again "
                                  "with this image (preprocessing writes them)")
-        threshold = float(data.get("decision_threshold", 0.5))
+        threshold = float(data.get("decision_threshold", DEFAULT_THRESHOLD))
         if not 0.0 <= threshold <= 1.0:
             raise ModelLoadError(f"{source}: decision_threshold must be in [0, 1], got {threshold}")
         schema = cls(

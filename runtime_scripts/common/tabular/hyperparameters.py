@@ -14,10 +14,9 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from runtime_scripts.common.tabular.task import Task
+from runtime_scripts.common.tabular.task import DEFAULT_THRESHOLD, TASKS, Task
 
 # SageMaker itself adds these to the hyperparameters of script-mode and tuning jobs.
 RESERVED_PREFIXES = ("sagemaker_", "_")
@@ -56,7 +55,8 @@ class Hyperparameters:
     eval_metric: str = _hp("logloss", choices=tuple(EVAL_METRICS), doc="early-stopping metric")
     checkpoint_frequency: int = _hp(10, 1, 10_000, doc="rounds between checkpoints")
     metrics_frequency: int = _hp(1, 1, 10_000, doc="rounds between metric log lines")
-    decision_threshold: float = _hp(0.5, 0, 1, low_open=True, doc="probability -> label 1")
+    decision_threshold: float = _hp(DEFAULT_THRESHOLD, 0, 1, low_open=True,
+                                    doc="probability -> label 1")
     seed: int = _hp(42, 0, 2**31 - 1 - 10_000, doc="random seed")
     nthread: int = _hp(0, 0, 1024, doc="threads; 0 = all CPUs available to the container")
 
@@ -129,8 +129,6 @@ def parse(raw: Mapping[str, Any], task: Task | None = None) -> Hyperparameters:
 
 
 def _check_for(task: Task, raw: Mapping[str, Any], eval_metric: str) -> None:
-    from runtime_scripts.common.tabular.task import TASKS
-
     if eval_metric not in task.eval_metrics:
         raise HyperparameterError(f"hyperparameter 'eval_metric' must be one of "
                                   f"{list(task.eval_metrics)} for {task.problem_type}, got "

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from runtime_scripts.common.tabular.hyperparameters import Hyperparameters
 
 
+# A classifier's decision threshold unless its hyperparameter says otherwise (hyperparameters.py).
+DEFAULT_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class Scores:
     """One evaluation's numbers: every metric the problem type computes, and the sections of
@@ -51,13 +55,17 @@ class Task(ABC):
     stratified: ClassVar[bool]  # are the splits stratified on the target
     label_rule: ClassVar[str]  # what the first column of an encoded split holds
     label_dtype: ClassVar[type]  # and as what evaluation scores it
-    prediction_columns: ClassVar[tuple[str, ...]]  # what the server answers per row
-    score_column: ClassVar[str]  # the answer's column that batch scoring reads
+    prediction_columns: ClassVar[tuple[str, ...]]  # what the server answers per row, the
+    # first the model's own output (a probability, a value): what batch scoring reads
     schema_keys: ClassVar[tuple[str, ...]] = ()  # feature_schema.json keys of this type only
     own_hyperparameters: ClassVar[tuple[str, ...]] = ()  # meaningless for the other types
 
     def __repr__(self) -> str:
         return self.problem_type
+
+    @property
+    def score_column(self) -> str:
+        return self.prediction_columns[0]
 
     @abstractmethod
     def target_problems(self, target: pd.Series, spec: DatasetSpec) -> list[str]:
@@ -114,7 +122,6 @@ class BinaryClassification(Task):
     label_rule = "the 0/1 label"
     label_dtype = np.int8
     prediction_columns = ("probability", "label")
-    score_column = "probability"
     schema_keys = ("positive_label", "negative_label")
     own_hyperparameters = ("scale_pos_weight", "decision_threshold")
 
@@ -142,10 +149,12 @@ class BinaryClassification(Task):
         return {"positives": int(y.sum())}
 
     def model_schema(self, decision_threshold: float | None) -> dict[str, Any]:
-        return {"decision_threshold": 0.5 if decision_threshold is None else decision_threshold}
+        return {"decision_threshold": DEFAULT_THRESHOLD if decision_threshold is None
+                else decision_threshold}
 
     def decision_threshold(self, schema: dict[str, Any], given: float | None) -> float | None:
-        return float(schema.get("decision_threshold", 0.5)) if given is None else given
+        return float(schema.get("decision_threshold", DEFAULT_THRESHOLD)) if given is None \
+            else given
 
     def score(self, y: np.ndarray, p: np.ndarray, threshold: float | None) -> Scores:
         from runtime_scripts.common.tabular.scores import score_binary
@@ -184,7 +193,6 @@ class Regression(Task):
     label_rule = "the target value (a finite number)"
     label_dtype = np.float64
     prediction_columns = ("prediction",)
-    score_column = "prediction"
 
     def target_problems(self, target: pd.Series, spec: DatasetSpec) -> list[str]:
         if target.dropna().nunique() < 2:
