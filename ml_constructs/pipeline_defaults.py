@@ -7,8 +7,7 @@ import dataclasses
 
 from aws_cdk import aws_s3 as s3
 
-from config import StageConfig
-from config.settings import JobResources, UseCaseConfig
+from config import JobResources, StageConfig, UseCaseConfig
 
 BATCH_INPUT_PREFIX = "batch/input/"
 

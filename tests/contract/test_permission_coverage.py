@@ -77,7 +77,7 @@ def test_latest_approved_package_lookup_is_authorized(accounts, needs, stage):
     _, callers, _ = needs[stage]
     lookups = [n for n in callers if n.action == "sagemaker:ListModelPackages"]
     assert {n.why.split(":")[0] for n in lookups} == {
-        f"mlplatform-{stage}-batch-inference", f"mlplatform-{stage}-deployment"}
+        f"mlplatform-{stage}-batch-inference", f"mlplatform-{stage}-churn-deployment"}
     assert all(n.resource.endswith(":model-package/*") for n in lookups)
     assert coverage.denied(accounts[stage], lookups) == []
 

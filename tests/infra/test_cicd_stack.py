@@ -12,7 +12,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from config import ConfigError, load_stage_config
+from config import load_stage_config, plan_delivery
 from ml_constructs.compliance import apply_nag_packs, nag_packs
 from ml_constructs.delivery_pipeline import CDK_ASSETS_VERSION, CDK_CLI_VERSION
 from ml_constructs.smoke_test import SCRIPT
@@ -56,7 +56,7 @@ def cross_env(tmp_path_factory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk-out-cross-env")
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
     CicdStack(app, "Cicd", env=cdk.Environment(account=host.account, region=host.region),
-              config=host, stages=stages, git_commit="0123456789ab")
+              config=host, delivery=plan_delivery(host, stages), git_commit="0123456789ab")
     apply_nag_packs(app)
     app.synth()
     return Synthesized(app, outdir)
@@ -131,17 +131,20 @@ def test_manual_approval_opens_prod_and_nothing_else(template):
 
 def test_smoke_test_runs_after_every_dev_deployment_with_its_outputs(template):
     dev = _stages(template)["dev"]
-    smoke = next(a for a in dev if a["Name"] == "SmokeTest")
+    smoke = next(a for a in dev if a["Name"] == "SmokeTest-churn")  # one per use case
     assert smoke["RunOrder"] > max(a["RunOrder"] for a in dev if a is not smoke)
     variables = json.loads(smoke["Configuration"]["EnvironmentVariables"])
     env = {v["name"]: v["value"] for v in variables}
-    assert env["STATE_MACHINE_ARN"].endswith(".TrainingStateMachineArn}")
     assert env["RAW_BUCKET"].endswith(".RawBucketName}")
     assert env["SMOKE_TEST_ROLE_ARN"].endswith(".SmokeTestRoleArn}")
-    assert all(a["Name"] != "SmokeTest" for a in _stages(template)["prod"])
-    spec = json.loads(_project(template, "DeliveryCodePipelinedevSmokeTest")["Source"]["BuildSpec"])
+    assert all(not a["Name"].startswith("SmokeTest") for a in _stages(template)["prod"])
+    project = _project(template, "DeliveryCodePipelinedevSmokeTestchurn")
+    spec = json.loads(project["Source"]["BuildSpec"])
     assert spec["env"]["shell"] == "bash"
     assert spec["phases"]["build"]["commands"] == [SCRIPT]
+    fixed = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    assert fixed["STATE_MACHINE_NAME"] == "mlplatform-dev-churn-training"
+    assert fixed["SAMPLE_FILE"] == "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv"
 
 
 def test_synth_runs_the_project_tests_reports_them_and_synthesizes_this_stage(template):
@@ -263,13 +266,3 @@ def test_cross_account_stages_get_keys_trust_and_hardened_replicas(cross_env):
     for pattern in ("assembly-Cicd-dev/*DeliverySupport*", "assembly-Cicd-prod/*DeliverySupport*"):
         assert _resources(cross_env.template(f"{pattern}.template.json"),
                           "AWS::ECR::RegistryScanningConfiguration")
-
-
-def test_a_pipeline_deploying_elsewhere_must_name_its_account():
-    from stacks.cicd_stack import CicdStack
-
-    host = load_stage_config("cicd")
-    dev = dataclasses.replace(load_stage_config("dev"), account=DEV_ACCOUNT)
-    with pytest.raises(ConfigError) as error:
-        CicdStack(cdk.App(), "Cicd", config=host, stages=[dev], git_commit="x")
-    assert error.value.key == "account"

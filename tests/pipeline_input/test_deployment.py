@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
-from config import settings
-from config.settings import ServerlessConfig, load_stage_config
-from ml_constructs import model_monitor
+from config import (
+    DeploymentGuardrailsConfig,
+    ServerlessConfig,
+    available_stages,
+    load_stage_config,
+)
 from ml_constructs.serving_defaults import deployment_defaults, deployment_platform
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, InvalidPipelineInput, resolve
 from runtime_scripts.pipeline_input import deployment as spec
@@ -28,12 +31,23 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "serving.md"
 EXAMPLE = re.compile(r"<!-- example: deployment -->\s*```json\n(.*?)```", re.DOTALL)
 
 
-def stage(name: str = "dev", **serving: Any):
+# The stages that deploy use cases (a CI/CD stage deploys only its pipeline).
+DATA_STAGES = [name for name in available_stages() if load_stage_config(name).use_cases]
+USE_CASES = [(name, i) for name in DATA_STAGES
+             for i, _ in enumerate(load_stage_config(name).use_cases)]
+
+
+def stage(name: str = "dev", monitoring: bool | None = None, **serving: Any):
+    """A stage whose (first) use case serves with `serving` changed, Model Monitor on or off."""
     config = load_stage_config(name)
+    use_case = config.use_cases[0]
     if serving:
-        config = dataclasses.replace(config, serving=dataclasses.replace(config.serving,
-                                                                         **serving))
-    return config
+        use_case = dataclasses.replace(use_case, serving=dataclasses.replace(use_case.serving,
+                                                                             **serving))
+    if monitoring is not None:
+        use_case = dataclasses.replace(use_case, monitoring=dataclasses.replace(
+            use_case.monitoring, enabled=monitoring))
+    return dataclasses.replace(config, use_cases=[use_case])
 
 
 def event(user_input: Any, *, config=None, defaults: dict | None = None,
@@ -42,9 +56,9 @@ def event(user_input: Any, *, config=None, defaults: dict | None = None,
     return {
         "pipeline": "deployment",
         "execution_name": EXECUTION,
-        "defaults": deployment_defaults(config) if defaults is None else defaults,
+        "defaults": deployment_defaults(config.use_cases[0]) if defaults is None else defaults,
         "platform": platform or deployment_platform(
-            config, artifacts_bucket=ARTIFACTS, monitoring_bucket=MONITORING,
+            config, config.use_cases[0], artifacts_bucket=ARTIFACTS, monitoring_bucket=MONITORING,
             model_package_group="mlplatform-dev-churn"),
         "input": user_input,
     }
@@ -59,10 +73,8 @@ def input_error(user_input: Any, **kwargs: Any):
 
 
 SERVERLESS = stage(serverless=ServerlessConfig(memory_size_mb=2048, max_concurrency=5),
-                   deployment=settings.DeploymentGuardrailsConfig(traffic_routing="CANARY",
-                                                                  step_size=10))
-SERVERLESS = dataclasses.replace(SERVERLESS, monitoring=dataclasses.replace(
-    SERVERLESS.monitoring, enabled=False))
+                   deployment=DeploymentGuardrailsConfig(traffic_routing="CANARY",
+                                                         step_size=10), monitoring=False)
 
 
 # --- what the first state returns -----------------------------------------------------------------
@@ -91,20 +103,22 @@ def test_names_are_valid_prefixed_and_distinct_from_other_pipelines():
     assert set(names) == {"model", "endpoint_config", "baseline"}
     for name in names.values():
         assert SAGEMAKER_NAME.match(name) and len(name) <= 63
-        assert name.startswith("mlplatform-dev-") and EXECUTION in name
+        # The use case's prefix: another use case's deployment never takes these names. After
+        # it, a console execution name (a UUID) is kept whole or cut and hashed (names.py).
+        assert name.startswith("mlplatform-dev-churn-") and EXECUTION[:24] in name
     assert names["model"] != f"mlplatform-dev-model-{EXECUTION}"  # the training pipeline's
 
 
 def test_baseline_is_written_per_run_and_promoted_to_the_fixed_location():
     out = deploy()
     job = out["run"]["job_names"]["baseline"]
-    runs = f"baselines/data-quality/runs/{job}/"
+    runs = f"baselines/mlplatform-dev-churn/data-quality/runs/{job}/"
     assert out["run"]["s3"]["baseline_output"] == f"s3://{MONITORING}/{runs}"
     assert out["run"]["s3"]["baseline_promotions"] == [
         {"source": f"{MONITORING}/{runs}constraints.json",
-         "key": "baselines/data-quality/current/constraints.json"},
+         "key": "baselines/mlplatform-dev-churn/data-quality/current/constraints.json"},
         {"source": f"{MONITORING}/{runs}statistics.json",
-         "key": "baselines/data-quality/current/statistics.json"}]
+         "key": "baselines/mlplatform-dev-churn/data-quality/current/statistics.json"}]
     assert out["run"]["s3"]["data_capture"] == f"s3://{MONITORING}/datacapture"
 
 
@@ -220,31 +234,26 @@ def test_a_broken_platform_is_a_deploy_error(mutate, fragment):
 
 
 def test_a_bad_stage_default_is_a_deploy_error():
-    defaults = copy.deepcopy(deployment_defaults(stage()))
+    defaults = copy.deepcopy(deployment_defaults(stage().use_cases[0]))
     defaults["deployment"]["step_size"] = 0
     exc = error(InvalidPipelineDefaults, resolve, event({}, defaults=defaults))
     assert str(exc).startswith("default key 'deployment.step_size'")
 
 
 # --- consistency with the stage config and the CDK side -----------------------------------------
-@pytest.mark.parametrize("name", settings.available_stages())
-def test_every_stage_config_gives_valid_defaults(name):
-    out = deploy(config=load_stage_config(name))
+@pytest.mark.parametrize(("name", "index"), USE_CASES)
+def test_every_stage_config_gives_valid_defaults(name, index):
+    """Every use case of every stage: its defaults and platform pass the validator."""
+    config = load_stage_config(name)
+    config = dataclasses.replace(config, use_cases=[config.use_cases[index]])
+    out = deploy(config=config)
     assert out["run"]["pipeline"] == "deployment"
 
 
-def test_copied_constants_match_settings_and_the_monitor_construct():
-    assert spec.SERVERLESS_MEMORY_SIZES_MB == settings.SERVERLESS_MEMORY_SIZES_MB
-    assert spec.LOCAL_STORAGE_FAMILY.pattern == settings._LOCAL_STORAGE_FAMILY.pattern
-    assert spec.BASELINE_CURRENT_PREFIX == model_monitor.BASELINE_CURRENT_PREFIX
-    assert spec.DATA_CAPTURE_PREFIX == model_monitor.DATA_CAPTURE_PREFIX
-    assert spec.BASELINE_FILES == model_monitor.BASELINE_FILES
-
-
 def test_config_and_input_agree_on_the_waiting_time():
-    for name in settings.available_stages():
-        config = load_stage_config(name).serving
-        doc = deployment_defaults(load_stage_config(name))
+    for name, index in USE_CASES:
+        use_case = load_stage_config(name).use_cases[index]
+        config, doc = use_case.serving, deployment_defaults(use_case)
         assert spec.waiting_seconds(doc["deployment"], config.initial_instance_count) == \
             config.deployment.waiting_seconds(config.initial_instance_count)
 
