@@ -3,13 +3,15 @@ a regression; the sample files are what sample_data/regenerate.py writes."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
-from runtime_scripts.common.manifest import load_manifest
+from runtime_scripts.common.manifest import GateCondition, ManifestError, load_manifest
 from runtime_scripts.common.serving.codecs import MEDIA_TYPES
 from runtime_scripts.common.tabular import manifest_parts
 from runtime_scripts.common.tabular.dataset import DatasetSpec
@@ -38,6 +40,16 @@ def test_the_gate_has_two_conditions_each_on_the_better_side() -> None:
     # What a condition on the worse side, or out of range, is told.
     assert "would pass worse models" in MANIFEST.metric("mae").gate_problem(">=", 100)
     assert "outside the range of r2" in MANIFEST.metric("r2").gate_problem(">=", 1.5)
+
+
+@pytest.mark.parametrize(("gate", "words"), [
+    ((GateCondition("mae", ">=", 1000.0),), "mae is better when lower, so '>=' would pass worse"),
+    ((GateCondition("r2", ">=", 1.2),), "threshold 1.2 is outside the range of r2"),
+    ((GateCondition("auc", ">=", 0.9),), "gate metric 'auc' is not one of its gateable metrics"),
+])
+def test_a_default_gate_that_cannot_stand_is_refused_by_the_manifest(gate, words) -> None:
+    with pytest.raises(ManifestError, match=re.escape(words)):
+        dataclasses.replace(MANIFEST, gate=gate).validate()
 
 
 def test_training_and_tuning_use_xgboosts_regression_metrics() -> None:
