@@ -5,7 +5,6 @@ from runtime_scripts.common.manifest import (
     GateCondition,
     Metric,
     UseCaseManifest,
-    Wording,
 )
 from runtime_scripts.common.tabular import manifest_parts
 
@@ -33,7 +32,6 @@ MANIFEST = UseCaseManifest(
         more_continuous=({"name": "lambda", "min": 0.1, "max": 10.0, "scaling": "Logarithmic"},)),
     serving=manifest_parts.serving("prediction"),
     image=manifest_parts.xgboost_image(objective="reg:squarederror", eval_metric="rmse"),
-    wording=Wording(rows="houses"),
     sample_data="sample_data/ames.csv",
     local_batch="sample_data/local_run/holdout.csv",
     local_batch_labels="sample_data/local_run/holdout_labels.csv",
