@@ -144,7 +144,8 @@ def test_smoke_test_runs_after_every_dev_deployment_with_its_outputs(template):
     assert spec["phases"]["build"]["commands"] == [SCRIPT]
     fixed = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
     assert fixed["STATE_MACHINE_NAME"] == "mlplatform-dev-churn-training"
-    assert fixed["SAMPLE_FILE"] == "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv"
+    assert fixed["SAMPLE_FILE"] == ("runtime_scripts/use_cases/churn/sample_data/local_run/"
+                                   "mlc_churn_train.csv")
 
 
 def test_synth_runs_the_project_tests_reports_them_and_synthesizes_this_stage(template):

@@ -19,7 +19,7 @@ from tests.pipeline_input.events import event
 ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE = "mlplatform-dev-churn-training"
 EXECUTION_ARN = f"arn:aws:states:eu-west-1:123456789012:execution:{STATE_MACHINE}:smoke-7"
-SAMPLE_FILE = "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv"
+SAMPLE_FILE = "runtime_scripts/use_cases/churn/sample_data/local_run/mlc_churn_train.csv"
 
 # Answers like the AWS CLI with --output text; the status turns final on the second poll.
 FAKE_AWS = r"""#!/usr/bin/env bash
@@ -118,5 +118,6 @@ def test_every_use_case_of_a_stage_is_smoke_tested_on_its_own_sample():
     targets = smoke_targets(two_use_case_config())
     assert [t.use_case for t in targets] == ["churn", SECOND_USE_CASE]
     assert targets[1].state_machine_name == f"mlplatform-dev-{SECOND_USE_CASE}-training"
+    # its manifest's sample_data
     assert targets[1].sample_file == (f"runtime_scripts/use_cases/{SECOND_USE_CASE}/"
-                                      "sample_data/mlc_churn.csv")  # its manifest's sample_data
+                                      "sample_data/local_run/mlc_churn_train.csv")

@@ -18,7 +18,7 @@ from runtime_scripts.common.manifest import USE_CASE_ENV
 from runtime_scripts.use_cases import testing
 from runtime_scripts.use_cases.ames.manifest import MANIFEST
 
-TRAINING_DATA = MANIFEST.folder / "sample_data" / "local_run" / "ames_train.csv"
+TRAINING_DATA = MANIFEST.path(MANIFEST.sample_data)
 # The use case's own defaults, on one thread (a shared 2-core machine: threads only contend).
 DEFAULT_HPS = {**MANIFEST.hyperparameters, "nthread": "1"}
 

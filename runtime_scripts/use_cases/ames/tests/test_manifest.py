@@ -21,6 +21,7 @@ from runtime_scripts.glue.etl import TableSchema
 from runtime_scripts.use_cases.ames.manifest import MANIFEST
 
 SAMPLE_DATA = MANIFEST.folder / "sample_data"
+ALL_SALES = SAMPLE_DATA / "ames.csv"  # every sale; the manifest's sample_data less the hold-out
 TASK = task_for(MANIFEST.problem_type)
 
 
@@ -79,7 +80,7 @@ def test_the_dataset_spec_is_a_regression_spec_of_the_samples_columns() -> None:
     assert spec.problem_type == "regression"
     assert (spec.target, spec.id_columns) == ("Sale_Price", ("house_id",))
     assert spec.positive_label is None and spec.negative_label is None
-    sample = pd.read_csv(MANIFEST.path(MANIFEST.sample_data), keep_default_na=False,
+    sample = pd.read_csv(ALL_SALES, keep_default_na=False,
                          na_values=[""])
     assert list(sample.columns) == ["house_id", *spec.feature_names[:71], "Sale_Price",
                                     *spec.feature_names[71:]]
@@ -90,16 +91,16 @@ def test_the_dataset_spec_is_a_regression_spec_of_the_samples_columns() -> None:
 
 def test_the_glue_schema_declares_every_column_of_the_sample() -> None:
     schema = TableSchema.load(MANIFEST.path(MANIFEST.glue_schema))
-    header = MANIFEST.path(MANIFEST.sample_data).read_text().splitlines()[0].split(",")
+    header = ALL_SALES.read_text().splitlines()[0].split(",")
     assert list(schema.columns) == header
     assert schema.dedup_keys == ("house_id",)
     assert schema.columns["Sale_Price"] == "int" and schema.columns["Longitude"] == "double"
 
 
 def test_the_sample_and_the_local_run_files_agree() -> None:
-    sample = pd.read_csv(MANIFEST.path(MANIFEST.sample_data), dtype=str, keep_default_na=False)
+    sample = pd.read_csv(ALL_SALES, dtype=str, keep_default_na=False)
     assert len(sample) == 2930 and list(sample["house_id"]) == [str(i) for i in range(1, 2931)]
-    train = pd.read_csv(SAMPLE_DATA / "local_run" / "ames_train.csv", dtype=str,
+    train = pd.read_csv(MANIFEST.path(MANIFEST.sample_data), dtype=str,
                         keep_default_na=False)
     holdout = pd.read_csv(MANIFEST.path(MANIFEST.local_batch), dtype=str, keep_default_na=False)
     labels = pd.read_csv(MANIFEST.path(MANIFEST.local_batch_labels), dtype=str)

@@ -20,7 +20,7 @@ from runtime_scripts.use_cases.ames.tests.conftest import AmesRun, entry, gate_a
 from runtime_scripts.use_cases.testing import ok, stage_evaluation
 
 SPEC = DatasetSpec.load(MANIFEST.path(MANIFEST.dataset_spec))
-SAMPLE_PRICES = MANIFEST.path(MANIFEST.sample_data)
+SAMPLE_PRICES = MANIFEST.folder / "sample_data" / "ames.csv"
 METRIC_LINE = re.compile(r"^#metrics .*validation:rmse=([0-9.]+)", re.MULTILINE)
 IMAGE = re.compile(r'<img [^>]*alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
