@@ -32,13 +32,14 @@ from runtime_scripts.common.manifest import (
 )
 
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+MENTIONS_SHOWN = 12
 
 
 def name_pattern(names) -> re.Pattern[str]:
     """A use case's name as a word of any spelling, for `fraud`: `fraud`, `Fraud`,
-    `FRAUD_COLUMNS`, `card_fraud.csv`, `FraudSpec`, but not `frauds`, nor `names` for a use case
-    `ames`. Letters around the name end the match, except a camel-case hump; `_`, `-`, digits
-    and punctuation do not."""
+    `FRAUD_COLUMNS`, `card_fraud.csv`, `FraudSpec`, but not `frauds` or `defraud`. Letters
+    around the name end the match, except a camel-case hump; `_`, `-`, digits and punctuation
+    do not."""
     words = "|".join(re.escape(name).replace(r"\-", "[-_]") for name in sorted(names))
     return re.compile(rf"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:{words})(?![a-z])")
 
@@ -191,6 +192,10 @@ def next_steps(created: Scaffolded) -> str:
         f"  6. Its tests: .venv/bin/python -m pytest {folder}",
     ]
     if created.mentions:
-        lines += [f"Still naming {template} (review them):",
-                  *(f"  {folder}/{mention}" for mention in created.mentions)]
+        shown = created.mentions[:MENTIONS_SHOWN]
+        lines += [f"Still naming {template} ({len(created.mentions)} lines; review them):",
+                  *(f"  {folder}/{mention}" for mention in shown)]
+        if len(created.mentions) > len(shown):
+            lines.append(f"  ... and {len(created.mentions) - len(shown)} more: grep -rnw "
+                         f"{template} {folder}")
     return "\n".join(lines)
