@@ -196,6 +196,6 @@ def next_steps(created: Scaffolded) -> str:
         lines += [f"Still naming {template} ({len(created.mentions)} lines; review them):",
                   *(f"  {folder}/{mention}" for mention in shown)]
         if len(created.mentions) > len(shown):
-            lines.append(f"  ... and {len(created.mentions) - len(shown)} more: grep -rnw "
+            lines.append(f"  ... and {len(created.mentions) - len(shown)} more: grep -rni "
                          f"{template} {folder}")
     return "\n".join(lines)
