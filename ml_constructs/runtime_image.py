@@ -28,6 +28,16 @@ def builtin_image_uri(framework: str, region: str, version: str | None = None) -
         image_uris.retrieve(framework, region)
 
 
+def build_context_excludes(use_case: str) -> list[str]:
+    """What the image's build context leaves out: what runs elsewhere (Glue, the input
+    validator), every other use case's folder (so that editing one use case neither changes
+    another's asset hash nor rebuilds its image), and this one's tests and sample data. Later
+    patterns win and `!` includes again, as in a .dockerignore (CDK's Docker ignore mode)."""
+    return ["**/__pycache__", "**/*.pyc", "glue", "pipeline_input",
+            "use_cases/*", "!use_cases/__init__.py", f"!use_cases/{use_case}",
+            f"use_cases/{use_case}/tests", f"use_cases/{use_case}/sample_data"]
+
+
 class RuntimeImage(Construct):
     """A use case's image, built by `cdk deploy` (or the pipeline's assets step) from its
     folder's Dockerfile with runtime_scripts/ as the build context. Synth only stages the build
@@ -43,12 +53,12 @@ class RuntimeImage(Construct):
         manifest = use_case.manifest
         builtin = manifest.image.builtin_training
         self.use_case = use_case.name
+        self.training_metrics = tuple(manifest.training_metrics)
         self.asset = ecr_assets.DockerImageAsset(
             self, "Asset", directory=str(RUNTIME_SCRIPTS),
             file=f"use_cases/{use_case.name}/{manifest.image.dockerfile}",
             platform=ecr_assets.Platform.LINUX_AMD64,
-            exclude=["**/__pycache__", "**/*.pyc", "glue", "pipeline_input", "use_cases/*/tests",
-                     "use_cases/*/sample_data"],
+            exclude=build_context_excludes(use_case.name),
         )
         self.image_uri = self.asset.image_uri
         self.builtin_training = use_case.builtin_training and builtin is not None
@@ -68,4 +78,5 @@ class RuntimeImage(Construct):
                            builtin_training=self.builtin_training, kms_key_id=key.key_arn,
                            git_commit=git_commit, use_case=self.use_case,
                            subnet_ids=network.subnet_ids if network else (),
-                           security_group_ids=network.security_group_ids if network else ())
+                           security_group_ids=network.security_group_ids if network else (),
+                           training_metrics=self.training_metrics)

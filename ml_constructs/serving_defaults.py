@@ -55,6 +55,7 @@ def deployment_platform(config: StageConfig, *, artifacts_bucket: str, monitorin
         "artifacts_bucket": artifacts_bucket,
         "model_package_group": model_package_group,
         "resource_prefix": config.resource_prefix,
+        "use_case": config.use_cases[0].name,  # part of every job name (pipeline_input/names.py)
         "endpoint_name": endpoint_name(config),
         "variant_name": VARIANT_NAME,
         "monitoring_bucket": monitoring_bucket,

@@ -17,6 +17,7 @@ from . import names
 from .batch import MODEL_PACKAGE, _check_package
 from .errors import Problem, render
 from .origin import Origin
+from .platform import COMMON
 from .schema import Bool, Enum, Int, Nullable, Obj, S3Uri, Str
 from .training import INSTANCE
 from .values import SAGEMAKER_NAME, check_bucket_name, check_tag_value
@@ -38,16 +39,12 @@ _NAME = Str(max_len=63, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name")
 
 # What the deployment state machine fixes per stage; the input cannot change any of it.
 PLATFORM = Obj({
-    "artifacts_bucket": Str(max_len=63),
-    "model_package_group": _NAME,
-    "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
-                           pattern_help="a SageMaker name"),
+    **COMMON,
     "endpoint_name": _NAME,
     "variant_name": _NAME,
     "monitoring_bucket": Str(max_len=63),
     "serverless": Bool(),  # serving.serverless in the stage config: the state machine's shape
     "monitoring": Bool(),  # monitoring.enabled: whether the baseline and schedule states exist
-    "max_job_attempts": Int(1),  # job_retries.max_attempts: one baseline job name per attempt
 })
 PLATFORM_BUCKETS = ("monitoring_bucket",)  # the artifacts bucket is checked for every pipeline
 
@@ -195,8 +192,8 @@ def _blue_green(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
-    job_names = names.job_names(platform["resource_prefix"], execution_name,
-                                names.DEPLOYMENT_JOBS)
+    job_names = names.job_names(platform["resource_prefix"], platform["use_case"],
+                                execution_name, names.DEPLOYMENT_JOBS)
     endpoint, scaling = dict(doc["endpoint"]), dict(doc["autoscaling"])
     variant: dict[str, Any] = {"VariantName": platform["variant_name"],
                                "ModelName": job_names["model"]}
@@ -237,8 +234,8 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "endpoint_name": platform["endpoint_name"],
             "variant_name": platform["variant_name"],
             "job_names": job_names,
-            "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
-                                               names.DEPLOYMENT_JOBS,
+            "job_attempts": names.job_attempts(platform["resource_prefix"], platform["use_case"],
+                                               execution_name, names.DEPLOYMENT_JOBS,
                                                platform["max_job_attempts"]),
             "use_latest_approved": doc["model_package_arn"] is None,
             "s3": {

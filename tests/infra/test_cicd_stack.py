@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,7 +136,9 @@ def test_smoke_test_runs_after_every_dev_deployment_with_its_outputs(template):
     assert smoke["RunOrder"] > max(a["RunOrder"] for a in dev if a is not smoke)
     variables = json.loads(smoke["Configuration"]["EnvironmentVariables"])
     env = {v["name"]: v["value"] for v in variables}
-    assert env["STATE_MACHINE_ARN"].endswith(".TrainingStateMachineArn}")
+    # The stage's first use case's training state machine (an output under its construct).
+    assert re.fullmatch(r"#\{Cicddev\w+\.churnTrainingStateMachineArn[0-9A-F]{8}\}",
+                        env["STATE_MACHINE_ARN"]), env["STATE_MACHINE_ARN"]
     assert env["RAW_BUCKET"].endswith(".RawBucketName}")
     assert env["SMOKE_TEST_ROLE_ARN"].endswith(".SmokeTestRoleArn}")
     assert all(a["Name"] != "SmokeTest" for a in _stages(template)["prod"])

@@ -12,9 +12,9 @@ from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
 BUILTIN_XGBOOST_VERSION = CHURN.image.builtin_training.version
 
-TRAINING = "mlplatform-dev-training"
-BUILTIN_TRAINING = "mlplatform-builtin-training"  # the built-in XGBoost variant of dev
-BATCH = "mlplatform-dev-batch-inference"
+TRAINING = "mlplatform-dev-churn-training"
+BUILTIN_TRAINING = "mlplatform-builtin-churn-training"  # the built-in XGBoost variant of dev
+BATCH = "mlplatform-dev-churn-batch-inference"
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,7 @@ def test_job_requests_use_kms_spot_checkpoints_and_metric_regexes(training):
     assert train["ResourceConfig"]["VolumeKmsKeyId"]
     assert train["EnableNetworkIsolation"] is True
     metrics = {m["Name"]: m["Regex"] for m in train["AlgorithmSpecification"]["MetricDefinitions"]}
+    assert tuple(metrics) == CHURN.training_metrics  # the manifest's, each with its regex
     assert metrics["validation:auc"].startswith("validation:auc=")
     tags = {t["Key"] for t in train["Tags"]}
     assert {"git-commit", "execution", "data"} <= tags
@@ -174,6 +175,12 @@ def test_glue_job_is_encrypted_bookmarked_and_logged(template):
         }
     })
     template.resource_count_is("AWS::Glue::Database", 1)
+    (job,) = template.find_resources("AWS::Glue::Job").values()
+    arguments = job["Properties"]["DefaultArguments"]
+    assert job["Properties"]["Name"] == "mlplatform-dev-churn-etl"
+    assert arguments["--table"] == "churn"
+    assert json.loads(arguments["--schema_json"]) == json.loads(
+        CHURN.path(CHURN.glue_schema).read_text())
 
 
 def test_model_package_group_and_encrypted_topic(template):
@@ -191,7 +198,7 @@ def test_schedule_only_where_configured(synthesized):
 
 
 def test_prod_jobs_run_in_the_isolated_vpc(definitions, synthesized):
-    train = definitions["prod"]["mlplatform-prod-training"]["States"]["Train model"]
+    train = definitions["prod"]["mlplatform-prod-churn-training"]["States"]["Train model"]
     assert train["Parameters"]["VpcConfig"]["Subnets"]
     network = Template.from_stack(synthesized["prod"].stack("Network"))
     network.resource_count_is("AWS::EC2::NatGateway", 0)
@@ -277,7 +284,7 @@ def test_builtin_xgboost_defaults_ask_for_probabilities_and_auc(builtin, trainin
 
 
 @pytest.mark.parametrize(("stage", "name"), [("dev", TRAINING),
-                                             ("prod", "mlplatform-prod-training")])
+                                             ("prod", "mlplatform-prod-churn-training")])
 def test_script_mode_has_no_package_step_and_trains_in_our_image(definitions, stage, name):
     states = definitions[stage][name]["States"]
     assert "Package model" not in states and "Use packaged model" not in states

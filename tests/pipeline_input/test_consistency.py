@@ -1,7 +1,8 @@
 """The Lambda keeps its own copies of a few shared values (it cannot import contract.py or the
 config package from its asset); these tests keep the copies equal to the originals, check that
-every stage config the platform accepts becomes defaults the Lambda accepts, and that the
-package imports only the standard library, the way the Lambda runtime loads it."""
+the defaults and platform values the CDK side builds for every use case of every stage config
+are what the Lambda accepts, and that the package imports only the standard library, the way the
+Lambda runtime loads it."""
 
 from __future__ import annotations
 
@@ -18,75 +19,107 @@ import pytest
 
 from config import settings
 from config.settings import load_stage_config
+from ml_constructs import pipeline_defaults
 from runtime_scripts import contract
-from runtime_scripts.pipeline_input import gate, resolve, training, tuning
+from runtime_scripts.common import manifest
+from runtime_scripts.pipeline_input import gate, platform, resolve, training, tuning
 from runtime_scripts.pipeline_input.values import INSTANCE_TYPE, METRIC_NAME
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
-from .events import BATCH_DEFAULTS, BATCH_INPUT, PLATFORM, TRAINING_DEFAULTS, event
+from .events import (
+    BATCH_DEFAULTS,
+    BATCH_PLATFORM,
+    PLATFORM,
+    TRAINING_DEFAULTS,
+    TRAINING_PLATFORM,
+    event,
+)
 
 PACKAGE = Path(training.__file__).parent
 RUNTIME_ROOT = PACKAGE.parent
 DOC = RUNTIME_ROOT.parent / "docs" / "pipeline-inputs.md"
 EXAMPLE = re.compile(r"<!-- example: (training|batch) -->\s*```json\n(.*?)```", re.DOTALL)
+RAW, CURATED = "mlplatform-dev-raw-123456789012", "mlplatform-dev-curated-123456789012"
 
 
 def test_copied_constants_match_contract_and_settings():
     assert METRIC_NAME.pattern == contract.METRIC_NAME_PATTERN.pattern
     assert INSTANCE_TYPE.pattern == settings._ML_INSTANCE.pattern
+    assert platform.USE_CASE_NAME.pattern == manifest.USE_CASE_NAME.pattern
     assert training.EVALUATION_FILE == contract.EVALUATION_FILE
     assert training.PREPROCESSING_OUTPUTS == (
         contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
         contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
         contract.PROCESSING_OUTPUT_TRANSFORM)
     condition = typing.get_type_hints(settings.GateCondition)
-    assert gate.METRICS == typing.get_args(condition["metric"]) == contract.EVALUATION_METRICS
     assert gate.COMPARISONS == typing.get_args(condition["comparison"]) == \
         contract.GATE_COMPARISONS
-    assert gate.LOWER_IS_BETTER == contract.LOWER_IS_BETTER
     assert gate.MAX_CONDITIONS == contract.GATE_MAX_CONDITIONS
     strategies = typing.get_args(typing.get_type_hints(settings.TuningConfig)["strategy"])
     assert tuning.STRATEGIES == strategies
-    assert TRAINING_DEFAULTS["tuning"]["objective_metric"] in contract.TRAINING_METRICS
 
 
-def training_defaults(stage: str) -> dict:
-    """What the CDK side builds from a stage config (S3 locations and ranges from the fixture)."""
-    cfg = load_stage_config(stage)
-    resources = ("instance_type", "instance_count", "volume_size_gb", "max_runtime_seconds")
-    t = cfg.training
+def documents(stage: str, use_case) -> dict[str, dict]:
+    """What the CDK side embeds in a use case's state machines (bucket names as in dev)."""
+    config = load_stage_config(stage)
+    artifacts = PLATFORM["artifacts_bucket"]
     return {
-        **TRAINING_DEFAULTS,
-        "processing": {k: getattr(cfg.processing, k) for k in resources},
-        "training": {**{k: getattr(t, k) for k in resources}, "use_spot": t.use_spot,
-                     "max_wait_seconds": t.max_wait_seconds,
-                     "hyperparameters": dict(t.hyperparameters)},
-        "tuning": {**TRAINING_DEFAULTS["tuning"],
-                   **{k: getattr(cfg.tuning, k) for k in (
-                       "enabled", "strategy", "objective_metric", "objective_type",
-                       "max_jobs", "max_parallel_jobs")}},
-        "quality_gate": {"conditions": [dataclasses.asdict(c)
-                                        for c in cfg.quality_gate.conditions]},
-        "registry": {**TRAINING_DEFAULTS["registry"],
-                     "approval_status": cfg.registry.approval_status},
+        "training": pipeline_defaults.training_defaults(config, use_case, raw_bucket=RAW,
+                                                        curated_bucket=CURATED),
+        "training platform": pipeline_defaults.training_platform(config, use_case,
+                                                                 artifacts_bucket=artifacts),
+        "batch": pipeline_defaults.batch_defaults(config, use_case, raw_bucket=RAW),
+        "batch platform": pipeline_defaults.batch_platform(config, use_case,
+                                                           artifacts_bucket=artifacts),
     }
 
 
 def test_fixture_mirrors_the_dev_stage():
-    assert training_defaults("dev") == TRAINING_DEFAULTS
-    cfg = load_stage_config("dev").batch_inference
-    assert BATCH_DEFAULTS["transform"]["instance_type"] == cfg.instance_type
-    assert BATCH_DEFAULTS["transform"]["max_payload_mb"] == cfg.max_payload_mb
+    """The fixture's defaults and platform values are dev's churn ones (its tuning ranges and
+    registry description are shorter on purpose)."""
+    built = documents("dev", load_stage_config("dev").use_case("churn"))
+    assert built["training platform"] == TRAINING_PLATFORM
+    assert built["batch platform"] == BATCH_PLATFORM
+    for section in ("data", "processing", "training", "quality_gate"):
+        assert built["training"][section] == TRAINING_DEFAULTS[section], section
+    fixed = ("ranges", "static_hyperparameters")
+    assert {k: v for k, v in built["training"]["tuning"].items() if k not in fixed} == \
+        {k: v for k, v in TRAINING_DEFAULTS["tuning"].items() if k not in fixed}
+    assert built["training"]["registry"]["approval_status"] == \
+        TRAINING_DEFAULTS["registry"]["approval_status"]
+    assert built["training"]["tuning"]["ranges"] == CHURN.tuning.ranges
+    for section in ("processing", "transform"):
+        assert built["batch"][section] == BATCH_DEFAULTS[section], section
+    assert built["batch"]["data"] == {**BATCH_DEFAULTS["data"],
+                                      "input_s3_uri": f"s3://{RAW}/batch/input/churn/"}
 
 
-@pytest.mark.parametrize("stage", settings.available_stages())
-def test_every_stage_config_gives_valid_defaults(stage):
-    out = resolve(event("training", {}, defaults=training_defaults(stage)))
-    assert out["run"]["job_names"]["training"].startswith(PLATFORM["resource_prefix"])
-    cfg = load_stage_config(stage).batch_inference
-    defaults = {**BATCH_DEFAULTS, "transform": {
-        **BATCH_DEFAULTS["transform"], "instance_type": cfg.instance_type,
-        "instance_count": cfg.instance_count, "max_payload_mb": cfg.max_payload_mb}}
-    resolve(event("batch", {"data": {"input_s3_uri": BATCH_INPUT}}, defaults=defaults))
+STAGE_USE_CASES = [(stage, use_case.name) for stage in settings.available_stages()
+                   for use_case in load_stage_config(stage).use_cases]
+
+
+@pytest.mark.parametrize(("stage", "use_case"), STAGE_USE_CASES)
+def test_every_stage_config_gives_valid_defaults(stage, use_case):
+    config = load_stage_config(stage)
+    chosen = config.use_case(use_case)
+    built = documents(stage, chosen)
+    out = resolve(event("training", {}, defaults=built["training"],
+                        platform=built["training platform"]))
+    assert out["run"]["job_names"]["training"].startswith(
+        f"{config.resource_prefix}-{use_case}-")
+    resolve(event("batch", {}, defaults=built["batch"], platform=built["batch platform"]))
+    # The built-in algorithm's variant too, where the use case has one.
+    if chosen.manifest.image.builtin_training is not None:
+        builtin = dataclasses.replace(chosen, training=dataclasses.replace(
+            chosen.training, algorithm="builtin"))
+        built = documents(stage, builtin)
+        assert built["training platform"]["pinned_hyperparameters"]
+        resolve(event("training", {}, defaults=built["training"],
+                      platform=built["training platform"]))
+
+
+def test_stages_are_checked_at_all():
+    assert ("dev", "churn") in STAGE_USE_CASES and ("prod", "churn") in STAGE_USE_CASES
 
 
 def test_package_imports_only_the_standard_library():

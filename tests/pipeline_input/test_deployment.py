@@ -30,10 +30,19 @@ EXAMPLE = re.compile(r"<!-- example: deployment -->\s*```json\n(.*?)```", re.DOT
 
 def stage(name: str = "dev", **serving: Any):
     config = load_stage_config(name)
-    if serving:
-        config = dataclasses.replace(config, serving=dataclasses.replace(config.serving,
-                                                                         **serving))
-    return config
+    return with_use_case(config, serving=dataclasses.replace(config.use_cases[0].serving,
+                                                              **serving)) if serving else config
+
+
+def with_use_case(config, **sections: Any):
+    """`config` with sections of its (first) use case replaced: what the deployment serves."""
+    first = dataclasses.replace(config.use_cases[0], **sections)
+    return dataclasses.replace(config, use_cases=[first, *config.use_cases[1:]])
+
+
+# The stages that deploy use cases (a CI/CD stage deploys the others).
+DEPLOYED_STAGES = [name for name in settings.available_stages()
+                   if load_stage_config(name).use_cases]
 
 
 def event(user_input: Any, *, config=None, defaults: dict | None = None,
@@ -61,8 +70,8 @@ def input_error(user_input: Any, **kwargs: Any):
 SERVERLESS = stage(serverless=ServerlessConfig(memory_size_mb=2048, max_concurrency=5),
                    deployment=settings.DeploymentGuardrailsConfig(traffic_routing="CANARY",
                                                                   step_size=10))
-SERVERLESS = dataclasses.replace(SERVERLESS, monitoring=dataclasses.replace(
-    SERVERLESS.monitoring, enabled=False))
+SERVERLESS = with_use_case(SERVERLESS, monitoring=dataclasses.replace(
+    SERVERLESS.use_cases[0].monitoring, enabled=False))
 
 
 # --- what the first state returns -----------------------------------------------------------------
@@ -91,8 +100,8 @@ def test_names_are_valid_prefixed_and_distinct_from_other_pipelines():
     assert set(names) == {"model", "endpoint_config", "baseline"}
     for name in names.values():
         assert SAGEMAKER_NAME.match(name) and len(name) <= 63
-        assert name.startswith("mlplatform-dev-") and EXECUTION in name
-    assert names["model"] != f"mlplatform-dev-model-{EXECUTION}"  # the training pipeline's
+        assert name.startswith("mlplatform-dev-churn-")
+    assert names["model"] != f"mlplatform-dev-churn-model-{EXECUTION}"  # the training one's
 
 
 def test_baseline_is_written_per_run_and_promoted_to_the_fixed_location():
@@ -227,7 +236,7 @@ def test_a_bad_stage_default_is_a_deploy_error():
 
 
 # --- consistency with the stage config and the CDK side -----------------------------------------
-@pytest.mark.parametrize("name", settings.available_stages())
+@pytest.mark.parametrize("name", DEPLOYED_STAGES)
 def test_every_stage_config_gives_valid_defaults(name):
     out = deploy(config=load_stage_config(name))
     assert out["run"]["pipeline"] == "deployment"
@@ -242,8 +251,8 @@ def test_copied_constants_match_settings_and_the_monitor_construct():
 
 
 def test_config_and_input_agree_on_the_waiting_time():
-    for name in settings.available_stages():
-        config = load_stage_config(name).serving
+    for name in DEPLOYED_STAGES:
+        config = load_stage_config(name).use_cases[0].serving
         doc = deployment_defaults(load_stage_config(name))
         assert spec.waiting_seconds(doc["deployment"], config.initial_instance_count) == \
             config.deployment.waiting_seconds(config.initial_instance_count)

@@ -15,7 +15,7 @@ from runtime_scripts.pipeline_input import (
 from runtime_scripts.pipeline_input.errors import MAX_PROBLEMS_SHOWN
 from runtime_scripts.pipeline_input.training import SCHEMA
 
-from .events import PLATFORM, TRAINING_DEFAULTS, error, event, with_changes
+from .events import TRAINING_DEFAULTS, TRAINING_PLATFORM, error, event, with_changes
 
 
 # --- merge ----------------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_event_must_be_an_object():
 def test_missing_input_means_empty_input():
     ev = event("training", {})
     del ev["input"]
-    assert resolve(ev)["platform"] == PLATFORM
+    assert resolve(ev)["platform"] == TRAINING_PLATFORM
 
 
 # --- messages -------------------------------------------------------------------------------------
