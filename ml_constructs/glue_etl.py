@@ -82,8 +82,13 @@ class GlueEtl(Construct):
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
                         description=f"{self.job_name}: read raw, write curated, update its table")
         props.raw_bucket.grant_read(role, f"{props.raw_prefix}*")
-        # The curated table and its quarantine sibling (<output_path>_rejects).
-        props.curated_bucket.grant_read_write(role, f"{props.curated_prefix.rstrip('/')}*")
+        # The curated table and its siblings: the quarantine (<output_path>_rejects) and the
+        # '<directory>_$folder$' placeholders EMRFS (s3:// paths) writes when it creates a
+        # folder, as AWS documents. Not '<prefix>*': that would also match the default prefix
+        # of a use case named '<this one>-...'.
+        curated = (f"{props.curated_prefix}*", f"{props.curated_prefix.rstrip('/')}_*")
+        for pattern in curated:
+            props.curated_bucket.grant_read_write(role, pattern)
         props.key.grant_encrypt_decrypt(role)
         catalog = [stack.format_arn(service="glue", resource="catalog"),
                    props.catalog.database.database_arn,
@@ -151,8 +156,8 @@ class GlueEtl(Construct):
                            in_finding(self, f"{log_groups}:log-stream:*"),
                            in_finding(self, props.raw_bucket.arn_for_objects(
                                f"{props.raw_prefix}*")),
-                           in_finding(self, props.curated_bucket.arn_for_objects(
-                               f"{props.curated_prefix.rstrip('/')}*")),
+                           *(in_finding(self, props.curated_bucket.arn_for_objects(pattern))
+                             for pattern in curated),
                            in_finding(self, stack.format_arn(
                                service="s3", region="", account="",
                                resource=f"cdk-hnb659fds-assets-{stack.account}-{stack.region}",

@@ -1,8 +1,10 @@
 """The names of a use case's AWS resources, derived in this one place: `<prefix>-<use case>` for
 the model package group and the endpoint, `<prefix>-<use case>-<pipeline>` for state machines
 and what belongs to one pipeline, each within its service's limit. Two use cases of one stage
-never share a name: the use case is a whole part of each, and a name over its limit keeps its
-head and ends in a stable hash of the whole name. Within the stage config's limits (its
+never share a name: the use case is a whole part of each, followed by nothing or by a fixed
+pipeline word none of which is another's tail ('a' + 'x-training' never reads as 'a-x' +
+'training'; a test keeps it so), and a name over its limit keeps its head and ends in a stable
+hash of the whole name. Within the stage config's limits (its
 RESOURCE_PREFIX_MAX, the manifest's USE_CASE_NAME_MAX) no name needs shortening today (a test
 says so); the hash is what keeps a longer one valid and distinct.
 

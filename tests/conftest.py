@@ -1,8 +1,9 @@
 """Shared fixtures: the app is synthesized once per test session, per stage (and for the
-built-in XGBoost and the serverless variants of dev)."""
+built-in XGBoost, the serverless and the two-use-case variants of dev)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -22,7 +23,10 @@ BUILTIN = "builtin"
 # dev serving from a serverless endpoint (`serving.serverless`; Model Monitor off, since
 # serverless endpoints have no data capture): the deployment state machine's other shape.
 SERVERLESS = "serverless"
-VARIANTS = (BUILTIN, SERVERLESS)
+# dev deploying a second use case beside churn (tests/second_use_case.py until ames is on
+# main): no name may collide, and every check of every stage covers both use cases.
+TWO_USE_CASES = "two"
+VARIANTS = (BUILTIN, SERVERLESS, TWO_USE_CASES)
 ALL_STAGES = (*STAGES, *VARIANTS)  # what tests that check every stage iterate over
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +45,16 @@ def write_serverless_stage(directory: Path) -> Path:
                                                          "max_concurrency": 10}}
     data["monitoring"] = {**data["monitoring"], "enabled": False}
     path = directory / f"{SERVERLESS}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def write_two_use_case_stage(directory: Path) -> Path:
+    from tests import second_use_case
+
+    data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
+    data["use_cases"] = [*data["use_cases"], second_use_case.STAGE_ENTRY]
+    path = directory / f"{TWO_USE_CASES}.json"
     path.write_text(json.dumps(data))
     return path
 
@@ -83,15 +97,20 @@ class SynthesizedStage:
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
     from stacks.platform_app import build_app
+    from tests import second_use_case
 
     result = {}
     stages_dir = tmp_path_factory.mktemp("stages")
     variants = [(BUILTIN, write_builtin_stage(stages_dir)),
-                (SERVERLESS, write_serverless_stage(stages_dir))]
+                (SERVERLESS, write_serverless_stage(stages_dir)),
+                (TWO_USE_CASES, write_two_use_case_stage(stages_dir))]
+    context = second_use_case.write_context(tmp_path_factory.mktemp("two-use-cases"))
     for stage, config_path in [*((stage, None) for stage in STAGES), *variants]:
         outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
-        app, config = build_app(stage, outdir=str(outdir), config_path=config_path)
-        assembly = app.synth()
+        with (second_use_case.loadable(context) if stage == TWO_USE_CASES
+              else contextlib.nullcontext()):
+            app, config = build_app(stage, outdir=str(outdir), config_path=config_path)
+            assembly = app.synth()
         result[stage] = SynthesizedStage(app, config, assembly, outdir)
     return result
 

@@ -295,3 +295,102 @@ def test_script_mode_has_no_package_step_and_trains_in_our_image(definitions, st
         states["Preprocess data"]["Parameters"]["AppSpecification"]["ImageUri"]
     channels = states["Train model"]["Parameters"]["InputDataConfig"]
     assert [c["ChannelName"] for c in channels] == ["train", "validation", "transform"]
+
+
+# --- per use case --------------------------------------------------------------------------------
+def _tags(resource: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
+def test_state_machines_carry_their_use_case_and_pipeline_tags(template):
+    machines = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    found = {(m["Properties"]["StateMachineName"], _tags(m)["use-case"], _tags(m)["pipeline"])
+             for m in machines}
+    assert found == {(TRAINING, "churn", "training"), (BATCH, "churn", "batch-inference")}
+    (group,) = template.find_resources("AWS::SageMaker::ModelPackageGroup").values()
+    assert _tags(group)["use-case"] == "churn"
+
+
+def test_the_registered_package_takes_and_answers_the_manifests_content_types(training):
+    register = training["States"]["Register model package"]["Parameters"]
+    spec = register["InferenceSpecification"]
+    assert spec["SupportedContentTypes"] == list(CHURN.serving.content_types)
+    assert spec["SupportedResponseMIMETypes"] == list(CHURN.serving.accept_types)
+    assert register["ModelPackageGroupName"] == "mlplatform-dev-churn"
+    # The run's folder, which the deployment reads the training baseline from.
+    assert register["CustomerMetadataProperties"]["run.$"] == "$.run.prefix"
+    env = spec["Containers"][0]["Environment"]
+    assert env["ML_USE_CASE"] == "churn"
+
+
+def test_evaluation_is_read_from_the_use_cases_own_runs_only(template):
+    statements = [s for p in template.find_resources("AWS::IAM::Policy").values()
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]
+                  if "s3:getobject" in json.dumps(s["Action"]).lower()
+                  and "StateMachineRole" in json.dumps(p["Properties"]["Roles"])]
+    resources = json.dumps([s["Resource"] for s in statements])
+    assert "/runs/churn/*" in resources and "/batch/churn/*" in resources
+    assert '/runs/*"' not in resources and '/batch/*"' not in resources
+
+
+def test_outputs_name_each_use_cases_state_machines_and_group(template):
+    outputs = template.to_json()["Outputs"]
+    described = {o["Description"]: o for o in outputs.values() if "Description" in o}
+    assert set(described) == {"churn: the training state machine",
+                              "churn: the batch inference state machine",
+                              "churn: the model registry group"}
+    assert described["churn: the model registry group"]["Value"] == "mlplatform-dev-churn"
+
+
+def test_the_defaults_are_the_use_cases(training, batch):
+    defaults, platform = _defaults(training), training["States"]["Validate input"][
+        "Parameters"]["platform"]
+    assert defaults["tuning"]["objective_metric"] == CHURN.tuning.objective_metric
+    assert defaults["tuning"]["ranges"] == CHURN.tuning.ranges
+    assert defaults["quality_gate"]["conditions"] == [
+        {"metric": "auc", "comparison": ">=", "threshold": 0.85},
+        {"metric": "recall", "comparison": ">=", "threshold": 0.5}]
+    assert defaults["data"]["raw_s3_uri"].endswith("/churn/")
+    assert platform["use_case"] == "churn" and platform["resource_prefix"] == "mlplatform-dev"
+    assert [m["name"] for m in platform["gate_metrics"]] == list(CHURN.gateable_metrics)
+    assert platform["objective_metrics"] == list(CHURN.training_metrics)
+    batch_defaults = _defaults(batch)
+    assert batch_defaults["data"]["input_s3_uri"].endswith("/batch/input/churn/")
+    assert batch["States"]["Validate input"]["Parameters"]["platform"]["content_types"] == \
+        list(CHURN.serving.content_types)
+
+
+def _asset_hash(directory, monkeypatch, tmp_path, name: str) -> str:
+    import aws_cdk as cdk
+
+    from config import load_stage_config
+    from ml_constructs import runtime_image
+
+    monkeypatch.setattr(runtime_image, "RUNTIME_SCRIPTS", directory)
+    app = cdk.App(outdir=str(tmp_path / name))
+    stack = cdk.Stack(app, "Images")
+    config = load_stage_config("dev")
+    image = runtime_image.RuntimeImage(stack, "Churn", use_case=config.use_case("churn"),
+                                       region=config.region)
+    return image.asset.asset_hash
+
+
+def test_editing_another_use_case_does_not_change_this_ones_image(monkeypatch, tmp_path):
+    """The build context holds only this use case's folder: another use case's edit neither
+    changes its asset hash nor rebuilds its image; its own edit does."""
+    import shutil
+
+    from ml_constructs.runtime_image import RUNTIME_SCRIPTS
+
+    context = tmp_path / "runtime_scripts"
+    shutil.copytree(RUNTIME_SCRIPTS, context,
+                    ignore=shutil.ignore_patterns("__pycache__", "sample_data"))
+    other = context / "use_cases" / "other"
+    other.mkdir()
+    (other / "train.py").write_text("print('one')\n")
+    before = _asset_hash(context, monkeypatch, tmp_path, "before")
+    (other / "train.py").write_text("print('two')\n")
+    (other / "Dockerfile").write_text("FROM scratch\n")
+    assert _asset_hash(context, monkeypatch, tmp_path, "other-edited") == before
+    (context / "use_cases" / "churn" / "train.py").write_text("# edited\n")
+    assert _asset_hash(context, monkeypatch, tmp_path, "own-edited") != before
