@@ -7,13 +7,10 @@ synth; the validator learns a use case only from these documents, never by impor
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
-from config import StageConfig, UseCaseConfig
+from config import JobResources, StageConfig, UseCaseConfig
+from config.training import objective_metrics
 from ml_constructs.resource_names import UseCaseNames
-
-if TYPE_CHECKING:
-    from config.settings import JobResources
 
 
 def _resources(resources: JobResources) -> dict:
@@ -97,16 +94,6 @@ def platform_values(config: StageConfig, use_case: UseCaseConfig, *,
             "max_job_attempts": config.job_retries.max_attempts}
 
 
-def objective_metrics(use_case: UseCaseConfig) -> list[str]:
-    """The metrics a tuning objective may name: those the training jobs' MetricDefinitions
-    define (the manifest's training_metrics), or the one the built-in algorithm emits (the rule
-    the stage config applies to tuning.objective_metric)."""
-    builtin = use_case.manifest.image.builtin_training
-    if use_case.builtin_training and builtin is not None:
-        return [builtin.objective_metric]
-    return list(use_case.manifest.training_metrics)
-
-
 def pinned_hyperparameters(use_case: UseCaseConfig) -> dict[str, str]:
     """A built-in algorithm's `objective`: the repacked model is scored and served as the use
     case's prediction (the rule the stage config applies to training.hyperparameters)."""
@@ -125,7 +112,9 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
                           "minimum": m.minimum, "maximum": m.maximum}
                          for m in manifest.metrics if m.gateable],
         "gate_requires_one_of": list(manifest.gate_requires_one_of),
-        "objective_metrics": objective_metrics(use_case),
+        # The stage config's rule for tuning.objective_metric: the training jobs'
+        # MetricDefinitions (the manifest's training_metrics), or the built-in algorithm's.
+        "objective_metrics": objective_metrics(manifest, builtin=use_case.builtin_training),
         "pinned_hyperparameters": pinned_hyperparameters(use_case),
     }
 

@@ -23,7 +23,6 @@ from constructs import Construct
 
 from config import StageConfig, UseCaseConfig
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
-from ml_constructs.batch_schedule import BatchSchedule
 from ml_constructs.glue_etl import GlueCatalog, GlueEtl, GlueEtlProps
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.network import IsolatedNetwork
@@ -35,6 +34,7 @@ from ml_constructs.pipeline_defaults import (
     training_platform,
 )
 from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_triggers import ScheduledStart
 from ml_constructs.resource_names import BATCH_INFERENCE, TRAINING, UseCaseNames
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
@@ -114,9 +114,11 @@ class UseCasePipelines(Construct):
         names.tag(self)
 
         if use_case.batch_inference.schedule:
-            BatchSchedule(self, "BatchSchedule", schedule_name=names.batch_schedule,
-                          expression=use_case.batch_inference.schedule,
-                          state_machine=batch.state_machine, key=shared.key)
+            ScheduledStart(self, "BatchSchedule", state_machine=batch.state_machine,
+                           schedule_name=names.batch_schedule,
+                           expression=use_case.batch_inference.schedule, key=shared.key,
+                           description=f"Scheduled batch inference of {use_case.name} with "
+                                       "the latest approved model")
 
         self.training_state_machine: sfn.StateMachine = training.state_machine
         self.batch_state_machine: sfn.StateMachine = batch.state_machine

@@ -13,7 +13,7 @@ from ml_constructs.delivery_pipeline import ScanOnPush
 from ml_constructs.resource_names import TRAINING
 from ml_constructs.smoke_test import SmokeTestAccess, SmokeTestAccessProps, SmokeTestOutputs
 from ml_constructs.use_case_pipelines import UseCasePipelines
-from stacks.platform_app import StageStacks, add_stage_stacks
+from stacks.stage_stacks import StageStacks, add_stage_stacks
 from stacks.storage_stack import data_bucket_name
 
 

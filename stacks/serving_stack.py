@@ -11,21 +11,19 @@ from __future__ import annotations
 import dataclasses
 
 import aws_cdk as cdk
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from config import StageConfig
-from ml_constructs.compliance import acknowledge_role_policy
 from ml_constructs.deployment_permissions import DeploymentPermissions, DeploymentPermissionsProps
+from ml_constructs.encryption import let_alarms_publish
 from ml_constructs.endpoint_deployment import EndpointDeployment, EndpointDeploymentProps
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.model_monitor import ModelMonitor, ModelMonitorProps, monitored_features
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_triggers import ModelApprovedStart
 from ml_constructs.retraining import RetrainingGate, RetrainingGateProps
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
@@ -69,7 +67,9 @@ class ServingStack(cdk.Stack):
         topic_name = f"{prefix}-serving"
         notifications = NotificationTopic(self, "Notifications", key=key, topic_name=topic_name,
                                           email=config.notification_email)
-        self._let_alarms_publish(storage, topic_name)
+        # Into the storage stack's key policy (no reference back to this stack).
+        let_alarms_publish(storage.key, f"arn:{cdk.Aws.PARTITION}:sns:{self.region}:"
+                                        f"{cdk.Aws.ACCOUNT_ID}:{topic_name}")
 
         monitor = None
         if monitored:
@@ -118,8 +118,10 @@ class ServingStack(cdk.Stack):
         ), key=key, log_retention=log_retention)
         deployment.node.add_dependency(alarms)  # rollback alarms exist before any update
         self.deployment_state_machine = deployment.state_machine
-        self.approval_rule = self._on_approval(deployment.state_machine,
-                                               model_package_group_name)
+        # Manual starts with {} deploy the latest Approved version.
+        self.approval_rule = ModelApprovedStart(self, "OnModelApproved",
+                                                state_machine=deployment.state_machine,
+                                                group=model_package_group_name).rule
 
         self.retraining: RetrainingGate | None = None
         if use_case.monitoring.retrain_on_drift and alarms.retraining_triggers:
@@ -136,37 +138,3 @@ class ServingStack(cdk.Stack):
                       value=deployment.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "EndpointName", value=endpoint)
         cdk.CfnOutput(self, "ServingTopicArn", value=notifications.topic.topic_arn)
-
-    def _on_approval(self, state_machine: sfn.IStateMachine, group: str) -> events.Rule:
-        """A model package of this group set to Approved (in the console, the CLI or by the
-        training pipeline) is deployed; manual starts with {} deploy the latest Approved one."""
-        rule = events.Rule(
-            self, "OnModelApproved",
-            description=f"Deploy approved versions of {group}",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Package State Change"],
-                detail={"ModelPackageGroupName": [group],
-                        "ModelApprovalStatus": ["Approved"]}))
-        role = iam.Role(self, "OnModelApprovedRole",
-                        assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-                        description="EventBridge: start the deployment state machine")
-        rule.add_target(targets.SfnStateMachine(
-            state_machine, role=role,
-            input=events.RuleTargetInput.from_object({
-                "model_package_arn": events.EventField.from_path("$.detail.ModelPackageArn")})))
-        acknowledge_role_policy(role.node.find_child("DefaultPolicy"),
-                                "Starts executions of one state machine only.", [])
-        return rule
-
-    def _let_alarms_publish(self, storage: StorageStack, topic_name: str) -> None:
-        """CloudWatch alarms publish to the KMS-encrypted serving topic only if the key policy
-        lets CloudWatch use the key; scoped to that one topic's encryption context. The statement
-        lands in the storage stack's key policy (no reference back to this stack)."""
-        topic_arn = f"arn:{cdk.Aws.PARTITION}:sns:{self.region}:{cdk.Aws.ACCOUNT_ID}:{topic_name}"
-        storage.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudWatchAlarmsToPublishToTheServingTopic",
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],  # in a key policy, "*" means this key
-            conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}}))

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import contract
 from .errors import Problem, render
 from .origin import Origin
 from .schema import Bool, Enum, Float, ListOf, Nullable, Obj, Str
 
-# Copies of runtime_scripts/contract.py (GATE_COMPARISONS, GATE_MAX_CONDITIONS): the Lambda
-# asset cannot import it; a test keeps them equal.
-COMPARISONS = (">=", ">", "<=", "<")
-MAX_CONDITIONS = 8
+COMPARISONS = contract.GATE_COMPARISONS
+MAX_CONDITIONS = contract.GATE_MAX_CONDITIONS
 # The model package records the conditions as one CustomerMetadataProperties value: at most 256
 # characters of letters, digits, spaces and _.:/=+-@ (no '<' or '>', hence the words).
 METADATA_VALUE_MAX = 256

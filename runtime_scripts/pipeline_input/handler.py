@@ -45,7 +45,7 @@ EVENT = Obj(
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """AWS Lambda handler ("pipeline_input.handler.handler" with runtime_scripts/ as root)."""
+    """AWS Lambda handler ("runtime_scripts.pipeline_input.handler.handler")."""
     return resolve(event)
 
 

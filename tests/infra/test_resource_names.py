@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from config.settings import RESOURCE_PREFIX_MAX
+from config import RESOURCE_PREFIX_MAX
 from ml_constructs import resource_names
 from ml_constructs.resource_names import UseCaseNames, bounded
 from runtime_scripts.common.manifest import USE_CASE_NAME, USE_CASE_NAME_MAX

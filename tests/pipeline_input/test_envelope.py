@@ -142,3 +142,9 @@ def test_absurdly_nested_input_is_rejected_without_a_recursion_error():
         nested = [nested]
     exc = error(InvalidPipelineInput, resolve, event("training", {"typo": nested}))
     assert str(exc) == "input: is nested more than 32 levels deep"
+
+
+@pytest.mark.parametrize("use_case", ["", "churn/eu", "churn eu", "x" * 64])
+def test_a_use_case_name_unfit_for_job_names_and_s3_folders_is_a_deploy_bug(use_case):
+    ev = event("training", {}, platform={**TRAINING_PLATFORM, "use_case": use_case})
+    assert error(InvalidPipelineDefaults, resolve, ev).keys == ["platform.use_case"]
