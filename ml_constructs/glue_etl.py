@@ -31,10 +31,10 @@ class GlueCatalog(Construct):
     """What a stage's Glue ETL jobs share: the Data Catalog database and the security
     configuration (the stage's key for S3, CloudWatch logs and job bookmarks)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, name_prefix: str,
-                 key: kms.IKey) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, database_name: str,
+                 security_configuration_name: str, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
-        self.database_name = name_prefix.replace("-", "_")
+        self.database_name = database_name
         self.database = glue.Database(self, "Database", database_name=self.database_name,
                                       description="Curated, typed data sets of the ML platform")
         # Catalog metadata only (the data stays in the retained curated bucket, and the job
@@ -43,7 +43,7 @@ class GlueCatalog(Construct):
         self.database.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         self.security = glue.SecurityConfiguration(
             self, "Security",
-            security_configuration_name=f"{name_prefix}-etl",
+            security_configuration_name=security_configuration_name,
             s3_encryption=glue.S3Encryption.kms(key),
             cloud_watch_encryption=glue.CloudWatchEncryption.kms(key),
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(key),
@@ -51,7 +51,7 @@ class GlueCatalog(Construct):
         # Glue cannot update a security configuration, only replace it: a name that changes with
         # its encryption settings (the jobs follow its Ref), and nothing to keep after the stack.
         security_resource = self.security.node.default_child
-        security_resource.name = replaceable_name(security_resource, f"{name_prefix}-etl",
+        security_resource.name = replaceable_name(security_resource, security_configuration_name,
                                                   name_property="Name")
         self.security.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
 

@@ -26,6 +26,9 @@ SAGEMAKER_NAME_MAX = 63  # model package group, endpoint (^[a-zA-Z0-9](-*[a-zA-Z
 GLUE_JOB_NAME_MAX = 255  # Glue CreateJob `Name`
 GLUE_TABLE_NAME_MAX = 255  # Glue CreateTable `TableInput.Name`
 SCHEDULE_NAME_MAX = 64  # EventBridge Scheduler CreateSchedule `Name`
+LAMBDA_FUNCTION_NAME_MAX = 64  # Lambda CreateFunction `FunctionName` (a name, not an ARN)
+SNS_TOPIC_NAME_MAX = 256  # SNS CreateTopic `Name`
+GLUE_DATABASE_NAME_MAX = 255  # Glue CreateDatabase `DatabaseInput.Name`
 HASH_LENGTH = 8
 
 USE_CASE_TAG = "use-case"
@@ -45,6 +48,31 @@ def bounded(name: str, limit: int) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_LENGTH]
     return f"{name[:limit - HASH_LENGTH - 1].rstrip('-_')}-{digest}"
+
+
+@dataclass(frozen=True)
+class StageNames:
+    """The names of what a stage's use cases share (`prefix` is `<project>-<stage>`)."""
+
+    prefix: str
+
+    @property
+    def pipelines_topic(self) -> str:
+        return bounded(f"{self.prefix}-pipelines", SNS_TOPIC_NAME_MAX)
+
+    @property
+    def pipeline_input_function(self) -> str:
+        return bounded(f"{self.prefix}-pipeline-input", LAMBDA_FUNCTION_NAME_MAX)
+
+    @property
+    def glue_database(self) -> str:
+        """Glue Data Catalog (and Athena) database names are lowercase with '_', not '-'."""
+        return bounded(self.prefix.replace("-", "_"), GLUE_DATABASE_NAME_MAX)
+
+    @property
+    def etl_security_configuration(self) -> str:
+        """The base of the Glue security configuration's name (a digest follows it)."""
+        return f"{self.prefix}-etl"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from ml_constructs.glue_etl import GlueCatalog
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
+from ml_constructs.resource_names import StageNames
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
 from ml_constructs.use_case_pipelines import SharedPipelineResources, UseCasePipelines
 from stacks.log_retention import retention
@@ -27,7 +28,7 @@ class PipelinesStack(cdk.Stack):
                  storage: StorageStack, network: IsolatedNetwork | None, git_commit: str,
                  **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        prefix, key = config.resource_prefix, storage.key
+        names, key = StageNames(config.resource_prefix), storage.key
         buckets = import_data_buckets(self, storage)
         raw, curated, artifacts = buckets["Raw"], buckets["Curated"], buckets["Artifacts"]
         log_retention = retention(config.log_retention_days)
@@ -38,15 +39,17 @@ class PipelinesStack(cdk.Stack):
             self, "SageMakerExecution", key=key, read_buckets=[raw, curated],
             artifacts_bucket=artifacts, in_vpc=network is not None).role
         notifications = NotificationTopic(self, "Notifications", key=key,
-                                          topic_name=f"{prefix}-pipelines",
+                                          topic_name=names.pipelines_topic,
                                           email=config.notification_email)
         validator = InputValidator(
-            self, "InputValidator", function_name=f"{prefix}-pipeline-input", key=key,
+            self, "InputValidator", function_name=names.pipeline_input_function, key=key,
             log_retention=log_retention,
             reserved_concurrency=config.input_validation.reserved_concurrency)
         # Construct id of the single-use-case layout: the database's name is fixed, and a new
         # logical id would make CloudFormation create it again before deleting the old one.
-        glue_catalog = GlueCatalog(self, "GlueEtl", name_prefix=prefix, key=key)
+        glue_catalog = GlueCatalog(
+            self, "GlueEtl", database_name=names.glue_database,
+            security_configuration_name=names.etl_security_configuration, key=key)
         shared = SharedPipelineResources(
             key=key, raw_bucket=raw, curated_bucket=curated, artifacts_bucket=artifacts,
             execution_role=execution_role, notifications=notifications, validator=validator,

@@ -99,3 +99,14 @@ def test_no_pipeline_name_ends_in_another_after_a_dash():
     pipelines = [*resource_names.PIPELINES, "etl"]  # the Glue job's suffix too
     assert not [(a, b) for a in pipelines for b in pipelines
                 if a != b and a.endswith(f"-{b}")]
+
+
+def test_what_the_use_cases_of_a_stage_share_is_named_once_per_stage():
+    names = resource_names.StageNames("mlplatform-dev")
+    assert (names.pipelines_topic, names.pipeline_input_function, names.glue_database,
+            names.etl_security_configuration) == (
+        "mlplatform-dev-pipelines", "mlplatform-dev-pipeline-input", "mlplatform_dev",
+        "mlplatform-dev-etl")
+    longest = resource_names.StageNames("p" * RESOURCE_PREFIX_MAX)
+    assert len(longest.pipeline_input_function) <= resource_names.LAMBDA_FUNCTION_NAME_MAX
+    assert longest.pipeline_input_function == f"{longest.prefix}-pipeline-input"  # whole
