@@ -20,15 +20,19 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from runtime_scripts import contract
+
 # Limits of the services' name fields (their API references / CloudFormation resource schemas).
 STATE_MACHINE_NAME_MAX = 80  # Step Functions CreateStateMachine `name`
-SAGEMAKER_NAME_MAX = 63  # model package group, endpoint (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})
+SAGEMAKER_NAME_MAX = contract.SAGEMAKER_NAME_MAX  # model package group, endpoint
 GLUE_JOB_NAME_MAX = 255  # Glue CreateJob `Name`
 GLUE_TABLE_NAME_MAX = 255  # Glue CreateTable `TableInput.Name`
 SCHEDULE_NAME_MAX = 64  # EventBridge Scheduler CreateSchedule `Name`
 LAMBDA_FUNCTION_NAME_MAX = 64  # Lambda CreateFunction `FunctionName` (a name, not an ARN)
 SNS_TOPIC_NAME_MAX = 256  # SNS CreateTopic `Name`
 GLUE_DATABASE_NAME_MAX = 255  # Glue CreateDatabase `DatabaseInput.Name`
+GLUE_SECURITY_CONFIGURATION_NAME_MAX = 255  # Glue CreateSecurityConfiguration `Name`
+LOG_GROUP_NAME_MAX = 512  # CloudWatch Logs CreateLogGroup `logGroupName`
 HASH_LENGTH = 8
 
 USE_CASE_TAG = "use-case"

@@ -28,14 +28,15 @@ def builtin_image_uri(framework: str, region: str, version: str | None = None) -
         image_uris.retrieve(framework, region)
 
 
-def build_context_excludes(use_case: str) -> list[str]:
-    """What the image's build context leaves out: what runs elsewhere (Glue, the input
-    validator), every other use case's folder (so that editing one use case neither changes
-    another's asset hash nor rebuilds its image), and this one's tests and sample data. Later
-    patterns win and `!` includes again, as in a .dockerignore (CDK's Docker ignore mode)."""
+def build_context_excludes(folder: str) -> list[str]:
+    """What the image's build context (runtime_scripts/) leaves out: what runs elsewhere (Glue,
+    the input validator), every use case's folder but `use_cases/<folder>` (so that editing one
+    use case neither changes another's asset hash nor rebuilds its image), and this one's tests
+    and sample data. Later patterns win and `!` includes again, as in a .dockerignore (CDK's
+    Docker ignore mode)."""
     return ["**/__pycache__", "**/*.pyc", "glue", "pipeline_input",
-            "use_cases/*", "!use_cases/__init__.py", f"!use_cases/{use_case}",
-            f"use_cases/{use_case}/tests", f"use_cases/{use_case}/sample_data"]
+            "use_cases/*", "!use_cases/__init__.py", f"!use_cases/{folder}",
+            f"use_cases/{folder}/tests", f"use_cases/{folder}/sample_data"]
 
 
 class RuntimeImage(Construct):
@@ -54,11 +55,13 @@ class RuntimeImage(Construct):
         builtin = manifest.image.builtin_training
         self.use_case = use_case.name
         self.training_metrics = tuple(manifest.training_metrics)
+        # The folder the manifest names (its own, normally `use_cases/<name>`).
+        folder = manifest.folder.relative_to(RUNTIME_SCRIPTS / "use_cases").as_posix()
         self.asset = ecr_assets.DockerImageAsset(
             self, "Asset", directory=str(RUNTIME_SCRIPTS),
-            file=f"use_cases/{use_case.name}/{manifest.image.dockerfile}",
+            file=f"use_cases/{folder}/{manifest.image.dockerfile}",
             platform=ecr_assets.Platform.LINUX_AMD64,
-            exclude=build_context_excludes(use_case.name),
+            exclude=build_context_excludes(folder),
         )
         self.image_uri = self.asset.image_uri
         self.builtin_training = use_case.builtin_training and builtin is not None

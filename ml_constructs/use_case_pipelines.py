@@ -4,8 +4,9 @@ package group, its Glue ETL job and table, its training and batch inference stat
 cases of a stage share (key, buckets, the jobs' execution role, the notification topic, the
 input validator, the Glue database) comes in `SharedPipelineResources`.
 
-What the serving side needs of a use case: `model_package_group_name`, `runtime_image` and
-`training_state_machine` (the stack exposes them per use case name: PipelinesStack.use_cases).
+What the serving side needs of a use case (ml_constructs/use_case_serving.py
+`UseCasePipelines`): `group_name`, `image` and `training_state_machine`; the stack exposes them
+per use case name (PipelinesStack.use_cases).
 """
 
 from __future__ import annotations
@@ -66,14 +67,13 @@ class UseCasePipelines(Construct):
         super().__init__(scope, construct_id)
         self.names = names = UseCaseNames(config.resource_prefix, use_case.name)
         manifest = use_case.manifest
-        self.runtime_image = RuntimeImage(self, "RuntimeImage", use_case=use_case,
-                                          region=config.region)
-        self.runtime_image.grant_pull(shared.execution_role)
-        settings = self.runtime_image.job_settings(
+        self.image = RuntimeImage(self, "RuntimeImage", use_case=use_case, region=config.region)
+        self.image.grant_pull(shared.execution_role)
+        settings = self.image.job_settings(
             role=shared.execution_role, key=shared.key, git_commit=shared.git_commit,
             network=shared.network)
 
-        self.model_package_group_name = names.model_package_group
+        self.group_name = names.model_package_group
         # No description: it is create-only, so editing it would make CloudFormation replace
         # the group, and a replaced registry is an empty one (no version left to deploy).
         group = sagemaker.CfnModelPackageGroup(

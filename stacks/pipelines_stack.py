@@ -21,8 +21,8 @@ from stacks.storage_stack import StorageStack, import_data_buckets
 
 
 class PipelinesStack(cdk.Stack):
-    """`use_cases`: use case name -> its UseCasePipelines (model_package_group_name,
-    runtime_image, training_state_machine, batch_state_machine, names), in stage order."""
+    """`use_cases`: use case name -> its UseCasePipelines (group_name, image,
+    training_state_machine, batch_state_machine, names), in stage order."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
                  storage: StorageStack, network: IsolatedNetwork | None, git_commit: str,
@@ -59,9 +59,4 @@ class PipelinesStack(cdk.Stack):
         self.use_cases = {use_case.name: UseCasePipelines(self, use_case.name, config=config,
                                                           use_case=use_case, shared=shared)
                           for use_case in config.use_cases}
-        # Interim, until the serving stack loops over `use_cases`: the first use case's.
-        first = self.use_cases[config.use_cases[0].name]
-        self.training_state_machine = first.training_state_machine
-        self.model_package_group_name = first.model_package_group_name
-        self.runtime_image = first.runtime_image
         cdk.CfnOutput(self, "NotificationTopicArn", value=notifications.topic.topic_arn)

@@ -148,13 +148,72 @@ def updated_dev(tmp_path_factory) -> SynthesizedStage:
     from stacks.platform_app import build_app
 
     directory = tmp_path_factory.mktemp(UPDATED)
-    preprocessor = directory / model_monitor.RECORD_PREPROCESSOR.name
-    preprocessor.write_text(model_monitor.RECORD_PREPROCESSOR.read_text()
-                            + "\n# edited: a new asset hash\n")
+    original = model_monitor.record_preprocessor
+    edited = directory / "capture.py"
+
+    def record_preprocessor(manifest):
+        edited.write_text(original(manifest).read_text() + "\n# edited: a new asset hash\n")
+        return edited
+
     outdir = tmp_path_factory.mktemp(f"cdk-out-{UPDATED}")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model_monitor, "RECORD_PREPROCESSOR", preprocessor)
+        patch.setattr(model_monitor, "record_preprocessor", record_preprocessor)
         app, config = build_app("dev", outdir=str(outdir),
                                 config_path=write_updated_stage(directory))
+        assembly = app.synth()
+    return SynthesizedStage(app, config, assembly, outdir)
+
+
+# Two use cases side by side in dev, for the serving side (tests/infra/test_serving_use_cases.py):
+# churn, and `churn2`, a second use case made of churn's folder under another name, with model
+# quality monitoring and its own drift threshold. Interim: until a second real use case and the
+# pipelines stack's per-use-case wiring are on main, every use case gets churn's training state
+# machine, model package group and image (stacks/platform_app.py `_use_case_pipelines`).
+SECOND_USE_CASE = "churn2"
+
+
+def two_use_case_config():
+    import dataclasses
+
+    from config import UseCaseConfig, load_stage_config
+    from runtime_scripts.common.manifest import UseCaseManifest, load_manifest
+
+    churn = load_manifest("churn")
+
+    class Alias(UseCaseManifest):
+        @property
+        def folder(self) -> Path:
+            return churn.folder
+
+    alias = Alias(**{**{f.name: getattr(churn, f.name) for f in dataclasses.fields(churn)},
+                     "name": SECOND_USE_CASE})
+
+    class AliasUseCase(UseCaseConfig):
+        @property
+        def manifest(self):
+            return alias
+
+    dev = load_stage_config("dev")
+    (first,) = dev.use_cases
+    second = AliasUseCase(**{**{f.name: getattr(first, f.name)
+                                for f in dataclasses.fields(first)},
+                             "name": SECOND_USE_CASE,
+                             "monitoring": dataclasses.replace(
+                                 first.monitoring, drift_threshold=0.3,
+                                 ground_truth_s3_uri="s3://labels-bucket/churn2/")})
+    config = dataclasses.replace(dev, use_cases=[first, second])
+    config.validate()
+    return config
+
+
+@pytest.fixture(scope="session")
+def two_use_cases(tmp_path_factory) -> SynthesizedStage:
+    from stacks import platform_app
+
+    config = two_use_case_config()
+    outdir = tmp_path_factory.mktemp("cdk-out-two-use-cases")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(platform_app, "load_stage_config", lambda _stage: config)
+        app, _ = platform_app.build_app("dev", outdir=str(outdir))
         assembly = app.synth()
     return SynthesizedStage(app, config, assembly, outdir)

@@ -17,7 +17,6 @@ from . import names
 from .batch import MODEL_PACKAGE, _check_package
 from .errors import Problem, render
 from .origin import Origin
-from .platform import COMMON
 from .schema import Bool, Enum, Int, Nullable, Obj, S3Uri, Str
 from .training import INSTANCE
 from .values import SAGEMAKER_NAME, check_bucket_name, check_tag_value
@@ -26,23 +25,30 @@ PIPELINE = "deployment"
 
 SERVERLESS_MEMORY_SIZES_MB = contract.SERVERLESS_MEMORY_SIZES_MB
 LOCAL_STORAGE_FAMILY = contract.LOCAL_STORAGE_FAMILY
-BASELINE_RUNS_PREFIX = contract.BASELINE_RUNS_PREFIX
-BASELINE_CURRENT_PREFIX = contract.BASELINE_CURRENT_PREFIX
 DATA_CAPTURE_PREFIX = contract.DATA_CAPTURE_PREFIX
 BASELINE_FILES = contract.BASELINE_FILES
+baseline_prefix = contract.baseline_prefix
 ROUTING = ("CANARY", "LINEAR", "ALL_AT_ONCE")
+# The deployment's prefix is '<stage prefix>-<use case>': at most this long, a shortened job name
+# ('<prefix>-<word>-<execution>', 63 at most: names.job_name) keeps '<prefix>-<word>-' whole.
+DEPLOYMENT_PREFIX_MAX = (names.SAGEMAKER_NAME_MAX - names.HASH_LENGTH - 3
+                         - max(len(word) for word, _ in names.DEPLOYMENT_JOBS.values()))
 
 _NAME = Str(max_len=names.SAGEMAKER_NAME_MAX, pattern=SAGEMAKER_NAME,
             pattern_help="a SageMaker name")
 
-# What the deployment state machine fixes per stage; the input cannot change any of it.
+# What the deployment state machine fixes per stage and use case; the input cannot change it.
 PLATFORM = Obj({
-    **COMMON,
+    "artifacts_bucket": Str(max_len=63),
+    "model_package_group": _NAME,
+    "resource_prefix": Str(max_len=DEPLOYMENT_PREFIX_MAX, pattern=SAGEMAKER_NAME,
+                           pattern_help="a SageMaker name"),
     "endpoint_name": _NAME,
     "variant_name": _NAME,
     "monitoring_bucket": Str(max_len=63),
     "serverless": Bool(),  # serving.serverless in the stage config: the state machine's shape
     "monitoring": Bool(),  # monitoring.enabled: whether the baseline and schedule states exist
+    "max_job_attempts": Int(1),  # job_retries.max_attempts: one baseline job name per attempt
 })
 PLATFORM_BUCKETS = ("monitoring_bucket",)  # the artifacts bucket is checked for every pipeline
 
@@ -192,8 +198,8 @@ def _blue_green(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
-    job_names = names.job_names(platform["resource_prefix"], platform["use_case"],
-                                execution_name, names.DEPLOYMENT_JOBS)
+    job_names = names.job_names(platform["resource_prefix"], execution_name,
+                                names.DEPLOYMENT_JOBS)
     endpoint, scaling = dict(doc["endpoint"]), dict(doc["autoscaling"])
     variant: dict[str, Any] = {"VariantName": platform["variant_name"],
                                "ModelName": job_names["model"]}
@@ -217,7 +223,8 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     }
     monitoring = platform["monitoring_bucket"]
     # Keyed by the baseline job's name: a valid SageMaker name, so safe in a CopySource.
-    runs_key = f"{BASELINE_RUNS_PREFIX}{job_names['baseline']}/"
+    baselines = baseline_prefix(platform["endpoint_name"])
+    runs_key = f"{baselines}runs/{job_names['baseline']}/"
     baseline = dict(doc["baseline"])
     baseline["given"] = baseline["dataset_s3_uri"] is not None
     return {
@@ -234,8 +241,8 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "endpoint_name": platform["endpoint_name"],
             "variant_name": platform["variant_name"],
             "job_names": job_names,
-            "job_attempts": names.job_attempts(platform["resource_prefix"], platform["use_case"],
-                                               execution_name, names.DEPLOYMENT_JOBS,
+            "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
+                                               names.DEPLOYMENT_JOBS,
                                                platform["max_job_attempts"]),
             "use_latest_approved": doc["model_package_arn"] is None,
             "s3": {
@@ -245,7 +252,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                 # CopyObject: "bucket/key" sources and plain keys for the promotion to current.
                 "baseline_promotions": [
                     {"source": f"{monitoring}/{runs_key}{name}",
-                     "key": f"{BASELINE_CURRENT_PREFIX}{name}"} for name in BASELINE_FILES],
+                     "key": f"{baselines}current/{name}"} for name in BASELINE_FILES],
             },
         },
     }

@@ -2,7 +2,9 @@
 
 A name is '<resource prefix>-<use case>-<word>-<execution name>': the use case's state machines
 of one stage may run executions of the same name, and SageMaker job and model names are unique
-per account and region.
+per account and region. The training and batch pipelines pass the stage's prefix and their use
+case; the deployment pipeline passes its use case's own prefix ('<stage prefix>-<use case>',
+ml_constructs/serving_defaults.py) and none: its names (63 characters) keep that prefix whole.
 
 Rules, and why:
 - deterministic: the same execution name always gives the same names, so a re-run or a redrive
@@ -79,30 +81,34 @@ def short_hash(text: str) -> str:
     return base64.b32encode(digest).decode("ascii").lower()[:HASH_LENGTH]
 
 
-def _parts(prefix: str, use_case: str, word: str, execution_name: str) -> tuple[str, str]:
-    """(the readable name, the unambiguous key its hash is taken over)."""
+def _parts(prefix: str, use_case: str | None, word: str,
+           execution_name: str) -> tuple[str, str, bool]:
+    """(the readable name, the key its hash is taken over, whether the hash is always added)."""
+    if use_case is None:  # `prefix` is already the use case's own (the deployment's)
+        full = f"{prefix}-{word}-{execution_name}"
+        return full, full, False
     return (f"{prefix}-{use_case}-{word}-{execution_name}",
-            f"{prefix}/{use_case}/{word}/{execution_name}")
+            f"{prefix}/{use_case}/{word}/{execution_name}", "-" in use_case)
 
 
-def job_name(prefix: str, use_case: str, word: str, execution_name: str,
-             limit: int = SAGEMAKER_NAME_MAX) -> str:
-    """'<prefix>-<use case>-<word>-<execution name>', made valid and at most `limit`
-    characters."""
+def job_name(prefix: str, word: str, execution_name: str, limit: int = SAGEMAKER_NAME_MAX, *,
+             use_case: str | None = None) -> str:
+    """'<prefix>-<use case>-<word>-<execution name>' (without a use case when `prefix` already
+    is one use case's), made valid and at most `limit` characters."""
     if limit <= HASH_LENGTH + 1:
         raise ValueError(f"a name limit of {limit} leaves no room for the hash")
-    full, key = _parts(prefix, use_case, word, execution_name)
+    full, key, always_hashed = _parts(prefix, use_case, word, execution_name)
     clean = sanitize(full)
-    if clean == full and len(clean) <= limit and "-" not in use_case:
+    if clean == full and len(clean) <= limit and not always_hashed:
         return clean
     head = clean[: limit - HASH_LENGTH - 1].rstrip("-")
     tail = short_hash(key)
     return f"{head}-{tail}" if head else tail
 
 
-def job_names(prefix: str, use_case: str, execution_name: str,
-              kinds: dict[str, tuple[str, int]]) -> dict[str, str]:
-    return {kind: job_name(prefix, use_case, word, execution_name, limit)
+def job_names(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]], *,
+              use_case: str | None = None) -> dict[str, str]:
+    return {kind: job_name(prefix, word, execution_name, limit, use_case=use_case)
             for kind, (word, limit) in kinds.items()}
 
 
@@ -114,8 +120,8 @@ JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evalua
                        "transform", "baseline"})
 
 
-def attempt_name(prefix: str, use_case: str, word: str, execution_name: str, attempt: int,
-                 limit: int = SAGEMAKER_NAME_MAX) -> str:
+def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,
+                 limit: int = SAGEMAKER_NAME_MAX, *, use_case: str | None = None) -> str:
     """The job name of attempt `attempt` (1-based). Attempt 1's is `job_name`'s; a later one is
     '<prefix>-<use case>-<word>-<execution name, cut>-a<N>-<hash>', the hash over the parts
     plus '/attempt-N'. Step Functions execution names never hold '/', so a later attempt's name
@@ -124,8 +130,8 @@ def attempt_name(prefix: str, use_case: str, word: str, execution_name: str, att
     if attempt < 1:
         raise ValueError(f"attempt numbers start at 1, got {attempt}")
     if attempt == 1:
-        return job_name(prefix, use_case, word, execution_name, limit)
-    base, key = _parts(prefix, use_case, word, execution_name)
+        return job_name(prefix, word, execution_name, limit, use_case=use_case)
+    base, key, _ = _parts(prefix, use_case, word, execution_name)
     tag = f"-a{attempt}"
     keep = limit - len(tag) - HASH_LENGTH - 1
     if keep < len(prefix) + 1:
@@ -134,11 +140,12 @@ def attempt_name(prefix: str, use_case: str, word: str, execution_name: str, att
     return f"{head}{tag}-{short_hash(f'{key}/attempt-{attempt}')}"
 
 
-def job_attempts(prefix: str, use_case: str, execution_name: str,
-                 kinds: dict[str, tuple[str, int]], max_attempts: int) -> dict[str, dict]:
+def job_attempts(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]],
+                 max_attempts: int, *, use_case: str | None = None) -> dict[str, dict]:
     """kind -> {"attempt": 1, "names": [attempt 1's name, ..., attempt max_attempts's]} for the
     job kinds among `kinds`: the state the retry states of a job read and advance."""
     return {kind: {"attempt": 1,
-                   "names": [attempt_name(prefix, use_case, word, execution_name, n, limit)
+                   "names": [attempt_name(prefix, word, execution_name, n, limit,
+                                          use_case=use_case)
                              for n in range(1, max_attempts + 1)]}
             for kind, (word, limit) in kinds.items() if kind in JOB_KINDS}

@@ -117,7 +117,7 @@ def test_a_request_broken_on_purpose_is_reported(deployed_definitions):
 
 
 def test_a_result_member_misspelled_on_purpose_is_reported(deployed_definitions):
-    definition = copy.deepcopy(deployed_definitions["dev"]["mlplatform-dev-deployment"])
+    definition = copy.deepcopy(deployed_definitions["dev"]["mlplatform-dev-churn-deployment"])
     states = definition["States"]
     states["Find latest approved model package"]["ResultSelector"] = {
         "packages.$": "$.ModelPackageSummaries"}

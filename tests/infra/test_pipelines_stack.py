@@ -360,22 +360,24 @@ def test_the_defaults_are_the_use_cases(training, batch):
         list(CHURN.serving.content_types)
 
 
-def _asset_hash(directory, monkeypatch, tmp_path, name: str) -> str:
+def _asset_hash(directory, tmp_path, name: str) -> str:
+    """Churn's image asset hash with `directory` as runtime_scripts/."""
     import aws_cdk as cdk
 
     from config import load_stage_config
     from ml_constructs import runtime_image
+    from tests import second_use_case
 
-    monkeypatch.setattr(runtime_image, "RUNTIME_SCRIPTS", directory)
-    app = cdk.App(outdir=str(tmp_path / name))
-    stack = cdk.Stack(app, "Images")
-    config = load_stage_config("dev")
-    image = runtime_image.RuntimeImage(stack, "Churn", use_case=config.use_case("churn"),
-                                       region=config.region)
-    return image.asset.asset_hash
+    with second_use_case.loadable(directory):
+        app = cdk.App(outdir=str(tmp_path / name))
+        stack = cdk.Stack(app, "Images")
+        config = load_stage_config("dev")
+        image = runtime_image.RuntimeImage(stack, "Churn", use_case=config.use_case("churn"),
+                                           region=config.region)
+        return image.asset.asset_hash
 
 
-def test_editing_another_use_case_does_not_change_this_ones_image(monkeypatch, tmp_path):
+def test_editing_another_use_case_does_not_change_this_ones_image(tmp_path):
     """The build context holds only this use case's folder: another use case's edit neither
     changes its asset hash nor rebuilds its image; its own edit does."""
     import shutil
@@ -388,9 +390,9 @@ def test_editing_another_use_case_does_not_change_this_ones_image(monkeypatch, t
     other = context / "use_cases" / "other"
     other.mkdir()
     (other / "train.py").write_text("print('one')\n")
-    before = _asset_hash(context, monkeypatch, tmp_path, "before")
+    before = _asset_hash(context, tmp_path, "before")
     (other / "train.py").write_text("print('two')\n")
     (other / "Dockerfile").write_text("FROM scratch\n")
-    assert _asset_hash(context, monkeypatch, tmp_path, "other-edited") == before
+    assert _asset_hash(context, tmp_path, "other-edited") == before
     (context / "use_cases" / "churn" / "train.py").write_text("# edited\n")
-    assert _asset_hash(context, monkeypatch, tmp_path, "own-edited") != before
+    assert _asset_hash(context, tmp_path, "own-edited") != before

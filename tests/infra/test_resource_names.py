@@ -110,3 +110,26 @@ def test_what_the_use_cases_of_a_stage_share_is_named_once_per_stage():
     longest = resource_names.StageNames("p" * RESOURCE_PREFIX_MAX)
     assert len(longest.pipeline_input_function) <= resource_names.LAMBDA_FUNCTION_NAME_MAX
     assert longest.pipeline_input_function == f"{longest.prefix}-pipeline-input"  # whole
+
+
+@pytest.mark.parametrize(("limit", "service", "operation", "member"), [
+    ("STATE_MACHINE_NAME_MAX", "stepfunctions", "CreateStateMachine", "name"),
+    ("SAGEMAKER_NAME_MAX", "sagemaker", "CreateModelPackageGroup", "ModelPackageGroupName"),
+    ("SAGEMAKER_NAME_MAX", "sagemaker", "CreateEndpoint", "EndpointName"),
+    ("GLUE_JOB_NAME_MAX", "glue", "CreateJob", "Name"),
+    ("GLUE_TABLE_NAME_MAX", "glue", "CreateTable", "TableInput.Name"),
+    ("GLUE_DATABASE_NAME_MAX", "glue", "CreateDatabase", "DatabaseInput.Name"),
+    ("GLUE_SECURITY_CONFIGURATION_NAME_MAX", "glue", "CreateSecurityConfiguration", "Name"),
+    ("SCHEDULE_NAME_MAX", "scheduler", "CreateSchedule", "Name"),
+    ("LOG_GROUP_NAME_MAX", "logs", "CreateLogGroup", "logGroupName"),
+])
+def test_each_limit_is_the_services_own(limit, service, operation, member):
+    """As botocore's service models state them (Lambda's 140 is for an ARN; a bare function
+    name is 64, and SNS's model states no length: their API references do)."""
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model(service) \
+        .operation_model(operation).input_shape
+    for part in member.split("."):
+        shape = shape.members[part]
+    assert getattr(resource_names, limit) == shape.metadata["max"]

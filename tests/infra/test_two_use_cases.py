@@ -28,10 +28,11 @@ NAMED = {
                                           resource_names.SAGEMAKER_NAME_MAX),
     "AWS::Glue::Job": ("Name", resource_names.GLUE_JOB_NAME_MAX),
     "AWS::Scheduler::Schedule": ("Name", resource_names.SCHEDULE_NAME_MAX),
-    "AWS::Logs::LogGroup": ("LogGroupName", 512),  # CloudWatch Logs' limit
-    "AWS::Lambda::Function": ("FunctionName", 64),
-    "AWS::SNS::Topic": ("TopicName", 256),
-    "AWS::Glue::SecurityConfiguration": ("Name", 255),
+    "AWS::Logs::LogGroup": ("LogGroupName", resource_names.LOG_GROUP_NAME_MAX),
+    "AWS::Lambda::Function": ("FunctionName", resource_names.LAMBDA_FUNCTION_NAME_MAX),
+    "AWS::SNS::Topic": ("TopicName", resource_names.SNS_TOPIC_NAME_MAX),
+    "AWS::Glue::SecurityConfiguration": ("Name",
+                                         resource_names.GLUE_SECURITY_CONFIGURATION_NAME_MAX),
 }
 
 

@@ -21,7 +21,7 @@ ALL_KINDS = {**names.TRAINING_JOBS, **{f"batch-{k}": v for k, v in names.BATCH_J
 
 def all_names(execution_name: str, prefix: str = PREFIX,
               use_case: str = USE_CASE) -> dict[str, str]:
-    return names.job_names(prefix, use_case, execution_name, ALL_KINDS)
+    return names.job_names(prefix, execution_name, ALL_KINDS, use_case=use_case)
 
 
 def assert_valid(result: dict[str, str], prefix: str = PREFIX) -> None:
@@ -73,8 +73,8 @@ def test_odd_execution_names_are_sanitised(execution_name):
 
 def test_names_are_deterministic():
     assert all_names("retrain after incident #7") == all_names("retrain after incident #7")
-    assert names.job_name(PREFIX, USE_CASE, "train", UUID) == \
-        names.job_name(PREFIX, USE_CASE, "train", UUID)
+    assert names.job_name(PREFIX, "train", UUID, use_case=USE_CASE) == \
+        names.job_name(PREFIX, "train", UUID, use_case=USE_CASE)
 
 
 def test_long_names_differing_only_at_the_end_do_not_collide():
@@ -109,7 +109,7 @@ def test_many_random_names_are_valid_and_distinct():
 
 def test_long_prefix_still_gives_valid_names():
     prefix = "a-very-long-project-name-for-testing-prod"  # 40 characters: the platform maximum
-    result = names.job_names(prefix, USE_CASE, UUID, names.TRAINING_JOBS)
+    result = names.job_names(prefix, UUID, names.TRAINING_JOBS, use_case=USE_CASE)
     assert all(SAGEMAKER_NAME.match(n) and len(n) <= 63 for n in result.values())
     assert len(result["tuning"]) <= 32 and TUNING_JOB_NAME.match(result["tuning"])
 
@@ -117,8 +117,8 @@ def test_long_prefix_still_gives_valid_names():
 def test_prefix_stays_whole_up_to_the_scoped_maximum():
     prefix = "p" * names.MAX_SCOPED_PREFIX
     longest = "u" * USE_CASE_NAME_MAX
-    assert names.job_name(prefix, longest, "tune", UUID,
-                          names.TUNING_NAME_MAX).startswith(f"{prefix}-")
+    assert names.job_name(prefix, "tune", UUID, names.TUNING_NAME_MAX,
+                          use_case=longest).startswith(f"{prefix}-")
 
 
 def test_hash_uses_name_characters_only():
@@ -134,15 +134,15 @@ ATTEMPTS = 3
 def test_attempt_names_are_distinct_valid_and_keep_the_prefix():
     for execution in ("nightly-42", UUID, "x" * 80, "run_1"):
         for prefix in (PREFIX, "p" * names.MAX_SCOPED_PREFIX):
-            attempts = names.job_attempts(prefix, USE_CASE, execution, names.TRAINING_JOBS,
-                                          ATTEMPTS)
+            attempts = names.job_attempts(prefix, execution, names.TRAINING_JOBS, ATTEMPTS,
+                                          use_case=USE_CASE)
             assert set(attempts) == set(names.TRAINING_JOBS) & names.JOB_KINDS
             assert "model" not in attempts  # CreateModel is no job
             for kind, entry in attempts.items():
                 word, limit = names.TRAINING_JOBS[kind]
                 assert entry["attempt"] == 1
-                assert entry["names"][0] == names.job_name(prefix, USE_CASE, word, execution,
-                                                           limit)
+                assert entry["names"][0] == names.job_name(prefix, word, execution, limit,
+                                                           use_case=USE_CASE)
                 assert len(set(entry["names"])) == ATTEMPTS
                 for name in entry["names"]:
                     assert len(name) <= limit and SAGEMAKER_NAME.match(name), name
@@ -151,14 +151,14 @@ def test_attempt_names_are_distinct_valid_and_keep_the_prefix():
 
 
 def test_a_later_attempt_shows_its_number_and_never_equals_another_executions_name():
-    second = names.attempt_name(PREFIX, USE_CASE, "train", "nightly-42", 2)
+    second = names.attempt_name(PREFIX, "train", "nightly-42", 2, use_case=USE_CASE)
     assert second.startswith("mlplatform-dev-churn-train-nightly-42-a2-")
     # Another execution named like that attempt's readable part gets a first-attempt name of
     # its own: the later attempt's hash covers '/attempt-2', which no execution name holds.
-    assert names.attempt_name(PREFIX, USE_CASE, "train", "nightly-42-a2", 1) != second
-    assert names.attempt_name(PREFIX, USE_CASE, "train", "nightly-42", 2) == second
+    assert names.attempt_name(PREFIX, "train", "nightly-42-a2", 1, use_case=USE_CASE) != second
+    assert names.attempt_name(PREFIX, "train", "nightly-42", 2, use_case=USE_CASE) == second
     with pytest.raises(ValueError, match="start at 1"):
-        names.attempt_name(PREFIX, USE_CASE, "train", "nightly-42", 0)
+        names.attempt_name(PREFIX, "train", "nightly-42", 0, use_case=USE_CASE)
 
 
 # --- two use cases in one stage ----------------------------------------------------------------
@@ -170,16 +170,18 @@ def test_two_use_cases_never_share_a_job_name_for_the_same_execution():
         assert not set(churn.values()) & set(ames.values()), execution
         for attempt in range(1, ATTEMPTS + 1):
             for kind, (word, limit) in ALL_KINDS.items():
-                one = names.attempt_name(PREFIX, USE_CASE, word, execution, attempt, limit)
-                other = names.attempt_name(PREFIX, "ames", word, execution, attempt, limit)
+                one = names.attempt_name(PREFIX, word, execution, attempt, limit,
+                                         use_case=USE_CASE)
+                other = names.attempt_name(PREFIX, word, execution, attempt, limit,
+                                           use_case="ames")
                 assert one != other, (kind, execution, attempt)
 
 
 def test_a_use_case_named_like_another_plus_a_job_word_does_not_collide():
     """'sales' + 'model' + 'train-x' reads like 'sales-model' + 'train' + 'x': a use case whose
     name holds a '-' always ends its names in the hash of the unambiguous parts."""
-    plain = names.job_name(PREFIX, "sales", "model", "train-x")
-    hyphenated = names.job_name(PREFIX, "sales-model", "train", "x")
+    plain = names.job_name(PREFIX, "model", "train-x", use_case="sales")
+    hyphenated = names.job_name(PREFIX, "train", "x", use_case="sales-model")
     assert plain == "mlplatform-dev-sales-model-train-x"  # readable: no '-' in the use case
     assert hyphenated.startswith("mlplatform-dev-sales-model-train-x-")
     assert plain != hyphenated and SAGEMAKER_NAME.match(hyphenated)
@@ -192,3 +194,10 @@ def test_no_job_word_is_another_followed_by_a_dash():
              for word, _ in kind.values()]
     assert len(set(words)) == len(words)
     assert not [(a, b) for a in words for b in words if b.startswith(f"{a}-")]
+
+
+def test_a_prefix_that_is_already_a_use_cases_own_names_without_another_one():
+    """The deployment's: '<stage prefix>-<use case>' and no use case, the same readable name."""
+    assert names.job_name("mlplatform-dev-churn", "serve", "deploy-1") == \
+        names.job_name(PREFIX, "serve", "deploy-1", use_case=USE_CASE) == \
+        "mlplatform-dev-churn-serve-deploy-1"
