@@ -123,9 +123,9 @@ class UseCasePipelines(Construct):
         self.training_state_machine: sfn.StateMachine = training.state_machine
         self.batch_state_machine: sfn.StateMachine = batch.state_machine
         # Logical ids under this construct's id (the use case's name): unique in the stack.
-        self.training_output = cdk.CfnOutput(
-            self, "TrainingStateMachineArn", value=training.state_machine.state_machine_arn,
-            description=f"{use_case.name}: the training state machine")
+        cdk.CfnOutput(self, "TrainingStateMachineArn",
+                      value=training.state_machine.state_machine_arn,
+                      description=f"{use_case.name}: the training state machine")
         cdk.CfnOutput(self, "BatchStateMachineArn", value=batch.state_machine.state_machine_arn,
                       description=f"{use_case.name}: the batch inference state machine")
         cdk.CfnOutput(self, "ModelPackageGroupName", value=names.model_package_group,
