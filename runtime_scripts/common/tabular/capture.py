@@ -82,7 +82,7 @@ def _instance(value: Any, columns: Sequence[str]) -> Row:
 
 
 def parse_body(text: str, content_type: str | None, columns: Sequence[str]) -> list[Row]:
-    """The rows of one request body, as the churn inference server reads it."""
+    """The rows of one request body, as the inference server reads it."""
     media = _media(content_type)
     if media in CSV_TYPES:
         return [[cell if cell != "" else None for cell in row]
