@@ -366,9 +366,11 @@ def _asset_hash(directory, tmp_path, name: str) -> str:
 
     from config import load_stage_config
     from ml_constructs import runtime_image
-    from tests import second_use_case
+    from runtime_scripts.common import manifest
 
-    with second_use_case.loadable(directory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime_image, "RUNTIME_SCRIPTS", directory)
+        patch.setattr(manifest, "USE_CASES_DIR", directory / "use_cases")
         app = cdk.App(outdir=str(tmp_path / name))
         stack = cdk.Stack(app, "Images")
         config = load_stage_config("dev")

@@ -119,4 +119,5 @@ def test_every_use_case_of_a_stage_is_smoke_tested_on_its_own_sample():
     assert [t.use_case for t in targets] == ["churn", SECOND_USE_CASE]
     assert targets[1].state_machine_name == f"mlplatform-dev-{SECOND_USE_CASE}-training"
     assert targets[1].sample_file == (f"runtime_scripts/use_cases/{SECOND_USE_CASE}/"
-                                      "sample_data/mlc_churn.csv")  # its manifest's sample_data
+                                      "sample_data/ames.csv")  # its manifest's sample_data
+    assert (ROOT / targets[1].sample_file).is_file()

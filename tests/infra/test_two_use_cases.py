@@ -1,5 +1,5 @@
-"""Two use cases deployed side by side in one stage (the `two` variant of dev: churn and the
-second use case of tests/second_use_case.py): no name collides, every name is within its limit,
+"""Two use cases deployed side by side in one stage (the `two` variant of dev: churn and ames):
+no name collides, every name is within its limit,
 each use case's state machines carry its tags and its own defaults, images and outputs. The
 checks every stage gets (cdk-nag, cfn-lint, ASL, the request and permission contracts) run on
 this stage too (ALL_STAGES)."""
@@ -14,11 +14,10 @@ from aws_cdk.assertions import Template
 
 from local_runner.definitions import render_intrinsic
 from ml_constructs import resource_names
-from tests import second_use_case
-from tests.conftest import TWO_USE_CASES
+from tests.conftest import SECOND_USE_CASE, TWO_USE_CASES
 
-OTHER = second_use_case.NAME
-PREFIX = "mlplatform-two"
+OTHER = SECOND_USE_CASE
+PREFIX = "mlplatform-dev"
 STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1b4e28ba-2fa1-11d2-883f-0016d3cc"
 # resource type -> (name property, the service's limit)
 NAMED = {
@@ -103,20 +102,34 @@ def test_each_training_state_machine_has_its_use_cases_defaults(machines):
         assert first["platform"]["use_case"] == name
         assert first["platform"]["resource_prefix"] == PREFIX
         assert first["platform"]["model_package_group"] == f"{PREFIX}-{name}"
-    assert churn["defaults"]["data"]["raw_s3_uri"].endswith("/churn/")
-    assert other["defaults"]["data"]["raw_s3_uri"].endswith(f"/{OTHER}/")
-    assert [(c["metric"], c["threshold"]) for c in churn["defaults"]["quality_gate"][
-        "conditions"]] == [("auc", 0.85), ("recall", 0.5)]
-    assert [(c["metric"], c["threshold"]) for c in other["defaults"]["quality_gate"][
-        "conditions"]] == [("auc", 0.8), ("f1", 0.4)]
+        assert first["defaults"]["data"]["raw_s3_uri"].endswith(f"/{name}/")
+    assert [(c["metric"], c["comparison"], c["threshold"]) for c in churn["defaults"][
+        "quality_gate"]["conditions"]] == [("auc", ">=", 0.85), ("recall", ">=", 0.5)]
+    assert [(c["metric"], c["comparison"], c["threshold"]) for c in other["defaults"][
+        "quality_gate"]["conditions"]] == [("r2", ">=", 0.8), ("mae", "<=", 20000.0)]
     assert (churn["defaults"]["tuning"]["objective_metric"],
             churn["defaults"]["tuning"]["objective_type"]) == ("validation:auc", "Maximize")
     assert (other["defaults"]["tuning"]["objective_metric"],
-            other["defaults"]["tuning"]["objective_type"]) == ("validation:logloss", "Minimize")
-    assert [m["name"] for m in other["platform"]["gate_metrics"]] == \
-        ["auc", "recall", "f1", "log_loss"]
-    assert other["platform"]["gate_requires_one_of"] == ["recall", "f1"]
+            other["defaults"]["tuning"]["objective_type"]) == ("validation:rmse", "Minimize")
+    assert other["platform"]["gate_metrics"] == [
+        {"name": "rmse", "higher_is_better": False, "minimum": 0.0},
+        {"name": "mae", "higher_is_better": False, "minimum": 0.0},
+        {"name": "r2", "higher_is_better": True, "maximum": 1.0}]  # CDK drops the nulls
+    assert other["platform"]["objective_metrics"] == [
+        "train:rmse", "validation:rmse", "validation:mae"]
+    assert other["platform"]["gate_requires_one_of"] == []
+    assert churn["platform"]["gate_requires_one_of"] == ["precision", "recall", "f1"]
     assert len(churn["platform"]["gate_metrics"]) == 9
+
+
+def test_each_metric_definition_is_its_use_cases_training_metric(machines):
+    for name, expected in (("churn", ["train:logloss", "train:auc", "validation:logloss",
+                                      "validation:auc", "validation:aucpr"]),
+                           (OTHER, ["train:rmse", "validation:rmse", "validation:mae"])):
+        states = machines[f"{PREFIX}-{name}-training"]["States"]
+        definitions = states["Train model"]["Parameters"]["AlgorithmSpecification"][
+            "MetricDefinitions"]
+        assert [d["Name"] for d in definitions] == expected, name
 
 
 def test_each_use_case_runs_its_own_image_with_its_name(machines):
