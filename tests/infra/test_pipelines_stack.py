@@ -398,3 +398,20 @@ def test_editing_another_use_case_does_not_change_this_ones_image(tmp_path):
     assert _asset_hash(context, tmp_path, "other-edited") == before
     (context / "use_cases" / "churn" / "train.py").write_text("# edited\n")
     assert _asset_hash(context, tmp_path, "own-edited") != before
+
+
+def test_the_glue_role_writes_only_its_prefix_and_its_siblings(template):
+    """'churn/*' and 'churn_*' (the quarantine, EMRFS folder markers), never 'churn*': that
+    would also match 'churn-eu/', the default data prefix of a use case named churn-eu."""
+    from local_runner.definitions import render_intrinsic
+
+    roles = template.find_resources("AWS::IAM::Role")
+    (role_id,) = [lid for lid, r in roles.items() if "glue.amazonaws.com"
+                  in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
+    (policy,) = [p for p in template.find_resources("AWS::IAM::Policy").values()
+                 if p["Properties"]["Roles"] == [{"Ref": role_id}]]
+    writes = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+              if "s3:PutObject" in s["Action"]]
+    arns = [render_intrinsic(r, {}).split(":::", 1)[-1] for s in writes for r in s["Resource"]]
+    objects = sorted(arn.split("/", 1)[1] for arn in arns if "/" in arn)  # the keys after buckets
+    assert objects == ["churn/*", "churn_*"], objects
