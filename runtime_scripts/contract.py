@@ -153,31 +153,10 @@ def format_metric_line(metrics: dict[str, float], **context: int | str) -> str:
     return " ".join(parts)
 
 
-# Metrics the churn training script logs; the CDK side builds MetricDefinitions from this list.
-TRAINING_METRICS = (
-    "train:logloss",
-    "train:auc",
-    "validation:logloss",
-    "validation:auc",
-    "validation:aucpr",
-)
-
 # --- evaluation.json schema ----------------------------------------------------------------------
-# The quality gate in the training pipeline reads `metrics.<name>` from this document.
+# The quality gate in the training pipeline reads `metrics.<name>` from this document; which
+# metrics a use case writes, and which way each is better, its manifest says.
 EVALUATION_SCHEMA_VERSION = "1"
-EVALUATION_METRICS = (
-    "auc",
-    "pr_auc",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "log_loss",
-    "brier",
-    "ece",
-)
-# Which way is better, per metric: a quality gate condition must ask for the better side.
-LOWER_IS_BETTER = ("log_loss", "brier", "ece")
 # Quality gate conditions (`--gate auc>=0.85` arguments of the evaluation job); the training
 # pipeline's input and the stage config allow at most GATE_MAX_CONDITIONS of them.
 GATE_COMPARISONS = (">=", ">", "<=", "<")

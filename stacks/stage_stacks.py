@@ -15,24 +15,6 @@ from stacks.storage_stack import StorageStack
 
 
 @dataclass(frozen=True)
-class _InterimUseCasePipelines:
-    group_name: str
-    image: object
-    training_state_machine: object
-
-
-def _use_case_pipelines(pipelines: PipelinesStack, config: StageConfig) -> dict:
-    """use case -> its model package group, image and training state machine. Interim, until
-    the pipelines stack builds them per use case (`PipelinesStack.use_cases`): every use case
-    gets the first use case's."""
-    if hasattr(pipelines, "use_cases"):
-        return pipelines.use_cases
-    first = _InterimUseCasePipelines(pipelines.model_package_group_name, pipelines.runtime_image,
-                                     pipelines.training_state_machine)
-    return {use_case.name: first for use_case in config.use_cases}
-
-
-@dataclass(frozen=True)
 class StageStacks:
     storage: StorageStack
     pipelines: PipelinesStack
@@ -59,7 +41,7 @@ def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) 
                                            "and batch inference state machines")
     serving = ServingStack(scope, "Serving", stack_name=f"{prefix}-serving", env=env,
                            config=config, storage=storage, network=network,
-                           pipelines=_use_case_pipelines(pipelines, config), git_commit=git_commit,
+                           pipelines=pipelines.use_cases, git_commit=git_commit,
                            description=f"ML platform ({config.stage}): endpoint deployment, "
                                        "alarms, Model Monitor and drift-triggered retraining")
     for key, value in config.tags.items():

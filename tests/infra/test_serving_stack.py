@@ -275,8 +275,9 @@ def test_baseline_job_runs_the_analyzer_before_traffic_moves(states, dev):
     assert request["ProcessingOutputConfig"]["KmsKeyId"]
     assert job["Next"] == "Describe endpoint"
     derive = states["Use the training run's baseline"]["Parameters"]["s3_uri.$"]
-    assert "runs/{}/preprocessing/baseline/" in derive
-    assert "CustomerMetadataProperties.execution" in derive
+    # The run's folder as the training pipeline records it (runs/<use case>/<execution>/).
+    assert derive == ("States.Format('{}preprocessing/baseline/', "
+                      "$.package_description.CustomerMetadataProperties.run)")
     promote = states["Promote baseline constraints"]["Parameters"]
     assert promote["CopySource.$"] == "$.run.s3.baseline_promotions[0].source"
 

@@ -1,8 +1,8 @@
-"""Two use cases served side by side in one stage (tests/conftest.py `two_use_cases`): each gets
-its own deployment state machine, endpoint, Model Monitor job definitions and schedules, alarms,
-approval and retraining rules, every name unique and within its service's limit (botocore's
-models say the limits); cdk-nag, cfn-lint, the ASL validator and the request contract hold for
-both."""
+"""Two use cases served side by side in one stage (tests/conftest.py `two_use_cases`: churn, and
+ames with model quality monitoring): each gets its own deployment state machine, endpoint, Model
+Monitor job definitions and schedules, alarms, approval and retraining rules, every name unique
+and within its service's limit (botocore's models say the limits); cdk-nag, cfn-lint, the ASL
+validator and the request contract hold for both."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_every_serving_name_is_unique_and_within_its_limit(resources, deployed):
                                 "JobDefinitionName")
         + named(resources, "AWS::SageMaker::ModelQualityJobDefinition", "JobDefinitionName"),
     }
-    assert sorted(found["endpoint"]) == [f"mlplatform-dev-{u}" for u in USE_CASES]
+    assert sorted(found["endpoint"]) == sorted(f"mlplatform-dev-{u}" for u in USE_CASES)
     assert sorted(found["state machine"]) == sorted(
         f"mlplatform-dev-{u}-{p}" for u in USE_CASES for p in ("deployment", "retraining-gate"))
     assert len(found["schedule"]) == 3  # both data quality, the second's model quality

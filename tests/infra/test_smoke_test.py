@@ -118,6 +118,6 @@ def test_every_use_case_of_a_stage_is_smoke_tested_on_its_own_sample():
     targets = smoke_targets(two_use_case_config())
     assert [t.use_case for t in targets] == ["churn", SECOND_USE_CASE]
     assert targets[1].state_machine_name == f"mlplatform-dev-{SECOND_USE_CASE}-training"
-    # its manifest's sample_data
     assert targets[1].sample_file == (f"runtime_scripts/use_cases/{SECOND_USE_CASE}/"
-                                      "sample_data/local_run/mlc_churn_train.csv")
+                                      "sample_data/local_run/ames_train.csv")  # its sample_data
+    assert (ROOT / targets[1].sample_file).is_file()
