@@ -20,6 +20,7 @@ from local_runner.assembly import (
 )
 from local_runner.cli_inputs import (
     check_file,
+    check_pipelines,
     check_stage,
     inputs_for,
     read_input,
@@ -34,13 +35,25 @@ if TYPE_CHECKING:
     from local_runner.local_run import ExecutionResult
     from local_runner.local_seed import Seed
 
-def _assembly(args: argparse.Namespace, config: StageConfig | None = None) -> Path:
+
+def _outdir(args: argparse.Namespace) -> Path:
+    return Path(args.outdir) if args.outdir else assembly_dir(args.stage)
+
+
+def _will_synth(args: argparse.Namespace, config: StageConfig) -> bool:
+    stale = not synth_is_current(_outdir(args), args.stage, stages_read(config))
+    return args.synth == "always" or (args.synth == "auto" and stale)
+
+
+def _assembly(args: argparse.Namespace, config: StageConfig | None = None,
+              runs: list[str] = ()) -> Path:
     """The stage's cloud assembly, synthesized when missing or older than what it is made of.
-    The stage and its configuration are checked first: a mistake there costs no synth."""
+    The stage and its configuration are checked first, and before a synth the pipelines of
+    `runs` too: a mistake there costs no synth."""
     config = config or check_stage(args.stage)
-    outdir = Path(args.outdir) if args.outdir else assembly_dir(args.stage)
-    stale = not synth_is_current(outdir, args.stage, stages_read(config))
-    if args.synth == "always" or (args.synth == "auto" and stale):
+    outdir = _outdir(args)
+    if _will_synth(args, config):
+        check_pipelines(runs)
         print(f"Synthesizing stage {args.stage!r} into {display_path(outdir)} ...", flush=True)
         synth(args.stage, outdir)
     return outdir
@@ -74,7 +87,7 @@ def _summary(args: argparse.Namespace) -> int:
 def _definition(args: argparse.Namespace) -> int:
     config = check_stage(args.stage)
     run = _one_run(args, config)
-    definition = find(state_machines(read_stacks(_assembly(args, config))), run)
+    definition = find(state_machines(read_stacks(_assembly(args, config, [run]))), run)
     print(json.dumps(definition.asl, indent=2))
     return 0
 
@@ -128,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
     runs = resolve_runs(args.pipelines, args.use_case, config)
     inputs = read_inputs(args.input, runs)
     seed = _seed(args, config, runs)
-    outdir = _assembly(args, config)
+    outdir = _assembly(args, config, runs)
     definitions = state_machines(read_stacks(outdir))
     for run in runs:  # a pipeline the templates do not have: named before any account is made
         find(definitions, run)

@@ -3,19 +3,21 @@ configuration, the use cases and pipelines named, the input files. Each mistake 
 RunnerError that names it and its fix.
 
 A pipeline is named `<use case>:<pipeline>` (`fraud:training`), or by the pipeline alone for
-the use cases `--use-case` selects (by default the stage's only one). Which pipelines exist is
-known from the synthesized templates' tags only (definitions.find), so a wrong pipeline name
-is caught right after the synth, which the corrected command then reuses.
+the use cases `--use-case` selects (by default the stage's only one). The synthesized templates'
+tags say which state machines exist (definitions.find); before a synth, a pipeline name is
+checked against the pipelines the platform builds for a use case (check_pipelines).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 from config import ConfigError, StageConfig, load_stage_config, stage_file
 from config.problems import display_path, nearest
+from local_runner.assembly import OFFLINE_ENV
 from local_runner.definitions import split_address
 from local_runner.errors import RunnerError
 from runtime_scripts.common.manifest import available_use_cases
@@ -116,6 +118,27 @@ def resolve_runs(names: list[str], options: list[str] | None, config: StageConfi
         raise RunnerError(f"{', '.join(twice)} named twice", "run each pipeline once")
     order = list(dict.fromkeys(split_address(run)[0] for run in runs))
     return sorted(runs, key=lambda run: order.index(split_address(run)[0]))
+
+
+def platform_pipelines() -> tuple[str, ...]:
+    """The pipelines the platform builds for every use case, where the stacks name them
+    (imported only before a synth: it loads the CDK, about a second)."""
+    os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
+    from ml_constructs.resource_names import PIPELINES
+
+    return PIPELINES
+
+
+def check_pipelines(runs: list[str], known: tuple[str, ...] | None = None) -> None:
+    """Each run's pipeline is one the platform builds; else the nearest, before any synth."""
+    known = known or (platform_pipelines() if runs else ())
+    for run in runs:
+        pipeline = split_address(run)[1]
+        if pipeline not in known:
+            guess = nearest(pipeline, known)
+            raise RunnerError(f"{run}: there is no pipeline {pipeline!r}"
+                              + (f"; did you mean {guess}?" if guess else ""),
+                              f"pipelines: {', '.join(known)}")
 
 
 def runs_named(key: str, runs: list[str]) -> list[str]:

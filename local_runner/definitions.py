@@ -8,7 +8,6 @@ ASL document Step Functions would run.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -41,12 +40,6 @@ class StateMachineDefinition:
     stack: str
     asl: dict
     tags: dict[str, str] = field(default_factory=dict)
-    # Transitional, while some stacks do not tag their state machines yet (issue 12): an
-    # untagged one in an assembly of at most one tagged use case belongs to that use case (to
-    # any, when none is tagged), its pipeline read from its name. Beside two tagged use cases it
-    # belongs to none. Remove with _untagged_pipeline once every stack on main tags them.
-    pre_tags: bool = False
-    assumed_use_case: str | None = None
 
     @property
     def use_case(self) -> str | None:
@@ -54,23 +47,15 @@ class StateMachineDefinition:
 
     @property
     def pipeline(self) -> str | None:
-        return self.tags.get(PIPELINE_TAG) or (_untagged_pipeline(self) if self.pre_tags else None)
+        return self.tags.get(PIPELINE_TAG)
 
     def belongs_to(self, use_case: str) -> bool:
-        return self.use_case == use_case or (
-            self.pre_tags and self.assumed_use_case in (None, use_case))
+        return self.use_case == use_case
 
     @property
     def address(self) -> str:
         """`<use case>:<pipeline>`, how the CLI names it (just the pipeline when untagged)."""
         return f"{self.use_case}:{self.pipeline}" if self.use_case else str(self.pipeline)
-
-
-def _untagged_pipeline(definition: StateMachineDefinition) -> str | None:
-    """Transitional (see `pre_tags`): `<project>-<stage>-<pipeline>`, read from the name after
-    the `project` and `stage` tags."""
-    prefix = f"{definition.tags.get('project')}-{definition.tags.get('stage')}-"
-    return definition.name.removeprefix(prefix) if definition.name.startswith(prefix) else None
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -164,10 +149,6 @@ def state_machines(stacks: list[StackTemplate],
             tags = {tag["Key"]: render_intrinsic(tag["Value"], subs)
                     for tag in props.get("Tags", [])}
             found.append(StateMachineDefinition(logical_id, name, stack.stack_name, asl, tags))
-    tagged = sorted({d.use_case for d in found if d.use_case})
-    if len(tagged) <= 1:
-        found = [d if d.use_case else dataclasses.replace(
-            d, pre_tags=True, assumed_use_case=next(iter(tagged), None)) for d in found]
     return found
 
 

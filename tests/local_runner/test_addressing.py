@@ -97,35 +97,15 @@ def _machine(name: str, tags: dict) -> dict:
 STAGE_TAGS = {"project": "mlplatform", "stage": "dev"}
 
 
-def test_an_untagged_state_machine_beside_two_tagged_use_cases_belongs_to_neither():
+def test_an_untagged_state_machine_is_no_use_cases_pipeline():
     template = {"Resources": {
-        **{f"{u}Training": _machine(f"mlplatform-dev-{u}-training",
-                                    {**STAGE_TAGS, "use-case": u, "pipeline": "training"})
-           for u in ("churn", "fraud")},
-        "Deployment": _machine("mlplatform-dev-deployment", STAGE_TAGS)}}
+        "Training": _machine("mlplatform-dev-fraud-training",
+                             {**STAGE_TAGS, "use-case": "fraud", "pipeline": "training"}),
+        "Deployment": _machine("mlplatform-dev-fraud-deployment", STAGE_TAGS)}}
     definitions = state_machines([StackTemplate("s", "S", template)])
     assert find(definitions, "fraud:training").name == "mlplatform-dev-fraud-training"
     with pytest.raises(RunnerError, match="has no pipeline 'deployment'"):
         find(definitions, "fraud:deployment")
-
-
-def test_an_untagged_state_machine_beside_one_tagged_use_case_is_that_use_cases():
-    template = {"Resources": {
-        "Deployment": _machine("mlplatform-dev-churn-deployment",
-                               {**STAGE_TAGS, "use-case": "churn", "pipeline": "deployment"}),
-        "Training": _machine("mlplatform-dev-training", STAGE_TAGS)}}
-    definitions = state_machines([StackTemplate("s", "S", template)])
-    assert find(definitions, "churn:training").name == "mlplatform-dev-training"
-    with pytest.raises(RunnerError, match="no use case 'fraud'"):
-        find(definitions, "fraud:training")
-
-
-def test_an_assembly_from_before_the_tags_has_its_pipelines_by_name():
-    """Transitional (definitions._untagged_pipeline): no state machine carries a use-case tag,
-    so each is the pipeline its name ends in, for whichever use case asks."""
-    template = {"Resources": {"Deployment": _machine("mlplatform-dev-deployment", STAGE_TAGS)}}
-    definitions = state_machines([StackTemplate("s", "S", template)])
-    assert find(definitions, "fraud:deployment").name == "mlplatform-dev-deployment"
 
 
 def test_the_tags_are_read_from_the_template():
@@ -141,13 +121,18 @@ def test_the_tags_are_read_from_the_template():
         ("fraud", "training", "fraud:training")
 
 
-def test_the_synthesized_dev_stage_has_each_use_cases_pipelines(synthesized):
-    definitions = state_machines(read_stacks(synthesized["dev"].outdir))
-    for use_case in synthesized["dev"].config.use_cases:
+def test_the_synthesized_stages_have_each_use_cases_pipelines(synthesized):
+    for stage in ("dev", "two"):
+        _each_pipeline_found(synthesized[stage])
+
+
+def _each_pipeline_found(stage) -> None:
+    definitions = state_machines(read_stacks(stage.outdir))
+    for use_case in stage.config.use_cases:
         for pipeline in ("training", "batch-inference", "deployment"):
             found = find(definitions, f"{use_case.name}:{pipeline}")
-            assert found.use_case in (use_case.name, None)  # None: an assembly before the tags
-            assert found.name.endswith(f"-{pipeline}")
+            assert (found.use_case, found.pipeline) == (use_case.name, pipeline)
+            assert found.name == f"mlplatform-dev-{use_case.name}-{pipeline}"
 
 
 # --- a deployed stage (mlplatform start) ---------------------------------------------------------

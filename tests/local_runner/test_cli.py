@@ -52,6 +52,8 @@ def no_synth(monkeypatch, tmp_path):
                               "churn?"),
     (["Training"], "Training: 'Training' is not a pipeline name"),
     (["churn:training"], "churn:training named twice"),
+    (["churn:trainig"], "churn:trainig: there is no pipeline 'trainig'; did you mean training?"),
+    (["churn:deploy"], "churn:deploy: there is no pipeline 'deploy'; did you mean deployment?"),
 ])
 def test_mistakes_on_the_command_line_stop_before_the_synth(no_synth, capsys, argv, message):
     files = {"{bad}": "{bad", "[list]": "[1]", "{}": "{}"}
