@@ -47,11 +47,13 @@ def test_success_path_registers_an_approved_model(platform, trained):
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):
     names = trained.output["run"]["job_names"]
     assert all(name.startswith("mlplatform-dev-") for name in names.values())
+    assert all(name.startswith("mlplatform-dev-churn-") for kind, name in names.items()
+               if kind != "tuning")  # the use case in every name that has room for it
     assert len(names["tuning"]) <= 32  # SageMaker's limit for tuning job names
     assert all("session-training" in name for kind, name in names.items() if kind != "tuning")
     for split in ("train", "validation", "test", "baseline", "transform"):
         uri = trained.output["run"]["s3"][split]
-        assert "/runs/session-training/" in uri
+        assert "/runs/churn/session-training/" in uri
         assert _objects(platform, uri), f"{split} is empty"
 
 
