@@ -5,6 +5,7 @@ names (`training.algorithm = "builtin"`), whose model the training pipeline then
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -15,6 +16,7 @@ from constructs import Construct
 from config import UseCaseConfig
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.sagemaker_jobs import JobSettings
+from runtime_scripts.common.manifest import USE_CASE_ENV
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 
@@ -40,8 +42,9 @@ def build_context_excludes(folder: str) -> list[str]:
 
 
 class RuntimeImage(Construct):
-    """A use case's image, built by `cdk deploy` (or the pipeline's assets step) from its
-    folder's Dockerfile with runtime_scripts/ as the build context. Synth only stages the build
+    """A use case's image, built by `cdk deploy` (or the pipeline's assets step) from the
+    Dockerfile its manifest names (tabular use cases share one), with runtime_scripts/ as the
+    build context and its name as the ML_USE_CASE build argument. Synth only stages the build
     context; no Docker is needed.
 
     `image_uri` is always the use case's own; `training_image_uri` is the image of training and
@@ -59,7 +62,8 @@ class RuntimeImage(Construct):
         folder = manifest.folder.relative_to(RUNTIME_SCRIPTS / "use_cases").as_posix()
         self.asset = ecr_assets.DockerImageAsset(
             self, "Asset", directory=str(RUNTIME_SCRIPTS),
-            file=f"use_cases/{folder}/{manifest.image.dockerfile}",
+            file=posixpath.normpath(f"use_cases/{folder}/{manifest.image.dockerfile}"),
+            build_args={USE_CASE_ENV: use_case.name},
             platform=ecr_assets.Platform.LINUX_AMD64,
             exclude=build_context_excludes(folder),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import StageConfig, UseCaseConfig
+from ml_constructs.resource_names import UseCaseNames
 
 VARIANT_NAME = "AllTraffic"  # blue/green updates require the same variant name every time
 
@@ -34,14 +35,18 @@ class ServingNames:
         return f"{self.stage_prefix}-{self.use_case}"
 
     @property
+    def _names(self) -> UseCaseNames:
+        return UseCaseNames(prefix=self.stage_prefix, use_case=self.use_case)
+
+    @property
     def endpoint(self) -> str:
         """The use case's one real-time endpoint: fixed, so alarms and autoscaling can name it."""
-        return self.prefix
+        return self._names.endpoint
 
     def state_machine(self, pipeline: str) -> str:
         """`<prefix>-<use case>-<pipeline>`: deployment, retraining-gate (and training, the one
-        the smoke test and the retraining gate start)."""
-        return f"{self.prefix}-{pipeline}"
+        the smoke test and the retraining gate start), derived where every name is."""
+        return self._names.state_machine(pipeline)
 
     def alarm(self, what: str) -> str:
         return f"{self.prefix}-{what}"

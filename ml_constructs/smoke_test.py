@@ -23,6 +23,7 @@ from constructs import Construct
 
 from config import StageConfig
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.resource_names import TRAINING, UseCaseNames
 from runtime_scripts.common.manifest import UseCaseManifest
 
 UPLOAD_PREFIX = "smoke-tests"
@@ -113,9 +114,9 @@ class SmokeTarget:
 
     @classmethod
     def of(cls, manifest: UseCaseManifest, stage_prefix: str) -> SmokeTarget:
-        # '<prefix>-<use case>-training' (the agreed name: the pipelines stack gives it).
+        names = UseCaseNames(prefix=stage_prefix, use_case=manifest.name)
         return cls(use_case=manifest.name,
-                   state_machine_name=f"{stage_prefix}-{manifest.name}-training",
+                   state_machine_name=names.state_machine(TRAINING),
                    sample_file=f"runtime_scripts/use_cases/{manifest.name}/"
                                f"{manifest.sample_data}")
 

@@ -29,6 +29,7 @@ from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_triggers import ModelApprovedStart
+from ml_constructs.resource_names import PIPELINE_TAG, USE_CASE_TAG
 from ml_constructs.retraining import RetrainingGate, RetrainingGateProps
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
@@ -41,9 +42,6 @@ from ml_constructs.serving_defaults import (
     deployment_platform,
     monitored,
 )
-
-USE_CASE_TAG = "use-case"
-PIPELINE_TAG = "pipeline"
 
 
 class UseCasePipelines(Protocol):
@@ -92,12 +90,17 @@ class UseCaseServing(Construct):
         manifest = use_case.manifest
         serverless = use_case.serving.serverless is not None
 
+        # Model quality monitoring merges the labels under the configured ground truth prefix.
+        ground_truth = ((use_case.monitoring.ground_truth_s3_uri,)
+                        if monitored(use_case) and use_case.monitoring.ground_truth_s3_uri
+                        else ())
         # Models read their artifacts; endpoints write captured data; monitoring jobs read
         # captures and baselines and write reports: all in the monitoring bucket.
         role = SageMakerExecutionRole(self, "ServingExecution", key=key,
                                       read_buckets=[shared.artifacts_bucket],
                                       artifacts_bucket=shared.monitoring_bucket,
-                                      in_vpc=shared.network is not None).role
+                                      in_vpc=shared.network is not None,
+                                      read_prefixes=ground_truth).role
         pipelines.image.grant_pull(role)
         settings = pipelines.image.job_settings(role=role, key=key, git_commit=shared.git_commit,
                                                 network=shared.network)

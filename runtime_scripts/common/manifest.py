@@ -98,7 +98,9 @@ class BuiltinAlgorithm:
 
 @dataclass(frozen=True)
 class Image:
-    dockerfile: str = "Dockerfile"  # in the use case folder; the build context is runtime_scripts/
+    # Relative to the use case folder; the build context is runtime_scripts/, and the platform
+    # passes the use case's name as the ML_USE_CASE build argument.
+    dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
 

@@ -237,3 +237,19 @@ def test_every_serving_request_of_both_holds_to_its_botocore_shape(deployed):
                 and t.state_machine == f"mlplatform-dev-{use_case}-deployment"}
         assert keys == {f"baselines/mlplatform-dev-{use_case}/data-quality/current/{f}"
                         for f in ("constraints.json", "statistics.json")}, use_case
+
+
+def test_a_model_quality_monitor_may_read_its_ground_truth_and_nothing_beside_it(resources):
+    """The serving role reads the configured ground truth prefix (the monitoring job merges
+    those labels with the captures), and only that prefix of that bucket."""
+    statements = [s for r in resources.values() if r["Type"] == "AWS::IAM::Policy"
+                  for s in r["Properties"]["PolicyDocument"]["Statement"]
+                  if "labels-bucket" in json.dumps(s.get("Resource"))]
+    actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str)
+                                                     else s["Action"]))
+    assert actions == ["s3:GetObject", "s3:ListBucket"]
+    for statement in statements:
+        if statement["Action"] == "s3:GetObject":
+            assert "labels-bucket/ames/*" in json.dumps(statement["Resource"])
+        else:
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["ames/*"]}}

@@ -182,3 +182,10 @@ def test_the_readme_example_means_what_the_readme_says(tmp_path):
             training.max_wait_seconds) == ("ml.m5.xlarge", True, 5400, 7200)
     assert use_case.hyperparameters["max_depth"] == "6"
     assert use_case.serving.autoscaling.max_capacity == 4
+
+
+def test_two_use_cases_whose_names_would_share_permissions_are_refused(tmp_path):
+    # Serving permissions are scoped to '<prefix>-<use case>-*': 'churn' would cover 'churn-eu'.
+    error = _error(tmp_path, {"use_cases": [{"name": "churn"}, {"name": "churn-eu"}]})
+    overlap = [p for p in error.problems if "begins the other" in str(p)]
+    assert [p.key for p in overlap] == ["use_cases[1].name"]

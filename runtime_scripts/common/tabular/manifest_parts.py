@@ -53,6 +53,11 @@ def tree_tuning(objective_metric: str, objective_type: Literal["Maximize", "Mini
     )
 
 
+# The tabular use cases' shared image definition (relative to a use case's folder): the same
+# dependencies for each, the use case passed as the ML_USE_CASE build argument.
+TABULAR_DOCKERFILE = "../../common/tabular/Dockerfile"
+
+
 def xgboost_image(*, objective: str, eval_metric: str) -> Image:
     """The use case's own CPU image, and SageMaker's built-in XGBoost as the other way to train.
 
@@ -61,7 +66,8 @@ def xgboost_image(*, objective: str, eval_metric: str) -> Image:
     built-in default (reg:squarederror), so the repack's check and the tuning objective never
     rest on a default; early stopping and the tuning objective read validation:<eval_metric>.
     """
-    return Image(instance_family="cpu", builtin_training=BuiltinAlgorithm(
+    return Image(dockerfile=TABULAR_DOCKERFILE, instance_family="cpu",
+                 builtin_training=BuiltinAlgorithm(
         framework="xgboost", version="3.0-5",
         hyperparameters={"objective": objective, "eval_metric": eval_metric},
         objective_metric=f"validation:{eval_metric}"))
