@@ -19,6 +19,9 @@ keep-alive connection for `timeout_keep_alive`. What it does not do, added here:
   seconds the answer says `Connection: close` (uvicorn's own keep-alive flag), the client
   reconnects, and a worker started after another died gets its share of the connections.
 - A client that half-closes after its request still gets the answer (uvicorn closes on EOF).
+- An answer leaves in one write: uvloop sends each `transport.write` at once, and uvicorn writes
+  the head and the body of an answer separately (two syscalls and, with TCP_NODELAY, two
+  packets, which cost more than parsing and scoring a single-row request together).
 - Graceful shutdown: uvicorn closes idle keep-alive connections at once, so a request a client
   sent just before the SIGTERM is lost; here they stay open DRAIN_IDLE_GRACE_S, a request that
   arrives is answered with `Connection: close`, and they close once nothing unread waits.
@@ -82,6 +85,7 @@ class ServingProtocol(HttpToolsProtocol):
     # --- connection -----------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
+        self.answers = _OneWritePerAnswer(transport)
         # uvicorn arms its keep-alive timer only after an answer: a connection that never sends
         # a byte would stay open for ever.
         self.timeout_keep_alive_task = self.loop.call_later(
@@ -176,6 +180,7 @@ class ServingProtocol(HttpToolsProtocol):
             self._refuse(PayloadTooLarge(payload_message(length, limit)))
             raise _StopParsing
         super().on_headers_complete()
+        self.cycle.transport = self.answers
         self.unanswered += 1
         self.served += 1
         if self.draining or self._spent():
@@ -196,6 +201,7 @@ class ServingProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
+        self.answers.flush()  # a HEAD answer has no body to carry its head
         self.unanswered -= 1
         super().on_response_complete()
         if self.refusal is not None and self.unanswered == 0:
@@ -284,6 +290,38 @@ class ServingProtocol(HttpToolsProtocol):
                                   "little")
         except OSError:
             return 0
+
+
+class _OneWritePerAnswer:
+    """The transport as uvicorn's request/response cycle sees it: the head of an answer waits
+    for the body, so that both leave in one write."""
+
+    __slots__ = ("transport", "head")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self.head is None and data.startswith(b"HTTP/1.1 ") and not data.startswith(
+                b"HTTP/1.1 100 "):  # 100 Continue goes at once: the client waits for it
+            self.head = data
+            return
+        if self.head is not None:
+            data, self.head = self.head + data, None
+        self.transport.write(data)
+
+    def flush(self) -> None:
+        if self.head is not None:
+            head, self.head = self.head, None
+            self.transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
 
 
 def _headers_too_large() -> ClientError:
