@@ -74,6 +74,11 @@ def collecting() -> Iterator[list[Problem]]:
         _collected.reset(token)
 
 
+def reported() -> list[Problem]:
+    """The problems collected so far (none outside `collecting()`)."""
+    return list(_collected.get() or [])
+
+
 @contextmanager
 def independently() -> Iterator[None]:
     """A check that raises instead of reporting stops its own section only, not the load."""

@@ -37,7 +37,7 @@ class StackTemplate:
 
 
 SOURCES = ("app.py", "cdk.json", "config", "stacks", "ml_constructs", "runtime_scripts")
-# config.settings.STAGES_DIR, relative to the project root (a test passes another root).
+# config/stage_files.py STAGES_DIR, relative to the project root (a test passes another root).
 STAGE_FILES = Path("config", "stages")
 STAGE_MARKER = "mlplatform-stage.txt"
 

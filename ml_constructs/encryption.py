@@ -43,3 +43,16 @@ class PlatformKey(Construct):
                 },
             )
         )
+
+
+def let_alarms_publish(key: kms.IKey, topic_arn: str, *,
+                       sid: str = "AllowCloudWatchAlarmsToPublishToTheServingTopic") -> None:
+    """CloudWatch alarms publish to a topic encrypted with `key` only if the key policy lets
+    CloudWatch use the key (it is a service principal, not an IAM role); scoped to that one
+    topic through SNS's encryption context. The statement lands in the key's own stack."""
+    key.add_to_resource_policy(iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources=["*"],  # in a key policy, "*" means this key
+        conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}}))

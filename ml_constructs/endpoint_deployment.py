@@ -16,7 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from config.settings import MonitoringConfig, ServingConfig
+from config import MonitoringConfig, ServingConfig
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.deployment_permissions import DeploymentPermissions
 from ml_constructs.model_monitor import ModelMonitor

@@ -3,8 +3,6 @@ defaults, validate it and derive job names and S3 locations (runtime_scripts/pip
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,9 +17,10 @@ from ml_constructs.compliance import (
     wildcard_findings,
 )
 from ml_constructs.physical_names import name_per_stack
+from ml_constructs.python_asset import PROJECT_ROOT, exclude_patterns, package_files
 
-RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
-HANDLER = "pipeline_input.handler.handler"
+PACKAGE = "runtime_scripts.pipeline_input"
+HANDLER = f"{PACKAGE}.handler.handler"
 ERROR_NAME = "InvalidPipelineInput"  # the exception class the handler raises on bad input
 
 
@@ -51,10 +50,10 @@ class InputValidator(Construct):
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
+            # The package and the project modules it imports (runtime_scripts/contract.py, the
+            # limits it shares with the stage config), in the project's own layout.
             code=lambda_.Code.from_asset(
-                str(RUNTIME_SCRIPTS),
-                exclude=["*", "!pipeline_input", "!pipeline_input/**", "**/__pycache__"],
-            ),
+                str(PROJECT_ROOT), exclude=exclude_patterns(package_files(PACKAGE))),
             role=role,
             log_group=log_group,
             memory_size=256,

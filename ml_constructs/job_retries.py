@@ -23,7 +23,7 @@ from __future__ import annotations
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from config.settings import JobRetryConfig
+from config import JobRetryConfig
 from ml_constructs.pipeline_states import ERROR_PATH
 
 # FailureReason prefixes SageMaker writes when a job failed for a reason of its own, not the

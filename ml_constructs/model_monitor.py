@@ -23,20 +23,21 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from config.settings import MonitoringConfig
+from config import MonitoringConfig
 from ml_constructs.physical_names import replaceable_name
 from ml_constructs.runtime_image import builtin_image_uri
 from ml_constructs.sagemaker_jobs import OPT_ML
+from runtime_scripts import contract
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 # The record preprocessor runs inside SageMaker's analyzer container: a standalone file.
 RECORD_PREPROCESSOR = RUNTIME_SCRIPTS / "common" / "tabular" / "capture.py"
 DATASET_SPEC = RUNTIME_SCRIPTS / "use_cases" / "churn" / "dataset.json"
 
-# The monitoring bucket's layout (runtime_scripts/pipeline_input/deployment.py keeps copies).
-DATA_CAPTURE_PREFIX = "datacapture"
-BASELINE_CURRENT_PREFIX = "baselines/data-quality/current/"
-BASELINE_FILES = ("constraints.json", "statistics.json")
+# The monitoring bucket's layout (runtime_scripts/contract.py, which the validator reads too).
+DATA_CAPTURE_PREFIX = contract.DATA_CAPTURE_PREFIX
+BASELINE_CURRENT_PREFIX = contract.BASELINE_CURRENT_PREFIX
+BASELINE_FILES = contract.BASELINE_FILES
 REPORTS_PREFIX = "reports/"
 # The churn server answers CSV requests with "probability,label" rows: column 0 is the
 # probability; ground truth labels are 1 (churned) or 0.
@@ -182,7 +183,8 @@ class ModelMonitor(Construct):
             "job_resources": cfn.MonitoringResourcesProperty(
                 cluster_config=cfn.ClusterConfigProperty(
                     instance_count=1, instance_type=props.config.instance_type,
-                    volume_size_in_gb=20, volume_kms_key_id=props.key.key_arn)),
+                    volume_size_in_gb=contract.MONITOR_VOLUME_SIZE_GB,
+                    volume_kms_key_id=props.key.key_arn)),
             "network_config": cfn.NetworkConfigProperty(
                 # The analyzer publishes the drift metrics to CloudWatch itself: it needs the
                 # network (in the isolated VPC, through the CloudWatch endpoint).

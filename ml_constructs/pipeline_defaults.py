@@ -7,15 +7,8 @@ import dataclasses
 
 from aws_cdk import aws_s3 as s3
 
-from config import StageConfig
-from config.settings import (
-    BUILTIN_XGBOOST_HYPERPARAMETERS,
-    DEFAULT_TUNING_RANGES,
-    DEFAULT_TUNING_STATIC_HYPERPARAMETERS,
-    JobResources,
-)
+from config import JobResources, StageConfig, UseCaseConfig
 
-DATASET_PREFIX = "churn/"
 BATCH_INPUT_PREFIX = "batch/input/"
 
 
@@ -26,41 +19,39 @@ def _resources(resources: JobResources) -> dict:
             "max_runtime_seconds": resources.max_runtime_seconds}
 
 
-def training_defaults(config: StageConfig, *, raw: s3.IBucket, curated: s3.IBucket) -> dict:
-    training, tuning = config.training, config.tuning
-    # Built-in XGBoost: binary:logistic and auc unless the stage config says otherwise; script
-    # mode keeps its own defaults (train.py is binary:logistic and rejects `objective`).
-    builtin = ({name: training.hyperparameters.get(name, value)
-                for name, value in BUILTIN_XGBOOST_HYPERPARAMETERS.items()}
-               if training.algorithm == "builtin-xgboost" else {})
+def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw: s3.IBucket,
+                      curated: s3.IBucket) -> dict:
+    training, tuning = use_case.training, use_case.tuning
+    objective_metric, objective_type = use_case.objective
+    manifest = use_case.manifest
     return {
         "data": {
-            "raw_s3_uri": raw.s3_url_for_object(DATASET_PREFIX),
+            "raw_s3_uri": raw.s3_url_for_object(use_case.prefix),
             "run_glue": False,
-            "curated_s3_uri": curated.s3_url_for_object(DATASET_PREFIX),
+            "curated_s3_uri": curated.s3_url_for_object(use_case.prefix),
             "dataset_spec_s3_uri": None,
         },
         "processing": _resources(config.processing),
         "training": {**_resources(training), "use_spot": training.use_spot,
                      "max_wait_seconds": training.max_wait_seconds,
-                     "hyperparameters": {**builtin, **training.hyperparameters}},
+                     "hyperparameters": use_case.hyperparameters},
         "tuning": {
             "enabled": tuning.enabled, "strategy": tuning.strategy,
-            "objective_metric": tuning.objective_metric, "objective_type": tuning.objective_type,
+            "objective_metric": objective_metric, "objective_type": objective_type,
             "max_jobs": tuning.max_jobs, "max_parallel_jobs": tuning.max_parallel_jobs,
             "max_runtime_seconds": None, "early_stopping": "Off",
-            "static_hyperparameters": {**DEFAULT_TUNING_STATIC_HYPERPARAMETERS, **builtin},
-            "ranges": DEFAULT_TUNING_RANGES, "warm_start": None, "hyperband": None,
+            "static_hyperparameters": use_case.static_tuning_hyperparameters,
+            "ranges": manifest.tuning.ranges, "warm_start": None, "hyperband": None,
         },
-        "quality_gate": {"conditions": [dataclasses.asdict(c)
-                                        for c in config.quality_gate.conditions]},
+        "quality_gate": {"conditions": [dataclasses.asdict(c) for c in use_case.gate]},
         "registry": {"approval_status": config.registry.approval_status,
-                     "description": f"Churn model trained by {config.resource_prefix}"},
+                     "description": f"{manifest.description}: model trained by "
+                                    f"{config.resource_prefix}"},
     }
 
 
-def batch_defaults(config: StageConfig, *, raw: s3.IBucket) -> dict:
-    batch = config.batch_inference
+def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw: s3.IBucket) -> dict:
+    batch = use_case.batch_inference
     return {
         "data": {
             "input_s3_uri": raw.s3_url_for_object(BATCH_INPUT_PREFIX),

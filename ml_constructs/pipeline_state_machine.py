@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from config.settings import JobRetryConfig
+from config import JobRetryConfig
 from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import acknowledge_role_policy, ref_in_finding, wildcard_findings
 from ml_constructs.input_validation import InputValidator

@@ -13,7 +13,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from config.settings import MonitoringConfig, RollbackAlarmsConfig
+from config import MonitoringConfig, RollbackAlarmsConfig
 from ml_constructs.compliance import acknowledge
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"

@@ -16,7 +16,8 @@ def endpoint_name(config: StageConfig) -> str:
 
 
 def deployment_defaults(config: StageConfig) -> dict:
-    serving, scaling, deploy = config.serving, config.serving.autoscaling, config.serving.deployment
+    serving = config.use_cases[0].serving
+    scaling, deploy = serving.autoscaling, serving.deployment
     serverless = serving.serverless
     return {
         "model_package_arn": None,
@@ -44,7 +45,7 @@ def deployment_defaults(config: StageConfig) -> dict:
             "scale_out_cooldown_seconds": scaling.scale_out_cooldown_seconds,
             "disable_scale_in": scaling.disable_scale_in,
         },
-        "baseline": {"enabled": config.monitoring.enabled, "dataset_s3_uri": None},
+        "baseline": {"enabled": config.use_cases[0].monitoring.enabled, "dataset_s3_uri": None},
     }
 
 
@@ -57,7 +58,7 @@ def deployment_platform(config: StageConfig, *, artifacts_bucket: str, monitorin
         "endpoint_name": endpoint_name(config),
         "variant_name": VARIANT_NAME,
         "monitoring_bucket": monitoring_bucket,
-        "serverless": config.serving.serverless is not None,
-        "monitoring": config.monitoring.enabled,
+        "serverless": config.use_cases[0].serving.serverless is not None,
+        "monitoring": config.use_cases[0].monitoring.enabled,
         "max_job_attempts": config.job_retries.max_attempts,
     }

@@ -171,3 +171,18 @@ def smoke_test_step(*, source: pipelines.IFileSetProducer, outputs: SmokeTestOut
         # The build outlives the execution it waits for by a margin for upload and start-up.
         timeout=cdk.Duration.minutes(timeout_minutes + 15),
     )
+
+
+class SmokeTestCaller(Construct):
+    """The pipeline's half: the CodeBuild role of one stage's smoke test, which may assume that
+    stage's `SmokeTestAccess` role and nothing else. Its role is the construct's default child,
+    so the role keeps the logical id (and fixed name) it had as a direct child of the stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, stage: str,
+                 access_role_arn: str) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(self, "Default", role_name=role_name,
+                             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+                             description=f"CI smoke test of stage {stage}")
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"],
+                                                    resources=[access_role_arn]))

@@ -117,6 +117,12 @@ BUILTIN_MODEL_FILE = "xgboost-model"  # the booster SageMaker's built-in XGBoost
 PACKAGED_MODEL_ARCHIVE = "model.tar.gz"  # what `process package` writes, as SageMaker would
 DATASET_SPEC_FILE = "dataset.json"
 RAW_TEST_FILE = "raw.csv"  # in the test split: header-ful raw feature columns + target
+# Model Monitor in the monitoring bucket: captured requests, and the data quality baselines
+# (each baselining job writes under runs/, the deployment promotes them to current/).
+DATA_CAPTURE_PREFIX = "datacapture"
+BASELINE_RUNS_PREFIX = "baselines/data-quality/runs/"
+BASELINE_CURRENT_PREFIX = "baselines/data-quality/current/"
+BASELINE_FILES = ("constraints.json", "statistics.json")
 
 # --- Metric log lines ----------------------------------------------------------------------------
 # One line per report, e.g. "#metrics round=12 train:logloss=0.211 validation:auc=0.917".
@@ -175,3 +181,63 @@ GATE_MAX_CONDITIONS = 8
 # of `test`): the transform job's output and CSV files of id columns and the target.
 PROCESSING_INPUT_PREDICTIONS = "predictions"
 PROCESSING_INPUT_LABELS = "labels"
+
+# --- Limits --------------------------------------------------------------------------------------
+# Every limit that more than one side applies (the stage config in config/, the input validator
+# Lambda in pipeline_input/, the constructs), defined once. "API" is botocore's SageMaker service
+# model (the shape's min/max or enum), "API reference" its documentation text; "platform" is a
+# rule of ours, not AWS's.
+INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+# Families with local NVMe storage (m5d, c5d, r5dn, g4dn, p4d, ...): CreateEndpointConfig rejects
+# a KmsKeyId for them, and the platform always encrypts endpoint volumes with its key.
+LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
+SAGEMAKER_NAME_MAX = 63  # API: TrainingJobName, ProcessingJobName, EndpointName, ... max 63
+TUNING_JOB_NAME_MAX = 32  # API: HyperParameterTuningJobName max 32
+
+# Jobs (processing, training, batch transform).
+JOB_MIN_RUNTIME_SECONDS = 60  # platform: a job shorter than a minute cannot even pull its image
+PROCESSING_MAX_RUNTIME_SECONDS = 777_600  # API: ProcessingMaxRuntimeInSeconds max (9 days)
+# API reference, StoppingCondition.MaxRuntimeInSeconds: "The maximum value is 28 days" (the
+# model itself gives no maximum).
+TRAINING_MAX_RUNTIME_SECONDS = 2_419_200
+# MaxWaitTimeInSeconds (spot) has no maximum in the API; the platform caps it at the longest run.
+TRAINING_MAX_WAIT_SECONDS = TRAINING_MAX_RUNTIME_SECONDS
+VOLUME_MAX_SIZE_GB = 16_384  # API: ProcessingVolumeSizeInGB max (16 TiB, an EBS volume's limit)
+# API: ProcessingInstanceCount max 100; API reference: TransformResources.InstanceCount "the
+# maximum is 100". Training has no API maximum; the platform applies the same cap.
+JOB_MAX_INSTANCE_COUNT = 100
+# API reference, MaxPayloadInMB: at most 100 MB, and MaxConcurrentTransforms x MaxPayloadInMB
+# at most 100 MB too.
+TRANSFORM_MAX_PAYLOAD_MB = 100
+
+# Hyperparameter tuning.
+TUNING_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")  # API: the strategy enum
+# The API has no maximum; AWS's "Resource limits for automatic model tuning" allow 750 training
+# jobs per tuning job (any strategy) and 10 parallel ones by default (adjustable to 100). The
+# platform keeps 500 and the default 10.
+TUNING_MAX_TRAINING_JOBS = 500
+TUNING_MAX_PARALLEL_JOBS = 10
+
+# Quality gate conditions (GATE_COMPARISONS, GATE_MAX_CONDITIONS above): platform.
+GATE_MIN_CONDITIONS = 2
+
+# Real-time endpoints.
+# InitialTaskCount and the autoscaling capacities have no API maximum (the account's instance
+# quota decides): platform.
+ENDPOINT_MAX_INSTANCE_COUNT = 100
+# API: ServerlessMemorySizeInMB 1024 .. 6144; API reference: in 1 GB steps.
+SERVERLESS_MEMORY_SIZES_MB = tuple(range(1024, 6144 + 1, 1024))
+SERVERLESS_MAX_CONCURRENCY = 200  # API: ServerlessMaxConcurrency max
+# Blue/green deployments (API: WaitIntervalInSeconds, TerminationWaitInSeconds max 3600;
+# MaximumExecutionTimeoutInSeconds 600 .. 28800; API reference: a canary is at most 50% of the
+# fleet, a linear step 10-50%).
+BLUE_GREEN_MAX_WAIT_SECONDS = 3600
+BLUE_GREEN_MIN_TIMEOUT_SECONDS = 600
+BLUE_GREEN_MAX_TIMEOUT_SECONDS = 28_800
+CANARY_MAX_PERCENT = 50
+LINEAR_MIN_PERCENT = 10
+# Application Auto Scaling gives the target and the cooldowns no maximum: platform.
+AUTOSCALING_MAX_TARGET_INVOCATIONS = 1_000_000
+AUTOSCALING_MAX_COOLDOWN_SECONDS = 3600
+# The Model Monitor analyzer's volume, for baselining jobs and monitoring schedules: platform.
+MONITOR_VOLUME_SIZE_GB = 20

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_codestarnotifications as notifications
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
-from config import ConfigError, StageConfig
+from config import DeliveredStage, StageConfig
 from ml_constructs.delivery_compliance import acknowledge_generated_roles
 from ml_constructs.delivery_pipeline import DeliveryPipeline, DeliveryPipelineProps, ScanOnPush
 from ml_constructs.delivery_replication import harden_replication_buckets
@@ -20,6 +19,7 @@ from ml_constructs.notifications import NotificationTopic
 from ml_constructs.physical_names import replaceable_name
 from ml_constructs.secure_bucket import AccessLogBucket, BucketLifecycle, SecureBucket
 from ml_constructs.smoke_test import (
+    SmokeTestCaller,
     access_role_name,
     caller_role_name,
     role_arn,
@@ -34,52 +34,36 @@ NOTIFY_EVENTS = ("codepipeline-pipeline-pipeline-execution-failed",
                  "codepipeline-pipeline-manual-approval-needed")
 
 
-def _elsewhere(config: StageConfig, stage: StageConfig) -> bool:
-    """Whether `stage` deploys outside the pipeline's account and region (a null account is the
-    pipeline's own: CDK Pipelines deploys environment-agnostic stacks there)."""
-    return (stage.account not in (None, config.account)) or stage.region != config.region
-
-
 class CicdStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 stages: list[StageConfig], git_commit: str, **kwargs) -> None:
+                 delivery: list[DeliveredStage], git_commit: str, **kwargs) -> None:
+        """`delivery`: the stages the pipeline deploys, as config's `plan_delivery` checked and
+        planned them."""
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         cicd = config.cicd
         prefix = config.resource_prefix
-        elsewhere = [s.stage for s in stages if _elsewhere(config, s)]
-        if elsewhere and config.account is None:
-            # Cross-account trust and cross-region replication name the pipeline's account.
-            raise ConfigError("account", f"stages {', '.join(elsewhere)} deploy to another "
-                              "account or region, so the stage hosting the pipeline must name "
-                              "its own account", "12 digits")
         key = PlatformKey(self, "Key", alias=f"alias/{prefix}-pipeline").key
         artifact_bucket = self._artifact_bucket(config, key)
-        delivery = DeliveryPipeline(self, "Delivery", props=DeliveryPipelineProps(
+        delivery_pipeline = DeliveryPipeline(self, "Delivery", props=DeliveryPipelineProps(
             pipeline_name=prefix, connection_arn=str(cicd.connection_arn),
             repository=str(cicd.repository), branch=cicd.branch, synth_stage=config.stage,
             artifact_bucket=artifact_bucket,
-            deploys_elsewhere=bool(elsewhere)))
-        self.pipeline = delivery.pipeline
+            deploys_elsewhere=any(stage.elsewhere for stage in delivery)))
+        self.pipeline = delivery_pipeline.pipeline
 
-        # ECR scan on push is a registry setting: once per account and region, the pipeline's
-        # own included (a second definition in one registry would fight over it).
-        scanned = {(config.account, config.region)}
         smoke_steps: list[pipelines.CodeBuildStep] = []
-        for index, stage_config in enumerate(stages):
-            env = (stage_config.account or config.account, stage_config.region)
-            smoke = self._add_stage(delivery, stage_config, git_commit=git_commit,
-                                    smoke_test=cicd.smoke_test and index == 0,
-                                    scan_on_push=cicd.registry_scan_on_push and env not in scanned)
-            scanned.add(env)
-            smoke_steps += smoke
+        for stage in delivery:
+            smoke_steps += self._add_stage(delivery_pipeline, stage, git_commit=git_commit)
 
+        # ECR scan on push is a registry setting: once per account and region (the stages
+        # elsewhere set it in theirs: DeliveredStage.scan_on_push).
         if cicd.registry_scan_on_push:
             ScanOnPush(self, "ScanOnPush")
         topic = NotificationTopic(self, "Notifications", key=key, topic_name=f"{prefix}-pipeline",
                                   email=cicd.notification_email or config.notification_email)
         rule = notifications.NotificationRule(
-            self, "FailureAndApprovalNotifications", source=delivery.code_pipeline,
+            self, "FailureAndApprovalNotifications", source=delivery_pipeline.code_pipeline,
             events=list(NOTIFY_EVENTS), targets=[topic.topic],
             detail_type=notifications.DetailType.FULL)
         # Its source pipeline is create-only: the name follows it (ml_constructs/physical_names).
@@ -90,33 +74,41 @@ class CicdStack(cdk.Stack):
         # CDK Pipelines creates its CodeBuild projects and roles here, not before: acknowledge
         # their findings only once they exist.
         self.pipeline.build_pipeline()
-        delivery.grant_connection_use(str(cicd.connection_arn))
+        delivery_pipeline.grant_connection_use(str(cicd.connection_arn))
         replicas = harden_replication_buckets(
-            delivery.code_pipeline, log_expiration_days=config.storage.access_log_expiration_days,
+            delivery_pipeline.code_pipeline,
+            log_expiration_days=config.storage.access_log_expiration_days,
             artifact_expiration_days=ARTIFACT_EXPIRATION_DAYS)
+        accounts = [s.config.account for s in delivery if s.config.account]
         acknowledge_generated_roles(
-            self, delivery, artifact_objects=artifact_bucket.arn_for_objects("*"),
-            accounts=dict.fromkeys([self.account, *(s.account for s in stages if s.account)]),
+            self, delivery_pipeline, artifact_objects=artifact_bucket.arn_for_objects("*"),
+            accounts=dict.fromkeys([self.account, *accounts]),
             steps=smoke_steps, replicas=replicas)
-        cdk.CfnOutput(self, "PipelineName", value=delivery.code_pipeline.pipeline_name)
+        cdk.CfnOutput(self, "PipelineName", value=delivery_pipeline.code_pipeline.pipeline_name)
         cdk.CfnOutput(self, "NotificationTopicArn", value=topic.topic.topic_arn)
 
-    def _add_stage(self, delivery: DeliveryPipeline, stage_config: StageConfig, *,
-                   git_commit: str, smoke_test: bool,
-                   scan_on_push: bool) -> list[pipelines.CodeBuildStep]:
+    def _add_stage(self, delivery: DeliveryPipeline, planned: DeliveredStage, *,
+                   git_commit: str) -> list[pipelines.CodeBuildStep]:
         """Deploy one stage: an approval first where configured, the smoke test after it."""
         cicd = self.config.cicd
         prefix = self.config.resource_prefix
-        smoke_role = self._smoke_test_role(prefix, stage_config) if smoke_test else None
+        stage_config = planned.config
+        smoke_role = None
+        if planned.smoke_test:
+            smoke_role = SmokeTestCaller(
+                self, f"SmokeTestRole-{stage_config.stage}",
+                role_name=caller_role_name(prefix, stage_config.stage), stage=stage_config.stage,
+                access_role_arn=role_arn(stage_config.account or self.account,
+                                         access_role_name(stage_config.resource_prefix))).role
         options = DeliveryOptions(
             smoke_test_caller_arn=role_arn(self.account, caller_role_name(
                 prefix, stage_config.stage)) if smoke_role else None,
             smoke_test_role_name=access_role_name(stage_config.resource_prefix),
-            scan_on_push=scan_on_push)
+            scan_on_push=planned.scan_on_push)
         stage = DeploymentStage(self, stage_config.stage, config=stage_config,
                                 git_commit=git_commit, options=options)
         pre: list[pipelines.Step] = []
-        if stage_config.stage == cicd.manual_approval_before:
+        if planned.approval_before:
             pre.append(pipelines.ManualApprovalStep(
                 f"Approve-{stage_config.stage}",
                 comment=f"Promote to {stage_config.stage}: check the earlier stages and the "
@@ -142,14 +134,3 @@ class CicdStack(cdk.Stack):
         bucket.add_lifecycle_rule(id="expire-old-pipeline-artifacts",
                                   expiration=cdk.Duration.days(ARTIFACT_EXPIRATION_DAYS))
         return bucket
-
-    def _smoke_test_role(self, prefix: str, stage: StageConfig) -> iam.Role:
-        role = iam.Role(self, f"SmokeTestRole-{stage.stage}",
-                        role_name=caller_role_name(prefix, stage.stage),
-                        assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
-                        description=f"CI smoke test of stage {stage.stage}")
-        role.add_to_policy(iam.PolicyStatement(
-            actions=["sts:AssumeRole"],
-            resources=[role_arn(stage.account or self.account,
-                                access_role_name(stage.resource_prefix))]))
-        return role

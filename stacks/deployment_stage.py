@@ -11,7 +11,7 @@ from constructs import Construct
 from config import StageConfig
 from ml_constructs.delivery_pipeline import ScanOnPush
 from ml_constructs.smoke_test import SmokeTestAccess, SmokeTestAccessProps, SmokeTestOutputs
-from stacks.platform_app import StageStacks, add_stage_stacks
+from stacks.stage_stacks import StageStacks, add_stage_stacks
 from stacks.storage_stack import data_bucket_name
 
 

@@ -4,21 +4,18 @@ runtime image, the model registry group and the batch schedule."""
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
 from constructs import Construct
 
 from config import StageConfig
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
-from ml_constructs.compliance import acknowledge_role_policy
 from ml_constructs.glue_etl import GlueEtl, GlueEtlProps
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_defaults import batch_defaults, platform_values, training_defaults
 from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_triggers import ScheduledStart
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
@@ -32,14 +29,14 @@ class PipelinesStack(cdk.Stack):
                  **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.resource_prefix
+        use_case = config.use_cases[0]
         key = storage.key
         buckets = import_data_buckets(self, storage)
         raw, curated, artifacts = buckets["Raw"], buckets["Curated"], buckets["Artifacts"]
         log_retention = retention(config.log_retention_days)
 
         image = RuntimeImage(self, "RuntimeImage",
-                             use_builtin_xgboost=config.training.algorithm == "builtin-xgboost",
-                             region=config.region)
+                             use_case=use_case, region=config.region)
         execution_role = SageMakerExecutionRole(
             self, "SageMakerExecution", key=key,
             read_buckets=[raw, curated],
@@ -74,8 +71,7 @@ class PipelinesStack(cdk.Stack):
             job_settings=settings, execution_role=execution_role,
             artifacts_bucket=artifacts, model_package_group_name=group_name,
             name_prefix=prefix, glue_job_name=glue_etl.job_name,
-            defaults=training_defaults(config, raw=raw,
-                                       curated=curated),
+            defaults=training_defaults(config, use_case, raw=raw, curated=curated),
             platform=platform,
         ), timeout=cdk.Duration.hours(24), **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
@@ -85,30 +81,17 @@ class PipelinesStack(cdk.Stack):
                                 job_retries=config.job_retries),
             job_settings=settings, execution_role=execution_role,
             artifacts_bucket=artifacts, model_package_group_name=group_name, name_prefix=prefix,
-            defaults=batch_defaults(config, raw=raw), platform=platform,
+            defaults=batch_defaults(config, use_case, raw=raw), platform=platform,
         ), timeout=cdk.Duration.hours(12), **finish)
         for pipeline in (training, batch):
             pipeline.node.add_dependency(group)
             key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages
 
-        if config.batch_inference.schedule:
-            schedule_role = iam.Role(
-                self, "BatchScheduleRole",
-                assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
-                description="EventBridge Scheduler: start the batch inference state machine")
-            scheduler.Schedule(
-                self, "BatchSchedule",
-                schedule_name=f"{prefix}-batch-inference",
-                description="Scheduled batch inference with the latest approved model",
-                schedule=scheduler.ScheduleExpression.expression(
-                    config.batch_inference.schedule),
-                target=scheduler_targets.StepFunctionsStartExecution(
-                    batch.state_machine, role=schedule_role,
-                    input=scheduler.ScheduleTargetInput.from_object({})),
-                key=key,
-            )
-            acknowledge_role_policy(schedule_role.node.find_child("DefaultPolicy"),
-                                    "Starts executions of one state machine only.", [])
+        if use_case.batch_inference.schedule:
+            ScheduledStart(self, "BatchSchedule", state_machine=batch.state_machine,
+                           schedule_name=f"{prefix}-batch-inference",
+                           expression=use_case.batch_inference.schedule, key=key,
+                           description="Scheduled batch inference with the latest approved model")
 
         self.training_state_machine = training.state_machine
         self.batch_state_machine = batch.state_machine

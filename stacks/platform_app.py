@@ -10,21 +10,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 # jsii warns on every start that Node 20 is past end-of-life; the warning is noise in synth output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
-from constructs import Construct  # noqa: E402
 
-from config import StageConfig, load_stage_config  # noqa: E402
+from config import StageConfig, load_stage_config, plan_delivery  # noqa: E402
 from ml_constructs.compliance import apply_nag_packs  # noqa: E402
-from stacks.network_stack import NetworkStack  # noqa: E402
-from stacks.pipelines_stack import PipelinesStack  # noqa: E402
-from stacks.serving_stack import ServingStack  # noqa: E402
-from stacks.storage_stack import StorageStack  # noqa: E402
+from stacks.cicd_stack import CicdStack  # noqa: E402
+from stacks.stage_stacks import add_stage_stacks  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STAGE = "dev"
@@ -70,54 +66,13 @@ def build_app(stage: str | None = None, *, outdir: str | None = None,
               else load_stage_config(stage_from_context(app)))
     if config.cicd.enabled:
         # A stage that hosts the pipeline synthesizes the pipeline alone (docs/cicd.md), so
-        # `cdk deploy --all` there never deploys data stacks beside it. Imported here because
-        # the pipeline's stages import `add_stage_stacks` from this module.
-        from stacks.cicd_stack import CicdStack
-
-        stages = [load_stage_config(name) for name in config.cicd.stages]
+        # `cdk deploy --all` there never deploys data stacks beside it.
         CicdStack(app, "Cicd", stack_name=f"{config.resource_prefix}-pipeline",
                   env=cdk.Environment(account=config.account, region=config.region),
-                  config=config, stages=stages, git_commit=git_commit(app),
+                  config=config, delivery=plan_delivery(config), git_commit=git_commit(app),
                   description=f"ML platform ({config.stage}): CDK Pipelines delivery of "
                               f"{', '.join(config.cicd.stages)}")
     else:
         add_stage_stacks(app, config, git_commit=git_commit(app))
     apply_nag_packs(app)
     return app, config
-
-
-@dataclass(frozen=True)
-class StageStacks:
-    storage: StorageStack
-    pipelines: PipelinesStack
-    serving: ServingStack
-
-
-def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) -> StageStacks:
-    """One stage's stacks under `scope`: the app (plain `cdk deploy`) or a CDK Pipelines stage.
-    Both use the same construct ids and stack names, so a stage moves between them in place."""
-    env = cdk.Environment(account=config.account, region=config.region)
-    prefix = config.resource_prefix
-    storage = StorageStack(scope, "Storage", stack_name=f"{prefix}-storage", env=env,
-                           config=config,
-                           description=f"ML platform ({config.stage}): KMS key and data buckets")
-    network = None
-    if config.network.isolate:
-        network = NetworkStack(scope, "Network", stack_name=f"{prefix}-network", env=env,
-                               config=config, storage=storage,
-                               description=f"ML platform ({config.stage}): isolated VPC").network
-    pipelines = PipelinesStack(scope, "Pipelines", stack_name=f"{prefix}-pipelines", env=env,
-                               config=config, storage=storage, network=network,
-                               git_commit=git_commit,
-                               description=f"ML platform ({config.stage}): Glue ETL, training "
-                                           "and batch inference state machines")
-    serving = ServingStack(scope, "Serving", stack_name=f"{prefix}-serving", env=env,
-                           config=config, storage=storage, network=network,
-                           training_state_machine=pipelines.training_state_machine,
-                           model_package_group_name=pipelines.model_package_group_name,
-                           runtime_image=pipelines.runtime_image, git_commit=git_commit,
-                           description=f"ML platform ({config.stage}): endpoint deployment, "
-                                       "alarms, Model Monitor and drift-triggered retraining")
-    for key, value in config.tags.items():
-        cdk.Tags.of(scope).add(key, value)
-    return StageStacks(storage=storage, pipelines=pipelines, serving=serving)

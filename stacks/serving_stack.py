@@ -8,22 +8,22 @@ autoscaling targets and monitoring schedules must name an existing endpoint (doc
 
 from __future__ import annotations
 
+import dataclasses
+
 import aws_cdk as cdk
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from config import StageConfig
-from ml_constructs.compliance import acknowledge_role_policy
 from ml_constructs.deployment_permissions import DeploymentPermissions, DeploymentPermissionsProps
+from ml_constructs.encryption import let_alarms_publish
 from ml_constructs.endpoint_deployment import EndpointDeployment, EndpointDeploymentProps
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.model_monitor import ModelMonitor, ModelMonitorProps, monitored_features
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_triggers import ModelApprovedStart
 from ml_constructs.retraining import RetrainingGate, RetrainingGateProps
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.sagemaker_role import SageMakerExecutionRole
@@ -46,11 +46,14 @@ class ServingStack(cdk.Stack):
                  runtime_image: RuntimeImage, git_commit: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix, key = config.resource_prefix, storage.key
+        use_case = config.use_cases[0]
+        use_case = dataclasses.replace(use_case, monitoring=dataclasses.replace(
+            use_case.monitoring, model_quality_metric=use_case.model_quality_metric))
         buckets = import_data_buckets(self, storage)
         artifacts, monitoring_bucket = buckets["Artifacts"], buckets["Monitoring"]
         log_retention = retention(config.log_retention_days)
-        serverless = config.serving.serverless is not None
-        monitored = config.monitoring.enabled and not serverless
+        serverless = use_case.serving.serverless is not None
+        monitored = use_case.monitoring.enabled and not serverless
         endpoint = endpoint_name(config)
 
         # Models read their artifacts; endpoints write captured data; monitoring jobs read
@@ -64,23 +67,25 @@ class ServingStack(cdk.Stack):
         topic_name = f"{prefix}-serving"
         notifications = NotificationTopic(self, "Notifications", key=key, topic_name=topic_name,
                                           email=config.notification_email)
-        self._let_alarms_publish(storage, topic_name)
+        # Into the storage stack's key policy (no reference back to this stack).
+        let_alarms_publish(storage.key, f"arn:{cdk.Aws.PARTITION}:sns:{self.region}:"
+                                        f"{cdk.Aws.ACCOUNT_ID}:{topic_name}")
 
         monitor = None
         if monitored:
             monitor = ModelMonitor(self, "ModelMonitor", props=ModelMonitorProps(
                 name_prefix=prefix, endpoint_name=endpoint, region=config.region,
-                config=config.monitoring, monitoring_bucket=monitoring_bucket, key=key,
+                config=use_case.monitoring, monitoring_bucket=monitoring_bucket, key=key,
                 role=role, subnet_ids=settings.subnet_ids,
                 security_group_ids=settings.security_group_ids))
             ScheduleFollower(self, "ScheduleFollower", monitor=monitor,
-                             schedule=config.monitoring.schedule, key=key,
+                             schedule=use_case.monitoring.schedule, key=key,
                              log_retention=log_retention)
         monitorings = monitor.monitorings if monitor else []
         schedules = {m.monitoring_type: m.schedule_name for m in monitorings}
         alarms = ServingAlarms(self, "Alarms", props=ServingAlarmsProps(
             name_prefix=prefix, endpoint_name=endpoint, variant_name=VARIANT_NAME,
-            rollback=config.serving.alarms, monitoring=config.monitoring, serverless=serverless,
+            rollback=use_case.serving.alarms, monitoring=use_case.monitoring, serverless=serverless,
             topic=notifications.topic, features=tuple(monitored_features()),
             data_quality_schedule=schedules.get("DataQuality"),
             model_quality_schedule=schedules.get("ModelQuality")))
@@ -103,8 +108,8 @@ class ServingStack(cdk.Stack):
                                 notifications=notifications, validator=validator,
                                 job_retries=config.job_retries),
             job_settings=settings, model_package_group_name=model_package_group_name,
-            name_prefix=prefix, endpoint_name=endpoint, serving=config.serving,
-            monitoring_config=config.monitoring, monitor=monitor, permissions=permissions,
+            name_prefix=prefix, endpoint_name=endpoint, serving=use_case.serving,
+            monitoring_config=use_case.monitoring, monitor=monitor, permissions=permissions,
             rollback_alarm_names=alarms.rollback_alarm_names,
             defaults=deployment_defaults(config),
             platform=deployment_platform(config, artifacts_bucket=artifacts.bucket_name,
@@ -113,55 +118,23 @@ class ServingStack(cdk.Stack):
         ), key=key, log_retention=log_retention)
         deployment.node.add_dependency(alarms)  # rollback alarms exist before any update
         self.deployment_state_machine = deployment.state_machine
-        self.approval_rule = self._on_approval(deployment.state_machine,
-                                               model_package_group_name)
+        # Manual starts with {} deploy the latest Approved version.
+        self.approval_rule = ModelApprovedStart(self, "OnModelApproved",
+                                                state_machine=deployment.state_machine,
+                                                group=model_package_group_name).rule
 
         self.retraining: RetrainingGate | None = None
-        if config.monitoring.retrain_on_drift and alarms.retraining_triggers:
+        if use_case.monitoring.retrain_on_drift and alarms.retraining_triggers:
             self.retraining = RetrainingGate(self, "Retraining", props=RetrainingGateProps(
                 frame=PipelineFrame(self, "RetrainingFrame", pipeline="retraining",
                                     state_machine_name=f"{prefix}-retraining-gate",
                                     notifications=notifications, validator=None,
                                     job_retries=config.job_retries),
                 training_state_machine=training_state_machine,
-                min_hours=config.monitoring.min_hours_between_retraining,
+                min_hours=use_case.monitoring.min_hours_between_retraining,
                 alarms=alarms.retraining_triggers), key=key, log_retention=log_retention)
 
         cdk.CfnOutput(self, "DeploymentStateMachineArn",
                       value=deployment.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "EndpointName", value=endpoint)
         cdk.CfnOutput(self, "ServingTopicArn", value=notifications.topic.topic_arn)
-
-    def _on_approval(self, state_machine: sfn.IStateMachine, group: str) -> events.Rule:
-        """A model package of this group set to Approved (in the console, the CLI or by the
-        training pipeline) is deployed; manual starts with {} deploy the latest Approved one."""
-        rule = events.Rule(
-            self, "OnModelApproved",
-            description=f"Deploy approved versions of {group}",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Package State Change"],
-                detail={"ModelPackageGroupName": [group],
-                        "ModelApprovalStatus": ["Approved"]}))
-        role = iam.Role(self, "OnModelApprovedRole",
-                        assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-                        description="EventBridge: start the deployment state machine")
-        rule.add_target(targets.SfnStateMachine(
-            state_machine, role=role,
-            input=events.RuleTargetInput.from_object({
-                "model_package_arn": events.EventField.from_path("$.detail.ModelPackageArn")})))
-        acknowledge_role_policy(role.node.find_child("DefaultPolicy"),
-                                "Starts executions of one state machine only.", [])
-        return rule
-
-    def _let_alarms_publish(self, storage: StorageStack, topic_name: str) -> None:
-        """CloudWatch alarms publish to the KMS-encrypted serving topic only if the key policy
-        lets CloudWatch use the key; scoped to that one topic's encryption context. The statement
-        lands in the storage stack's key policy (no reference back to this stack)."""
-        topic_arn = f"arn:{cdk.Aws.PARTITION}:sns:{self.region}:{cdk.Aws.ACCOUNT_ID}:{topic_name}"
-        storage.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudWatchAlarmsToPublishToTheServingTopic",
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],  # in a key policy, "*" means this key
-            conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}}))

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def write_builtin_stage(directory: Path) -> Path:
     data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
-    data["training"] = {**data["training"], "algorithm": "builtin-xgboost"}
+    data["training"] = {**data["training"], "algorithm": "builtin"}
     path = directory / f"{BUILTIN}.json"
     path.write_text(json.dumps(data))
     return path

@@ -2,9 +2,9 @@
 it, and derive job names and S3 locations, so that a malformed input fails at once with a
 message naming the key, before any job is paid for.
 
-Deployed as a Lambda function (Python 3.12, standard library only) whose code asset is
-runtime_scripts/ and whose handler is "pipeline_input.handler.handler"; imports inside this
-package are relative so the same code runs as `runtime_scripts.pipeline_input` in tests.
+Deployed as a Lambda function (standard library only) whose code asset is this package and the
+project modules it imports (runtime_scripts/contract.py) in the project's layout, and whose
+handler is "runtime_scripts.pipeline_input.handler.handler" (ml_constructs/input_validation.py).
 See docs/pipeline-inputs.md for every key.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import contract
 from . import names
 from .errors import Problem, render
 from .origin import Origin
@@ -46,9 +47,11 @@ SCHEMA = Obj({
     "processing": PROCESSING,
     "transform": Obj({
         "instance_type": INSTANCE,
-        "instance_count": Int(1, 100),
-        "max_payload_mb": Int(1, 100),
-        "max_concurrent_transforms": Int(0, 100),  # 0: SageMaker picks per container
+        "instance_count": Int(1, contract.JOB_MAX_INSTANCE_COUNT),
+        "max_payload_mb": Int(1, contract.TRANSFORM_MAX_PAYLOAD_MB),
+        # 0: SageMaker picks per container; with payloads of 1 MB or more, the product rule
+        # (below) caps it at TRANSFORM_MAX_PAYLOAD_MB.
+        "max_concurrent_transforms": Int(0, contract.TRANSFORM_MAX_PAYLOAD_MB),
         "batch_strategy": Enum(("MultiRecord", "SingleRecord")),
         # ModelClientConfig.InvocationsTimeoutInSeconds: 1 .. 3600 (SageMaker's default is 600).
         "invocations_timeout_seconds": Int(1, 3600),
@@ -68,11 +71,12 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
                            "MultiRecord needs data.split_type 'Line': without splitting there "
                            "are no records to batch", "SingleRecord, or split_type Line"))
     product = transform["max_payload_mb"] * transform["max_concurrent_transforms"]
-    if product > 100:
+    if product > contract.TRANSFORM_MAX_PAYLOAD_MB:
         out.append(Problem(origin.pick("transform.max_concurrent_transforms",
                                        "transform.max_payload_mb"),
                            f"max_concurrent_transforms x max_payload_mb is {product} MB: "
-                           "SageMaker caps the product at 100 MB", "a product <= 100"))
+                           f"SageMaker caps the product at {contract.TRANSFORM_MAX_PAYLOAD_MB} "
+                           "MB", f"a product <= {contract.TRANSFORM_MAX_PAYLOAD_MB}"))
     source = data["input_s3_uri"]
     if source is not None:
         check_tag_value("data.input_s3_uri", source, "written into the transform job's 'data' "

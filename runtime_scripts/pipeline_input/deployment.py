@@ -4,15 +4,15 @@ A model package (given, or the group's latest Approved one) becomes a model, an 
 and a create or blue/green update of the stage's one endpoint (docs/serving.md). Keys and ranges
 follow CreateEndpointConfig, UpdateEndpoint (DeploymentConfig) and Application Auto Scaling's
 RegisterScalableTarget / PutScalingPolicy in the API references; the stage config
-(config/settings.py `serving`, `monitoring`) applies the same rules at synth time, and a test
+(config/serving.py `serving`, `monitoring`) applies the same rules at synth time, and a test
 keeps the two in step.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from .. import contract
 from . import names
 from .batch import MODEL_PACKAGE, _check_package
 from .errors import Problem, render
@@ -23,18 +23,16 @@ from .values import SAGEMAKER_NAME, check_bucket_name, check_tag_value
 
 PIPELINE = "deployment"
 
-# Same values as config/settings.py (SERVERLESS_MEMORY_SIZES_MB, _LOCAL_STORAGE_FAMILY) and
-# ml_constructs/model_monitor.py (BASELINE_CURRENT_PREFIX, DATA_CAPTURE_PREFIX); a test keeps
-# them equal because the Lambda asset cannot import either.
-SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
-LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
-BASELINE_RUNS_PREFIX = "baselines/data-quality/runs/"
-BASELINE_CURRENT_PREFIX = "baselines/data-quality/current/"
-DATA_CAPTURE_PREFIX = "datacapture"
-BASELINE_FILES = ("constraints.json", "statistics.json")
+SERVERLESS_MEMORY_SIZES_MB = contract.SERVERLESS_MEMORY_SIZES_MB
+LOCAL_STORAGE_FAMILY = contract.LOCAL_STORAGE_FAMILY
+BASELINE_RUNS_PREFIX = contract.BASELINE_RUNS_PREFIX
+BASELINE_CURRENT_PREFIX = contract.BASELINE_CURRENT_PREFIX
+DATA_CAPTURE_PREFIX = contract.DATA_CAPTURE_PREFIX
+BASELINE_FILES = contract.BASELINE_FILES
 ROUTING = ("CANARY", "LINEAR", "ALL_AT_ONCE")
 
-_NAME = Str(max_len=63, pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name")
+_NAME = Str(max_len=names.SAGEMAKER_NAME_MAX, pattern=SAGEMAKER_NAME,
+            pattern_help="a SageMaker name")
 
 # What the deployment state machine fixes per stage; the input cannot change any of it.
 PLATFORM = Obj({
@@ -55,25 +53,27 @@ SCHEMA = Obj({
     "model_package_arn": MODEL_PACKAGE,
     "endpoint": Obj({
         "instance_type": INSTANCE,
-        "initial_instance_count": Int(1, 100),
-        "serverless": Nullable(Obj({"memory_size_mb": Int(1024, 6144),
-                                    "max_concurrency": Int(1, 200)})),
+        "initial_instance_count": Int(1, contract.ENDPOINT_MAX_INSTANCE_COUNT),
+        "serverless": Nullable(Obj({
+            "memory_size_mb": Int(SERVERLESS_MEMORY_SIZES_MB[0], SERVERLESS_MEMORY_SIZES_MB[-1]),
+            "max_concurrency": Int(1, contract.SERVERLESS_MAX_CONCURRENCY)})),
     }),
     "data_capture": Obj({"sampling_percentage": Int(0, 100)}),
     "deployment": Obj({
         "traffic_routing": Enum(ROUTING),
         "step_type": Enum(("CAPACITY_PERCENT", "INSTANCE_COUNT")),
         "step_size": Int(1, 100),
-        "wait_interval_seconds": Int(0, 3600),
-        "termination_wait_seconds": Int(0, 3600),
-        "max_execution_timeout_seconds": Int(600, 28800),
+        "wait_interval_seconds": Int(0, contract.BLUE_GREEN_MAX_WAIT_SECONDS),
+        "termination_wait_seconds": Int(0, contract.BLUE_GREEN_MAX_WAIT_SECONDS),
+        "max_execution_timeout_seconds": Int(contract.BLUE_GREEN_MIN_TIMEOUT_SECONDS,
+                                             contract.BLUE_GREEN_MAX_TIMEOUT_SECONDS),
     }),
     "autoscaling": Obj({
-        "min_capacity": Int(1, 100),
-        "max_capacity": Int(1, 100),
-        "target_invocations_per_instance": Int(1, 1_000_000),
-        "scale_in_cooldown_seconds": Int(0, 3600),
-        "scale_out_cooldown_seconds": Int(0, 3600),
+        "min_capacity": Int(1, contract.ENDPOINT_MAX_INSTANCE_COUNT),
+        "max_capacity": Int(1, contract.ENDPOINT_MAX_INSTANCE_COUNT),
+        "target_invocations_per_instance": Int(1, contract.AUTOSCALING_MAX_TARGET_INVOCATIONS),
+        "scale_in_cooldown_seconds": Int(0, contract.AUTOSCALING_MAX_COOLDOWN_SECONDS),
+        "scale_out_cooldown_seconds": Int(0, contract.AUTOSCALING_MAX_COOLDOWN_SECONDS),
         "disable_scale_in": Bool(),
     }),
     "baseline": Obj({
@@ -137,7 +137,7 @@ def _check_capacity(doc: dict[str, Any], origin: Origin, out: list[Problem]) -> 
 
 
 def waiting_seconds(deployment: dict[str, Any], instance_count: int) -> int:
-    """Everything a blue/green deployment waits for (config/settings.py computes the same)."""
+    """Everything a blue/green deployment waits for (config/serving.py computes the same)."""
     steps = 1
     if deployment["traffic_routing"] == "LINEAR":
         whole = 100 if deployment["step_type"] == "CAPACITY_PERCENT" else instance_count
@@ -153,11 +153,11 @@ def _check_guardrails(doc: dict[str, Any], serverless: bool, origin: Origin,
                            "deployment.traffic_routing")
     if routing != "ALL_AT_ONCE":
         if d["step_type"] == "CAPACITY_PERCENT":
-            low = 10 if routing == "LINEAR" else 1
-            if not low <= size <= 50:
-                # TrafficRoutingConfig: a canary is at most half the fleet; linear steps 10-50%.
+            low = contract.LINEAR_MIN_PERCENT if routing == "LINEAR" else 1
+            high = contract.CANARY_MAX_PERCENT
+            if not low <= size <= high:
                 out.append(Problem(step_key, f"{size}% with {routing}: SageMaker shifts "
-                                   f"{low}-50% of the fleet per step", f"{low} .. 50"))
+                                   f"{low}-{high}% of the fleet per step", f"{low} .. {high}"))
         elif serverless:
             out.append(Problem(origin.pick("deployment.step_type"), "INSTANCE_COUNT: a "
                                "serverless endpoint has no instances to count",

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import contract
 from .errors import Problem
 from .origin import Origin
 from .schema import Enum, Float, ListOf, Obj
 
-# Copies of runtime_scripts/contract.py (EVALUATION_METRICS, LOWER_IS_BETTER, GATE_COMPARISONS,
-# GATE_MAX_CONDITIONS): the Lambda asset cannot import it; a test keeps them equal.
-METRICS = ("auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier", "ece")
-LOWER_IS_BETTER = ("log_loss", "brier", "ece")
-COMPARISONS = (">=", ">", "<=", "<")
-MAX_CONDITIONS = 8
+METRICS = contract.EVALUATION_METRICS
+LOWER_IS_BETTER = contract.LOWER_IS_BETTER
+COMPARISONS = contract.GATE_COMPARISONS
+MAX_CONDITIONS = contract.GATE_MAX_CONDITIONS
 UNBOUNDED = ("log_loss",)  # every other metric lies in [0, 1]
 # The model package records the conditions as one CustomerMetadataProperties value: at most 256
 # characters of letters, digits, spaces and _.:/=+-@ (no '<' or '>', hence the words).

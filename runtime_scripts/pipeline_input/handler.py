@@ -34,7 +34,7 @@ PLATFORM = Obj({
     "artifacts_bucket": Str(max_len=63),  # the bucket-name rules are checked separately
     "model_package_group": Str(pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
     # Every job name must start with '<prefix>-' for the IAM policies scoped to it, even a
-    # 32-character tuning job name (names.py); config/settings.py applies the same limit.
+    # 32-character tuning job name (names.py); config/stage.py applies the same limit.
     "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
                            pattern_help="a SageMaker name"),
     # job_retries.max_attempts in the stage config (validated there): one job name per attempt.
@@ -55,7 +55,7 @@ EVENT = Obj(
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """AWS Lambda handler ("pipeline_input.handler.handler" with runtime_scripts/ as root)."""
+    """AWS Lambda handler ("runtime_scripts.pipeline_input.handler.handler")."""
     return resolve(event)
 
 

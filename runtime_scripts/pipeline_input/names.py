@@ -19,8 +19,10 @@ import base64
 import hashlib
 import re
 
-SAGEMAKER_NAME_MAX = 63
-TUNING_NAME_MAX = 32
+from .. import contract
+
+SAGEMAKER_NAME_MAX = contract.SAGEMAKER_NAME_MAX
+TUNING_NAME_MAX = contract.TUNING_JOB_NAME_MAX
 HASH_LENGTH = 8  # base32: 40 bits; a collision needs ~10^6 truncated names from one prefix+kind
 # The longest resource prefix for which even a 32-character tuning job name keeps the whole
 # '<prefix>-' in front of the hash: 32 - len('-') - HASH_LENGTH - len('-').
@@ -33,7 +35,7 @@ TRAINING_JOBS: dict[str, tuple[str, int]] = {
     "preprocessing": ("prep", SAGEMAKER_NAME_MAX),
     "training": ("train", SAGEMAKER_NAME_MAX),
     "tuning": ("tune", TUNING_NAME_MAX),
-    # Repacks a built-in XGBoost model into the runtime image's bundle (builtin-xgboost only).
+    # Repacks a built-in XGBoost model into the runtime image's bundle (builtin only).
     "package": ("pkg", SAGEMAKER_NAME_MAX),
     "evaluation": ("eval", SAGEMAKER_NAME_MAX),
     "model": ("model", SAGEMAKER_NAME_MAX),

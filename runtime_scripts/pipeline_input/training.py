@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import contract
 from . import gate, names, tuning
 from .errors import Problem
 from .origin import Origin
@@ -16,10 +17,10 @@ from .values import DESCRIPTION_HELP, INSTANCE_TYPE, check_tag_value, outside_cl
 
 PIPELINE = "training"
 
-# Same names as runtime_scripts/contract.py (PROCESSING_OUTPUT_*, EVALUATION_METRICS, ...); a
-# test keeps them equal because the Lambda asset cannot import contract.py.
-PREPROCESSING_OUTPUTS = ("train", "validation", "test", "baseline", "transform")
-EVALUATION_FILE = "evaluation.json"
+PREPROCESSING_OUTPUTS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
+                         contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
+                         contract.PROCESSING_OUTPUT_TRANSFORM)
+EVALUATION_FILE = contract.EVALUATION_FILE
 
 INSTANCE = Str(pattern=INSTANCE_TYPE,
                pattern_help="an ml.* instance type such as ml.m5.xlarge or ml.g5.xlarge")
@@ -27,10 +28,10 @@ INSTANCE = Str(pattern=INSTANCE_TYPE,
 # The processing jobs' resources (also the batch pipeline's evaluation job).
 PROCESSING = Obj({
     "instance_type": INSTANCE,
-    "instance_count": Int(1, 100),
-    "volume_size_gb": Int(1, 16384),
-    # ProcessingStoppingCondition.MaxRuntimeInSeconds: at most 777600 s (9 days).
-    "max_runtime_seconds": Int(60, 777_600),
+    "instance_count": Int(1, contract.JOB_MAX_INSTANCE_COUNT),
+    "volume_size_gb": Int(1, contract.VOLUME_MAX_SIZE_GB),
+    "max_runtime_seconds": Int(contract.JOB_MIN_RUNTIME_SECONDS,
+                               contract.PROCESSING_MAX_RUNTIME_SECONDS),
 })
 
 SCHEMA = Obj({
@@ -43,12 +44,13 @@ SCHEMA = Obj({
     "processing": PROCESSING,
     "training": Obj({
         "instance_type": INSTANCE,
-        "instance_count": Int(1, 100),
-        "volume_size_gb": Int(1, 16384),
-        # StoppingCondition.MaxRuntimeInSeconds: SageMaker caps a training job at 28 days.
-        "max_runtime_seconds": Int(60, 2_419_200),
+        "instance_count": Int(1, contract.JOB_MAX_INSTANCE_COUNT),
+        "volume_size_gb": Int(1, contract.VOLUME_MAX_SIZE_GB),
+        "max_runtime_seconds": Int(contract.JOB_MIN_RUNTIME_SECONDS,
+                                   contract.TRAINING_MAX_RUNTIME_SECONDS),
         "use_spot": Bool(),
-        "max_wait_seconds": Int(60, 2_419_200),
+        "max_wait_seconds": Int(contract.JOB_MIN_RUNTIME_SECONDS,
+                                contract.TRAINING_MAX_WAIT_SECONDS),
         "hyperparameters": StringMap(),
     }),
     "tuning": tuning.TUNING,

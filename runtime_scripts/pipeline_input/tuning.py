@@ -10,13 +10,14 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from .. import contract
 from . import names
 from .errors import Problem, render
 from .origin import Origin
 from .schema import Bool, Enum, Float, Int, ListOf, Nullable, Obj, Str, StringMap
 from .values import METRIC_NAME, TUNING_JOB_NAME
 
-STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
+STRATEGIES = contract.TUNING_STRATEGIES
 MAX_RANGES = 30  # ParameterRanges: at most 30 hyperparameters across all three kinds
 # Hyperband infers MaxResource from one of these static hyperparameters when it is not given.
 HYPERBAND_EPOCH_KEYS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
@@ -45,8 +46,8 @@ TUNING = Obj({
     "objective_metric": Str(max_len=255, pattern=METRIC_NAME,
                             pattern_help="a metric the training job logs, e.g. validation:auc"),
     "objective_type": Enum(("Maximize", "Minimize")),
-    "max_jobs": Int(1, 500),
-    "max_parallel_jobs": Int(1, 10),
+    "max_jobs": Int(1, contract.TUNING_MAX_TRAINING_JOBS),
+    "max_parallel_jobs": Int(1, contract.TUNING_MAX_PARALLEL_JOBS),
     # ResourceLimits.MaxRuntimeInSeconds: 120 .. 15768000 in the API reference.
     "max_runtime_seconds": Nullable(Int(120, 15_768_000)),
     "early_stopping": Enum(("Off", "Auto")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .. import contract
 from . import names
 from .errors import Problem, render
 
@@ -25,10 +26,8 @@ SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 # SageMaker's pattern counts letters and digits only ('-*' repeats freely), so it does not bound
 # the length: names.TUNING_NAME_MAX (the API's max) is checked beside it.
 TUNING_JOB_NAME = re.compile(rf"^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{names.TUNING_NAME_MAX - 1}}}$")
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
-# Same pattern as runtime_scripts/contract.py METRIC_NAME_PATTERN (a test keeps them equal): the
-# Lambda asset cannot import contract.py as a sibling package.
-METRIC_NAME = re.compile(r"^[a-z_]+:[a-z0-9_@.-]+$")
+INSTANCE_TYPE = contract.INSTANCE_TYPE_PATTERN
+METRIC_NAME = contract.METRIC_NAME_PATTERN
 MODEL_PACKAGE_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d*)$")

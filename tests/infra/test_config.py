@@ -13,11 +13,13 @@ import pytest
 from config import ConfigError, available_stages, load_stage_config
 
 ROOT = Path(__file__).resolve().parents[2]
+CHURN = [{"name": "churn"}]  # a stage deploys at least one use case
 
 
 def _load(tmp_path: Path, overrides: dict):
+    """A stage file of `overrides` (deploying churn unless they list use cases)."""
     path = tmp_path / "stage.json"
-    path.write_text(json.dumps(overrides))
+    path.write_text(json.dumps({"use_cases": CHURN, **overrides}))
     return load_stage_config("test", path)
 
 
@@ -33,7 +35,7 @@ def test_dev_and_prod_exist_and_validate():
     ("overrides", "key", "allowed"),
     [
         ({"training": {"instance_type": "m5.xlarge"}}, "training.instance_type", "ml.m5.xlarge"),
-        ({"processing": {"instance_count": -1}}, "processing.instance_count", ">= 1"),
+        ({"processing": {"instance_count": -1}}, "processing.instance_count", "1 .. 100"),
         ({"notification_email": "team-at-example"}, "notification_email", "name@example.com"),
         ({"batch_inference": {"schedule": "every day"}}, "batch_inference.schedule", "rate(N"),
         ({"batch_inference": {"schedule": "cron(0 3 * * * *)"}}, "batch_inference.schedule",
@@ -49,15 +51,20 @@ def test_dev_and_prod_exist_and_validate():
         ({"storage": {"retention": 3}}, "storage.retention", "storage.noncurrent_version"),
         ({"log_retention_days": 42}, "log_retention_days", "365"),
         ({"account": "12345"}, "account", "12 digits"),
-        ({"quality_gate": {"conditions": [
+        # CreateTransformJob takes no volume size and no maximum runtime: no such keys.
+        ({"batch_inference": {"volume_size_gb": 30}}, "batch_inference.volume_size_gb",
+         "unknown key (allowed: batch_inference.instance_type, batch_inference.instance_count"),
+        ({"batch_inference": {"max_runtime_seconds": 3600}},
+         "batch_inference.max_runtime_seconds", "unknown key"),
+        ({"use_cases": [{"name": "churn", "quality_gate": {"conditions": [
             {"metric": "auc", "comparison": ">=", "threshold": 1.5},
-            {"metric": "recall", "comparison": ">=", "threshold": 0.5}]}},
-         "quality_gate.conditions[0].threshold", "0.0 .. 1.0"),
+            {"metric": "recall", "comparison": ">=", "threshold": 0.5}]}}]},
+         "use_cases[0].quality_gate.conditions[0].threshold", "0.0 .. 1.0"),
         ({"network": {"cidr": "10.0.0.0/8"}}, "network.cidr", "/16"),
-        ({"training": {"algorithm": "builtin-xgboost",
+        ({"training": {"algorithm": "builtin",
                        "hyperparameters": {"num_round": "100", "objective": "reg:squarederror"}}},
-         "training.hyperparameters.objective", "binary:logistic"),
-        ({"training": {"algorithm": "xgboost"}}, "training.algorithm", "builtin-xgboost"),
+         "use_cases[0].training.hyperparameters.objective", "binary:logistic"),
+        ({"training": {"algorithm": "xgboost"}}, "training.algorithm", "script, builtin"),
         ({"job_retries": {"max_attempts": 0}}, "job_retries.max_attempts", "1 .. 5"),
         ({"job_retries": {"max_attempts": 9}}, "job_retries.max_attempts", "1 .. 5"),
         ({"job_retries": {"backoff_rate": 0.5}}, "job_retries.backoff_rate", "1.0 .. 5.0"),
@@ -107,6 +114,7 @@ def test_every_problem_of_a_stage_file_is_reported_at_once_naming_the_file(tmp_p
     monkeypatch.chdir(tmp_path)
     path = Path("stage.json")
     path.write_text(json.dumps({
+        "use_cases": CHURN,
         "trainig": {},
         "training": {"instance_count": "2", "max_runtime_secs": 5, "use_spot": True,
                      "max_wait_seconds": 60},

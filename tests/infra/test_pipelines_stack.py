@@ -8,7 +8,9 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from sagemaker.core import image_uris
 
-from ml_constructs.runtime_image import BUILTIN_XGBOOST_VERSION
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+
+BUILTIN_XGBOOST_VERSION = CHURN.image.builtin_training.version
 
 TRAINING = "mlplatform-dev-training"
 BUILTIN_TRAINING = "mlplatform-builtin-training"  # the built-in XGBoost variant of dev

@@ -15,8 +15,9 @@ SERVERLESS = {"serving": {"serverless": {"memory_size_mb": 2048, "max_concurrenc
 
 
 def _load(tmp_path: Path, overrides: dict):
+    """A stage file of `overrides`, deploying churn with the stage's serving and monitoring."""
     path = tmp_path / "stage.json"
-    path.write_text(json.dumps(overrides))
+    path.write_text(json.dumps({"use_cases": [{"name": "churn"}], **overrides}))
     return load_stage_config("test", path)
 
 
@@ -35,9 +36,23 @@ def test_dev_and_prod_serving_and_monitoring():
 
 
 def test_a_serverless_stage_is_valid(tmp_path):
-    config = _load(tmp_path, SERVERLESS)
-    assert config.serving.serverless.memory_size_mb == 2048
-    assert not config.monitoring.enabled
+    use_case = _load(tmp_path, SERVERLESS).use_cases[0]
+    assert use_case.serving.serverless.memory_size_mb == 2048
+    assert not use_case.monitoring.enabled
+
+
+def test_a_use_case_serves_serverless_beside_the_stages_instances(tmp_path):
+    config = _load(tmp_path, {"use_cases": [{"name": "churn", **SERVERLESS}]})
+    assert config.serving.serverless is None and config.monitoring.enabled
+    assert config.use_cases[0].serving.serverless.max_concurrency == 5
+
+
+def test_serving_rules_between_sections_name_the_use_case(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, {"network": {"isolate": True},
+                         "use_cases": [{"name": "churn", **SERVERLESS}]})
+    assert error.value.key == "use_cases[0].serving.serverless"
+    assert "null (instances) when network.isolate" in str(error.value)
 
 
 @pytest.mark.parametrize("schedule", ["cron(0 * ? * * *)", "cron(0 12 ? * * *)",
@@ -100,8 +115,10 @@ def test_model_monitor_schedules_are_accepted(tmp_path, schedule):
         ({"monitoring": {"drift_threshold": 0}}, "monitoring.drift_threshold", "0 < threshold"),
         ({"monitoring": {"ground_truth_s3_uri": "labels/"}}, "monitoring.ground_truth_s3_uri",
          "s3://bucket/prefix/"),
-        ({"monitoring": {"model_quality_metric": "pr_auc"}}, "monitoring.model_quality_metric",
-         "auc, accuracy, precision, recall, f1"),
+        ({"monitoring": {"model_quality_metric": "rmse"}},
+         "use_cases[0].monitoring.model_quality_metric", "auc, pr_auc, accuracy, precision"),
+        ({"monitoring": {"model_quality_metric": "log_loss", "model_quality_threshold": -1}},
+         "use_cases[0].monitoring.model_quality_threshold", "0.0 .. inf"),
         ({"monitoring": {"min_hours_between_retraining": 0}},
          "monitoring.min_hours_between_retraining", "1 .. 720"),
     ],

@@ -54,12 +54,13 @@ def test_mistakes_on_the_command_line_stop_before_the_synth(no_synth, capsys, ar
 
 
 def test_a_wrong_stage_file_is_reported_before_the_synth(no_synth, capsys, monkeypatch):
-    import config.settings
+    import config.stage_files
 
     stages = no_synth / "stages"
     stages.mkdir()
-    (stages / "broken.json").write_text(json.dumps({"trainig": {}, "log_retention_days": 42}))
-    monkeypatch.setattr(config.settings, "STAGES_DIR", stages)
+    (stages / "broken.json").write_text(json.dumps({"trainig": {}, "log_retention_days": 42,
+                                                    "use_cases": [{"name": "churn"}]}))
+    monkeypatch.setattr(config.stage_files, "STAGES_DIR", stages)
     assert cli.main(["summary", "--stage", "broken"]) == 1
     err = capsys.readouterr().err
     assert "broken.json: 2 problems" in err and "did you mean 'training'?" in err

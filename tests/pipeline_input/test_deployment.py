@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
-from config import settings
-from config.settings import ServerlessConfig, load_stage_config
-from ml_constructs import model_monitor
+from config import (
+    DeploymentGuardrailsConfig,
+    ServerlessConfig,
+    available_stages,
+    load_stage_config,
+)
 from ml_constructs.serving_defaults import deployment_defaults, deployment_platform
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, InvalidPipelineInput, resolve
 from runtime_scripts.pipeline_input import deployment as spec
@@ -28,12 +31,21 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "serving.md"
 EXAMPLE = re.compile(r"<!-- example: deployment -->\s*```json\n(.*?)```", re.DOTALL)
 
 
-def stage(name: str = "dev", **serving: Any):
+# The stages that deploy use cases (a CI/CD stage deploys only its pipeline).
+DATA_STAGES = [name for name in available_stages() if load_stage_config(name).use_cases]
+
+
+def stage(name: str = "dev", monitoring: bool | None = None, **serving: Any):
+    """A stage whose (first) use case serves with `serving` changed, Model Monitor on or off."""
     config = load_stage_config(name)
+    use_case = config.use_cases[0]
     if serving:
-        config = dataclasses.replace(config, serving=dataclasses.replace(config.serving,
-                                                                         **serving))
-    return config
+        use_case = dataclasses.replace(use_case, serving=dataclasses.replace(use_case.serving,
+                                                                             **serving))
+    if monitoring is not None:
+        use_case = dataclasses.replace(use_case, monitoring=dataclasses.replace(
+            use_case.monitoring, enabled=monitoring))
+    return dataclasses.replace(config, use_cases=[use_case])
 
 
 def event(user_input: Any, *, config=None, defaults: dict | None = None,
@@ -59,10 +71,8 @@ def input_error(user_input: Any, **kwargs: Any):
 
 
 SERVERLESS = stage(serverless=ServerlessConfig(memory_size_mb=2048, max_concurrency=5),
-                   deployment=settings.DeploymentGuardrailsConfig(traffic_routing="CANARY",
-                                                                  step_size=10))
-SERVERLESS = dataclasses.replace(SERVERLESS, monitoring=dataclasses.replace(
-    SERVERLESS.monitoring, enabled=False))
+                   deployment=DeploymentGuardrailsConfig(traffic_routing="CANARY",
+                                                         step_size=10), monitoring=False)
 
 
 # --- what the first state returns -----------------------------------------------------------------
@@ -227,23 +237,15 @@ def test_a_bad_stage_default_is_a_deploy_error():
 
 
 # --- consistency with the stage config and the CDK side -----------------------------------------
-@pytest.mark.parametrize("name", settings.available_stages())
+@pytest.mark.parametrize("name", DATA_STAGES)
 def test_every_stage_config_gives_valid_defaults(name):
     out = deploy(config=load_stage_config(name))
     assert out["run"]["pipeline"] == "deployment"
 
 
-def test_copied_constants_match_settings_and_the_monitor_construct():
-    assert spec.SERVERLESS_MEMORY_SIZES_MB == settings.SERVERLESS_MEMORY_SIZES_MB
-    assert spec.LOCAL_STORAGE_FAMILY.pattern == settings._LOCAL_STORAGE_FAMILY.pattern
-    assert spec.BASELINE_CURRENT_PREFIX == model_monitor.BASELINE_CURRENT_PREFIX
-    assert spec.DATA_CAPTURE_PREFIX == model_monitor.DATA_CAPTURE_PREFIX
-    assert spec.BASELINE_FILES == model_monitor.BASELINE_FILES
-
-
 def test_config_and_input_agree_on_the_waiting_time():
-    for name in settings.available_stages():
-        config = load_stage_config(name).serving
+    for name in DATA_STAGES:
+        config = load_stage_config(name).use_cases[0].serving
         doc = deployment_defaults(load_stage_config(name))
         assert spec.waiting_seconds(doc["deployment"], config.initial_instance_count) == \
             config.deployment.waiting_seconds(config.initial_instance_count)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from config import ConfigError
-from config.settings import RESOURCE_PREFIX_MAX
+from config import RESOURCE_PREFIX_MAX, ConfigError
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, InvalidPipelineInput, names
 from runtime_scripts.pipeline_input.values import TAG_VALUE_MAX, tag_value_problem
 

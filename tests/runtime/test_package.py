@@ -35,7 +35,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*Saving model in the UBJSON for
 # `save_model("xgboost-model")` by XGBoost 1.7.6, as SageMaker's XGBoost 1.7-1 container saves it
 # (5 rounds, 4 features): XGBoost's legacy binary format.
 LEGACY_BINARY_MODEL = Path(__file__).parent / "fixtures" / "xgboost-1.7.6-legacy-binary-model"
-# What the platform's builtin-xgboost defaults send (config/settings.py), on one thread.
+# What the platform's builtin defaults send (config/settings.py), on one thread.
 BUILTIN_PARAMS = {"objective": "binary:logistic", "eval_metric": "auc", "max_depth": 5,
                   "eta": 0.1, "nthread": 1, "seed": 0}
 

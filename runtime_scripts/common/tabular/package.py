@@ -1,6 +1,6 @@
 """Package job: repack a SageMaker built-in XGBoost model into this image's model bundle.
 
-With `training.algorithm = "builtin-xgboost"` the training (or tuning) job runs SageMaker's
+With `training.algorithm = "builtin"` the training (or tuning) job runs SageMaker's
 XGBoost container, whose model.tar.gz holds one file, `xgboost-model`, and nothing of the
 preprocessing. This job turns it into the bundle `train` writes (model_bundle.py), so evaluation,
 the model registry, serving and batch transform see one model format whichever algorithm ran.

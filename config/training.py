@@ -1,0 +1,156 @@
+"""Sections of the training pipeline: training, tuning and the quality gate. What depends on the
+use case (its metrics, objective, built-in algorithm) is checked by `validate_for(key, manifest)`
+once the use case is known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from config.checks import check_range
+from config.problems import nearest, report
+from config.resources import JobResources
+from runtime_scripts import contract
+from runtime_scripts.common.manifest import UseCaseManifest
+
+
+@dataclass(frozen=True)
+class TrainingConfig(JobResources):
+    MAX_RUNTIME_SECONDS: ClassVar[int] = contract.TRAINING_MAX_RUNTIME_SECONDS
+
+    # "script": the use case's own image trains; "builtin": the SageMaker algorithm its manifest
+    # names (image.builtin_training), whose model the training pipeline repacks.
+    algorithm: Literal["script", "builtin"] = "script"
+    use_spot: bool = False
+    max_wait_seconds: int = 7200
+    # Over the use case's own defaults (its manifest's `hyperparameters`).
+    hyperparameters: dict[str, str] = field(default_factory=dict)
+
+    def validate(self, key: str) -> None:
+        super().validate(key)
+        check_range(f"{key}.max_wait_seconds", self.max_wait_seconds,
+                    contract.JOB_MIN_RUNTIME_SECONDS, contract.TRAINING_MAX_WAIT_SECONDS)
+        if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
+            report(f"{key}.max_wait_seconds",
+                   "must be >= max_runtime_seconds when use_spot is true",
+                   f">= {self.max_runtime_seconds}")
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        builtin = manifest.image.builtin_training
+        if self.algorithm == "builtin" and builtin is None:
+            report(f"{key}.algorithm", f"use case {manifest.name!r} names no built-in "
+                   "algorithm (its manifest's image.builtin_training)", "script")
+        objective = self.hyperparameters.get("objective")
+        if self.algorithm == "builtin" and builtin is not None and objective not in (
+                None, builtin.hyperparameters.get("objective")):
+            # The repacked model is scored and served as the use case's prediction.
+            report(f"{key}.hyperparameters.objective",
+                   f"{objective!r} is not what use case {manifest.name!r} serves",
+                   f"{builtin.hyperparameters.get('objective')!r}, or leave it out")
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    enabled: bool = False
+    strategy: Literal[contract.TUNING_STRATEGIES] = "Bayesian"
+    # None: the use case's own objective (its manifest's tuning.objective_metric / _type).
+    objective_metric: str | None = None
+    objective_type: Literal["Maximize", "Minimize"] | None = None
+    max_jobs: int = 20
+    max_parallel_jobs: int = 2
+
+    def validate(self, key: str) -> None:
+        check_range(f"{key}.max_jobs", self.max_jobs, 1, contract.TUNING_MAX_TRAINING_JOBS)
+        check_range(f"{key}.max_parallel_jobs", self.max_parallel_jobs, 1,
+                    contract.TUNING_MAX_PARALLEL_JOBS)
+        if self.max_parallel_jobs > self.max_jobs:
+            report(f"{key}.max_parallel_jobs", "must not exceed max_jobs",
+                   f"<= {self.max_jobs}")
+
+    def validate_for(self, key: str, manifest: UseCaseManifest, *, builtin: bool) -> None:
+        allowed = objective_metrics(manifest, builtin=builtin)
+        if self.objective_metric is not None and self.objective_metric not in allowed:
+            guess = nearest(self.objective_metric, allowed)
+            report(f"{key}.objective_metric", f"{self.objective_metric!r} is not a metric "
+                   f"use case {manifest.name!r} emits" + (f"; did you mean {guess!r}?"
+                                                         if guess else ""), ", ".join(allowed))
+
+
+def objective_metrics(manifest: UseCaseManifest, *, builtin: bool) -> list[str]:
+    """The metrics a tuning job of the use case can optimise: its training log's, or what the
+    built-in algorithm emits when it trains."""
+    algorithm = manifest.image.builtin_training
+    if builtin and algorithm is not None:
+        return [algorithm.objective_metric]
+    return list(manifest.training_metrics)
+
+
+def metric_bounds(manifest: UseCaseManifest, name: str) -> tuple[float, float]:
+    """The range a threshold on the use case's metric `name` may take."""
+    metric = manifest.metric(name)
+    return (-float("inf") if metric.minimum is None else metric.minimum,
+            float("inf") if metric.maximum is None else metric.maximum)
+
+
+@dataclass(frozen=True)
+class GateCondition:
+    """One condition the evaluation's metrics must meet (runtime_scripts/common/quality_gate.py);
+    its metric is one of the use case's gateable metrics (its manifest)."""
+
+    metric: str
+    comparison: Literal[contract.GATE_COMPARISONS]
+    threshold: float
+
+    def validate(self, key: str) -> None:
+        return None  # needs the use case: validate_for
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        if self.metric not in manifest.gateable_metrics:
+            guess = nearest(self.metric, manifest.gateable_metrics)
+            report(f"{key}.metric", f"{self.metric!r} is not a metric use case "
+                   f"{manifest.name!r} can be gated on" + (f"; did you mean {guess!r}?"
+                                                           if guess else ""),
+                   ", ".join(manifest.gateable_metrics))
+            return
+        metric = manifest.metric(self.metric)
+        better = metric.better_comparisons
+        if self.comparison not in better:
+            report(f"{key}.comparison", f"{self.metric} is better when "
+                   f"{'higher' if metric.higher_is_better else 'lower'}, so "
+                   f"'{self.comparison}' would pass worse models", " or ".join(better))
+        check_range(f"{key}.threshold", self.threshold, *metric_bounds(manifest, self.metric))
+
+
+@dataclass(frozen=True)
+class QualityGateConfig:
+    """Every condition must hold for a model to be registered; None: the use case's default
+    gate (its manifest's). A gate has at least two conditions and, where the use case names
+    such metrics (classification: precision, recall or F1), one on them: a ranking metric alone
+    (AUC) once approved a model that never predicted churn."""
+
+    conditions: list[GateCondition] | None = None
+
+    def validate(self, key: str) -> None:
+        return None  # needs the use case: validate_for
+
+    def effective(self, manifest: UseCaseManifest) -> list[GateCondition]:
+        if self.conditions is not None:
+            return list(self.conditions)
+        return [GateCondition(c.metric, c.comparison, c.threshold) for c in manifest.gate]
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        conditions = self.effective(manifest)
+        low, high = contract.GATE_MIN_CONDITIONS, contract.GATE_MAX_CONDITIONS
+        if not low <= len(conditions) <= high:
+            report(f"{key}.conditions", f"has {len(conditions)} conditions",
+                   f"{low} .. {high}, e.g. " + " and ".join(
+                       f"{c.metric} {c.comparison} {c.threshold}" for c in manifest.gate))
+        for i, condition in enumerate(conditions):
+            condition.validate_for(f"{key}.conditions[{i}]", manifest)
+        required = manifest.gate_requires_one_of
+        if required and not any(c.metric in required for c in conditions):
+            report(f"{key}.conditions", f"no condition on {', '.join(required)}: a model that "
+                   "never predicts the positive class would pass",
+                   f'add one, e.g. {{"metric": "{required[0]}", "comparison": ">=", '
+                   '"threshold": 0.5}')
+
