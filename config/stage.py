@@ -97,6 +97,15 @@ class StageConfig:
             if use_case.name in seen:
                 report(f"{key}.name", f"{use_case.name!r} is listed twice",
                        "each use case once, with all its overrides")
+            # Each use case's serving permissions are scoped to '<prefix>-<use case>-*', which
+            # would also grant one use case the resources of another named '<use case>-...'.
+            overlapping = [other for other in seen if use_case.name.startswith(f"{other}-")
+                           or other.startswith(f"{use_case.name}-")]
+            if overlapping:
+                report(f"{key}.name", f"{use_case.name!r} and {overlapping[0]!r} in one stage: "
+                       "one name followed by '-' begins the other, so the resource names of one "
+                       "would fall under the other's permissions",
+                       "names where neither is the other plus '-...', e.g. churn and churneu")
             seen.add(use_case.name)
             stage_problems = set(reported())
             with collecting() as found:

@@ -35,7 +35,8 @@ class BatchPipelineProps:
     execution_role: iam.IRole
     artifacts_bucket: s3.IBucket
     model_package_group_name: str
-    name_prefix: str
+    name_prefix: str  # the stage's: every job and model name starts with it
+    runs_prefix: str  # the artifacts bucket's folder of this use case's executions
     defaults: dict
     platform: dict
 
@@ -60,13 +61,14 @@ class BatchPipeline(Construct):
             "Reads the versions of its own model package group; ListModelPackages is authorized "
             "on model packages only (no group ARN applies), the request filters to the group; "
             "creates models named after the stage prefix; reads evaluation.json under the "
-            "per-execution batch/ prefix.",
+            "per-execution batch/ prefix of its use case.",
             wildcard_findings(resources=(
                 in_finding(self, list_packages_arn(self)),
                 in_finding(self, stack.format_arn(
                     service="sagemaker", resource="model-package",
                     resource_name=f"{props.model_package_group_name}/*")),
-                in_finding(self, props.artifacts_bucket.arn_for_objects("batch/*")),
+                in_finding(self, props.artifacts_bucket.arn_for_objects(
+                    f"{props.runs_prefix}*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="model",
                                                   resource_name=f"{props.name_prefix}-*")),
             )),
@@ -136,5 +138,6 @@ class BatchPipeline(Construct):
             comment="Score the predictions against the labels known for the batch",
         ), kind="evaluation")
         describe.next(evaluate).next(frame.protect(
-            read_evaluation_state(self, props.artifacts_bucket, "batch/*"))).next(then)
+            read_evaluation_state(self, props.artifacts_bucket,
+                                  f"{props.runs_prefix}*"))).next(then)
         return describe

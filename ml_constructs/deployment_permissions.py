@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.model_monitor import baseline_prefix
 from ml_constructs.model_package_choice import list_packages_arn
 from ml_constructs.pipeline_states import PROCESSING, grant_sagemaker_jobs
 
@@ -52,7 +53,8 @@ class DeploymentPermissions(Construct):
         endpoint_arn = self._arn("sagemaker", "endpoint", endpoint)
         configs = self._arn("sagemaker", "endpoint-config", f"{prefix}-*")
         schedules = self._arn("sagemaker", "monitoring-schedule", f"{prefix}-*")
-        baseline_runs = props.monitoring_bucket.arn_for_objects("baselines/data-quality/runs/*")
+        baseline_runs = props.monitoring_bucket.arn_for_objects(
+            f"{baseline_prefix(endpoint)}runs/*")
         statements = [
             # SageMaker creates grants on the key for the endpoint's volumes and captured data.
             iam.PolicyStatement(actions=["kms:CreateGrant"], resources=[props.key.key_arn],
@@ -88,7 +90,8 @@ class DeploymentPermissions(Construct):
         policy.attach_to_role(role)
         acknowledge_role_policy(
             policy,
-            "Endpoint configs and schedules are named after the stage prefix and the execution; "
+            "Endpoint configs and schedules are named after the use case's prefix and the "
+            "execution; "
             "baseline files are written per run under one prefix; Application Auto Scaling "
             "names its target-tracking alarms after the endpoint; each is limited to this "
             "stage's resources.",
@@ -132,12 +135,12 @@ class DeploymentPermissions(Construct):
         ]
         if monitoring:
             resources.append(props.monitoring_bucket.arn_for_objects(
-                "baselines/data-quality/current/*"))
+                f"{baseline_prefix(props.endpoint_name)}current/*"))
         frame.acknowledge_policy(
             state_machine,
             "Reads versions of its own model package group (ListModelPackages is authorized on "
             "model packages only, the request filters to the group); creates models and "
-            "endpoint configs named after the stage prefix and the execution; writes the two "
+            "endpoint configs named after the use case's prefix and the execution; writes the two "
             "current baseline files; Application Auto Scaling and ListMonitoringSchedules have "
             "no resource-level permissions ('*').",
             # '*' is also acknowledged by the frame for X-Ray; said again here with these reasons.

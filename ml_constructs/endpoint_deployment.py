@@ -131,10 +131,10 @@ class EndpointDeployment(Construct):
         given = sfn.Pass(self, "Use given baseline dataset",
                          parameters={"s3_uri.$": "$.baseline.dataset_s3_uri"},
                          result_path="$.baseline_source")
+        # The training run's folder, as the training pipeline records it on the package.
         from_training = sfn.Pass(self, "Use the training run's baseline", parameters={
-            "s3_uri.$": "States.Format('s3://{}/runs/{}/preprocessing/baseline/', "
-                        "$.platform.artifacts_bucket, "
-                        "$.package_description.CustomerMetadataProperties.execution)"},
+            "s3_uri.$": "States.Format('{}preprocessing/baseline/', "
+                        "$.package_description.CustomerMetadataProperties.run)"},
                                  result_path="$.baseline_source")
         unknown = sfn.Pass(self, "No baseline dataset", parameters={
             "skipped": "the package names no training run and no baseline.dataset_s3_uri was "
@@ -147,7 +147,7 @@ class EndpointDeployment(Construct):
                 .when(sfn.Condition.boolean_equals("$.baseline.enabled", False), then)
                 .when(sfn.Condition.boolean_equals("$.baseline.given", True), given)
                 .when(sfn.Condition.is_present(
-                    "$.package_description.CustomerMetadataProperties.execution"), from_training)
+                    "$.package_description.CustomerMetadataProperties.run"), from_training)
                 .otherwise(unknown))
 
     # --- create or blue/green update -----------------------------------------------------------

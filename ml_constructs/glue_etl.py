@@ -1,5 +1,6 @@
 """Glue ETL: raw CSV -> typed, deduplicated, partitioned Parquet in the curated bucket, registered
-in a Glue Data Catalog database (runtime_scripts/glue/etl.py)."""
+in a Glue Data Catalog database (runtime_scripts/glue/etl.py). One job per use case, on its own
+data prefixes and table; the database and the security configuration are the stage's."""
 
 from __future__ import annotations
 
@@ -26,52 +27,71 @@ GLUE_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts" / "glu
 SPARK_DEFAULT_DATABASE = "default"  # Spark SQL's session catalog always starts in it
 
 
-@dataclass(frozen=True)
-class GlueEtlProps:
-    name_prefix: str
-    key: kms.IKey
-    raw_bucket: s3.IBucket
-    curated_bucket: s3.IBucket
-    table_name: str = "churn"
-    raw_prefix: str = "churn/"
-    curated_prefix: str = "churn/"
-    workers: int = 2
-    timeout_minutes: int = 60
+class GlueCatalog(Construct):
+    """What a stage's Glue ETL jobs share: the Data Catalog database and the security
+    configuration (the stage's key for S3, CloudWatch logs and job bookmarks)."""
 
-
-class GlueEtl(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, props: GlueEtlProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, database_name: str,
+                 security_configuration_name: str, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
-        database_name = props.name_prefix.replace("-", "_")
-        self.database = glue.Database(self, "Database", database_name=database_name,
+        self.database_name = database_name
+        self.database = glue.Database(self, "Database", database_name=self.database_name,
                                       description="Curated, typed data sets of the ML platform")
         # Catalog metadata only (the data stays in the retained curated bucket, and the job
         # recreates its table): deleted with the stack, so its fixed name never blocks the next
         # deploy.
         self.database.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-        security = glue.SecurityConfiguration(
+        self.security = glue.SecurityConfiguration(
             self, "Security",
-            security_configuration_name=f"{props.name_prefix}-etl",
-            s3_encryption=glue.S3Encryption.kms(props.key),
-            cloud_watch_encryption=glue.CloudWatchEncryption.kms(props.key),
-            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(props.key),
+            security_configuration_name=security_configuration_name,
+            s3_encryption=glue.S3Encryption.kms(key),
+            cloud_watch_encryption=glue.CloudWatchEncryption.kms(key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(key),
         )
         # Glue cannot update a security configuration, only replace it: a name that changes with
-        # its encryption settings (the job follows its Ref), and nothing to keep after the stack.
-        security_resource = security.node.default_child
-        security_resource.name = replaceable_name(security_resource, f"{props.name_prefix}-etl",
+        # its encryption settings (the jobs follow its Ref), and nothing to keep after the stack.
+        security_resource = self.security.node.default_child
+        security_resource.name = replaceable_name(security_resource, security_configuration_name,
                                                   name_property="Name")
-        security.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-        self.job_name = f"{props.name_prefix}-etl"
+        self.security.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+
+
+@dataclass(frozen=True)
+class GlueEtlProps:
+    job_name: str
+    table_name: str
+    catalog: GlueCatalog
+    key: kms.IKey
+    raw_bucket: s3.IBucket
+    curated_bucket: s3.IBucket
+    raw_prefix: str  # the use case's data prefix in each bucket, e.g. "churn/"
+    curated_prefix: str
+    schema: Path  # the raw table's schema (the use case's glue_schema.json)
+    workers: int = 2
+    timeout_minutes: int = 60
+
+
+class GlueEtl(Construct):
+    """One use case's ETL job: its raw prefix -> its curated prefix and catalog table."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: GlueEtlProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        database_name = props.catalog.database_name
+        self.job_name = props.job_name
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
                         description=f"{self.job_name}: read raw, write curated, update its table")
         props.raw_bucket.grant_read(role, f"{props.raw_prefix}*")
-        # The curated table and its quarantine sibling (<output_path>_rejects).
-        props.curated_bucket.grant_read_write(role, f"{props.curated_prefix.rstrip('/')}*")
+        # The curated table and its siblings: the quarantine (<output_path>_rejects) and the
+        # '<directory>_$folder$' placeholders EMRFS (s3:// paths) writes when it creates a
+        # folder, as AWS documents. Not '<prefix>*': that would also match the default prefix
+        # of a use case named '<this one>-...'.
+        curated = (f"{props.curated_prefix}*", f"{props.curated_prefix.rstrip('/')}_*")
+        for pattern in curated:
+            props.curated_bucket.grant_read_write(role, pattern)
         props.key.grant_encrypt_decrypt(role)
         catalog = [stack.format_arn(service="glue", resource="catalog"),
-                   self.database.database_arn,
+                   props.catalog.database.database_arn,
                    stack.format_arn(service="glue", resource="table",
                                     resource_name=f"{database_name}/{props.table_name}")]
         role.add_to_policy(iam.PolicyStatement(
@@ -98,7 +118,6 @@ class GlueEtl(Construct):
         role.add_to_policy(iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"], resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}}))
-        schema = (GLUE_SCRIPTS.parent / "use_cases" / "churn" / "glue_schema.json").read_text()
         self.job = glue.PySparkEtlJob(
             self, "Job",
             job_name=self.job_name,
@@ -111,12 +130,12 @@ class GlueEtl(Construct):
             timeout=cdk.Duration.minutes(props.timeout_minutes),
             max_concurrent_runs=1,  # bookmarks and partition overwrites assume one run at a time
             max_retries=0,  # Step Functions owns the retry policy
-            security_configuration=security,
+            security_configuration=props.catalog.security,
             continuous_logging=glue.ContinuousLoggingProps(enabled=True),
             default_arguments={
                 "--input_path": props.raw_bucket.s3_url_for_object(props.raw_prefix),
                 "--output_path": props.curated_bucket.s3_url_for_object(props.curated_prefix),
-                "--schema_json": schema,
+                "--schema_json": props.schema.read_text(),
                 "--database": database_name,
                 "--table": props.table_name,
                 "--enable-glue-datacatalog": "true",
@@ -137,8 +156,8 @@ class GlueEtl(Construct):
                            in_finding(self, f"{log_groups}:log-stream:*"),
                            in_finding(self, props.raw_bucket.arn_for_objects(
                                f"{props.raw_prefix}*")),
-                           in_finding(self, props.curated_bucket.arn_for_objects(
-                               f"{props.curated_prefix.rstrip('/')}*")),
+                           *(in_finding(self, props.curated_bucket.arn_for_objects(pattern))
+                             for pattern in curated),
                            in_finding(self, stack.format_arn(
                                service="s3", region="", account="",
                                resource=f"cdk-hnb659fds-assets-{stack.account}-{stack.region}",

@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
 from ml_constructs import sagemaker_jobs as jobs
-from ml_constructs.model_monitor import BASELINE_CURRENT_PREFIX, ModelMonitor, Monitoring
+from ml_constructs.model_monitor import ModelMonitor, Monitoring
 from ml_constructs.sdk_states import SdkStates
 
 
@@ -26,7 +26,7 @@ def monitoring_states(states: SdkStates, *, monitor: ModelMonitor, schedule: str
         {"Bucket": bucket.bucket_name, "Key.$": f"$.run.s3.baseline_promotions[{i}].key",
          "CopySource.$": f"$.run.s3.baseline_promotions[{i}].source"},
         service="s3", iam_action="s3:PutObject",
-        resources=[bucket.arn_for_objects(f"{BASELINE_CURRENT_PREFIX}*")])
+        resources=[bucket.arn_for_objects(f"{monitor.baseline_prefix}current/*")])
         for i, name in enumerate(("constraints", "statistics"))]
     promotions[0].next(promotions[1]).next(data_quality)
     return (sfn.Choice(states.scope, "Baseline computed?")

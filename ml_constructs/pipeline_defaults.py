@@ -1,15 +1,16 @@
-"""What a pipeline does when started with `{}`: the stage config turned into the defaults document
-the first state merges the execution input over (shapes: docs/pipeline-inputs.md)."""
+"""What a use case's pipeline does when started with `{}`: the stage config and the use case's
+manifest turned into the defaults document the first state merges the execution input over, and
+the `platform` values it fixes (shapes: docs/pipeline-inputs.md). Pure functions of the config
+(bucket names may be CDK tokens), so tests check them against the input validator without a
+synth; the validator learns a use case only from these documents, never by importing it."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from aws_cdk import aws_s3 as s3
-
 from config import JobResources, StageConfig, UseCaseConfig
-
-BATCH_INPUT_PREFIX = "batch/input/"
+from config.training import objective_metrics
+from ml_constructs.resource_names import UseCaseNames
 
 
 def _resources(resources: JobResources) -> dict:
@@ -19,16 +20,20 @@ def _resources(resources: JobResources) -> dict:
             "max_runtime_seconds": resources.max_runtime_seconds}
 
 
-def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw: s3.IBucket,
-                      curated: s3.IBucket) -> dict:
+def _s3(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str,
+                      curated_bucket: str) -> dict:
     training, tuning = use_case.training, use_case.tuning
     objective_metric, objective_type = use_case.objective
     manifest = use_case.manifest
     return {
         "data": {
-            "raw_s3_uri": raw.s3_url_for_object(use_case.prefix),
+            "raw_s3_uri": _s3(raw_bucket, use_case.prefix),
             "run_glue": False,
-            "curated_s3_uri": curated.s3_url_for_object(use_case.prefix),
+            "curated_s3_uri": _s3(curated_bucket, use_case.prefix),
             "dataset_spec_s3_uri": None,
         },
         "processing": _resources(config.processing),
@@ -50,14 +55,22 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw: s3.I
     }
 
 
-def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw: s3.IBucket) -> dict:
+def batch_content_types(use_case: UseCaseConfig) -> list[str]:
+    """What a batch transform may send: the transform job asks for its input's own type back
+    (Accept), so a type the use case's model both takes and answers."""
+    serving = use_case.manifest.serving
+    return [t for t in serving.content_types if t in serving.accept_types]
+
+
+def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
     batch = use_case.batch_inference
+    names = UseCaseNames(config.resource_prefix, use_case.name)
     return {
         "data": {
-            "input_s3_uri": raw.s3_url_for_object(BATCH_INPUT_PREFIX),
-            "content_type": "text/csv", "split_type": "Line", "join_source": "None",
-            "input_filter": "$", "output_filter": "$", "output_s3_uri": None,
-            "labels_s3_uri": None,
+            "input_s3_uri": _s3(raw_bucket, names.batch_input_prefix),
+            "content_type": batch_content_types(use_case)[0], "split_type": "Line",
+            "join_source": "None", "input_filter": "$", "output_filter": "$",
+            "output_s3_uri": None, "labels_s3_uri": None,
         },
         "model_package_arn": None,
         "processing": _resources(config.processing),
@@ -70,7 +83,43 @@ def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw: s3.IBuc
     }
 
 
-def platform_values(config: StageConfig, *, artifacts: s3.IBucket, group: str) -> dict:
-    return {"artifacts_bucket": artifacts.bucket_name, "model_package_group": group,
+def platform_values(config: StageConfig, use_case: UseCaseConfig, *,
+                    artifacts_bucket: str) -> dict:
+    """What every pipeline of the use case fixes (runtime_scripts/pipeline_input/platform.py)."""
+    return {"artifacts_bucket": artifacts_bucket,
+            "model_package_group": UseCaseNames(config.resource_prefix,
+                                                use_case.name).model_package_group,
             "resource_prefix": config.resource_prefix,
+            "use_case": use_case.name,
             "max_job_attempts": config.job_retries.max_attempts}
+
+
+def pinned_hyperparameters(use_case: UseCaseConfig) -> dict[str, str]:
+    """A built-in algorithm's `objective`: the repacked model is scored and served as the use
+    case's prediction (the rule the stage config applies to training.hyperparameters)."""
+    builtin = use_case.manifest.image.builtin_training
+    if not use_case.builtin_training or builtin is None:
+        return {}
+    return {k: v for k, v in builtin.hyperparameters.items() if k == "objective"}
+
+
+def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
+                      artifacts_bucket: str) -> dict:
+    manifest = use_case.manifest
+    return {
+        **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+        "gate_metrics": [{"name": m.name, "higher_is_better": m.higher_is_better,
+                          "minimum": m.minimum, "maximum": m.maximum}
+                         for m in manifest.metrics if m.gateable],
+        "gate_requires_one_of": list(manifest.gate_requires_one_of),
+        # The stage config's rule for tuning.objective_metric: the training jobs'
+        # MetricDefinitions (the manifest's training_metrics), or the built-in algorithm's.
+        "objective_metrics": objective_metrics(manifest, builtin=use_case.builtin_training),
+        "pinned_hyperparameters": pinned_hyperparameters(use_case),
+    }
+
+
+def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
+                   artifacts_bucket: str) -> dict:
+    return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+            "content_types": batch_content_types(use_case)}

@@ -5,6 +5,7 @@ names (`training.algorithm = "builtin"`), whose model the training pipeline then
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -15,6 +16,7 @@ from constructs import Construct
 from config import UseCaseConfig
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.sagemaker_jobs import JobSettings
+from runtime_scripts.common.manifest import USE_CASE_ENV
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 
@@ -28,9 +30,21 @@ def builtin_image_uri(framework: str, region: str, version: str | None = None) -
         image_uris.retrieve(framework, region)
 
 
+def build_context_excludes(folder: str) -> list[str]:
+    """What the image's build context (runtime_scripts/) leaves out: what runs elsewhere (Glue,
+    the input validator), every use case's folder but `use_cases/<folder>` (so that editing one
+    use case neither changes another's asset hash nor rebuilds its image), and this one's tests
+    and sample data. Later patterns win and `!` includes again, as in a .dockerignore (CDK's
+    Docker ignore mode)."""
+    return ["**/__pycache__", "**/*.pyc", "glue", "pipeline_input",
+            "use_cases/*", "!use_cases/__init__.py", f"!use_cases/{folder}",
+            f"use_cases/{folder}/tests", f"use_cases/{folder}/sample_data"]
+
+
 class RuntimeImage(Construct):
-    """A use case's image, built by `cdk deploy` (or the pipeline's assets step) from its
-    folder's Dockerfile with runtime_scripts/ as the build context. Synth only stages the build
+    """A use case's image, built by `cdk deploy` (or the pipeline's assets step) from the
+    Dockerfile its manifest names (tabular use cases share one), with runtime_scripts/ as the
+    build context and its name as the ML_USE_CASE build argument. Synth only stages the build
     context; no Docker is needed.
 
     `image_uri` is always the use case's own; `training_image_uri` is the image of training and
@@ -43,12 +57,15 @@ class RuntimeImage(Construct):
         manifest = use_case.manifest
         builtin = manifest.image.builtin_training
         self.use_case = use_case.name
+        self.training_metrics = tuple(manifest.training_metrics)
+        # The folder the manifest names (its own, normally `use_cases/<name>`).
+        folder = manifest.folder.relative_to(RUNTIME_SCRIPTS / "use_cases").as_posix()
         self.asset = ecr_assets.DockerImageAsset(
             self, "Asset", directory=str(RUNTIME_SCRIPTS),
-            file=f"use_cases/{use_case.name}/{manifest.image.dockerfile}",
+            file=posixpath.normpath(f"use_cases/{folder}/{manifest.image.dockerfile}"),
+            build_args={USE_CASE_ENV: use_case.name},
             platform=ecr_assets.Platform.LINUX_AMD64,
-            exclude=["**/__pycache__", "**/*.pyc", "glue", "pipeline_input", "use_cases/*/tests",
-                     "use_cases/*/sample_data"],
+            exclude=build_context_excludes(folder),
         )
         self.image_uri = self.asset.image_uri
         self.builtin_training = use_case.builtin_training and builtin is not None
@@ -68,4 +85,5 @@ class RuntimeImage(Construct):
                            builtin_training=self.builtin_training, kms_key_id=key.key_arn,
                            git_commit=git_commit, use_case=self.use_case,
                            subnet_ids=network.subnet_ids if network else (),
-                           security_group_ids=network.security_group_ids if network else ())
+                           security_group_ids=network.security_group_ids if network else (),
+                           training_metrics=self.training_metrics)

@@ -38,6 +38,9 @@ class JobSettings:
     use_case: str  # the use case whose image this is: ML_USE_CASE of every job it runs
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    # The "#metrics" names its training script logs (the manifest's training_metrics): the
+    # MetricDefinitions of its training and tuning jobs in script mode.
+    training_metrics: tuple[str, ...] = ()
 
     @property
     def environment(self) -> dict[str, str]:
@@ -141,10 +144,13 @@ def processing_job(
 
 
 # --- training -------------------------------------------------------------------------------------
-def metric_definitions() -> list[dict]:
+def metric_definitions(settings: JobSettings) -> list[dict]:
     """Regexes over the training script's `#metrics` log lines (runtime_scripts/contract.py)."""
+    if not settings.training_metrics:
+        raise ValueError(f"use case {settings.use_case!r}: a script-mode training job needs "
+                         "the manifest's training_metrics")
     return [{"Name": name, "Regex": contract.metric_regex(name)}
-            for name in contract.TRAINING_METRICS]
+            for name in settings.training_metrics]
 
 
 def training_channels(settings: JobSettings) -> list[dict]:
@@ -173,7 +179,7 @@ def _algorithm_specification(settings: JobSettings) -> dict:
     if not settings.builtin_training:
         # Built-in algorithms publish their own metrics (validation:auc, ...) and reject
         # custom definitions.
-        spec["MetricDefinitions"] = metric_definitions()
+        spec["MetricDefinitions"] = metric_definitions(settings)
     return spec
 
 

@@ -20,7 +20,9 @@ from ml_constructs.compliance import (
 class SageMakerExecutionRole(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey,
                  read_buckets: list[s3.IBucket], artifacts_bucket: s3.IBucket,
-                 in_vpc: bool) -> None:
+                 in_vpc: bool, read_prefixes: tuple[str, ...] = ()) -> None:
+        """`read_prefixes`: s3://bucket/prefix/ locations outside the platform's buckets the
+        jobs read (e.g. a model quality monitor's ground truth labels)."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.role = iam.Role(self, "Role",
@@ -29,6 +31,17 @@ class SageMakerExecutionRole(Construct):
         for bucket in read_buckets:
             bucket.grant_read(self.role)
         artifacts_bucket.grant_read_write(self.role)
+        prefix_objects = []
+        for uri in read_prefixes:
+            bucket_name, _, prefix = uri.removeprefix("s3://").partition("/")
+            bucket_arn = stack.format_arn(service="s3", region="", account="",
+                                          resource=bucket_name)
+            prefix_objects.append(f"{bucket_arn}/{prefix}*")
+            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"],
+                                                        resources=[prefix_objects[-1]]))
+            self.role.add_to_policy(iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}))
         key.grant_encrypt_decrypt(self.role)
         # Every job passes the key as VolumeKmsKeyId. SageMaker's developer guide (execution role
         # permissions of CreateProcessingJob, CreateTrainingJob, CreateHyperParameterTuningJob)
@@ -65,7 +78,8 @@ class SageMakerExecutionRole(Construct):
         acknowledge_role_policy(
             self.role.node.find_child("DefaultPolicy"),
             "Jobs read and write objects whose keys are generated per execution inside the "
-            "platform's own buckets (CDK bucket grants); KMS actions from CDK's key grant on one "
+            "platform's own buckets (CDK bucket grants), and read under the configured ground "
+            "truth prefixes; KMS actions from CDK's key grant on one "
             "key; ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-conditioned) and "
             "the ENI actions SageMaker needs in a VPC have no resource-level permissions; log "
             "streams are named by SageMaker under /aws/sagemaker/.",
@@ -74,6 +88,7 @@ class SageMakerExecutionRole(Construct):
                 resources=("*", in_finding(self, log_groups),
                            in_finding(self, f"{log_groups}:log-stream:*"),
                            *(in_finding(self, b.arn_for_objects("*"))
-                             for b in [*read_buckets, artifacts_bucket])),
+                             for b in [*read_buckets, artifacts_bucket]),
+                           *(in_finding(self, arn) for arn in prefix_objects)),
             ),
         )

@@ -1,7 +1,7 @@
-"""CloudWatch alarms on the stage's endpoint: the rollback alarms a blue/green deployment watches
-(5xx errors, p99 model latency), instance health, and what Model Monitor publishes (per-feature
-baseline drift; model quality with ground truth). Every alarm notifies the serving topic; the
-drift and model quality alarms also start the retraining gate (retraining.py)."""
+"""CloudWatch alarms on one use case's endpoint: the rollback alarms a blue/green deployment
+watches (5xx errors, p99 model latency), instance health, and what Model Monitor publishes
+(baseline drift; model quality with ground truth). Every alarm notifies the serving topic; the
+drift and model quality alarms also start the use case's retraining gate (retraining.py)."""
 
 from __future__ import annotations
 
@@ -14,28 +14,40 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from config import MonitoringConfig, RollbackAlarmsConfig
-from ml_constructs.compliance import acknowledge
+from ml_constructs.model_monitor import ModelQuality
+from ml_constructs.serving_defaults import ServingNames
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
-DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
-METRICS_PER_ALARM = 10  # CloudWatch: a metric math alarm reads at most 10 metrics
+# The largest baseline drift of any feature in a monitoring run, which the data quality job's
+# post-analytics processor publishes (runtime_scripts/common/tabular/drift_summary.py keeps the
+# same name; a test checks them equal).
+#
+# Why one aggregate and not an alarm per feature: the features are the deployed model's, and its
+# training run's dataset spec decides them, so they change between deployments while alarms are
+# fixed at synth. Model Monitor publishes drift only per feature (feature_baseline_drift_<name>),
+# and CloudWatch alarms cannot search for metrics by name (a math expression with SEARCH cannot
+# be alarmed on). Alarms created per deployment for the deployed columns would live outside
+# CloudFormation (left behind by `cdk destroy`, unseen by cdk-nag) and would need a variable-
+# length composite. The aggregate, computed in the monitoring job itself from the analyzer's own
+# per-feature values, keeps one alarm per use case in the template and covers every column.
+DRIFT_SUMMARY_METRIC = "baseline_drift_max"
 
 
 @dataclass(frozen=True)
 class ServingAlarmsProps:
-    name_prefix: str
-    endpoint_name: str
+    names: ServingNames
     variant_name: str
     rollback: RollbackAlarmsConfig
     monitoring: MonitoringConfig
     serverless: bool
     topic: sns.ITopic
-    features: tuple[str, ...]
-    data_quality_schedule: str | None  # None: no Model Monitor on this stage
+    data_quality_schedule: str | None  # None: no Model Monitor on this endpoint
     model_quality_schedule: str | None
+    model_quality: ModelQuality | None
+    drift: bool = True  # the manifest's monitoring.drift
 
 
 class ServingAlarms(Construct):
@@ -43,118 +55,100 @@ class ServingAlarms(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         self._notify = actions.SnsAction(props.topic)
-        variant = {"EndpointName": props.endpoint_name, "VariantName": props.variant_name}
+        endpoint = props.names.endpoint
+        variant = {"EndpointName": endpoint, "VariantName": props.variant_name}
         rollback = props.rollback
         minutes = rollback.evaluation_minutes
+        errors_name, latency_name = props.names.rollback_alarms
         self.errors = self._alarm(
-            "Errors", "endpoint-5xx-errors",
+            "Errors", errors_name,
             cloudwatch.Metric(namespace=ENDPOINT_NAMESPACE, metric_name="Invocation5XXErrors",
                               dimensions_map=variant, statistic="Sum",
                               period=cdk.Duration.minutes(1)),
             threshold=rollback.max_5xx_errors_per_minute, periods=minutes,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            description=f"{props.endpoint_name}: >= {rollback.max_5xx_errors_per_minute} "
+            description=f"{endpoint}: >= {rollback.max_5xx_errors_per_minute} "
                         f"5xx responses a minute for {minutes} min (rolls a deployment back)")
         self.latency = self._alarm(
-            "Latency", "endpoint-latency-p99",
+            "Latency", latency_name,
             cloudwatch.Metric(namespace=ENDPOINT_NAMESPACE, metric_name="ModelLatency",
                               dimensions_map=variant, statistic="p99",
                               period=cdk.Duration.minutes(1)),
             threshold=rollback.max_latency_p99_ms * 1000,  # ModelLatency is in microseconds
             periods=minutes,
-            description=f"{props.endpoint_name}: p99 model latency above "
-                        f"{rollback.max_latency_p99_ms} ms for {minutes} min (rolls a deployment "
-                        "back)")
+            description=f"{endpoint}: p99 model latency above {rollback.max_latency_p99_ms} ms "
+                        f"for {minutes} min (rolls a deployment back)")
         self.rollback_alarms = [self.errors, self.latency]
         self.health: list[cloudwatch.Alarm] = []
         if not props.serverless:
             for name, metric in (("Memory", "MemoryUtilization"), ("Disk", "DiskUtilization")):
                 self.health.append(self._alarm(
-                    name, f"endpoint-{metric.removesuffix('Utilization').lower()}",
+                    name, props.names.alarm(
+                        f"endpoint-{metric.removesuffix('Utilization').lower()}"),
                     cloudwatch.Metric(namespace=INSTANCE_NAMESPACE, metric_name=metric,
                                       dimensions_map=variant, statistic="Maximum",
                                       period=cdk.Duration.minutes(5)),
                     threshold=90, periods=3,
-                    description=f"{props.endpoint_name}: {metric} above 90% for 15 min"))
+                    description=f"{endpoint}: {metric} above 90% for 15 min"))
         # The alarms whose ALARM state starts the retraining gate.
         self.retraining_triggers: list[cloudwatch.IAlarm] = []
-        self.drift: cloudwatch.CompositeAlarm | None = None
-        if props.data_quality_schedule:
+        self.drift: cloudwatch.Alarm | None = None
+        if props.data_quality_schedule and props.drift:
             self._drift_alarm(props.data_quality_schedule)
         self.model_quality: cloudwatch.Alarm | None = None
-        if props.model_quality_schedule:
-            self._model_quality_alarm(props.model_quality_schedule)
+        if props.model_quality_schedule and props.model_quality is not None:
+            self._model_quality_alarm(props.model_quality_schedule, props.model_quality)
 
     @property
     def rollback_alarm_names(self) -> list[str]:
-        return [f"{self.props.name_prefix}-{suffix}"
-                for suffix in ("endpoint-5xx-errors", "endpoint-latency-p99")]
+        return self.props.names.rollback_alarms
 
-    def _alarm(self, construct_id: str, suffix: str, metric: cloudwatch.IMetric, *,
+    def _alarm(self, construct_id: str, name: str, metric: cloudwatch.IMetric, *,
                threshold: float, periods: int, description: str,
                comparison: cloudwatch.ComparisonOperator =
-               cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-               notify: bool = True) -> cloudwatch.Alarm:
+               cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
-            self, construct_id, alarm_name=f"{self.props.name_prefix}-{suffix}",
-            alarm_description=description, metric=metric, threshold=threshold,
-            evaluation_periods=periods, datapoints_to_alarm=periods,
+            self, construct_id, alarm_name=name, alarm_description=description, metric=metric,
+            threshold=threshold, evaluation_periods=periods, datapoints_to_alarm=periods,
             comparison_operator=comparison,
             # No traffic (or no monitoring run this hour) is not a failure.
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        if notify:
-            alarm.add_alarm_action(self._notify)
-            alarm.add_ok_action(self._notify)
+        alarm.add_alarm_action(self._notify)
+        alarm.add_ok_action(self._notify)
         return alarm
 
+    def _monitor_dimensions(self, schedule: str) -> dict[str, str]:
+        return {"Endpoint": self.props.names.endpoint, "MonitoringSchedule": schedule}
+
     def _drift_alarm(self, schedule: str) -> None:
-        """The largest baseline drift distance of any feature, over groups of at most ten
-        features (a metric math alarm's limit), combined into one composite alarm."""
+        """The largest baseline drift of any of the deployed model's features, per run."""
         props = self.props
-        dims = {"Endpoint": props.endpoint_name, "MonitoringSchedule": schedule}
-        groups = [props.features[i:i + METRICS_PER_ALARM]
-                  for i in range(0, len(props.features), METRICS_PER_ALARM)]
-        members = []
-        for number, group in enumerate(groups, 1):
-            expression = cloudwatch.MathExpression(
-                expression=f"MAX([{', '.join(f'd{i}' for i in range(len(group)))}])",
-                using_metrics={f"d{i}": cloudwatch.Metric(
-                    namespace=DATA_METRICS_NAMESPACE,
-                    metric_name=f"{DRIFT_METRIC_PREFIX}{feature}", dimensions_map=dims,
-                    statistic="Maximum", period=cdk.Duration.hours(1))
-                    for i, feature in enumerate(group)},
-                label=f"largest feature drift, group {number}",
-                period=cdk.Duration.hours(1))
-            member = self._alarm(
-                f"DriftGroup{number}", f"feature-drift-{number}", expression,
-                threshold=props.monitoring.drift_threshold, periods=1, notify=False,
-                description=f"{props.endpoint_name}: baseline drift above "
-                            f"{props.monitoring.drift_threshold} in one of {', '.join(group)}")
-            acknowledge(member, "A member of the composite data drift alarm, which notifies and "
-                        "starts retraining; notifying per member would send every message twice.",
-                        "NIST.800.53.R5-CloudWatchAlarmAction")
-            members.append(member)
-        self.drift = cloudwatch.CompositeAlarm(
-            self, "Drift", composite_alarm_name=f"{props.name_prefix}-data-drift",
-            alarm_description=f"{props.endpoint_name}: Model Monitor measured feature drift "
-                              "beyond the threshold (starts the retraining gate)",
-            alarm_rule=cloudwatch.AlarmRule.any_of(*members))
-        self.drift.add_alarm_action(self._notify)
-        self.drift.add_ok_action(self._notify)
+        self.drift = self._alarm(
+            "Drift", props.names.alarm("data-drift"),
+            cloudwatch.Metric(namespace=DATA_METRICS_NAMESPACE, metric_name=DRIFT_SUMMARY_METRIC,
+                              dimensions_map=self._monitor_dimensions(schedule),
+                              statistic="Maximum", period=cdk.Duration.hours(1)),
+            threshold=props.monitoring.drift_threshold, periods=1,
+            description=f"{props.names.endpoint}: Model Monitor measured a feature's baseline "
+                        f"drift above {props.monitoring.drift_threshold} (starts the "
+                        "retraining gate)")
         self.retraining_triggers.append(self.drift)
 
-    def _model_quality_alarm(self, schedule: str) -> None:
+    def _model_quality_alarm(self, schedule: str, quality: ModelQuality) -> None:
         props, monitoring = self.props, self.props.monitoring
+        worse = "below" if quality.higher_is_better else "above"
         self.model_quality = self._alarm(
-            "ModelQuality", "model-quality",
-            cloudwatch.Metric(namespace=MODEL_METRICS_NAMESPACE,
-                              metric_name=monitoring.model_quality_metric,
-                              dimensions_map={"Endpoint": props.endpoint_name,
-                                              "MonitoringSchedule": schedule},
-                              statistic="Minimum", period=cdk.Duration.hours(1)),
+            "ModelQuality", props.names.alarm("model-quality"),
+            cloudwatch.Metric(namespace=MODEL_METRICS_NAMESPACE, metric_name=quality.metric,
+                              dimensions_map=self._monitor_dimensions(schedule),
+                              statistic="Minimum" if quality.higher_is_better else "Maximum",
+                              period=cdk.Duration.hours(1)),
             threshold=monitoring.model_quality_threshold, periods=1,
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            description=f"{props.endpoint_name}: {monitoring.model_quality_metric} against "
-                        f"ground truth below {monitoring.model_quality_threshold} (starts the "
-                        "retraining gate)")
+            comparison=(cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+                        if quality.higher_is_better
+                        else cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD),
+            description=f"{props.names.endpoint}: {quality.metric} against ground truth "
+                        f"{worse} {monitoring.model_quality_threshold} (starts the retraining "
+                        "gate)")
         self.retraining_triggers.append(self.model_quality)
+

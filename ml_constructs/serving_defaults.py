@@ -1,22 +1,69 @@
-"""What the deployment state machine does when started with `{}`: the stage's `serving` and
-`monitoring` config as the defaults document the first state merges the execution input over,
-and the fixed values it cannot override (shapes: docs/serving.md). Pure functions of the config,
-so tests check them against the input validator without a synth."""
+"""Serving names and defaults, per use case: the names of what a use case's serving side creates,
+what its deployment state machine does when started with `{}` (its `serving` and `monitoring`
+config as the defaults document the first state merges the execution input over), and the
+fixed values it cannot override (shapes: docs/serving.md). Pure functions of the config, so
+tests check them against the input validator without a synth."""
 
 from __future__ import annotations
 
-from config import StageConfig
+from dataclasses import dataclass
+
+from config import StageConfig, UseCaseConfig
+from ml_constructs.resource_names import UseCaseNames
 
 VARIANT_NAME = "AllTraffic"  # blue/green updates require the same variant name every time
 
 
-def endpoint_name(config: StageConfig) -> str:
-    """The stage's one real-time endpoint: fixed, so alarms and autoscaling can name it."""
-    return f"{config.resource_prefix}-churn"
+@dataclass(frozen=True)
+class ServingNames:
+    """Every name a use case's serving side gives: `<stage prefix>-<use case>` first, so two use
+    cases never collide and IAM policies can scope to one use case's resources. The stage prefix
+    (config RESOURCE_PREFIX_MAX) and the use case name (manifest USE_CASE_NAME_MAX) are short
+    enough for every name here to fit its service's limit without shortening; a test checks the
+    longest of each against botocore's models."""
+
+    stage_prefix: str
+    use_case: str
+
+    @classmethod
+    def of(cls, config: StageConfig, use_case: UseCaseConfig) -> ServingNames:
+        return cls(stage_prefix=config.resource_prefix, use_case=use_case.name)
+
+    @property
+    def prefix(self) -> str:
+        """What every name below starts with, and SageMaker job and model names too."""
+        return f"{self.stage_prefix}-{self.use_case}"
+
+    @property
+    def _names(self) -> UseCaseNames:
+        return UseCaseNames(prefix=self.stage_prefix, use_case=self.use_case)
+
+    @property
+    def endpoint(self) -> str:
+        """The use case's one real-time endpoint: fixed, so alarms and autoscaling can name it."""
+        return self._names.endpoint
+
+    def state_machine(self, pipeline: str) -> str:
+        """`<prefix>-<use case>-<pipeline>`: deployment, retraining-gate (and training, the one
+        the smoke test and the retraining gate start), derived where every name is."""
+        return self._names.state_machine(pipeline)
+
+    def alarm(self, what: str) -> str:
+        return f"{self.prefix}-{what}"
+
+    def monitoring(self, kind: str) -> str:
+        """A monitoring schedule's name and its job definition's base name (kind: data-quality,
+        model-quality); the job definition adds a digest (ml_constructs/physical_names.py)."""
+        return f"{self.prefix}-{kind}"
+
+    @property
+    def rollback_alarms(self) -> list[str]:
+        """The alarms a blue/green update watches, in the order UpdateEndpoint lists them."""
+        return [self.alarm("endpoint-5xx-errors"), self.alarm("endpoint-latency-p99")]
 
 
-def deployment_defaults(config: StageConfig) -> dict:
-    serving = config.use_cases[0].serving
+def deployment_defaults(use_case: UseCaseConfig) -> dict:
+    serving = use_case.serving
     scaling, deploy = serving.autoscaling, serving.deployment
     serverless = serving.serverless
     return {
@@ -45,20 +92,29 @@ def deployment_defaults(config: StageConfig) -> dict:
             "scale_out_cooldown_seconds": scaling.scale_out_cooldown_seconds,
             "disable_scale_in": scaling.disable_scale_in,
         },
-        "baseline": {"enabled": config.use_cases[0].monitoring.enabled, "dataset_s3_uri": None},
+        "baseline": {"enabled": monitored(use_case), "dataset_s3_uri": None},
     }
 
 
-def deployment_platform(config: StageConfig, *, artifacts_bucket: str, monitoring_bucket: str,
-                        model_package_group: str) -> dict:
+def monitored(use_case: UseCaseConfig) -> bool:
+    """Model Monitor watches the endpoint: enabled, and an instance endpoint (a serverless one
+    has no data capture)."""
+    return use_case.monitoring.enabled and use_case.serving.serverless is None
+
+
+def deployment_platform(config: StageConfig, use_case: UseCaseConfig, *, artifacts_bucket: str,
+                        monitoring_bucket: str, model_package_group: str) -> dict:
+    names = ServingNames.of(config, use_case)
     return {
         "artifacts_bucket": artifacts_bucket,
         "model_package_group": model_package_group,
-        "resource_prefix": config.resource_prefix,
-        "endpoint_name": endpoint_name(config),
+        # Job, model and endpoint config names start with it: one use case's never collide with
+        # another's, and the state machine's policies scope to this use case's.
+        "resource_prefix": names.prefix,
+        "endpoint_name": names.endpoint,
         "variant_name": VARIANT_NAME,
         "monitoring_bucket": monitoring_bucket,
-        "serverless": config.use_cases[0].serving.serverless is not None,
-        "monitoring": config.use_cases[0].monitoring.enabled,
+        "serverless": use_case.serving.serverless is not None,
+        "monitoring": monitored(use_case),
         "max_job_attempts": config.job_retries.max_attempts,
     }

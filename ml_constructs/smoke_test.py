@@ -1,9 +1,11 @@
-"""The post-deployment smoke test: run the deployed training pipeline on the bundled sample.
+"""The post-deployment smoke test: run each use case's deployed training pipeline on the sample
+its manifest names (`sample_data`).
 
 Two halves in two accounts: `SmokeTestAccess` is a role in the stage's account that may upload
-under one prefix of the raw bucket and start/watch executions of one state machine;
-`smoke_test_step` is the CodeBuild step in the pipeline's account that assumes it. The same path
-serves a stage in the pipeline's own account, so the cross-account case is not a special one.
+under one prefix of the raw bucket and start/watch executions of the use cases' training state
+machines; `smoke_test_steps` are the CodeBuild steps in the pipeline's account that assume it,
+one per use case. The same path serves a stage in the pipeline's own account, so the
+cross-account case is not a special one.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
+from config import StageConfig
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.resource_names import TRAINING, UseCaseNames
+from runtime_scripts.common.manifest import UseCaseManifest
 
-SAMPLE_FILE = "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv"
 UPLOAD_PREFIX = "smoke-tests"
 POLL_SECONDS = 30
 # The execution input (docs/pipeline-inputs.md); the script fills in __DATA__ and __RUN__. The
@@ -49,12 +53,16 @@ assume() {
   assumed_at=$(date +%s)
 }
 assume
-run="smoke-${CODEBUILD_BUILD_NUMBER:-0}-$(date +%s)"
+# The state machine is in the stage's account and partition, which the role's ARN names
+# (arn:<partition>:iam::<account>:role/<name>).
+IFS=: read -r _ partition _ _ account _ <<< "$SMOKE_TEST_ROLE_ARN"
+state_machine="arn:${partition}:states:${AWS_REGION}:${account}:stateMachine:${STATE_MACHINE_NAME}"
+run="smoke-${USE_CASE}-${CODEBUILD_BUILD_NUMBER:-0}-$(date +%s)"
 data="s3://${RAW_BUCKET}/${UPLOAD_PREFIX}/${run}/"
 aws s3 cp "$SAMPLE_FILE" "${data}$(basename "$SAMPLE_FILE")"
 input=${EXECUTION_INPUT//__DATA__/$data}
 input=${input//__RUN__/$run}
-execution=$(aws stepfunctions start-execution --state-machine-arn "$STATE_MACHINE_ARN" \
+execution=$(aws stepfunctions start-execution --state-machine-arn "$state_machine" \
   --name "$run" --input "$input" --query executionArn --output text)
 echo "started $execution on $data"
 deadline=$(( $(date +%s) + SMOKE_TEST_TIMEOUT_SECONDS ))
@@ -97,10 +105,31 @@ def role_arn(account: str, name: str) -> str:
 
 
 @dataclass(frozen=True)
+class SmokeTarget:
+    """One use case the smoke test runs: its training state machine and its sample file."""
+
+    use_case: str
+    state_machine_name: str
+    sample_file: str  # relative to the repository root (the CodeBuild checkout)
+
+    @classmethod
+    def of(cls, manifest: UseCaseManifest, stage_prefix: str) -> SmokeTarget:
+        names = UseCaseNames(prefix=stage_prefix, use_case=manifest.name)
+        return cls(use_case=manifest.name,
+                   state_machine_name=names.state_machine(TRAINING),
+                   sample_file=f"runtime_scripts/use_cases/{manifest.name}/"
+                               f"{manifest.sample_data}")
+
+
+def smoke_targets(config: StageConfig) -> list[SmokeTarget]:
+    return [SmokeTarget.of(u.manifest, config.resource_prefix) for u in config.use_cases]
+
+
+@dataclass(frozen=True)
 class SmokeTestAccessProps:
     raw_bucket_name: str
     key: kms.IKey
-    state_machine_name: str
+    state_machine_names: tuple[str, ...]  # the training state machines it may run
     caller_role_arn: str  # the pipeline's smoke-test CodeBuild role
 
 
@@ -125,52 +154,53 @@ class SmokeTestAccess(Construct):
             actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[props.key.key_arn],
             conditions={"StringEquals": {
                 "kms:ViaService": f"s3.{stack.region}.amazonaws.com"}}))
-        state_machine = stack.format_arn(
-            service="states", resource="stateMachine",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME, resource_name=props.state_machine_name)
-        self.role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"],
-                                                    resources=[state_machine]))
-        executions = stack.format_arn(
-            service="states", resource="execution", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-            resource_name=f"{props.state_machine_name}:*")
+        def arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="states", resource=resource, resource_name=name,
+                                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+
+        names = props.state_machine_names
         self.role.add_to_policy(iam.PolicyStatement(
-            actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]))
+            actions=["states:StartExecution"], resources=[arn("stateMachine", n) for n in names]))
+        executions = [arn("execution", f"{n}:*") for n in names]
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["states:DescribeExecution", "states:StopExecution"], resources=executions))
         acknowledge_role_policy(
             self.role.node.find_child("DefaultPolicy"),
             "The smoke test uploads under one prefix with a per-run key and watches executions "
-            "whose names it generates per run, of one state machine only.",
+            "whose names it generates per run, of the use cases' training state machines only.",
             wildcard_findings(resources=(in_finding(self, uploads),
-                                         in_finding(self, executions))))
+                                         *(in_finding(self, e) for e in executions))))
 
 
 @dataclass(frozen=True)
 class SmokeTestOutputs:
-    """CloudFormation outputs of the deployed stage the step reads (CDK Pipelines passes them
-    as variables of the deploy action, so the step needs no lookups)."""
+    """CloudFormation outputs of the deployed stage the steps read (CDK Pipelines passes them
+    as variables of the deploy action, so the steps need no lookups)."""
 
-    state_machine_arn: cdk.CfnOutput
     raw_bucket_name: cdk.CfnOutput
     access_role_arn: cdk.CfnOutput
 
 
-def smoke_test_step(*, source: pipelines.IFileSetProducer, outputs: SmokeTestOutputs,
-                    role: iam.IRole, region: str, timeout_minutes: int) -> pipelines.CodeBuildStep:
-    return pipelines.CodeBuildStep(
-        "SmokeTest",
+def smoke_test_steps(*, source: pipelines.IFileSetProducer, outputs: SmokeTestOutputs,
+                     targets: list[SmokeTarget], role: iam.IRole, region: str,
+                     timeout_minutes: int) -> list[pipelines.CodeBuildStep]:
+    """One step per use case (CDK Pipelines runs a stage's post steps side by side)."""
+    return [pipelines.CodeBuildStep(
+        f"SmokeTest-{target.use_case}",
         input=source,  # the repository checkout: the sample data is committed
         role=role,
         commands=[SCRIPT],
         partial_build_spec=codebuild.BuildSpec.from_object({"env": {"shell": "bash"}}),
-        env={"AWS_DEFAULT_REGION": region, "AWS_REGION": region, "SAMPLE_FILE": SAMPLE_FILE,
+        env={"AWS_DEFAULT_REGION": region, "AWS_REGION": region, "USE_CASE": target.use_case,
+             "STATE_MACHINE_NAME": target.state_machine_name, "SAMPLE_FILE": target.sample_file,
              "UPLOAD_PREFIX": UPLOAD_PREFIX, "POLL_SECONDS": str(POLL_SECONDS),
              "EXECUTION_INPUT": json.dumps(EXECUTION_INPUT, separators=(",", ":")),
              "SMOKE_TEST_TIMEOUT_SECONDS": str(timeout_minutes * 60)},
-        env_from_cfn_outputs={"STATE_MACHINE_ARN": outputs.state_machine_arn,
-                              "RAW_BUCKET": outputs.raw_bucket_name,
+        env_from_cfn_outputs={"RAW_BUCKET": outputs.raw_bucket_name,
                               "SMOKE_TEST_ROLE_ARN": outputs.access_role_arn},
         # The build outlives the execution it waits for by a margin for upload and start-up.
         timeout=cdk.Duration.minutes(timeout_minutes + 15),
-    )
+    ) for target in targets]
 
 
 class SmokeTestCaller(Construct):

@@ -25,8 +25,8 @@ from ml_constructs.pipeline_states import (
     sagemaker_job_state,
 )
 from runtime_scripts import contract
+from runtime_scripts.common.manifest import Serving
 
-SERVING_CONTENT_TYPES = ["text/csv", "application/json", "application/jsonlines"]
 # What the state keeps of a finished training job, whichever branch (training or tuning) ran.
 MODEL_SELECTOR = {
     "training_job_name.$": "$.TrainingJobName",
@@ -42,8 +42,10 @@ class TrainingPipelineProps:
     execution_role: iam.IRole
     artifacts_bucket: s3.IBucket
     model_package_group_name: str
-    name_prefix: str
+    name_prefix: str  # the stage's: every job and model name starts with it
+    runs_prefix: str  # the artifacts bucket's folder of this use case's executions
     glue_job_name: str | None
+    serving: Serving  # what the registered model takes and answers (the manifest's)
     defaults: dict
     platform: dict
 
@@ -70,11 +72,13 @@ class TrainingPipeline(Construct):
         stack = cdk.Stack.of(self)
         frame.acknowledge_policy(
             self.state_machine,
-            "Reads evaluation.json under the per-execution runs/ prefix; describes the best "
-            "training job of a tuning run (named by SageMaker after the stage prefix); registers "
-            "versions in its own model package group; creates models named after the stage prefix.",
+            "Reads evaluation.json under its use case's per-execution runs/ prefix; describes "
+            "the best training job of a tuning run (named by SageMaker after the stage prefix); "
+            "registers versions in its own model package group; creates models named after the "
+            "stage prefix.",
             wildcard_findings(resources=(
-                in_finding(self, props.artifacts_bucket.arn_for_objects("runs/*")),
+                in_finding(self, props.artifacts_bucket.arn_for_objects(
+                    f"{props.runs_prefix}*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="training-job",
                                                   resource_name=f"{props.name_prefix}-*")),
                 in_finding(self, stack.format_arn(
@@ -247,7 +251,8 @@ class TrainingPipeline(Construct):
 
     def _read_evaluation(self) -> sfn.IChainable:
         return self.props.frame.protect(
-            read_evaluation_state(self, self.props.artifacts_bucket, "runs/*"))
+            read_evaluation_state(self, self.props.artifacts_bucket,
+                                  f"{self.props.runs_prefix}*"))
 
     def _quality_gate(self) -> sfn.IChainable:
         """Every condition judged by the evaluation job (pipeline_input/gate.py says why there):
@@ -287,8 +292,8 @@ class TrainingPipeline(Construct):
                     "Containers": [{"Image": settings.image_uri,
                                     "ModelDataUrl.$": "$.model.artifacts",
                                     "Environment": settings.environment}],
-                    "SupportedContentTypes": SERVING_CONTENT_TYPES,
-                    "SupportedResponseMIMETypes": ["text/csv", "application/json"],
+                    "SupportedContentTypes": list(props.serving.content_types),
+                    "SupportedResponseMIMETypes": list(props.serving.accept_types),
                 },
                 "ModelMetrics": {"ModelQuality": {"Statistics": {
                     "ContentType": "application/json",
@@ -299,6 +304,8 @@ class TrainingPipeline(Construct):
                                        "GeneratedBy.$": "$$.Execution.Id"},
                 "CustomerMetadataProperties": {
                     "execution.$": "$.run.execution_name",
+                    # The run's folder (its baseline, evaluation, ...), for the deployment.
+                    "run.$": "$.run.prefix",
                     "training_job.$": "$.model.training_job_name",
                     "data.$": "$.run.s3.preprocessing_input",
                     # The conditions it passed; their values are in the ModelQuality document.

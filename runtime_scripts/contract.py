@@ -117,12 +117,18 @@ BUILTIN_MODEL_FILE = "xgboost-model"  # the booster SageMaker's built-in XGBoost
 PACKAGED_MODEL_ARCHIVE = "model.tar.gz"  # what `process package` writes, as SageMaker would
 DATASET_SPEC_FILE = "dataset.json"
 RAW_TEST_FILE = "raw.csv"  # in the test split: header-ful raw feature columns + target
-# Model Monitor in the monitoring bucket: captured requests, and the data quality baselines
-# (each baselining job writes under runs/, the deployment promotes them to current/).
+# Model Monitor in the monitoring bucket: captured requests (SageMaker adds <endpoint>/<variant>/),
+# and each endpoint's data quality baselines (`baseline_prefix`).
 DATA_CAPTURE_PREFIX = "datacapture"
-BASELINE_RUNS_PREFIX = "baselines/data-quality/runs/"
-BASELINE_CURRENT_PREFIX = "baselines/data-quality/current/"
 BASELINE_FILES = ("constraints.json", "statistics.json")
+
+
+def baseline_prefix(endpoint_name: str) -> str:
+    """Where an endpoint's data quality baselines live: each baselining job writes under
+    `runs/<job>/`, the deployment promotes the deployed model's to `current/`, which the job
+    definition reads. Keyed by endpoint: every use case has its own."""
+    return f"baselines/{endpoint_name}/data-quality/"
+
 
 # --- Metric log lines ----------------------------------------------------------------------------
 # One line per report, e.g. "#metrics round=12 train:logloss=0.211 validation:auc=0.917".
@@ -147,31 +153,10 @@ def format_metric_line(metrics: dict[str, float], **context: int | str) -> str:
     return " ".join(parts)
 
 
-# Metrics the churn training script logs; the CDK side builds MetricDefinitions from this list.
-TRAINING_METRICS = (
-    "train:logloss",
-    "train:auc",
-    "validation:logloss",
-    "validation:auc",
-    "validation:aucpr",
-)
-
 # --- evaluation.json schema ----------------------------------------------------------------------
-# The quality gate in the training pipeline reads `metrics.<name>` from this document.
+# The quality gate in the training pipeline reads `metrics.<name>` from this document; which
+# metrics a use case writes, and which way each is better, its manifest says.
 EVALUATION_SCHEMA_VERSION = "1"
-EVALUATION_METRICS = (
-    "auc",
-    "pr_auc",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "log_loss",
-    "brier",
-    "ece",
-)
-# Which way is better, per metric: a quality gate condition must ask for the better side.
-LOWER_IS_BETTER = ("log_loss", "brier", "ece")
 # Quality gate conditions (`--gate auc>=0.85` arguments of the evaluation job); the training
 # pipeline's input and the stage config allow at most GATE_MAX_CONDITIONS of them.
 GATE_COMPARISONS = (">=", ">", "<=", "<")

@@ -23,7 +23,8 @@ from ml_constructs.smoke_test import (
     access_role_name,
     caller_role_name,
     role_arn,
-    smoke_test_step,
+    smoke_targets,
+    smoke_test_steps,
 )
 from stacks.deployment_stage import DeliveryOptions, DeploymentStage
 
@@ -115,9 +116,10 @@ class CicdStack(cdk.Stack):
                         "smoke test before approving."))
         post: list[pipelines.CodeBuildStep] = []
         if smoke_role is not None:
-            post.append(smoke_test_step(
-                source=delivery.source, outputs=stage.smoke_test_outputs(), role=smoke_role,
-                region=stage_config.region, timeout_minutes=cicd.smoke_test_timeout_minutes))
+            post += smoke_test_steps(
+                source=delivery.source, outputs=stage.smoke_test_outputs(),
+                targets=smoke_targets(stage_config), role=smoke_role,
+                region=stage_config.region, timeout_minutes=cicd.smoke_test_timeout_minutes)
         self.pipeline.add_stage(stage, pre=pre, post=post)
         return post
 

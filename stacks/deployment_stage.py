@@ -10,7 +10,12 @@ from constructs import Construct
 
 from config import StageConfig
 from ml_constructs.delivery_pipeline import ScanOnPush
-from ml_constructs.smoke_test import SmokeTestAccess, SmokeTestAccessProps, SmokeTestOutputs
+from ml_constructs.smoke_test import (
+    SmokeTestAccess,
+    SmokeTestAccessProps,
+    SmokeTestOutputs,
+    smoke_targets,
+)
 from stacks.stage_stacks import StageStacks, add_stage_stacks
 from stacks.storage_stack import data_bucket_name
 
@@ -36,11 +41,12 @@ class DeliverySupportStack(cdk.Stack):
                                          raw_bucket_name=data_bucket_name(
                                              self, stacks.storage, "Raw"),
                                          key=stacks.storage.key,
-                                         state_machine_name=f"{config.resource_prefix}-training",
+                                         state_machine_names=tuple(
+                                             t.state_machine_name for t in smoke_targets(config)),
                                          caller_role_arn=options.smoke_test_caller_arn))
             self.smoke_test_role_arn = cdk.CfnOutput(self, "SmokeTestRoleArn",
                                                      value=access.role.role_arn)
-            # The role names the state machine by name: deploy after the stack that creates it.
+            # The role names the state machines by name: deploy after the stack creating them.
             self.add_stack_dependency(stacks.pipelines)
         if options.scan_on_push:
             ScanOnPush(self, "ScanOnPush")
@@ -65,6 +71,5 @@ class DeploymentStage(cdk.Stage):
         if self.support is None or self.support.smoke_test_role_arn is None:
             raise ValueError(f"stage {self.config.stage!r} was built without a smoke test")
         return SmokeTestOutputs(
-            state_machine_arn=self.stacks.pipelines.node.find_child("TrainingStateMachineArn"),
             raw_bucket_name=self.stacks.storage.node.find_child("RawBucketName"),
             access_role_arn=self.support.smoke_test_role_arn)

@@ -41,9 +41,7 @@ def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) 
                                            "and batch inference state machines")
     serving = ServingStack(scope, "Serving", stack_name=f"{prefix}-serving", env=env,
                            config=config, storage=storage, network=network,
-                           training_state_machine=pipelines.training_state_machine,
-                           model_package_group_name=pipelines.model_package_group_name,
-                           runtime_image=pipelines.runtime_image, git_commit=git_commit,
+                           pipelines=pipelines.use_cases, git_commit=git_commit,
                            description=f"ML platform ({config.stage}): endpoint deployment, "
                                        "alarms, Model Monitor and drift-triggered retraining")
     for key, value in config.tags.items():

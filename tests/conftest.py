@@ -1,10 +1,11 @@
 """Shared fixtures: the app is synthesized once per test session, per stage (and for the
-built-in XGBoost and the serverless variants of dev)."""
+built-in XGBoost, the serverless and the two-use-case variants of dev)."""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,20 @@ BUILTIN = "builtin"
 # dev serving from a serverless endpoint (`serving.serverless`; Model Monitor off, since
 # serverless endpoints have no data capture): the deployment state machine's other shape.
 SERVERLESS = "serverless"
-VARIANTS = (BUILTIN, SERVERLESS)
+# dev deploying ames beside churn, from a stage file of its own but as stage dev (names
+# mlplatform-dev-<use case>-...): every check of every stage covers two use cases side by side,
+# and tests/infra/test_two_use_cases.py that nothing collides.
+TWO_USE_CASES = "two"
+SECOND_USE_CASE = "ames"
+# Its stage entry: a batch schedule and a drift threshold of its own.
+SECOND_USE_CASE_ENTRY = {"name": SECOND_USE_CASE,
+                         "batch_inference": {"schedule": "cron(0 4 * * ? *)"},
+                         "monitoring": {"drift_threshold": 0.3}}
+# With ground truth for ames too (its model quality monitoring): the serving side's checks
+# (tests/infra/test_serving_use_cases.py, the `two_use_cases` fixture).
+GROUND_TRUTH = "s3://labels-bucket/ames/"
+STAGE_NAMES = {TWO_USE_CASES: "dev"}  # a variant's stage name, where it is not its own
+VARIANTS = (BUILTIN, SERVERLESS, TWO_USE_CASES)
 ALL_STAGES = (*STAGES, *VARIANTS)  # what tests that check every stage iterate over
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +57,26 @@ def write_serverless_stage(directory: Path) -> Path:
     path = directory / f"{SERVERLESS}.json"
     path.write_text(json.dumps(data))
     return path
+
+
+def write_two_use_case_stage(directory: Path, *, ground_truth: bool = False) -> Path:
+    data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
+    second = json.loads(json.dumps(SECOND_USE_CASE_ENTRY))
+    if ground_truth:
+        second["monitoring"]["ground_truth_s3_uri"] = GROUND_TRUTH
+    data["use_cases"] = [*data["use_cases"], second]
+    path = directory / f"{TWO_USE_CASES}{'-ground-truth' if ground_truth else ''}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def two_use_case_config(*, ground_truth: bool = True):
+    """The two-use-case stage's config (by default the serving checks' one), without a synth."""
+    from config import load_stage_config
+
+    with tempfile.TemporaryDirectory() as directory:
+        return load_stage_config(STAGE_NAMES[TWO_USE_CASES], write_two_use_case_stage(
+            Path(directory), ground_truth=ground_truth))
 
 
 # dev as its next deploy might look: other tags and monitoring settings, model quality monitoring
@@ -87,10 +121,12 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
     result = {}
     stages_dir = tmp_path_factory.mktemp("stages")
     variants = [(BUILTIN, write_builtin_stage(stages_dir)),
-                (SERVERLESS, write_serverless_stage(stages_dir))]
+                (SERVERLESS, write_serverless_stage(stages_dir)),
+                (TWO_USE_CASES, write_two_use_case_stage(stages_dir))]
     for stage, config_path in [*((stage, None) for stage in STAGES), *variants]:
         outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
-        app, config = build_app(stage, outdir=str(outdir), config_path=config_path)
+        app, config = build_app(STAGE_NAMES.get(stage, stage), outdir=str(outdir),
+                                config_path=config_path)
         assembly = app.synth()
         result[stage] = SynthesizedStage(app, config, assembly, outdir)
     return result
@@ -129,13 +165,30 @@ def updated_dev(tmp_path_factory) -> SynthesizedStage:
     from stacks.platform_app import build_app
 
     directory = tmp_path_factory.mktemp(UPDATED)
-    preprocessor = directory / model_monitor.RECORD_PREPROCESSOR.name
-    preprocessor.write_text(model_monitor.RECORD_PREPROCESSOR.read_text()
-                            + "\n# edited: a new asset hash\n")
+    original = model_monitor.record_preprocessor
+    edited = directory / "capture.py"
+
+    def record_preprocessor(manifest):
+        edited.write_text(original(manifest).read_text() + "\n# edited: a new asset hash\n")
+        return edited
+
     outdir = tmp_path_factory.mktemp(f"cdk-out-{UPDATED}")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model_monitor, "RECORD_PREPROCESSOR", preprocessor)
+        patch.setattr(model_monitor, "record_preprocessor", record_preprocessor)
         app, config = build_app("dev", outdir=str(outdir),
                                 config_path=write_updated_stage(directory))
         assembly = app.synth()
     return SynthesizedStage(app, config, assembly, outdir)
+
+
+@pytest.fixture(scope="session")
+def two_use_cases(tmp_path_factory) -> SynthesizedStage:
+    """dev with churn and ames side by side, ames with ground truth for model quality
+    monitoring (the `two` variant of `synthesized`, plus that)."""
+    from stacks.platform_app import build_app
+
+    directory = tmp_path_factory.mktemp("two-use-cases")
+    outdir = tmp_path_factory.mktemp("cdk-out-two-use-cases")
+    app, config = build_app(STAGE_NAMES[TWO_USE_CASES], outdir=str(outdir),
+                            config_path=write_two_use_case_stage(directory, ground_truth=True))
+    return SynthesizedStage(app, config, app.synth(), outdir)

@@ -44,14 +44,14 @@ if TYPE_CHECKING:
 
     from runtime_scripts.common.tabular.hyperparameters import Hyperparameters
 
-STATE_ATTR = "churn_training_state"
+STATE_ATTR = "training_state"
 FILE_PATTERN = re.compile(r"^checkpoint-(\d+)\.ubj$")
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # CreateTrainingJob's pattern
 KEEP = 2  # the newest, plus one in case the newest was cut short while syncing from S3
 # Hyperparameters that do not change the trees of the rounds already trained.
 NOT_FINGERPRINTED = ("num_round", "metrics_frequency", "decision_threshold", "nthread")
 
-log = logging.getLogger("churn.checkpoint")
+log = logging.getLogger("jobs.checkpoint")
 
 
 @dataclass

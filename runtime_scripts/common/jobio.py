@@ -1,4 +1,4 @@
-"""Plumbing shared by the churn jobs: reading input tables, atomic outputs, failure reporting.
+"""Plumbing shared by the jobs: reading input tables, atomic outputs, failure reporting.
 
 Named `jobio` rather than `io` so that running a file from this directory directly can never
 shadow the standard library's `io` module.
@@ -32,7 +32,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 # SageMaker's failure reason and ExitMessage both keep only the first 1 KB.
 FAILURE_MESSAGE_LIMIT = 1024
 
-log = logging.getLogger("churn")
+log = logging.getLogger("jobs")
 
 
 class JobError(Exception):

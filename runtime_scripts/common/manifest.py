@@ -10,6 +10,7 @@ is cheap and needs none of a use case's dependencies.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -50,6 +51,20 @@ class Metric:
     def better_comparisons(self) -> tuple[str, str]:
         return (">=", ">") if self.higher_is_better else ("<=", "<")
 
+    def gate_problem(self, comparison: str, threshold: float) -> str | None:
+        """Why the gate condition `<this metric> <comparison> <threshold>` cannot stand, or None:
+        one on the worse side would pass worse models, one outside the range can never hold."""
+        if comparison not in self.better_comparisons:
+            return (f"{self.name} is better when {'higher' if self.higher_is_better else 'lower'}"
+                    f", so '{comparison}' would pass worse models: use "
+                    f"{' or '.join(self.better_comparisons)}")
+        low = -math.inf if self.minimum is None else self.minimum
+        high = math.inf if self.maximum is None else self.maximum
+        if not low <= threshold <= high:
+            return (f"threshold {threshold:g} is outside the range of {self.name}, "
+                    f"{low:g} .. {high:g}")
+        return None
+
 
 @dataclass(frozen=True)
 class GateCondition:
@@ -83,7 +98,9 @@ class BuiltinAlgorithm:
 
 @dataclass(frozen=True)
 class Image:
-    dockerfile: str = "Dockerfile"  # in the use case folder; the build context is runtime_scripts/
+    # Relative to the use case folder; the build context is runtime_scripts/, and the platform
+    # passes the use case's name as the ML_USE_CASE build argument.
+    dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
 
@@ -104,6 +121,14 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """How the evaluation report names the use case's rows, e.g. "customers" and "churners"."""
+
+    rows: str = "rows"
+    positive_rows: str = "positive rows"  # classification: the rows of the positive class
+
+
+@dataclass(frozen=True)
 class UseCaseManifest:
     name: str
     description: str
@@ -116,6 +141,7 @@ class UseCaseManifest:
     serving: Serving = field(default_factory=Serving)
     monitoring: Monitoring = field(default_factory=Monitoring)
     image: Image = field(default_factory=Image)
+    wording: Wording = field(default_factory=Wording)
     # A gate must have a condition on one of these (empty: no such rule). Classification: a
     # ranking metric alone once approved a model that never predicted the positive class.
     gate_requires_one_of: tuple[str, ...] = ()
@@ -152,6 +178,17 @@ class UseCaseManifest:
     def lower_is_better(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.metrics if not m.higher_is_better)
 
+    def _validate_gate(self, where: str) -> None:
+        for condition in self.gate:
+            if condition.metric not in self.gateable_metrics:
+                raise ManifestError(f"{where}: gate metric {condition.metric!r} is not one of "
+                                    f"its gateable metrics {', '.join(self.gateable_metrics)}")
+            problem = self.metric(condition.metric).gate_problem(condition.comparison,
+                                                                 condition.threshold)
+            if problem:
+                raise ManifestError(f"{where}: gate condition {condition.metric} "
+                                    f"{condition.comparison} {condition.threshold:g}: {problem}")
+
     def validate(self) -> None:
         """The manifest's own consistency: raises ManifestError naming the field and the fix."""
         where = f"use case {self.name!r} (runtime_scripts/use_cases/{self.name}/manifest.py)"
@@ -163,10 +200,7 @@ class UseCaseManifest:
         names = self.metric_names
         if len(set(names)) != len(names) or not names:
             raise ManifestError(f"{where}: metrics must be listed once each, at least one")
-        for condition in self.gate:
-            if condition.metric not in self.gateable_metrics:
-                raise ManifestError(f"{where}: gate metric {condition.metric!r} is not one of "
-                                    f"its gateable metrics {', '.join(self.gateable_metrics)}")
+        self._validate_gate(where)
         for name in self.gate_requires_one_of:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")

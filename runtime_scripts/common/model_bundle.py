@@ -4,9 +4,13 @@ Layout of `/opt/ml/model` (SageMaker tars it into `model.tar.gz`):
 
     xgboost-model.json    the booster (`Booster.save_model`, JSON), already cut at the best round
     transform.json        the fitted preprocessing transform (raw rows -> model features)
-    feature_schema.json   {"input_columns", "features", "target", "positive_label",
-                           "negative_label", "id_columns", "record_columns",
-                           "decision_threshold"} (preprocess.feature_schema)
+    feature_schema.json   {"input_columns", "features", "target", "id_columns",
+                           "record_columns"} (preprocess.feature_schema); a classifier's also
+                           "positive_label", "negative_label" and "decision_threshold"
+
+What kind of model it is (task.py) follows from the booster's own objective: binary:logistic
+gives probabilities, reg:squarederror values. Jobs that run for a use case check that it is the
+use case's kind; the model alone says how to read its output.
 
 A consumer gets either the extracted directory or the archive as SageMaker stages it (a
 directory holding `model.tar.gz`); `resolve_model_dir` accepts both.
@@ -22,18 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 from runtime_scripts import contract
 from runtime_scripts.common.jobio import JobError
+from runtime_scripts.common.manifest import UseCaseManifest
+from runtime_scripts.common.tabular.task import Task, task_of_objective
 from runtime_scripts.common.tabular.transform import FittedTransform
 
 if TYPE_CHECKING:
     import xgboost
 
-SCHEMA_KEYS = ("input_columns", "features", "target", "positive_label", "negative_label",
-               "id_columns", "record_columns")
+SCHEMA_KEYS = ("input_columns", "features", "target", "id_columns", "record_columns")
 MODEL_FILES = (contract.MODEL_FILE, contract.TRANSFORM_FILE, contract.FEATURE_SCHEMA_FILE)
 
 
-def load_feature_schema(path: Path) -> dict[str, Any]:
-    """Read and check a feature_schema.json; errors name the file and the missing keys."""
+def load_feature_schema(path: Path, task: Task) -> dict[str, Any]:
+    """Read and check a feature_schema.json of a `task` model; errors name the file and the
+    missing keys."""
     try:
         schema = json.loads(path.read_text())
     except FileNotFoundError:
@@ -42,7 +48,7 @@ def load_feature_schema(path: Path) -> dict[str, Any]:
         raise JobError(f"{path} is not valid JSON: {exc}") from None
     if not isinstance(schema, dict):
         raise JobError(f"{path} must hold a JSON object")
-    missing = [k for k in SCHEMA_KEYS if k not in schema]
+    missing = [k for k in (*SCHEMA_KEYS, *task.schema_keys) if k not in schema]
     if missing:
         raise JobError(f"{path} lacks keys {missing}: re-run preprocessing with this image")
     return schema
@@ -82,7 +88,7 @@ def resolve_model_dir(path: Path, extract_to: Path) -> Path:
     missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
     if missing:
         raise JobError(
-            f"model at {path} lacks {missing}: it must be the output of the churn training job"
+            f"model at {path} lacks {missing}: it must be the output of a training job"
         )
     return model_dir
 
@@ -93,10 +99,12 @@ class ModelBundle:
     transform: FittedTransform
     schema: dict[str, Any]
     directory: Path
+    task: Task  # what the booster predicts, by its objective
 
     @property
-    def threshold(self) -> float:
-        return float(self.schema.get("decision_threshold", 0.5))
+    def threshold(self) -> float | None:
+        """A classifier's decision threshold (feature_schema.json); None for a regression."""
+        return self.task.decision_threshold(self.schema, None)
 
     def feature_name(self, index: int) -> str:
         """Readable name of model feature `f<index>` (boosters are trained without names)."""
@@ -104,7 +112,8 @@ class ModelBundle:
         return columns[index] if 0 <= index < len(columns) else f"f{index}"
 
 
-def load_bundle(model_dir: Path) -> ModelBundle:
+def load_bundle(model_dir: Path, use_case: UseCaseManifest | None = None) -> ModelBundle:
+    """The model in `model_dir`; with `use_case`, it must be of the use case's problem type."""
     import xgboost
 
     booster = xgboost.Booster()
@@ -113,11 +122,22 @@ def load_bundle(model_dir: Path) -> ModelBundle:
     except xgboost.core.XGBoostError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
         raise JobError(f"cannot load {model_dir / contract.MODEL_FILE}: {first}") from None
+    task = task_of_objective(objective_of(booster), str(model_dir / contract.MODEL_FILE))
+    if use_case is not None and task.problem_type != use_case.problem_type:
+        raise JobError(f"the model in {model_dir} is a {task} model (objective "
+                       f"{task.objective}), but use case {use_case.name!r} is "
+                       f"{use_case.problem_type}: use a model of this use case's training")
     transform = load_transform(model_dir / contract.TRANSFORM_FILE)
-    schema = load_feature_schema(model_dir / contract.FEATURE_SCHEMA_FILE)
+    schema = load_feature_schema(model_dir / contract.FEATURE_SCHEMA_FILE, task)
     if booster.num_features() != transform.width:
         raise JobError(
             f"model expects {booster.num_features()} features but transform.json produces "
             f"{transform.width}: the model directory mixes artefacts from different runs"
         )
-    return ModelBundle(booster, transform, schema, model_dir)
+    return ModelBundle(booster, transform, schema, model_dir, task)
+
+
+def objective_of(booster: xgboost.Booster) -> str:
+    """The objective a booster was trained with, from its saved configuration."""
+    config = json.loads(booster.save_config())
+    return str(config["learner"]["objective"]["name"])

@@ -2,6 +2,8 @@
 registered. The evaluation job judges them (`--gate auc>=0.85`, one argument per condition, as
 the pipeline's input validator writes them) next to the metrics it computed, and records the
 verdict in evaluation.json; the training pipeline's Choice state reads `quality_gate.passed`.
+Which metrics a condition may name, and on which side of its threshold they are better, is the
+use case's manifest (`metrics`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from runtime_scripts import contract
 from runtime_scripts.common.jobio import JobError
+from runtime_scripts.common.manifest import UseCaseManifest
 
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
@@ -27,15 +30,23 @@ class Condition:
     threshold: float
 
     @classmethod
-    def parse(cls, text: str) -> Condition:
+    def parse(cls, text: str, manifest: UseCaseManifest | None = None) -> Condition:
+        """`metric>=number`; with the use case's `manifest` (as the evaluation job passes it)
+        the metric must be one it gates on, compared on its better side, within its range."""
         match = _CONDITION.match(text)
         if not match:
             raise JobError(f"quality gate condition {text!r} is not 'metric>=number' (comparisons: "
                            f"{', '.join(contract.GATE_COMPARISONS)})")
         metric, comparison, threshold = match.group(1), match.group(2), float(match.group(3))
-        if metric not in contract.EVALUATION_METRICS:
+        if manifest is None:
+            return cls(metric, comparison, threshold)
+        if metric not in manifest.gateable_metrics:
             raise JobError(f"quality gate condition {text!r}: unknown metric {metric!r} "
-                           f"(known: {', '.join(contract.EVALUATION_METRICS)})")
+                           f"(use case {manifest.name!r} gates on "
+                           f"{', '.join(manifest.gateable_metrics)})")
+        problem = manifest.metric(metric).gate_problem(comparison, threshold)
+        if problem:
+            raise JobError(f"quality gate condition {text!r}: {problem}")
         return cls(metric, comparison, threshold)
 
     def __str__(self) -> str:

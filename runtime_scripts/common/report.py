@@ -1,7 +1,9 @@
 """report.html: one self-contained page (inline CSS, base64 PNG plots) from an evaluation.
 
-Plots are drawn on bare `matplotlib.figure.Figure` objects (Agg rendering, no pyplot global state)
-so nothing needs a display or a GUI backend.
+The page is the same for every problem type: a card per metric, the quality gate, the type's own
+tables and plots (`ReportParts`: report_classification.py, report_regression.py) and the feature
+importance. Plots are drawn on bare `matplotlib.figure.Figure` objects (Agg rendering, no pyplot
+global state) so nothing needs a display or a GUI backend.
 """
 
 from __future__ import annotations
@@ -10,23 +12,32 @@ import base64
 import html
 import io
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 from matplotlib.figure import Figure
 
+from runtime_scripts.common.manifest import Wording
+
 ACCENT, GREY = "#1f6feb", "#8b949e"
+# Per metric: title, and what it says ({rows}, {positive_rows}: the manifest's `wording`).
 METRIC_HELP = {
-    "auc": ("ROC AUC", "chance a churner is ranked above a non-churner (0.5 = random)"),
-    "pr_auc": ("PR AUC", "average precision over all thresholds; compare with the churn rate"),
-    "accuracy": ("Accuracy", "share of all customers labelled correctly at the threshold"),
-    "precision": ("Precision", "of the customers flagged, the share that did churn"),
-    "recall": ("Recall", "of the customers who churned, the share flagged"),
+    "auc": ("ROC AUC", "chance that one of the {positive_rows} is ranked above one of the other "
+                       "{rows} (0.5 = random)"),
+    "pr_auc": ("PR AUC", "average precision over all thresholds; compare with the share of "
+                         "{positive_rows}"),
+    "accuracy": ("Accuracy", "share of all {rows} labelled correctly at the threshold"),
+    "precision": ("Precision", "of the {rows} flagged, the share that are {positive_rows}"),
+    "recall": ("Recall", "of the {positive_rows}, the share flagged"),
     "f1": ("F1", "harmonic mean of precision and recall"),
     "log_loss": ("Log loss", "quality of the probabilities themselves; lower is better"),
     "brier": ("Brier score", "mean squared gap between probability and outcome; lower is better"),
-    "ece": ("Calibration error", "row-weighted gap between predicted and observed churn rates "
-                                 "over 10 probability bins (ECE); lower is better"),
+    "ece": ("Calibration error", "row-weighted gap between predicted and observed shares of "
+                                 "{positive_rows} over 10 probability bins (ECE); lower is better"),
+    "rmse": ("RMSE", "root mean squared error, in the target's unit; large misses weigh most"),
+    "mae": ("MAE", "mean absolute error, in the target's unit: the typical miss"),
+    "r2": ("R\u00b2", "share of the target's variance the model explains (1 = perfect, 0 = no "
+                      "better than the mean)"),
 }
 ROWS_WORD = {"raw": "test", "encoded": "test", "predictions": "scored batch"}
 CSS = """
@@ -43,73 +54,18 @@ figure img{width:100%}figcaption{color:#57606a;font-size:13px}
 """
 
 
-def _png(fig: Figure) -> str:
+def png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Any]:
+def axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Any]:
     fig = Figure(figsize=(5.2, 4.2))
     ax = fig.add_subplot()
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     return fig, ax
-
-
-def roc_plot(y: np.ndarray, p: np.ndarray, auc: float) -> str:
-    from sklearn.metrics import roc_curve
-
-    fpr, tpr, _ = roc_curve(y, p)
-    fig, ax = _axes("ROC curve", "False positive rate", "True positive rate")
-    ax.plot(fpr, tpr, color=ACCENT, lw=2, label=f"model (AUC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], ls="--", color=GREY, label="random")
-    ax.legend(loc="lower right")
-    return _png(fig)
-
-
-def pr_plot(y: np.ndarray, p: np.ndarray, pr_auc: float) -> str:
-    from sklearn.metrics import precision_recall_curve
-
-    precision, recall, _ = precision_recall_curve(y, p)
-    fig, ax = _axes("Precision-recall curve", "Recall", "Precision")
-    ax.step(recall, precision, where="post", color=ACCENT, lw=2, label=f"model (AP {pr_auc:.3f})")
-    ax.axhline(y.mean(), ls="--", color=GREY, label=f"churn rate {y.mean():.3f}")
-    ax.set_ylim(0, 1.02)
-    ax.legend(loc="lower left")
-    return _png(fig)
-
-
-def confusion_plot(cm: dict[str, int], names: tuple[str, str], threshold: float) -> str:
-    grid = np.array([[cm["tn"], cm["fp"]], [cm["fn"], cm["tp"]]])
-    fig, ax = _axes(f"Confusion matrix at threshold {threshold:g}", "Predicted", "Actual")
-    ax.grid(False)
-    ax.imshow(grid, cmap="Blues")
-    ax.set_xticks([0, 1], names)
-    ax.set_yticks([0, 1], names)
-    total = grid.sum()
-    for (i, j), count in np.ndenumerate(grid):
-        colour = "white" if count > grid.max() / 2 else "black"
-        ax.text(j, i, f"{count}\n{count / total:.1%}", ha="center", va="center", color=colour)
-    return _png(fig)
-
-
-def calibration_plot(y: np.ndarray, p: np.ndarray, metrics: dict[str, float]) -> str:
-    from sklearn.calibration import calibration_curve
-
-    observed, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
-    fig = Figure(figsize=(5.2, 4.6))
-    ax, hist = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    ax.set(title="Calibration (deciles of predicted probability)", ylabel="Observed churn rate")
-    ax.plot([0, 1], [0, 1], ls="--", color=GREY, label="perfectly calibrated")
-    ax.plot(predicted, observed, marker="o", color=ACCENT, lw=2,
-            label=f"model (Brier {metrics['brier']:.4f}, ECE {metrics['ece']:.4f})")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left")
-    # Where the predictions fall: most rows sit near 0, which the curve alone does not show.
-    hist.hist(p, bins=25, range=(0, 1), color=GREY)
-    hist.set(xlabel="Predicted probability", ylabel="Rows", yscale="log")
-    return _png(fig)
 
 
 def importance_plot(importance: Sequence[tuple[str, float]]) -> str:
@@ -119,7 +75,7 @@ def importance_plot(importance: Sequence[tuple[str, float]]) -> str:
     ax.barh([name for name, _ in top], [gain for _, gain in top], color=ACCENT)
     ax.set(title="Feature importance (average gain)", xlabel="Gain")
     ax.tick_params(axis="y", labelsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def gate_table(gate: dict[str, Any]) -> str:
@@ -136,54 +92,53 @@ def gate_table(gate: dict[str, Any]) -> str:
             f"<th></th></tr>{rows}</table>")
 
 
-def render(evaluation: dict[str, Any], y: np.ndarray, p: np.ndarray,
-           importance: Sequence[tuple[str, float]]) -> str:
+@dataclass(frozen=True)
+class ReportParts:
+    """What one problem type adds to the page."""
+
+    rows: str  # the test rows, said in the subtitle: "750 test rows (106 yes, 14.1%)"
+    settings: str  # the subtitle's model settings beyond trees and features ("threshold 0.5")
+    tables: str  # HTML sections after the quality gate
+    plots: list[tuple[str, str]]  # (base64 PNG, caption), before the feature importance
+
+
+def number(value: float) -> str:
+    """A metric as a card shows it: three decimals, or whole units where those are large."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
+
+
+def rows_word(evaluation: dict[str, Any]) -> str:
+    return ROWS_WORD.get(evaluation["data"]["source"], "test")
+
+
+def render(evaluation: dict[str, Any], importance: Sequence[tuple[str, float]],
+           parts: ReportParts, wording: Wording) -> str:
     """The HTML page for one evaluation (the document written to evaluation.json)."""
-    metrics, cm = evaluation["metrics"], evaluation["confusion_matrix"]
-    model, rows = evaluation["model"], evaluation["rows"]
-    threshold, positive = evaluation["threshold"], str(model["positive_label"])
-    names = (f"{model['target']} = {model['negative_label']}", f"{model['target']} = {positive}")
-    plots = [
-        (roc_plot(y, p, metrics["auc"]), "How well the model ranks churners above the rest."),
-        (pr_plot(y, p, metrics["pr_auc"]), "Precision against recall as the threshold moves."),
-        (confusion_plot(cm, names, threshold), "Counts at the decision threshold."),
-        (calibration_plot(y, p, metrics),
-         "Do predicted probabilities match observed churn rates? An under-fit model bunches "
-         "them near the base rate, below the diagonal at the top."),
-        (importance_plot(importance), "Encoded features that the trees gain most from."),
-    ]
-    cards = "".join(
-        f'<div class="card"><small>{html.escape(title)}</small><b>{metrics[key]:.3f}</b>'
-        f"<small>{html.escape(text)}</small></div>"
-        for key, (title, text) in METRIC_HELP.items()
-    )
+    metrics, model = evaluation["metrics"], evaluation["model"]
+    plots = [*parts.plots,
+             (importance_plot(importance), "Encoded features that the trees gain most from.")]
+    cards = ""
+    for key, value in metrics.items():
+        title, text = METRIC_HELP.get(key, (key, ""))
+        cards += (f'<div class="card"><small>{html.escape(title)}</small><b>{number(value)}</b>'
+                  f"<small>{html.escape(text.format_map(asdict(wording)))}</small></div>")
     figures = "".join(
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         for data, caption in plots
     )
-    neg, pos = (html.escape(n) for n in names)
-    cm_table = (
-        f"<table><tr><th></th><th>predicted {neg}</th><th>predicted {pos}</th></tr>"
-        f'<tr><th>actual {neg}</th><td class="n">{cm["tn"]} (TN)</td>'
-        f'<td class="n">{cm["fp"]} (FP)</td></tr>'
-        f'<tr><th>actual {pos}</th><td class="n">{cm["fn"]} (FN)</td>'
-        f'<td class="n">{cm["tp"]} (TP)</td></tr></table>'
-    )
-    word = ROWS_WORD.get(evaluation["data"]["source"], "test")
-    subtitle = (
-        f"{rows['total']} {word} rows ({rows['positive']} {html.escape(positive)}, "
-        f"{rows['positive'] / rows['total']:.1%}) &middot; {model['num_boosted_rounds']} trees, "
-        f"{model['num_features']} encoded features &middot; threshold {threshold:g} &middot; "
-        f"{html.escape(evaluation['generated_at'])}"
-    )
+    subtitle = " &middot; ".join(filter(None, (
+        parts.rows,
+        f"{model['num_boosted_rounds']} trees, {model['num_features']} encoded features",
+        parts.settings, html.escape(evaluation["generated_at"]))))
+    target = html.escape(model["target"])
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Evaluation: {html.escape(model['target'])} model</title><style>{CSS}</style>"
-        f"</head><body><h1>Evaluation of the {html.escape(model['target'])} model</h1>"
+        f"<title>Evaluation: {target} model</title><style>{CSS}</style>"
+        f"</head><body><h1>Evaluation of the {target} model</h1>"
         f'<p class="sub">{subtitle}</p><div class="cards">{cards}</div>'
         f"{gate_table(evaluation['quality_gate'])}"
-        f"<h2>Confusion matrix</h2>{cm_table}<h2>Plots</h2><div class=\"plots\">{figures}</div>"
+        f"{parts.tables}<h2>Plots</h2><div class=\"plots\">{figures}</div>"
         f'<p class="sub">evaluation.json schema version {evaluation["schema_version"]}</p>'
         "</body></html>\n"
     )

@@ -14,7 +14,8 @@ from .. import contract
 from . import names
 from .errors import Problem, render
 from .origin import Origin
-from .schema import Enum, Int, Nullable, Obj, S3Uri, Str
+from .platform import COMMON
+from .schema import Enum, Int, ListOf, Nullable, Obj, S3Uri, Str
 from .training import EVALUATION_FILE, INSTANCE, PROCESSING
 from .values import JSON_PATH, MODEL_PACKAGE_ARN, check_tag_value, is_inside
 
@@ -34,7 +35,9 @@ SCHEMA = Obj({
     "data": Obj({
         # Null in the defaults is allowed: then every execution must name its input.
         "input_s3_uri": Nullable(S3Uri()),
-        "content_type": Enum(("text/csv", "application/json", "application/jsonlines")),
+        # One the use case's model both takes and answers (platform.content_types): the
+        # transform job sends it as ContentType and asks for it as Accept.
+        "content_type": Str(max_len=256),
         "split_type": Enum(("Line", "None")),
         "join_source": Enum(("None", "Input")),
         "input_filter": _FILTER,
@@ -59,9 +62,18 @@ SCHEMA = Obj({
 })
 
 
-def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
+# The use case's values the batch state machine fixes: the content types its model serves and
+# answers (its manifest's `serving`).
+PLATFORM = Obj({**COMMON, "content_types": ListOf(Str(max_len=256), 1)})
+
+
+def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     data, transform = doc["data"], doc["transform"]
+    if data["content_type"] not in platform["content_types"]:
+        out.append(Problem("data.content_type", f"{render(data['content_type'])} is not a "
+                           f"content type use case {render(platform['use_case'])} serves",
+                           ", ".join(platform["content_types"])))
     if origin.final and data["input_s3_uri"] is None:
         out.append(Problem("data.input_s3_uri", "is required (the stage has no default input)",
                            "an S3 URI such as s3://bucket/prefix/"))
@@ -81,8 +93,9 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
     if source is not None:
         check_tag_value("data.input_s3_uri", source, "written into the transform job's 'data' "
                         "tag", out)
-    # A null output goes under s3://<artifacts>/batch/<execution>/output/: check its parent.
-    output = data["output_s3_uri"] or f"s3://{platform['artifacts_bucket']}/batch/"
+    # A null output goes under s3://<artifacts>/batch/<use case>/<execution>/output/: check
+    # its parent.
+    output = data["output_s3_uri"] or f"s3://{platform['artifacts_bucket']}/{_runs(platform)}"
     if source is not None and is_inside(output, source):
         out.append(Problem(origin.pick("data.output_s3_uri", "data.input_s3_uri"),
                            f"{render(output)} is inside data.input_s3_uri {render(source)}: "
@@ -116,8 +129,15 @@ def _check_package(arn: str | None, platform: dict[str, str], out: list[Problem]
                            f"a version of {group}"))
 
 
+def _runs(platform: dict[str, Any]) -> str:
+    """Where the executions' folders go: per use case, since two use cases' executions may have
+    the same name."""
+    return f"batch/{platform['use_case']}/"
+
+
 def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
-    prefix = f"s3://{platform['artifacts_bucket']}/batch/{execution_name}/"
+    run_key = f"{_runs(platform)}{execution_name}/"
+    prefix = f"s3://{platform['artifacts_bucket']}/{run_key}"
     data, transform = dict(doc["data"]), dict(doc["transform"])
     data["data_processing"] = {"InputFilter": data["input_filter"],
                                "JoinSource": data["join_source"],
@@ -139,11 +159,12 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                    # Predictions scored against data.labels_s3_uri, when given.
                    "evaluation": f"{prefix}evaluation/",
                    "evaluation_bucket": platform["artifacts_bucket"],
-                   "evaluation_key": f"batch/{execution_name}/evaluation/{EVALUATION_FILE}"},
+                   "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}"},
             "job_names": names.job_names(platform["resource_prefix"], execution_name,
-                                         names.BATCH_JOBS),
+                                         names.BATCH_JOBS, use_case=platform["use_case"]),
             "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
-                                               names.BATCH_JOBS, platform["max_job_attempts"]),
+                                               names.BATCH_JOBS, platform["max_job_attempts"],
+                                               use_case=platform["use_case"]),
             "use_latest_approved": doc["model_package_arn"] is None,
         },
     }

@@ -25,20 +25,23 @@ PIPELINE = "deployment"
 
 SERVERLESS_MEMORY_SIZES_MB = contract.SERVERLESS_MEMORY_SIZES_MB
 LOCAL_STORAGE_FAMILY = contract.LOCAL_STORAGE_FAMILY
-BASELINE_RUNS_PREFIX = contract.BASELINE_RUNS_PREFIX
-BASELINE_CURRENT_PREFIX = contract.BASELINE_CURRENT_PREFIX
 DATA_CAPTURE_PREFIX = contract.DATA_CAPTURE_PREFIX
 BASELINE_FILES = contract.BASELINE_FILES
+baseline_prefix = contract.baseline_prefix
 ROUTING = ("CANARY", "LINEAR", "ALL_AT_ONCE")
+# The deployment's prefix is '<stage prefix>-<use case>': at most this long, a shortened job name
+# ('<prefix>-<word>-<execution>', 63 at most: names.job_name) keeps '<prefix>-<word>-' whole.
+DEPLOYMENT_PREFIX_MAX = (names.SAGEMAKER_NAME_MAX - names.HASH_LENGTH - 3
+                         - max(len(word) for word, _ in names.DEPLOYMENT_JOBS.values()))
 
 _NAME = Str(max_len=names.SAGEMAKER_NAME_MAX, pattern=SAGEMAKER_NAME,
             pattern_help="a SageMaker name")
 
-# What the deployment state machine fixes per stage; the input cannot change any of it.
+# What the deployment state machine fixes per stage and use case; the input cannot change it.
 PLATFORM = Obj({
     "artifacts_bucket": Str(max_len=63),
     "model_package_group": _NAME,
-    "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
+    "resource_prefix": Str(max_len=DEPLOYMENT_PREFIX_MAX, pattern=SAGEMAKER_NAME,
                            pattern_help="a SageMaker name"),
     "endpoint_name": _NAME,
     "variant_name": _NAME,
@@ -220,7 +223,8 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     }
     monitoring = platform["monitoring_bucket"]
     # Keyed by the baseline job's name: a valid SageMaker name, so safe in a CopySource.
-    runs_key = f"{BASELINE_RUNS_PREFIX}{job_names['baseline']}/"
+    baselines = baseline_prefix(platform["endpoint_name"])
+    runs_key = f"{baselines}runs/{job_names['baseline']}/"
     baseline = dict(doc["baseline"])
     baseline["given"] = baseline["dataset_s3_uri"] is not None
     return {
@@ -248,7 +252,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                 # CopyObject: "bucket/key" sources and plain keys for the promotion to current.
                 "baseline_promotions": [
                     {"source": f"{monitoring}/{runs_key}{name}",
-                     "key": f"{BASELINE_CURRENT_PREFIX}{name}"} for name in BASELINE_FILES],
+                     "key": f"{baselines}current/{name}"} for name in BASELINE_FILES],
             },
         },
     }

@@ -9,6 +9,9 @@ evaluation job (`quality_gate.arguments`); the job, which computed the metrics, 
 records every condition with its value in evaluation.json; the Choice state reads one boolean,
 `quality_gate.passed`, and the rejection quotes `quality_gate.failed`. No Lambda function, and
 the verdict sits in the document the model package's ModelMetrics points at.
+
+Which metrics a gate may use, which way each is better and the range of its thresholds are the
+use case's (its manifest's `metrics`): the state machine passes them as `platform.gate_metrics`.
 """
 
 from __future__ import annotations
@@ -16,51 +19,82 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from .errors import Problem
+from .errors import Problem, render
 from .origin import Origin
-from .schema import Enum, Float, ListOf, Obj
+from .schema import Bool, Enum, Float, ListOf, Nullable, Obj, Str
 
-METRICS = contract.EVALUATION_METRICS
-LOWER_IS_BETTER = contract.LOWER_IS_BETTER
 COMPARISONS = contract.GATE_COMPARISONS
 MAX_CONDITIONS = contract.GATE_MAX_CONDITIONS
-UNBOUNDED = ("log_loss",)  # every other metric lies in [0, 1]
 # The model package records the conditions as one CustomerMetadataProperties value: at most 256
 # characters of letters, digits, spaces and _.:/=+-@ (no '<' or '>', hence the words).
 METADATA_VALUE_MAX = 256
 _WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
+_METRIC_NAME = Str(max_len=64)
 
 SCHEMA = Obj({
-    "conditions": ListOf(Obj({"metric": Enum(METRICS), "comparison": Enum(COMPARISONS),
-                              "threshold": Float(0.0)}), 1, MAX_CONDITIONS),
+    "conditions": ListOf(Obj({"metric": _METRIC_NAME, "comparison": Enum(COMPARISONS),
+                              "threshold": Float()}), 1, MAX_CONDITIONS),
 })
 
+# The use case's gateable metrics (its manifest): direction and the range a threshold may take
+# (null: unbounded on that side), and the metrics of which a gate must use one (may be empty).
+PLATFORM_FIELDS = {
+    "gate_metrics": ListOf(Obj({"name": _METRIC_NAME, "higher_is_better": Bool(),
+                                "minimum": Nullable(Float()), "maximum": Nullable(Float())}), 1),
+    "gate_requires_one_of": ListOf(_METRIC_NAME),
+}
 
-def check(gate: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
+
+def check(gate: dict[str, Any], platform: dict[str, Any], origin: Origin,
+          out: list[Problem]) -> None:
+    metrics = {m["name"]: m for m in platform["gate_metrics"]}
     seen: set[tuple[str, str]] = set()
     for i, condition in enumerate(gate["conditions"]):
         key = f"quality_gate.conditions[{i}]"
-        metric, comparison, threshold = (condition[k] for k in ("metric", "comparison",
-                                                                "threshold"))
-        better = ("<=", "<") if metric in LOWER_IS_BETTER else (">=", ">")
+        name, comparison, threshold = (condition[k] for k in ("metric", "comparison",
+                                                              "threshold"))
+        metric = metrics.get(name)
+        if metric is None:
+            out.append(Problem(f"{key}.metric", f"{render(name)} is not a metric use case "
+                               f"{render(platform['use_case'])} can be gated on",
+                               ", ".join(metrics)))
+            continue
+        higher = metric["higher_is_better"]
+        better = (">=", ">") if higher else ("<=", "<")
         if comparison not in better:
             # A condition on the wrong side would pass the worse models: refuse it by name.
-            out.append(Problem(f"{key}.comparison", f"{metric} is better when "
-                               f"{'lower' if metric in LOWER_IS_BETTER else 'higher'}: "
-                               f"{metric} {comparison} {threshold:g} would pass worse models",
-                               " or ".join(better)))
-        if metric not in UNBOUNDED and threshold > 1:
-            out.append(Problem(f"{key}.threshold", f"{threshold:g} is out of range for {metric}",
-                               "0.0 .. 1.0"))
-        if (metric, comparison) in seen:
-            out.append(Problem(key, f"repeats {metric} {comparison}: give each bound once"))
-        seen.add((metric, comparison))
+            out.append(Problem(f"{key}.comparison", f"{name} is better when "
+                               f"{'higher' if higher else 'lower'}: {name} {comparison} "
+                               f"{threshold:g} would pass worse models", " or ".join(better)))
+        low, high = metric["minimum"], metric["maximum"]
+        if (low is not None and threshold < low) or (high is not None and threshold > high):
+            out.append(Problem(f"{key}.threshold", f"{threshold:g} is out of range for {name}",
+                               f"{'' if low is None else low} .. "
+                               f"{'' if high is None else high}".strip()))
+        if (name, comparison) in seen:
+            out.append(Problem(key, f"repeats {name} {comparison}: give each bound once"))
+        seen.add((name, comparison))
+    _check_required(gate, platform, origin, out)
     summary = metadata_summary(gate["conditions"])
     if len(summary) > METADATA_VALUE_MAX:
         out.append(Problem(origin.pick("quality_gate.conditions"),
                            f"the conditions take {len(summary)} characters written out "
                            f"({summary!r}); the model package records them in one metadata "
                            f"value of at most {METADATA_VALUE_MAX}", "fewer conditions"))
+
+
+def _check_required(gate: dict[str, Any], platform: dict[str, Any], origin: Origin,
+                    out: list[Problem]) -> None:
+    """The use case's rule the stage config applies too: for classification, a gate on a
+    ranking metric alone (AUC) once approved a model that never predicted the positive class."""
+    required = platform["gate_requires_one_of"]
+    if required and not any(c["metric"] in required for c in gate["conditions"]):
+        out.append(Problem(origin.pick("quality_gate.conditions"),
+                           f"no condition on {', '.join(required)}: use case "
+                           f"{render(platform['use_case'])} requires one (a model that never "
+                           "predicts the positive class would pass)",
+                           f'add one, e.g. {{"metric": "{required[0]}", "comparison": ">=", '
+                           '"threshold": 0.5}'))
 
 
 def derive(gate: dict[str, Any]) -> dict[str, Any]:

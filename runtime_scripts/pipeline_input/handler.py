@@ -18,11 +18,11 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from . import batch, deployment, names, training
+from . import batch, deployment, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
-from .schema import AnyValue, Enum, Int, Obj, Str
-from .values import SAGEMAKER_NAME, TAG_VALUE_HELP, check_bucket_name, tag_value_problem
+from .schema import AnyValue, Enum, Obj, Str
+from .values import TAG_VALUE_HELP, check_bucket_name, tag_value_problem
 
 PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
                                      "deployment": deployment}
@@ -30,23 +30,13 @@ PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
 # limit, which the merge and the deep copies would otherwise reach on a hostile input.
 MAX_DEPTH = 32
 
-PLATFORM = Obj({
-    "artifacts_bucket": Str(max_len=63),  # the bucket-name rules are checked separately
-    "model_package_group": Str(pattern=SAGEMAKER_NAME, pattern_help="a SageMaker name"),
-    # Every job name must start with '<prefix>-' for the IAM policies scoped to it, even a
-    # 32-character tuning job name (names.py); config/stage.py applies the same limit.
-    "resource_prefix": Str(max_len=names.MAX_SCOPED_PREFIX, pattern=SAGEMAKER_NAME,
-                           pattern_help="a SageMaker name"),
-    # job_retries.max_attempts in the stage config (validated there): one job name per attempt.
-    "max_job_attempts": Int(1),
-})
 EVENT = Obj(
     {
         "pipeline": Enum(tuple(PIPELINES)),
         # Step Functions execution names are 1-80 characters.
         "execution_name": Str(max_len=80),
         "defaults": AnyValue(object_only=True),  # validated against the pipeline's schema
-        # Checked against the pipeline's own platform schema (PLATFORM unless it has one).
+        # Checked against the pipeline's own platform schema (its module's PLATFORM).
         "platform": AnyValue(object_only=True),
         "input": AnyValue(),  # the user's: its errors are InvalidPipelineInput, not ours
     },
@@ -122,8 +112,7 @@ def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any]:
     checked = EVENT.check(event, "", problems)
     if not problems:
         module = PIPELINES[checked["pipeline"]]
-        checked["platform"] = getattr(module, "PLATFORM", PLATFORM).check(
-            checked["platform"], "platform", problems)
+        checked["platform"] = module.PLATFORM.check(checked["platform"], "platform", problems)
     if not problems:
         name = checked["execution_name"]
         # Step Functions never allows '/' or surrounding blanks; either would break the S3 layout.

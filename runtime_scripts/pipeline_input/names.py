@@ -1,16 +1,29 @@
 """SageMaker job and model names derived from the Step Functions execution name.
 
+A name is '<resource prefix>-<use case>-<word>-<execution name>': the use case's state machines
+of one stage may run executions of the same name, and SageMaker job and model names are unique
+per account and region. The training and batch pipelines pass the stage's prefix and their use
+case; the deployment pipeline passes its use case's own prefix ('<stage prefix>-<use case>',
+ml_constructs/serving_defaults.py) and none: its names (63 characters) keep that prefix whole.
+
 Rules, and why:
 - deterministic: the same execution name always gives the same names, so a re-run or a redrive
   is traceable to its execution and a job can be found from the execution alone;
 - valid: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$, and at most 32 characters for a tuning job (SageMaker
   appends '-NNN-xxxxxxxx' to name the tuning job's training jobs);
 - collision-free: when the name had to be shortened or had characters replaced, a short hash
-  of the *original* full name is appended. Without it two long execution names that differ only
+  of the *original* parts is appended. Without it two long execution names that differ only
   at the end would truncate to the same job name, and 'run_1' and 'run.1' would both sanitise
-  to 'run-1'; SageMaker then fails the second execution with "job name already in use".
+  to 'run-1'; SageMaker then fails the second execution with "job name already in use". The
+  hash is over the parts joined by '/', which none of them can hold (Step Functions execution
+  names never do), so different parts never hash alike by being joined alike. A use case whose
+  name holds a '-' always gets the hash: 'sales-model' + 'train' + 'x' and 'sales' + 'model' +
+  'train-x' would otherwise read the same. Names of use cases without '-' cannot: the use case
+  ends at the first '-' after the prefix, and no word is another word followed by '-'.
 - IAM-friendly: names start with '<resource_prefix>-' (given a prefix of at most
-  `MAX_SCOPED_PREFIX` characters), so policies can scope to 'training-job/<prefix>-*'.
+  `MAX_SCOPED_PREFIX` characters), so policies can scope to 'training-job/<prefix>-*'. The use
+  case can be cut short in a 32-character tuning job name, the stage's prefix never is: the
+  policies scope to the stage's jobs.
 """
 
 from __future__ import annotations
@@ -48,8 +61,8 @@ BATCH_JOBS: dict[str, tuple[str, int]] = {
     # Scores the predictions against labels known for the batch (data.labels_s3_uri).
     "evaluation": ("batch-eval", SAGEMAKER_NAME_MAX),
 }
-# Short words: endpoint config names are limited to 63 characters like job names, and a console
-# execution name (a 36-character UUID) should fit whole after a 22-character prefix.
+# Short words: endpoint config names are limited to 63 characters like job names, and as much
+# as possible of a console execution name (a 36-character UUID) should fit.
 DEPLOYMENT_JOBS: dict[str, tuple[str, int]] = {
     "model": ("serve", SAGEMAKER_NAME_MAX),
     "endpoint_config": ("epc", SAGEMAKER_NAME_MAX),
@@ -68,23 +81,34 @@ def short_hash(text: str) -> str:
     return base64.b32encode(digest).decode("ascii").lower()[:HASH_LENGTH]
 
 
-def job_name(prefix: str, word: str, execution_name: str,
-             limit: int = SAGEMAKER_NAME_MAX) -> str:
-    """'<prefix>-<word>-<execution name>', made valid and at most `limit` characters."""
+def _parts(prefix: str, use_case: str | None, word: str,
+           execution_name: str) -> tuple[str, str, bool]:
+    """(the readable name, the key its hash is taken over, whether the hash is always added)."""
+    if use_case is None:  # `prefix` is already the use case's own (the deployment's)
+        full = f"{prefix}-{word}-{execution_name}"
+        return full, full, False
+    return (f"{prefix}-{use_case}-{word}-{execution_name}",
+            f"{prefix}/{use_case}/{word}/{execution_name}", "-" in use_case)
+
+
+def job_name(prefix: str, word: str, execution_name: str, limit: int = SAGEMAKER_NAME_MAX, *,
+             use_case: str | None = None) -> str:
+    """'<prefix>-<use case>-<word>-<execution name>' (without a use case when `prefix` already
+    is one use case's), made valid and at most `limit` characters."""
     if limit <= HASH_LENGTH + 1:
         raise ValueError(f"a name limit of {limit} leaves no room for the hash")
-    full = f"{prefix}-{word}-{execution_name}"
+    full, key, always_hashed = _parts(prefix, use_case, word, execution_name)
     clean = sanitize(full)
-    if clean == full and len(clean) <= limit:
+    if clean == full and len(clean) <= limit and not always_hashed:
         return clean
     head = clean[: limit - HASH_LENGTH - 1].rstrip("-")
-    tail = short_hash(full)
+    tail = short_hash(key)
     return f"{head}-{tail}" if head else tail
 
 
-def job_names(prefix: str, execution_name: str,
-              kinds: dict[str, tuple[str, int]]) -> dict[str, str]:
-    return {kind: job_name(prefix, word, execution_name, limit)
+def job_names(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]], *,
+              use_case: str | None = None) -> dict[str, str]:
+    return {kind: job_name(prefix, word, execution_name, limit, use_case=use_case)
             for kind, (word, limit) in kinds.items()}
 
 
@@ -97,30 +121,31 @@ JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evalua
 
 
 def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,
-                 limit: int = SAGEMAKER_NAME_MAX) -> str:
+                 limit: int = SAGEMAKER_NAME_MAX, *, use_case: str | None = None) -> str:
     """The job name of attempt `attempt` (1-based). Attempt 1's is `job_name`'s; a later one is
-    '<prefix>-<word>-<execution name, cut>-a<N>-<hash>', the hash over the execution name plus
-    '/attempt-N'. Step Functions execution names never hold '/', so a later attempt's name
+    '<prefix>-<use case>-<word>-<execution name, cut>-a<N>-<hash>', the hash over the parts
+    plus '/attempt-N'. Step Functions execution names never hold '/', so a later attempt's name
     differs from every attempt's of every other execution (unless a name is crafted to match).
     Where '-a<N>' would cut into '<prefix>-' (IAM policies scope to it), it is left out."""
     if attempt < 1:
         raise ValueError(f"attempt numbers start at 1, got {attempt}")
     if attempt == 1:
-        return job_name(prefix, word, execution_name, limit)
-    base = f"{prefix}-{word}-{execution_name}"
+        return job_name(prefix, word, execution_name, limit, use_case=use_case)
+    base, key, _ = _parts(prefix, use_case, word, execution_name)
     tag = f"-a{attempt}"
     keep = limit - len(tag) - HASH_LENGTH - 1
     if keep < len(prefix) + 1:
         tag, keep = "", limit - HASH_LENGTH - 1
     head = sanitize(base)[:keep].rstrip("-")
-    return f"{head}{tag}-{short_hash(f'{base}/attempt-{attempt}')}"
+    return f"{head}{tag}-{short_hash(f'{key}/attempt-{attempt}')}"
 
 
 def job_attempts(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]],
-                 max_attempts: int) -> dict[str, dict]:
+                 max_attempts: int, *, use_case: str | None = None) -> dict[str, dict]:
     """kind -> {"attempt": 1, "names": [attempt 1's name, ..., attempt max_attempts's]} for the
     job kinds among `kinds`: the state the retry states of a job read and advance."""
     return {kind: {"attempt": 1,
-                   "names": [attempt_name(prefix, word, execution_name, n, limit)
+                   "names": [attempt_name(prefix, word, execution_name, n, limit,
+                                          use_case=use_case)
                              for n in range(1, max_attempts + 1)]}
             for kind, (word, limit) in kinds.items() if kind in JOB_KINDS}

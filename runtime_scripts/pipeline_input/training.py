@@ -10,8 +10,9 @@ from typing import Any
 
 from .. import contract
 from . import gate, names, tuning
-from .errors import Problem
+from .errors import Problem, render
 from .origin import Origin
+from .platform import COMMON
 from .schema import Bool, Enum, Int, Nullable, Obj, S3Uri, Str, StringMap
 from .values import DESCRIPTION_HELP, INSTANCE_TYPE, check_tag_value, outside_classes
 
@@ -63,7 +64,15 @@ SCHEMA = Obj({
 })
 
 
-def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
+# The use case's values the training state machine fixes (ml_constructs/pipeline_defaults.py):
+# its gate metrics, its tuning objectives, and the hyperparameters its model needs as they are
+# (a built-in algorithm's `objective`: the repacked model is scored and served as the use
+# case's prediction).
+PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
+                "pinned_hyperparameters": StringMap()})
+
+
+def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     """Rules that involve more than one key; run only once every key has the right type."""
     t = doc["training"]
@@ -75,8 +84,9 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
             f"max_runtime_seconds ({t['max_runtime_seconds']}): managed spot training needs "
             "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
             f">= {t['max_runtime_seconds']}"))
-    tuning.check(doc["tuning"], t["hyperparameters"], origin, out)
-    gate.check(doc["quality_gate"], origin, out)
+    tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
+    _check_pinned(doc, platform, out)
+    gate.check(doc["quality_gate"], platform, origin, out)
     bad = outside_classes(doc["registry"]["description"], "LMZSNP")
     if bad:
         out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
@@ -87,10 +97,26 @@ def check(doc: dict[str, Any], platform: dict[str, str], origin: Origin,
                     "'data' tag and the model package's 'data' metadata", out)
 
 
+def _check_pinned(doc: dict[str, Any], platform: dict[str, Any], out: list[Problem]) -> None:
+    training_hps = doc["training"]["hyperparameters"]
+    sections = (("training.hyperparameters", training_hps),
+                ("tuning.static_hyperparameters",
+                 tuning.effective_static(doc["tuning"], training_hps)))
+    for name, value in platform["pinned_hyperparameters"].items():
+        for key, hyperparameters in sections:
+            got = hyperparameters.get(name)
+            if got != value:
+                found = "is missing" if got is None else f"{render(got)} is not allowed"
+                out.append(Problem(f"{key}.{name}", f"{found}: use case "
+                                   f"{render(platform['use_case'])} needs {name} {render(value)} "
+                                   "(what its model is scored and served as)", render(value)))
+
+
 def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
     """The validated document plus everything later states need, so none of them computes."""
     bucket = platform["artifacts_bucket"]
-    run_key = f"runs/{execution_name}/"
+    # Per use case: two use cases' executions may have the same name.
+    run_key = f"runs/{platform['use_case']}/{execution_name}/"
     prefix = f"s3://{bucket}/{run_key}"
     data = doc["data"]
     s3 = {
@@ -124,8 +150,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "prefix": prefix,
             "s3": s3,
             "job_names": names.job_names(platform["resource_prefix"], execution_name,
-                                         names.TRAINING_JOBS),
+                                         names.TRAINING_JOBS, use_case=platform["use_case"]),
             "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
-                                               names.TRAINING_JOBS, platform["max_job_attempts"]),
+                                               names.TRAINING_JOBS, platform["max_job_attempts"],
+                                               use_case=platform["use_case"]),
         },
     }

@@ -76,8 +76,20 @@ def grid_size(ranges: dict[str, Any]) -> int:
     return math.prod(len(r["values"]) for r in ranges["categorical"])
 
 
-def check(t: dict[str, Any], training_hps: dict[str, str], origin: Origin,
-          out: list[Problem]) -> None:
+# The metrics a tuning objective may name (the event's `platform.objective_metrics`): those the
+# training job's MetricDefinitions define (the use case's manifest `training_metrics`), or the
+# one its built-in algorithm emits. SageMaker requires the objective metric to be one of the
+# training job's metric definitions for an algorithm of one's own.
+PLATFORM_FIELDS = {"objective_metrics": ListOf(Str(max_len=255, pattern=METRIC_NAME), 1)}
+
+
+def check(t: dict[str, Any], training_hps: dict[str, str], platform: dict[str, Any],
+          origin: Origin, out: list[Problem]) -> None:
+    allowed = platform["objective_metrics"]
+    if t["objective_metric"] not in allowed:
+        out.append(Problem("tuning.objective_metric", f"{render(t['objective_metric'])} is not "
+                           f"a metric the training jobs of use case "
+                           f"{render(platform['use_case'])} report", ", ".join(allowed)))
     if t["max_parallel_jobs"] > t["max_jobs"]:
         out.append(Problem(origin.pick("tuning.max_parallel_jobs", "tuning.max_jobs"),
                            f"max_parallel_jobs ({t['max_parallel_jobs']}) must not exceed "

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
-from runtime_scripts import contract
-
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 # Step Functions' service names where botocore's differ.
 BOTO_SERVICES = {"sfn": "stepfunctions", "states": "stepfunctions",
@@ -214,13 +212,18 @@ def _job(succeeded: Outcome, status_key: str) -> list[Outcome]:
 
 
 def _evaluation(passed: bool) -> Outcome:
-    """evaluation.json as the evaluation job writes it: the metrics and the gate's verdict."""
-    metrics = {m: 0.95 if passed else 0.5 for m in contract.EVALUATION_METRICS}
-    gate = {"passed": passed, "failed": "" if passed else "recall 0.5000 is not >= 0.6",
-            "conditions": [{"metric": "recall", "comparison": ">=", "threshold": 0.6,
-                            "value": metrics["recall"], "passed": passed}]}
-    document = {"metrics": metrics, "quality_gate": gate}
-    return lambda req, world: {"Body": json.dumps(document), "ContentLength": 100}
+    """evaluation.json as the evaluation job writes it: the use case's metrics (those the first
+    state's `platform` names; a batch run's scoring names none) and the gate's verdict."""
+    def outcome(req: dict, world: dict) -> dict:
+        platform = world.get("Invoke", {}).get("Payload", {}).get("platform", {})
+        names = [m["name"] for m in platform.get("gate_metrics", [])] or ["score"]
+        metrics = {m: 0.95 if passed else 0.5 for m in names}
+        gate = {"passed": passed, "failed": "" if passed else f"{names[0]} 0.5000 is not >= 0.6",
+                "conditions": [{"metric": names[0], "comparison": ">=", "threshold": 0.6,
+                                "value": metrics[names[0]], "passed": passed}]}
+        document = {"metrics": metrics, "quality_gate": gate}
+        return {"Body": json.dumps(document), "ContentLength": 100}
+    return outcome
 
 
 def _package(group: str, version: int = 3) -> str:
@@ -240,19 +243,21 @@ def _described_package(status: str, from_training_run: bool) -> Outcome:
         arn = req["ModelPackageName"]
         group = arn.split("model-package/")[-1].split("/")[0] if "/" in arn else arn
         # The training pipeline registered it: its model is in the stage's artifacts bucket.
-        payload = world.get("Invoke", {}).get("Payload", {})
-        bucket = payload.get("platform", {}).get("artifacts_bucket", "artifacts-bucket")
+        platform = world.get("Invoke", {}).get("Payload", {}).get("platform", {})
+        bucket = platform.get("artifacts_bucket", "artifacts-bucket")
+        run = f"s3://{bucket}/runs/{platform.get('use_case', 'churn')}/june-retrain/"
         out = {"ModelPackageName": group, "ModelPackageArn": arn, "ModelApprovalStatus": status,
                "ModelPackageStatus": "Completed", "ModelPackageGroupName": group,
                "InferenceSpecification": {"Containers": [{
                    "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image:tag",
-                   "ModelDataUrl": f"s3://{bucket}/runs/june-retrain/training/"
-                                   "mlplatform-train-june-retrain/output/model.tar.gz"}],
+                   "ModelDataUrl": f"{run}training/mlplatform-train-june-retrain/output/"
+                                   "model.tar.gz"}],
                    "SupportedContentTypes": ["text/csv"],
                    "SupportedResponseMIMETypes": ["text/csv"]}}
         if from_training_run:
             # What the training pipeline's `Register model package` writes.
             out["CustomerMetadataProperties"] = {"execution": "june-retrain",
+                                                 "run": run,
                                                  "training_job": "mlplatform-train-june-retrain",
                                                  "data": "s3://raw-bucket/churn/",
                                                  "quality_gate": "auc at least 0.85"}

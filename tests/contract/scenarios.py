@@ -3,7 +3,8 @@
 Each scenario: `execution_name` (Step Functions allows 1-80 characters, no blanks, no
 `< > { } [ ] ? * " # % \\ ^ | ~ \x60 $ & , ; : /` and no control characters), `input` (the
 execution input; `{artifacts}`, `{group}`, `{region}` and `{account}` are filled in from the
-state machine's own platform values, so one scenario fits every stage), optionally `when` (the
+state machine's own platform values, and `{last_content_type}` with the last content type its
+use case serves in batch, so one scenario fits every stage and use case), optionally `when` (the
 platform values it needs, e.g. a serverless endpoint) and `rejected` (the first state must refuse
 it, with a message containing this text).
 """
@@ -71,7 +72,7 @@ BATCH = {
     "given package": {"execution_name": LONGEST_NAME, "input": {"model_package_arn": PACKAGE}},
     "json lines, single records, joined": {"execution_name": CONSOLE_NAME, "input": {
         "data": {"input_s3_uri": "s3://{artifacts}/batch-input/2026/", "join_source": "Input",
-                 "content_type": "application/jsonlines",
+                 "content_type": "{last_content_type}",
                  "output_s3_uri": "s3://{artifacts}/predictions/"},
         "transform": {"batch_strategy": "SingleRecord", "max_concurrent_transforms": 4}}},
     "labels known, predictions scored": {"execution_name": "holdout-0422", "input": {
@@ -129,12 +130,14 @@ def applies(scenario: dict, platform: dict) -> bool:
 
 
 def render_input(value: dict, platform: dict) -> dict:
-    """The scenario's input with `{artifacts}`, `{group}`, `{region}`, `{account}` filled in."""
+    """The scenario's input with `{artifacts}`, `{group}`, `{region}`, `{account}`,
+    `{last_content_type}` filled in."""
     text = json.dumps(value, ensure_ascii=False)
     fills = {"{artifacts}": platform.get("artifacts_bucket", "artifacts-bucket"),
              "{group}": platform.get("model_package_group", "group"),
              "{region}": PSEUDO_PARAMETERS["AWS::Region"],
-             "{account}": PSEUDO_PARAMETERS["AWS::AccountId"]}
+             "{account}": PSEUDO_PARAMETERS["AWS::AccountId"],
+             "{last_content_type}": (platform.get("content_types") or ["text/csv"])[-1]}
     for token, fill in fills.items():
         text = text.replace(token, fill)
     return json.loads(text)

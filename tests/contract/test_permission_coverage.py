@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.conftest import ALL_STAGES
+from tests.conftest import ALL_STAGES, TWO_USE_CASES
 from tests.contract import coverage
 from tests.contract.needs import GRANT_FOR_AWS_RESOURCE
 
@@ -76,8 +76,9 @@ def test_latest_approved_package_lookup_is_authorized(accounts, needs, stage):
     Authorization Reference), never on the group, for batch inference and deployment alike."""
     _, callers, _ = needs[stage]
     lookups = [n for n in callers if n.action == "sagemaker:ListModelPackages"]
-    assert {n.why.split(":")[0] for n in lookups} == {
-        f"mlplatform-{stage}-batch-inference", f"mlplatform-{stage}-deployment"}
+    looking = {m.name for m in accounts[stage].state_machines
+               if m.name.endswith(("-batch-inference", "-deployment"))}
+    assert len(looking) >= 2 and {n.why.split(":")[0] for n in lookups} == looking
     assert all(n.resource.endswith(":model-package/*") for n in lookups)
     assert coverage.denied(accounts[stage], lookups) == []
 
@@ -97,3 +98,27 @@ def test_glue_job_may_open_its_spark_session_with_the_data_catalog(accounts, sta
         assert not account.can(role, action, other), action
     assert not account.can(role, "glue:DeleteDatabase",
                            "arn:aws:glue:eu-west-1:123456789012:database/default")
+
+
+def test_a_glue_job_may_touch_only_its_own_use_cases_data_and_table(accounts):
+    """Two use cases in one stage: each job's role reads its raw prefix, writes its curated
+    prefix and quarantine, and updates its table, and none of the other use case's."""
+    account = accounts[TWO_USE_CASES]
+    jobs = [props for _, _, props in account.resources("AWS::Glue::Job")]
+    assert len(jobs) == 2
+
+    def arn(uri: str, name: str) -> str:
+        return uri.replace("s3://", "arn:aws:s3:::").rstrip("/") + name
+
+    for job in jobs:
+        for other in jobs:
+            arguments, allowed = other["DefaultArguments"], other is job
+            table = (f"arn:aws:glue:eu-west-1:123456789012:table/{arguments['--database']}/"
+                     f"{arguments['--table']}")
+            checks = [("glue:UpdateTable", table),
+                      ("s3:GetObject", arn(arguments["--input_path"], "/2026/data.csv")),
+                      ("s3:PutObject", arn(arguments["--output_path"], "/part-0.parquet")),
+                      ("s3:PutObject", arn(arguments["--output_path"], "_rejects/x.csv"))]
+            for action, resource in checks:
+                assert bool(account.can(job["Role"], action, resource)) is allowed, \
+                    (job["Name"], action, resource)

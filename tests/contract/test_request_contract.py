@@ -89,7 +89,7 @@ def _mutated(deployed_definitions, machine: str, state: str, change) -> list[str
 
 
 def test_a_request_broken_on_purpose_is_reported(deployed_definitions):
-    training = "mlplatform-dev-training"
+    training = "mlplatform-dev-churn-training"
 
     def bad_enum(state):
         state["Parameters"]["AlgorithmSpecification"]["TrainingInputMode"] = "Streaming"
@@ -117,7 +117,7 @@ def test_a_request_broken_on_purpose_is_reported(deployed_definitions):
 
 
 def test_a_result_member_misspelled_on_purpose_is_reported(deployed_definitions):
-    definition = copy.deepcopy(deployed_definitions["dev"]["mlplatform-dev-deployment"])
+    definition = copy.deepcopy(deployed_definitions["dev"]["mlplatform-dev-churn-deployment"])
     states = definition["States"]
     states["Find latest approved model package"]["ResultSelector"] = {
         "packages.$": "$.ModelPackageSummaries"}

@@ -131,17 +131,20 @@ def test_manual_approval_opens_prod_and_nothing_else(template):
 
 def test_smoke_test_runs_after_every_dev_deployment_with_its_outputs(template):
     dev = _stages(template)["dev"]
-    smoke = next(a for a in dev if a["Name"] == "SmokeTest")
+    smoke = next(a for a in dev if a["Name"] == "SmokeTest-churn")  # one per use case
     assert smoke["RunOrder"] > max(a["RunOrder"] for a in dev if a is not smoke)
     variables = json.loads(smoke["Configuration"]["EnvironmentVariables"])
     env = {v["name"]: v["value"] for v in variables}
-    assert env["STATE_MACHINE_ARN"].endswith(".TrainingStateMachineArn}")
     assert env["RAW_BUCKET"].endswith(".RawBucketName}")
     assert env["SMOKE_TEST_ROLE_ARN"].endswith(".SmokeTestRoleArn}")
-    assert all(a["Name"] != "SmokeTest" for a in _stages(template)["prod"])
-    spec = json.loads(_project(template, "DeliveryCodePipelinedevSmokeTest")["Source"]["BuildSpec"])
+    assert all(not a["Name"].startswith("SmokeTest") for a in _stages(template)["prod"])
+    project = _project(template, "DeliveryCodePipelinedevSmokeTestchurn")
+    spec = json.loads(project["Source"]["BuildSpec"])
     assert spec["env"]["shell"] == "bash"
     assert spec["phases"]["build"]["commands"] == [SCRIPT]
+    fixed = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    assert fixed["STATE_MACHINE_NAME"] == "mlplatform-dev-churn-training"
+    assert fixed["SAMPLE_FILE"] == "runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv"
 
 
 def test_synth_runs_the_project_tests_reports_them_and_synthesizes_this_stage(template):

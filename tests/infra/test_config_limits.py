@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from config import ConfigError, load_stage_config
-from ml_constructs.pipeline_defaults import batch_defaults, training_defaults
+from ml_constructs.pipeline_defaults import (
+    batch_defaults,
+    batch_platform,
+    training_defaults,
+    training_platform,
+)
 from ml_constructs.serving_defaults import deployment_defaults, deployment_platform
 from runtime_scripts import contract
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, resolve
@@ -22,22 +27,22 @@ from tests.pipeline_input.events import EXECUTION, PLATFORM
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class _Bucket:
-    """What the defaults builders read from a bucket (its URL), without a synth."""
-
-    def s3_url_for_object(self, key: str) -> str:
-        return f"s3://mlplatform-test-data/{key}"
+DATA_BUCKET = "mlplatform-test-data"
 
 
 def _defaults(pipeline: str, config) -> tuple[dict, dict]:
     """The defaults document the CDK side builds from `config`, and the platform values."""
     use_case = config.use_cases[0]
+    artifacts = PLATFORM["artifacts_bucket"]
     if pipeline == "training":
-        return training_defaults(config, use_case, raw=_Bucket(), curated=_Bucket()), PLATFORM
+        return (training_defaults(config, use_case, raw_bucket=DATA_BUCKET,
+                                  curated_bucket=DATA_BUCKET),
+                training_platform(config, use_case, artifacts_bucket=artifacts))
     if pipeline == "batch":
-        return batch_defaults(config, use_case, raw=_Bucket()), PLATFORM
-    return deployment_defaults(config), deployment_platform(
-        config, artifacts_bucket=PLATFORM["artifacts_bucket"],
+        return (batch_defaults(config, use_case, raw_bucket=DATA_BUCKET),
+                batch_platform(config, use_case, artifacts_bucket=artifacts))
+    return deployment_defaults(use_case), deployment_platform(
+        config, use_case, artifacts_bucket=artifacts,
         monitoring_bucket="mlplatform-test-monitoring",
         model_package_group=PLATFORM["model_package_group"])
 

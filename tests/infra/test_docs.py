@@ -14,7 +14,7 @@ import pytest
 
 from runtime_scripts.pipeline_input import resolve
 from stacks.storage_stack import DATA_BUCKETS
-from tests.pipeline_input.events import PLATFORM, event
+from tests.pipeline_input.events import BATCH_PLATFORM, PLATFORM, event
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -71,7 +71,7 @@ def readme_json(heading: str) -> dict:
     return json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
 
 
-PROD = {**PLATFORM,
+PROD = {**BATCH_PLATFORM,
         "artifacts_bucket": "mlplatform-prod-storage-artifactsbucket88671897-k6p1z8w3rj5ys",
         "model_package_group": "mlplatform-prod-churn", "resource_prefix": "mlplatform-prod"}
 

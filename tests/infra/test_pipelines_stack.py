@@ -12,9 +12,9 @@ from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
 BUILTIN_XGBOOST_VERSION = CHURN.image.builtin_training.version
 
-TRAINING = "mlplatform-dev-training"
-BUILTIN_TRAINING = "mlplatform-builtin-training"  # the built-in XGBoost variant of dev
-BATCH = "mlplatform-dev-batch-inference"
+TRAINING = "mlplatform-dev-churn-training"
+BUILTIN_TRAINING = "mlplatform-builtin-churn-training"  # the built-in XGBoost variant of dev
+BATCH = "mlplatform-dev-churn-batch-inference"
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,7 @@ def test_job_requests_use_kms_spot_checkpoints_and_metric_regexes(training):
     assert train["ResourceConfig"]["VolumeKmsKeyId"]
     assert train["EnableNetworkIsolation"] is True
     metrics = {m["Name"]: m["Regex"] for m in train["AlgorithmSpecification"]["MetricDefinitions"]}
+    assert tuple(metrics) == CHURN.training_metrics  # the manifest's, each with its regex
     assert metrics["validation:auc"].startswith("validation:auc=")
     tags = {t["Key"] for t in train["Tags"]}
     assert {"git-commit", "execution", "data"} <= tags
@@ -174,6 +175,12 @@ def test_glue_job_is_encrypted_bookmarked_and_logged(template):
         }
     })
     template.resource_count_is("AWS::Glue::Database", 1)
+    (job,) = template.find_resources("AWS::Glue::Job").values()
+    arguments = job["Properties"]["DefaultArguments"]
+    assert job["Properties"]["Name"] == "mlplatform-dev-churn-etl"
+    assert arguments["--table"] == "churn"
+    assert json.loads(arguments["--schema_json"]) == json.loads(
+        CHURN.path(CHURN.glue_schema).read_text())
 
 
 def test_model_package_group_and_encrypted_topic(template):
@@ -191,7 +198,7 @@ def test_schedule_only_where_configured(synthesized):
 
 
 def test_prod_jobs_run_in_the_isolated_vpc(definitions, synthesized):
-    train = definitions["prod"]["mlplatform-prod-training"]["States"]["Train model"]
+    train = definitions["prod"]["mlplatform-prod-churn-training"]["States"]["Train model"]
     assert train["Parameters"]["VpcConfig"]["Subnets"]
     network = Template.from_stack(synthesized["prod"].stack("Network"))
     network.resource_count_is("AWS::EC2::NatGateway", 0)
@@ -277,7 +284,7 @@ def test_builtin_xgboost_defaults_ask_for_probabilities_and_auc(builtin, trainin
 
 
 @pytest.mark.parametrize(("stage", "name"), [("dev", TRAINING),
-                                             ("prod", "mlplatform-prod-training")])
+                                             ("prod", "mlplatform-prod-churn-training")])
 def test_script_mode_has_no_package_step_and_trains_in_our_image(definitions, stage, name):
     states = definitions[stage][name]["States"]
     assert "Package model" not in states and "Use packaged model" not in states
@@ -288,3 +295,123 @@ def test_script_mode_has_no_package_step_and_trains_in_our_image(definitions, st
         states["Preprocess data"]["Parameters"]["AppSpecification"]["ImageUri"]
     channels = states["Train model"]["Parameters"]["InputDataConfig"]
     assert [c["ChannelName"] for c in channels] == ["train", "validation", "transform"]
+
+
+# --- per use case --------------------------------------------------------------------------------
+def _tags(resource: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
+def test_state_machines_carry_their_use_case_and_pipeline_tags(template):
+    machines = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    found = {(m["Properties"]["StateMachineName"], _tags(m)["use-case"], _tags(m)["pipeline"])
+             for m in machines}
+    assert found == {(TRAINING, "churn", "training"), (BATCH, "churn", "batch-inference")}
+    (group,) = template.find_resources("AWS::SageMaker::ModelPackageGroup").values()
+    assert _tags(group)["use-case"] == "churn"
+
+
+def test_the_registered_package_takes_and_answers_the_manifests_content_types(training):
+    register = training["States"]["Register model package"]["Parameters"]
+    spec = register["InferenceSpecification"]
+    assert spec["SupportedContentTypes"] == list(CHURN.serving.content_types)
+    assert spec["SupportedResponseMIMETypes"] == list(CHURN.serving.accept_types)
+    assert register["ModelPackageGroupName"] == "mlplatform-dev-churn"
+    # The run's folder, which the deployment reads the training baseline from.
+    assert register["CustomerMetadataProperties"]["run.$"] == "$.run.prefix"
+    env = spec["Containers"][0]["Environment"]
+    assert env["ML_USE_CASE"] == "churn"
+
+
+def test_evaluation_is_read_from_the_use_cases_own_runs_only(template):
+    statements = [s for p in template.find_resources("AWS::IAM::Policy").values()
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]
+                  if "s3:getobject" in json.dumps(s["Action"]).lower()
+                  and "StateMachineRole" in json.dumps(p["Properties"]["Roles"])]
+    resources = json.dumps([s["Resource"] for s in statements])
+    assert "/runs/churn/*" in resources and "/batch/churn/*" in resources
+    assert '/runs/*"' not in resources and '/batch/*"' not in resources
+
+
+def test_outputs_name_each_use_cases_state_machines_and_group(template):
+    outputs = template.to_json()["Outputs"]
+    described = {o["Description"]: o for o in outputs.values() if "Description" in o}
+    assert set(described) == {"churn: the training state machine",
+                              "churn: the batch inference state machine",
+                              "churn: the model registry group"}
+    assert described["churn: the model registry group"]["Value"] == "mlplatform-dev-churn"
+
+
+def test_the_defaults_are_the_use_cases(training, batch):
+    defaults, platform = _defaults(training), training["States"]["Validate input"][
+        "Parameters"]["platform"]
+    assert defaults["tuning"]["objective_metric"] == CHURN.tuning.objective_metric
+    assert defaults["tuning"]["ranges"] == CHURN.tuning.ranges
+    assert defaults["quality_gate"]["conditions"] == [
+        {"metric": "auc", "comparison": ">=", "threshold": 0.85},
+        {"metric": "recall", "comparison": ">=", "threshold": 0.5}]
+    assert defaults["data"]["raw_s3_uri"].endswith("/churn/")
+    assert platform["use_case"] == "churn" and platform["resource_prefix"] == "mlplatform-dev"
+    assert [m["name"] for m in platform["gate_metrics"]] == list(CHURN.gateable_metrics)
+    assert platform["objective_metrics"] == list(CHURN.training_metrics)
+    batch_defaults = _defaults(batch)
+    assert batch_defaults["data"]["input_s3_uri"].endswith("/batch/input/churn/")
+    assert batch["States"]["Validate input"]["Parameters"]["platform"]["content_types"] == \
+        list(CHURN.serving.content_types)
+
+
+def _asset_hash(directory, tmp_path, name: str) -> str:
+    """Churn's image asset hash with `directory` as runtime_scripts/."""
+    import aws_cdk as cdk
+
+    from config import load_stage_config
+    from ml_constructs import runtime_image
+    from runtime_scripts.common import manifest
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime_image, "RUNTIME_SCRIPTS", directory)
+        patch.setattr(manifest, "USE_CASES_DIR", directory / "use_cases")
+        app = cdk.App(outdir=str(tmp_path / name))
+        stack = cdk.Stack(app, "Images")
+        config = load_stage_config("dev")
+        image = runtime_image.RuntimeImage(stack, "Churn", use_case=config.use_case("churn"),
+                                           region=config.region)
+        return image.asset.asset_hash
+
+
+def test_editing_another_use_case_does_not_change_this_ones_image(tmp_path):
+    """The build context holds only this use case's folder: another use case's edit neither
+    changes its asset hash nor rebuilds its image; its own edit does."""
+    import shutil
+
+    from ml_constructs.runtime_image import RUNTIME_SCRIPTS
+
+    context = tmp_path / "runtime_scripts"
+    shutil.copytree(RUNTIME_SCRIPTS, context,
+                    ignore=shutil.ignore_patterns("__pycache__", "sample_data"))
+    other = context / "use_cases" / "other"
+    other.mkdir()
+    (other / "train.py").write_text("print('one')\n")
+    before = _asset_hash(context, tmp_path, "before")
+    (other / "train.py").write_text("print('two')\n")
+    (other / "Dockerfile").write_text("FROM scratch\n")
+    assert _asset_hash(context, tmp_path, "other-edited") == before
+    (context / "use_cases" / "churn" / "train.py").write_text("# edited\n")
+    assert _asset_hash(context, tmp_path, "own-edited") != before
+
+
+def test_the_glue_role_writes_only_its_prefix_and_its_siblings(template):
+    """'churn/*' and 'churn_*' (the quarantine, EMRFS folder markers), never 'churn*': that
+    would also match 'churn-eu/', the default data prefix of a use case named churn-eu."""
+    from local_runner.definitions import render_intrinsic
+
+    roles = template.find_resources("AWS::IAM::Role")
+    (role_id,) = [lid for lid, r in roles.items() if "glue.amazonaws.com"
+                  in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
+    (policy,) = [p for p in template.find_resources("AWS::IAM::Policy").values()
+                 if p["Properties"]["Roles"] == [{"Ref": role_id}]]
+    writes = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+              if "s3:PutObject" in s["Action"]]
+    arns = [render_intrinsic(r, {}).split(":::", 1)[-1] for s in writes for r in s["Resource"]]
+    objects = sorted(arn.split("/", 1)[1] for arn in arns if "/" in arn)  # the keys after buckets
+    assert objects == ["churn/*", "churn_*"], objects

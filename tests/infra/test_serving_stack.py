@@ -12,14 +12,15 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from config import load_stage_config
-from ml_constructs.model_monitor import monitored_features
 from ml_constructs.runtime_image import builtin_image_uri
+from ml_constructs.serving_alarms import DRIFT_SUMMARY_METRIC
 from ml_constructs.serving_defaults import deployment_defaults
 from tests.conftest import SERVERLESS
 
-DEPLOYMENT = "mlplatform-dev-deployment"
-GATE = "mlplatform-dev-retraining-gate"
-ROLLBACK_ALARMS = ["mlplatform-dev-endpoint-5xx-errors", "mlplatform-dev-endpoint-latency-p99"]
+DEPLOYMENT = "mlplatform-dev-churn-deployment"
+GATE = "mlplatform-dev-churn-retraining-gate"
+ROLLBACK_ALARMS = ["mlplatform-dev-churn-endpoint-5xx-errors",
+                   "mlplatform-dev-churn-endpoint-latency-p99"]
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +44,15 @@ def gate(definitions) -> dict:
 
 
 def synth_variant(tmp_path_factory, name: str, **sections):
-    """The dev app with `sections` of the stage config replaced: (app, serving template, ASL)."""
+    """The dev app with `sections` of its use case's config replaced: (app, serving template,
+    ASL)."""
     from local_runner.assembly import read_stacks
     from local_runner.definitions import state_machines
     from stacks import platform_app
 
-    config = dataclasses.replace(load_stage_config("dev"), **sections)
+    dev = load_stage_config("dev")
+    config = dataclasses.replace(dev, use_cases=[
+        dataclasses.replace(dev.use_cases[0], **sections)])
     config.validate()
     outdir = tmp_path_factory.mktemp(f"cdk-out-{name}")
     with pytest.MonkeyPatch.context() as patch:
@@ -71,9 +75,9 @@ def serverless(synthesized, definitions):
 
 @pytest.fixture(scope="module")
 def ground_truth(tmp_path_factory):
-    dev = load_stage_config("dev")
+    churn = load_stage_config("dev").use_cases[0]
     return synth_variant(tmp_path_factory, "ground-truth", monitoring=dataclasses.replace(
-        dev.monitoring, ground_truth_s3_uri="s3://mlplatform-dev-raw-123456789012/labels/"))
+        churn.monitoring, ground_truth_s3_uri="s3://mlplatform-dev-raw-123456789012/labels/"))
 
 
 def tasks(asl: dict) -> dict[str, dict]:
@@ -210,14 +214,16 @@ def test_autoscaling_target_and_target_tracking_policy(states, dev):
     assert states["Suspend autoscaling"]["Next"] == "Update endpoint"
     # The values come from the stage config through the validated defaults.
     payload = states["Validate input"]["Parameters"]
-    assert payload["defaults"]["autoscaling"] == deployment_defaults(dev.config)["autoscaling"]
+    assert payload["defaults"]["autoscaling"] == \
+        deployment_defaults(dev.config.use_cases[0])["autoscaling"]
     assert payload["platform"]["endpoint_name"] == "mlplatform-dev-churn"
+    assert payload["platform"]["resource_prefix"] == "mlplatform-dev-churn"
 
 
 def test_validator_gets_the_stage_defaults(states, dev):
     payload = states["Validate input"]["Parameters"]
     assert payload["pipeline"] == "deployment"
-    expected = deployment_defaults(dev.config)
+    expected = deployment_defaults(dev.config.use_cases[0])
     # CDK drops null values from a payload (the validator reads absent as null).
     assert payload["defaults"]["deployment"] == expected["deployment"]
     assert payload["defaults"]["endpoint"] == {
@@ -227,10 +233,13 @@ def test_validator_gets_the_stage_defaults(states, dev):
 def test_data_quality_job_definition_and_schedule(template, states, dev):
     template.has_resource_properties("AWS::SageMaker::DataQualityJobDefinition", {
         "JobDefinitionName": Match.string_like_regexp(
-            r"^mlplatform-dev-data-quality-[0-9a-f]{10}$"),
+            r"^mlplatform-dev-churn-data-quality-[0-9a-f]{10}$"),
+        # No Environment: the preprocessor takes the columns from the job's baseline, which
+        # follows the deployed model's spec (tests/runtime/test_monitoring_scripts.py).
         "DataQualityAppSpecification": {
             "ImageUri": builtin_image_uri("model-monitor", dev.config.region),
-            "RecordPreprocessorSourceUri": Match.any_value()},
+            "RecordPreprocessorSourceUri": Match.any_value(),
+            "PostAnalyticsProcessorSourceUri": Match.any_value()},
         "DataQualityJobInput": {"EndpointInput": Match.object_like(
             {"EndpointName": "mlplatform-dev-churn"})},
         "DataQualityJobOutputConfig": Match.object_like({"KmsKeyId": Match.any_value()}),
@@ -241,11 +250,11 @@ def test_data_quality_job_definition_and_schedule(template, states, dev):
     job_definition_name = definition["Properties"]["JobDefinitionName"]
     baseline = json.dumps(definition["Properties"]["DataQualityBaselineConfig"])
     for name in ("constraints", "statistics"):  # where the state machine promotes them to
-        assert f'/baselines/data-quality/current/{name}.json"' in baseline
+        assert f'/baselines/mlplatform-dev-churn/data-quality/current/{name}.json"' in baseline
     # The schedule keeps its name (the drift alarms' MonitoringSchedule dimension) and names
     # the job definition of this template, whose name changes when CloudFormation replaces it.
     create = states["Create data quality schedule"]["Parameters"]
-    assert create["MonitoringScheduleName"] == "mlplatform-dev-data-quality"
+    assert create["MonitoringScheduleName"] == "mlplatform-dev-churn-data-quality"
     assert create["MonitoringScheduleConfig"] == {
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
         "MonitoringJobDefinitionName": job_definition_name,
@@ -266,8 +275,9 @@ def test_baseline_job_runs_the_analyzer_before_traffic_moves(states, dev):
     assert request["ProcessingOutputConfig"]["KmsKeyId"]
     assert job["Next"] == "Describe endpoint"
     derive = states["Use the training run's baseline"]["Parameters"]["s3_uri.$"]
-    assert "runs/{}/preprocessing/baseline/" in derive
-    assert "CustomerMetadataProperties.execution" in derive
+    # The run's folder as the training pipeline records it (runs/<use case>/<execution>/).
+    assert derive == ("States.Format('{}preprocessing/baseline/', "
+                      "$.package_description.CustomerMetadataProperties.run)")
     promote = states["Promote baseline constraints"]["Parameters"]
     assert promote["CopySource.$"] == "$.run.s3.baseline_promotions[0].source"
 
@@ -275,23 +285,27 @@ def test_baseline_job_runs_the_analyzer_before_traffic_moves(states, dev):
 def test_endpoint_and_monitoring_alarms(template):
     alarms = {r["Properties"]["AlarmName"]: r["Properties"]
               for r in template.find_resources("AWS::CloudWatch::Alarm").values()}
-    errors = alarms["mlplatform-dev-endpoint-5xx-errors"]
+    errors = alarms["mlplatform-dev-churn-endpoint-5xx-errors"]
     assert errors["Threshold"] == 5 and errors["Statistic"] == "Sum"
     assert errors["Dimensions"] == [{"Name": "EndpointName", "Value": "mlplatform-dev-churn"},
                                     {"Name": "VariantName", "Value": "AllTraffic"}]
-    assert alarms["mlplatform-dev-endpoint-latency-p99"]["Threshold"] == 1_000_000  # µs
-    assert {"mlplatform-dev-endpoint-memory", "mlplatform-dev-endpoint-disk"} <= set(alarms)
-    groups = [a for name, a in alarms.items() if name.startswith("mlplatform-dev-feature-drift")]
-    drift_metrics = [m["MetricStat"]["Metric"]["MetricName"]
-                     for group in groups for m in group["Metrics"] if "MetricStat" in m]
-    assert sorted(drift_metrics) == sorted(f"feature_baseline_drift_{f}"
-                                           for f in monitored_features())
+    assert alarms["mlplatform-dev-churn-endpoint-latency-p99"]["Threshold"] == 1_000_000  # µs
+    assert {"mlplatform-dev-churn-endpoint-memory",
+            "mlplatform-dev-churn-endpoint-disk"} <= set(alarms)
     for name, alarm in alarms.items():
-        if not name.startswith("mlplatform-dev-feature-drift"):
-            assert alarm["AlarmActions"], name
+        assert alarm["AlarmActions"] and alarm["OKActions"], name
         assert alarm["TreatMissingData"] == "notBreaching"
-    template.has_resource_properties("AWS::CloudWatch::CompositeAlarm", {
-        "AlarmName": "mlplatform-dev-data-drift", "AlarmActions": [Match.any_value()]})
+    # Drift: one alarm on the run's largest feature drift, which names no column, so it watches
+    # whatever columns the deployed model has (not one alarm per column of the bundled spec).
+    drift = alarms["mlplatform-dev-churn-data-drift"]
+    assert (drift["Namespace"], drift["MetricName"], drift["Statistic"]) == (
+        "aws/sagemaker/Endpoints/data-metrics", DRIFT_SUMMARY_METRIC, "Maximum")
+    assert drift["Dimensions"] == [
+        {"Name": "Endpoint", "Value": "mlplatform-dev-churn"},
+        {"Name": "MonitoringSchedule", "Value": "mlplatform-dev-churn-data-quality"}]
+    assert drift["Threshold"] == 0.2 and drift["ComparisonOperator"] == "GreaterThanThreshold"
+    assert not [a for a in alarms.values() if "feature_baseline_drift" in json.dumps(a)]
+    template.resource_count_is("AWS::CloudWatch::CompositeAlarm", 0)
 
 
 def test_approval_rule_starts_the_deployment_with_the_package(template):
@@ -315,9 +329,9 @@ def test_drift_alarm_starts_the_retraining_gate(template, gate):
         "detail-type": ["CloudWatch Alarm State Change"]}}})
     (rule,) = rules.values()
     assert rule["Properties"]["EventPattern"]["detail"] == {"state": {"value": ["ALARM"]}}
-    composite = next(iter(template.find_resources("AWS::CloudWatch::CompositeAlarm")))
-    assert rule["Properties"]["EventPattern"]["resources"] == [
-        {"Fn::GetAtt": [composite, "Arn"]}]
+    drift = next(iter(template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {
+        "AlarmName": "mlplatform-dev-churn-data-drift"}})))
+    assert rule["Properties"]["EventPattern"]["resources"] == [{"Fn::GetAtt": [drift, "Arn"]}]
     gate_id = next(iter(template.find_resources(
         "AWS::StepFunctions::StateMachine", {"Properties": {"StateMachineName": GATE}})))
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": gate_id}
@@ -395,7 +409,7 @@ def test_alarms_may_publish_to_the_serving_topic_only(dev):
 
 # --- other stages --------------------------------------------------------------------------------
 def test_prod_canary_runs_in_the_vpc(definitions, synthesized):
-    states = definitions["prod"]["mlplatform-prod-deployment"]["States"]
+    states = definitions["prod"]["mlplatform-prod-churn-deployment"]["States"]
     assert states["Create model"]["Parameters"]["VpcConfig"]["Subnets"]
     payload = states["Validate input"]["Parameters"]
     assert payload["defaults"]["deployment"]["traffic_routing"] == "CANARY"
@@ -434,7 +448,7 @@ def test_ground_truth_adds_model_quality_monitoring(ground_truth):
     app, template, asl = ground_truth
     template.has_resource_properties("AWS::SageMaker::ModelQualityJobDefinition", {
         "JobDefinitionName": Match.string_like_regexp(
-            r"^mlplatform-dev-model-quality-[0-9a-f]{10}$"),
+            r"^mlplatform-dev-churn-model-quality-[0-9a-f]{10}$"),
         "ModelQualityAppSpecification": Match.object_like(
             {"ProblemType": "BinaryClassification"}),
         "ModelQualityJobInput": {
@@ -443,7 +457,7 @@ def test_ground_truth_adds_model_quality_monitoring(ground_truth):
             "GroundTruthS3Input": {"S3Uri": "s3://mlplatform-dev-raw-123456789012/labels/"}},
     })
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
-        "AlarmName": "mlplatform-dev-model-quality", "MetricName": "auc",
+        "AlarmName": "mlplatform-dev-churn-model-quality", "MetricName": "auc",
         "ComparisonOperator": "LessThanThreshold", "Threshold": 0.8})
     create = asl["States"]["Create model quality schedule"]["Parameters"]
     assert create["MonitoringScheduleConfig"]["MonitoringType"] == "ModelQuality"

@@ -132,7 +132,9 @@ def test_an_update_renames_every_custom_named_resource_it_replaces(dev, updated_
             replaced.append(logical_id)
             if custom_name(old) is not None and custom_name(old) == custom_name(new):
                 stuck.append(f"{before_path.name} {logical_id}: {custom_name(old)!r} ({changed})")
-    assert "ModelMonitorDataQuality5F14BC54" in replaced  # instance type, tags, preprocessor
+    (data_quality,) = [logical_id for logical_id, r in _serving(dev).items()
+                       if r["Type"] == "AWS::SageMaker::DataQualityJobDefinition"]
+    assert data_quality in replaced  # instance type, tags, preprocessor
     assert not stuck, "\n".join(stuck)
 
 
@@ -158,7 +160,7 @@ def test_monitoring_schedules_follow_the_current_job_definitions(stage, dev, upd
 
     names = _job_definitions(_serving(synthesized))
     asl = {d.name: d.asl for d in state_machines(read_stacks(synthesized.outdir))}
-    states = asl["mlplatform-dev-deployment"]["States"]
+    states = asl["mlplatform-dev-churn-deployment"]["States"]
     for monitoring_type, words in (("DataQuality", "data quality"),
                                    ("ModelQuality", "model quality")):
         if monitoring_type not in names:
@@ -166,7 +168,7 @@ def test_monitoring_schedules_follow_the_current_job_definitions(stage, dev, upd
         for verb in ("Create", "Update"):
             request = states[f"{verb} {words} schedule"]["Parameters"]
             assert request["MonitoringScheduleName"] == \
-                f"mlplatform-dev-{words.replace(' ', '-')}"
+                f"mlplatform-dev-churn-{words.replace(' ', '-')}"
             assert request["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == \
                 names[monitoring_type]
     assert set(names) == ({"DataQuality", "ModelQuality"} if stage == "updated"
@@ -207,7 +209,7 @@ def test_a_deploy_that_replaces_a_job_definition_moves_its_schedule_first(update
     (statement,) = [s for s in policy["Statement"]
                     if s["Action"] == "sagemaker:UpdateMonitoringSchedule"]
     assert sorted(render_intrinsic(r, {}).rsplit("/", 1)[1] for r in statement["Resource"]) == [
-        "mlplatform-dev-data-quality", "mlplatform-dev-model-quality"]
+        "mlplatform-dev-churn-data-quality", "mlplatform-dev-churn-model-quality"]
 
 
 def _name_for_stack(name, stack_uuid: str) -> str:

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_stage_config
-from runtime_scripts.common.manifest import load_manifest
+from runtime_scripts.common.manifest import available_use_cases, load_manifest
+
+# Every use case folder there is: adding one changes what the messages list.
+KNOWN = ", ".join(available_use_cases())
 
 
 def _load(tmp_path: Path, data: dict):
@@ -37,7 +40,7 @@ def test_an_unknown_use_case_suggests_the_nearest_and_lists_those_that_exist(tmp
     error = _error(tmp_path, {"use_cases": [{"name": "chrun"}]})
     assert error.key == "use_cases[0].name"
     message = str(error)
-    assert "unknown use case 'chrun': known are churn" in message
+    assert f"unknown use case 'chrun': known are {KNOWN}" in message
     assert "did you mean 'churn'?" in message
     assert "runtime_scripts/use_cases/<name>/" in message
 
@@ -45,7 +48,7 @@ def test_an_unknown_use_case_suggests_the_nearest_and_lists_those_that_exist(tmp
 @pytest.mark.parametrize(("entries", "key", "words"), [
     ([{"name": "Churn_2"}], "use_cases[0].name", "2-12 lowercase letters"),
     ([{"name": "churn"}, {"name": "churn"}], "use_cases[1].name", "'churn' is listed twice"),
-    ([{"data_prefix": "churn/"}], "use_cases[0].name", "is required (allowed: churn)"),
+    ([{"data_prefix": "churn/"}], "use_cases[0].name", f"is required (allowed: {KNOWN})"),
     (["churn"], "use_cases[0]", "must be an object"),
     ({"name": "churn"}, "use_cases", "must be a list"),
     ([], "use_cases", "no use case is listed: a stage deploys at least one"),
@@ -70,8 +73,9 @@ def test_mistakes_are_keyed_by_the_use_case(tmp_path, entries, key, words):
 
 def test_a_stage_without_use_cases_lists_the_use_cases_to_choose_from(tmp_path):
     error = _error(tmp_path, {})
+    choices = ", ".join(f'{{"name": "{name}"}}' for name in available_use_cases())
     assert str(error).endswith("config key 'use_cases': no use case is listed: a stage deploys "
-                               'at least one (allowed: {"name": "churn"})')
+                               f"at least one (allowed: {choices})")
 
 
 def test_a_ci_cd_only_stage_deploys_no_use_case():
@@ -178,3 +182,10 @@ def test_the_readme_example_means_what_the_readme_says(tmp_path):
             training.max_wait_seconds) == ("ml.m5.xlarge", True, 5400, 7200)
     assert use_case.hyperparameters["max_depth"] == "6"
     assert use_case.serving.autoscaling.max_capacity == 4
+
+
+def test_two_use_cases_whose_names_would_share_permissions_are_refused(tmp_path):
+    # Serving permissions are scoped to '<prefix>-<use case>-*': 'churn' would cover 'churn-eu'.
+    error = _error(tmp_path, {"use_cases": [{"name": "churn"}, {"name": "churn-eu"}]})
+    overlap = [p for p in error.problems if "begins the other" in str(p)]
+    assert [p.key for p in overlap] == ["use_cases[1].name"]

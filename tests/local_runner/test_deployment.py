@@ -21,6 +21,8 @@ import pytest
 
 from local_runner.api_common import SageMakerError
 from runtime_scripts.common.tabular import capture
+from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 from tests.local_runner.serving_helpers import (
     ENDPOINT,
     PREEXISTING,
@@ -34,8 +36,8 @@ from tests.local_runner.serving_helpers import (
     what_is_served,
 )
 
-DRIFT_ALARM = "mlplatform-dev-data-drift"
-ROLLBACK_ALARM = "mlplatform-dev-endpoint-5xx-errors"
+DRIFT_ALARM = "mlplatform-dev-churn-data-drift"
+ROLLBACK_ALARM = "mlplatform-dev-churn-endpoint-5xx-errors"
 NO_BASELINE = {"baseline": {"enabled": False}}
 CANARY = {"traffic_routing": "CANARY", "step_type": "CAPACITY_PERCENT", "step_size": 50,
           "wait_interval_seconds": 60, "termination_wait_seconds": 30,
@@ -97,7 +99,8 @@ def packages(platform, retraining):
 
 # --- retraining --------------------------------------------------------------------------------
 def test_drift_starts_one_retraining_and_a_second_alarm_within_the_lock_is_skipped(retraining):
-    assert [d.rule for d in retraining.first] == ["RetrainingOnAlarmCA7F5AAA"]
+    (delivery,) = retraining.first  # the churn use case's retraining rule, and only it
+    assert delivery.rule.startswith("churnRetrainingOnAlarm")
     assert retraining.quiet == []  # the rule takes ALARM transitions only
     assert retraining.skipped.status == "SUCCEEDED", retraining.skipped.cause
     assert retraining.skipped.path[-2:] == ["Notify retraining skipped", "Rate-limited"]
@@ -129,7 +132,7 @@ def first(platform, packages, tmp_path_factory):
 def test_a_first_deployment_creates_the_endpoint_serving_the_model(platform, packages, first):
     assert first.result.status == "SUCCEEDED", first.result.cause
     assert first.result.path == FIRST_DEPLOYMENT
-    assert first.config == "mlplatform-dev-epc-deploy-first"
+    assert first.config == "mlplatform-dev-churn-epc-deploy-first"
     assert served_package(platform, first.config) == packages[0]
     np.testing.assert_allclose(first.served, first.expected, rtol=1e-5)
     described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
@@ -149,7 +152,8 @@ def test_requests_are_captured_as_sagemaker_writes_them(platform, first):
     lines = platform.clients.s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read() \
         .decode().splitlines()
     rows, _ = holdout()
-    assert capture.rows_from_lines(lines, capture.CHURN_FEATURES) == rows
+    features = DatasetSpec.load(CHURN.path(CHURN.dataset_spec)).feature_names
+    assert capture.rows_from_lines(lines, features) == rows
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +173,7 @@ def test_a_canary_update_bakes_then_moves_all_traffic_to_the_new_model(platform,
     assert canary.result.status == "SUCCEEDED", canary.result.cause
     path = canary.result.path
     assert path[path.index("Describe endpoint"):path.index("Endpoint deployed?") + 1] == UPDATE
-    old, new = first.config, "mlplatform-dev-epc-deploy-canary"
+    old, new = first.config, "mlplatform-dev-churn-epc-deploy-canary"
     # Half the requests on the new fleet while the canary bakes, then all of them.
     assert canary.shifts == [(0.5, [old, new, old, new]), (1.0, [new] * 4)]
     assert canary.config == new
@@ -211,7 +215,7 @@ def test_an_alarm_during_baking_rolls_back_and_the_old_model_keeps_serving(platf
                                 "Rollback reason given?", "Explain rollback", "Notify failure",
                                 "Pipeline failed"]
     # The canary did reach the new fleet before the alarm was seen.
-    new = "mlplatform-dev-epc-deploy-back"
+    new = "mlplatform-dev-churn-epc-deploy-back"
     assert rolled_back.shifts == [(0.5, [canary.config, new, canary.config, new])]
     described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
     assert described["EndpointStatus"] == "InService"
@@ -253,14 +257,14 @@ def test_monitoring_schedules_name_a_deployed_job_definition_and_endpoint(platfo
     serving = json.loads((dev.outdir / "Serving.template.json").read_text())["Resources"]
     (job_definition,) = [r["Properties"]["JobDefinitionName"] for r in serving.values()
                          if r["Type"] == "AWS::SageMaker::DataQualityJobDefinition"]
-    request = {"MonitoringScheduleName": "mlplatform-dev-data-quality",
+    request = {"MonitoringScheduleName": "mlplatform-dev-churn-data-quality",
                "MonitoringScheduleConfig": {
                    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
                    "MonitoringJobDefinitionName": job_definition,
                    "MonitoringType": "DataQuality"}}
     platform.sagemaker.call("createMonitoringSchedule", request)
     listed = platform.sagemaker.call("listMonitoringSchedules", {
-        "NameContains": "mlplatform-dev-data-quality", "EndpointName": ENDPOINT})
+        "NameContains": "mlplatform-dev-churn-data-quality", "EndpointName": ENDPOINT})
     assert [s["MonitoringScheduleStatus"] for s in listed["MonitoringScheduleSummaries"]] == \
         ["Scheduled"]
     with pytest.raises(SageMakerError, match="Job definition nope does not exist"):

@@ -20,8 +20,28 @@ PLATFORM = {
     "artifacts_bucket": "mlplatform-dev-artifacts-123456789012",
     "model_package_group": "mlplatform-dev-churn",
     "resource_prefix": "mlplatform-dev",
+    "use_case": "churn",
     "max_job_attempts": 3,
 }
+
+
+def _metric(name: str, higher: bool = True, maximum: float | None = 1.0) -> dict[str, Any]:
+    return {"name": name, "higher_is_better": higher, "minimum": 0.0, "maximum": maximum}
+
+
+# What the training state machine fixes for churn (its manifest's metrics and objectives).
+TRAINING_PLATFORM = {
+    **PLATFORM,
+    "gate_metrics": [*map(_metric, ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")),
+                     _metric("log_loss", higher=False, maximum=None),
+                     _metric("brier", higher=False), _metric("ece", higher=False)],
+    "gate_requires_one_of": ["precision", "recall", "f1"],
+    "objective_metrics": ["train:logloss", "train:auc", "validation:logloss", "validation:auc",
+                          "validation:aucpr"],
+    "pinned_hyperparameters": {},
+}
+BATCH_PLATFORM = {**PLATFORM,
+                  "content_types": ["text/csv", "application/json", "application/jsonlines"]}
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "data": {
@@ -81,12 +101,13 @@ PACKAGE_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlplatform
 
 def event(pipeline: str, user_input: Any, *, defaults: dict | None = None,
           execution_name: str = EXECUTION, platform: dict | None = None) -> dict[str, Any]:
-    base = TRAINING_DEFAULTS if pipeline == "training" else BATCH_DEFAULTS
+    base, fixed = ((TRAINING_DEFAULTS, TRAINING_PLATFORM) if pipeline == "training"
+                   else (BATCH_DEFAULTS, BATCH_PLATFORM))
     return {
         "pipeline": pipeline,
         "execution_name": execution_name,
         "defaults": copy.deepcopy(base if defaults is None else defaults),
-        "platform": copy.deepcopy(PLATFORM if platform is None else platform),
+        "platform": copy.deepcopy(fixed if platform is None else platform),
         "input": user_input,
     }
 

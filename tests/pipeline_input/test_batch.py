@@ -10,6 +10,7 @@ from runtime_scripts.pipeline_input.values import SAGEMAKER_NAME
 from .events import (
     BATCH_DEFAULTS,
     BATCH_INPUT,
+    BATCH_PLATFORM,
     EXECUTION,
     PACKAGE_ARN,
     PLATFORM,
@@ -18,7 +19,7 @@ from .events import (
     event,
 )
 
-PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/batch/{EXECUTION}/"
+PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/batch/churn/{EXECUTION}/"
 
 
 def input_error(user_input):
@@ -31,11 +32,11 @@ def test_latest_approved_package_by_default():
     assert out["data"]["input_s3_uri"] == BATCH_INPUT
     assert out["transform"] == {**BATCH_DEFAULTS["transform"],
                                 "model_client_config": {"InvocationsTimeoutInSeconds": 600}}
-    assert out["platform"] == PLATFORM
+    assert out["platform"] == BATCH_PLATFORM
     attempts = out["run"].pop("job_attempts")
     assert list(attempts) == ["transform", "evaluation"]  # jobs only: a model is no job
     assert attempts["transform"]["attempt"] == 1
-    assert attempts["transform"]["names"][0] == f"mlplatform-dev-transform-{EXECUTION}"
+    assert attempts["transform"]["names"][0] == out["run"]["job_names"]["transform"]
     assert len(set(attempts["transform"]["names"])) == PLATFORM["max_job_attempts"]
     assert out["run"] == {
         "pipeline": "batch",
@@ -43,12 +44,18 @@ def test_latest_approved_package_by_default():
         "prefix": PREFIX,
         "s3": {"output": f"{PREFIX}output/", "evaluation": f"{PREFIX}evaluation/",
                "evaluation_bucket": PLATFORM["artifacts_bucket"],
-               "evaluation_key": f"batch/{EXECUTION}/evaluation/evaluation.json"},
-        "job_names": {"model": f"mlplatform-dev-batch-model-{EXECUTION}",
-                      "transform": f"mlplatform-dev-transform-{EXECUTION}",
-                      "evaluation": f"mlplatform-dev-batch-eval-{EXECUTION}"},
+               "evaluation_key": f"batch/churn/{EXECUTION}/evaluation/evaluation.json"},
+        "job_names": out["run"]["job_names"],
         "use_latest_approved": True,
     }
+    # A console UUID does not fit whole after '<prefix>-churn-<word>-': cut, and hashed.
+    for kind, word in (("model", "batch-model"), ("transform", "transform"),
+                       ("evaluation", "batch-eval")):
+        assert out["run"]["job_names"][kind].startswith(f"mlplatform-dev-churn-{word}-3f2b8c1e")
+    assert batch(execution_name="nightly-42")["run"]["job_names"] == {
+        "model": "mlplatform-dev-churn-batch-model-nightly-42",
+        "transform": "mlplatform-dev-churn-transform-nightly-42",
+        "evaluation": "mlplatform-dev-churn-batch-eval-nightly-42"}
     assert all(SAGEMAKER_NAME.match(n) and len(n) <= 63
                for n in out["run"]["job_names"].values())
     assert out["data"]["data_processing"] == {"InputFilter": "$", "JoinSource": "None",
@@ -156,3 +163,24 @@ def test_labels_overlapping_the_records_are_refused(labels):
     assert message.startswith("input key 'data.labels_s3_uri': ")
     assert " and data.input_s3_uri " in message
     assert "overlap: each job would read the other's files" in message
+
+
+def test_a_content_type_the_use_case_does_not_serve_is_refused():
+    exc = input_error({"data": {"content_type": "application/x-parquet"}})
+    assert exc.keys == ["data.content_type"]
+    assert 'not a content type use case "churn" serves' in str(exc)
+    csv_only = {**BATCH_PLATFORM, "content_types": ["text/csv"]}
+    exc = error(InvalidPipelineInput, batch, {"data": {"content_type": "application/json"}},
+                platform=csv_only)
+    assert exc.keys == ["data.content_type"]
+    assert batch({"data": {"content_type": "application/jsonlines"}})["data"]["content_type"] \
+        == "application/jsonlines"
+
+
+def test_two_use_cases_write_their_executions_to_their_own_folders():
+    churn = batch(execution_name="nightly")
+    other = batch(execution_name="nightly", platform={**BATCH_PLATFORM, "use_case": "ames",
+                                                      "model_package_group": "mlplatform-dev-ames"})
+    assert churn["run"]["prefix"].endswith("/batch/churn/nightly/")
+    assert other["run"]["prefix"].endswith("/batch/ames/nightly/")
+    assert not set(churn["run"]["job_names"].values()) & set(other["run"]["job_names"].values())

@@ -1,7 +1,8 @@
-"""The Lambda against the stage config: every stage config the platform accepts becomes
-defaults the Lambda accepts, and the package imports only the standard library and project
-modules that do the same (ml_constructs/python_asset.py ships them; tests/infra/
-test_input_validator.py runs the handler from the synthesized asset alone)."""
+"""The Lambda against the stage config: the defaults and platform values the CDK side builds
+for every use case of every stage config are what the Lambda accepts, and the package imports
+only the standard library and project modules that do the same (ml_constructs/python_asset.py
+ships them; tests/infra/test_input_validator.py runs the handler from the synthesized asset
+alone)."""
 
 from __future__ import annotations
 
@@ -15,62 +16,87 @@ from pathlib import Path
 import pytest
 
 from config import available_stages, load_stage_config
-from runtime_scripts import contract
+from ml_constructs import pipeline_defaults
 from runtime_scripts.pipeline_input import resolve, training
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
-from .events import BATCH_DEFAULTS, BATCH_INPUT, PLATFORM, TRAINING_DEFAULTS, event
+from .events import (
+    BATCH_DEFAULTS,
+    BATCH_PLATFORM,
+    PLATFORM,
+    TRAINING_DEFAULTS,
+    TRAINING_PLATFORM,
+    event,
+)
 
 PACKAGE = Path(training.__file__).parent
 RUNTIME_ROOT = PACKAGE.parent
 DOC = RUNTIME_ROOT.parent / "docs" / "pipeline-inputs.md"
 EXAMPLE = re.compile(r"<!-- example: (training|batch) -->\s*```json\n(.*?)```", re.DOTALL)
-# The stages that deploy use cases (a CI/CD stage deploys only its pipeline).
-DATA_STAGES = [name for name in available_stages() if load_stage_config(name).use_cases]
+RAW, CURATED = "mlplatform-dev-raw-123456789012", "mlplatform-dev-curated-123456789012"
 
 
-def test_the_fixture_tunes_on_a_metric_training_logs():
-    assert TRAINING_DEFAULTS["tuning"]["objective_metric"] in contract.TRAINING_METRICS
-
-
-def training_defaults(stage: str) -> dict:
-    """What the CDK side builds from a stage config (S3 locations and ranges from the fixture)."""
-    cfg = load_stage_config(stage)
-    use_case = cfg.use_cases[0]
-    resources = ("instance_type", "instance_count", "volume_size_gb", "max_runtime_seconds")
-    t, tuning = use_case.training, use_case.tuning
-    objective_metric, objective_type = use_case.objective
+def documents(stage: str, use_case) -> dict[str, dict]:
+    """What the CDK side embeds in a use case's state machines (bucket names as in dev)."""
+    config = load_stage_config(stage)
+    artifacts = PLATFORM["artifacts_bucket"]
     return {
-        **TRAINING_DEFAULTS,
-        "processing": {k: getattr(cfg.processing, k) for k in resources},
-        "training": {**{k: getattr(t, k) for k in resources}, "use_spot": t.use_spot,
-                     "max_wait_seconds": t.max_wait_seconds,
-                     "hyperparameters": use_case.hyperparameters},
-        "tuning": {**TRAINING_DEFAULTS["tuning"],
-                   **{k: getattr(tuning, k) for k in (
-                       "enabled", "strategy", "max_jobs", "max_parallel_jobs")},
-                   "objective_metric": objective_metric, "objective_type": objective_type},
-        "quality_gate": {"conditions": [dataclasses.asdict(c) for c in use_case.gate]},
-        "registry": {**TRAINING_DEFAULTS["registry"],
-                     "approval_status": cfg.registry.approval_status},
+        "training": pipeline_defaults.training_defaults(config, use_case, raw_bucket=RAW,
+                                                        curated_bucket=CURATED),
+        "training platform": pipeline_defaults.training_platform(config, use_case,
+                                                                 artifacts_bucket=artifacts),
+        "batch": pipeline_defaults.batch_defaults(config, use_case, raw_bucket=RAW),
+        "batch platform": pipeline_defaults.batch_platform(config, use_case,
+                                                           artifacts_bucket=artifacts),
     }
 
 
 def test_fixture_mirrors_the_dev_stage():
-    assert training_defaults("dev") == TRAINING_DEFAULTS
-    cfg = load_stage_config("dev").use_cases[0].batch_inference
-    assert BATCH_DEFAULTS["transform"]["instance_type"] == cfg.instance_type
-    assert BATCH_DEFAULTS["transform"]["max_payload_mb"] == cfg.max_payload_mb
+    """The fixture's defaults and platform values are dev's churn ones (its tuning ranges and
+    registry description are shorter on purpose)."""
+    built = documents("dev", load_stage_config("dev").use_case("churn"))
+    assert built["training platform"] == TRAINING_PLATFORM
+    assert built["batch platform"] == BATCH_PLATFORM
+    for section in ("data", "processing", "training", "quality_gate"):
+        assert built["training"][section] == TRAINING_DEFAULTS[section], section
+    fixed = ("ranges", "static_hyperparameters")
+    assert {k: v for k, v in built["training"]["tuning"].items() if k not in fixed} == \
+        {k: v for k, v in TRAINING_DEFAULTS["tuning"].items() if k not in fixed}
+    assert built["training"]["registry"]["approval_status"] == \
+        TRAINING_DEFAULTS["registry"]["approval_status"]
+    assert built["training"]["tuning"]["ranges"] == CHURN.tuning.ranges
+    for section in ("processing", "transform"):
+        assert built["batch"][section] == BATCH_DEFAULTS[section], section
+    assert built["batch"]["data"] == {**BATCH_DEFAULTS["data"],
+                                      "input_s3_uri": f"s3://{RAW}/batch/input/churn/"}
 
 
-@pytest.mark.parametrize("stage", DATA_STAGES)
-def test_every_stage_config_gives_valid_defaults(stage):
-    out = resolve(event("training", {}, defaults=training_defaults(stage)))
-    assert out["run"]["job_names"]["training"].startswith(PLATFORM["resource_prefix"])
-    cfg = load_stage_config(stage).use_cases[0].batch_inference
-    defaults = {**BATCH_DEFAULTS, "transform": {
-        **BATCH_DEFAULTS["transform"], "instance_type": cfg.instance_type,
-        "instance_count": cfg.instance_count, "max_payload_mb": cfg.max_payload_mb}}
-    resolve(event("batch", {"data": {"input_s3_uri": BATCH_INPUT}}, defaults=defaults))
+STAGE_USE_CASES = [(stage, use_case.name) for stage in available_stages()
+                   for use_case in load_stage_config(stage).use_cases]
+
+
+@pytest.mark.parametrize(("stage", "use_case"), STAGE_USE_CASES)
+def test_every_stage_config_gives_valid_defaults(stage, use_case):
+    config = load_stage_config(stage)
+    chosen = config.use_case(use_case)
+    built = documents(stage, chosen)
+    out = resolve(event("training", {}, defaults=built["training"],
+                        platform=built["training platform"]))
+    assert out["run"]["job_names"]["training"].startswith(
+        f"{config.resource_prefix}-{use_case}-")
+    resolve(event("batch", {}, defaults=built["batch"], platform=built["batch platform"]))
+    # The built-in algorithm's variant too, where the use case has one.
+    if chosen.manifest.image.builtin_training is not None:
+        builtin = dataclasses.replace(chosen, training=dataclasses.replace(
+            chosen.training, algorithm="builtin"))
+        built = documents(stage, builtin)
+        assert built["training platform"]["pinned_hyperparameters"]
+        resolve(event("training", {}, defaults=built["training"],
+                      platform=built["training platform"]))
+
+
+def test_stages_are_checked_at_all():
+    assert ("dev", "churn") in STAGE_USE_CASES and ("prod", "churn") in STAGE_USE_CASES
 
 
 def test_package_imports_only_the_standard_library():

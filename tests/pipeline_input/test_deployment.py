@@ -33,6 +33,8 @@ EXAMPLE = re.compile(r"<!-- example: deployment -->\s*```json\n(.*?)```", re.DOT
 
 # The stages that deploy use cases (a CI/CD stage deploys only its pipeline).
 DATA_STAGES = [name for name in available_stages() if load_stage_config(name).use_cases]
+USE_CASES = [(name, i) for name in DATA_STAGES
+             for i, _ in enumerate(load_stage_config(name).use_cases)]
 
 
 def stage(name: str = "dev", monitoring: bool | None = None, **serving: Any):
@@ -54,9 +56,9 @@ def event(user_input: Any, *, config=None, defaults: dict | None = None,
     return {
         "pipeline": "deployment",
         "execution_name": EXECUTION,
-        "defaults": deployment_defaults(config) if defaults is None else defaults,
+        "defaults": deployment_defaults(config.use_cases[0]) if defaults is None else defaults,
         "platform": platform or deployment_platform(
-            config, artifacts_bucket=ARTIFACTS, monitoring_bucket=MONITORING,
+            config, config.use_cases[0], artifacts_bucket=ARTIFACTS, monitoring_bucket=MONITORING,
             model_package_group="mlplatform-dev-churn"),
         "input": user_input,
     }
@@ -101,20 +103,22 @@ def test_names_are_valid_prefixed_and_distinct_from_other_pipelines():
     assert set(names) == {"model", "endpoint_config", "baseline"}
     for name in names.values():
         assert SAGEMAKER_NAME.match(name) and len(name) <= 63
-        assert name.startswith("mlplatform-dev-") and EXECUTION in name
+        # The use case's prefix: another use case's deployment never takes these names. After
+        # it, a console execution name (a UUID) is kept whole or cut and hashed (names.py).
+        assert name.startswith("mlplatform-dev-churn-") and EXECUTION[:24] in name
     assert names["model"] != f"mlplatform-dev-model-{EXECUTION}"  # the training pipeline's
 
 
 def test_baseline_is_written_per_run_and_promoted_to_the_fixed_location():
     out = deploy()
     job = out["run"]["job_names"]["baseline"]
-    runs = f"baselines/data-quality/runs/{job}/"
+    runs = f"baselines/mlplatform-dev-churn/data-quality/runs/{job}/"
     assert out["run"]["s3"]["baseline_output"] == f"s3://{MONITORING}/{runs}"
     assert out["run"]["s3"]["baseline_promotions"] == [
         {"source": f"{MONITORING}/{runs}constraints.json",
-         "key": "baselines/data-quality/current/constraints.json"},
+         "key": "baselines/mlplatform-dev-churn/data-quality/current/constraints.json"},
         {"source": f"{MONITORING}/{runs}statistics.json",
-         "key": "baselines/data-quality/current/statistics.json"}]
+         "key": "baselines/mlplatform-dev-churn/data-quality/current/statistics.json"}]
     assert out["run"]["s3"]["data_capture"] == f"s3://{MONITORING}/datacapture"
 
 
@@ -230,23 +234,26 @@ def test_a_broken_platform_is_a_deploy_error(mutate, fragment):
 
 
 def test_a_bad_stage_default_is_a_deploy_error():
-    defaults = copy.deepcopy(deployment_defaults(stage()))
+    defaults = copy.deepcopy(deployment_defaults(stage().use_cases[0]))
     defaults["deployment"]["step_size"] = 0
     exc = error(InvalidPipelineDefaults, resolve, event({}, defaults=defaults))
     assert str(exc).startswith("default key 'deployment.step_size'")
 
 
 # --- consistency with the stage config and the CDK side -----------------------------------------
-@pytest.mark.parametrize("name", DATA_STAGES)
-def test_every_stage_config_gives_valid_defaults(name):
-    out = deploy(config=load_stage_config(name))
+@pytest.mark.parametrize(("name", "index"), USE_CASES)
+def test_every_stage_config_gives_valid_defaults(name, index):
+    """Every use case of every stage: its defaults and platform pass the validator."""
+    config = load_stage_config(name)
+    config = dataclasses.replace(config, use_cases=[config.use_cases[index]])
+    out = deploy(config=config)
     assert out["run"]["pipeline"] == "deployment"
 
 
 def test_config_and_input_agree_on_the_waiting_time():
-    for name in DATA_STAGES:
-        config = load_stage_config(name).use_cases[0].serving
-        doc = deployment_defaults(load_stage_config(name))
+    for name, index in USE_CASES:
+        use_case = load_stage_config(name).use_cases[index]
+        config, doc = use_case.serving, deployment_defaults(use_case)
         assert spec.waiting_seconds(doc["deployment"], config.initial_instance_count) == \
             config.deployment.waiting_seconds(config.initial_instance_count)
 

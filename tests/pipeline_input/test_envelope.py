@@ -15,7 +15,7 @@ from runtime_scripts.pipeline_input import (
 from runtime_scripts.pipeline_input.errors import MAX_PROBLEMS_SHOWN
 from runtime_scripts.pipeline_input.training import SCHEMA
 
-from .events import PLATFORM, TRAINING_DEFAULTS, error, event, with_changes
+from .events import TRAINING_DEFAULTS, TRAINING_PLATFORM, error, event, with_changes
 
 
 # --- merge ----------------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_event_must_be_an_object():
 def test_missing_input_means_empty_input():
     ev = event("training", {})
     del ev["input"]
-    assert resolve(ev)["platform"] == PLATFORM
+    assert resolve(ev)["platform"] == TRAINING_PLATFORM
 
 
 # --- messages -------------------------------------------------------------------------------------
@@ -142,3 +142,9 @@ def test_absurdly_nested_input_is_rejected_without_a_recursion_error():
         nested = [nested]
     exc = error(InvalidPipelineInput, resolve, event("training", {"typo": nested}))
     assert str(exc) == "input: is nested more than 32 levels deep"
+
+
+@pytest.mark.parametrize("use_case", ["", "churn/eu", "churn eu", "x" * 64])
+def test_a_use_case_name_unfit_for_job_names_and_s3_folders_is_a_deploy_bug(use_case):
+    ev = event("training", {}, platform={**TRAINING_PLATFORM, "use_case": use_case})
+    assert error(InvalidPipelineDefaults, resolve, ev).keys == ["platform.use_case"]

@@ -1,5 +1,6 @@
-"""The quality gate's input: conditions validated, then written in the fixed forms the evaluation
-job (arguments) and the model registry (metadata) take."""
+"""The quality gate's input: conditions validated against the use case's own metrics (the
+state machine's `platform.gate_metrics`), then written in the fixed forms the evaluation job
+(arguments) and the model registry (metadata) take."""
 
 from __future__ import annotations
 
@@ -9,9 +10,32 @@ import botocore.session
 import pytest
 
 from runtime_scripts.common.quality_gate import Condition
-from runtime_scripts.pipeline_input.gate import LOWER_IS_BETTER, METRICS, derive
+from runtime_scripts.pipeline_input import InvalidPipelineDefaults, InvalidPipelineInput
+from runtime_scripts.pipeline_input.gate import derive
 
-from .events import training
+from .events import PLATFORM, TRAINING_DEFAULTS, TRAINING_PLATFORM, error, training
+
+# A regression use case's platform and defaults: other metrics, other directions and ranges.
+REGRESSION_PLATFORM = {
+    **PLATFORM, "use_case": "prices", "model_package_group": "mlplatform-dev-prices",
+    "gate_metrics": [
+        {"name": "rmse", "higher_is_better": False, "minimum": 0.0, "maximum": None},
+        {"name": "r2", "higher_is_better": True, "minimum": None, "maximum": 1.0}],
+    "gate_requires_one_of": [],
+    "objective_metrics": ["validation:rmse"],
+    "pinned_hyperparameters": {},
+}
+REGRESSION_DEFAULTS = {
+    **TRAINING_DEFAULTS,
+    "tuning": {**TRAINING_DEFAULTS["tuning"], "objective_metric": "validation:rmse",
+               "objective_type": "Minimize"},
+    "quality_gate": {"conditions": [{"metric": "rmse", "comparison": "<=", "threshold": 30000},
+                                    {"metric": "r2", "comparison": ">=", "threshold": 0.8}]},
+}
+
+
+def regression(user_input=None):
+    return training(user_input, defaults=REGRESSION_DEFAULTS, platform=REGRESSION_PLATFORM)
 
 
 def cond(metric, comparison, threshold):
@@ -72,9 +96,47 @@ def test_conditions_too_long_to_record_are_refused_before_any_job():
         training(gate_input(*long))
 
 
-@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("metric", TRAINING_PLATFORM["gate_metrics"],
+                         ids=lambda m: m["name"])
 def test_every_metric_round_trips_through_the_evaluation_jobs_parser(metric):
-    comparison = "<=" if metric in LOWER_IS_BETTER else ">"
-    arguments = derive({"conditions": [cond(metric, comparison, 0.25)]})["arguments"]
+    comparison = ">" if metric["higher_is_better"] else "<="
+    arguments = derive({"conditions": [cond(metric["name"], comparison, 0.25)]})["arguments"]
     parsed = Condition.parse(arguments[1])
-    assert (parsed.metric, parsed.comparison, parsed.threshold) == (metric, comparison, 0.25)
+    assert (parsed.metric, parsed.comparison, parsed.threshold) == \
+        (metric["name"], comparison, 0.25)
+
+
+# --- the use case's own metrics ------------------------------------------------------------------
+def test_a_regression_use_case_gates_on_its_own_metrics_and_ranges():
+    out = regression(gate_input(cond("rmse", "<", 25000.5), cond("r2", ">=", -0.25)))
+    assert out["quality_gate"]["arguments"] == ["--gate", "rmse<25000.5", "--gate", "r2>=-0.25"]
+    assert out["quality_gate"]["summary"] == "rmse below 25000.5 / r2 at least -0.25"
+
+
+@pytest.mark.parametrize(("conditions", "key", "words"), [
+    # churn's metric, which this use case does not compute
+    ([cond("auc", ">=", 0.9)], "quality_gate.conditions[0].metric",
+     '"auc" is not a metric use case "prices" can be gated on'),
+    ([cond("rmse", ">=", 100.0)], "quality_gate.conditions[0].comparison",
+     "rmse is better when lower"),
+    ([cond("r2", ">=", 1.5)], "quality_gate.conditions[0].threshold", "out of range for r2"),
+    ([cond("rmse", "<=", -1.0)], "quality_gate.conditions[0].threshold", "out of range for rmse"),
+])
+def test_a_regression_gate_is_judged_by_the_use_cases_metrics(conditions, key, words):
+    problems = error(InvalidPipelineInput, regression, gate_input(*conditions)).problems
+    assert any(p.key == key and words in p.problem for p in problems), problems
+
+
+def test_churns_gate_needs_a_condition_on_precision_recall_or_f1():
+    problems = error(InvalidPipelineInput, training,
+                     gate_input(cond("auc", ">=", 0.9), cond("log_loss", "<=", 0.4))).problems
+    assert [p.key for p in problems] == ["quality_gate.conditions"]
+    assert "no condition on precision, recall, f1" in problems[0].problem
+    # The regression use case names no such metrics: any of its conditions will do.
+    regression(gate_input(cond("r2", ">=", 0.7)))
+
+
+def test_defaults_gated_on_another_use_cases_metric_are_a_deploy_problem():
+    """churn's defaults under the regression use case's platform: the stage built them wrong."""
+    message = str(error(InvalidPipelineDefaults, training, {}, platform=REGRESSION_PLATFORM))
+    assert '"auc" is not a metric use case "prices" can be gated on' in message

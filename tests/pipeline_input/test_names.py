@@ -1,4 +1,5 @@
-"""Job names: valid, within limits, deterministic, and distinct for distinct executions."""
+"""Job names: valid, within limits, deterministic, and distinct for distinct executions and for
+distinct use cases."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import string
 
 import pytest
 
+from runtime_scripts.common.manifest import USE_CASE_NAME_MAX
 from runtime_scripts.pipeline_input import names
 from runtime_scripts.pipeline_input.values import SAGEMAKER_NAME, TUNING_JOB_NAME
 
 PREFIX = "mlplatform-dev"
+USE_CASE = "churn"
 UUID = "3f2b8c1e-0d4a-4e6b-9a61-2c8f5e7d9b10"
-ALL_KINDS = {**names.TRAINING_JOBS, **{f"batch-{k}": v for k, v in names.BATCH_JOBS.items()}}
+ALL_KINDS = {**names.TRAINING_JOBS, **{f"batch-{k}": v for k, v in names.BATCH_JOBS.items()},
+             **{f"deployment-{k}": v for k, v in names.DEPLOYMENT_JOBS.items()}}
 
 
-def all_names(execution_name: str, prefix: str = PREFIX) -> dict[str, str]:
-    return names.job_names(prefix, execution_name, ALL_KINDS)
+def all_names(execution_name: str, prefix: str = PREFIX,
+              use_case: str = USE_CASE) -> dict[str, str]:
+    return names.job_names(prefix, execution_name, ALL_KINDS, use_case=use_case)
 
 
 def assert_valid(result: dict[str, str], prefix: str = PREFIX) -> None:
@@ -29,25 +34,33 @@ def assert_valid(result: dict[str, str], prefix: str = PREFIX) -> None:
 
 
 def test_short_clean_names_are_kept_readable():
-    assert all_names("nightly-42") == {
-        "preprocessing": "mlplatform-dev-prep-nightly-42",
-        "training": "mlplatform-dev-train-nightly-42",
-        "tuning": "mlplatform-dev-tune-nightly-42",
-        "package": "mlplatform-dev-pkg-nightly-42",
-        "evaluation": "mlplatform-dev-eval-nightly-42",
-        "model": "mlplatform-dev-model-nightly-42",
-        "batch-model": "mlplatform-dev-batch-model-nightly-42",
-        "batch-transform": "mlplatform-dev-transform-nightly-42",
-        "batch-evaluation": "mlplatform-dev-batch-eval-nightly-42",
+    result = all_names("nightly-42")
+    # 35 characters do not fit a tuning job name: cut, with the hash of the whole.
+    tuning = result.pop("tuning")
+    assert len(tuning) == names.TUNING_NAME_MAX
+    assert tuning.startswith("mlplatform-dev-churn-tu-")
+    assert all_names("n42")["tuning"] == "mlplatform-dev-churn-tune-n42"
+    assert result == {
+        "preprocessing": "mlplatform-dev-churn-prep-nightly-42",
+        "training": "mlplatform-dev-churn-train-nightly-42",
+        "package": "mlplatform-dev-churn-pkg-nightly-42",
+        "evaluation": "mlplatform-dev-churn-eval-nightly-42",
+        "model": "mlplatform-dev-churn-model-nightly-42",
+        "batch-model": "mlplatform-dev-churn-batch-model-nightly-42",
+        "batch-transform": "mlplatform-dev-churn-transform-nightly-42",
+        "batch-evaluation": "mlplatform-dev-churn-batch-eval-nightly-42",
+        "deployment-model": "mlplatform-dev-churn-serve-nightly-42",
+        "deployment-endpoint_config": "mlplatform-dev-churn-epc-nightly-42",
+        "deployment-baseline": "mlplatform-dev-churn-dqbase-nightly-42",
     }
 
 
 def test_console_uuid_names_fit_and_tuning_is_at_most_32():
     result = all_names(UUID)
     assert_valid(result)
-    assert result["training"] == f"{PREFIX}-train-{UUID}"
+    assert result["training"] == f"{PREFIX}-{USE_CASE}-train-{UUID}"
     assert len(result["tuning"]) == 32
-    assert result["tuning"].startswith(f"{PREFIX}-tune-")
+    assert result["tuning"].startswith(f"{PREFIX}-{USE_CASE}-tu")
 
 
 @pytest.mark.parametrize("execution_name", [
@@ -60,7 +73,8 @@ def test_odd_execution_names_are_sanitised(execution_name):
 
 def test_names_are_deterministic():
     assert all_names("retrain after incident #7") == all_names("retrain after incident #7")
-    assert names.job_name(PREFIX, "train", UUID) == names.job_name(PREFIX, "train", UUID)
+    assert names.job_name(PREFIX, "train", UUID, use_case=USE_CASE) == \
+        names.job_name(PREFIX, "train", UUID, use_case=USE_CASE)
 
 
 def test_long_names_differing_only_at_the_end_do_not_collide():
@@ -76,7 +90,7 @@ def test_sanitised_names_do_not_collide_with_each_other_or_a_clean_name():
         produced = [all_names(v)[kind] for v in variants]
         assert len(set(produced)) == len(variants), produced
     # The clean one keeps the exact, traceable form.
-    assert all_names("run-1")["training"] == f"{PREFIX}-train-run-1"
+    assert all_names("run-1")["training"] == f"{PREFIX}-{USE_CASE}-train-run-1"
 
 
 def test_many_random_names_are_valid_and_distinct():
@@ -95,14 +109,16 @@ def test_many_random_names_are_valid_and_distinct():
 
 def test_long_prefix_still_gives_valid_names():
     prefix = "a-very-long-project-name-for-testing-prod"  # 40 characters: the platform maximum
-    result = names.job_names(prefix, UUID, names.TRAINING_JOBS)
+    result = names.job_names(prefix, UUID, names.TRAINING_JOBS, use_case=USE_CASE)
     assert all(SAGEMAKER_NAME.match(n) and len(n) <= 63 for n in result.values())
     assert len(result["tuning"]) <= 32 and TUNING_JOB_NAME.match(result["tuning"])
 
 
 def test_prefix_stays_whole_up_to_the_scoped_maximum():
     prefix = "p" * names.MAX_SCOPED_PREFIX
-    assert names.job_name(prefix, "tune", UUID, names.TUNING_NAME_MAX).startswith(f"{prefix}-")
+    longest = "u" * USE_CASE_NAME_MAX
+    assert names.job_name(prefix, "tune", UUID, names.TUNING_NAME_MAX,
+                          use_case=longest).startswith(f"{prefix}-")
 
 
 def test_hash_uses_name_characters_only():
@@ -118,13 +134,15 @@ ATTEMPTS = 3
 def test_attempt_names_are_distinct_valid_and_keep_the_prefix():
     for execution in ("nightly-42", UUID, "x" * 80, "run_1"):
         for prefix in (PREFIX, "p" * names.MAX_SCOPED_PREFIX):
-            attempts = names.job_attempts(prefix, execution, names.TRAINING_JOBS, ATTEMPTS)
+            attempts = names.job_attempts(prefix, execution, names.TRAINING_JOBS, ATTEMPTS,
+                                          use_case=USE_CASE)
             assert set(attempts) == set(names.TRAINING_JOBS) & names.JOB_KINDS
             assert "model" not in attempts  # CreateModel is no job
             for kind, entry in attempts.items():
                 word, limit = names.TRAINING_JOBS[kind]
                 assert entry["attempt"] == 1
-                assert entry["names"][0] == names.job_name(prefix, word, execution, limit)
+                assert entry["names"][0] == names.job_name(prefix, word, execution, limit,
+                                                           use_case=USE_CASE)
                 assert len(set(entry["names"])) == ATTEMPTS
                 for name in entry["names"]:
                     assert len(name) <= limit and SAGEMAKER_NAME.match(name), name
@@ -133,11 +151,53 @@ def test_attempt_names_are_distinct_valid_and_keep_the_prefix():
 
 
 def test_a_later_attempt_shows_its_number_and_never_equals_another_executions_name():
-    second = names.attempt_name(PREFIX, "train", "nightly-42", 2)
-    assert second.startswith("mlplatform-dev-train-nightly-42-a2-")
+    second = names.attempt_name(PREFIX, "train", "nightly-42", 2, use_case=USE_CASE)
+    assert second.startswith("mlplatform-dev-churn-train-nightly-42-a2-")
     # Another execution named like that attempt's readable part gets a first-attempt name of
     # its own: the later attempt's hash covers '/attempt-2', which no execution name holds.
-    assert names.attempt_name(PREFIX, "train", "nightly-42-a2", 1) != second
-    assert names.attempt_name(PREFIX, "train", "nightly-42", 2) == second  # deterministic
+    assert names.attempt_name(PREFIX, "train", "nightly-42-a2", 1, use_case=USE_CASE) != second
+    assert names.attempt_name(PREFIX, "train", "nightly-42", 2, use_case=USE_CASE) == second
     with pytest.raises(ValueError, match="start at 1"):
-        names.attempt_name(PREFIX, "train", "nightly-42", 0)
+        names.attempt_name(PREFIX, "train", "nightly-42", 0, use_case=USE_CASE)
+
+
+# --- two use cases in one stage ----------------------------------------------------------------
+def test_two_use_cases_never_share_a_job_name_for_the_same_execution():
+    """Both use cases' state machines may run an execution of the same name."""
+    for execution in ("nightly-42", UUID, "x" * 80, "run_1", "é" * 80):
+        churn, ames = all_names(execution), all_names(execution, use_case="ames")
+        assert_valid(ames)
+        assert not set(churn.values()) & set(ames.values()), execution
+        for attempt in range(1, ATTEMPTS + 1):
+            for kind, (word, limit) in ALL_KINDS.items():
+                one = names.attempt_name(PREFIX, word, execution, attempt, limit,
+                                         use_case=USE_CASE)
+                other = names.attempt_name(PREFIX, word, execution, attempt, limit,
+                                           use_case="ames")
+                assert one != other, (kind, execution, attempt)
+
+
+def test_a_use_case_named_like_another_plus_a_job_word_does_not_collide():
+    """'sales' + 'model' + 'train-x' reads like 'sales-model' + 'train' + 'x': a use case whose
+    name holds a '-' always ends its names in the hash of the unambiguous parts."""
+    plain = names.job_name(PREFIX, "model", "train-x", use_case="sales")
+    hyphenated = names.job_name(PREFIX, "train", "x", use_case="sales-model")
+    assert plain == "mlplatform-dev-sales-model-train-x"  # readable: no '-' in the use case
+    assert hyphenated.startswith("mlplatform-dev-sales-model-train-x-")
+    assert plain != hyphenated and SAGEMAKER_NAME.match(hyphenated)
+
+
+def test_no_job_word_is_another_followed_by_a_dash():
+    """What keeps names of use cases without '-' apart: after '<prefix>-<use case>-' the word
+    and the execution name can be split only one way."""
+    words = [word for kind in (names.TRAINING_JOBS, names.BATCH_JOBS, names.DEPLOYMENT_JOBS)
+             for word, _ in kind.values()]
+    assert len(set(words)) == len(words)
+    assert not [(a, b) for a in words for b in words if b.startswith(f"{a}-")]
+
+
+def test_a_prefix_that_is_already_a_use_cases_own_names_without_another_one():
+    """The deployment's: '<stage prefix>-<use case>' and no use case, the same readable name."""
+    assert names.job_name("mlplatform-dev-churn", "serve", "deploy-1") == \
+        names.job_name(PREFIX, "serve", "deploy-1", use_case=USE_CASE) == \
+        "mlplatform-dev-churn-serve-deploy-1"

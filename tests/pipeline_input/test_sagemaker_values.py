@@ -10,7 +10,7 @@ from config import RESOURCE_PREFIX_MAX, ConfigError
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, InvalidPipelineInput, names
 from runtime_scripts.pipeline_input.values import TAG_VALUE_MAX, tag_value_problem
 
-from .events import PLATFORM, batch, error, training
+from .events import TRAINING_PLATFORM, batch, error, training
 
 
 @pytest.mark.parametrize("name", ["june-retrain(v2)!", "it's-june", "run!", "a+b=c&d",
@@ -80,11 +80,11 @@ def test_warm_start_parents_longer_than_a_tuning_job_name_are_refused():
 def test_a_resource_prefix_iam_scoping_cannot_keep_whole_is_a_deploy_bug():
     prefix = "p" * (names.MAX_SCOPED_PREFIX + 1)
     exc = error(InvalidPipelineDefaults, training, {},
-                platform={**PLATFORM, "resource_prefix": prefix})
+                platform={**TRAINING_PLATFORM, "resource_prefix": prefix})
     assert exc.keys == ["platform.resource_prefix"]
     # At the limit, even the tuning job name keeps '<prefix>-' whole.
     prefix = "p" * names.MAX_SCOPED_PREFIX
-    out = training({}, platform={**PLATFORM, "resource_prefix": prefix})
+    out = training({}, platform={**TRAINING_PLATFORM, "resource_prefix": prefix})
     assert all(name.startswith(f"{prefix}-") for name in out["run"]["job_names"].values())
 
 
@@ -93,10 +93,11 @@ def test_config_refuses_a_project_stage_prefix_over_the_same_limit(tmp_path):
 
     assert RESOURCE_PREFIX_MAX == names.MAX_SCOPED_PREFIX  # the one limit, not a copy
     project = "p" * (names.MAX_SCOPED_PREFIX - len("-test") + 1)  # 'ppp...-test': one too many
+    use_cases = [{"name": "churn"}]
     with pytest.raises(ConfigError) as caught:
-        _load(tmp_path, {"project_name": project})
+        _load(tmp_path, {"project_name": project, "use_cases": use_cases})
     assert caught.value.key == "project_name"
     assert f"at most {names.MAX_SCOPED_PREFIX}" in str(caught.value)
     assert "IAM policies scoped to that prefix" in str(caught.value)
-    config = _load(tmp_path, {"project_name": project[:-1]})
+    config = _load(tmp_path, {"project_name": project[:-1], "use_cases": use_cases})
     assert len(config.resource_prefix) == names.MAX_SCOPED_PREFIX

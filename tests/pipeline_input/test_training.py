@@ -8,9 +8,9 @@ import json
 from runtime_scripts.pipeline_input import handler
 from runtime_scripts.pipeline_input.values import SAGEMAKER_NAME, TUNING_JOB_NAME
 
-from .events import EXECUTION, PLATFORM, TRAINING_DEFAULTS, event, training
+from .events import EXECUTION, PLATFORM, TRAINING_DEFAULTS, TRAINING_PLATFORM, event, training
 
-PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/runs/{EXECUTION}/"
+PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/runs/churn/{EXECUTION}/"
 
 
 # --- happy path ----------------------------------------------------------------------------------
@@ -20,7 +20,7 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         assert out[section] == TRAINING_DEFAULTS[section]
     assert out["quality_gate"]["conditions"] == TRAINING_DEFAULTS["quality_gate"]["conditions"]
     assert out["training"]["instance_type"] == "ml.m5.xlarge"
-    assert out["platform"] == PLATFORM
+    assert out["platform"] == TRAINING_PLATFORM
     run = out["run"]
     assert run["pipeline"] == "training"
     assert run["execution_name"] == EXECUTION
@@ -37,15 +37,15 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "packaged": f"{PREFIX}packaged/",
         "evaluation": f"{PREFIX}evaluation/",
         "evaluation_bucket": PLATFORM["artifacts_bucket"],
-        "evaluation_key": f"runs/{EXECUTION}/evaluation/evaluation.json",
+        "evaluation_key": f"runs/churn/{EXECUTION}/evaluation/evaluation.json",
     }
     assert run["job_names"] == {
-        "preprocessing": f"mlplatform-dev-prep-{EXECUTION}",
-        "training": f"mlplatform-dev-train-{EXECUTION}",
+        "preprocessing": f"mlplatform-dev-churn-prep-{EXECUTION}",
+        "training": f"mlplatform-dev-churn-train-{EXECUTION}",
         "tuning": run["job_names"]["tuning"],
-        "package": f"mlplatform-dev-pkg-{EXECUTION}",
-        "evaluation": f"mlplatform-dev-eval-{EXECUTION}",
-        "model": f"mlplatform-dev-model-{EXECUTION}",
+        "package": f"mlplatform-dev-churn-pkg-{EXECUTION}",
+        "evaluation": f"mlplatform-dev-churn-eval-{EXECUTION}",
+        "model": f"mlplatform-dev-churn-model-{EXECUTION}",
     }
     assert TUNING_JOB_NAME.match(run["job_names"]["tuning"])
     assert all(SAGEMAKER_NAME.match(n) for n in run["job_names"].values())
@@ -168,3 +168,15 @@ def test_grid_runs_exactly_one_job_per_combination():
                         {"name": "eta", "values": ["0.05", "0.1"]}]}}})
     assert out["tuning"]["resource_limits"] == {"MaxNumberOfTrainingJobs": 6,
                                                 "MaxParallelTrainingJobs": 2}
+
+
+def test_two_use_cases_run_under_their_own_folders_and_job_names():
+    """Both use cases' training state machines may run an execution of the same name."""
+    other = {**TRAINING_PLATFORM, "use_case": "ames", "model_package_group": "mlplatform-dev-ames"}
+    churn, ames = training({}, execution_name="nightly"), training(
+        {}, execution_name="nightly", platform=other)
+    assert churn["run"]["prefix"].endswith("/runs/churn/nightly/")
+    assert ames["run"]["prefix"].endswith("/runs/ames/nightly/")
+    assert ames["run"]["s3"]["evaluation_key"] == "runs/ames/nightly/evaluation/evaluation.json"
+    assert not set(churn["run"]["job_names"].values()) & set(ames["run"]["job_names"].values())
+    assert ames["run"]["job_names"]["training"] == "mlplatform-dev-ames-train-nightly"

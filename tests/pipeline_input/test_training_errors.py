@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from runtime_scripts.pipeline_input import InvalidPipelineInput, resolve
 
-from .events import error, event, training
+from .events import TRAINING_DEFAULTS, TRAINING_PLATFORM, error, event, training
 
 
 def input_error(user_input):
@@ -188,3 +190,35 @@ def test_cross_field_problem_is_reported_on_the_key_the_user_wrote():
     assert input_error({"tuning": {"max_parallel_jobs": 5, "max_jobs": 3}}).keys == [
         "tuning.max_parallel_jobs"]
     assert input_error({"tuning": {"max_jobs": 1}}).keys == ["tuning.max_jobs"]
+
+
+# --- what the use case allows (the state machine's platform values) ------------------------------
+def test_a_tuning_objective_the_training_jobs_do_not_report_is_refused():
+    exc = input_error({"tuning": {"enabled": True, "objective_metric": "validation:rmse"}})
+    assert exc.keys == ["tuning.objective_metric"]
+    assert 'not a metric the training jobs of use case "churn" report' in str(exc)
+    assert "validation:aucpr" in str(exc)  # the allowed ones are listed
+    assert training({"tuning": {"objective_metric": "validation:logloss",
+                                "objective_type": "Minimize"}})
+
+
+def test_a_hyperparameter_the_use_case_pins_cannot_change():
+    """A built-in algorithm's objective: the repacked model is served as the use case's."""
+    pinned = {**TRAINING_PLATFORM, "objective_metrics": ["validation:auc"],
+              "pinned_hyperparameters": {"objective": "binary:logistic"}}
+    defaults = copy.deepcopy(TRAINING_DEFAULTS)
+    defaults["training"]["hyperparameters"]["objective"] = "binary:logistic"
+    ok = training({}, defaults=defaults, platform=pinned)
+    assert ok["training"]["hyperparameters"]["objective"] == "binary:logistic"
+    for change, key in (("reg:squarederror", "training.hyperparameters.objective"),
+                        (None, "training.hyperparameters.objective")):
+        exc = error(InvalidPipelineInput, training,
+                    {"training": {"hyperparameters": {"objective": change}}},
+                    defaults=defaults, platform=pinned)
+        assert key in exc.keys, str(exc)
+        assert 'use case "churn" needs objective "binary:logistic"' in str(exc)
+    # Static tuning hyperparameters are the job's too.
+    exc = error(InvalidPipelineInput, training,
+                {"tuning": {"static_hyperparameters": {"objective": "reg:linear"}}},
+                defaults=defaults, platform=pinned)
+    assert exc.keys == ["tuning.static_hyperparameters.objective"]

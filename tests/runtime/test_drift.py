@@ -8,7 +8,6 @@ import base64
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -161,32 +160,7 @@ def test_capture_errors_name_the_line():
         capture.rows_from_lines(["{"], FEATURES)
 
 
-def test_the_record_preprocessor_names_and_types_the_columns(held_out):
-    """What Model Monitor's analyzer gets from `preprocess_handler` for one captured request."""
-    record = json.loads(capture_line(held_out.iloc[:2]))["captureData"]["endpointInput"]
-    endpoint_input = types.SimpleNamespace(data=record["data"], encoding="CSV",
-                                           observed_content_type="text/csv", mode="INPUT")
-    out = capture.preprocess_handler(types.SimpleNamespace(endpoint_input=endpoint_input))
-    assert [list(r) for r in out] == [FEATURES, FEATURES]
-    first = held_out.iloc[0]
-    assert out[0]["state"] == first["state"]
-    assert out[0]["total_day_minutes"] == float(first["total_day_minutes"])
-    assert isinstance(out[0]["account_length"], int)
-
-
-def test_the_preprocessor_loads_standalone_like_the_analyzer_does(tmp_path):
-    """One file, imported by path, no package, no site-packages."""
-    code = ("import importlib.util, sys; s = importlib.util.spec_from_file_location('p', "
-            "sys.argv[1]); m = importlib.util.module_from_spec(s); s.loader.exec_module(m); "
-            "print(len(m.feature_columns()))")
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, capture.__file__],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout) == len(FEATURES)
-
-
-def test_the_preprocessor_columns_match_the_dataset_spec():
-    assert list(capture.CHURN_FEATURES) == FEATURES
+# The record preprocessor Model Monitor runs: tests/runtime/test_monitoring_scripts.py.
 
 
 # --- the command line, as a processing job runs it -----------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from runtime_scripts import contract
 from runtime_scripts.common.tabular import hyperparameters
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 from tests.runtime.conftest import PIPELINE_HPS, Pipeline, ok, run_entry, stage_training
 
 METRIC_LINE = re.compile(rf"^{re.escape(contract.METRIC_LINE_PREFIX)} ", re.MULTILINE)
@@ -29,7 +30,7 @@ def test_every_training_metric_parses_with_the_contract_regex(pipeline: Pipeline
     lines = METRIC_LINE.findall(pipeline.train.stdout)
     summary = json.loads((pipeline.ml.output_data / "training_summary.json").read_text())
     assert len(lines) == summary["rounds_trained"] + 1  # one per round, then the final line
-    for name in contract.TRAINING_METRICS:
+    for name in CHURN.training_metrics:
         values = [float(v) for v in re.findall(contract.metric_regex(name), pipeline.train.stdout)]
         assert len(values) == len(lines), name
         # The last value (what SageMaker reports for the job) is the saved model's.

@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 
 from runtime_scripts.common.serving import codecs
+from runtime_scripts.common.serving.answers import answer_for
 from runtime_scripts.common.serving.config import ServerConfig
 from runtime_scripts.common.serving.errors import (
     BadRequest,
@@ -48,13 +49,13 @@ class Request(NamedTuple):
 
 
 class Scorer:
-    """Raw rows -> churn probabilities and labels, with the packaged transform and booster."""
+    """Raw rows -> the model's outputs (a classifier's probabilities, a regression's values),
+    with the packaged transform and booster; `answer` writes them with their labels, if any."""
 
     def __init__(self, artifacts: ModelArtifacts) -> None:
         self.schema = artifacts.schema
         self.transform = artifacts.transform
-        self.threshold = artifacts.schema.decision_threshold
-        self.labels = codecs.LabelText.of(self.schema.negative_label, self.schema.positive_label)
+        self.answer = answer_for(artifacts)
         self.ignored_keys = frozenset([self.schema.target, *self.schema.id_columns,
                                        *self.schema.record_columns])
         self.layout = RecordLayout(self.schema.input_columns, self.schema.record_columns,
@@ -158,33 +159,31 @@ class InferenceApp:
         assert scorer is not None  # _decode refuses requests before the model is loaded
         if len(batch) > 1:
             try:
-                probabilities = scorer.score([row for _, rows, _ in batch for row in rows.features])
+                values = scorer.score([row for _, rows, _ in batch for row in rows.features])
             except BadRequest:
                 pass  # some request has a bad row: score each alone so its message is its own
             else:
                 out, start = [], 0
                 for i, rows, response_type in batch:
-                    part = probabilities[start : start + len(rows.features)]
+                    part = values[start : start + len(rows.features)]
                     start += len(rows.features)
                     out.append((i, self._encode(part, response_type, rows)))
                 return out
         out = []
         for i, rows, response_type in batch:
             try:
-                probabilities = scorer.score(rows.features, header=rows.header)
-                out.append((i, self._encode(probabilities, response_type, rows)))
+                values = scorer.score(rows.features, header=rows.header)
+                out.append((i, self._encode(values, response_type, rows)))
             except ClientError as exc:
                 out.append((i, error_response(exc)))
         return out
 
-    def _encode(self, probabilities: np.ndarray, response_type: str, rows: Rows) -> Response:
+    def _encode(self, values: np.ndarray, response_type: str, rows: Rows) -> Response:
         scorer = self.scorer
         assert scorer is not None
-        positive = (probabilities >= scorer.threshold).tolist()
         ids = codecs.IdColumns(scorer.layout.id_names, rows.ids) if rows.ids is not None \
             else None
-        payload = codecs.encode(response_type, probabilities, positive, scorer.labels, ids,
-                                header=rows.header)
+        payload = codecs.encode(response_type, values, scorer.answer, ids, header=rows.header)
         return Response(200, response_type.encode(), payload)
 
     @staticmethod

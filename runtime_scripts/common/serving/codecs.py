@@ -15,15 +15,17 @@ Values are numbers, strings or null; what each cell means (missing, rejected) is
 policy of training and serving, `runtime_scripts/common/tabular/cells.py`. Client values
 quoted back in a message are shortened (`cells.shown`).
 
-Responses (Accept; default: the request's own type):
+Responses (Accept; default: the request's own type), in the columns of the model's answer
+(answers.py): a classifier's "probability,label", a regression's "prediction":
 - text/csv: "probability,label" per row (after a header row "probability,label" when a batch
-  request had one)
-- application/json: {"predictions": [{"probability": p, "label": "yes"}, ...]}
-- application/jsonlines: {"probability": p, "label": "yes"} per line
+  request had one); a regression's "prediction" per row
+- application/json: {"predictions": [{"probability": p, "label": "yes"}, ...]}, or
+  {"predictions": [{"prediction": v}, ...]}
+- application/jsonlines: {"probability": p, "label": "yes"} (or {"prediction": v}) per line
 Rows of a batch in the training data's layout carry their id columns in front: "10,0.93,yes" and
 {"customer_id": "10", "probability": 0.93, "label": "yes"}. Labels are the two classes as the
-dataset spec spells them. Probabilities are written as the shortest decimal that reads back as
-the model's float32 value.
+dataset spec spells them. Numbers are written as the shortest decimal that reads back as the
+model's float32 value.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from runtime_scripts.common.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from runtime_scripts.common.tabular.cells import shown
+
+if TYPE_CHECKING:
+    from runtime_scripts.common.serving.answers import Answer
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -186,48 +191,22 @@ def _instance_row(
     return row
 
 
-@dataclass(frozen=True)
-class LabelText:
-    """The two class labels as written in each response format: (negative, positive)."""
-
-    csv: tuple[bytes, bytes]
-    json: tuple[bytes, bytes]
-
-    @classmethod
-    def of(cls, negative: str, positive: str) -> LabelText:
-        def csv_field(label: str) -> bytes:
-            out = io.StringIO()
-            csv.writer(out, lineterminator="").writerow([label])
-            return out.getvalue().encode()
-
-        return cls(
-            csv=(csv_field(negative), csv_field(positive)),
-            json=(orjson.dumps(negative), orjson.dumps(positive)),
-        )
-
-
-def encode(
-    media: str, probabilities: np.ndarray, positive: Sequence[bool], labels: LabelText,
-    ids: IdColumns | None = None, header: bool = False,
-) -> bytes:
+def encode(media: str, values: np.ndarray, answer: Answer, ids: IdColumns | None = None,
+           header: bool = False) -> bytes:
     """The response body; `ids` (names and per-row tokens) go in front of each prediction, and
     `header` starts a CSV body with a header row (the request had one)."""
     # orjson writes float32 values in their shortest round-trip form, 1,000 in ~30 us.
-    numbers = orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
+    numbers = orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",") \
+        if len(values) else []  # a batch request of a header row alone has no rows
     if media == CSV:
-        no, yes = labels.csv
-        lines = [b"%s,%s\n" % (p, yes if y else no) for p, y in zip(numbers, positive, strict=True)]
+        lines = answer.csv_lines(values, numbers)
         if ids is not None:
             lines = [fields + line for fields, line in zip(ids.csv_prefixes(), lines, strict=True)]
         if header:
             names = ids.csv_header() if ids is not None else b""
-            lines.insert(0, names + b"probability,label\n")
+            lines.insert(0, names + answer.columns + b"\n")
         return b"".join(lines)
-    no, yes = labels.json
-    items = [
-        b'"probability":%s,"label":%s}' % (p, yes if flag else no)
-        for p, flag in zip(numbers, positive, strict=True)
-    ]
+    items = answer.json_members(values, numbers)
     prefixes = ids.json_prefixes() if ids is not None else [b"{"] * len(items)
     items = [prefix + item for prefix, item in zip(prefixes, items, strict=True)]
     if media == JSON:

@@ -19,29 +19,31 @@ quality job sees named feature columns (as in the baseline, whose CSV has a head
 prediction columns. The drift check (`drift.py`) imports the same parser. The analyzer's Python
 may be older than ours, so nothing here needs a newer one than 3.7 at run time (no `X | Y` outside
 annotations, no `zip(strict=...)`).
+
+The column names are not written here: they are the deployed model's, which its training run's
+dataset spec decided (another spec, other columns). `feature_columns` reads them from the
+monitoring job itself (see there).
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Dict, List, Union  # noqa: UP035 (Python 3.7 at run time)
 
-# Comma-separated column names, to monitor another dataset with this file unchanged (an environment
-# value of a monitoring job definition holds at most 256 characters).
+# Comma-separated column names, when a job sets them explicitly (an environment value of a
+# monitoring job definition holds at most 256 characters, so only short column lists fit).
 FEATURE_COLUMNS_ENV = "FEATURE_COLUMNS"
-# The churn request columns (runtime_scripts/use_cases/churn/dataset.json; a test keeps them equal).
-CHURN_FEATURES = (
-    "state", "account_length", "area_code", "international_plan", "voice_mail_plan",
-    "number_vmail_messages", "total_day_minutes", "total_day_calls", "total_day_charge",
-    "total_eve_minutes", "total_eve_calls", "total_eve_charge", "total_night_minutes",
-    "total_night_calls", "total_night_charge", "total_intl_minutes", "total_intl_calls",
-    "total_intl_charge", "number_customer_service_calls",
-)
+# Model Monitor's container contract (AWS, "Container Contract Inputs"): a monitoring job whose
+# BaselineConfig names statistics and constraints gets both downloaded, their local paths in
+# these environment variables.
+BASELINE_STATISTICS_ENV = "baseline_statistics"
+BASELINE_CONSTRAINTS_ENV = "baseline_constraints"
 CSV_TYPES = ("text/csv",)
 JSON_TYPE = "application/json"
 JSONLINES_TYPES = ("application/jsonlines", "application/jsonl", "application/x-jsonlines")
@@ -80,7 +82,7 @@ def _instance(value: Any, columns: Sequence[str]) -> Row:
 
 
 def parse_body(text: str, content_type: str | None, columns: Sequence[str]) -> list[Row]:
-    """The rows of one request body, as the churn inference server reads it."""
+    """The rows of one request body, as the inference server reads it."""
     media = _media(content_type)
     if media in CSV_TYPES:
         return [[cell if cell != "" else None for cell in row]
@@ -153,10 +155,51 @@ def as_records(rows: Iterable[Row], columns: Sequence[str]) -> list[Record]:
     return records
 
 
-def feature_columns() -> tuple[str, ...]:
-    configured = os.environ.get(FEATURE_COLUMNS_ENV, "")
+@functools.lru_cache(maxsize=4)
+def baseline_columns(path: str) -> tuple[str, ...]:
+    """The feature names of a Model Monitor statistics.json or constraints.json, in its order
+    (both list `features`, each with its `name`). That order is the baseline dataset's column
+    order: Model Monitor itself matches captured CSV to the baseline by position ("the training
+    dataset data schema and the inference dataset schema should exactly match: the number and
+    order of the features", AWS's baseline guide), and our baseline.csv is written in the
+    model's request column order (preprocess.py, feature_schema.json `input_columns`)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise CaptureError(f"cannot read the baseline at {path}: {exc}") from None
+    features = document.get("features") if isinstance(document, dict) else None
+    names = tuple(f.get("name") for f in features or () if isinstance(f, dict))
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise CaptureError(f"{path} lists no feature names (features[].name): it must be a "
+                           "Model Monitor statistics.json or constraints.json")
+    return names
+
+
+def feature_columns(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """The request columns, in order: FEATURE_COLUMNS when the job sets it, else the columns of
+    the baseline the monitoring job compares against. The deployment state machine computes that
+    baseline from the deployed model's own training run (its baseline.csv, written with that
+    run's dataset spec) and promotes it to where the job definition reads it, so the names always
+    follow the model that is serving, whatever spec it was trained with."""
+    configured = environ.get(FEATURE_COLUMNS_ENV, "")
     names = tuple(name.strip() for name in configured.split(",") if name.strip())
-    return names or CHURN_FEATURES
+    if names:
+        return names
+    for variable in (BASELINE_STATISTICS_ENV, BASELINE_CONSTRAINTS_ENV):
+        if environ.get(variable):
+            return baseline_columns(environ[variable])
+    raise CaptureError(f"no feature columns: the monitoring job has neither {FEATURE_COLUMNS_ENV} "
+                       f"nor a baseline ({BASELINE_STATISTICS_ENV}); give its job definition "
+                       "a baseline config (statistics and constraints)")
+
+
+def _attribute(event_data: Any, *names: str) -> Any:
+    for name in names:
+        value = getattr(event_data, name, None)
+        if value is not None:
+            return value
+    return None
 
 
 def preprocess_handler(inference_record: Any, logger: Any = None) -> list[Record]:
@@ -164,8 +207,11 @@ def preprocess_handler(inference_record: Any, logger: Any = None) -> list[Record
     request row (the prediction columns are left out: data quality compares inputs)."""
     endpoint_input = inference_record.endpoint_input
     columns = feature_columns()
-    text = decode(endpoint_input.data, str(getattr(endpoint_input, "encoding", "CSV")))
-    rows = parse_body(text, getattr(endpoint_input, "observed_content_type", None), columns)
+    text = decode(endpoint_input.data, str(_attribute(endpoint_input, "encoding") or "CSV"))
+    # AWS documents the record's EventData with `observedContentType` (camel case, as in the
+    # capture file); the snake-case spelling is accepted too.
+    content_type = _attribute(endpoint_input, "observedContentType", "observed_content_type")
+    rows = parse_body(text, content_type, columns)
     if logger is not None and not rows:
         logger.info("captured record without rows")
     return as_records(rows, columns)

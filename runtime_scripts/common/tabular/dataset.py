@@ -1,7 +1,8 @@
 """The dataset spec: which column is the target, which are ids, which features and their kinds.
 
 A JSON document (each use case bundles one, named by its manifest) so a pipeline can pass another
-one as a processing input without rebuilding the image.
+one as a processing input without rebuilding the image. A classification target names its two
+classes (`positive_label`, `negative_label`); a regression target, a number, names neither.
 """
 
 from __future__ import annotations
@@ -37,13 +38,28 @@ class SplitRatios:
 class DatasetSpec:
     name: str
     target: str
-    positive_label: str
-    negative_label: str
+    positive_label: str | None  # None for a regression target
+    negative_label: str | None
     id_columns: tuple[str, ...]
     features: dict[str, str]  # name -> kind, in request order
     split: SplitRatios
     clip_quantiles: tuple[float, float]
     baseline_rows: int
+
+    @property
+    def problem_type(self) -> str:
+        """What the spec's target asks for: classes named, or a number."""
+        return "binary_classification" if self.positive_label is not None else "regression"
+
+    def check_problem_type(self, problem_type: str, use_case: str) -> None:
+        """The spec fits the use case's problem type, or the error says how to make it fit."""
+        if self.problem_type == problem_type:
+            return
+        fix = ("name the two classes of the target with 'positive_label' and 'negative_label'"
+               if problem_type == "binary_classification" else
+               "remove 'positive_label' and 'negative_label': a regression target is a number")
+        raise DatasetSpecError(f"dataset spec {self.name!r} describes a {self.problem_type} "
+                               f"target but use case {use_case!r} is {problem_type}: {fix}")
 
     @property
     def feature_names(self) -> list[str]:
@@ -118,8 +134,10 @@ class DatasetSpec:
             raise DatasetSpecError(
                 f"{source}: columns {overlap} are listed as features and as target/id columns"
             )
-        positive, negative = _class_labels(need("positive_label", str),
-                                           need("negative_label", str), target, source)
+        positive = negative = None
+        if "positive_label" in data or "negative_label" in data:  # a classification target
+            positive, negative = _class_labels(need("positive_label", str),
+                                               need("negative_label", str), target, source)
         baseline_rows = int(data.get("baseline_rows", 1000))
         if baseline_rows <= 0:
             raise DatasetSpecError(f"{source}: 'baseline_rows' must be > 0, got {baseline_rows}")

@@ -38,7 +38,7 @@ from runtime_scripts.common.jobio import JobError, find_data_files, run_job, wri
 from runtime_scripts.common.tabular.capture import CaptureError, rows_from_lines
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 
-log = logging.getLogger("churn.drift")
+log = logging.getLogger("tabular.drift")
 DRIFT_INPUT_BASELINE = "baseline"
 DRIFT_INPUT_CURRENT = "current"
 DRIFT_OUTPUT = "drift"

@@ -11,25 +11,33 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
 Outputs (published together): processing/output/evaluation/{evaluation.json, report.html}.
 `--gate auc>=0.85` (repeatable) judges quality gate conditions on the metrics (quality_gate.py).
 
-evaluation.json, schema_version "1" (also in docs/evaluation-schema.md); a pipeline quality gate
-reads `metrics.<name>`:
+The metrics are the use case's (its manifest's `metrics`), computed as its problem type does
+(scores.py); the model must be of that type. evaluation.json, schema_version "1" (also in
+docs/evaluation-schema.md); a pipeline quality gate reads `metrics.<name>`:
     schema_version    "1" (contract.EVALUATION_SCHEMA_VERSION)
     generated_at      ISO 8601 UTC timestamp
-    threshold         probability at or above which a row is labelled positive
-    metrics           {auc, pr_auc, accuracy, precision, recall, f1, log_loss, brier, ece}:
-                      floats; pr_auc is average precision; the threshold-dependent ones use
-                      `threshold`; brier and ece measure calibration (`calibration_error`)
+    metrics           {name: float} for each metric of the manifest, in its order; for churn
+                      {auc, pr_auc, accuracy, precision, recall, f1, log_loss, brier, ece}
+                      (pr_auc is average precision; the threshold-dependent ones use
+                      `threshold`; brier and ece measure calibration, `calibration_error`), for
+                      a regression such as ames {rmse, mae, r2}
     quality_gate      {passed, conditions: [{metric, comparison, threshold, value, passed}],
                       failed: one line naming every failed condition}
-    confusion_matrix  {tp, fp, tn, fn}: integers at `threshold`
-    rows              {total, positive, negative}: integers
+    rows              classification {total, positive, negative}; regression {total,
+                      target_mean, target_std}
     data              {source: "raw" | "encoded" | "predictions", files: [file names]}
     model             {file, num_boosted_rounds, best_iteration (int or null), eval_metric (str
-                      or null), num_features, input_columns, target, positive_label}
+                      or null), num_features, input_columns, target}, and a classifier's
+                      positive_label and negative_label
     feature_importance  [{feature, gain}] top 20 encoded features by average gain, descending
+  binary classification also:
+    threshold         probability at or above which a row is labelled positive
+    confusion_matrix  {tp, fp, tn, fn}: integers at `threshold`
     binary_classification_metrics  the same numbers in SageMaker's model-quality format
                       ({name: {value, standard_deviation}}, confusion_matrix {actual: {pred: n}})
                       so the model registry's ModelMetrics can point at this file directly
+  regression also:
+    regression_metrics  {mae, mse, rmse, r2} in SageMaker's model-quality format
 """
 
 from __future__ import annotations
@@ -55,9 +63,13 @@ from runtime_scripts.common.jobio import (
     read_table,
     run_job,
 )
+from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
 from runtime_scripts.common.model_bundle import ModelBundle, load_bundle, resolve_model_dir
+from runtime_scripts.common.tabular.scores import calibration_error
+from runtime_scripts.common.tabular.task import task_for
 
-log = logging.getLogger("churn.evaluate")
+__all__ = ["calibration_error", "evaluate", "load_test", "main"]
+log = logging.getLogger("tabular.evaluate")
 
 
 def load_test(test_dir: Path, bundle: ModelBundle, source: str,
@@ -74,7 +86,8 @@ def load_test(test_dir: Path, bundle: ModelBundle, source: str,
         if frame[target].isna().any():
             raise JobError(f"{raw_file}: {int(frame[target].isna().sum())} rows have no "
                            f"{target!r} value; drop them before evaluating")
-        labels = (frame[target].astype(str).str.strip() == positive).to_numpy(dtype=np.int8)
+        labels = bundle.task.encode_target(frame[target].tolist(), positive,
+                                           f"{raw_file} column {target!r}")
         return (bundle.transform.transform_frame(frame), labels,
                 {"source": "raw", "files": [raw_file.name]})
     files = [f for f in find_data_files(test_dir, (".csv",)) if f.name != contract.RAW_TEST_FILE]
@@ -86,63 +99,31 @@ def load_test(test_dir: Path, bundle: ModelBundle, source: str,
         raise JobError(f"the encoded test split has {frame.shape[1] - 1} features, the model "
                        f"{bundle.transform.width}: they come from different preprocessing runs")
     labels = frame.iloc[:, 0].to_numpy()
-    if not np.isin(labels, (0.0, 1.0)).all():
-        raise JobError(f"the first column of {test_dir}/*.csv must be the 0/1 label")
-    return (frame.iloc[:, 1:].to_numpy(dtype=np.float32), labels.astype(np.int8),
+    if not bundle.task.labels_valid(labels):
+        raise JobError(f"the first column of {test_dir}/*.csv must be {bundle.task.label_rule}")
+    return (frame.iloc[:, 1:].to_numpy(dtype=np.float32), labels.astype(bundle.task.label_dtype),
             {"source": "encoded", "files": [str(f.relative_to(test_dir)) for f in files]})
 
 
-def score(y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[dict[str, float], dict]:
-    from sklearn import metrics as m
-
-    if len(np.unique(y)) < 2:
-        raise JobError(f"the test split holds only one class ({int(y[0])}): AUC is undefined; "
-                       "evaluate on a stratified split with both classes")
-    pred = (p >= threshold).astype(np.int8)
-    values = {
-        "auc": m.roc_auc_score(y, p),
-        "pr_auc": m.average_precision_score(y, p),
-        "accuracy": m.accuracy_score(y, pred),
-        "precision": m.precision_score(y, pred, zero_division=0),
-        "recall": m.recall_score(y, pred, zero_division=0),
-        "f1": m.f1_score(y, pred, zero_division=0),
-        "log_loss": m.log_loss(y, p, labels=[0, 1]),
-        "brier": m.brier_score_loss(y, p),
-        "ece": calibration_error(y, p),
-    }
-    tn, fp, fn, tp = (int(v) for v in m.confusion_matrix(y, pred, labels=[0, 1]).ravel())
-    return {k: float(values[k]) for k in contract.EVALUATION_METRICS}, {
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn}
-
-
-CALIBRATION_BINS = 10
-
-
-def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
-    """Expected calibration error: over equal-width probability bins, the row-weighted gap
-    between the mean predicted probability and the observed positive rate (0 = calibrated)."""
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    count = np.bincount(which, minlength=bins)
-    gap = np.abs(np.bincount(which, weights=p, minlength=bins)
-                 - np.bincount(which, weights=y, minlength=bins))
-    return float(gap.sum() / max(count.sum(), 1))
-
-
-def sagemaker_model_quality(metrics: dict[str, float], cm: dict[str, int]) -> dict[str, Any]:
-    names = ("auc", "accuracy", "precision", "recall", "f1")
-    block: dict[str, Any] = {k: {"value": metrics[k], "standard_deviation": "NaN"} for k in names}
-    block["confusion_matrix"] = {"0": {"0": cm["tn"], "1": cm["fp"]},
-                                 "1": {"0": cm["fn"], "1": cm["tp"]}}
-    return block
+def metrics_of(manifest: UseCaseManifest, computed: dict[str, float]) -> dict[str, float]:
+    """The manifest's metrics, in its order, from those its problem type computes."""
+    unknown = [name for name in manifest.metric_names if name not in computed]
+    if unknown:
+        raise JobError(f"use case {manifest.name!r} lists the metrics {', '.join(unknown)}, which "
+                       f"{manifest.problem_type} evaluation does not compute (it computes "
+                       f"{', '.join(computed)}): fix its manifest.py")
+    return {name: computed[name] for name in manifest.metric_names}
 
 
 def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
              gate: list[quality_gate.Condition] | None = None) -> dict[str, Any]:
+    manifest = current_use_case()
+    task = task_for(manifest.problem_type)
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         model_input = paths.processing_input(contract.PROCESSING_INPUT_MODEL)
-        bundle = load_bundle(resolve_model_dir(model_input, Path(scratch)))
-    threshold = bundle.threshold if threshold is None else threshold
-    if not 0.0 < threshold < 1.0:
+        bundle = load_bundle(resolve_model_dir(model_input, Path(scratch)), manifest)
+    threshold = task.decision_threshold(bundle.schema, threshold)
+    if threshold is not None and not 0.0 < threshold < 1.0:
         raise JobError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
     predictions = paths.processing_input(contract.PROCESSING_INPUT_PREDICTIONS)
     if predictions.is_dir():  # what a batch transform predicted, against labels known for it
@@ -154,7 +135,8 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
         import xgboost  # imported late, like the plotting below: bad input fails in a blink
 
         p = bundle.booster.predict(xgboost.DMatrix(x)).astype(np.float64)
-    metrics, cm = score(y, p, threshold)
+    scores = task.score(y, p, threshold)
+    metrics = metrics_of(manifest, scores.metrics)
     gains = bundle.booster.get_score(importance_type="gain")
     importance = sorted(((bundle.feature_name(int(k[1:])), float(v)) for k, v in gains.items()),
                         key=lambda item: -item[1])
@@ -162,11 +144,8 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
     document = {
         "schema_version": contract.EVALUATION_SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "threshold": threshold,
         "metrics": metrics,
         "quality_gate": quality_gate.judge(gate or [], metrics),
-        "confusion_matrix": cm,
-        "rows": {"total": len(y), "positive": int(y.sum()), "negative": int(len(y) - y.sum())},
         "data": data,
         "model": {
             "file": contract.MODEL_FILE,
@@ -176,15 +155,15 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
             "num_features": bundle.booster.num_features(),
             "input_columns": bundle.transform.input_columns,
             "target": bundle.transform.target,
-            "positive_label": bundle.transform.positive_label,
-            "negative_label": bundle.schema["negative_label"],
+            **{key: bundle.schema[key] for key in task.schema_keys},
         },
         "feature_importance": [{"feature": f, "gain": g} for f, g in importance[:20]],
-        "binary_classification_metrics": sagemaker_model_quality(metrics, cm),
+        **scores.sections,
     }
     from runtime_scripts.common import report
 
-    page = report.render(document, y, p, importance)
+    parts = task.report_parts(document, scores, y, p, manifest.wording)
+    page = report.render(document, importance, parts, manifest.wording)
     target = paths.processing_output(contract.PROCESSING_OUTPUT_EVALUATION)
     with atomic_outputs({"evaluation": target}) as out:
         (out["evaluation"] / contract.EVALUATION_FILE).write_text(json.dumps(document, indent=2))
@@ -197,14 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=("auto", "raw", "encoded"), default="auto",
                         help="score raw.csv through the transform, or the encoded data.csv")
     parser.add_argument("--threshold", type=float,
-                        help="decision threshold (default: the model's decision_threshold)")
+                        help="classification: the decision threshold (default: the model's "
+                             "decision_threshold)")
     parser.add_argument("--gate", action="append", default=[], metavar="METRIC>=NUMBER",
                         help="a quality gate condition, e.g. auc>=0.85; repeat for each")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
     def job() -> None:
-        gate = [quality_gate.Condition.parse(text) for text in args.gate]
+        manifest = current_use_case()
+        gate = [quality_gate.Condition.parse(text, manifest) for text in args.gate]
         document = evaluate(paths, args.source, args.threshold, gate)
         print(json.dumps({"metrics": document["metrics"], "rows": document["rows"],
                           "quality_gate": document["quality_gate"]}), flush=True)

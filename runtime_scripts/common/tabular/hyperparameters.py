@@ -16,11 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime_scripts.common.tabular.task import DEFAULT_THRESHOLD, TASKS, Task
+
 # SageMaker itself adds these to the hyperparameters of script-mode and tuning jobs.
 RESERVED_PREFIXES = ("sagemaker_", "_")
 # What SageMaker adds to the hyperparameters of every training job a tuning job launches.
 TUNING_OBJECTIVE = "_tuning_objective_metric"
-EVAL_METRICS = {"auc": True, "aucpr": True, "logloss": False}  # name -> higher is better
+# XGBoost's eval metrics the tasks use (task.py), name -> higher is better.
+EVAL_METRICS = {"auc": True, "aucpr": True, "logloss": False, "rmse": False, "mae": False}
 
 
 class HyperparameterError(ValueError):
@@ -48,13 +51,12 @@ class Hyperparameters:
     scale_pos_weight: float = _hp(1.0, 0, 1e4, low_open=True, doc="weight of positive rows")
     max_bin: int = _hp(256, 2, 4096, doc="histogram bins per feature")
     early_stopping_rounds: int = _hp(20, 0, 10_000, doc="rounds without improvement; 0 = off")
-    # Log loss, not AUC: AUC stops improving while the probabilities are still shrunk towards
-    # the base rate (with eta 0.01 a model stopped on AUC flagged no churner at all), log loss
-    # keeps improving until they are calibrated (benchmarks/early_stopping.py).
+    # The default is classification's; `parse` with a task gives the task's (task.py says why).
     eval_metric: str = _hp("logloss", choices=tuple(EVAL_METRICS), doc="early-stopping metric")
     checkpoint_frequency: int = _hp(10, 1, 10_000, doc="rounds between checkpoints")
     metrics_frequency: int = _hp(1, 1, 10_000, doc="rounds between metric log lines")
-    decision_threshold: float = _hp(0.5, 0, 1, low_open=True, doc="probability -> label 1")
+    decision_threshold: float = _hp(DEFAULT_THRESHOLD, 0, 1, low_open=True,
+                                    doc="probability -> label 1")
     seed: int = _hp(42, 0, 2**31 - 1 - 10_000, doc="random seed")
     nthread: int = _hp(0, 0, 1024, doc="threads; 0 = all CPUs available to the container")
 
@@ -107,9 +109,11 @@ def _parse_one(name: str, raw: Any) -> Any:
     return int(number) if f.type == "int" else number
 
 
-def parse(raw: Mapping[str, Any]) -> Hyperparameters:
-    """Validate raw name -> value pairs (strings or JSON scalars) into Hyperparameters."""
-    values: dict[str, Any] = {}
+def parse(raw: Mapping[str, Any], task: Task | None = None) -> Hyperparameters:
+    """Validate raw name -> value pairs (strings or JSON scalars) into Hyperparameters. With a
+    `task`, eval_metric defaults to the task's and must measure it, and a hyperparameter of
+    another problem type (a regression's decision_threshold, say) is refused."""
+    values: dict[str, Any] = {} if task is None else {"eval_metric": task.default_eval_metric}
     for name, value in raw.items():
         if name.startswith(RESERVED_PREFIXES):
             continue
@@ -119,7 +123,23 @@ def parse(raw: Mapping[str, Any]) -> Hyperparameters:
             raise HyperparameterError(
                 f"unknown hyperparameter {name!r}{hint}; known: {', '.join(sorted(FIELDS))}")
         values[FIELDS[name].name] = _parse_one(name, value)
+    if task is not None:
+        _check_for(task, raw, values["eval_metric"])
     return Hyperparameters(**values)
+
+
+def _check_for(task: Task, raw: Mapping[str, Any], eval_metric: str) -> None:
+    if eval_metric not in task.eval_metrics:
+        raise HyperparameterError(f"hyperparameter 'eval_metric' must be one of "
+                                  f"{list(task.eval_metrics)} for {task.problem_type}, got "
+                                  f"{eval_metric!r}")
+    for other in TASKS.values():
+        foreign = [n for n in other.own_hyperparameters if n in raw
+                   and n not in task.own_hyperparameters]
+        if foreign:
+            raise HyperparameterError(
+                f"hyperparameter {foreign[0]!r} is for {other.problem_type} only; this use case "
+                f"is {task.problem_type}: leave it out")
 
 
 def parse_cli(argv: list[str]) -> dict[str, str]:

@@ -12,7 +12,8 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/transform  the preprocess `transform` output: transform.json and
                                 feature_schema.json
 Output: processing/output/packaged/model.tar.gz with xgboost-model.json (the booster, cut at its
-best round when it has one), transform.json and feature_schema.json (with decision_threshold).
+best round when it has one), transform.json and feature_schema.json (a classifier's with its
+decision_threshold).
 """
 
 from __future__ import annotations
@@ -30,15 +31,21 @@ from typing import TYPE_CHECKING, Any
 
 from runtime_scripts import contract
 from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
-from runtime_scripts.common.model_bundle import load_bundle, load_feature_schema, load_transform
+from runtime_scripts.common.manifest import current_use_case
+from runtime_scripts.common.model_bundle import (
+    load_bundle,
+    load_feature_schema,
+    load_transform,
+    objective_of,
+)
+from runtime_scripts.common.tabular.task import task_for
 
 if TYPE_CHECKING:
     import xgboost
 
-log = logging.getLogger("churn.package")
+log = logging.getLogger("tabular.package")
 
 PICKLE_PROTOCOL_MARK = b"\x80"  # pickle protocol >= 2 starts with PROTO (0x80)
-OBJECTIVE = "binary:logistic"
 
 
 # --- reading the built-in model ------------------------------------------------------------------
@@ -108,11 +115,6 @@ def load_builtin_booster(model_file: Path) -> xgboost.Booster:
     return booster
 
 
-def objective_of(booster: xgboost.Booster) -> str:
-    config = json.loads(booster.save_config())
-    return str(config["learner"]["objective"]["name"])
-
-
 def best_round_model(booster: xgboost.Booster) -> tuple[xgboost.Booster, int | None]:
     """The booster cut at its best round when early stopping recorded one (as `train` does:
     the bundle's booster predicts with every tree it holds), and that round's index."""
@@ -142,7 +144,13 @@ def _archive(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
-def package(paths: contract.MlPaths, threshold: float) -> dict[str, Any]:
+def package(paths: contract.MlPaths, threshold: float | None) -> dict[str, Any]:
+    """`threshold`: a classifier's decision threshold (None: 0.5); a regression has none."""
+    manifest = current_use_case()
+    task = task_for(manifest.problem_type)
+    if threshold is not None and "decision_threshold" not in task.own_hyperparameters:
+        raise JobError(f"--decision-threshold labels a classifier's probabilities; use case "
+                       f"{manifest.name!r} is {task}: leave it out")
     model_input = paths.processing_input(contract.PROCESSING_INPUT_MODEL)
     transform_dir = paths.processing_input(contract.PROCESSING_INPUT_TRANSFORM)
     out_dir = paths.processing_output(contract.PROCESSING_OUTPUT_PACKAGED)
@@ -150,12 +158,12 @@ def package(paths: contract.MlPaths, threshold: float) -> dict[str, Any]:
         work = Path(tmp)
         booster = load_builtin_booster(find_builtin_model(model_input, work / "builtin"))
         objective = objective_of(booster)
-        if objective != OBJECTIVE:
-            raise JobError(f"the built-in model was trained with objective {objective!r}: the "
-                           f"churn model must give probabilities; set the hyperparameter "
-                           f"objective={OBJECTIVE}")
+        if objective != task.objective:
+            raise JobError(f"the built-in model was trained with objective {objective!r}: use "
+                           f"case {manifest.name!r} is {task}, whose models are trained with "
+                           f"{task.objective}; set the hyperparameter objective={task.objective}")
         transform = load_transform(transform_dir / contract.TRANSFORM_FILE)
-        schema = load_feature_schema(transform_dir / contract.FEATURE_SCHEMA_FILE)
+        schema = load_feature_schema(transform_dir / contract.FEATURE_SCHEMA_FILE, task)
         if booster.num_features() != transform.width:
             raise JobError(f"the built-in model expects {booster.num_features()} features but "
                            f"transform.json produces {transform.width}: the model was trained "
@@ -167,15 +175,15 @@ def package(paths: contract.MlPaths, threshold: float) -> dict[str, Any]:
         model.save_model(bundle_dir / contract.MODEL_FILE)
         shutil.copyfile(transform_dir / contract.TRANSFORM_FILE,
                         bundle_dir / contract.TRANSFORM_FILE)
-        schema["decision_threshold"] = threshold
+        schema.update(task.model_schema(threshold))
         (bundle_dir / contract.FEATURE_SCHEMA_FILE).write_text(json.dumps(schema, indent=2))
-        load_bundle(bundle_dir)  # what evaluation and serving will do: fail here, not there
+        load_bundle(bundle_dir, manifest)  # what evaluation and serving will do: fail here
         archive = _archive(bundle_dir)
         with atomic_outputs({"packaged": out_dir}) as staging:
             (staging["packaged"] / contract.PACKAGED_MODEL_ARCHIVE).write_bytes(archive)
     return {"rounds": model.num_boosted_rounds(), "best_iteration": best,
             "builtin_rounds": booster.num_boosted_rounds(), "features": transform.width,
-            "decision_threshold": threshold,
+            **task.model_schema(threshold),
             "output": str(out_dir / contract.PACKAGED_MODEL_ARCHIVE)}
 
 
@@ -191,9 +199,9 @@ def _threshold(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="process package", description=__doc__.split("\n")[0])
-    parser.add_argument("--decision-threshold", type=_threshold, default=0.5,
-                        help="probability at or above which a row is labelled positive "
-                             "(default 0.5, as `train`'s decision_threshold)")
+    parser.add_argument("--decision-threshold", type=_threshold,
+                        help="classification: probability at or above which a row is labelled "
+                             "positive (default 0.5, as `train`'s decision_threshold)")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 

@@ -1,11 +1,12 @@
-"""Preprocessing job: raw churn tables -> validated, cleaned, encoded train/validation/test splits.
+"""Preprocessing job: raw tables -> validated, cleaned, encoded train/validation/test splits.
 
 Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/raw/**.csv|.parquet   one or many files, read recursively, concatenated
     processing/input/config/dataset.json   optional dataset spec (else `--dataset-spec`, else the
-                                           bundled churn spec)
+                                           use case's bundled spec)
 Outputs, published together only when every one of them was written:
-    train/data.csv, validation/data.csv, test/data.csv   header-less, label (0/1) first, then the
+    train/data.csv, validation/data.csv, test/data.csv   header-less, label first (0/1, or the
+                                                         target value of a regression), then the
                                                          encoded features (XGBoost CSV layout)
     test/raw.csv                 header-ful raw feature columns + target, for evaluation and
                                  batch inference of raw rows
@@ -34,6 +35,7 @@ from runtime_scripts.common.jobio import (
     read_table,
     run_job,
 )
+from runtime_scripts.common.manifest import current_use_case
 from runtime_scripts.common.tabular.cells import (
     CellError,
     categorical_value,
@@ -42,9 +44,10 @@ from runtime_scripts.common.tabular.cells import (
     shown,
 )
 from runtime_scripts.common.tabular.dataset import DatasetSpec, SplitRatios
+from runtime_scripts.common.tabular.task import Task, task_for
 from runtime_scripts.common.tabular.transform import FittedTransform
 
-log = logging.getLogger("churn.preprocess")
+log = logging.getLogger("tabular.preprocess")
 OUTPUTS = (
     contract.PROCESSING_OUTPUT_TRAIN,
     contract.PROCESSING_OUTPUT_VALIDATION,
@@ -68,6 +71,8 @@ def load_spec(cli_path: str | None, paths: contract.MlPaths) -> DatasetSpec:
                            "point data.dataset_spec_s3_uri at the spec's full key")
         path = found[0]
     spec = DatasetSpec.load(path)
+    manifest = current_use_case()
+    spec.check_problem_type(manifest.problem_type, manifest.name)
     log.info("dataset spec %r from %s", spec.name, path or "the bundled default")
     return spec
 
@@ -111,13 +116,18 @@ def as_text(values: pd.Series) -> pd.Series:
                      dtype=object)
 
 
+def column_kinds(spec: DatasetSpec) -> dict[str, str]:
+    """Every column preprocessing reads, with the kind its cells are read as: a regression's
+    target is numeric, a classification's categorical."""
+    return {**spec.features, spec.target: task_for(spec.problem_type).target_kind}
+
+
 def cell_problems(data: pd.DataFrame, spec: DatasetSpec,
                   ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Numeric feature columns as floats (NaN: missing), and per column whose cells the policy
-    rejects (`cells.py`), '<column> (<count> rows, e.g. <reason>)'."""
+    """Numeric columns as floats (NaN: missing), and per column whose cells the policy rejects
+    (`cells.py`), '<column> (<count> rows, e.g. <reason>)'."""
     numeric, problems = {}, []
-    kinds = {**spec.features, spec.target: "categorical"}
-    for name, kind in kinds.items():
+    for name, kind in column_kinds(spec).items():
         cells = data[name].tolist()
         if kind == "numeric":
             numeric[name], bad = parse_numeric(cells)
@@ -153,55 +163,50 @@ def validate_and_type(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFra
                         f"NUL bytes; see runtime_scripts/common/tabular/cells.py): "
                         f"{'; '.join(rejected)}")
         raise JobError(f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}")
-    for name in spec.numeric_features:
-        typed[name] = numeric[name]
-    for name in spec.categorical_features:
-        raw[name] = typed[name] = as_text(data[name])
-    raw[spec.target] = typed[spec.target] = as_text(data[spec.target])
-    labels = set(typed[spec.target].dropna())
+    for name, kind in column_kinds(spec).items():
+        if kind == "numeric":
+            typed[name] = numeric[name]
+        else:
+            raw[name] = typed[name] = as_text(data[name])
     if spec.target not in empty:
-        named = {spec.positive_label, spec.negative_label}
-        unnamed = sorted(labels - named)
-        if unnamed:
-            problems.append(f"target {spec.target!r} has values the spec does not name: "
-                            f"{unnamed[:10]} (positive_label {spec.positive_label!r}, "
-                            f"negative_label {spec.negative_label!r}); fix the data or the spec")
-        for label in sorted(named - labels):
-            problems.append(f"target {spec.target!r} never takes the label {label!r}: both "
-                            "classes are needed for binary classification")
+        problems += task_for(spec.problem_type).target_problems(typed[spec.target], spec)
     if problems:
         raise JobError(f"input does not match dataset spec {spec.name!r}: {'; '.join(problems)}")
     return raw, typed[data.columns]
 
 
-def stratified_split(y: np.ndarray, ratios: SplitRatios) -> tuple[np.ndarray, ...]:
-    """Seeded train/validation/test row indices with the class balance kept in each split.
+def split_rows(y: np.ndarray, ratios: SplitRatios, task: Task) -> tuple[np.ndarray, ...]:
+    """Seeded train/validation/test row indices; a classification keeps its class balance in
+    each split (stratified), a regression's rows are drawn at random.
 
     scikit-learn's train_test_split, the split most SageMaker examples use: test first, then
-    validation out of the rest, both stratified on the label and seeded from the spec.
+    validation out of the rest, both seeded from the spec.
     """
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(len(y))
     try:
         rest, test = train_test_split(
-            rows, test_size=ratios.test, stratify=y, random_state=ratios.seed
+            rows, test_size=ratios.test, stratify=y if task.stratified else None,
+            random_state=ratios.seed,
         )
         train, validation = train_test_split(
             rest, test_size=ratios.validation / (ratios.train + ratios.validation),
-            stratify=y[rest], random_state=ratios.seed,
+            stratify=y[rest] if task.stratified else None, random_state=ratios.seed,
         )
     except ValueError as exc:
+        kind = f"{int(y.sum())} positive" if task.stratified else task.problem_type
         raise JobError(
-            f"cannot split {len(y)} rows ({int(y.sum())} positive) into stratified "
-            f"train/validation/test: {exc}. Provide more rows of each class"
+            f"cannot split {len(y)} rows ({kind}) into {'stratified ' * task.stratified}"
+            f"train/validation/test: {exc}. Provide more rows"
+            f"{' of each class' * task.stratified}"
         ) from None
     return tuple(np.sort(part) for part in (train, validation, test))
 
 
 def write_split(path: Path, labels: np.ndarray, features: np.ndarray) -> None:
     frame = pd.DataFrame(features)
-    frame.insert(0, "label", labels.astype(np.int8))
+    frame.insert(0, "label", labels)
     # %.9g round-trips float32 exactly: training reads back the very values evaluation encodes.
     frame.to_csv(path, header=False, index=False, float_format="%.9g")
 
@@ -209,19 +214,21 @@ def write_split(path: Path, labels: np.ndarray, features: np.ndarray) -> None:
 def feature_schema(spec: DatasetSpec, record_columns: list[str]) -> dict[str, object]:
     """What the model serves. `record_columns` is the training data's own layout without the
     target: a batch of new rows in that layout (header, ids, even columns the spec ignores) is
-    scored as it is, and its predictions carry its id columns."""
+    scored as it is, and its predictions carry its id columns. A classification's schema also
+    names its classes (the task's `schema_keys`)."""
+    task = task_for(spec.problem_type)
     return {
         "input_columns": spec.feature_names,
         "features": dict(spec.features),
         "target": spec.target,
-        "positive_label": spec.positive_label,
-        "negative_label": spec.negative_label,
+        **{key: getattr(spec, key) for key in task.schema_keys},
         "id_columns": list(spec.id_columns),
         "record_columns": record_columns,
     }
 
 
 def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
+    task = task_for(spec.problem_type)
     data, n_files, layout = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
     raw, typed = validate_and_type(data, spec)
     missing_target = typed[spec.target].isna()
@@ -230,8 +237,8 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
     log.info("dropped %d duplicate rows and %d rows without a target",
              int(duplicated.sum()), int(missing_target.sum()))
     raw, typed = raw[keep].reset_index(drop=True), typed[keep].reset_index(drop=True)
-    y = (typed[spec.target] == spec.positive_label).to_numpy(dtype=np.int8)
-    parts = dict(zip(OUTPUTS[:3], stratified_split(y, spec.split), strict=True))
+    y = task.encode_target(typed[spec.target].tolist(), spec.positive_label, spec.target)
+    parts = dict(zip(OUTPUTS[:3], split_rows(y, spec.split, task), strict=True))
     transform = FittedTransform.fit(typed.iloc[parts[contract.PROCESSING_OUTPUT_TRAIN]], spec)
 
     targets = {name: paths.processing_output(name) for name in OUTPUTS}
@@ -258,7 +265,7 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
         "rows_without_target": int(missing_target.sum()),
         "duplicates_dropped": int(duplicated.sum()),
         "rows_used": len(y),
-        "splits": {name: {"rows": len(rows), "positives": int(y[rows].sum())}
+        "splits": {name: {"rows": len(rows), **task.split_summary(y[rows])}
                    for name, rows in parts.items()},
         "baseline_rows": size,
         "encoded_features": transform.width,

@@ -6,9 +6,12 @@ input/config/hyperparameters.json, SM_HPS and `--name value` arguments (later on
 carry the same values on SageMaker). SM_CHANNEL_*, SM_MODEL_DIR, SM_OUTPUT_DATA_DIR and
 SM_CHECKPOINT_DIR override the /opt/ml (ML_ROOT) defaults, so the script also runs in script mode.
 
-Logs one `#metrics round=N train:logloss=... validation:auc=...` line every `metrics_frequency`
-rounds and, last, the metrics of the round the saved model ends at: SageMaker (and a tuning
-objective such as validation:auc) takes the last value it reads, which is then the model's.
+The objective and the XGBoost eval metrics follow the use case's manifest: its problem type
+(task.py: binary:logistic or reg:squarederror) and its `training_metrics` (`validation:auc` asks
+XGBoost for `auc`). Logs one `#metrics round=N train:logloss=... validation:auc=...` line every
+`metrics_frequency` rounds and, last, the metrics of the round the saved model ends at:
+SageMaker (and a tuning objective such as validation:auc) takes the last value it reads, which
+is then the model's.
 
 Writes the model directory described in `model_bundle`, a training summary to the output data
 dir, and on any error a one-line reason to output/failure with a non-zero exit.
@@ -31,15 +34,47 @@ import numpy as np
 from runtime_scripts import contract
 from runtime_scripts.common import checkpoint
 from runtime_scripts.common.jobio import JobError, find_data_files, read_table, run_job
+from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
 from runtime_scripts.common.model_bundle import load_feature_schema, load_transform
 from runtime_scripts.common.tabular import hyperparameters
 from runtime_scripts.common.tabular.hyperparameters import HyperparameterError, Hyperparameters
+from runtime_scripts.common.tabular.task import Task, task_for
 
 if TYPE_CHECKING:
     import xgboost
 
-log = logging.getLogger("churn.train")
-LOGGED_METRICS = ("logloss", "auc", "aucpr")  # XGBoost eval metrics; log names in TRAINING_METRICS
+log = logging.getLogger("tabular.train")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the booster learns and logs: the task, and the metric log names of the manifest."""
+
+    task: Task
+    training_metrics: tuple[str, ...]  # "#metrics" names, e.g. "validation:auc"
+
+    @classmethod
+    def of(cls, manifest: UseCaseManifest) -> Objective:
+        task = task_for(manifest.problem_type)
+        objective = cls(task, manifest.training_metrics)
+        unknown = [m for m in objective.eval_metrics if m not in task.eval_metrics]
+        if unknown:
+            raise JobError(f"use case {manifest.name!r} logs the training metrics "
+                           f"{', '.join(manifest.training_metrics)}, but XGBoost measures "
+                           f"{task.problem_type} with {', '.join(task.eval_metrics)}: "
+                           f"{', '.join(unknown)} is none of them (its manifest.py)")
+        return objective
+
+    @property
+    def eval_metrics(self) -> list[str]:
+        """XGBoost's eval metrics, each once, in the order the manifest first names them."""
+        return list(dict.fromkeys(name.partition(":")[2] for name in self.training_metrics))
+
+    def check(self, hp: Hyperparameters) -> None:
+        if f"validation:{hp.eval_metric}" not in self.training_metrics:
+            raise JobError(f"eval_metric {hp.eval_metric!r} is not logged on the validation "
+                           f"split (training metrics: {', '.join(self.training_metrics)}): "
+                           "early stopping cannot watch it")
 
 
 @dataclass(frozen=True)
@@ -84,7 +119,7 @@ def load_raw_hyperparameters(paths: TrainPaths, env: Mapping[str, str], argv: li
     return raw
 
 
-def read_split(channel: Path, name: str) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+def read_split(channel: Path, name: str, task: Task) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     import pandas as pd
 
     files = find_data_files(channel, (".csv",))
@@ -92,33 +127,34 @@ def read_split(channel: Path, name: str) -> tuple[np.ndarray, np.ndarray, list[P
     if frame.empty or frame.shape[1] < 2:
         raise JobError(f"{name} channel {channel} must hold rows of a label and features")
     labels = frame.iloc[:, 0].to_numpy()
-    if not np.isin(labels, (0.0, 1.0)).all():
-        raise JobError(f"{name} channel {channel}: the first column must be the 0/1 label")
+    if not task.labels_valid(labels):
+        raise JobError(f"{name} channel {channel}: the first column must be {task.label_rule}")
     return frame.iloc[:, 1:].to_numpy(dtype=np.float32), labels, files
 
 
-def parse_eval(text: str) -> dict[str, float]:
+def parse_eval(text: str, training_metrics: tuple[str, ...]) -> dict[str, float]:
     """'[3]\\ttrain-auc:0.91\\tvalidation-auc:0.88' -> {'train:auc': 0.91, ...}."""
     metrics = {}
     for item in text.split("\t")[1:]:
         key, _, value = item.rpartition(":")
         data, _, metric = key.partition("-")
         metrics[f"{data}:{metric}"] = float(value)
-    return {k: metrics[k] for k in contract.TRAINING_METRICS if k in metrics}
+    return {k: metrics[k] for k in training_metrics if k in metrics}
 
 
-def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
-          store: checkpoint.Store, fingerprint: str, nthread: int,
+def boost(hp: Hyperparameters, objective: Objective, dtrain: xgboost.DMatrix,
+          dvalid: xgboost.DMatrix, store: checkpoint.Store, fingerprint: str, nthread: int,
           ) -> tuple[xgboost.Booster, checkpoint.TrainingState, int | None]:
     """Run (or resume) the boosting loop; returns (booster, state, resumed_from)."""
     import xgboost
 
     params = {
-        "objective": "binary:logistic", "tree_method": "hist", "eval_metric": list(LOGGED_METRICS),
+        **objective.task.xgboost_params(hp), "tree_method": "hist",
+        "eval_metric": objective.eval_metrics,
         "max_depth": hp.max_depth, "eta": hp.eta, "min_child_weight": hp.min_child_weight,
         "subsample": hp.subsample, "colsample_bytree": hp.colsample_bytree, "gamma": hp.gamma,
-        "alpha": hp.alpha, "lambda": hp.lambda_, "scale_pos_weight": hp.scale_pos_weight,
-        "max_bin": hp.max_bin, "nthread": nthread, "verbosity": 1,
+        "alpha": hp.alpha, "lambda": hp.lambda_, "max_bin": hp.max_bin, "nthread": nthread,
+        "verbosity": 1,
     }
     resumed = store.load_latest(fingerprint)
     booster, state = resumed or (None, store.new_state(fingerprint))
@@ -135,7 +171,8 @@ def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
                                   model_file=booster)
         for i in range(start, end):
             booster.update(dtrain, i)
-            metrics = parse_eval(booster.eval_set([(dtrain, "train"), (dvalid, "validation")], i))
+            metrics = parse_eval(booster.eval_set([(dtrain, "train"), (dvalid, "validation")], i),
+                                 objective.training_metrics)
             state.record(i, metrics, hp)
             if (i + 1) % hp.metrics_frequency == 0:
                 print(contract.format_metric_line(metrics, round=i + 1), flush=True)
@@ -148,13 +185,15 @@ def boost(hp: Hyperparameters, dtrain: xgboost.DMatrix, dvalid: xgboost.DMatrix,
     return booster, state, resumed_from
 
 
-def train(paths: TrainPaths, hp: Hyperparameters, store: checkpoint.Store) -> dict[str, Any]:
+def train(paths: TrainPaths, hp: Hyperparameters, objective: Objective,
+          store: checkpoint.Store) -> dict[str, Any]:
     import xgboost
 
+    task = objective.task
     transform = load_transform(paths.transform / contract.TRANSFORM_FILE)
-    schema = load_feature_schema(paths.transform / contract.FEATURE_SCHEMA_FILE)
-    x_train, y_train, train_files = read_split(paths.train, "train")
-    x_valid, y_valid, valid_files = read_split(paths.validation, "validation")
+    schema = load_feature_schema(paths.transform / contract.FEATURE_SCHEMA_FILE, task)
+    x_train, y_train, train_files = read_split(paths.train, "train", task)
+    x_valid, y_valid, valid_files = read_split(paths.validation, "validation", task)
     for name, x in (("train", x_train), ("validation", x_valid)):
         if x.shape[1] != transform.width:
             raise JobError(f"the {name} split has {x.shape[1]} features but transform.json "
@@ -164,7 +203,8 @@ def train(paths: TrainPaths, hp: Hyperparameters, store: checkpoint.Store) -> di
     dtrain = xgboost.DMatrix(x_train, label=y_train, nthread=nthread)
     dvalid = xgboost.DMatrix(x_valid, label=y_valid, nthread=nthread)
     fingerprint = checkpoint.fingerprint(hp, train_files + valid_files)
-    booster, state, resumed_from = boost(hp, dtrain, dvalid, store, fingerprint, nthread)
+    booster, state, resumed_from = boost(hp, objective, dtrain, dvalid, store, fingerprint,
+                                         nthread)
 
     # Early stopping keeps the best round; without it the model is every round trained.
     selected = state.best_iteration if hp.early_stopping_rounds else state.rounds_done - 1
@@ -179,7 +219,7 @@ def train(paths: TrainPaths, hp: Hyperparameters, store: checkpoint.Store) -> di
     model.save_model(paths.model / contract.MODEL_FILE)
     shutil.copyfile(paths.transform / contract.TRANSFORM_FILE,
                     paths.model / contract.TRANSFORM_FILE)
-    schema["decision_threshold"] = hp.decision_threshold
+    schema.update(task.model_schema(hp.decision_threshold))
     (paths.model / contract.FEATURE_SCHEMA_FILE).write_text(json.dumps(schema, indent=2))
     summary = {
         "hyperparameters": hp.as_dict(),
@@ -200,18 +240,20 @@ def main(argv: list[str] | None = None) -> int:
     paths = TrainPaths.from_env(env)
 
     def job() -> None:
+        objective = Objective.of(current_use_case())
         try:
             raw = load_raw_hyperparameters(paths, env, sys.argv[1:] if argv is None else argv)
-            hp = hyperparameters.parse(raw)
+            hp = hyperparameters.parse(raw, objective.task)
         except HyperparameterError as exc:
             raise JobError(str(exc)) from None
+        objective.check(hp)
         log.info("hyperparameters: %s", json.dumps(hp.as_dict()))
         # SageMaker names the job in TRAINING_JOB_NAME and marks a tuning job's trials with
         # the objective hyperparameter: a trial keeps to checkpoints of its own.
         store = checkpoint.Store.for_job(
             paths.checkpoints, env.get("TRAINING_JOB_NAME"),
             tuning_trial=hyperparameters.TUNING_OBJECTIVE in raw)
-        log.info("training summary: %s", json.dumps(train(paths, hp, store)))
+        log.info("training summary: %s", json.dumps(train(paths, hp, objective, store)))
 
     return run_job(job, paths.failure, "training")
 

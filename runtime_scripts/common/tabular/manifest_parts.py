@@ -1,0 +1,73 @@
+"""Manifest parts every use case of the shared tabular jobs has alike: what the shared server
+reads and answers, the boosting defaults, and the tree search space with its per-use-case bounds.
+
+Standard library and manifest types only, like a manifest itself: the CDK side and the stage
+config read manifests without the jobs' dependencies.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from runtime_scripts.common.manifest import BuiltinAlgorithm, Image, Serving, Tuning
+
+# The request and response types of the shared server (serving/codecs.py MEDIA_TYPES; a test
+# keeps them equal).
+MEDIA_TYPES = ("text/csv", "application/json", "application/jsonlines")
+# num_round is a cap: early stopping on the validation split ends training long before it.
+BOOSTING = {"num_round": "1000", "early_stopping_rounds": "20"}
+
+
+def serving(*prediction_columns: str) -> Serving:
+    """The shared server's types, answering `prediction_columns` per row (task.py)."""
+    return Serving(content_types=MEDIA_TYPES, accept_types=MEDIA_TYPES,
+                   prediction_columns=prediction_columns)
+
+
+def hyperparameters(*, max_depth: int, eta: float) -> dict[str, str]:
+    """A use case's default training hyperparameters, as SageMaker passes them (strings)."""
+    return {"num_round": BOOSTING["num_round"], "max_depth": str(max_depth), "eta": str(eta),
+            "early_stopping_rounds": BOOSTING["early_stopping_rounds"]}
+
+
+def tree_tuning(objective_metric: str, objective_type: Literal["Maximize", "Minimize"], *,
+                eta: tuple[float, float], colsample_bytree: tuple[float, float],
+                more_continuous: tuple[dict, ...] = ()) -> Tuning:
+    """The tuning job's search over the tree hyperparameters that matter most for XGBoost
+    (SageMaker's XGBoost tuning guide names alpha, min_child_weight, subsample, eta and
+    num_round; num_round stays a cap here, and early stopping picks the rounds)."""
+    continuous = [
+        {"name": "eta", "min": eta[0], "max": eta[1], "scaling": "Logarithmic"},
+        {"name": "subsample", "min": 0.6, "max": 1.0, "scaling": "Linear"},
+        {"name": "colsample_bytree", "min": colsample_bytree[0], "max": colsample_bytree[1],
+         "scaling": "Linear"},
+        {"name": "min_child_weight", "min": 1.0, "max": 10.0, "scaling": "Auto"},
+        *more_continuous,
+    ]
+    return Tuning(
+        objective_metric=objective_metric, objective_type=objective_type,
+        ranges={"continuous": continuous,
+                "integer": [{"name": "max_depth", "min": 3, "max": 8, "scaling": "Linear"}],
+                "categorical": []},
+        static_hyperparameters=dict(BOOSTING),
+    )
+
+
+# The tabular use cases' shared image definition (relative to a use case's folder): the same
+# dependencies for each, the use case passed as the ML_USE_CASE build argument.
+TABULAR_DOCKERFILE = "../../common/tabular/Dockerfile"
+
+
+def xgboost_image(*, objective: str, eval_metric: str) -> Image:
+    """The use case's own CPU image, and SageMaker's built-in XGBoost as the other way to train.
+
+    Built-in version 3.0-5: the 1.x images save XGBoost's legacy binary format, which our
+    XGBoost (>= 3.1) cannot load for the repack. Its objective is named even where it is the
+    built-in default (reg:squarederror), so the repack's check and the tuning objective never
+    rest on a default; early stopping and the tuning objective read validation:<eval_metric>.
+    """
+    return Image(dockerfile=TABULAR_DOCKERFILE, instance_family="cpu",
+                 builtin_training=BuiltinAlgorithm(
+        framework="xgboost", version="3.0-5",
+        hyperparameters={"objective": objective, "eval_metric": eval_metric},
+        objective_metric=f"validation:{eval_metric}"))
