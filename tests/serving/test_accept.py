@@ -45,18 +45,18 @@ def serve(pause_s: float, scenario) -> None:
 def test_one_connection_per_turn():
     async def scenario(server, address, made) -> None:
         clients = [socket.create_connection(address) for _ in range(3)]
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)  # accepted at about 0, 0.6 and 1.2 s
         assert len(made) == 1  # then it stands back for another worker
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.6)
         assert len(made) == 2
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.6)
         assert len(made) == 3
         server.close()
         await server.wait_closed()
         for client in clients:
             client.close()
 
-    serve(0.4, scenario)
+    serve(0.6, scenario)
 
 
 def test_close_takes_what_is_queued_then_refuses():
