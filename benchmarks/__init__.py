@@ -1,2 +1,2 @@
-"""Benchmarks: serving (ours vs the stock SageMaker stacks and candidate HTTP servers) and the
+"""Benchmarks: serving (ours vs the stock SageMaker stacks and stock uvicorn with our app) and the
 local pipeline's wall time."""

@@ -2,9 +2,9 @@
 
 Every server runs as its own process group on a loopback port with 2 workers, OMP_NUM_THREADS=1
 (one request per worker at a time; OpenMP spinning on a busy 2-core machine would otherwise
-measure the machine), and scores the same booster. Ours and the candidates run the image's own
-code; the stock stacks and the pandas server run in the baselines venv
-(`benchmarks/requirements-baselines.txt`).
+measure the machine), and scores the same booster. Ours and the uvicorn candidate run the
+image's own code in the project's venv; the stock stacks and the pandas server run in the
+baselines venv (`benchmarks/requirements-baselines.txt`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from runtime_scripts.common.manifest import USE_CASE_ENV
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BASELINES_VENV = REPO_ROOT / "benchmarks" / ".venv-baselines"
@@ -44,11 +47,12 @@ def _ours(model_dir: Path, port: int, workers: int, tmp: Path) -> list[str]:
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
 
 
-def _module(*args: str) -> Callable[[Path, int, int, Path], list[str]]:
+def _module(*args: str, python: Path = BASELINES_PYTHON
+            ) -> Callable[[Path, int, int, Path], list[str]]:
     def command(model_dir: Path, port: int, workers: int, tmp: Path) -> list[str]:
         values = {"model_dir": str(model_dir), "port": str(port), "workers": str(workers),
                   "tmp": str(tmp)}
-        return [str(BASELINES_PYTHON), *(a.format(**values) for a in args)]
+        return [str(python), *(a.format(**values) for a in args)]
 
     return command
 
@@ -58,24 +62,17 @@ STOCK_REQUEST = "CSV of prepared features decoded, DMatrix, predict, probabiliti
 SERVERS = {
     spec.name: spec
     for spec in (
-        Spec("ours", "ours", RAW, "our HTTP layer (runtime_scripts/bin/serve): " + OUR_REQUEST,
-             _ours, python=Path(sys.executable)),
-        Spec("uvicorn", "candidate", RAW, "uvicorn (httptools, uvloop) + our app: " + OUR_REQUEST,
+        Spec("ours", "ours", RAW,
+             "uvicorn (httptools, uvloop) with our protocol and supervisor "
+             "(runtime_scripts/bin/serve): " + OUR_REQUEST, _ours, python=Path(sys.executable)),
+        Spec("uvicorn", "candidate", RAW,
+             "stock uvicorn (httptools, uvloop, its own protocol and supervisor) + our app: "
+             + OUR_REQUEST,
              _module("-m", "uvicorn", "--factory", "benchmarks.candidates:create_app",
                      "--http", "httptools", "--loop", "uvloop", "--workers", "{workers}",
                      "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
-                     "--no-access-log")),
-        Spec("granian", "candidate", RAW, "granian (Rust, ASGI) + our app: " + OUR_REQUEST,
-             _module("-m", "granian", "--factory", "--interface", "asgi", "--workers",
-                     "{workers}", "--loop", "uvloop", "--host", "127.0.0.1", "--port", "{port}",
-                     "--log-level", "warning", "--no-access-log",
-                     "benchmarks.candidates:create_app")),
-        Spec("gunicorn-uvicorn", "candidate", RAW,
-             "gunicorn supervising uvicorn workers (max-requests 10000) + our app: " + OUR_REQUEST,
-             _module("-m", "gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-w", "{workers}",
-                     "-b", "127.0.0.1:{port}", "--max-requests", "10000",
-                     "--max-requests-jitter", "1000", "--graceful-timeout", "20",
-                     "--log-level", "warning", "benchmarks.candidates:create_app()")),
+                     "--no-access-log", python=Path(sys.executable)),
+             python=Path(sys.executable)),
         Spec("mms", "stock", FEATURES,
              "Multi Model Server + sagemaker-inference toolkit: " + STOCK_REQUEST,
              _module("-m", "benchmarks.stock_stacks", "mms", "--model-dir", "{model_dir}",
@@ -210,6 +207,7 @@ class Server:
             "SAGEMAKER_MODEL_SERVER_WORKERS": str(workers), "BENCH_MODEL_DIR": str(model_dir),
             "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
             "PATH": f"{spec.python.parent}:{os.environ.get('PATH', '')}",
+            USE_CASE_ENV: CHURN.name,  # the image sets it; `serve` refuses to guess
         }
         with open(log, "wb") as out:
             process = subprocess.Popen(spec.command(model_dir, port, workers, tmp), cwd=REPO_ROOT,

@@ -1,12 +1,12 @@
-"""Serving benchmark: our server against the stock SageMaker stacks, and against well-kept HTTP
-servers carrying our app.
+"""Serving benchmark: our server (uvicorn with our protocol, supervisor and app) against the stock
+SageMaker stacks, and against stock uvicorn carrying the same app.
 
     python -m benchmarks.serving --setup        # once: the baselines venv (needs java, nginx, wrk)
     python -m benchmarks.serving [--rounds 3] [--seconds 5] [--servers ...] [--soak 60]
 
 Servers (`processes.SERVERS`), 2 workers each, same booster, loopback, closed-loop load from `wrk`:
-ours; the candidates uvicorn, granian and gunicorn+uvicorn with our app on top
-(`candidates.py`); the stock stacks MMS + sagemaker-inference and nginx + gunicorn/gevent + Flask
+ours; stock uvicorn with our app on top (`candidates.py`: what our protocol and supervisor
+cost); the stock stacks MMS + sagemaker-inference and nginx + gunicorn/gevent + Flask
 (`stock_stacks.py`); and the pandas server (`baseline_server.py`). Every server first proves it
 scores the benchmark bodies exactly as ours does. Each case (1 and 1,000 rows per request, 1 and
 8 connections) runs once per server per round, the servers' order alternating between rounds;
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(table)
     report = {
-        "benchmark": "churn serving: ours vs stock SageMaker stacks and candidate HTTP servers",
+        "benchmark": "churn serving: ours vs stock SageMaker stacks and stock uvicorn with our app",
         "when": started,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(), "loadavg_before": load_before,

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,18 @@ SERVE = REPO_ROOT / "runtime_scripts" / "bin" / "serve"
 @dataclass
 class Reply:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # names case-insensitive, as HTTP has them
     body: bytes
 
     @property
     def text(self) -> str:
         return self.body.decode()
+
+
+def says_close(answer: bytes) -> bool:
+    """Whether a raw answer's head has `Connection: close` (header names are case-insensitive)."""
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    return b"\r\nconnection: close\r\n" in head + b"\r\n"
 
 
 def free_port() -> int:
@@ -76,7 +83,7 @@ class ServerProcess:
                 body = body.encode()
             conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
-            return Reply(response.status, dict(response.getheaders()), response.read())
+            return Reply(response.status, response.msg, response.read())
         finally:
             conn.close()
 
@@ -95,6 +102,19 @@ class ServerProcess:
             except (TimeoutError, ConnectionResetError, BrokenPipeError):
                 pass
             return b"".join(chunks)
+
+    def workers(self) -> list[int]:
+        """Process ids of the worker processes (the supervisor's multiprocessing children; its
+        resource tracker is not a worker)."""
+        pid = self.process.pid
+        found = []
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            try:
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+            except OSError:  # exited meanwhile
+                continue
+        return sorted(found)
 
     def stop(self, timeout: float = 30.0) -> int:
         if self.process.poll() is None:

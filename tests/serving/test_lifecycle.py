@@ -13,7 +13,8 @@ import pytest
 
 from runtime_scripts.common.serving.app import InferenceApp
 from runtime_scripts.common.serving.config import ConfigError, ServerConfig
-from tests.serving.server_process import ServerProcess
+from runtime_scripts.common.serving.worker import Watchdog
+from tests.serving.server_process import ServerProcess, says_close
 
 ROW = b"KS,128,area_code_415,no,yes,25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1"
 
@@ -74,18 +75,13 @@ def test_missing_model_stops_the_server(tmp_path):
     assert "lacks ['xgboost-model.json', 'transform.json', 'feature_schema.json']" in proc.log
 
 
-def _workers(server: ServerProcess) -> set[int]:
-    pid = server.process.pid
-    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-
-
 def test_dead_worker_is_replaced(server):
-    before = _workers(server)
+    before = set(server.workers())
     os.kill(min(before), signal.SIGKILL)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and len(_workers(server) - before) < 1:
+    while time.monotonic() < deadline and len(set(server.workers()) - before) < 1:
         time.sleep(0.05)
-    assert len(_workers(server)) == 2 and min(before) not in _workers(server)
+    assert len(set(server.workers())) == 2 and min(before) not in set(server.workers())
     server.wait_ready()
     assert server.request("POST", "/invocations", ROW, {"Content-Type": "text/csv"}).status == 200
 
@@ -103,5 +99,18 @@ def test_sigterm_finishes_the_request_in_flight(sample_model, tmp_path):
         time.sleep(0.2)
         sock.sendall(ROW[10:])
         answer = sock.recv(65536)
-    assert answer.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in answer
+    assert answer.startswith(b"HTTP/1.1 200 OK") and says_close(answer)
     assert proc.process.wait(30) == 0
+
+
+def test_watchdog_ends_a_worker_stuck_in_one_batch():
+    now = [100.0]
+    busy_since: list[float | None] = [None]
+    stuck: list[float] = []
+    watchdog = Watchdog(lambda: busy_since[0], 60.0, stuck.append, clock=lambda: now[0])
+    assert not watchdog.check()  # idle
+    busy_since[0] = 100.0
+    now[0] = 159.0
+    assert not watchdog.check() and not stuck  # a long batch, within the timeout
+    now[0] = 161.0
+    assert watchdog.check() and stuck == [61.0]

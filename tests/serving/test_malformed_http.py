@@ -1,7 +1,7 @@
 """The malformed-request battery: raw bytes a client (or an attacker) may send, each answered once
 with the right 4xx (never a 5xx, never a reset instead of an answer), and the server healthy
 afterwards. Body-level cases go through the codecs and the cell policy; HTTP-level ones through
-`serving/http.py`."""
+`serving/protocol.py` on uvicorn."""
 
 from __future__ import annotations
 

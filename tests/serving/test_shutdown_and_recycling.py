@@ -4,6 +4,7 @@ recycling (connections end after N requests or T seconds, so load spreads over t
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import time
@@ -17,7 +18,7 @@ from runtime_scripts.common.serving.config import (
     ConfigError,
     ServerConfig,
 )
-from tests.serving.server_process import ServerProcess
+from tests.serving.server_process import ServerProcess, says_close
 
 ROW = b"KS,128,area_code_415,no,yes,25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1"
 REQUEST = (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
@@ -43,11 +44,6 @@ def read_answer(sock: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def workers(proc: ServerProcess) -> list[int]:
-    pid = proc.process.pid
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 @pytest.fixture
 def one_worker(sample_model, tmp_path):
     def start(env: dict[str, str] | None = None) -> ServerProcess:
@@ -70,7 +66,7 @@ def test_sigterm_stops_accepting_and_answers_what_was_sent(one_worker):
     busy = socket.create_connection(("127.0.0.1", proc.port), timeout=10)
     busy.sendall(REQUEST)
     assert read_answer(busy).startswith(b"HTTP/1.1 200 OK")  # a keep-alive connection, idle now
-    (worker,) = workers(proc)
+    (worker,) = proc.workers()
     os.kill(worker, signal.SIGSTOP)  # the worker cannot read what arrives now...
     busy.sendall(REQUEST)  # ...a request received by the kernel, not yet read...
     proc.process.send_signal(signal.SIGTERM)  # ...when SageMaker stops the container
@@ -84,7 +80,7 @@ def test_sigterm_stops_accepting_and_answers_what_was_sent(one_worker):
         socket.create_connection(("127.0.0.1", proc.port), timeout=2)
     idle.sendall(REQUEST)  # sent on an idle keep-alive connection just after the SIGTERM
     answer = read_answer(idle)
-    assert answer.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in answer
+    assert answer.startswith(b"HTTP/1.1 200 OK") and says_close(answer)
     started = time.monotonic()
     assert proc.process.wait(GRACEFUL_SHUTDOWN_S + 5) == 0
     assert time.monotonic() - started < DRAIN_IDLE_GRACE_S + 3  # no waiting on idle clients
@@ -99,7 +95,7 @@ def test_connection_closes_after_max_requests(one_worker):
         for _ in range(3):
             sock.sendall(REQUEST)
             answers.append(read_answer(sock))
-        assert [b"Connection: close" in a for a in answers] == [False, False, True]
+        assert [says_close(a) for a in answers] == [False, False, True]
         assert all(a.startswith(b"HTTP/1.1 200 OK") for a in answers)
         assert sock.recv(10) == b""  # and the server closed it
 
@@ -108,10 +104,10 @@ def test_connection_closes_after_max_age(one_worker):
     proc = one_worker({"SERVE_MAX_CONNECTION_AGE_S": "1"})
     with socket.create_connection(("127.0.0.1", proc.port), timeout=10) as sock:
         sock.sendall(REQUEST)
-        assert b"Connection: close" not in read_answer(sock)
+        assert not says_close(read_answer(sock))
         time.sleep(1.2)
         sock.sendall(REQUEST)
-        assert b"Connection: close" in read_answer(sock)
+        assert says_close(read_answer(sock))
 
 
 def test_replacement_worker_gets_connections_again(sample_model, tmp_path):
@@ -121,14 +117,18 @@ def test_replacement_worker_gets_connections_again(sample_model, tmp_path):
                          ["--workers", "2"])
     try:
         proc.wait_ready()
-        victim = min(workers(proc))
+        victim = min(proc.workers())
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (len(workers(proc)) < 2 or victim in workers(proc)):
+        while time.monotonic() < deadline and (
+            len(proc.workers()) < 2 or victim in proc.workers()
+        ):
             time.sleep(0.05)
-        proc.wait_ready()
-        time.sleep(1.0)  # the replacement loads the model before it accepts
-        replacement = max(set(workers(proc)) - {victim})
+        replacement = max(set(proc.workers()) - {victim})
+        ready = re.compile(rf"\[{replacement}\] INFO \S+: worker ready")
+        while time.monotonic() < deadline and not ready.search(proc.log):
+            time.sleep(0.05)  # the replacement loads the model before it accepts
+        assert ready.search(proc.log), proc.log
 
         def cpu(pid: int) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -139,7 +139,7 @@ def test_replacement_worker_gets_connections_again(sample_model, tmp_path):
         for _ in range(200):  # keep-alive clients that reconnect when told to
             for i, sock in enumerate(socks):
                 sock.sendall(REQUEST)
-                if b"Connection: close" in read_answer(sock):
+                if says_close(read_answer(sock)):
                     sock.close()
                     socks[i] = socket.create_connection(("127.0.0.1", proc.port), timeout=10)
         for sock in socks:
@@ -163,7 +163,7 @@ def test_recycling_settings_are_validated(name):
 
 def test_workers_stop_when_the_supervisor_is_killed(one_worker):
     proc = one_worker()
-    (worker,) = workers(proc)
+    (worker,) = proc.workers()
     proc.process.kill()  # SIGKILL: no chance to stop its workers itself
     proc.process.wait()
     deadline = time.monotonic() + GRACEFUL_SHUTDOWN_S + 5
@@ -177,3 +177,31 @@ def test_workers_stop_when_the_supervisor_is_killed(one_worker):
     stat = Path(f"/proc/{worker}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", \
         "an orphaned worker kept serving"
+
+
+def test_request_that_stops_arriving_gets_408(one_worker):
+    """uvicorn has no read timeout: a client that stops mid-request would hold its connection
+    (and the request's buffers) for ever."""
+    proc = one_worker({"SAGEMAKER_MODEL_SERVER_TIMEOUT": "1"})
+    with socket.create_connection(("127.0.0.1", proc.port), timeout=10) as sock:
+        sock.sendall(REQUEST[:40])  # half a request line and nothing more
+        started = time.monotonic()
+        answer = read_answer(sock)
+        assert time.monotonic() - started < 5
+    assert answer.startswith(b"HTTP/1.1 408 ") and says_close(answer)
+    assert b"the request was not received in time" in answer
+    assert proc.request("GET", "/ping").status == 200
+
+
+def test_a_crash_loop_stops_the_server(one_worker):
+    proc = one_worker()
+    killed: set[int] = set()
+    deadline = time.monotonic() + 60
+    while proc.process.poll() is None and time.monotonic() < deadline:
+        for pid in set(proc.workers()) - killed:  # every worker dies as soon as it starts
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.05)
+    assert proc.process.wait(5) == 1
+    assert "workers keep dying" in proc.log
+    assert len(killed) == 6

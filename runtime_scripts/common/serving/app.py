@@ -1,6 +1,6 @@
 """Routing and scoring: complete requests in, responses out, no I/O.
 
-The HTTP layer (`http.py`) hands the requests that arrived together to
+The ASGI layer (`asgi.py`) hands the requests that arrived together to
 `InferenceApp.handle_batch`; keeping this free of sockets lets tests drive it in-process and keeps
 the protocol code about bytes only.
 """

@@ -5,7 +5,7 @@ the SAGEMAKER_* variables from the model's Environment and, for batch transform,
 transform job (SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY,
 SAGEMAKER_MAX_CONCURRENT_TRANSFORMS). Two settings are ours, set through the model's Environment
 like the others: SERVE_MAX_REQUESTS_PER_CONNECTION and SERVE_MAX_CONNECTION_AGE_S (keep-alive
-recycling, see `http.py`).
+recycling, see `protocol.py`).
 """
 
 from __future__ import annotations

@@ -1,108 +1,103 @@
-"""One server worker process: an event loop serving the shared listening socket.
+"""One worker process: what it does at boot (from the ASGI lifespan) beyond uvicorn's own.
 
-The worker starts answering at once (/ping 503) and loads the model in a thread; /ping turns 200
-when this worker can score. A load failure exits with BOOT_FAILURE so the supervisor stops the
-container with the reason in the log instead of restarting the worker forever.
+- It stops when the supervisor dies, even by SIGKILL, so that no orphaned worker keeps serving
+  the port with nobody to restart or stop it (uvicorn's workers would).
+- It loads the model before it takes a connection; a load failure stops the server with the
+  reason in the log (uvicorn's supervisor stops when a worker fails its startup).
+- A watchdog thread ends the worker when one batch has been scored for longer than
+  SAGEMAKER_MODEL_SERVER_TIMEOUT; the supervisor starts a new one. uvicorn's health check is
+  answered by a thread of its own, so it cannot see a stuck event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
+import ctypes
 import gc
 import logging
+import multiprocessing
+import os
 import signal
-import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from runtime_scripts.common.serving.accept import Acceptor, WorkerBoard
-from runtime_scripts.common.serving.app import InferenceApp, Scorer
-from runtime_scripts.common.serving.config import GRACEFUL_SHUTDOWN_S, KEEPALIVE_S, ServerConfig
+from runtime_scripts.common.serving.app import Scorer
 from runtime_scripts.common.serving.errors import ModelLoadError
-from runtime_scripts.common.serving.http import Connections, HttpProtocol
 from runtime_scripts.common.serving.model import ModelArtifacts
+
+if TYPE_CHECKING:
+    from runtime_scripts.common.serving.asgi import ServingApp
 
 log = logging.getLogger(__name__)
 
-BOOT_FAILURE = 3
-SWEEP_S = 1.0
+EXIT_STUCK = 4
+PR_SET_PDEATHSIG = 1
 
 
-def run_worker(config: ServerConfig, sock: socket.socket, board: WorkerBoard, slot: int,
-               *, replacement: bool = False) -> int:
-    """Serve until SIGTERM/SIGINT; returns the process exit code. A `replacement` worker (one
-    started after a worker died) loads the model before it takes connections: the server already
-    answers /ping 200, so a connection it accepted early would get a 503 for a scoring request."""
+def boot(app: ServingApp) -> Scorer:
+    """Set this worker up and return its scorer; raises with the reason it cannot serve."""
+    config = app.app.config
+    _stop_with_parent()
     try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:  # a dev machine without uvloop still serves, only slower
-        runner = asyncio.Runner()
-    with runner:
-        return runner.run(_serve(config, sock, board, slot, accept_early=not replacement))
-
-
-async def _serve(config: ServerConfig, sock: socket.socket, board: WorkerBoard, slot: int,
-                 *, accept_early: bool) -> int:
-    loop = asyncio.get_running_loop()
-    app = InferenceApp(config)
-    connections = Connections(app, request_timeout_s=config.timeout_s, keepalive_s=KEEPALIVE_S)
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-
-    connections.on_count = lambda count: board.set_connections(slot, count)
-    acceptor = Acceptor(
-        sock, lambda: HttpProtocol(connections), board, slot, lambda: len(connections.open)
-    )
-    if accept_early:
-        acceptor.start()
-    sweeper = asyncio.ensure_future(_sweep(connections, lambda: board.beat(slot)))
-    loading = loop.run_in_executor(None, _load_scorer, config)
-    stopping = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if loading in done:
-        try:
-            app.scorer = loading.result()
-        except ModelLoadError as exc:
-            log.error("cannot serve: %s", exc)
-            return BOOT_FAILURE
-        except Exception:
-            log.exception("cannot serve: loading the model from %s failed", config.model_dir)
-            return BOOT_FAILURE
-        # Everything loaded so far (numpy, xgboost and the sklearn/pandas it pulls in, the
-        # model) lives as long as the worker: keep the cyclic GC from walking it again and again
-        # while serving, which would otherwise show up as millisecond pauses in the p99.
-        gc.collect()
-        gc.freeze()
-        log.info("worker ready: model loaded from %s", config.model_dir)
-        if not accept_early:
-            acceptor.start()
-        await stopping
-
-    # Graceful shutdown: stop accepting (after taking what is queued), answer every request
-    # received, close the connections (`http.py` explains the order).
-    acceptor.close()
-    connections.drain()
-    deadline = loop.time() + GRACEFUL_SHUTDOWN_S
-    while (connections.open or acceptor.starting) and loop.time() < deadline:
-        await asyncio.sleep(0.05)
-        connections.sweep()
-    sweeper.cancel()
-    return 0
+        scorer = Scorer(ModelArtifacts.load(config.model_dir))
+    except ModelLoadError:
+        raise
+    except Exception as exc:
+        log.exception("loading the model from %s failed", config.model_dir)
+        raise ModelLoadError(f"loading the model from {config.model_dir} failed: {exc}") from exc
+    # Everything loaded so far (numpy, xgboost and the sklearn/pandas it pulls in, the model)
+    # lives as long as the worker: keep the cyclic GC from walking it again and again while
+    # serving, which would otherwise show up as millisecond pauses in the p99.
+    gc.collect()
+    gc.freeze()
+    Watchdog(lambda: app.busy_since, config.timeout_s, _exit_stuck).start()
+    log.info("worker ready: model loaded from %s", config.model_dir)
+    return scorer
 
 
-def _load_scorer(config: ServerConfig) -> Scorer:
-    return Scorer(ModelArtifacts.load(config.model_dir))
+class Watchdog(threading.Thread):
+    """Calls `on_stuck` once `busy_since()` (None when idle) is more than `timeout_s` ago."""
+
+    def __init__(self, busy_since: Callable[[], float | None], timeout_s: float,
+                 on_stuck: Callable[[float], None], interval_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(name="watchdog", daemon=True)
+        self.busy_since, self.timeout_s, self.on_stuck = busy_since, timeout_s, on_stuck
+        self.interval_s, self.clock = interval_s, clock
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval_s):
+            self.check()
+
+    def check(self) -> bool:
+        since = self.busy_since()
+        if since is not None and self.clock() - since > self.timeout_s:
+            self.on_stuck(self.clock() - since)
+            return True
+        return False
 
 
-async def _sweep(connections: Connections, heartbeat: Callable[[], None]) -> None:
-    # The heartbeat tells the supervisor this loop is not stuck in a request (see serve.py).
-    while True:
-        heartbeat()
-        connections.sweep()
-        await asyncio.sleep(SWEEP_S)
+def _exit_stuck(seconds: float) -> None:
+    log.error("a batch has been scored for %.0f s, over SAGEMAKER_MODEL_SERVER_TIMEOUT: "
+              "ending this worker (the supervisor starts a new one)", seconds)
+    logging.shutdown()
+    os._exit(EXIT_STUCK)
+
+
+def _stop_with_parent() -> None:
+    """Have Linux send this worker SIGTERM when the supervisor dies."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not started by the supervisor (a test driving the app in-process)
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop still applies
+        return
+    if os.getppid() != parent.pid:  # it died before the call above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def configure_logging() -> None:
