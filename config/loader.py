@@ -60,14 +60,14 @@ def _build_use_cases(config: StageConfig, entries: Any) -> list[UseCaseConfig]:
     """`use_cases`, each built over the stage's sections: a key it leaves out keeps the stage's
     value (the gate, whose default is the use case's own, excepted)."""
     if not isinstance(entries, list):
-        report("use_cases", f"must be a list, got {entries!r}", '[{"name": "churn"}]')
+        report("use_cases", f"must be a list, got {entries!r}", '[{"name": "<use case>"}]')
         return []
     base = UseCaseConfig(name="", **{name: getattr(config, name) for name in OVERRIDABLE})
     built = []
     for i, entry in enumerate(entries):
         key = f"use_cases[{i}]"
         if not isinstance(entry, dict):
-            report(key, f"must be an object, got {entry!r}", '{"name": "churn"}')
+            report(key, f"must be an object, got {entry!r}", '{"name": "<use case>"}')
             continue
         if "name" not in entry:
             report(f"{key}.name", "is required", ", ".join(available_use_cases()))

@@ -105,7 +105,7 @@ class StageConfig:
                 report(f"{key}.name", f"{use_case.name!r} and {overlapping[0]!r} in one stage: "
                        "one name followed by '-' begins the other, so the resource names of one "
                        "would fall under the other's permissions",
-                       "names where neither is the other plus '-...', e.g. churn and churneu")
+                       "names where neither is the other plus '-...', e.g. sales and saleseu")
             seen.add(use_case.name)
             stage_problems = set(reported())
             with collecting() as found:

@@ -126,7 +126,7 @@ class QualityGateConfig:
     """Every condition must hold for a model to be registered; None: the use case's default
     gate (its manifest's). A gate has at least two conditions and, where the use case names
     such metrics (classification: precision, recall or F1), one on them: a ranking metric alone
-    (AUC) once approved a model that never predicted churn."""
+    (AUC) once approved a model that never predicted the positive class."""
 
     conditions: list[GateCondition] | None = None
 

@@ -98,7 +98,7 @@ class UseCaseConfig:
         if self.data_prefix is not None and not _DATA_PREFIX.match(self.data_prefix):
             report(f"{key}.data_prefix", f"{self.data_prefix!r} is not an S3 key prefix",
                    "segments of letters, digits and !_.*'()- separated by '/', ending in "
-                   "'/', e.g. churn/")
+                   "'/', e.g. sales/eu/")
         for name in OVERRIDABLE:
             with independently():
                 getattr(self, name).validate(f"{key}.{name}")

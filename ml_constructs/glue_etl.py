@@ -64,7 +64,7 @@ class GlueEtlProps:
     key: kms.IKey
     raw_bucket: s3.IBucket
     curated_bucket: s3.IBucket
-    raw_prefix: str  # the use case's data prefix in each bucket, e.g. "churn/"
+    raw_prefix: str  # the use case's data prefix in each bucket, e.g. "sales/"
     curated_prefix: str
     schema: Path  # the raw table's schema (the use case's glue_schema.json)
     workers: int = 2

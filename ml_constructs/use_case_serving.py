@@ -75,7 +75,7 @@ class UseCaseServingProps:
 
 
 def output_suffix(use_case: str) -> str:
-    """`churn` -> `Churn`, `house-prices` -> `HousePrices`: a use case in an output's name."""
+    """`sales` -> `Sales`, `house-prices` -> `HousePrices`: a use case in an output's name."""
     return "".join(part[:1].upper() + part[1:] for part in use_case.split("-"))
 
 

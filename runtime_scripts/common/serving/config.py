@@ -131,7 +131,8 @@ def _cpu_count() -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="serve", description="SageMaker inference server for the churn XGBoost model."
+        prog="serve",
+        description="SageMaker inference server of a tabular use case (its ML_USE_CASE).",
     )
     parser.add_argument("--model-dir", help=f"default: ${MODEL_DIR_ENV}, else $ML_ROOT/model")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")

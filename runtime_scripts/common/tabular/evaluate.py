@@ -16,11 +16,11 @@ The metrics are the use case's (its manifest's `metrics`), computed as its probl
 docs/evaluation-schema.md); a pipeline quality gate reads `metrics.<name>`:
     schema_version    "1" (contract.EVALUATION_SCHEMA_VERSION)
     generated_at      ISO 8601 UTC timestamp
-    metrics           {name: float} for each metric of the manifest, in its order; for churn
+    metrics           {name: float} for each metric of the manifest, in its order; for a binary
                       {auc, pr_auc, accuracy, precision, recall, f1, log_loss, brier, ece}
                       (pr_auc is average precision; the threshold-dependent ones use
                       `threshold`; brier and ece measure calibration, `calibration_error`), for
-                      a regression such as ames {rmse, mae, r2}
+                      a regression {rmse, mae, r2}
     quality_gate      {passed, conditions: [{metric, comparison, threshold, value, passed}],
                       failed: one line naming every failed condition}
     rows              classification {total, positive, negative}; regression {total,
