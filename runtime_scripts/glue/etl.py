@@ -10,8 +10,8 @@ One file, two ways to run it:
   with argparse::
 
       python runtime_scripts/glue/etl.py \\
-          --input_path runtime_scripts/use_cases/churn/sample_data/mlc_churn.csv \\
-          --output_path .local_runs/curated/churn --ingest_date 2024-05-01
+          --input_path runtime_scripts/use_cases/<use case>/sample_data/<file>.csv \\
+          --output_path .local_runs/curated/<use case> --ingest_date 2024-05-01
       spark-submit runtime_scripts/glue/etl.py --input_path ... --output_path ...
 
 Arguments (``--name value``):
@@ -20,8 +20,8 @@ Arguments (``--name value``):
   --input_path        raw CSV file or folder (s3://raw-bucket/prefix/ in Glue; local path/file://)
   --output_path       curated table root (s3://curated-bucket/prefix/...)
   --schema_path       JSON schema document (s3:// in Glue, or a local file)
-  --schema_json       the same document inline; at most one of the two; neither -> the bundled
-                      churn_schema.json next to this script (present in the repo, not in Glue)
+  --schema_json       the same document inline; exactly one of the two (the Glue job passes
+                      its use case's glue_schema.json, named by the use case's manifest)
   --database/--table  Glue Data Catalog database (must exist) and table (created if missing);
                       both or neither
   --rejects_path      where rows that fail to cast are quarantined as CSV
@@ -129,7 +129,6 @@ RESERVED = {INGEST_DATE, CORRUPT_RECORD, SOURCE_FILE, REJECT_COLUMNS, REJECT_REA
 _TMP = "__etl_"  # prefix of helper columns; declared names may not start with "__"
 
 DEFAULT_MAX_REJECT_RATIO = 0.05
-DEFAULT_SCHEMA_PATH = Path(__file__).parent.parent / "use_cases" / "churn" / "glue_schema.json"
 WRITE_MODES = ("auto", "overwrite", "merge")
 BOOKMARK_ENABLED = "job-bookmark-enable"
 RAW_SOURCE_CTX = "raw_csv_source"  # bookmark state is keyed by this name: never rename it lightly
@@ -266,7 +265,7 @@ def _check_partition_keys(value: Any, columns: Mapping[str, str],
 
 
 def _names(names: Iterable[str]) -> str:
-    # repr() makes stray whitespace in CSV headers visible: ' churn' vs 'churn'.
+    # repr() makes stray whitespace in CSV headers visible: ' price' vs 'price'.
     return ", ".join(repr(n) for n in names)
 
 
@@ -777,9 +776,8 @@ def _load_schema(path: str | None, inline: str | None,
         return TableSchema.from_json(inline, "--schema_json")
     if path:
         return TableSchema.from_json(read_schema_text(path), path)
-    if DEFAULT_SCHEMA_PATH.is_file():
-        return TableSchema.load(DEFAULT_SCHEMA_PATH)
-    raise EtlError("no schema: pass --schema_path (e.g. an s3:// object) or --schema_json")
+    raise EtlError("no schema: pass --schema_path (e.g. an s3:// object, or a use case's "
+                   "glue_schema.json) or --schema_json")
 
 
 def _parse_ingest_date(text: str | None) -> dt.date:

@@ -25,9 +25,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from runtime_scripts.glue import etl
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "runtime_scripts" / "glue" / "etl.py"
+CHURN_SCHEMA = CHURN.path(CHURN.glue_schema)
 SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 FAKE_GLUE = Path(__file__).with_name("fake_awsglue")
 INGEST_DATE = "2024-05-01"
@@ -231,7 +233,8 @@ def e2e_run(request, tmp_path_factory) -> Iterator[dict | None]:
     write_csv(raw / "part-2.csv", header, rows[0], rows[1], rows[2], ",".join(bad_cast),
               short_row)
     out, rejects = root / "curated" / "churn", root / "rejects" / "churn"
-    argv = ["--input_path", str(raw), "--output_path", str(out), "--rejects_path", str(rejects),
+    argv = ["--schema_path", str(CHURN_SCHEMA),
+            "--input_path", str(raw), "--output_path", str(out), "--rejects_path", str(rejects),
             "--ingest_date", INGEST_DATE]
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_SUBMIT_ARGS=(
         f"--master local[1] --driver-java-options '{TEST_JVM_OPTIONS}' "
@@ -278,7 +281,7 @@ def test_e2e_counts_types_partitions_and_rejects(e2e) -> None:
     assert partition.is_dir()
     files = sorted(partition.glob("*.snappy.parquet"))
     assert files, list(partition.iterdir())
-    schema = etl.TableSchema.load(etl.DEFAULT_SCHEMA_PATH)
+    schema = etl.TableSchema.load(CHURN_SCHEMA)
     stored = pq.read_schema(files[0])
     assert stored.names == schema.data_columns  # ingest_date lives in the directory name
     for name in schema.data_columns:

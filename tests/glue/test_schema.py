@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from runtime_scripts.glue import etl
+from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
 REPO = Path(__file__).resolve().parents[2]
+CHURN_SCHEMA = CHURN.path(CHURN.glue_schema)
 SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 
 
@@ -20,7 +22,7 @@ def no_read(path: str) -> str:
 
 
 def test_bundled_churn_schema_matches_the_sample_header() -> None:
-    schema = etl.TableSchema.load(etl.DEFAULT_SCHEMA_PATH)
+    schema = etl.TableSchema.load(CHURN_SCHEMA)
     with SAMPLE.open(newline="") as handle:
         header = next(csv.reader(handle))
     etl.check_header(header, schema)  # raises when they differ
@@ -79,7 +81,8 @@ def test_check_header_names_missing_and_unexpected_columns() -> None:
 
 def args(**overrides: str) -> dict[str, str | None]:
     base: dict[str, str | None] = {"input_path": "s3://raw-bucket/churn/",
-                                   "output_path": "s3://curated-bucket/churn/"}
+                                   "output_path": "s3://curated-bucket/churn/",
+                                   "schema_json": CHURN_SCHEMA.read_text()}
     base.update(overrides)
     return base
 
@@ -103,7 +106,7 @@ def test_resolve_args_reads_schema_path_or_inline_json(tmp_path: Path) -> None:
     doc = {"columns": {"id": "int", "v": "double"}, "dedup_keys": ["id"]}
     inline = etl.resolve_args(args(schema_json=json.dumps(doc)), no_read)
     assert inline.schema.columns == {"id": "int", "v": "double"}
-    read = etl.resolve_args(args(schema_path="s3://cfg/schema.json"),
+    read = etl.resolve_args(args(schema_path="s3://cfg/schema.json", schema_json=None),
                             lambda path: json.dumps(doc) if path == "s3://cfg/schema.json" else "")
     assert read.schema == inline.schema
 
@@ -137,7 +140,8 @@ def test_resolve_args_errors_are_one_line(overrides: dict[str, str], message: st
 def test_local_paths_become_absolute_file_uris(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     resolved = etl.resolve_args({"input_path": "raw/", "output_path": "file://" + str(tmp_path)
-                                 + "/curated", "ingest_date": "2024-05-01"}, no_read)
+                                 + "/curated", "ingest_date": "2024-05-01",
+                                 "schema_json": CHURN_SCHEMA.read_text()}, no_read)
     assert resolved.input_path == (tmp_path / "raw").as_uri()
     assert resolved.output_path == (tmp_path / "curated").as_uri()
     assert resolved.rejects_path == (tmp_path / "curated_rejects").as_uri()
@@ -162,3 +166,10 @@ def test_catalog_sql() -> None:
         "PARTITION (`ingest_date`='2024-05-01', `state`='KS') "
         "PARTITION (`ingest_date`='2024-05-01', `state`='O\\'Hare')")
     assert etl.add_partitions_sql(schema, "curated", "churn", parts[2:]) is None
+
+
+def test_without_a_schema_the_job_says_how_to_give_one() -> None:
+    """The ETL job is every use case's: it has no schema of its own to fall back on."""
+    with pytest.raises(etl.EtlError, match="no schema: pass --schema_path"):
+        etl.resolve_args({"input_path": "s3://raw/x/", "output_path": "s3://curated/x/"},
+                         no_read)
