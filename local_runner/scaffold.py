@@ -1,10 +1,10 @@
 """`mlplatform new-use-case NAME --from TEMPLATE`: a new use case, copied from an existing one.
 
 Any use case is a template. Its folder is copied to `runtime_scripts/use_cases/NAME/` and what
-names the template as the use case is renamed, in Python files and the Dockerfile: the
+names the template as the use case is renamed, in Python files and a Dockerfile of the folder: the
 manifest's name and every string literal that is exactly the template's name
 (`run_as("<template>", ...)` in the entry points, the tests), module and folder paths
-(`use_cases.<template>`, `use_cases/<template>/`), the Dockerfile's `ML_USE_CASE=`, and the
+(`use_cases.<template>`, `use_cases/<template>/`), a Dockerfile's `ML_USE_CASE=`, and the
 name as a lowercase word in comments and docstrings. Data files (dataset spec, Glue schema,
 sample data) are copied as they are: a column may well carry the template's name. What still
 mentions the template (a description, a capitalized word) is listed for review.
