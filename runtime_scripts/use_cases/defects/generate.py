@@ -140,6 +140,22 @@ def write(out: Path, size: int = 64, per_class: int = 40, products: tuple[str, .
     return len(files)
 
 
+def write_json_lines(path: Path, size: int, per_class: int, products: tuple[str, ...],
+                     seed: int) -> tuple[int, list[tuple[str, str]]]:
+    """Images to score as JSON lines, one {"instances": [{"b64": ...}]} per image (what a batch
+    transform over application/json with SplitType Line sends), and (key, class) of each."""
+    import base64
+    import json
+
+    lines, labels = [], []
+    for name, data in sample_images(size, per_class, products, seed):
+        lines.append(json.dumps({"instances": [{"b64": base64.b64encode(data).decode()}]}))
+        labels.append((name, name.split("/")[1]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return len(lines), labels
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", default=Path("."))
@@ -150,7 +166,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corrupt", type=int, default=0)
     parser.add_argument("--tiny", type=int, default=0)
     parser.add_argument("--tar", type=Path, help="write one .tar archive instead of files")
+    parser.add_argument("--json-lines", type=Path,
+                        help="write the images as one JSON lines file of base64 instead")
     args = parser.parse_args(argv)
+    if args.json_lines:
+        count, _ = write_json_lines(args.json_lines, args.size, args.per_class,
+                                    tuple(args.products.split(",")), args.seed)
+        print(f"wrote {count} images to {args.json_lines}")
+        return
     count = write(args.out, args.size, args.per_class, tuple(args.products.split(",")),
                   args.seed, args.corrupt, args.tiny, args.tar)
     print(f"wrote {count} images to {args.tar or args.out}")

@@ -42,11 +42,9 @@ MANIFEST = UseCaseManifest(
         objective_metric="validation:accuracy", objective_type="Maximize",
         ranges={
             "continuous": [
-                {"name": "learning_rate", "min": "0.0003", "max": "0.01",
-                 "scaling": "Logarithmic"},
-                {"name": "weight_decay", "min": "0.00001", "max": "0.01",
-                 "scaling": "Logarithmic"},
-                {"name": "augment", "min": "0.0", "max": "1.0", "scaling": "Linear"},
+                {"name": "learning_rate", "min": 0.0003, "max": 0.01, "scaling": "Logarithmic"},
+                {"name": "weight_decay", "min": 0.00001, "max": 0.01, "scaling": "Logarithmic"},
+                {"name": "augment", "min": 0.0, "max": 1.0, "scaling": "Linear"},
             ],
             "integer": [],
             "categorical": [{"name": "batch_size", "values": ["16", "32", "64"]}],
@@ -61,4 +59,6 @@ MANIFEST = UseCaseManifest(
     image=Image(dockerfile="Dockerfile"),
     wording=Wording(rows="images", positive_rows="defective images"),
     sample_data="sample_data/defects.tar",
+    # Hold-out images (another seed) a local batch inference scores, as JSON lines.
+    local_batch="sample_data/holdout.jsonl",
 )

@@ -5,7 +5,9 @@ Bodies by Content-Type:
     application/x-npy     a NumPy array (np.save): H x W, H x W x C or N x H x W x C, uint8
                           (or floats 0..255), resized like any image
     application/json      {"instances": [{"b64": "..."} | "...", ...]} or {"b64": "..."}:
-                          base64-encoded image files, at most MAX_BATCH of them
+                          base64-encoded image files, at most MAX_BATCH of them; or JSON
+                          lines of such documents (what a batch transform with SplitType Line
+                          and MultiRecord sends), answered with one JSON line each
 The answer (application/json) has one prediction per image, in order:
     {"predictions": [{"label": "scratch", "probability": 0.93,
                       "probabilities": {"crack": 0.01, ...},
@@ -166,7 +168,22 @@ class Scorer:
         if wanted not in ("", "*/*", "application/*", JSON_TYPE):
             raise NotAcceptable(f"Accept {accept} cannot be answered: this model answers "
                                 f"{JSON_TYPE}")
+        if media_type(content_type) == JSON_TYPE and _json_lines(body):
+            return b"\n".join(self.answer(content_type, accept, line)
+                               for line in body.splitlines() if line.strip())
         return json.dumps({"predictions": self.predict(self.decode(content_type, body))}).encode()
+
+
+def _json_lines(body: bytes) -> bool:
+    """Several JSON documents, one a line (not one document spread over lines)."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return True
+    return False
 
 
 def error_body(exc: ClientError) -> bytes:

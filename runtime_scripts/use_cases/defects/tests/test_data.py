@@ -39,6 +39,21 @@ def test_the_bundled_sample_is_the_generators_layout():
     assert {n.split("/")[1] for n in names} == set(generate.CLASSES)
 
 
+def test_the_local_batch_holds_no_image_the_sample_trains_on():
+    import base64
+    import hashlib
+    import tarfile
+
+    manifest = load_manifest(USE_CASE)
+    with tarfile.open(manifest.path(manifest.sample_data)) as tar:
+        trained = {hashlib.sha256(tar.extractfile(m).read()).hexdigest()
+                   for m in tar.getmembers()}
+    lines = manifest.path(manifest.local_batch).read_text().splitlines()
+    scored = {hashlib.sha256(base64.b64decode(json.loads(line)["instances"][0]["b64"]))
+              .hexdigest() for line in lines}
+    assert len(scored) == len(lines) == 24 and not scored & trained
+
+
 def test_the_generator_is_seeded_and_draws_every_defect():
     first = dict(generate.sample_images(16, 3, ("wood",), seed=5))
     again = dict(generate.sample_images(16, 3, ("wood",), seed=5))

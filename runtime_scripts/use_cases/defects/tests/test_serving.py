@@ -95,6 +95,16 @@ def test_a_clients_mistake_gets_a_4xx_that_names_it(server, body, content_type, 
     assert got == status and says in json.loads(answer)["error"]
 
 
+def test_json_lines_get_one_answer_line_each(server):
+    # A batch transform with SplitType Line and MultiRecord sends several lines in one body.
+    line = json.dumps({"instances": [base64.b64encode(_png()).decode()]})
+    status, answer = server.send("/invocations", "\n".join([line] * 3) + "\n",
+                                 "application/json")
+    assert status == 200
+    answers = [json.loads(one) for one in answer.decode().splitlines()]
+    assert len(answers) == 3 and all(len(a["predictions"]) == 1 for a in answers)
+
+
 def test_the_variant_is_chosen_by_configuration(run, tmp_path):
     from runtime_scripts.use_cases.defects.scorer import Scorer
 
