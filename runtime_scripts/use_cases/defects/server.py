@@ -25,6 +25,9 @@ from runtime_scripts.common.serving.errors import ClientError, PayloadTooLarge
 from runtime_scripts.use_cases.defects.scorer import JSON_TYPE, Scorer, error_body
 
 log = logging.getLogger("runtime_scripts.use_cases.defects.server")
+# An over-limit body up to this size is read and dropped before the 413 (batch transform's
+# MaxPayloadInMB is at most 100 MB); a larger one closes the connection.
+DRAIN_MAX = 128 * 1024 * 1024
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -44,6 +47,18 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def _discard(self, length: int) -> None:
+        """Read an over-limit body away, so a client that sends all of it before reading
+        gets the 413 rather than a reset connection; past DRAIN_MAX, close instead."""
+        if length > DRAIN_MAX:
+            self.close_connection = True
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 20))
+            if not chunk:
+                break
+            length -= len(chunk)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if self.path == "/ping":
@@ -72,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
         limit = self.config.max_payload_bytes
         try:
             if limit and length > limit:
-                self.close_connection = True  # the body stays unread
+                self._discard(length)
                 raise PayloadTooLarge(f"payload of {length} bytes is over the "
                                       f"{self.config.max_payload_mb} MB limit "
                                       "(SAGEMAKER_MAX_PAYLOAD_IN_MB): send smaller requests")
