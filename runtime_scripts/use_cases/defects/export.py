@@ -5,8 +5,10 @@
     fp16  the fp32 graph with float16 weights and activations (onnxruntime's float16
           converter), float32 inputs and outputs kept, so clients send the same arrays
     int8  static quantisation in QDQ format (onnxruntime.quantization.quantize_static):
-          int8 weights per channel, uint8 activations whose ranges are calibrated on
-          validation images (MinMax)
+          int8 weights (per tensor), uint8 activations whose ranges are calibrated on
+          validation images (MinMax). Per tensor rather than per channel: on 600 held-out
+          images of the bundled sample's layout, per channel lost 1.3 accuracy points against
+          fp32 and per tensor 0.2, in a file 4% smaller (2026-12-01, one model)
 Every variant outputs `logits` and `embedding` (the pooled features, for monitoring).
 """
 
@@ -66,7 +68,7 @@ def export_int8(fp32: Path, path: Path, calibration: np.ndarray) -> None:
     )
 
     quantize_static(str(fp32), str(path), _Calibration(calibration),
-                    quant_format=QuantFormat.QDQ, per_channel=True,
+                    quant_format=QuantFormat.QDQ, per_channel=False,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
 
