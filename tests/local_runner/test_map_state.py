@@ -192,11 +192,13 @@ def test_each_child_is_an_execution_of_its_own(account):
     assert len({n["child"] for n in names}) == 3 and "canary" not in {n["child"] for n in names}
 
 
-def test_item_batcher_groups_items_with_the_batch_input(account):
+@pytest.mark.parametrize("limit", [{"MaxItemsPerBatch": 2}, {"MaxItemsPerBatchPath": "$.per_batch"},
+                                   {"MaxInputBytesPerBatch": 5}])  # "10" is 2 bytes
+def test_item_batcher_groups_items_with_the_batch_input(account, limit):
     run, *_ = account
     result = run({"Map": distributed_map(
-        PASS, ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"run.$": "$.run"}})},
-        {"items": FIVE, "run": "r1"})
+        PASS, ItemBatcher={**limit, "BatchInput": {"run.$": "$.run"}})},
+        {"items": FIVE, "run": "r1", "per_batch": 2})
     assert output(result) == [{"BatchInput": {"run": "r1"}, "Items": FIVE[0:2]},
                               {"BatchInput": {"run": "r1"}, "Items": FIVE[2:4]},
                               {"BatchInput": {"run": "r1"}, "Items": FIVE[4:]}]
