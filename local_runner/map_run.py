@@ -58,6 +58,10 @@ EXCEEDED = StatesErrorNameType.StatesExceedToleratedFailureThreshold
 MAP_RUN_ATTRIBUTE = "local_map_run"
 MAP_INPUT_ATTRIBUTE = "local_map_input"
 FAILURE_STATUSES = ("FAILED", "TIMED_OUT")
+# The failure's cause names this many failed items, each cause clipped to this length (a failed
+# SageMaker job's cause is its whole describe output; AWS caps a cause at 32768 characters).
+ITEMS_NAMED = 10
+CAUSE_CHARS_PER_ITEM = 600
 
 
 @dataclass
@@ -255,6 +259,21 @@ def _count(record, status: str) -> None:
             counter.results_written.count()
 
 
+def _reason(cause: str) -> str:
+    """A task's cause that is a describe output (a failed `.sync` job's) reads as its
+    FailureReason; any other cause as it is."""
+    try:
+        described = json.loads(cause)
+    except ValueError:
+        return cause
+    reason = described.get("FailureReason") if isinstance(described, dict) else None
+    return str(reason) if reason else cause
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _exceeded(env, failed: list[ChildExecution], total: int,
               tolerance: Tolerance) -> FailureEventException:
     allowed = []
@@ -262,8 +281,11 @@ def _exceeded(env, failed: list[ChildExecution], total: int,
         allowed.append(f"ToleratedFailureCount {tolerance.count}")
     if tolerance.percentage is not None:
         allowed.append(f"ToleratedFailurePercentage {tolerance.percentage:g}%")
-    items = "; ".join(f"item {c.index}: {c.error or 'failed'}" + (f": {c.cause}" if c.cause else "")
-                      for c in failed)
+    named = [f"item {c.index}: {c.error or 'failed'}"
+             + (f": {_clip(_reason(c.cause), CAUSE_CHARS_PER_ITEM)}" if c.cause else "")
+             for c in failed[:ITEMS_NAMED]]
+    more = len(failed) - len(named)
+    items = "; ".join(named) + (f"; and {more} more" if more else "")
     cause = (f"The specified tolerated failure threshold was exceeded: {len(failed)} of {total} "
              f"items failed ({len(failed) * 100.0 / total:g}%), more than "
              f"{' or '.join(allowed) or 'none (no tolerated failure declared)'} allows. {items}")

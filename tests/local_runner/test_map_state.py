@@ -269,22 +269,27 @@ sys.exit(0 if time.time() < deadline else 3)
 """
 
 
+def processing_job(shared, name_format: str) -> dict:
+    """A processing job task running MEET, named `name_format` with the item's `i`."""
+    return {"Type": "Task", "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+            "Parameters": {
+                "ProcessingJobName.$": f"States.Format('{name_format}', $.i)",
+                "RoleArn": "arn:aws:iam::123456789012:role/local",
+                "AppSpecification": {"ImageUri": "local",
+                                     "ContainerEntrypoint": ["python3", "-c", MEET]},
+                "Environment": {"SHARED": str(shared), "ITEM.$": "States.Format('{}', $.i)"},
+                "ProcessingResources": {"ClusterConfig": {
+                    "InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}}},
+            "ResultSelector": {"status.$": "$.ProcessingJobStatus"}, "End": True}
+
+
 def test_processing_jobs_of_one_execution_run_side_by_side(account):
     """Four real processing jobs, two at a time: each waits until another has started (so two
     do run at once), none sees more than two running, every name and workdir is its own."""
     run, _, services, workdir = account
     shared = workdir / "meet"
     shared.mkdir()
-    job = {"Type": "Task", "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
-           "Parameters": {
-               "ProcessingJobName.$": "States.Format('fold-{}', $.i)",
-               "RoleArn": "arn:aws:iam::123456789012:role/local",
-               "AppSpecification": {"ImageUri": "local",
-                                    "ContainerEntrypoint": ["python3", "-c", MEET]},
-               "Environment": {"SHARED": str(shared), "ITEM.$": "States.Format('{}', $.i)"},
-               "ProcessingResources": {"ClusterConfig": {
-                   "InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}}},
-           "ResultSelector": {"status.$": "$.ProcessingJobStatus"}, "End": True}
+    job = processing_job(shared, "fold-{}")
     result = run({"Map": distributed_map({"Job": job}, ItemSelector=INDEXED, MaxConcurrency=2)},
                  {"items": FIVE[:4]})
     assert output(result) == [{"status": "Completed"}] * 4
@@ -292,3 +297,14 @@ def test_processing_jobs_of_one_execution_run_side_by_side(account):
     names = [name for kind, name in services.sagemaker.calls if kind == "processing-job"]
     assert sorted(names) == [f"fold-{i}" for i in range(4)]
     assert len(list((workdir / "processing-job").iterdir())) == 4
+
+
+def test_a_failed_job_fails_the_map_with_its_item_index_and_failure_reason(account):
+    run, _, services, workdir = account
+    services.sagemaker.inject_job_failures("createProcessingJob", ["CapacityError: no capacity"])
+    result = run({"Map": distributed_map({"Job": processing_job(workdir, "unlucky-{}")},
+                                         ItemSelector=INDEXED, MaxConcurrency=1)},
+                 {"items": FIVE[:2]})
+    assert (result["status"], result["error"]) == ("FAILED", EXCEEDED)
+    assert "item 0: States.TaskFailed: CapacityError: no capacity" in result["cause"]
+    assert [n for k, n in services.sagemaker.calls if k == "processing-job"][-1] == "unlucky-0"
