@@ -57,6 +57,7 @@ MANIFEST = UseCaseManifest(
     ),
     monitoring=Monitoring(record_preprocessor="capture.py"),
     image=Image(dockerfile="Dockerfile"),
+    requirements="requirements.txt",  # torch, onnx, onnxruntime, pillow
     wording=Wording(rows="images", positive_rows="defective images"),
     sample_data="sample_data/defects.tar",
     # Hold-out images (another seed) a local batch inference scores, as JSON lines.
