@@ -43,7 +43,7 @@ MANIFEST = UseCaseManifest(
         ranges={
             "continuous": [
                 {"name": "learning_rate", "min": 0.0003, "max": 0.01, "scaling": "Logarithmic"},
-                {"name": "weight_decay", "min": 0.00001, "max": 0.01, "scaling": "Logarithmic"},
+                {"name": "weight_decay", "min": 0.0001, "max": 0.01, "scaling": "Logarithmic"},
                 {"name": "augment", "min": 0.0, "max": 1.0, "scaling": "Linear"},
             ],
             "integer": [],
