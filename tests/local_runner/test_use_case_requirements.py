@@ -1,5 +1,6 @@
 """A use case's own dependencies: what is missing is found from its pins, and installed once."""
 
+import shutil
 from dataclasses import replace
 from importlib import metadata
 
@@ -42,3 +43,15 @@ def test_requirements_need_the_use_cases_own_dockerfile():
     churn = load_manifest("churn")  # the shared tabular Dockerfile
     with pytest.raises(ManifestError, match="own Dockerfile"):
         replace(churn, requirements="dataset.json").validate()
+
+
+def test_a_glue_schema_deduplicating_on_a_column_it_lacks_is_refused(tmp_path, monkeypatch):
+    churn = load_manifest("churn")
+    folder = tmp_path / "churn"  # the manifest's folder is named after it
+    shutil.copytree(churn.folder, folder)
+    schema = folder / churn.glue_schema
+    schema.write_text(schema.read_text().replace('"dedup_keys": ["customer_id"]',
+                                                 '"dedup_keys": ["patient_id"]'))
+    monkeypatch.setattr(type(churn), "folder", property(lambda self: folder))
+    with pytest.raises(ManifestError, match="dedup_keys patient_id are not among its columns"):
+        churn.validate()
