@@ -1,6 +1,5 @@
 """A use case's own dependencies: what is missing is found from its pins, and installed once."""
 
-import shutil
 from dataclasses import replace
 from importlib import metadata
 
@@ -45,13 +44,10 @@ def test_requirements_need_the_use_cases_own_dockerfile():
         replace(churn, requirements="dataset.json").validate()
 
 
-def test_a_glue_schema_deduplicating_on_a_column_it_lacks_is_refused(tmp_path, monkeypatch):
+def test_a_glue_schema_deduplicating_on_a_column_it_lacks_is_refused(tmp_path):
     churn = load_manifest("churn")
-    folder = tmp_path / "churn"  # the manifest's folder is named after it
-    shutil.copytree(churn.folder, folder)
-    schema = folder / churn.glue_schema
-    schema.write_text(schema.read_text().replace('"dedup_keys": ["customer_id"]',
-                                                 '"dedup_keys": ["patient_id"]'))
-    monkeypatch.setattr(type(churn), "folder", property(lambda self: folder))
+    schema = tmp_path / "glue_schema.json"  # a copy whose dedup key its columns lack
+    schema.write_text(churn.path(churn.glue_schema).read_text().replace(
+        '"dedup_keys": ["customer_id"]', '"dedup_keys": ["patient_id"]'))
     with pytest.raises(ManifestError, match="dedup_keys patient_id are not among its columns"):
-        churn.validate()
+        replace(churn, glue_schema=str(schema)).validate()
