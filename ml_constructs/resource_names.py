@@ -33,6 +33,7 @@ SNS_TOPIC_NAME_MAX = 256  # SNS CreateTopic `Name`
 GLUE_DATABASE_NAME_MAX = 255  # Glue CreateDatabase `DatabaseInput.Name`
 GLUE_SECURITY_CONFIGURATION_NAME_MAX = 255  # Glue CreateSecurityConfiguration `Name`
 LOG_GROUP_NAME_MAX = 512  # CloudWatch Logs CreateLogGroup `logGroupName`
+ATHENA_WORKGROUP_NAME_MAX = 128  # Athena CreateWorkGroup `Name`
 HASH_LENGTH = 8
 
 USE_CASE_TAG = "use-case"
@@ -77,6 +78,18 @@ class StageNames:
     def etl_security_configuration(self) -> str:
         """The base of the Glue security configuration's name (a digest follows it)."""
         return f"{self.prefix}-etl"
+
+    @property
+    def athena_workgroup(self) -> str:
+        return bounded(f"{self.prefix}-lake", ATHENA_WORKGROUP_NAME_MAX)
+
+    @property
+    def studio_domain(self) -> str:
+        return bounded(f"{self.prefix}-studio", SAGEMAKER_NAME_MAX)
+
+    @property
+    def studio_idle_shutdown(self) -> str:
+        return bounded(f"{self.prefix}-idle-shutdown", SAGEMAKER_NAME_MAX)
 
 
 @dataclass(frozen=True)
