@@ -29,6 +29,8 @@ EXCEPTIONS = {
                      "application-autoscaling:PutScalingPolicy"),
                     "Application Auto Scaling targets (generated ids)"),
     "sagemaker:ListMonitoringSchedules": "a SageMaker list without resource types",
+    **dict.fromkeys(("lakeformation:AddLFTagsToResource", "lakeformation:GetDataAccess"),
+                    "Lake Formation, which authorizes by its own grants"),
     **dict.fromkeys(("ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
                      "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
                      "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
