@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from tests.conftest import ALL_STAGES
+from tests.conftest import ALL_STAGES, LAKE_READER, TWO_USE_CASES
 from tests.contract.cfn_render import ACCOUNT
 
 LOGS_ONLY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -159,3 +159,22 @@ def test_registration_role_reaches_the_registered_prefixes_only(lakes) -> None:
             assert not account.can(role, "s3:GetObject", f"arn:aws:s3:::{name}/other/x.csv")
         artifacts = bucket(account, config, "Artifacts")
         assert not account.can(role, "s3:GetObject", f"arn:aws:s3:::{artifacts}/models/x")
+
+
+def test_a_configured_reader_reads_its_domains_at_its_levels_through_athena(lakes) -> None:
+    config, account, grants, _ = lakes[TWO_USE_CASES]
+    lake, reader = config.lake_formation, LAKE_READER["role_arn"]
+    names = [u.name for u in config.use_cases]
+    assert set(LAKE_READER["domains"]) < set(names)  # one domain of two
+    for name in names:
+        selects = table_grants(grants[reader], "SELECT", lake.domain_tag, name)
+        if name in LAKE_READER["domains"]:
+            assert selects == [{lake.domain_tag: [name],
+                                lake.sensitivity_tag: LAKE_READER["sensitivity"]}]
+        else:
+            assert selects == []
+    # The stack attached its reader policy to the role: it queries in the stage's workgroup.
+    workgroup = f"arn:aws:athena:{config.region}:{ACCOUNT}:workgroup/{config.resource_prefix}-lake"
+    assert account.can(reader, "athena:StartQueryExecution", workgroup)
+    assert account.can(reader, "glue:GetTable", f"arn:aws:glue:{config.region}:{ACCOUNT}:table/"
+                       f"{config.resource_prefix.replace('-', '_')}/ames")
