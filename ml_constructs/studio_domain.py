@@ -102,6 +102,7 @@ class StudioDomain(Construct):
                                                    replaced_by=("AuthMode", "KmsKeyId"))
         # Deleting the domain keeps the home EFS volume (DeleteDomain's RetentionPolicy
         # defaults to Retain), so the users' notebooks outlive a `cdk destroy`.
+        self._grant_studio_apps(self.domain.attr_domain_id)
         self.users = [sagemaker.CfnUserProfile(self, f"User{user}",
                                                domain_id=self.domain.attr_domain_id,
                                                user_profile_name=user)
@@ -161,6 +162,30 @@ class StudioDomain(Construct):
             "the tracking server's read actions, on that one server.",
             wildcard_findings(actions=actions, resources=tuple(dict.fromkeys(wildcards))))
         return role
+
+    def _grant_studio_apps(self, domain_id: str) -> None:
+        """What Studio does as the user profile's execution role when a user opens it: run
+        JupyterLab apps in spaces of this domain (and only this one), and list them."""
+        arn = cdk.Stack.of(self).format_arn
+        scoped = {kind: arn(service="sagemaker", resource=kind, resource_name=f"{domain_id}/*")
+                  for kind in ("app", "space", "user-profile")}
+        policy = iam.Policy(self, "StudioApps", roles=[self.role], statements=[
+            iam.PolicyStatement(
+                actions=["sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp",
+                         "sagemaker:CreateSpace", "sagemaker:UpdateSpace",
+                         "sagemaker:DeleteSpace", "sagemaker:DescribeSpace",
+                         "sagemaker:DescribeUserProfile", "sagemaker:AddTags",
+                         "sagemaker:ListTags"],
+                resources=list(scoped.values())),
+            iam.PolicyStatement(actions=["sagemaker:DescribeDomain"], resources=[
+                arn(service="sagemaker", resource="domain", resource_name=domain_id)]),
+            # List actions without resource types (Service Authorization Reference).
+            iam.PolicyStatement(actions=["sagemaker:ListApps", "sagemaker:ListSpaces",
+                                         "sagemaker:ListUserProfiles"], resources=["*"])])
+        acknowledge_role_policy(
+            policy, "Apps, spaces and user profiles of this one domain are named by the users "
+            "as they open Studio; SageMaker's list actions have no resource-level permissions.",
+            wildcard_findings(resources=("*", *(in_finding(self, a) for a in scoped.values()))))
 
     def _endpoints(self, network: IsolatedNetwork, cidr: str) -> None:
         endpoints_sg = ec2.SecurityGroup(

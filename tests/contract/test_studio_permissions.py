@@ -94,3 +94,14 @@ def test_execution_role_reads_the_lake_only_through_lake_formation(studio) -> No
             for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
                 assert not account.can(role, action,
                                        f"arn:aws:s3:::{bucket}/{use_case.prefix}x.csv"), action
+
+
+def test_execution_role_runs_apps_in_its_own_domain_only(studio) -> None:
+    config, account, stack, _, role = studio
+    (domain_id,) = {account.render(stack, {"Fn::GetAtt": [lid, "DomainId"]})
+                    for lid in stack.of_type("AWS::SageMaker::Domain")}
+    for domain, allowed in ((domain_id, True), ("d-someoneelse", False)):
+        app = region_arn(config, "sagemaker", f"app/{domain}/data-scientist/jupyterlab/default")
+        assert bool(account.can(role, "sagemaker:CreateApp", app)) is allowed
+        space = region_arn(config, "sagemaker", f"space/{domain}/ada-space")
+        assert bool(account.can(role, "sagemaker:CreateSpace", space)) is allowed
