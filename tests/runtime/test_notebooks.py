@@ -5,9 +5,11 @@ comes through Athena in the stage's workgroup."""
 from __future__ import annotations
 
 import io
+import os
 
 import nbformat
 import pytest
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 
 from runtime_scripts.common.manifest import available_use_cases, load_manifest
@@ -23,15 +25,26 @@ def test_the_tabular_use_cases_have_an_example_notebook() -> None:
     assert {p.parent.parent.name for p in NOTEBOOKS} >= {"churn", "ames"}
 
 
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    """One kernel for every notebook (its start and the imports are most of the time), the
+    interpreter running the tests, from the repository root, with a HOME without
+    ~/.mlplatform/lake.json (so the notebooks read the bundled sample)."""
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(ROOT),
+                         env={**os.environ, "HOME": str(tmp_path_factory.mktemp("home"))})
+    yield manager
+    manager.shutdown_kernel(now=True)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
-def test_notebook_executes_against_the_bundled_sample(path, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.mlplatform/lake.json: the sample
+def test_notebook_executes_against_the_bundled_sample(path, kernel) -> None:
     notebook = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), \
         f"{path.name} is committed with outputs: clear them"
-    # The kernel runs the interpreter running the tests, from the repository root.
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    # Nothing a notebook defined before this one is left for it to lean on.
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
+    NotebookClient(notebook, km=kernel, timeout=300).execute()
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("bundled sample" in o.get("text", "") for o in outputs)
