@@ -126,6 +126,12 @@ def test_every_etl_job_may_assign_exactly_the_tags_it_is_given(lakes) -> None:
                     tag = grant["Resource"]["LFTag"]
                     associate[tag["TagKey"]] = set(tag["TagValues"])
             assert associate == wanted, (stage, job["Name"])
+            # And what IAM must allow for an assignment (Lake Formation's developer guide):
+            # the action itself, and glue:GetDatabase on the table's database.
+            database = job["DefaultArguments"]["--database"]
+            assert account.can(job["Role"], "lakeformation:AddLFTagsToResource", "*")
+            assert account.can(job["Role"], "glue:GetDatabase",
+                               f"arn:aws:glue:{config.region}:{ACCOUNT}:database/{database}")
             for key, values in wanted.items():
                 assert values <= declared[key], (stage, key)
             assert tags["table"][lake.domain_tag] in declared[lake.domain_tag]
