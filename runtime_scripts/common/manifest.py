@@ -194,6 +194,10 @@ class UseCaseManifest:
     cross_validation: Resampling = field(default_factory=Resampling)
     backtest: Resampling = field(
         default_factory=lambda: Resampling(allowed=False, refusal=NO_TIME_ORDER))
+    # Pinned packages beyond runtime_scripts/requirements.txt (e.g. PyTorch, Prophet), relative to
+    # the folder: its own Dockerfile installs them, and a local run installs them on the use
+    # case's first run, so nobody else pays for them.
+    requirements: str | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -257,8 +261,14 @@ class UseCaseManifest:
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")
-        for relative in (self.dataset_spec, self.glue_schema, self.image.dockerfile,
-                         self.monitoring.record_preprocessor):
+        files = (self.dataset_spec, self.glue_schema, self.image.dockerfile,
+                 self.monitoring.record_preprocessor) + ((self.requirements,)
+                                                          if self.requirements else ())
+        if self.requirements and self.path(self.image.dockerfile).parent != self.folder:
+            raise ManifestError(f"{where}: requirements {self.requirements} need the use case's "
+                                "own Dockerfile (image.dockerfile in its folder): a shared "
+                                "Dockerfile installs only runtime_scripts/requirements.txt")
+        for relative in files:
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
 
