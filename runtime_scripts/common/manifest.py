@@ -236,6 +236,12 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: gate condition {condition.metric} "
                                     f"{condition.comparison} {condition.threshold:g}: {problem}")
 
+    def _validate_resampling(self, where: str) -> None:
+        for field_name in ("cross_validation", "backtest"):
+            problem = getattr(self, field_name).problem(self, field_name)
+            if problem:
+                raise ManifestError(f"{where}: {problem}")
+
     def validate(self) -> None:
         """The manifest's own consistency: raises ManifestError naming the field and the fix."""
         where = f"use case {self.name!r} (runtime_scripts/use_cases/{self.name}/manifest.py)"
@@ -251,10 +257,7 @@ class UseCaseManifest:
         for name in self.gate_requires_one_of:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
-        for field_name in ("cross_validation", "backtest"):
-            problem = getattr(self, field_name).problem(self, field_name)
-            if problem:
-                raise ManifestError(f"{where}: {problem}")
+        self._validate_resampling(where)
         objectives = [self.tuning.objective_metric]
         if self.image.builtin_training and self.image.builtin_training.objective_metric:
             objectives.append(self.image.builtin_training.objective_metric)
