@@ -43,8 +43,11 @@ run: setup
 lint: setup
 	$(PY) -m ruff check .
 
+# Test files are spread over TEST_WORKERS processes, each file whole in one of them (its module
+# fixtures, such as one local execution shared by its tests, run once).
+TEST_WORKERS ?= 2
 test: lint $(VENV)/.use-cases-installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache

@@ -10,6 +10,7 @@ is cheap and needs none of a use case's dependencies.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import os
 import re
@@ -274,6 +275,24 @@ class UseCaseManifest:
         for relative in files:
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
+        self._validate_glue_schema(where)
+
+    def _validate_glue_schema(self, where: str) -> None:
+        """The raw table's keys name its columns: a copied schema's stale key would otherwise
+        surface only when the paid Glue job starts."""
+        try:
+            schema = json.loads(self.path(self.glue_schema).read_text())
+        except json.JSONDecodeError as error:
+            raise ManifestError(f"{where}: {self.glue_schema} is not JSON: {error}") from None
+        columns = schema.get("columns") if isinstance(schema, dict) else None
+        if not isinstance(columns, dict) or not columns:
+            raise ManifestError(f"{where}: {self.glue_schema} needs \"columns\": "
+                                "{\"<column>\": \"<type>\", ...}")
+        unknown = [key for key in schema.get("dedup_keys", []) if key not in columns]
+        if unknown:
+            raise ManifestError(f"{where}: {self.glue_schema}'s dedup_keys {', '.join(unknown)} "
+                                f"are not among its columns ({', '.join(columns)}): name the "
+                                "columns that identify a row")
 
 
 def available_use_cases() -> list[str]:

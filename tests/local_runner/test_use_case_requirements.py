@@ -42,3 +42,12 @@ def test_requirements_need_the_use_cases_own_dockerfile():
     churn = load_manifest("churn")  # the shared tabular Dockerfile
     with pytest.raises(ManifestError, match="own Dockerfile"):
         replace(churn, requirements="dataset.json").validate()
+
+
+def test_a_glue_schema_deduplicating_on_a_column_it_lacks_is_refused(tmp_path):
+    churn = load_manifest("churn")
+    schema = tmp_path / "glue_schema.json"  # a copy whose dedup key its columns lack
+    schema.write_text(churn.path(churn.glue_schema).read_text().replace(
+        '"dedup_keys": ["customer_id"]', '"dedup_keys": ["patient_id"]'))
+    with pytest.raises(ManifestError, match="dedup_keys patient_id are not among its columns"):
+        replace(churn, glue_schema=str(schema)).validate()
