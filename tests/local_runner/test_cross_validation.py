@@ -1,4 +1,5 @@
-"""The cross-validation state machine, executed locally on churn: 5 folds of the bundled
+"""The cross-validation state machine, executed locally on churn: 3 folds (the fewest that
+still show a spread; benchmarks/cross_validation.py runs 5) of the bundled
 sample, each running churn's own preprocessing, training and evaluation as a child execution
 of the distributed Map; one execution shared by the tests that inspect it."""
 
@@ -11,7 +12,7 @@ import pytest
 from runtime_scripts import contract
 from runtime_scripts.pipeline_input.names import short_hash
 
-FOLDS = 5
+FOLDS = 3
 PATH = ["Validate input", "Read data profile", "No data profile yet", "Folds fit the classes?",
         "Dataset spec given?", "Use bundled dataset spec", "Split into folds",
         "Cross-validate folds", "Aggregate folds", "Read cross-validation",
@@ -26,7 +27,7 @@ def cross_validated(platform):
     return platform.run("churn:cross-validation",
                         {"cross_validation": {"folds": FOLDS, "max_concurrency": 2},
                          "training": {"hyperparameters": {"nthread": "1"}}},
-                        name="cv-five")
+                        name="cv-three")
 
 
 def _jobs(platform, kind: str, execution: str) -> dict[str, dict]:
@@ -34,13 +35,13 @@ def _jobs(platform, kind: str, execution: str) -> dict[str, dict]:
             if execution in name}
 
 
-def test_five_folds_each_run_the_use_cases_own_jobs(platform, cross_validated):
+def test_each_fold_runs_the_use_cases_own_jobs(platform, cross_validated):
     result = cross_validated
     assert result.status == "SUCCEEDED", result.cause
     assert result.path == PATH
     folds = result.output["run"]["folds"]
-    trainings = _jobs(platform, "training-job", "cv-five")
-    processing = _jobs(platform, "processing-job", "cv-five")
+    trainings = _jobs(platform, "training-job", "cv-three")
+    processing = _jobs(platform, "processing-job", "cv-three")
     # split + aggregate + per fold preprocess and evaluate; one training job per fold.
     assert sorted(trainings) == sorted(f["job_names"]["training"] for f in folds)
     assert len(processing) == 2 + 2 * FOLDS
