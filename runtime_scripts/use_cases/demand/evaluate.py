@@ -10,7 +10,8 @@ seasonal_naive, ets, prophet). `--gate mase<=0.9` (repeatable): quality gate con
 evaluation.json (schema_version "1"): `metrics` (the model's, over every window and series:
 the manifest's metrics), `baselines` {name: metrics}, `windows` [{window, origin, models:
 {name: metrics}}], `per_series` {series: metrics} of the model, `seconds` (wall time per model,
-fits included), `model` {kind, trained_end, horizon, series}, `quality_gate`.
+fits included), `model` {kind, trained_end, horizon, series}, `rows` {total: forecasts scored},
+`data` {source: "backtest", files}, `quality_gate`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def evaluate(ml: contract.MlPaths, windows: int, baselines: tuple[str, ...],
     document = {"schema_version": contract.EVALUATION_SCHEMA_VERSION,
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 **summarise(result, forecaster.model),
+                # The shared evaluation schema's row count and source (the local runner's
+                # summary prints them): the model's scored (series, period) forecasts.
+                "rows": {"total": int(result.rows["model"].eq(forecaster.model).sum())},
+                "data": {"source": "backtest", "files": [jobs.PANEL_FILE]},
                 "model": {"kind": forecaster.model, "trained_end": forecaster.info["trained_end"],
                           "horizon": spec.horizon, "series": int(test["series"].nunique()),
                           "hyperparameters": forecaster.info.get("hyperparameters", {})}}

@@ -63,6 +63,8 @@ def test_the_backtest_scores_the_model_and_every_baseline_on_the_same_windows(de
         assert set(window["models"]) == {"gbm", "seasonal_naive", "ets", "prophet"}
         assert window["models"]["seasonal_naive"]["relative_wape"] == pytest.approx(1.0)
     assert set(doc["per_series"]) == set(PIZZAS)
+    # 14 days of each pizza in each window, as the shared schema counts rows.
+    assert doc["rows"] == {"total": WINDOWS * HORIZON * len(PIZZAS)}
     metrics = doc["metrics"]
     naive = doc["baselines"]["seasonal_naive"]
     assert metrics["relative_wape"] == pytest.approx(metrics["wape"] / naive["wape"])
