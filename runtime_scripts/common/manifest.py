@@ -10,6 +10,7 @@ is cheap and needs none of a use case's dependencies.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import os
 import re
@@ -151,6 +152,10 @@ class UseCaseManifest:
     # Local runs: the hold-out rows to batch-score and their labels, relative to the folder.
     local_batch: str | None = None
     local_batch_labels: str | None = None
+    # Pinned packages beyond runtime_scripts/requirements.txt (e.g. PyTorch, Prophet), relative to
+    # the folder: its own Dockerfile installs them, and a local run installs them on the use
+    # case's first run, so nobody else pays for them.
+    requirements: str | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -210,10 +215,34 @@ class UseCaseManifest:
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")
-        for relative in (self.dataset_spec, self.glue_schema, self.image.dockerfile,
-                         self.monitoring.record_preprocessor):
+        files = (self.dataset_spec, self.glue_schema, self.image.dockerfile,
+                 self.monitoring.record_preprocessor) + ((self.requirements,)
+                                                          if self.requirements else ())
+        if self.requirements and self.path(self.image.dockerfile).parent != self.folder:
+            raise ManifestError(f"{where}: requirements {self.requirements} need the use case's "
+                                "own Dockerfile (image.dockerfile in its folder): a shared "
+                                "Dockerfile installs only runtime_scripts/requirements.txt")
+        for relative in files:
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
+        self._validate_glue_schema(where)
+
+    def _validate_glue_schema(self, where: str) -> None:
+        """The raw table's keys name its columns: a copied schema's stale key would otherwise
+        surface only when the paid Glue job starts."""
+        try:
+            schema = json.loads(self.path(self.glue_schema).read_text())
+        except json.JSONDecodeError as error:
+            raise ManifestError(f"{where}: {self.glue_schema} is not JSON: {error}") from None
+        columns = schema.get("columns") if isinstance(schema, dict) else None
+        if not isinstance(columns, dict) or not columns:
+            raise ManifestError(f"{where}: {self.glue_schema} needs \"columns\": "
+                                "{\"<column>\": \"<type>\", ...}")
+        unknown = [key for key in schema.get("dedup_keys", []) if key not in columns]
+        if unknown:
+            raise ManifestError(f"{where}: {self.glue_schema}'s dedup_keys {', '.join(unknown)} "
+                                f"are not among its columns ({', '.join(columns)}): name the "
+                                "columns that identify a row")
 
 
 def available_use_cases() -> list[str]:
