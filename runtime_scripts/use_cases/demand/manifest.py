@@ -58,5 +58,8 @@ MANIFEST = UseCaseManifest(
     # The shared capture preprocessor reads tabular rows: no drift checks on forecast requests.
     monitoring=Monitoring(drift=False),
     image=Image(dockerfile="Dockerfile", instance_family="cpu"),
+    # Prophet, holidays and statsforecast's own dependencies; statsforecast itself is in
+    # requirements-no-deps.txt (it declares pandas<3), which the Dockerfile installs too.
+    requirements="requirements.txt",
     sample_data="sample_data/pizzaplace.csv",
 )
