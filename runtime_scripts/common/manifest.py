@@ -199,6 +199,10 @@ class UseCaseManifest:
     # the folder: its own Dockerfile installs them, and a local run installs them on the use
     # case's first run, so nobody else pays for them.
     requirements: str | None = None
+    # Pins installed after `requirements` without dependency resolution (`pip install --no-deps`):
+    # for a package whose declared bounds contradict the platform's pins although the parts the
+    # use case uses work with them (its tests show it).
+    requirements_no_deps: str | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -265,11 +269,11 @@ class UseCaseManifest:
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")
+        own = tuple(f for f in (self.requirements, self.requirements_no_deps) if f)
         files = (self.dataset_spec, self.glue_schema, self.image.dockerfile,
-                 self.monitoring.record_preprocessor) + ((self.requirements,)
-                                                          if self.requirements else ())
-        if self.requirements and self.path(self.image.dockerfile).parent != self.folder:
-            raise ManifestError(f"{where}: requirements {self.requirements} need the use case's "
+                 self.monitoring.record_preprocessor) + own
+        if own and self.path(self.image.dockerfile).parent != self.folder:
+            raise ManifestError(f"{where}: requirements {', '.join(own)} need the use case's "
                                 "own Dockerfile (image.dockerfile in its folder): a shared "
                                 "Dockerfile installs only runtime_scripts/requirements.txt")
         for relative in files:

@@ -61,5 +61,6 @@ MANIFEST = UseCaseManifest(
     # Prophet, holidays and statsforecast's own dependencies; statsforecast itself is in
     # requirements-no-deps.txt (it declares pandas<3), which the Dockerfile installs too.
     requirements="requirements.txt",
+    requirements_no_deps="requirements-no-deps.txt",
     sample_data="sample_data/pizzaplace.csv",
 )
