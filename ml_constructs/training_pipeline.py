@@ -14,7 +14,7 @@ from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
-from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates
+from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates, flows_prefix
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     PROCESSING,
@@ -82,10 +82,13 @@ class TrainingPipeline(Construct):
             "Reads evaluation.json under its use case's per-execution runs/ prefix; describes "
             "the best training job of a tuning run (named by SageMaker after the stage prefix); "
             "registers versions in its own model package group; creates models named after the "
-            "stage prefix.",
+            "stage prefix; reads the Data Wrangler flows under its use case's flows prefix (the "
+            "execution input names one).",
             wildcard_findings(resources=(
                 in_finding(self, props.artifacts_bucket.arn_for_objects(
                     f"{props.runs_prefix}*")),
+                in_finding(self, props.artifacts_bucket.arn_for_objects(
+                    f"{flows_prefix(props.job_settings.use_case)}*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="training-job",
                                                   resource_name=f"{props.name_prefix}-*")),
                 in_finding(self, stack.format_arn(
