@@ -14,7 +14,7 @@ import shutil
 import sys
 
 from runtime_scripts import contract
-from runtime_scripts.common import wrangler_flow
+from runtime_scripts.pipeline_input import wrangler_flow
 
 LABEL = ("EMULATED: Data Wrangler's container cannot run on this machine; the flow's "
          "transforms were NOT applied: output {output!r} holds dataset {dataset!r} unchanged, "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..common import wrangler_flow
+from . import wrangler_flow
 from .errors import InvalidPipelineInput, Problem, render
 from .schema import ListOf, Nullable, Obj, S3Uri, Str
 from .values import split_s3_uri
