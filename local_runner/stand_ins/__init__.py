@@ -12,6 +12,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # what the stand-ins import from
 
+# How every stand-in's ExitMessage starts: `mlplatform run` prints those messages.
+EMULATED = "EMULATED:"
 # ECR repository name -> the module run as the stand-in's entry point.
 STAND_INS = {"sagemaker-data-wrangler-container": "local_runner.stand_ins.data_wrangler"}
 
@@ -25,6 +27,13 @@ def repository(image_uri: str) -> str:
 def stand_in_command(image_uri: str) -> list[str] | None:
     module = STAND_INS.get(repository(image_uri))
     return None if module is None else [sys.executable, "-m", module]
+
+
+def emulated_jobs(processing_jobs: dict[str, dict]) -> dict[str, str]:
+    """name -> ExitMessage of the processing jobs (DescribeProcessingJob documents, by name) a
+    stand-in ran."""
+    return {name: job["ExitMessage"] for name, job in processing_jobs.items()
+            if str(job.get("ExitMessage", "")).startswith(EMULATED)}
 
 
 def stand_in_environment() -> dict[str, str]:

@@ -13,10 +13,11 @@ import json
 import shutil
 import sys
 
+from local_runner.stand_ins import EMULATED
 from runtime_scripts import contract
 from runtime_scripts.pipeline_input import wrangler_flow
 
-LABEL = ("EMULATED: Data Wrangler's container cannot run on this machine; the flow's "
+LABEL = (f"{EMULATED} Data Wrangler's container cannot run on this machine; the flow's "
          "transforms were NOT applied: output {output!r} holds dataset {dataset!r} unchanged, "
          "and the next step runs on the same raw data")
 

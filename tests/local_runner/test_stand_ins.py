@@ -11,6 +11,8 @@ import pytest
 from moto import mock_aws
 
 from local_runner.executors import LocalProgram, run_processing_job
+from local_runner.local_sagemaker import LocalSageMaker
+from local_runner.stand_ins import emulated_jobs
 from runtime_scripts.pipeline_input import data_wrangler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,10 +54,14 @@ def request(image: str, output: str = OUTPUT) -> dict:
 
 
 def test_data_wranglers_image_runs_as_a_labelled_pass_through(s3, tmp_path):
-    outcome = run_processing_job(request(IMAGE), s3, PROGRAM, tmp_path)
-    assert outcome.completed, outcome.failure_reason
-    assert outcome.exit_message.startswith("EMULATED: Data Wrangler's container cannot run")
-    assert "NOT applied" in outcome.exit_message and "'mlc_churn.csv'" in outcome.exit_message
+    sagemaker = LocalSageMaker(s3=s3, program=PROGRAM, workdir=tmp_path)
+    described = sagemaker.call("createProcessingJob", request(IMAGE))
+    assert described["ProcessingJobStatus"] == "Completed", described.get("FailureReason")
+    # What `mlplatform run` prints after the execution (local_runner/cli.py).
+    (message,) = emulated_jobs(sagemaker.state.jobs["processing-job"]).values()
+    assert message == described["ExitMessage"]
+    assert message.startswith("EMULATED: Data Wrangler's container cannot run on this machine")
+    assert "NOT applied" in message and "'mlc_churn.csv'" in message
     copied = s3.get_object(Bucket=BUCKET, Key="run/data-wrangler/mlc_churn.csv")["Body"].read()
     assert copied == SAMPLE.read_bytes()  # the same raw data, for the use case's preprocessing
 
