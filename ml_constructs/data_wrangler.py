@@ -39,10 +39,14 @@ def flows_prefix(use_case: str) -> str:
     return f"data-wrangler/{use_case}/"
 
 
-def dataset_spec_columns(use_case: UseCaseConfig) -> dict:
-    """The columns of the use case's bundled dataset spec that a flow's output must keep."""
+def dataset_spec_columns(use_case: UseCaseConfig) -> dict | None:
+    """The columns of the use case's bundled dataset spec that a flow's output must keep; None
+    for a spec that is not a table of target and feature columns (images, time series): a flow
+    writes one table, which such a use case's preprocessing does not read as its data."""
     manifest = use_case.manifest
     spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    if not isinstance(spec.get("features"), dict) or "target" not in spec:
+        return None
     return {"target": spec["target"], "id_columns": list(spec.get("id_columns", [])),
             "features": list(spec["features"])}
 

@@ -44,9 +44,10 @@ SCHEMA = Obj({
 # and the columns of the use case's bundled dataset spec.
 PLATFORM_FIELDS = {
     "data_wrangler_flows": Str(max_len=1024),
-    "dataset_spec_columns": Obj({"target": Str(max_len=255),
-                                 "id_columns": ListOf(Str(max_len=255)),
-                                 "features": ListOf(Str(max_len=255), 1)}),
+    # null: the use case's data is no table of target and features (images, time series).
+    "dataset_spec_columns": Nullable(Obj({"target": Str(max_len=255),
+                                          "id_columns": ListOf(Str(max_len=255)),
+                                          "features": ListOf(Str(max_len=255), 1)})),
 }
 
 
@@ -57,6 +58,11 @@ def check(doc: dict[str, Any], platform: dict[str, Any], out: list[Problem]) -> 
         if node is not None:
             out.append(Problem(NODE_KEY, "names a Data Wrangler output without a flow",
                                f"set {FLOW_KEY} too, or drop {NODE_KEY}"))
+        return
+    if platform["dataset_spec_columns"] is None:
+        out.append(Problem(FLOW_KEY, f"use case {render(platform['use_case'])} does not read a "
+                           "table of target and feature columns, which is what a flow writes",
+                           "null (its own preprocessing)"))
         return
     where = platform["data_wrangler_flows"]
     if not flow.startswith(where) or not flow.endswith(FLOW_SUFFIX) or flow == where:

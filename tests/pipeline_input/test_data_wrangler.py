@@ -154,3 +154,13 @@ def test_a_flow_reading_two_sources_is_refused():
     flow["nodes"][1]["inputs"].append({"name": "other", "node_id": "second-source",
                                        "output_name": "default"})
     assert "must read exactly one S3 source" in refusal(check_event(flow))
+
+
+def test_a_use_case_whose_data_is_no_table_refuses_a_flow():
+    platform = {**TRAINING_PLATFORM, "use_case": "defects", "dataset_spec_columns": None,
+                "data_wrangler_flows": FLOWS.replace("/churn/", "/defects/")}
+    flow = platform["data_wrangler_flows"] + "x.flow"
+    exc = error(InvalidPipelineInput, training, {"preprocessing": {
+        "data_wrangler_flow": flow, "output_node": OUTPUT}}, platform=platform)
+    assert exc.keys == ["preprocessing.data_wrangler_flow"]
+    assert 'use case "defects" does not read a table of target and feature columns' in str(exc)
