@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime_scripts.common.tabular.time_spec import TimeSpec, TimeSpecError
+
 FEATURE_KINDS = ("numeric", "categorical")
 
 
@@ -45,6 +47,7 @@ class DatasetSpec:
     split: SplitRatios
     clip_quantiles: tuple[float, float]
     baseline_rows: int
+    time: TimeSpec | None = None  # when each row happened (time_spec.py); None: not time-ordered
 
     @property
     def problem_type(self) -> str:
@@ -94,7 +97,7 @@ class DatasetSpec:
             return data[key]
 
         known = {"name", "target", "positive_label", "negative_label", "id_columns", "features",
-                 "split", "clip_quantiles", "baseline_rows"}
+                 "split", "clip_quantiles", "baseline_rows", "time"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise DatasetSpecError(
@@ -141,6 +144,7 @@ class DatasetSpec:
         baseline_rows = int(data.get("baseline_rows", 1000))
         if baseline_rows <= 0:
             raise DatasetSpecError(f"{source}: 'baseline_rows' must be > 0, got {baseline_rows}")
+        time = _time(data, target, source)
         return cls(
             name=str(data.get("name", "dataset")),
             target=target,
@@ -151,6 +155,7 @@ class DatasetSpec:
             split=ratios,
             clip_quantiles=(float(q[0]), float(q[1])),
             baseline_rows=baseline_rows,
+            time=time,
         )
 
 
@@ -165,3 +170,16 @@ def _class_labels(positive: str, negative: str, target: str, source: str) -> tup
         raise DatasetSpecError(f"{source}: 'positive_label' and 'negative_label' are both "
                                f"{positive!r}: name the two classes of {target!r}")
     return positive, negative
+
+
+def _time(data: dict, target: str, source: str) -> TimeSpec | None:
+    if data.get("time") is None:
+        return None
+    try:
+        time = TimeSpec.from_dict(data["time"])
+    except TimeSpecError as exc:
+        raise DatasetSpecError(f"{source}: {exc}") from None
+    if target in time.columns:
+        raise DatasetSpecError(f"{source}: 'time' names the target {target!r}: the time of a "
+                               "row must be known before its target is")
+    return time

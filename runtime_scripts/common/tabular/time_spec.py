@@ -1,0 +1,120 @@
+"""The dataset spec's `time` key: when each row happened, for time-ordered resampling (backtests).
+
+Either one date or timestamp column, or the year, month and day as columns of their own:
+
+    "time": {"column": "ordered_at", "unit": "week"}
+    "time": {"year": "Year_Sold", "month": "Mo_Sold"}
+
+`unit` is the period windows are counted in (runtime_scripts/common/resampling/periods.py): any
+unit for a date column (default "day"); for year/month/day columns the finest they name by
+default, and none finer than that ("week" and "day" need a day column). Reading a spec needs
+the standard library only; reading the periods of rows needs pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from runtime_scripts.common.resampling import periods
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+KEYS = ("column", "year", "month", "day", "unit")
+# The coarsest unit each set of parts can give, finest first.
+_PARTS_UNITS = {"day": periods.UNITS, "month": ("month", "quarter", "year"), "year": ("year",)}
+
+
+class TimeSpecError(ValueError):
+    """A malformed `time` key; the message names what to write instead."""
+
+
+@dataclass(frozen=True)
+class TimeSpec:
+    unit: str
+    column: str | None = None
+    year: str | None = None
+    month: str | None = None
+    day: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.column, self.year, self.month, self.day) if c)
+
+    def describe(self) -> str:
+        if self.column:
+            return f"column {self.column!r}"
+        return "columns " + ", ".join(repr(c) for c in self.columns)
+
+    @classmethod
+    def from_dict(cls, data: object) -> TimeSpec:
+        if not isinstance(data, dict):
+            raise TimeSpecError("'time' must be an object such as {\"column\": \"date\"} or "
+                                "{\"year\": \"year\", \"month\": \"month\"}")
+        unknown = sorted(set(data) - set(KEYS))
+        if unknown:
+            raise TimeSpecError(f"'time' has unknown keys {unknown}; allowed: {list(KEYS)}")
+        names = {k: data.get(k) for k in KEYS if k != "unit"}
+        for key, value in names.items():
+            if value is not None and (not isinstance(value, str) or not value):
+                raise TimeSpecError(f"'time.{key}' must name a column, got {value!r}")
+        if names["column"] and any(names[k] for k in ("year", "month", "day")):
+            raise TimeSpecError("'time' names either one date 'column' or 'year' (with "
+                                "'month', 'day') columns, not both")
+        if names["column"]:
+            allowed: tuple[str, ...] = periods.UNITS
+            default = "day"
+        elif names["year"]:
+            if names["day"] and not names["month"]:
+                raise TimeSpecError("'time.day' needs 'time.month' too")
+            finest = "day" if names["day"] else "month" if names["month"] else "year"
+            allowed, default = _PARTS_UNITS[finest], finest
+        else:
+            raise TimeSpecError("'time' must name a date 'column' or a 'year' column")
+        unit = data.get("unit", default)
+        if unit not in allowed:
+            raise TimeSpecError(f"'time.unit' {unit!r} is not allowed for "
+                                f"{'a date column' if names['column'] else 'these columns'}"
+                                f"; allowed: {', '.join(allowed)}")
+        return cls(unit=unit, **names)
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k in KEYS if (v := getattr(self, k))}
+
+    def period_numbers(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's period number (periods.py) as floats; NaN where the row's time cannot be
+        read (missing, not a date)."""
+        import numpy as np
+        import pandas as pd
+
+        if self.column:
+            stamps = pd.to_datetime(frame[self.column], errors="coerce", utc=True,
+                                    format="ISO8601")
+            parts = [(d.year, d.month, d.day) if not pd.isna(d) else None for d in stamps]
+        else:
+            numbers = [_whole(frame[c]) if c else None
+                       for c in (self.year, self.month, self.day)]
+            parts = [None if any(v is None for v in row) else row for row in zip(
+                *(n if n is not None else [1] * len(frame) for n in numbers), strict=True)]
+        cache: dict[tuple[int, int, int], float] = {}
+        out = np.full(len(frame), np.nan)
+        for i, row in enumerate(parts):
+            if row is None:
+                continue
+            if row not in cache:
+                try:
+                    cache[row] = float(periods.ordinal(self.unit, *row))
+                except periods.PeriodError:
+                    cache[row] = np.nan
+            out[i] = cache[row]
+        return out
+
+
+def _whole(column: pd.Series) -> list[int | None]:
+    """Cells as whole numbers ('2008', '2008.0'); None where a cell holds anything else."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce")
+    return [int(v) if not pd.isna(v) and float(v).is_integer() else None for v in values]
