@@ -7,6 +7,7 @@ synth; the validator learns a use case only from these documents, never by impor
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from config import JobResources, StageConfig, UseCaseConfig
 from config.training import objective_metrics
@@ -123,3 +124,43 @@ def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
                    artifacts_bucket: str) -> dict:
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
             "content_types": batch_content_types(use_case)}
+
+
+# A backtest's fan-out: windows two at a time by default, none may fail (each window is one
+# point of the metric over time; a missing one would hide where the model broke).
+BACKTEST_MAX_CONCURRENCY = 2
+
+
+def backtest_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
+    """The backtest pipeline's defaults: the training pipeline's data, resources and gate (on
+    the mean over the windows), the window request the manifest declares."""
+    training = training_defaults(config, use_case, raw_bucket=raw_bucket, curated_bucket="")
+    backtesting = use_case.manifest.backtesting
+    return {
+        "data": {k: training["data"][k] for k in ("raw_s3_uri", "dataset_spec_s3_uri")},
+        "processing": training["processing"],
+        "training": training["training"],
+        "backtest": {"windows": backtesting.windows, "first_cutoff": None,
+                     "horizon": backtesting.horizon, "step": None,
+                     "training_window": "expanding", "training_periods": None, "gap": 0,
+                     "time": None, "max_concurrency": BACKTEST_MAX_CONCURRENCY,
+                     "tolerated_failure_percentage": 0},
+        "quality_gate": training["quality_gate"],
+    }
+
+
+def backtest_platform(config: StageConfig, use_case: UseCaseConfig, *,
+                      artifacts_bucket: str) -> dict:
+    manifest = use_case.manifest
+    spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    backtesting = manifest.backtesting
+    training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)
+    return {
+        **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+        "gate_metrics": training["gate_metrics"],
+        "gate_requires_one_of": training["gate_requires_one_of"],
+        "backtesting": {"allowed": backtesting.allowed, "reason": backtesting.reason,
+                        "baseline": backtesting.baseline, "time": spec.get("time"),
+                        "columns": [spec["target"], *spec.get("id_columns", []),
+                                    *spec["features"]]},
+    }

@@ -247,6 +247,10 @@ BACKTEST_REPORT_FILE = "backtest_report.html"
 # `process evaluate --write-predictions`: each evaluated row's target and prediction, in the
 # order of its input rows.
 PREDICTIONS_FILE = "predictions.csv"
+# The window split's profile of the data it read (its files and sizes, periods, row counts):
+# the backtest's first state checks later requests on the same data against it.
+DATA_PROFILE_FILE = "profile.json"
+PROCESSING_OUTPUT_DATA_PROFILE = "profile"
 
 
 def window_manifest_file(index: int) -> str:

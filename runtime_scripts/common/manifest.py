@@ -10,6 +10,7 @@ is cheap and needs none of a use case's dependencies.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import os
 import re
@@ -129,6 +130,24 @@ class Wording:
 
 
 @dataclass(frozen=True)
+class Backtesting:
+    """May the use case be backtested (the backtest pipeline, rolling-origin windows over its
+    data: runtime_scripts/common/resampling/), and against which naive model. Allowed only for
+    data in time order: its dataset spec names a `time` key. When not, `reason` says why; a
+    backtest requested for it is refused with that reason."""
+
+    allowed: bool = False
+    reason: str = "its manifest does not allow backtesting (manifest field 'backtesting')"
+    # The naive model every window is compared with (resampling/baselines.py); None: none.
+    baseline: str | None = None
+    # The request a backtest started with `{}` makes, in periods of the spec's time unit
+    # (docs/pipeline-inputs.md, `backtest`): the horizon the use case is judged on, and how
+    # many windows back from the data's end.
+    horizon: int = 1
+    windows: int = 3
+
+
+@dataclass(frozen=True)
 class UseCaseManifest:
     name: str
     description: str
@@ -151,6 +170,7 @@ class UseCaseManifest:
     # Local runs: the hold-out rows to batch-score and their labels, relative to the folder.
     local_batch: str | None = None
     local_batch_labels: str | None = None
+    backtesting: Backtesting = field(default_factory=Backtesting)
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -214,6 +234,25 @@ class UseCaseManifest:
                          self.monitoring.record_preprocessor):
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
+        self._validate_backtesting(where)
+
+    def _validate_backtesting(self, where: str) -> None:
+        from runtime_scripts.common.resampling import baselines
+
+        backtesting = self.backtesting
+        if not backtesting.allowed:
+            if not backtesting.reason.strip():
+                raise ManifestError(f"{where}: backtesting.reason must say why it is not allowed")
+            return
+        spec = json.loads(self.path(self.dataset_spec).read_text())
+        if not spec.get("time"):
+            raise ManifestError(f"{where}: backtesting is allowed but {self.dataset_spec} has no "
+                                "'time' key: name the column(s) saying when each row happened")
+        if backtesting.baseline is not None:
+            try:
+                baselines.baseline(backtesting.baseline, self.problem_type)
+            except ValueError as exc:
+                raise ManifestError(f"{where}: backtesting.baseline: {exc}") from None
 
 
 def available_use_cases() -> list[str]:

@@ -76,6 +76,15 @@ def test_each_window_trains_strictly_before_its_cutoff_less_the_gap_and_evaluate
         assert manifest == window
 
 
+def test_the_split_profiles_the_data_for_the_next_requests_first_state(split):
+    paths, _ = split
+    profile = json.loads((paths.processing_output(contract.PROCESSING_OUTPUT_DATA_PROFILE)
+                          / contract.DATA_PROFILE_FILE).read_text())
+    assert profile["files"] == {DATA.name: DATA.stat().st_size}  # as a listing shows them
+    assert (profile["time"]["first"], profile["time"]["last"]) == ("2006-01", "2010-07")
+    assert sum(profile["time"]["rows_per_period"].values()) == profile["rows"] == 2637
+
+
 def test_the_declared_baseline_is_scored_on_each_window_from_its_training_rows_alone(split):
     paths, plan = split
     window = plan["windows"][0]

@@ -3,16 +3,20 @@
 A use case declares one by name (its manifest); each predicts from a window's training targets
 alone, so a model that cannot beat it has learnt nothing from the features. They fit every use
 case of their problem types; a forecasting use case may add its own here, by what it does.
+numpy is imported when a baseline predicts: the manifest checks names here with the standard
+library only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-Predict = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+Predict = Callable[["np.ndarray", "np.ndarray", int], "np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,18 @@ class Baseline:
 
 
 def _constant(value: Callable[[np.ndarray, np.ndarray], float]) -> Predict:
-    return lambda y, periods, rows: np.full(rows, value(y, periods), dtype=np.float64)
+    def predict(y: np.ndarray, periods: np.ndarray, rows: int) -> np.ndarray:
+        import numpy as np
+
+        return np.full(rows, value(y, periods), dtype=np.float64)
+
+    return predict
+
+
+def _median(y: np.ndarray, periods: np.ndarray) -> float:
+    import numpy as np
+
+    return float(np.median(y))
 
 
 def _last_period(y: np.ndarray, periods: np.ndarray) -> float:
@@ -36,7 +51,7 @@ BASELINES: dict[str, Baseline] = {b.name: b for b in (
     Baseline("training_mean", "the mean target of the window's training rows",
              ("regression", "forecasting"), _constant(lambda y, _: float(y.mean()))),
     Baseline("training_median", "the median target of the window's training rows",
-             ("regression", "forecasting"), _constant(lambda y, _: float(np.median(y)))),
+             ("regression", "forecasting"), _constant(_median)),
     Baseline("last_period_mean", "the mean target of the window's last training period",
              ("regression", "forecasting"), _constant(_last_period)),
     # A constant probability ranks nothing (AUC 0.5): the floor for the ranking metrics, and

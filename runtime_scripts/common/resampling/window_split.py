@@ -9,6 +9,8 @@ Outputs, published together:
                             the baseline's metrics)
     plan/items.json         [{"index": k, "cutoff": ...}, ...]: the Map state's items
     plan/window-<k>.json    window k's manifest (its entry of plan.json)
+    profile/profile.json    the data's files, sizes, periods and rows per period (what the
+                            backtest's first state checks the next request on this data with)
     windows/<k>/train/rows.csv   the raw rows window k trains on: periods strictly before its
                                  cutoff less the gap (all columns, as read)
     windows/<k>/test/raw.csv     the raw rows it is evaluated on: the horizon from the cutoff
@@ -20,6 +22,7 @@ rows without a target are left out and counted. Prints plan.json's summary line.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -39,10 +42,12 @@ from runtime_scripts.common.jobio import (
 )
 from runtime_scripts.common.manifest import current_use_case
 from runtime_scripts.common.resampling import baselines, periods, windows
+from runtime_scripts.common.resampling.row_periods import period_numbers
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 from runtime_scripts.common.tabular.evaluate import metrics_of
 from runtime_scripts.common.tabular.preprocess import load_spec
 from runtime_scripts.common.tabular.task import task_for
+from runtime_scripts.common.tabular.time_spec import TimeSpec, TimeSpecError
 
 log = logging.getLogger("resampling.window_split")
 PERIOD_COLUMN = "__period__"
@@ -62,7 +67,7 @@ def read_rows(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int]:
                            f"spec's time {spec.time.describe()} and target {spec.target!r})")
         frames.append(frame)
     data = pd.concat(frames, ignore_index=True)
-    numbers = spec.time.period_numbers(data)
+    numbers = period_numbers(spec.time, data)
     unreadable = np.isnan(numbers)
     if unreadable.any():
         first = data.loc[unreadable, list(spec.time.columns)].iloc[0].to_dict()
@@ -101,7 +106,18 @@ def baseline_metrics(name: str | None, train: pd.DataFrame, test: pd.DataFrame,
             "metrics": metrics_of(manifest, task.score(y_test, p, threshold).metrics)}
 
 
+def with_time(spec: DatasetSpec, time: str | None) -> DatasetSpec:
+    """The spec with the request's `time` in place of its own (JSON, as in a dataset spec)."""
+    if time is None:
+        return spec
+    try:
+        return dataclasses.replace(spec, time=TimeSpec.from_dict(json.loads(time)))
+    except (json.JSONDecodeError, TimeSpecError) as exc:
+        raise JobError(f"backtest key 'time': {exc}") from None
+
+
 def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) -> dict[str, Any]:
+    spec = with_time(spec, args.time)
     data, no_target = read_rows(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
     if data.empty:
         raise JobError("the input holds no rows with a target value")
@@ -115,8 +131,14 @@ def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) 
         raise JobError(str(exc)) from None
     columns = [c for c in data.columns if c != PERIOD_COLUMN]
     entries, targets = [], {name: paths.processing_output(name) for name in (
-        contract.PROCESSING_OUTPUT_WINDOW_PLAN, contract.PROCESSING_OUTPUT_WINDOWS)}
+        contract.PROCESSING_OUTPUT_WINDOW_PLAN, contract.PROCESSING_OUTPUT_WINDOWS,
+        contract.PROCESSING_OUTPUT_DATA_PROFILE)}
+    profile = data_profile(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec,
+                           counts, len(data))
     with atomic_outputs(targets) as out:
+        # First: a request refused below is then refused in the first second next time.
+        (out[contract.PROCESSING_OUTPUT_DATA_PROFILE] / contract.DATA_PROFILE_FILE).write_text(
+            json.dumps(profile, indent=2))
         for window in planned:
             period = data[PERIOD_COLUMN]
             train = data[(period >= window.train_first) & (period <= window.train_last)]
@@ -158,6 +180,22 @@ def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) 
     return plan_doc
 
 
+def data_profile(raw_dir: Path, spec: DatasetSpec, counts: dict[int, int],
+                 rows: int) -> dict[str, Any]:
+    """What the backtest's first state checks later requests against (pipeline_input/
+    data_profile.py): every file under the input as staged from S3 (path below the prefix and
+    size: the state machine compares them with a listing), and the rows per period."""
+    unit = spec.time.unit
+    files = {p.relative_to(raw_dir).as_posix(): p.stat().st_size
+             for p in sorted(raw_dir.rglob("*")) if p.is_file()}
+    return {"files": files, "rows": rows,
+            "time": {"spec": spec.time.to_dict(), "unit": unit,
+                     "first": periods.label(unit, min(counts)),
+                     "last": periods.label(unit, max(counts)),
+                     "rows_per_period": {periods.label(unit, int(p)): int(n)
+                                         for p, n in sorted(counts.items())}}}
+
+
 def _check_no_leak(window: windows.Window, train: pd.DataFrame, test: pd.DataFrame,
                    gap: int) -> None:
     """What the plan promises, checked on the rows themselves: nothing a window trains on
@@ -181,6 +219,8 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--training-window", choices=windows.TRAINING_WINDOWS, default="expanding")
     parse.add_argument("--training-periods", type=int, help="a sliding window's length")
     parse.add_argument("--gap", type=int, default=0, help="periods left out before each cutoff")
+    parse.add_argument("--time", help="the rows' time as JSON, in place of the dataset spec's "
+                                      "(e.g. '{\"column\": \"date\", \"unit\": \"week\"}')")
     parse.add_argument("--baseline", help="the use case's baseline model (baselines.py)")
     parse.add_argument("--dataset-spec", help="dataset spec JSON (overrides the config input)")
     return parse

@@ -7,20 +7,15 @@ Either one date or timestamp column, or the year, month and day as columns of th
 
 `unit` is the period windows are counted in (runtime_scripts/common/resampling/periods.py): any
 unit for a date column (default "day"); for year/month/day columns the finest they name by
-default, and none finer than that ("week" and "day" need a day column). Reading a spec needs
-the standard library only; reading the periods of rows needs pandas.
+default, and none finer than that ("week" and "day" need a day column). Standard library only:
+the input validator reads a time key too (the rows' periods are read in the window split).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from runtime_scripts.common.resampling import periods
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
 
 KEYS = ("column", "year", "month", "day", "unit")
 # The coarsest unit each set of parts can give, finest first.
@@ -82,39 +77,3 @@ class TimeSpec:
 
     def to_dict(self) -> dict[str, str]:
         return {k: v for k in KEYS if (v := getattr(self, k))}
-
-    def period_numbers(self, frame: pd.DataFrame) -> np.ndarray:
-        """Each row's period number (periods.py) as floats; NaN where the row's time cannot be
-        read (missing, not a date)."""
-        import numpy as np
-        import pandas as pd
-
-        if self.column:
-            stamps = pd.to_datetime(frame[self.column], errors="coerce", utc=True,
-                                    format="ISO8601")
-            parts = [(d.year, d.month, d.day) if not pd.isna(d) else None for d in stamps]
-        else:
-            numbers = [_whole(frame[c]) if c else None
-                       for c in (self.year, self.month, self.day)]
-            parts = [None if any(v is None for v in row) else row for row in zip(
-                *(n if n is not None else [1] * len(frame) for n in numbers), strict=True)]
-        cache: dict[tuple[int, int, int], float] = {}
-        out = np.full(len(frame), np.nan)
-        for i, row in enumerate(parts):
-            if row is None:
-                continue
-            if row not in cache:
-                try:
-                    cache[row] = float(periods.ordinal(self.unit, *row))
-                except periods.PeriodError:
-                    cache[row] = np.nan
-            out[i] = cache[row]
-        return out
-
-
-def _whole(column: pd.Series) -> list[int | None]:
-    """Cells as whole numbers ('2008', '2008.0'); None where a cell holds anything else."""
-    import pandas as pd
-
-    values = pd.to_numeric(column, errors="coerce")
-    return [int(v) if not pd.isna(v) and float(v).is_integer() else None for v in values]
