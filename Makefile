@@ -21,6 +21,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt runtime_scripts/requir
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
+# The tests run every use case, so they need every use case's own dependencies (resolved together
+# with the platform's, so no pin is silently replaced); `make run` installs only what it runs.
+USE_CASE_REQUIREMENTS := $(sort $(wildcard runtime_scripts/use_cases/*/requirements.txt))
+$(VENV)/.use-cases-installed: $(VENV)/.installed $(USE_CASE_REQUIREMENTS)
+	$(if $(USE_CASE_REQUIREMENTS),$(PY) -m pip install --quiet -r requirements-dev.txt \
+		$(addprefix -r ,$(USE_CASE_REQUIREMENTS)))
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -35,7 +43,7 @@ run: setup
 lint: setup
 	$(PY) -m ruff check .
 
-test: lint
+test: lint $(VENV)/.use-cases-installed
 	$(PY) -m pytest
 
 clean:

@@ -133,6 +133,7 @@ def _run(args: argparse.Namespace) -> int:
     from local_runner.local_seed import merge
     from local_runner.reporting import print_metrics_side_by_side
     from local_runner.results_folder import ResultsFolder
+    from local_runner.use_case_requirements import ensure_installed
 
     # Everything the user typed is checked before the synth (15-30 s) and the emulated account.
     if args.max_trials < 1:
@@ -141,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
     runs = resolve_runs(args.pipelines, args.use_case, config)
     inputs = read_inputs(args.input, runs)
     seed = _seed(args, config, runs)
+    ensure_installed(config.use_case(name).manifest
+                     for name in dict.fromkeys(split_address(run)[0] for run in runs))
     outdir = _assembly(args, config, runs)
     definitions = state_machines(read_stacks(outdir))
     for run in runs:  # a pipeline the templates do not have: named before any account is made

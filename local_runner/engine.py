@@ -1,7 +1,7 @@
 """The moto adapter: moto's Step Functions interpreter, with the gaps our pipelines need filled.
 
-moto (pinned exactly in requirements-dev.txt) executes ASL; this module, and only this module,
-reaches into its internals:
+moto (pinned exactly in requirements-dev.txt) executes ASL; this module, and the map_* modules
+it installs for the distributed Map state, and only they, reach into its internals:
 - SageMaker optimized integrations (`arn:aws:states:::sagemaker:create*Job.sync`) and aws-sdk
   SageMaker calls go to `LocalSageMaker`, which runs the real jobs;
 - `glue:startJobRun.sync` goes to the local Glue runner (moto's own crashes);
@@ -14,7 +14,9 @@ reaches into its internals:
   (service_errors.py: `SageMaker.AmazonSageMakerException` with the code in the cause, ...);
 - Retry intervals and Wait states run on a fast clock (`time_scale`);
 - a Fail state may report a caught `States.*` error, as on AWS;
-- a definite JSONPath such as `$.items[0].arn` yields the value, not a one-item list.
+- a definite JSONPath such as `$.items[0].arn` yields the value, not a one-item list;
+- a distributed Map state runs as on AWS (map_state.py: ItemReader, ItemBatcher, bounded
+  parallel child executions, tolerated failures, ResultWriter).
 Each patch has a canary test in tests/local_runner/test_engine.py so a moto upgrade that breaks
 one fails loudly.
 """
@@ -22,6 +24,7 @@ one fails loudly.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import traceback
@@ -64,7 +67,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import json_path
 
 from local_runner import api_common as api
-from local_runner import service_errors
+from local_runner import map_state, service_errors
 from local_runner.api_common import SageMakerError
 from local_runner.local_sagemaker import LocalSageMaker, failure_cause
 
@@ -87,6 +90,9 @@ class LocalServices:
     glue: Callable[[str, dict], dict]  # (job name, StartJobRun request) -> GetJobRun.JobRun
     lambdas: dict[str, Callable[[dict, object], object]] = field(default_factory=dict)
     time_scale: float = 0.001
+    # A distributed Map runs at most this many child executions at once (and no more than its
+    # MaxConcurrency): their SageMaker jobs are subprocesses, one core each.
+    max_parallel_items: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 _ACTIVE: LocalServices | None = None
@@ -278,7 +284,8 @@ def _patches() -> list[tuple[object, str, object]]:
             (json_path, "_is_singleton_array_access", _is_definite),
             (StateTaskService, "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES", boto_names),
             (StateTaskService, "_normalise_parameters", _normalise_parameters),
-            (StateTaskService, "_normalise_response", _normalise_response)]
+            (StateTaskService, "_normalise_response", _normalise_response),
+            *map_state.patches(lambda: _services().max_parallel_items)]
 
 
 @contextmanager

@@ -121,7 +121,8 @@ class LocalSageMaker:
                                      f"and a job with this name already exists ({name})")
             existing[name] = {name_key: name, "Status": "InProgress"}
             self.calls.append((kind, name))
-        workdir = self.workdir / kind / f"{next(self._counter):03d}-{name}"
+            # Jobs of one execution may start at once (a distributed Map): each its own folder.
+            workdir = self.workdir / kind / f"{next(self._counter):03d}-{name}"
         workdir.mkdir(parents=True, exist_ok=True)
         return name, workdir
 

@@ -170,6 +170,10 @@ class UseCaseManifest:
     # Local runs: the hold-out rows to batch-score and their labels, relative to the folder.
     local_batch: str | None = None
     local_batch_labels: str | None = None
+    # Pinned packages beyond runtime_scripts/requirements.txt (e.g. PyTorch, Prophet), relative to
+    # the folder: its own Dockerfile installs them, and a local run installs them on the use
+    # case's first run, so nobody else pays for them.
+    requirements: str | None = None
     backtesting: Backtesting = field(default_factory=Backtesting)
 
     # --- derived ---------------------------------------------------------------------------
@@ -230,8 +234,14 @@ class UseCaseManifest:
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")
-        for relative in (self.dataset_spec, self.glue_schema, self.image.dockerfile,
-                         self.monitoring.record_preprocessor):
+        files = (self.dataset_spec, self.glue_schema, self.image.dockerfile,
+                 self.monitoring.record_preprocessor) + ((self.requirements,)
+                                                          if self.requirements else ())
+        if self.requirements and self.path(self.image.dockerfile).parent != self.folder:
+            raise ManifestError(f"{where}: requirements {self.requirements} need the use case's "
+                                "own Dockerfile (image.dockerfile in its folder): a shared "
+                                "Dockerfile installs only runtime_scripts/requirements.txt")
+        for relative in files:
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
         self._validate_backtesting(where)

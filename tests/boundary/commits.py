@@ -11,12 +11,13 @@ Merge commits are skipped: the commits they bring are in the range themselves.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tests.boundary.boundary import ROOT, USE_CASES, is_use_case_path
+from tests.boundary.boundary import ROOT, STAGE_FILES, USE_CASES, is_use_case_path
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,33 @@ def _added_use_case(status: str, path: str) -> str | None:
     return None
 
 
+def _stage_file_without(repo: Path, revision: str, path: str, names: tuple[str, ...]):
+    """A stage file at `revision` with the `use_cases` entries of `names` dropped (None when the
+    file does not exist there; the text itself when it is not JSON)."""
+    done = subprocess.run(["git", "-C", str(repo), "show", f"{revision}:{path}"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    try:
+        document = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return done.stdout
+    if isinstance(document, dict) and isinstance(document.get("use_cases"), list):
+        document["use_cases"] = [entry for entry in document["use_cases"]
+                                 if not (isinstance(entry, dict) and entry.get("name") in names)]
+    return document
+
+
+def _changes_more_than_entries(repo: Path, sha: str, path: str, names: tuple[str, ...]) -> bool:
+    """Whether a commit's change to a stage file goes beyond the use cases' own entries (a
+    platform setting edited alongside a use case would hide among its files)."""
+    if not PurePosixPath(path).is_relative_to(STAGE_FILES):
+        return False
+    before = _stage_file_without(repo, f"{sha}^", path, names)
+    after = _stage_file_without(repo, sha, path, names)
+    return before is not None and before != after
+
+
 def use_case_commits(revision_range: str, repo: Path = ROOT) -> list[UseCaseCommit]:
     """The commits of `revision_range` that add a use case, oldest first."""
     found = []
@@ -64,7 +92,8 @@ def use_case_commits(revision_range: str, repo: Path = ROOT) -> list[UseCaseComm
         if not added:
             continue
         outside = tuple(sorted({path for _, path in changes
-                                if not any(is_use_case_path(path, name) for name in added)}))
+                                if not any(is_use_case_path(path, name) for name in added)
+                                or _changes_more_than_entries(repo, sha, path, added)}))
         subject = _git(repo, "log", "-1", "--format=%s", sha).strip()
         found.append(UseCaseCommit(sha, subject, added, outside))
     return found

@@ -14,6 +14,7 @@ from local_runner import engine
 from local_runner import local_sagemaker as local_sagemaker_module
 from local_runner.executors import JobOutcome, LocalProgram
 from local_runner.local_sagemaker import LocalSageMaker
+from tests.local_runner.asl_runner import execution_runner
 
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/local"
@@ -52,24 +53,7 @@ def account(tmp_path, monkeypatch):
         services = engine.LocalServices(sagemaker=sagemaker, glue=glue,
                                         lambdas={"validate": handler}, time_scale=0.001)
         with engine.activate(services):
-            sfn = boto3.client("stepfunctions", region_name=REGION)
-
-            def run(states: dict, execution_input: dict | None = None) -> dict:
-                definition = {"StartAt": next(iter(states)), "States": states}
-                arn = sfn.create_state_machine(name=f"canary-{time.time_ns()}", roleArn=ROLE,
-                                               definition=json.dumps(definition))[
-                    "stateMachineArn"]
-                execution = sfn.start_execution(stateMachineArn=arn, name="canary",
-                                                input=json.dumps(execution_input or {}))
-                for _ in range(400):
-                    described = sfn.describe_execution(executionArn=execution["executionArn"])
-                    if described["status"] != "RUNNING":
-                        history = sfn.get_execution_history(
-                            executionArn=execution["executionArn"])["events"]
-                        return {**described, "history": history}
-                    time.sleep(0.02)
-                raise AssertionError("execution did not finish")
-
+            run = execution_runner(boto3.client("stepfunctions", region_name=REGION))
             yield run, s3, sagemaker, glue_runs
 
 
