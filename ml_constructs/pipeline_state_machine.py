@@ -59,24 +59,32 @@ class PipelineFrame(Construct):
     def protect(self, state, *, not_transient: sfn.IChainable | None = None):
         return protect(state, self.notify_failure, not_transient=not_transient)
 
-    def protect_job(self, job: sfn.CustomState, *, kind: str) -> sfn.CustomState:
+    def protect_job(self, job: sfn.CustomState, *, kind: str,
+                    failure_handler: sfn.IChainable | None = None) -> sfn.CustomState:
         """`protect`, and a SageMaker `.sync` job that failed for a transient reason runs again
         as a new job (ml_constructs/job_retries.py); `kind` names its job under $.run.job_names.
-        """
+        Inside a Map's iteration, which cannot reach the pipeline's failure path, the
+        iteration's own `failure_handler` (a Fail state) takes what is not retried."""
+        handler = failure_handler or self.notify_failure
         # Catchers match in order: a refused create call (its generic name matches the job
         # retries' States.TaskFailed too), then a job that failed, then everything else.
-        retry_transient_api_errors(job, not_transient=self.notify_failure, error_path=ERROR_PATH)
+        retry_transient_api_errors(job, not_transient=handler, error_path=ERROR_PATH)
         retry_transient_failures(self, job, kind=kind, policy=self.job_retries,
-                                 failure_handler=self.notify_failure)
-        return catch_all(job, self.notify_failure)
+                                 failure_handler=handler)
+        return catch_all(job, handler)
 
-    def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
+    def validate_input(self, *, defaults: dict, platform: dict, state_id: str = "Validate input",
+                       data: dict | None = None,
+                       comment: str = "Merge the input over the stage defaults and validate it "
+                                      "before any job runs") -> tasks.LambdaInvoke:
         """First state: the execution input merged over `defaults`, validated, with derived names
-        and locations. Its output replaces the state, so later states read `$.<section>`."""
+        and locations. Its output replaces the state, so later states read `$.<section>`. With
+        `data` (what later states read of the data), the same validation once more, with the
+        rules that need it (runtime_scripts/pipeline_input/handler.py)."""
         if self._validator is None:
             raise ValueError(f"{self.pipeline}: validate_input needs the frame's validator")
         return self.protect(tasks.LambdaInvoke(
-            self, "Validate input",
+            self, state_id,
             lambda_function=self._validator.function,
             payload=sfn.TaskInput.from_object({
                 "pipeline": self.pipeline,
@@ -84,10 +92,11 @@ class PipelineFrame(Construct):
                 "input": sfn.JsonPath.object_at("$$.Execution.Input"),
                 "defaults": defaults,
                 "platform": platform,
+                **({"data": data} if data is not None else {}),
             }),
             payload_response_only=True,
             retry_on_service_exceptions=False,  # `protect` owns the retry policy
-            comment="Merge the input over the stage defaults and validate it before any job runs",
+            comment=comment,
         ))
 
     def notify(self, state_id: str, subject: str, message: dict) -> tasks.SnsPublish:

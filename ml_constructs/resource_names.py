@@ -42,7 +42,8 @@ TRAINING = "training"
 BATCH_INFERENCE = "batch-inference"
 DEPLOYMENT = "deployment"
 RETRAINING_GATE = "retraining-gate"
-PIPELINES = (TRAINING, BATCH_INFERENCE, DEPLOYMENT, RETRAINING_GATE)
+BACKTEST = "backtest"
+PIPELINES = (TRAINING, BATCH_INFERENCE, DEPLOYMENT, RETRAINING_GATE, BACKTEST)
 
 
 def bounded(name: str, limit: int) -> str:
@@ -118,6 +119,11 @@ class UseCaseNames:
     @property
     def training_runs_prefix(self) -> str:
         return f"runs/{self.use_case}/"
+
+    @property
+    def profiles_prefix(self) -> str:
+        """The artifacts bucket's folder of the data profiles a backtest's split job writes."""
+        return f"profiles/{self.use_case}/"
 
     @property
     def batch_runs_prefix(self) -> str:

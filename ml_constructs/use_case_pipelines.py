@@ -23,12 +23,15 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from config import StageConfig, UseCaseConfig
+from ml_constructs.backtest_pipeline import BacktestPipeline, BacktestPipelineProps
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
 from ml_constructs.glue_etl import GlueCatalog, GlueEtl, GlueEtlProps
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_defaults import (
+    backtest_defaults,
+    backtest_platform,
     batch_defaults,
     batch_platform,
     training_defaults,
@@ -36,12 +39,14 @@ from ml_constructs.pipeline_defaults import (
 )
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_triggers import ScheduledStart
-from ml_constructs.resource_names import BATCH_INFERENCE, TRAINING, UseCaseNames
+from ml_constructs.resource_names import BACKTEST, BATCH_INFERENCE, TRAINING, UseCaseNames
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
 
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
 BATCH_TIMEOUT = cdk.Duration.hours(12)
+# Windows run a few at a time, each a training pipeline of its own.
+BACKTEST_TIMEOUT = cdk.Duration.hours(72)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,24 @@ class UseCasePipelines(Construct):
         for pipeline in (training, batch):
             pipeline.node.add_dependency(group)
             shared.key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages
+        self.backtest_state_machine: sfn.StateMachine | None = None
+        if manifest.backtesting.allowed:
+            backtest = BacktestPipeline(self, "Backtest", props=BacktestPipelineProps(
+                frame=self._frame("BacktestFrame", "backtest", BACKTEST, config, shared),
+                job_settings=settings, execution_role=shared.execution_role,
+                raw_bucket=shared.raw_bucket, artifacts_bucket=shared.artifacts_bucket,
+                name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
+                profiles_prefix=names.profiles_prefix,
+                max_job_attempts=config.job_retries.max_attempts,
+                defaults=backtest_defaults(config, use_case,
+                                           raw_bucket=shared.raw_bucket.bucket_name),
+                platform=backtest_platform(config, use_case, artifacts_bucket=artifacts),
+            ), timeout=BACKTEST_TIMEOUT, **finish)
+            shared.key.grant_decrypt(backtest.state_machine)  # reads backtest.json, the profile
+            self.backtest_state_machine = backtest.state_machine
+            cdk.CfnOutput(self, "BacktestStateMachineArn",
+                          value=backtest.state_machine.state_machine_arn,
+                          description=f"{use_case.name}: the backtest state machine")
         names.tag(self)
 
         if use_case.batch_inference.schedule:

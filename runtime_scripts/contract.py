@@ -236,6 +236,7 @@ BACKTEST_MAX_WINDOWS = 100
 # `evaluations` (<k>/evaluation.json and predictions.csv of each window's evaluation job).
 PROCESSING_OUTPUT_WINDOW_PLAN = "plan"
 PROCESSING_OUTPUT_WINDOWS = "windows"
+PROCESSING_OUTPUT_WINDOW_SPEC = "spec"  # the dataset spec it used: each window's preprocessing
 PROCESSING_INPUT_WINDOW_PLAN = "plan"
 PROCESSING_INPUT_EVALUATIONS = "evaluations"
 PROCESSING_OUTPUT_BACKTEST = "backtest"

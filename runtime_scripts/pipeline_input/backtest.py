@@ -29,7 +29,7 @@ from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
 from .schema import AnyValue, Bool, Enum, Float, Int, ListOf, Nullable, Obj, S3Uri, Str
-from .training import PROCESSING
+from .training import PROCESSING, with_stopping_condition
 from .training import SCHEMA as TRAINING_SCHEMA
 from .values import check_tag_value
 
@@ -201,23 +201,31 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         arguments += ["--time", json.dumps(b["time"], sort_keys=True)]
     return {
         **doc,
+        "training": with_stopping_condition(doc["training"]),
         "quality_gate": gate.derive(doc["quality_gate"]),
         "platform": dict(platform),
         "split": {"arguments": arguments},
+        # Each window's evaluation job: the rows' predictions too, for the aggregate's ages.
+        "window_evaluation": {"arguments": ["--write-predictions"]},
         "run": {
             "pipeline": PIPELINE,
             "execution_name": execution_name,
             "prefix": prefix,
             "s3": {
+                "raw": doc["data"]["raw_s3_uri"],
                 "plan": f"{backtest}{contract.PROCESSING_OUTPUT_WINDOW_PLAN}/",
                 "items_key": f"{run_key}backtest/{contract.PROCESSING_OUTPUT_WINDOW_PLAN}/"
                              f"{contract.WINDOW_ITEMS_FILE}",
+                # Window k's rows under <windows>k/, its jobs' outputs under <window_runs>k/.
                 "windows": f"{backtest}{contract.PROCESSING_OUTPUT_WINDOWS}/",
+                "window_runs": f"{backtest}runs/",
+                "spec": f"{backtest}{contract.PROCESSING_OUTPUT_WINDOW_SPEC}/",
                 "evaluations": f"{backtest}{contract.PROCESSING_INPUT_EVALUATIONS}/",
                 "backtest": f"{backtest}{contract.PROCESSING_OUTPUT_BACKTEST}/",
-                "backtest_bucket": bucket,
-                "backtest_key": f"{run_key}backtest/{contract.PROCESSING_OUTPUT_BACKTEST}/"
-                                f"{contract.BACKTEST_FILE}",
+                # backtest.json, read by the gate (the S3 GetObject task: bucket and key).
+                "evaluation_bucket": bucket,
+                "evaluation_key": f"{run_key}backtest/{contract.PROCESSING_OUTPUT_BACKTEST}/"
+                                  f"{contract.BACKTEST_FILE}",
                 **profile_location(bucket, use_case, doc["data"]["raw_s3_uri"]),
             },
             "job_names": names.job_names(*prefix_args, WINDOW_JOBS, use_case=use_case),

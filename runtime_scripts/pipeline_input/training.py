@@ -112,6 +112,15 @@ def _check_pinned(doc: dict[str, Any], platform: dict[str, Any], out: list[Probl
                                    "(what its model is scored and served as)", render(value)))
 
 
+def with_stopping_condition(training: dict[str, Any]) -> dict[str, Any]:
+    """The `training` section with CreateTrainingJob's StoppingCondition (`stopping_condition`)."""
+    stopping = {"MaxRuntimeInSeconds": training["max_runtime_seconds"]}
+    if training["use_spot"]:
+        # CreateTrainingJob rejects MaxWaitTimeInSeconds unless managed spot training is on.
+        stopping["MaxWaitTimeInSeconds"] = training["max_wait_seconds"]
+    return {**training, "stopping_condition": stopping}
+
+
 def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
     """The validated document plus everything later states need, so none of them computes."""
     bucket = platform["artifacts_bucket"]
@@ -132,12 +141,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         "evaluation_bucket": bucket,
         "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
     }
-    training = dict(doc["training"])
-    stopping = {"MaxRuntimeInSeconds": training["max_runtime_seconds"]}
-    if training["use_spot"]:
-        # CreateTrainingJob rejects MaxWaitTimeInSeconds unless managed spot training is on.
-        stopping["MaxWaitTimeInSeconds"] = training["max_wait_seconds"]
-    training["stopping_condition"] = stopping
+    training = with_stopping_condition(doc["training"])
     return {
         **doc,
         "training": training,

@@ -116,3 +116,11 @@ def test_the_stage_defaults_of_every_backtestable_use_case_are_valid():
     for name in ("ames",):
         document = backtest(use_case=name)
         json.dumps(document)  # the state's next input: JSON only
+
+
+def test_the_readme_backtest_example_is_accepted():
+    from tests.infra.test_docs import readme_json
+
+    doc = backtest(readme_json("### Backtesting: "))
+    assert doc["backtest"]["training_window"] == "sliding"
+    assert "--first-cutoff" in doc["split"]["arguments"]

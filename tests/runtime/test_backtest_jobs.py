@@ -155,11 +155,6 @@ def test_the_aggregate_scores_each_window_the_windows_together_and_the_rows_by_a
     assert sum(a["rows"] for a in ages) == sum(rows)
     assert not document["quality_gate"]["passed"]
     assert "mae 20000.0000 is not <= 15000" in document["quality_gate"]["failed"]
-    from runtime_scripts.common.resampling.window_report import render
-
-    page = render(document, MANIFEST)
-    assert page.count("<figure>") == 2 * len(MANIFEST.metrics)
-    assert "2009-02 .. 2009-07" in page  # the first window's evaluated months
 
 
 def test_an_evaluation_of_another_window_is_refused(split, tmp_path):

@@ -11,6 +11,7 @@ Outputs, published together:
     plan/window-<k>.json    window k's manifest (its entry of plan.json)
     profile/profile.json    the data's files, sizes, periods and rows per period (what the
                             backtest's first state checks the next request on this data with)
+    spec/dataset.json       the dataset spec it used: what each window's preprocessing reads
     windows/<k>/train/rows.csv   the raw rows window k trains on: periods strictly before its
                                  cutoff less the gap (all columns, as read)
     windows/<k>/test/raw.csv     the raw rows it is evaluated on: the horizon from the cutoff
@@ -132,13 +133,15 @@ def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) 
     columns = [c for c in data.columns if c != PERIOD_COLUMN]
     entries, targets = [], {name: paths.processing_output(name) for name in (
         contract.PROCESSING_OUTPUT_WINDOW_PLAN, contract.PROCESSING_OUTPUT_WINDOWS,
-        contract.PROCESSING_OUTPUT_DATA_PROFILE)}
+        contract.PROCESSING_OUTPUT_DATA_PROFILE, contract.PROCESSING_OUTPUT_WINDOW_SPEC)}
     profile = data_profile(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec,
                            counts, len(data))
     with atomic_outputs(targets) as out:
         # First: a request refused below is then refused in the first second next time.
         (out[contract.PROCESSING_OUTPUT_DATA_PROFILE] / contract.DATA_PROFILE_FILE).write_text(
             json.dumps(profile, indent=2))
+        (out[contract.PROCESSING_OUTPUT_WINDOW_SPEC] / contract.DATASET_SPEC_FILE).write_text(
+            json.dumps(spec.to_dict(), indent=2))
         for window in planned:
             period = data[PERIOD_COLUMN]
             train = data[(period >= window.train_first) & (period <= window.train_last)]

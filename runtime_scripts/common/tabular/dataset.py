@@ -8,7 +8,7 @@ classes (`positive_label`, `negative_label`); a regression target, a number, nam
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from runtime_scripts.common.tabular.time_spec import TimeSpec, TimeSpecError
@@ -75,6 +75,15 @@ class DatasetSpec:
     @property
     def categorical_features(self) -> list[str]:
         return [n for n, k in self.features.items() if k == "categorical"]
+
+    def to_dict(self) -> dict:
+        """The spec as a document `from_dict` reads back."""
+        document = {key: value for key, value in asdict(self).items() if value is not None}
+        document |= {"clip_quantiles": list(self.clip_quantiles),
+                     "id_columns": list(self.id_columns)}
+        if self.time is not None:
+            document["time"] = self.time.to_dict()
+        return document
 
     @classmethod
     def load(cls, path: Path | None = None) -> DatasetSpec:

@@ -1,0 +1,344 @@
+"""The backtest pipeline: rolling-origin windows over time-ordered data, each window the use
+case's own preprocessing, training and evaluation, then one verdict over all of them.
+
+    Validate input -> (the data's files listed, its profile read: windows that do not fit are
+    refused within the first second when the data is what was profiled) -> Split windows
+    (processing: the plan, each window's rows, the data's profile) -> Backtest windows (a
+    distributed Map over the plan's items: preprocess, train, evaluate each window) -> Aggregate
+    windows (processing: per window, overall, by age, against the baseline; backtest_report.html)
+    -> Read evaluation (backtest.json) -> Backtest gate -> notification.
+
+A distributed Map runs each window as a child execution of this state machine (Step Functions
+starts them with this state machine's role), reading its items from the plan's items.json in
+S3, so a backtest of a hundred windows fans out without a payload limit; its iterations cannot
+reach the pipeline's failure path, so a window's job that fails for good fails its child with
+the job's error and cause, and the Map fails past `tolerated_failure_percentage` with every
+failed window's index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.pipeline_state_machine import PipelineFrame
+from ml_constructs.pipeline_states import (
+    ERROR_PATH,
+    PROCESSING,
+    TRAINING,
+    grant_sagemaker_jobs,
+    read_evaluation_state,
+    sagemaker_job_state,
+)
+from ml_constructs.training_pipeline import MODEL_SELECTOR
+from runtime_scripts import contract
+
+# The listing the first state compares with the data's profile: more files than this and the
+# check is left to the split job (a listing is one page; a state holds at most 256 KiB).
+DATA_LISTING_MAX_KEYS = 100
+PREPROCESSING_OUTPUTS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
+                         contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
+                         contract.PROCESSING_OUTPUT_TRANSFORM)
+WINDOW_JOBS = ("preprocessing", "training", "evaluation")
+INDEX = "$$.Map.Item.Value.index"
+
+
+class PlanItems(sfn.S3JsonItemReader):
+    """The plan's items.json as the Map's items, readable under the use case's runs/ only (CDK's
+    reader would grant every object of the bucket)."""
+
+    def __init__(self, *, bucket: s3.IBucket, key: str, objects: str) -> None:
+        super().__init__(bucket=bucket, key=key)
+        self._objects = objects
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return [iam.PolicyStatement(actions=["s3:GetObject"], resources=[self._objects])]
+
+
+@dataclass(frozen=True)
+class BacktestPipelineProps:
+    frame: PipelineFrame
+    job_settings: jobs.JobSettings
+    execution_role: iam.IRole
+    raw_bucket: s3.IBucket
+    artifacts_bucket: s3.IBucket
+    name_prefix: str  # the stage's: every job name starts with it
+    runs_prefix: str  # the artifacts bucket's folder of this use case's executions
+    profiles_prefix: str  # and of its data profiles
+    max_job_attempts: int  # job_retries.max_attempts: one name per attempt of each job
+    defaults: dict
+    platform: dict
+
+
+class BacktestPipeline(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: BacktestPipelineProps,
+                 **finish_kwargs) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        frame = props.frame
+        validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
+        split_entry, split = self._split()
+        aggregate = self._aggregate()
+        validate.next(self._data_check(then=split_entry))
+        split.next(self._windows()).next(aggregate)
+        aggregate.next(frame.protect(read_evaluation_state(
+            self, props.artifacts_bucket, f"{props.runs_prefix}*"))).next(self._gate())
+        self.state_machine = frame.finish(validate, **finish_kwargs)
+        grant_sagemaker_jobs(self, self.state_machine.role, [PROCESSING, TRAINING],
+                             name_prefix=props.name_prefix, execution_role=props.execution_role)
+        frame.acknowledge_policy(
+            self.state_machine,
+            "Reads backtest.json and the window plan under its use case's per-execution runs/ "
+            "prefix and the data profiles under its own profiles/ prefix; lists the raw bucket "
+            "(the data's files, one prefix per request).",
+            wildcard_findings(resources=(
+                in_finding(self, props.artifacts_bucket.arn_for_objects(f"{props.runs_prefix}*")),
+                in_finding(self, props.artifacts_bucket.arn_for_objects(
+                    f"{props.profiles_prefix}*")),
+            )),
+        )
+        acknowledge_role_policy(
+            self.state_machine.node.find_child("DistributedMapPolicy"),
+            "A distributed Map runs each window as a child execution that Step Functions names "
+            "after the Map Run, under this state machine's name: CDK grants describing and "
+            "stopping exactly those executions of this one state machine.",
+            wildcard_findings(resources=tuple(self._map_findings())))
+
+    # --- does the request fit the data? --------------------------------------------------------
+    def _data_check(self, *, then: sfn.IChainable) -> sfn.IChainable:
+        """The data's files and their profile, then the first state's rules once more with
+        them. Data outside the stage's raw bucket (which this role may not list) or never
+        profiled leaves the check to the split job."""
+        props = self.props
+        skip = sfn.Pass(self, "No data profile to check against",
+                        result_path=sfn.JsonPath.DISCARD,
+                        comment="The split job checks the windows against the data itself")
+        skip.next(then)
+        listing = props.frame.protect(tasks.CallAwsService(
+            self, "List the data's files", service="s3", action="listObjectsV2",
+            parameters={"Bucket.$": "$.run.s3.data_bucket", "Prefix.$": "$.run.s3.data_prefix",
+                        "MaxKeys": DATA_LISTING_MAX_KEYS},
+            iam_action="s3:ListBucket", iam_resources=[props.raw_bucket.bucket_arn],
+            result_path="$.data_check.listing"))
+        profile = tasks.CallAwsService(
+            self, "Read the data's profile", service="s3", action="getObject",
+            parameters={"Bucket.$": "$.run.s3.profile_bucket", "Key.$": "$.run.s3.profile_key"},
+            iam_resources=[props.artifacts_bucket.arn_for_objects(f"{props.profiles_prefix}*")],
+            result_selector={"document.$": "States.StringToJson($.Body)"},
+            result_path="$.data_check.profile")
+        # Never profiled: the first backtest of this data. Any other error is one.
+        profile.add_catch(skip, errors=["S3.NoSuchKeyException"],
+                          result_path=sfn.JsonPath.DISCARD)
+        props.frame.protect(profile)
+        check = props.frame.validate_input(
+            defaults=props.defaults, platform=props.platform,
+            state_id="Check the windows against the data",
+            data={"profile": sfn.JsonPath.object_at("$.data_check.profile.document"),
+                  "listing": sfn.JsonPath.object_at("$.data_check.listing"),
+                  "prefix": sfn.JsonPath.string_at("$.run.s3.data_prefix")},
+            comment="The same validation with the data's profile, when the data is the "
+                    "profiled one: windows that do not fit are refused before any job runs")
+        listing.next(profile).next(check).next(then)
+        return (sfn.Choice(self, "Data in the raw bucket?")
+                .when(sfn.Condition.string_equals("$.run.s3.data_bucket",
+                                                  props.raw_bucket.bucket_name), listing)
+                .otherwise(skip))
+
+    # --- split ---------------------------------------------------------------------------------
+    def _split(self) -> tuple[sfn.IChainable, sfn.CustomState]:
+        props = self.props
+        outputs = [jobs.processing_output(name, f"$.run.s3.{path}") for name, path in (
+            (contract.PROCESSING_OUTPUT_WINDOW_PLAN, "plan"),
+            (contract.PROCESSING_OUTPUT_WINDOWS, "windows"),
+            (contract.PROCESSING_OUTPUT_DATA_PROFILE, "profile"),
+            (contract.PROCESSING_OUTPUT_WINDOW_SPEC, "spec"))]
+        job = props.frame.protect_job(sagemaker_job_state(
+            self, "Split windows", PROCESSING,
+            jobs.processing_job(props.job_settings, job_name_path="$.run.job_names.window_split",
+                                command=["process", "window-split"],
+                                inputs="$.split_job.inputs", outputs=outputs,
+                                data_path="$.run.s3.raw", arguments_path="$.split.arguments"),
+            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.window_split",
+            comment="Cut the data into rolling-origin windows: each window's training rows "
+                    "strictly before its cutoff less the gap, its evaluated rows after it",
+        ), kind="window_split")
+        raw = jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw")
+        spec = jobs.processing_input(contract.PROCESSING_INPUT_CONFIG,
+                                     "$.data.dataset_spec_s3_uri")
+        bundled = sfn.Pass(self, "Split with the bundled dataset spec",
+                           parameters={"inputs": [raw]}, result_path="$.split_job")
+        custom = sfn.Pass(self, "Split with the dataset spec from S3",
+                          parameters={"inputs": [raw, spec]}, result_path="$.split_job")
+        bundled.next(job)
+        custom.next(job)
+        entry = (sfn.Choice(self, "Backtest dataset spec given?")
+                 .when(sfn.Condition.is_string("$.data.dataset_spec_s3_uri"), custom)
+                 .otherwise(bundled))
+        return entry, job
+
+    # --- the windows -----------------------------------------------------------------------------
+    def _windows(self) -> sfn.DistributedMap:
+        props = self.props
+        windows = sfn.DistributedMap(
+            self, "Backtest windows",
+            item_reader=PlanItems(bucket=props.artifacts_bucket,
+                                  key=sfn.JsonPath.string_at("$.run.s3.items_key"),
+                                  objects=props.artifacts_bucket.arn_for_objects(
+                                      f"{props.runs_prefix}*")),
+            item_selector=self._window_state(),
+            max_concurrency_path="$.backtest.max_concurrency",
+            tolerated_failure_percentage_path="$.backtest.tolerated_failure_percentage",
+            map_execution_type=sfn.StateMachineType.STANDARD,
+            result_path=sfn.JsonPath.DISCARD,
+            comment="Each window: the use case's preprocessing, training and evaluation",
+        )
+        windows.item_processor(self._window())
+        props.frame.protect(windows)
+        return windows
+
+    def _window_state(self) -> dict:
+        """What one window's iteration sees: the pipeline's sections, and a `run` with the
+        window's own S3 locations and job names (the validator's, with '-w<index>')."""
+        def under(prefix: str, path: str = "") -> str:
+            return f"States.Format('{{}}{{}}/{path}', $.run.s3.{prefix}, {INDEX})"
+
+        def named(name: str) -> str:
+            return f"States.Format('{{}}-w{{}}', {name}, {INDEX})"
+
+        attempts = self.props.max_job_attempts
+        s3_paths = {
+            "raw.$": under("windows", "train/"), "test_rows.$": under("windows", "test/"),
+            "spec.$": "$.run.s3.spec",
+            **{f"{name}.$": under("window_runs", f"preprocessing/{name}/")
+               for name in PREPROCESSING_OUTPUTS},
+            "model_output.$": under("window_runs", "training/"),
+            "checkpoints.$": under("window_runs", "checkpoints/"),
+            "evaluation.$": under("evaluations"),
+        }
+        return {
+            "processing.$": "$.processing",
+            "training.$": "$.training",
+            "window_evaluation.$": "$.window_evaluation",
+            "run": {
+                "execution_name.$": "$.run.execution_name",
+                "window.$": INDEX,
+                "s3": s3_paths,
+                "job_names": {f"{kind}.$": named(f"$.run.item_job_names.{kind}")
+                              for kind in WINDOW_JOBS},
+                "job_attempts": {kind: {"attempt": 1, "names.$": "States.Array({})".format(
+                    ", ".join(named(f"States.ArrayGetItem($.run.item_job_attempts.{kind}.names, "
+                                    f"{n})") for n in range(attempts)))}
+                                 for kind in WINDOW_JOBS},
+            },
+        }
+
+    def _window(self) -> sfn.IChainable:
+        props, frame = self.props, self.props.frame
+        settings = props.job_settings
+        failed = sfn.Fail(self, "Window failed", error_path=f"{ERROR_PATH}.Error",
+                          cause_path=f"{ERROR_PATH}.Cause")
+        preprocess = frame.protect_job(sagemaker_job_state(
+            self, "Preprocess window", PROCESSING,
+            jobs.processing_job(
+                settings, job_name_path="$.run.job_names.preprocessing",
+                command=["process", "preprocess"],
+                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw"),
+                        jobs.processing_input(contract.PROCESSING_INPUT_CONFIG,
+                                              "$.run.s3.spec")],
+                outputs=[jobs.processing_output(name, f"$.run.s3.{name}")
+                         for name in PREPROCESSING_OUTPUTS],
+                data_path="$.run.s3.raw"),
+            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.preprocessing",
+            comment="The use case's preprocessing on the window's training rows",
+        ), kind="preprocessing", failure_handler=failed)
+        train = frame.protect_job(sagemaker_job_state(
+            self, "Train window", TRAINING, jobs.training_job(settings),
+            result_selector=MODEL_SELECTOR, result_path="$.model",
+            comment="The use case's training job on the window's training rows",
+        ), kind="training", failure_handler=failed)
+        evaluate = frame.protect_job(sagemaker_job_state(
+            self, "Evaluate window", PROCESSING,
+            jobs.processing_job(
+                settings, job_name_path="$.run.job_names.evaluation",
+                command=["process", "evaluate"],
+                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_MODEL,
+                                              "$.model.artifacts"),
+                        jobs.processing_input(contract.PROCESSING_INPUT_TEST,
+                                              "$.run.s3.test_rows")],
+                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_EVALUATION,
+                                                "$.run.s3.evaluation")],
+                data_path="$.run.s3.test_rows",
+                arguments_path="$.window_evaluation.arguments"),
+            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.evaluation",
+            comment="Score the window's horizon with its model; keep each row's prediction",
+        ), kind="evaluation", failure_handler=failed)
+        done = sfn.Pass(self, "Window done", parameters={"window.$": "$.run.window"},
+                        comment="A small result: the aggregate reads the evaluations from S3")
+        return preprocess.next(train).next(evaluate).next(done)
+
+    def _map_findings(self) -> list[str]:
+        """The child executions CDK's distributed Map lets the state machine describe and stop:
+        Step Functions names them after the Map Run, under this state machine's name."""
+        stack = cdk.Stack.of(self)
+        logical_id = stack.resolve(
+            self.state_machine.node.default_child.logical_id)  # type: ignore[union-attr]
+        name = json.dumps({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": logical_id}]}]},
+                          separators=(",", ":"))
+        # CDK writes the partition and region as the stage's (its env), not as references.
+        base = (f"arn:{stack.resolve(stack.partition)}:states:{stack.resolve(stack.region)}:"
+                "<AWS::AccountId>:execution:NAME")
+        return [base.replace("NAME", f"{name}:*"), base.replace("NAME", f"{name}/*:*")]
+
+    # --- aggregate and gate ----------------------------------------------------------------------
+    def _aggregate(self) -> sfn.CustomState:
+        return self.props.frame.protect_job(sagemaker_job_state(
+            self, "Aggregate windows", PROCESSING,
+            jobs.processing_job(
+                self.props.job_settings, job_name_path="$.run.job_names.window_aggregate",
+                command=["process", "window-aggregate"],
+                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_WINDOW_PLAN,
+                                              "$.run.s3.plan"),
+                        jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
+                                              "$.run.s3.evaluations")],
+                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_BACKTEST,
+                                                "$.run.s3.backtest")],
+                data_path="$.run.s3.raw", arguments_path="$.quality_gate.arguments"),
+            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.aggregate",
+            comment="Each metric per window, over the windows and by age, against the "
+                    "baseline; judge the gate on the means; write backtest_report.html",
+        ), kind="window_aggregate")
+
+    def _gate(self) -> sfn.IChainable:
+        frame = self.props.frame
+        verdict = "$.evaluation.document.quality_gate"
+        passed = frame.notify("Notify backtest passed", f"{frame.state_machine_name}: passed", {
+            "status": "PASSED",
+            "metrics": sfn.JsonPath.object_at("$.evaluation.document.metrics"),
+            "report": sfn.JsonPath.string_at("$.run.s3.backtest"),
+        })
+        passed.next(sfn.Succeed(self, "Backtest passed"))
+        reason = sfn.Pass(self, "Explain backtest rejection", parameters={
+            "status": "REJECTED",
+            "reason.$": ("States.Format('Backtest gate failed: {}; mean metrics over the "
+                         f"windows: {{}}', {verdict}.failed, "
+                         "States.JsonToString($.evaluation.document.metrics))"),
+        }, result_path="$.outcome")
+        rejected = frame.notify("Notify backtest rejection",
+                                f"{frame.state_machine_name}: gate failed", {
+                                    "status": "REJECTED",
+                                    "reason": sfn.JsonPath.string_at("$.outcome.reason"),
+                                    "report": sfn.JsonPath.string_at("$.run.s3.backtest")})
+        reason.next(rejected).next(sfn.Succeed(self, "Backtest failed its gate"))
+        return (sfn.Choice(self, "Backtest gate",
+                           comment="Pass when every condition held on the windows' means")
+                .when(sfn.Condition.boolean_equals(f"{verdict}.passed", True), passed)
+                .otherwise(reason))
