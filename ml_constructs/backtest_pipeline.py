@@ -8,33 +8,36 @@ case's own preprocessing, training and evaluation, then one verdict over all of 
     windows (processing: per window, overall, by age, against the baseline; backtest_report.html)
     -> Read evaluation (backtest.json) -> Backtest gate -> notification.
 
-A distributed Map runs each window as a child execution of this state machine (Step Functions
-starts them with this state machine's role), reading its items from the plan's items.json in
-S3, so a backtest of a hundred windows fans out without a payload limit; its iterations cannot
-reach the pipeline's failure path, so a window's job that fails for good fails its child with
-the job's error and cause, and the Map fails past `tolerated_failure_percentage` with every
-failed window's index.
+The windows fan out through the platform's fan-out construct (ml_constructs/fan_out.py, as
+cross-validation's folds): a distributed Map over the plan's items.json, each window a child
+execution whose jobs fail into the item's own failure path; the Map fails past
+`tolerated_failure_percentage` with every failed window's index, and the aggregate judges the
+windows that were evaluated.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import dataclass
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
-from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.api_retries import retry_transient_api_errors
+from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     ERROR_PATH,
     PROCESSING,
     TRAINING,
+    catch_all,
+    dataset_spec_choice,
     grant_sagemaker_jobs,
     read_evaluation_state,
     sagemaker_job_state,
@@ -50,18 +53,7 @@ PREPROCESSING_OUTPUTS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_O
                          contract.PROCESSING_OUTPUT_TRANSFORM)
 WINDOW_JOBS = ("preprocessing", "training", "evaluation")
 INDEX = "$$.Map.Item.Value.index"
-
-
-class PlanItems(sfn.S3JsonItemReader):
-    """The plan's items.json as the Map's items, readable under the use case's runs/ only (CDK's
-    reader would grant every object of the bucket)."""
-
-    def __init__(self, *, bucket: s3.IBucket, key: str, objects: str) -> None:
-        super().__init__(bucket=bucket, key=key)
-        self._objects = objects
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        return [iam.PolicyStatement(actions=["s3:GetObject"], resources=[self._objects])]
+WINDOW = "Window"  # the Map's label and the prefix of its iteration's states
 
 
 @dataclass(frozen=True)
@@ -71,9 +63,11 @@ class BacktestPipelineProps:
     execution_role: iam.IRole
     raw_bucket: s3.IBucket
     artifacts_bucket: s3.IBucket
+    key: kms.IKey
     name_prefix: str  # the stage's: every job name starts with it
     runs_prefix: str  # the artifacts bucket's folder of this use case's executions
     profiles_prefix: str  # and of its data profiles
+    map_results_prefix: str  # where the Map writes its results
     max_job_attempts: int  # job_retries.max_attempts: one name per attempt of each job
     defaults: dict
     platform: dict
@@ -84,34 +78,36 @@ class BacktestPipeline(Construct):
                  **finish_kwargs) -> None:
         super().__init__(scope, construct_id)
         self.props = props
+        # Each window runs the use case's own script-mode training, as cross-validation's
+        # folds do: what is backtested is the use case's training code.
+        self.settings = dataclasses.replace(props.job_settings, builtin_training=False,
+                                            training_image_uri=props.job_settings.image_uri)
         frame = props.frame
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
-        split_entry, split = self._split()
+        split = self._split()
+        fan_out = self._windows()
         aggregate = self._aggregate()
-        validate.next(self._data_check(then=split_entry))
-        split.next(self._windows()).next(aggregate)
+        validate.next(self._data_check(then=dataset_spec_choice(
+            self, split, [jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw")],
+            "$.split_job")))
+        split.next(catch_all(fan_out.state, frame.notify_failure))
+        fan_out.state.next(aggregate)
         aggregate.next(frame.protect(read_evaluation_state(
             self, props.artifacts_bucket, f"{props.runs_prefix}*"))).next(self._gate())
         self.state_machine = frame.finish(validate, **finish_kwargs)
+        fan_out.grant(self.state_machine)
         grant_sagemaker_jobs(self, self.state_machine.role, [PROCESSING, TRAINING],
                              name_prefix=props.name_prefix, execution_role=props.execution_role)
         frame.acknowledge_policy(
             self.state_machine,
-            "Reads backtest.json and the window plan under its use case's per-execution runs/ "
-            "prefix and the data profiles under its own profiles/ prefix; lists the raw bucket "
-            "(the data's files, one prefix per request).",
+            "Reads backtest.json under its use case's per-execution runs/ prefix and the data "
+            "profiles under its own profiles/ prefix (one per data location).",
             wildcard_findings(resources=(
                 in_finding(self, props.artifacts_bucket.arn_for_objects(f"{props.runs_prefix}*")),
                 in_finding(self, props.artifacts_bucket.arn_for_objects(
                     f"{props.profiles_prefix}*")),
             )),
         )
-        acknowledge_role_policy(
-            self.state_machine.node.find_child("DistributedMapPolicy"),
-            "A distributed Map runs each window as a child execution that Step Functions names "
-            "after the Map Run, under this state machine's name: CDK grants describing and "
-            "stopping exactly those executions of this one state machine.",
-            wildcard_findings(resources=tuple(self._map_findings())))
 
     # --- does the request fit the data? --------------------------------------------------------
     def _data_check(self, *, then: sfn.IChainable) -> sfn.IChainable:
@@ -133,12 +129,19 @@ class BacktestPipeline(Construct):
             self, "Read the data's profile", service="s3", action="getObject",
             parameters={"Bucket.$": "$.run.s3.profile_bucket", "Key.$": "$.run.s3.profile_key"},
             iam_resources=[props.artifacts_bucket.arn_for_objects(f"{props.profiles_prefix}*")],
+            # Without s3:ListBucket S3 answers a missing key with AccessDenied, not NoSuchKey.
+            additional_iam_statements=[iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[props.artifacts_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{props.profiles_prefix}*"}})],
             result_selector={"document.$": "States.StringToJson($.Body)"},
             result_path="$.data_check.profile")
-        # Never profiled: the first backtest of this data. Any other error is one.
+        # Catchers match in order: the generic name's transient check first (api_retries.py),
+        # then never profiled (the first backtest of this data), then everything else.
+        retry_transient_api_errors(profile, not_transient=props.frame.notify_failure,
+                                   error_path=ERROR_PATH)
         profile.add_catch(skip, errors=["S3.NoSuchKeyException"],
                           result_path=sfn.JsonPath.DISCARD)
-        props.frame.protect(profile)
+        catch_all(profile, props.frame.notify_failure)
         check = props.frame.validate_input(
             defaults=props.defaults, platform=props.platform,
             state_id="Check the windows against the data",
@@ -154,16 +157,15 @@ class BacktestPipeline(Construct):
                 .otherwise(skip))
 
     # --- split ---------------------------------------------------------------------------------
-    def _split(self) -> tuple[sfn.IChainable, sfn.CustomState]:
-        props = self.props
+    def _split(self) -> sfn.CustomState:
         outputs = [jobs.processing_output(name, f"$.run.s3.{path}") for name, path in (
             (contract.PROCESSING_OUTPUT_WINDOW_PLAN, "plan"),
             (contract.PROCESSING_OUTPUT_WINDOWS, "windows"),
             (contract.PROCESSING_OUTPUT_DATA_PROFILE, "profile"),
             (contract.PROCESSING_OUTPUT_WINDOW_SPEC, "spec"))]
-        job = props.frame.protect_job(sagemaker_job_state(
+        return self.props.frame.protect_job(sagemaker_job_state(
             self, "Split windows", PROCESSING,
-            jobs.processing_job(props.job_settings, job_name_path="$.run.job_names.window_split",
+            jobs.processing_job(self.settings, job_name_path="$.run.job_names.window_split",
                                 command=["process", "window-split"],
                                 inputs="$.split_job.inputs", outputs=outputs,
                                 data_path="$.run.s3.raw", arguments_path="$.split.arguments"),
@@ -171,39 +173,27 @@ class BacktestPipeline(Construct):
             comment="Cut the data into rolling-origin windows: each window's training rows "
                     "strictly before its cutoff less the gap, its evaluated rows after it",
         ), kind="window_split")
-        raw = jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw")
-        spec = jobs.processing_input(contract.PROCESSING_INPUT_CONFIG,
-                                     "$.data.dataset_spec_s3_uri")
-        bundled = sfn.Pass(self, "Split with the bundled dataset spec",
-                           parameters={"inputs": [raw]}, result_path="$.split_job")
-        custom = sfn.Pass(self, "Split with the dataset spec from S3",
-                          parameters={"inputs": [raw, spec]}, result_path="$.split_job")
-        bundled.next(job)
-        custom.next(job)
-        entry = (sfn.Choice(self, "Backtest dataset spec given?")
-                 .when(sfn.Condition.is_string("$.data.dataset_spec_s3_uri"), custom)
-                 .otherwise(bundled))
-        return entry, job
 
     # --- the windows -----------------------------------------------------------------------------
-    def _windows(self) -> sfn.DistributedMap:
+    def _windows(self) -> FanOut:
         props = self.props
-        windows = sfn.DistributedMap(
-            self, "Backtest windows",
-            item_reader=PlanItems(bucket=props.artifacts_bucket,
-                                  key=sfn.JsonPath.string_at("$.run.s3.items_key"),
-                                  objects=props.artifacts_bucket.arn_for_objects(
-                                      f"{props.runs_prefix}*")),
-            item_selector=self._window_state(),
-            max_concurrency_path="$.backtest.max_concurrency",
-            tolerated_failure_percentage_path="$.backtest.tolerated_failure_percentage",
-            map_execution_type=sfn.StateMachineType.STANDARD,
-            result_path=sfn.JsonPath.DISCARD,
-            comment="Each window: the use case's preprocessing, training and evaluation",
-        )
-        windows.item_processor(self._window())
-        props.frame.protect(windows)
-        return windows
+        return FanOut(self, "Windows", state_id="Backtest windows", iteration=self._window(),
+                      props=FanOutProps(
+                          bucket=props.artifacts_bucket, key=props.key,
+                          item_list_bucket_path="$.run.s3.items_bucket",
+                          item_list_key_path="$.run.s3.items_key",
+                          item_list_objects=f"{props.runs_prefix}*/backtest/"
+                                            f"{contract.PROCESSING_OUTPUT_WINDOW_PLAN}/"
+                                            f"{contract.WINDOW_ITEMS_FILE}",
+                          results_prefix=props.map_results_prefix,
+                          item_selector=self._window_state(),
+                          max_concurrency_path="$.backtest.max_concurrency",
+                          tolerated_failure_percentage_path=(
+                              "$.backtest.tolerated_failure_percentage"),
+                          label=WINDOW, state_machine_name=props.frame.state_machine_name,
+                          result_path="$.fan_out",
+                          comment="Each window a child execution: the use case's own "
+                                  "preprocessing, training and evaluation"))
 
     def _window_state(self) -> dict:
         """What one window's iteration sees: the pipeline's sections, and a `run` with the
@@ -216,7 +206,7 @@ class BacktestPipeline(Construct):
 
         attempts = self.props.max_job_attempts
         s3_paths = {
-            "raw.$": under("windows", "train/"), "test_rows.$": under("windows", "test/"),
+            "raw.$": under("windows", "train/"), "holdout.$": under("windows", "test/"),
             "spec.$": "$.run.s3.spec",
             **{f"{name}.$": under("window_runs", f"preprocessing/{name}/")
                for name in PREPROCESSING_OUTPUTS},
@@ -242,68 +232,41 @@ class BacktestPipeline(Construct):
         }
 
     def _window(self) -> sfn.IChainable:
-        props, frame = self.props, self.props.frame
-        settings = props.job_settings
-        failed = sfn.Fail(self, "Window failed", error_path=f"{ERROR_PATH}.Error",
-                          cause_path=f"{ERROR_PATH}.Cause")
-        preprocess = frame.protect_job(sagemaker_job_state(
-            self, "Preprocess window", PROCESSING,
-            jobs.processing_job(
-                settings, job_name_path="$.run.job_names.preprocessing",
-                command=["process", "preprocess"],
-                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw"),
-                        jobs.processing_input(contract.PROCESSING_INPUT_CONFIG,
-                                              "$.run.s3.spec")],
-                outputs=[jobs.processing_output(name, f"$.run.s3.{name}")
-                         for name in PREPROCESSING_OUTPUTS],
-                data_path="$.run.s3.raw"),
+        item = ItemFrame(self, "WindowFrame", label=WINDOW, index_path="$.run.window",
+                         job_retries=self.props.frame.job_retries)
+        preprocess = item.protect_job(sagemaker_job_state(
+            self, f"{WINDOW}: preprocess", PROCESSING,
+            jobs.preprocessing_job(self.settings, data_path="$.run.s3.raw", inputs=[
+                jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw"),
+                jobs.processing_input(contract.PROCESSING_INPUT_HOLDOUT, "$.run.s3.holdout"),
+                jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.run.s3.spec")]),
             result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.preprocessing",
-            comment="The use case's preprocessing on the window's training rows",
-        ), kind="preprocessing", failure_handler=failed)
-        train = frame.protect_job(sagemaker_job_state(
-            self, "Train window", TRAINING, jobs.training_job(settings),
+            comment="The use case's preprocessing on the window's training rows; its horizon "
+                    "is the test split",
+        ), kind="preprocessing")
+        train = item.protect_job(sagemaker_job_state(
+            self, f"{WINDOW}: train", TRAINING, jobs.training_job(self.settings),
             result_selector=MODEL_SELECTOR, result_path="$.model",
-            comment="The use case's training job on the window's training rows",
-        ), kind="training", failure_handler=failed)
-        evaluate = frame.protect_job(sagemaker_job_state(
-            self, "Evaluate window", PROCESSING,
-            jobs.processing_job(
-                settings, job_name_path="$.run.job_names.evaluation",
-                command=["process", "evaluate"],
-                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_MODEL,
-                                              "$.model.artifacts"),
-                        jobs.processing_input(contract.PROCESSING_INPUT_TEST,
-                                              "$.run.s3.test_rows")],
-                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_EVALUATION,
-                                                "$.run.s3.evaluation")],
-                data_path="$.run.s3.test_rows",
-                arguments_path="$.window_evaluation.arguments"),
+            comment="The use case's training on the window's training rows",
+        ), kind="training")
+        evaluate = item.protect_job(sagemaker_job_state(
+            self, f"{WINDOW}: evaluate", PROCESSING,
+            jobs.evaluation_job(self.settings, arguments_path="$.window_evaluation.arguments"),
             result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.evaluation",
             comment="Score the window's horizon with its model; keep each row's prediction",
-        ), kind="evaluation", failure_handler=failed)
-        done = sfn.Pass(self, "Window done", parameters={"window.$": "$.run.window"},
-                        comment="A small result: the aggregate reads the evaluations from S3")
-        return preprocess.next(train).next(evaluate).next(done)
-
-    def _map_findings(self) -> list[str]:
-        """The child executions CDK's distributed Map lets the state machine describe and stop:
-        Step Functions names them after the Map Run, under this state machine's name."""
-        stack = cdk.Stack.of(self)
-        logical_id = stack.resolve(
-            self.state_machine.node.default_child.logical_id)  # type: ignore[union-attr]
-        name = json.dumps({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": logical_id}]}]},
-                          separators=(",", ":"))
-        # CDK writes the partition and region as the stage's (its env), not as references.
-        base = (f"arn:{stack.resolve(stack.partition)}:states:{stack.resolve(stack.region)}:"
-                "<AWS::AccountId>:execution:NAME")
-        return [base.replace("NAME", f"{name}:*"), base.replace("NAME", f"{name}/*:*")]
+        ), kind="evaluation")
+        done = sfn.Pass(self, f"{WINDOW} evaluated", parameters={
+            "window.$": "$.run.window", "evaluation.$": "$.run.s3.evaluation"},
+            comment="A small result: the aggregate reads the evaluations from S3")
+        preprocess.next(train).next(evaluate).next(done)
+        return preprocess
 
     # --- aggregate and gate ----------------------------------------------------------------------
     def _aggregate(self) -> sfn.CustomState:
         return self.props.frame.protect_job(sagemaker_job_state(
             self, "Aggregate windows", PROCESSING,
             jobs.processing_job(
-                self.props.job_settings, job_name_path="$.run.job_names.window_aggregate",
+                self.settings, job_name_path="$.run.job_names.window_aggregate",
                 command=["process", "window-aggregate"],
                 inputs=[jobs.processing_input(contract.PROCESSING_INPUT_WINDOW_PLAN,
                                               "$.run.s3.plan"),
@@ -323,7 +286,8 @@ class BacktestPipeline(Construct):
         passed = frame.notify("Notify backtest passed", f"{frame.state_machine_name}: passed", {
             "status": "PASSED",
             "metrics": sfn.JsonPath.object_at("$.evaluation.document.metrics"),
-            "report": sfn.JsonPath.string_at("$.run.s3.backtest"),
+            "report": sfn.JsonPath.format("{}" + contract.BACKTEST_REPORT_FILE,
+                                          sfn.JsonPath.string_at("$.run.s3.backtest")),
         })
         passed.next(sfn.Succeed(self, "Backtest passed"))
         reason = sfn.Pass(self, "Explain backtest rejection", parameters={

@@ -12,6 +12,7 @@ import json
 from config import JobResources, StageConfig, UseCaseConfig
 from config.training import objective_metrics
 from ml_constructs.resource_names import UseCaseNames
+from runtime_scripts.common.manifest import Resampling
 
 
 def _resources(resources: JobResources) -> dict:
@@ -126,26 +127,78 @@ def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
             "content_types": batch_content_types(use_case)}
 
 
+# Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,
+# all of them at once, none may fail.
+CV_FOLDS = 5
+CV_SEED = 42
+CV_MAX_CONCURRENCY = 5
+CV_TOLERATED_FAILURE_PERCENTAGE = 0
+
+
+def cross_validation_gate(use_case: UseCaseConfig,
+                          resampling: Resampling | None = None) -> list[dict]:
+    """The use case's gate on each metric's mean, and its manifest's bounds on the spread
+    (of its cross-validation, or of the `resampling` given: its backtest's)."""
+    limits = (resampling or use_case.manifest.cross_validation).max_std
+    return [*({"metric": c.metric, "statistic": "mean", "comparison": c.comparison,
+               "threshold": c.threshold} for c in use_case.gate),
+            *({"metric": limit.metric, "statistic": "std", "comparison": "<=",
+               "threshold": limit.max_std} for limit in limits)]
+
+
+def cross_validation_defaults(config: StageConfig, use_case: UseCaseConfig, *,
+                              raw_bucket: str) -> dict:
+    training = training_defaults(config, use_case, raw_bucket=raw_bucket, curated_bucket="")
+    return {
+        "data": {"input_s3_uri": _s3(raw_bucket, use_case.prefix), "dataset_spec_s3_uri": None},
+        "processing": training["processing"],
+        "training": training["training"],
+        "cross_validation": {"folds": CV_FOLDS, "seed": CV_SEED, "group_column": None,
+                             "max_concurrency": CV_MAX_CONCURRENCY,
+                             "tolerated_failure_percentage": CV_TOLERATED_FAILURE_PERCENTAGE},
+        "quality_gate": {"conditions": cross_validation_gate(use_case)},
+    }
+
+
+def dataset_columns(use_case: UseCaseConfig) -> list[str]:
+    """The columns of the use case's bundled dataset spec: what a group column may name."""
+    manifest = use_case.manifest
+    spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    return [spec["target"], *spec.get("id_columns", []), *spec["features"]]
+
+
+def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,
+                              artifacts_bucket: str) -> dict:
+    training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)
+    resampling = use_case.manifest.cross_validation
+    return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+            "gate_metrics": training["gate_metrics"],
+            "gate_requires_one_of": training["gate_requires_one_of"],
+            "refusal": resampling.refusal or None,
+            "dataset_columns": dataset_columns(use_case)}
+
+
 # A backtest's fan-out: windows two at a time by default, none may fail (each window is one
 # point of the metric over time; a missing one would hide where the model broke).
 BACKTEST_MAX_CONCURRENCY = 2
+BACKTEST_TOLERATED_FAILURE_PERCENTAGE = 0
 
 
 def backtest_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
-    """The backtest pipeline's defaults: the training pipeline's data, resources and gate (on
-    the mean over the windows), the window request the manifest declares."""
+    """The backtest pipeline's defaults: the training pipeline's data and resources, the
+    manifest's window request, the resampling gate on the windows' statistics."""
     training = training_defaults(config, use_case, raw_bucket=raw_bucket, curated_bucket="")
-    backtesting = use_case.manifest.backtesting
+    setup = use_case.manifest.backtest_setup
     return {
         "data": {k: training["data"][k] for k in ("raw_s3_uri", "dataset_spec_s3_uri")},
         "processing": training["processing"],
         "training": training["training"],
-        "backtest": {"windows": backtesting.windows, "first_cutoff": None,
-                     "horizon": backtesting.horizon, "step": None,
-                     "training_window": "expanding", "training_periods": None, "gap": 0,
-                     "time": None, "max_concurrency": BACKTEST_MAX_CONCURRENCY,
-                     "tolerated_failure_percentage": 0},
-        "quality_gate": training["quality_gate"],
+        "backtest": {"windows": setup.windows, "first_cutoff": None, "horizon": setup.horizon,
+                     "step": None, "training_window": "expanding", "training_periods": None,
+                     "gap": 0, "time": None, "max_concurrency": BACKTEST_MAX_CONCURRENCY,
+                     "tolerated_failure_percentage": BACKTEST_TOLERATED_FAILURE_PERCENTAGE},
+        "quality_gate": {"conditions": cross_validation_gate(use_case,
+                                                             use_case.manifest.backtest)},
     }
 
 
@@ -153,14 +206,13 @@ def backtest_platform(config: StageConfig, use_case: UseCaseConfig, *,
                       artifacts_bucket: str) -> dict:
     manifest = use_case.manifest
     spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
-    backtesting = manifest.backtesting
     training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)
     return {
         **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
         "gate_metrics": training["gate_metrics"],
         "gate_requires_one_of": training["gate_requires_one_of"],
-        "backtesting": {"allowed": backtesting.allowed, "reason": backtesting.reason,
-                        "baseline": backtesting.baseline, "time": spec.get("time"),
-                        "columns": [spec["target"], *spec.get("id_columns", []),
-                                    *spec["features"]]},
+        "refusal": manifest.backtest.refusal or None,
+        "dataset_columns": dataset_columns(use_case),
+        "backtest_setup": {"baseline": manifest.backtest_setup.baseline,
+                           "time": spec.get("time")},
     }

@@ -59,19 +59,16 @@ class PipelineFrame(Construct):
     def protect(self, state, *, not_transient: sfn.IChainable | None = None):
         return protect(state, self.notify_failure, not_transient=not_transient)
 
-    def protect_job(self, job: sfn.CustomState, *, kind: str,
-                    failure_handler: sfn.IChainable | None = None) -> sfn.CustomState:
+    def protect_job(self, job: sfn.CustomState, *, kind: str) -> sfn.CustomState:
         """`protect`, and a SageMaker `.sync` job that failed for a transient reason runs again
         as a new job (ml_constructs/job_retries.py); `kind` names its job under $.run.job_names.
-        Inside a Map's iteration, which cannot reach the pipeline's failure path, the
-        iteration's own `failure_handler` (a Fail state) takes what is not retried."""
-        handler = failure_handler or self.notify_failure
+        """
         # Catchers match in order: a refused create call (its generic name matches the job
         # retries' States.TaskFailed too), then a job that failed, then everything else.
-        retry_transient_api_errors(job, not_transient=handler, error_path=ERROR_PATH)
+        retry_transient_api_errors(job, not_transient=self.notify_failure, error_path=ERROR_PATH)
         retry_transient_failures(self, job, kind=kind, policy=self.job_retries,
-                                 failure_handler=handler)
-        return catch_all(job, handler)
+                                 failure_handler=self.notify_failure)
+        return catch_all(job, self.notify_failure)
 
     def validate_input(self, *, defaults: dict, platform: dict, state_id: str = "Validate input",
                        data: dict | None = None,

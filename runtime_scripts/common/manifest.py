@@ -130,21 +130,55 @@ class Wording:
 
 
 @dataclass(frozen=True)
-class Backtesting:
-    """May the use case be backtested (the backtest pipeline, rolling-origin windows over its
-    data: runtime_scripts/common/resampling/), and against which naive model. Allowed only for
-    data in time order: its dataset spec names a `time` key. When not, `reason` says why; a
-    backtest requested for it is refused with that reason."""
+class BacktestSetup:
+    """How a use case's backtest runs by default, once its `backtest` allows one (its dataset
+    spec then names a `time` key): the naive model every window is compared with
+    (runtime_scripts/common/resampling/baselines.py; None: none), and the request a backtest
+    started with `{}` makes, in periods of the time key's unit: the horizon the use case is
+    judged on and how many windows back from the data's end."""
 
-    allowed: bool = False
-    reason: str = "its manifest does not allow backtesting (manifest field 'backtesting')"
-    # The naive model every window is compared with (resampling/baselines.py); None: none.
     baseline: str | None = None
-    # The request a backtest started with `{}` makes, in periods of the spec's time unit
-    # (docs/pipeline-inputs.md, `backtest`): the horizon the use case is judged on, and how
-    # many windows back from the data's end.
     horizon: int = 1
     windows: int = 3
+
+
+@dataclass(frozen=True)
+class SpreadLimit:
+    """The most a metric may vary across the folds (or windows) of a resampling pipeline: its
+    standard deviation there, in the metric's unit. A model whose score moves more with the rows
+    it was trained on is not stable enough to trust its mean."""
+
+    metric: str
+    max_std: float
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """Whether one of the platform's resampling pipelines (cross-validation, backtest) may run
+    for the use case. When it may not, `refusal` says why: the first state of that pipeline
+    refuses an execution with it, and the platform builds no state machine for it. Its default
+    gate is the use case's `gate` on the mean of each metric plus `max_std` on the spread."""
+
+    allowed: bool = True
+    refusal: str = ""
+    max_std: tuple[SpreadLimit, ...] = ()
+
+    def problem(self, manifest: UseCaseManifest, field_name: str) -> str | None:
+        if self.allowed == bool(self.refusal):
+            return (f"{field_name}: give a refusal (the reason the pipeline is refused) exactly "
+                    "when allowed is False")
+        for limit in self.max_std:
+            if limit.metric not in manifest.gateable_metrics:
+                return (f"{field_name}.max_std names {limit.metric!r}, not one of its gateable "
+                        f"metrics {', '.join(manifest.gateable_metrics)}")
+            if not (math.isfinite(limit.max_std) and limit.max_std > 0):
+                return f"{field_name}.max_std of {limit.metric} must be a number above 0"
+        return None
+
+
+# Backtesting needs rows in time order (a time column in the dataset spec): a use case says it
+# has one by allowing the pipeline.
+NO_TIME_ORDER = "the use case declares no time-ordered data (its manifest's backtest)"
 
 
 @dataclass(frozen=True)
@@ -170,11 +204,15 @@ class UseCaseManifest:
     # Local runs: the hold-out rows to batch-score and their labels, relative to the folder.
     local_batch: str | None = None
     local_batch_labels: str | None = None
+    # The platform's resampling pipelines: may they run, and their default gate on the spread.
+    cross_validation: Resampling = field(default_factory=Resampling)
+    backtest: Resampling = field(
+        default_factory=lambda: Resampling(allowed=False, refusal=NO_TIME_ORDER))
     # Pinned packages beyond runtime_scripts/requirements.txt (e.g. PyTorch, Prophet), relative to
     # the folder: its own Dockerfile installs them, and a local run installs them on the use
     # case's first run, so nobody else pays for them.
     requirements: str | None = None
-    backtesting: Backtesting = field(default_factory=Backtesting)
+    backtest_setup: BacktestSetup = field(default_factory=BacktestSetup)
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -244,25 +282,31 @@ class UseCaseManifest:
         for relative in files:
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
-        self._validate_backtesting(where)
+        self._validate_resampling(where)
 
-    def _validate_backtesting(self, where: str) -> None:
+    def _validate_resampling(self, where: str) -> None:
+        """The resampling pipelines' fields; a backtest needs time-ordered data and a baseline
+        that fits the problem type."""
         from runtime_scripts.common.resampling import baselines
 
-        backtesting = self.backtesting
-        if not backtesting.allowed:
-            if not backtesting.reason.strip():
-                raise ManifestError(f"{where}: backtesting.reason must say why it is not allowed")
+        for field_name in ("cross_validation", "backtest"):
+            problem = getattr(self, field_name).problem(self, field_name)
+            if problem:
+                raise ManifestError(f"{where}: {problem}")
+        if not self.backtest.allowed:
             return
         spec = json.loads(self.path(self.dataset_spec).read_text())
         if not spec.get("time"):
-            raise ManifestError(f"{where}: backtesting is allowed but {self.dataset_spec} has no "
+            raise ManifestError(f"{where}: backtest is allowed but {self.dataset_spec} has no "
                                 "'time' key: name the column(s) saying when each row happened")
-        if backtesting.baseline is not None:
+        setup = self.backtest_setup
+        if setup.baseline is not None:
             try:
-                baselines.baseline(backtesting.baseline, self.problem_type)
+                baselines.baseline(setup.baseline, self.problem_type)
             except ValueError as exc:
-                raise ManifestError(f"{where}: backtesting.baseline: {exc}") from None
+                raise ManifestError(f"{where}: backtest_setup.baseline: {exc}") from None
+        if setup.horizon < 1 or setup.windows < 1:
+            raise ManifestError(f"{where}: backtest_setup.horizon and .windows must be >= 1")
 
 
 def available_use_cases() -> list[str]:

@@ -23,27 +23,22 @@ from typing import Any
 from .. import contract
 from ..common.resampling import periods, windows
 from ..common.tabular.time_spec import TimeSpec, TimeSpecError
-from . import gate, names
+from . import gate, names, resampling, training
 from .data_profile import current_profile, profile_location
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
-from .schema import AnyValue, Bool, Enum, Float, Int, ListOf, Nullable, Obj, S3Uri, Str
-from .training import PROCESSING, with_stopping_condition
-from .training import SCHEMA as TRAINING_SCHEMA
+from .schema import AnyValue, Enum, Int, ListOf, Nullable, Obj, S3Uri, Str
 from .values import check_tag_value
 
 PIPELINE = "backtest"
-# Distributed Map: MaxConcurrency 0 means "as many as Step Functions runs" (10,000 child
-# executions); the platform caps it, each window being three SageMaker jobs.
-MAX_CONCURRENCY = 100
 
 SCHEMA = Obj({
     "data": Obj({"raw_s3_uri": S3Uri(), "dataset_spec_s3_uri": Nullable(S3Uri())}),
-    "processing": PROCESSING,
-    "training": TRAINING_SCHEMA.fields["training"],
+    "processing": training.PROCESSING,
+    "training": training.SCHEMA.fields["training"],
     "backtest": Obj({
-        "windows": Nullable(Int(1, contract.BACKTEST_MAX_WINDOWS)),
+        "windows": Nullable(Int(contract.BACKTEST_MIN_WINDOWS, contract.BACKTEST_MAX_WINDOWS)),
         "first_cutoff": Nullable(Str(max_len=10)),
         "horizon": Int(1),
         "step": Nullable(Int(1)),  # null: the horizon (windows side by side)
@@ -52,20 +47,17 @@ SCHEMA = Obj({
         "gap": Int(0),
         # null: the dataset spec's own `time` key; else one in its form.
         "time": Nullable(AnyValue(object_only=True)),
-        "max_concurrency": Int(1, MAX_CONCURRENCY),
-        "tolerated_failure_percentage": Float(0, 100),
+        **resampling.FAN_OUT_FIELDS,
     }),
-    "quality_gate": gate.SCHEMA,
+    "quality_gate": resampling.GATE,
 })
 
 # What the use case's manifest and dataset spec say (ml_constructs/pipeline_defaults.py).
-PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS,
-                "backtesting": Obj({
-                    "allowed": Bool(),
-                    "reason": Str(min_len=0, max_len=1000),  # why not, when not allowed
-                    "baseline": Nullable(Str(max_len=64)),
+PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
+                "dataset_columns": ListOf(Str(max_len=255), 1),
+                "backtest_setup": Obj({
+                    "baseline": Nullable(Str(max_len=64)),  # resampling/baselines.py
                     "time": Nullable(AnyValue(object_only=True)),  # the dataset spec's
-                    "columns": ListOf(Str(max_len=256)),  # the bundled spec's columns
                 })})
 
 WINDOW_JOBS = {
@@ -86,7 +78,7 @@ def time_spec(doc: dict[str, Any], platform: dict[str, Any],
     """The time the windows are cut by: the input's, else the dataset spec's."""
     given = doc["backtest"]["time"]
     key = "backtest.time" if given is not None else None
-    source = given if given is not None else platform["backtesting"]["time"]
+    source = given if given is not None else platform["backtest_setup"]["time"]
     if source is None:
         out.append(Problem("backtest.time", "is required: the use case's dataset spec has no "
                            "'time' key", '{"column": "<date column>"} or {"year": "<column>", '
@@ -97,7 +89,7 @@ def time_spec(doc: dict[str, Any], platform: dict[str, Any],
     except TimeSpecError as exc:
         out.append(Problem(key or "backtest.time", str(exc)))
         return None
-    columns = platform["backtesting"]["columns"]
+    columns = platform["dataset_columns"]
     # A spec given by S3 URI is read by the jobs, not here: its columns are checked there.
     if key and doc["data"]["dataset_spec_s3_uri"] is None:
         for part in ("column", "year", "month", "day"):
@@ -132,26 +124,14 @@ def window_request(doc: dict[str, Any], time: TimeSpec, out: list[Problem],
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
-    allowed = platform["backtesting"]
-    if not allowed["allowed"]:
-        if not origin.final:  # the stage's defaults are fine: it is the request that is refused
-            return
-        out.append(Problem("", f"use case {render(platform['use_case'])} cannot be backtested: "
-                           f"{allowed['reason']}", "a use case whose manifest allows "
-                           "backtesting, with a 'time' key in its dataset spec"))
-        return
+    resampling.refuse_if_not_allowed(platform, "backtesting")
     time = time_spec(doc, platform, out)
     if time is not None:
         window_request(doc, time, out)
-    gate.check(doc["quality_gate"], platform, origin, out)
+    training.check_spot(doc["training"], origin, out)
+    resampling.check_gate(doc["quality_gate"], platform, out)
     check_tag_value("data.raw_s3_uri", doc["data"]["raw_s3_uri"], "written into every job's "
                     "'data' tag", out)
-    t = doc["training"]
-    if t["use_spot"] and t["max_wait_seconds"] < t["max_runtime_seconds"]:
-        out.append(Problem(origin.pick("training.max_wait_seconds", "training.use_spot"),
-                           f"with use_spot, max_wait_seconds ({t['max_wait_seconds']}) must be "
-                           f">= max_runtime_seconds ({t['max_runtime_seconds']})",
-                           f">= {t['max_runtime_seconds']}"))
 
 
 def check_data(doc: dict[str, Any], platform: dict[str, Any], data: dict[str, Any] | None,
@@ -194,15 +174,18 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                  "--training-window", b["training_window"], "--gap", str(b["gap"])]
     for flag, value in (("--windows", b["windows"]), ("--first-cutoff", b["first_cutoff"]),
                         ("--training-periods", b["training_periods"]),
-                        ("--baseline", platform["backtesting"]["baseline"])):
+                        ("--baseline", platform["backtest_setup"]["baseline"])):
         if value is not None:
             arguments += [flag, str(value)]
     if b["time"] is not None:
         arguments += ["--time", json.dumps(b["time"], sort_keys=True)]
+    training_section = dict(doc["training"])
+    training_section["stopping_condition"] = training.stopping_condition(training_section)
     return {
         **doc,
-        "training": with_stopping_condition(doc["training"]),
-        "quality_gate": gate.derive(doc["quality_gate"]),
+        "training": training_section,
+        "quality_gate": {**doc["quality_gate"],
+                         "arguments": resampling.gate_arguments(doc["quality_gate"])},
         "platform": dict(platform),
         "split": {"arguments": arguments},
         # Each window's evaluation job: the rows' predictions too, for the aggregate's ages.
@@ -214,6 +197,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "s3": {
                 "raw": doc["data"]["raw_s3_uri"],
                 "plan": f"{backtest}{contract.PROCESSING_OUTPUT_WINDOW_PLAN}/",
+                "items_bucket": bucket,
                 "items_key": f"{run_key}backtest/{contract.PROCESSING_OUTPUT_WINDOW_PLAN}/"
                              f"{contract.WINDOW_ITEMS_FILE}",
                 # Window k's rows under <windows>k/, its jobs' outputs under <window_runs>k/.

@@ -1,6 +1,6 @@
 """Where a backtest's data profile lives, and whether it still describes the data.
 
-The window split job writes the profile of the data it read (contract.DATA_PROFILE_FILE: every
+The window split job writes the profile of the data it read (contract.TIME_PROFILE_FILE: every
 file under the data's S3 prefix with its size, the periods and their row counts) under a key
 derived from the data's location. The backtest state machine lists the data's files and reads
 the profile right after the first state; the validator trusts the profile only when the listing
@@ -21,7 +21,7 @@ def profile_location(bucket: str, use_case: str, data_uri: str) -> dict[str, str
     key = f"profiles/{use_case}/{short_hash(data_uri)}/"
     parts = split_s3_uri(data_uri) or ("", "")
     return {"profile": f"s3://{bucket}/{key}", "profile_bucket": bucket,
-            "profile_key": f"{key}{contract.DATA_PROFILE_FILE}",
+            "profile_key": f"{key}{contract.TIME_PROFILE_FILE}",
             "data_bucket": parts[0], "data_prefix": parts[1] or ""}
 
 

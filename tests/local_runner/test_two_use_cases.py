@@ -130,7 +130,7 @@ def test_a_backtest_that_does_not_fit_the_profiled_data_is_refused_before_any_jo
                                             "backtest": {"windows": 30}},
                           name="two-ames-backtest-too-many")
     assert result.status == "FAILED" and result.error == "InvalidPipelineInput"
-    assert "input key 'backtest.windows'" in result.cause and "(allowed: 1 .. 8)" in result.cause
+    assert "input key 'backtest.windows'" in result.cause and "(allowed: 2 .. 8)" in result.cause
     assert "Check the windows against the data" in result.path
     assert "Split windows" not in result.path
     assert len(platform.sagemaker.state.jobs.get("processing-job", {})) == jobs_before

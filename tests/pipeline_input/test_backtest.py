@@ -35,6 +35,8 @@ def backtest(user_input: dict | None = None, use_case: str = "ames",
 
 def test_started_with_nothing_it_backtests_the_manifests_request():
     doc = backtest()
+    assert doc["quality_gate"]["arguments"] == ["--gate", "r2:mean>=0.8", "--gate",
+                                                "mae:mean<=20000.0", "--gate", "r2:std<=0.05"]
     assert doc["split"]["arguments"] == [
         "--horizon", "6", "--step", "6", "--training-window", "expanding", "--gap", "0",
         "--windows", "4", "--baseline", "training_median"]
@@ -49,7 +51,7 @@ def test_started_with_nothing_it_backtests_the_manifests_request():
 
 @pytest.mark.parametrize(("backtest_input", "message"), [
     ({"horizon": 0}, "input key 'backtest.horizon': 0 is out of range (allowed: 1 ..)"),
-    ({"windows": 101}, "input key 'backtest.windows': 101 is out of range (allowed: 1 .. 100)"),
+    ({"windows": 101}, "input key 'backtest.windows': 101 is out of range (allowed: 2 .. 100)"),
     ({"training_window": "sliding"},
      "input key 'backtest.training_periods': a sliding training window needs its length in "
      "months, got None (allowed: 2 ..)"),
@@ -71,10 +73,10 @@ def test_bad_requests_are_refused_naming_the_key_and_the_allowed_values(backtest
 
 def test_a_use_case_whose_manifest_refuses_backtesting_is_refused_with_its_reason():
     refused = error(InvalidPipelineInput, backtest, use_case="churn")
-    assert str(refused).startswith(
-        "input: use case \"churn\" cannot be backtested: its customers are one snapshot with "
-        "no date or time column")
-    assert "(allowed: a use case whose manifest allows backtesting" in str(refused)
+    assert str(refused) == (
+        'input: use case "churn" does not allow backtesting: customers are one snapshot with no '
+        "time column: there is no past to train on and future to score (allowed: a use case "
+        "whose manifest allows backtesting)")
 
 
 # The window split's profile of ames's local-run sales (2006-01 .. 2010-07), as it writes it.
@@ -96,7 +98,7 @@ def test_with_a_current_profile_windows_that_do_not_fit_the_data_are_refused_at_
     assert backtest({"backtest": {"windows": 8}}, data=data)["backtest"]["windows"] == 8
     refused = error(InvalidPipelineInput, backtest, {"backtest": {"windows": 9}}, data=data)
     assert "input key 'backtest.windows': window 0 (cutoff 2006-02) has no room" in str(refused)
-    assert "(allowed: 1 .. 8)" in str(refused)
+    assert "(allowed: 2 .. 8)" in str(refused)
     late = error(InvalidPipelineInput, backtest, {"backtest": {"first_cutoff": "2010-03"}},
                  data=data)
     assert "input key 'backtest.first_cutoff'" in str(late)

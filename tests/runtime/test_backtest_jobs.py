@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from runtime_scripts import contract
-from runtime_scripts.common import quality_gate
 from runtime_scripts.common.jobio import JobError
 from runtime_scripts.common.manifest import load_manifest
 from runtime_scripts.common.resampling import periods, window_aggregate, window_split
+from runtime_scripts.common.resampling.statistics import SpreadCondition
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 
 USE_CASE = "ames"  # a regression use case with time-ordered sample data
@@ -79,7 +79,7 @@ def test_each_window_trains_strictly_before_its_cutoff_less_the_gap_and_evaluate
 def test_the_split_profiles_the_data_for_the_next_requests_first_state(split):
     paths, _ = split
     profile = json.loads((paths.processing_output(contract.PROCESSING_OUTPUT_DATA_PROFILE)
-                          / contract.DATA_PROFILE_FILE).read_text())
+                          / contract.TIME_PROFILE_FILE).read_text())
     assert profile["files"] == {DATA.name: DATA.stat().st_size}  # as a listing shows them
     assert (profile["time"]["first"], profile["time"]["last"]) == ("2006-01", "2010-07")
     assert sum(profile["time"]["rows_per_period"].values()) == profile["rows"] == 2637
@@ -111,7 +111,7 @@ def test_data_without_a_time_in_its_spec_cannot_be_split(tmp_path):
 
 
 def test_windows_that_do_not_fit_the_data_fail_the_split_naming_the_key(tmp_path):
-    with pytest.raises(JobError, match=r"backtest key 'windows'.*\(allowed: 1 \.\. 8\)"):
+    with pytest.raises(JobError, match=r"backtest key 'windows'.*\(allowed: 2 \.\. 8\)"):
         run_split(tmp_path, ["--horizon", "6", "--windows", "9"], spec_with_time())
 
 
@@ -139,7 +139,8 @@ def test_the_aggregate_scores_each_window_the_windows_together_and_the_rows_by_a
     shutil.copytree(split_paths.processing_output(contract.PROCESSING_OUTPUT_WINDOW_PLAN),
                     plan_input)
     write_evaluations(paths, plan, [10_000.0, 20_000.0, 30_000.0])
-    gate = [quality_gate.Condition.parse("mae<=15000", MANIFEST)]
+    gate = [SpreadCondition.parse(text, MANIFEST) for text in ("mae:mean<=15000",
+                                                                "r2:std<=0.05")]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ML_USE_CASE", USE_CASE)
         document = window_aggregate.aggregate(paths, gate, MANIFEST)
@@ -154,7 +155,7 @@ def test_the_aggregate_scores_each_window_the_windows_together_and_the_rows_by_a
     assert [a["age"] for a in ages] == [1, 2, 3, 4, 5, 6]
     assert sum(a["rows"] for a in ages) == sum(rows)
     assert not document["quality_gate"]["passed"]
-    assert "mae 20000.0000 is not <= 15000" in document["quality_gate"]["failed"]
+    assert document["quality_gate"]["failed"].startswith("mae:mean 20000.0000 is not <= 15000")
 
 
 def test_an_evaluation_of_another_window_is_refused(split, tmp_path):

@@ -56,7 +56,7 @@ def test_sliding_windows_with_a_gap_never_train_on_what_follows_the_cutoff_less_
     (WindowRequest("month", horizon=3, step=3, windows=2, gap=-1), "gap", "0 .."),
     (WindowRequest("month", horizon=3, step=3), "windows", "or a first_cutoff"),
     (WindowRequest("month", horizon=3, step=3, windows=contract.BACKTEST_MAX_WINDOWS + 1),
-     "windows", f"1 .. {contract.BACKTEST_MAX_WINDOWS}"),
+     "windows", f"{contract.BACKTEST_MIN_WINDOWS} .. {contract.BACKTEST_MAX_WINDOWS}"),
     (WindowRequest("month", horizon=3, step=3, windows=2, training_window="rolling"),
      "training_window", "expanding, sliding"),
     (WindowRequest("month", horizon=3, step=3, windows=2, training_window="sliding"),
@@ -78,7 +78,7 @@ def test_too_many_windows_are_refused_with_the_most_that_fit():
     assert len(plan(WindowRequest("month", horizon=6, step=6, windows=8), FIRST, LAST)) == 8
     with pytest.raises(WindowError) as caught:
         plan(WindowRequest("month", horizon=6, step=6, windows=9), FIRST, LAST)
-    assert caught.value.key == "windows" and caught.value.allowed == "1 .. 8"
+    assert caught.value.key == "windows" and caught.value.allowed == "2 .. 8"
     assert "2006-01 .. 2010-07" in caught.value.problem
 
 

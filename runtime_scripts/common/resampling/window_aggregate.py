@@ -5,11 +5,15 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/evaluations   <k>/evaluation.json and <k>/predictions.csv of each window
                                    (`process evaluate --write-predictions` on its test rows)
 Outputs (published together): processing/output/backtest/{backtest.json, backtest_report.html}.
-`--gate rmse<=30000` (repeatable) judges conditions on the mean over the windows.
+`--gate mae:mean<=20000 --gate r2:std<=0.05` (repeatable) judges conditions on the windows'
+statistics, as cross-validation's aggregate does (statistics.py). A window whose iteration
+failed (the distributed Map tolerated it) has no evaluation: it is listed in failed_windows and
+the statistics are over the others, at least contract.BACKTEST_MIN_WINDOWS.
 
 backtest.json, schema_version "1":
-    metrics      {name: mean over the windows}: what the gate judges
-    summary      per metric: mean, std (sample), min, max over the windows, `pooled` (every
+    metrics      {name: mean over the windows}
+    summary      per metric: mean, std (sample), min, max, ci95_low, ci95_high and the
+                 number of windows (statistics.summarise), `pooled` (every
                  evaluated row of every window scored at once), `trend` (least-squares change
                  per window, later windows against earlier ones), and with a baseline its mean
                  and the number of windows the model beat it in
@@ -33,10 +37,10 @@ from typing import Any
 import numpy as np
 
 from runtime_scripts import contract
-from runtime_scripts.common import quality_gate
 from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
 from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
 from runtime_scripts.common.resampling import periods
+from runtime_scripts.common.resampling.statistics import SpreadCondition, judge, summarise
 from runtime_scripts.common.tabular.evaluate import metrics_of
 from runtime_scripts.common.tabular.task import task_for
 
@@ -87,13 +91,16 @@ def _trend(values: list[float]) -> float | None:
     return float(np.polyfit(np.arange(len(values)), values, 1)[0])
 
 
-def aggregate(paths: contract.MlPaths, gate: list[quality_gate.Condition],
+def aggregate(paths: contract.MlPaths, gate: list[SpreadCondition],
               manifest: UseCaseManifest) -> dict[str, Any]:
     plan = _read_json(paths.processing_input(contract.PROCESSING_INPUT_WINDOW_PLAN)
                       / contract.WINDOW_PLAN_FILE, "window plan")
     unit, evaluations = plan["unit"], paths.processing_input(contract.PROCESSING_INPUT_EVALUATIONS)
-    windows, ys, ps, ages = [], [], [], []
+    windows, ys, ps, ages, failed = [], [], [], [], []
     for entry in plan["windows"]:
+        if not (evaluations / str(entry["index"]) / contract.EVALUATION_FILE).is_file():
+            failed.append(entry["index"])
+            continue
         document, y, p, age = load_window(evaluations, entry, unit)
         baseline = entry.get("baseline")
         windows.append({key: entry[key] for key in ("index", "train_first", "train_last",
@@ -101,15 +108,18 @@ def aggregate(paths: contract.MlPaths, gate: list[quality_gate.Condition],
                        | {"metrics": document["metrics"],
                           "baseline": baseline["metrics"] if baseline else None})
         ys.append(y), ps.append(p), ages.append(age)
+    if len(windows) < contract.BACKTEST_MIN_WINDOWS:
+        raise JobError(f"{len(windows)} of {len(plan['windows'])} windows were evaluated "
+                       f"(failed: {failed}): a metric over time needs at least "
+                       f"{contract.BACKTEST_MIN_WINDOWS}")
     y, p, age = np.concatenate(ys), np.concatenate(ps), np.concatenate(ages)
     pooled = _score(manifest, y, p) or {}
     summary = {}
     for metric in manifest.metrics:
         values = [w["metrics"][metric.name] for w in windows]
-        item = {"mean": float(np.mean(values)),
-                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-                "min": float(np.min(values)), "max": float(np.max(values)),
-                "pooled": pooled.get(metric.name), "trend": _trend(values)}
+        item = {**{k: v for k, v in summarise(values).items() if k != "folds"},
+                "windows": len(values), "pooled": pooled.get(metric.name),
+                "trend": _trend(values)}
         if plan.get("baseline"):
             base = [w["baseline"][metric.name] for w in windows]
             better = [(v > b) if metric.higher_is_better else (v < b)
@@ -131,16 +141,18 @@ def aggregate(paths: contract.MlPaths, gate: list[quality_gate.Condition],
         "use_case": manifest.name, "dataset": plan["dataset"], "unit": unit,
         "data": plan["data"], "request": plan["request"],
         "metrics": means,
-        "quality_gate": quality_gate.judge(gate, means),
-        "summary": summary, "windows": windows, "by_age": by_age, "baseline": baseline,
+        "quality_gate": judge(gate, summary),
+        "summary": summary, "windows": windows, "failed_windows": failed, "by_age": by_age,
+        "baseline": baseline,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="process window-aggregate",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--gate", action="append", default=[], metavar="METRIC>=NUMBER",
-                        help="a condition on a metric's mean over the windows; repeat for each")
+    parser.add_argument("--gate", action="append", default=[], metavar="METRIC:STATISTIC>=N",
+                        help="a condition on a statistic of a metric over the windows, e.g. "
+                             "mae:mean<=20000; repeat for each")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
@@ -148,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         from runtime_scripts.common.resampling.window_report import render
 
         manifest = current_use_case()
-        gate = [quality_gate.Condition.parse(text, manifest) for text in args.gate]
+        gate = [SpreadCondition.parse(text, manifest) for text in args.gate]
         document = aggregate(paths, gate, manifest)
         target = paths.processing_output(contract.PROCESSING_OUTPUT_BACKTEST)
         with atomic_outputs({"backtest": target}) as out:

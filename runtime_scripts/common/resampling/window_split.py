@@ -138,7 +138,7 @@ def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) 
                            counts, len(data))
     with atomic_outputs(targets) as out:
         # First: a request refused below is then refused in the first second next time.
-        (out[contract.PROCESSING_OUTPUT_DATA_PROFILE] / contract.DATA_PROFILE_FILE).write_text(
+        (out[contract.PROCESSING_OUTPUT_DATA_PROFILE] / contract.TIME_PROFILE_FILE).write_text(
             json.dumps(profile, indent=2))
         (out[contract.PROCESSING_OUTPUT_WINDOW_SPEC] / contract.DATASET_SPEC_FILE).write_text(
             json.dumps(spec.to_dict(), indent=2))

@@ -26,6 +26,7 @@ from runtime_scripts import contract
 from runtime_scripts.common.resampling import periods
 
 TRAINING_WINDOWS = ("expanding", "sliding")
+_COUNTS = f"{contract.BACKTEST_MIN_WINDOWS} .. {contract.BACKTEST_MAX_WINDOWS}"
 # A model trained on one period has seen no change over time at all: at least two.
 MIN_TRAINING_PERIODS = 2
 
@@ -62,10 +63,10 @@ class WindowRequest:
                 raise WindowError(key, f"{value} is out of range", f"{low} ..")
         if self.windows is None and self.first_cutoff is None:
             raise WindowError("windows", "is required when no first_cutoff is given",
-                              f"1 .. {contract.BACKTEST_MAX_WINDOWS}, or a first_cutoff")
-        if self.windows is not None and not 1 <= self.windows <= contract.BACKTEST_MAX_WINDOWS:
-            raise WindowError("windows", f"{self.windows} is out of range",
-                              f"1 .. {contract.BACKTEST_MAX_WINDOWS}")
+                              f"{_COUNTS}, or a first_cutoff")
+        if self.windows is not None and not (contract.BACKTEST_MIN_WINDOWS <= self.windows
+                                             <= contract.BACKTEST_MAX_WINDOWS):
+            raise WindowError("windows", f"{self.windows} is out of range", _COUNTS)
         if self.training_window not in TRAINING_WINDOWS:
             raise WindowError("training_window", f"{self.training_window!r} is not allowed",
                               ", ".join(TRAINING_WINDOWS))
@@ -122,11 +123,16 @@ def _cutoffs(request: WindowRequest, first: int, last: int) -> list[int]:
                           f"{_text(request, _earliest_cutoff(request, first))} .. "
                           f"{_text(request, latest)}")
     fitting = (latest - start) // request.step + 1
+    if request.windows is None and fitting < contract.BACKTEST_MIN_WINDOWS:
+        raise WindowError("first_cutoff", f"only {fitting} window of {request.step} "
+                          f"{request.unit}s' step fits from {_text(request, start)} on; a "
+                          f"backtest needs {contract.BACKTEST_MIN_WINDOWS}",
+                          f"{_text(request, latest - request.step)} or earlier")
     count = fitting if request.windows is None else request.windows
     if count > contract.BACKTEST_MAX_WINDOWS:
         raise WindowError("windows", f"{count} windows of step {request.step} fit from "
                           f"{_text(request, start)} on, more than a backtest runs",
-                          f"1 .. {contract.BACKTEST_MAX_WINDOWS}, or a later first_cutoff")
+                          f"{_COUNTS}, or a later first_cutoff")
     return [start + request.step * i for i in range(count)]
 
 
@@ -155,7 +161,8 @@ def _check_fits(request: WindowRequest, window: Window, first: int, last: int,
         raise WindowError("windows", f"{request.windows} windows of {request.horizon} "
                           f"{request.unit}s, {request.step} apart, from "
                           f"{_text(request, cutoffs[0])} on run past the end of {span}",
-                          f"1 .. {max(fit, 0)}, or an earlier first_cutoff")
+                          f"{contract.BACKTEST_MIN_WINDOWS} .. {max(fit, 0)}, or an earlier "
+                          "first_cutoff")
     need = (f"{request.training_periods} {request.unit}s of sliding training window"
             if request.training_window == "sliding"
             else f"at least {MIN_TRAINING_PERIODS} {request.unit}s to train on")
@@ -166,7 +173,9 @@ def _check_fits(request: WindowRequest, window: Window, first: int, last: int,
         raise WindowError("first_cutoff", problem, f"{_text(request, earliest)} or later")
     latest = last - request.horizon + 1
     most = (latest - earliest) // request.step + 1
-    raise WindowError("windows", problem, f"1 .. {most}" if most >= 1 else
+    raise WindowError("windows", problem,
+                      f"{contract.BACKTEST_MIN_WINDOWS} .. {most}"
+                      if most >= contract.BACKTEST_MIN_WINDOWS else
                       "none fit: shorten the horizon, the gap or the training window")
 
 

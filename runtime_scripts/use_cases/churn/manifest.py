@@ -1,9 +1,10 @@
 """Churn: will a telecom customer leave? Binary classification with XGBoost on tabular data."""
 
 from runtime_scripts.common.manifest import (
-    Backtesting,
     GateCondition,
     Metric,
+    Resampling,
+    SpreadLimit,
     UseCaseManifest,
     Wording,
 )
@@ -39,7 +40,8 @@ MANIFEST = UseCaseManifest(
     sample_data="sample_data/local_run/mlc_churn_train.csv",
     local_batch="sample_data/local_run/holdout.csv",
     local_batch_labels="sample_data/local_run/holdout_labels.csv",
-    backtesting=Backtesting(reason="its customers are one snapshot with no date or time "
-                            "column, so no row can be placed before or after a cutoff; "
-                            "cross-validation measures its models instead"),
+    # Cross-validation's default gate: the gate above on each metric's mean, and this spread.
+    cross_validation=Resampling(max_std=(SpreadLimit("auc", 0.03),)),
+    backtest=Resampling(allowed=False, refusal="customers are one snapshot with no time column: "
+                                                "there is no past to train on and future to score"),
 )
