@@ -48,11 +48,9 @@ from runtime_scripts import contract
 # The listing the first state compares with the data's profile: more files than this and the
 # check is left to the split job (a listing is one page; a state holds at most 256 KiB).
 DATA_LISTING_MAX_KEYS = 100
-PREPROCESSING_OUTPUTS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
-                         contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
-                         contract.PROCESSING_OUTPUT_TRANSFORM)
 WINDOW_JOBS = ("preprocessing", "training", "evaluation")
-INDEX = "$$.Map.Item.Value.index"
+# The item's position in items.json, which lists the windows in order: the window's index.
+INDEX = "$$.Map.Item.Index"
 WINDOW = "Window"  # the Map's label and the prefix of its iteration's states
 
 
@@ -209,7 +207,7 @@ class BacktestPipeline(Construct):
             "raw.$": under("windows", "train/"), "holdout.$": under("windows", "test/"),
             "spec.$": "$.run.s3.spec",
             **{f"{name}.$": under("window_runs", f"preprocessing/{name}/")
-               for name in PREPROCESSING_OUTPUTS},
+               for name in jobs.PREPROCESSING_OUTPUTS},
             "model_output.$": under("window_runs", "training/"),
             "checkpoints.$": under("window_runs", "checkpoints/"),
             "evaluation.$": under("evaluations"),

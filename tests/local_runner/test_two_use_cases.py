@@ -77,7 +77,7 @@ def test_ames_batch_inference_scores_its_hold_out_houses_with_ames_model(two, ru
 # --- ames's backtest on the same account: two rolling-origin windows, then a request that does
 # not fit the data, refused by its first states from the profile the first run wrote.
 BACKTEST_INPUT = {"backtest": {"windows": 2},
-                  "training": {"hyperparameters": {"nthread": "1"}}}
+                  "training": {"hyperparameters": {"nthread": "1", "num_round": "60"}}}
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_ames_backtests_each_window_with_its_own_jobs_and_judges_the_means(two, 
         job = platform.sagemaker.describe_job("training-job", name)
         assert job["Environment"]["ML_USE_CASE"] == "ames"
         assert job["OutputDataConfig"]["S3OutputPath"].endswith(f"/backtest/runs/{index}/training/")
-    profile = _json(platform, run["s3"]["profile"], "profile.json")
+    profile = _json(platform, run["s3"]["profile"], "time_profile.json")
     assert profile["time"]["first"] == "2006-01" and profile["time"]["last"] == "2010-07"
     bucket, _, prefix = run["s3"]["backtest"][5:].partition("/")
     page = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}backtest_report.html")
