@@ -8,6 +8,7 @@ and `delivery` (what a CI/CD stage's pipeline deploys).
 from config.checks import LOG_RETENTION_DAYS
 from config.cicd import CicdConfig
 from config.delivery import DeliveredStage, deploys_elsewhere, plan_delivery
+from config.lake import LakeFormationConfig, LakeReaderConfig, StudioConfig
 from config.loader import load_stage_config
 from config.problems import ConfigError
 from config.resources import (
@@ -45,6 +46,8 @@ __all__ = [
     "InputValidationConfig",
     "JobResources",
     "JobRetryConfig",
+    "LakeFormationConfig",
+    "LakeReaderConfig",
     "MonitoringConfig",
     "NetworkConfig",
     "QualityGateConfig",
@@ -54,6 +57,7 @@ __all__ = [
     "ServingConfig",
     "StageConfig",
     "StorageConfig",
+    "StudioConfig",
     "TrainingConfig",
     "TuningConfig",
     "UseCaseConfig",

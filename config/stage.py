@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from config.checks import ACCOUNT, LOG_RETENTION_DAYS, PROJECT_NAME, REGION, check_email
 from config.cicd import CicdConfig
+from config.lake import LakeFormationConfig, StudioConfig, check_lake_against_stage
 from config.problems import collecting, independently, report, reported
 from config.resources import (
     BatchInferenceConfig,
@@ -51,6 +52,8 @@ class StageConfig:
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     batch_inference: BatchInferenceConfig = field(default_factory=BatchInferenceConfig)
     cicd: CicdConfig = field(default_factory=CicdConfig)
+    lake_formation: LakeFormationConfig = field(default_factory=LakeFormationConfig)
+    studio: StudioConfig = field(default_factory=StudioConfig)
     # What the stage deploys; each use case's sections override the stage's sections above.
     use_cases: list[UseCaseConfig] = field(default_factory=list)
 
@@ -82,6 +85,8 @@ class StageConfig:
         with independently():
             check_serving_against_stage(self)
         self._validate_use_cases()
+        with independently():
+            check_lake_against_stage(self)
 
     def _validate_use_cases(self) -> None:
         if self.cicd.enabled and self.use_cases:

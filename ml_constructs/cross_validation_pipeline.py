@@ -118,11 +118,13 @@ class CrossValidationPipeline(Construct):
         profile = "$.profile.document"
         too_many = sfn.Pass(self, "Explain too many folds", parameters={
             "Error": "InvalidPipelineInput",
-            "Cause.$": ("States.Format('input key \\'cross_validation.folds\\': {} is more than "
-                        "the {} rows of the smallest class of {}: every fold must hold out rows "
-                        f"of every class (allowed: {contract.CV_MIN_FOLDS} .. {{}})', "
-                        f"$.cross_validation.folds, {profile}.minority_count, "
-                        f"$.data.input_s3_uri, {profile}.minority_count)"),
+            # The split job's words for the same rule (common/resampling/folds.py); no quotes,
+            # which an intrinsic function's string would have to escape.
+            "Cause.$": ("States.Format('cross_validation.folds {} is more than the {} rows of "
+                        "the smallest class of {}: every fold must hold out rows of every class "
+                        f"(allowed: {contract.CV_MIN_FOLDS} .. {{}})', $.cross_validation.folds, "
+                        f"{profile}.minority_count, $.data.input_s3_uri, "
+                        f"{profile}.minority_count)"),
         }, result_path=ERROR_PATH)
         too_many.next(frame.notify_failure)
         check = (sfn.Choice(self, "Folds fit the classes?")

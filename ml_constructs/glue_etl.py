@@ -4,6 +4,7 @@ data prefixes and table; the database and the security configuration are the sta
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,9 @@ class GlueEtlProps:
     schema: Path  # the raw table's schema (the use case's glue_schema.json)
     workers: int = 2
     timeout_minutes: int = 60
+    # With Lake Formation: the LF-tags the job assigns to its table once it created it
+    # (`--lake_formation_tags`, runtime_scripts/glue/etl.py); None without Lake Formation.
+    lake_tags: dict | None = None
 
 
 class GlueEtl(Construct):
@@ -118,6 +122,14 @@ class GlueEtl(Construct):
         role.add_to_policy(iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"], resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}}))
+        if props.lake_tags is not None:
+            # AddLFTagsToResource has no resource-level permissions (the Service Authorization
+            # Reference lists no resource type); Lake Formation itself decides which tags and
+            # tables (ASSOCIATE on the tags, ownership of the table it created).
+            role.add_to_policy(iam.PolicyStatement(
+                actions=["lakeformation:AddLFTagsToResource"], resources=["*"]))
+        lake_arguments = ({} if props.lake_tags is None
+                          else {"--lake_formation_tags": json.dumps(props.lake_tags)})
         self.job = glue.PySparkEtlJob(
             self, "Job",
             job_name=self.job_name,
@@ -141,6 +153,7 @@ class GlueEtl(Construct):
                 "--enable-glue-datacatalog": "true",
                 # Bookmarks: a scheduled run only processes raw files it has not seen yet.
                 "--job-bookmark-option": "job-bookmark-enable",
+                **lake_arguments,
             },
         )
         self.role = role
@@ -148,7 +161,8 @@ class GlueEtl(Construct):
             role.node.find_child("DefaultPolicy"),
             "Scoped to the raw/curated prefixes of this data set, the CDK asset bucket holding the "
             "job script, and Glue's own log groups (log streams get generated names); "
-            "PutMetricData has no resource ARN and is limited to the Glue namespace by condition; "
+            "PutMetricData has no resource ARN and is limited to the Glue namespace by condition "
+            "(as AddLFTagsToResource, which Lake Formation authorizes by its own grants); "
             "KMS actions from CDK's key grant on one key.",
             wildcard_findings(
                 actions=(*BUCKET_WRITE_ACTIONS, *KEY_ACTIONS),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from ml_constructs.physical_names import DIGEST_LENGTH
 from runtime_scripts import contract
 
 # Limits of the services' name fields (their API references / CloudFormation resource schemas).
@@ -33,6 +34,9 @@ SNS_TOPIC_NAME_MAX = 256  # SNS CreateTopic `Name`
 GLUE_DATABASE_NAME_MAX = 255  # Glue CreateDatabase `DatabaseInput.Name`
 GLUE_SECURITY_CONFIGURATION_NAME_MAX = 255  # Glue CreateSecurityConfiguration `Name`
 LOG_GROUP_NAME_MAX = 512  # CloudWatch Logs CreateLogGroup `logGroupName`
+ATHENA_WORKGROUP_NAME_MAX = 128  # Athena CreateWorkGroup `Name`
+# A SageMaker name that ends in '-<digest>' (physical_names.replaceable_name).
+DIGESTED_SAGEMAKER_NAME_MAX = SAGEMAKER_NAME_MAX - 1 - DIGEST_LENGTH
 HASH_LENGTH = 8
 
 USE_CASE_TAG = "use-case"
@@ -79,6 +83,20 @@ class StageNames:
     def etl_security_configuration(self) -> str:
         """The base of the Glue security configuration's name (a digest follows it)."""
         return f"{self.prefix}-etl"
+
+    @property
+    def athena_workgroup(self) -> str:
+        return bounded(f"{self.prefix}-lake", ATHENA_WORKGROUP_NAME_MAX)
+
+    @property
+    def studio_domain(self) -> str:
+        """The base of the domain's name (a digest follows it: physical_names.py)."""
+        return bounded(f"{self.prefix}-studio", DIGESTED_SAGEMAKER_NAME_MAX)
+
+    @property
+    def studio_environment(self) -> str:
+        """The base of the Studio lifecycle configuration's name (a digest follows it)."""
+        return bounded(f"{self.prefix}-studio-environment", DIGESTED_SAGEMAKER_NAME_MAX)
 
 
 @dataclass(frozen=True)

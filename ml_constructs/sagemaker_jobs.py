@@ -313,7 +313,8 @@ def transform_job(settings: JobSettings) -> dict:
             "VolumeKmsKeyId": settings.kms_key_id,
         },
         "DataProcessing.$": "$.data.data_processing",
-        "Environment": settings.environment,
+        "Environment": {**settings.environment,
+                        f"{contract.MODEL_SERVER_TIMEOUT_ENV}.$": "$.transform.server_timeout"},
         "Tags": lineage_tags(settings, "$.data.input_s3_uri"),
     }
 

@@ -31,6 +31,7 @@ from ml_constructs.cross_validation_pipeline import (
 )
 from ml_constructs.glue_etl import GlueCatalog, GlueEtl, GlueEtlProps
 from ml_constructs.input_validation import InputValidator
+from ml_constructs.lake_governance import lake_tags
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_defaults import (
@@ -100,7 +101,9 @@ class UseCasePipelines(Construct):
             job_name=names.glue_job, table_name=names.glue_table, catalog=shared.glue_catalog,
             key=shared.key, raw_bucket=shared.raw_bucket, curated_bucket=shared.curated_bucket,
             raw_prefix=use_case.prefix, curated_prefix=use_case.prefix,
-            schema=manifest.path(manifest.glue_schema)))
+            schema=manifest.path(manifest.glue_schema),
+            lake_tags=lake_tags(config.lake_formation, use_case)))
+        self.glue_etl = glue_etl
         artifacts = shared.artifacts_bucket.bucket_name
         finish = {"key": shared.key, "log_retention": shared.log_retention}
 

@@ -17,6 +17,10 @@ from pathlib import Path
 # SageMaker mounts everything under /opt/ml. Tests and the local runner redirect the root with
 # ML_ROOT so the very same entry points run on a workstation.
 ML_ROOT_ENV = "ML_ROOT"
+# How long the inference server lets one request run (the serving runtime reads it). A batch
+# transform job's ModelClientConfig.InvocationsTimeoutInSeconds reaches the container only
+# through it: SageMaker passes the payload, strategy and concurrency settings, not the timeout.
+MODEL_SERVER_TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 DEFAULT_ML_ROOT = "/opt/ml"
 
 

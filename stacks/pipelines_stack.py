@@ -9,8 +9,10 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config import StageConfig
+from ml_constructs.data_lake import DataLake
 from ml_constructs.glue_etl import GlueCatalog
 from ml_constructs.input_validation import InputValidator
+from ml_constructs.lake_governance import GovernedUseCase
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.resource_names import StageNames
@@ -59,4 +61,9 @@ class PipelinesStack(cdk.Stack):
         self.use_cases = {use_case.name: UseCasePipelines(self, use_case.name, config=config,
                                                           use_case=use_case, shared=shared)
                           for use_case in config.use_cases}
+        self.lake = None  # the governed lake (Lake Formation, Athena), when the stage has one
+        if config.lake_formation.enabled:
+            self.lake = DataLake(self, "DataLake", config=config, shared=shared, use_cases=[
+                GovernedUseCase(config=u, etl_role=self.use_cases[u.name].glue_etl.role)
+                for u in config.use_cases])
         cdk.CfnOutput(self, "NotificationTopicArn", value=notifications.topic.topic_arn)

@@ -12,6 +12,7 @@ from stacks.network_stack import NetworkStack
 from stacks.pipelines_stack import PipelinesStack
 from stacks.serving_stack import ServingStack
 from stacks.storage_stack import StorageStack
+from stacks.workspace_stack import WorkspaceStack
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ def add_stage_stacks(scope: Construct, config: StageConfig, *, git_commit: str) 
                            pipelines=pipelines.use_cases, git_commit=git_commit,
                            description=f"ML platform ({config.stage}): endpoint deployment, "
                                        "alarms, Model Monitor and drift-triggered retraining")
+    if config.studio.enabled:  # config checks: with lake_formation and network.isolate
+        WorkspaceStack(scope, "Workspace", stack_name=f"{prefix}-workspace", env=env,
+                       config=config, storage=storage, network=network, pipelines=pipelines,
+                       description=f"ML platform ({config.stage}): the data scientists' "
+                                   "Studio domain")
     for key, value in config.tags.items():
         cdk.Tags.of(scope).add(key, value)
     return StageStacks(storage=storage, pipelines=pipelines, serving=serving)

@@ -35,6 +35,10 @@ SECOND_USE_CASE_ENTRY = {"name": SECOND_USE_CASE,
 # With ground truth for ames too (its model quality monitoring): the serving side's checks
 # (tests/infra/test_serving_use_cases.py, the `two_use_cases` fixture).
 GROUND_TRUTH = "s3://labels-bucket/ames/"
+# A data scientist who reads ames's internal columns through Lake Formation, nothing of churn
+# (tests/contract/test_lake_permissions.py).
+LAKE_READER = {"role_arn": "arn:aws:iam::123456789012:role/ames-analyst", "domains": ["ames"],
+               "sensitivity": ["internal"]}
 STAGE_NAMES = {TWO_USE_CASES: "dev"}  # a variant's stage name, where it is not its own
 VARIANTS = (BUILTIN, SERVERLESS, TWO_USE_CASES)
 ALL_STAGES = (*STAGES, *VARIANTS)  # what tests that check every stage iterate over
@@ -65,6 +69,7 @@ def write_two_use_case_stage(directory: Path, *, ground_truth: bool = False) -> 
     if ground_truth:
         second["monitoring"]["ground_truth_s3_uri"] = GROUND_TRUTH
     data["use_cases"] = [*data["use_cases"], second]
+    data["lake_formation"] = {**data["lake_formation"], "readers": [LAKE_READER]}
     path = directory / f"{TWO_USE_CASES}{'-ground-truth' if ground_truth else ''}.json"
     path.write_text(json.dumps(data))
     return path

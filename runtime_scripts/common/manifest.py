@@ -213,6 +213,10 @@ class UseCaseManifest:
     # case's first run, so nobody else pays for them.
     requirements: str | None = None
     backtest_setup: BacktestSetup = field(default_factory=BacktestSetup)
+    # Pins installed after `requirements` without dependency resolution (`pip install --no-deps`):
+    # for a package whose declared bounds contradict the platform's pins although the parts the
+    # use case uses work with them (its tests show it).
+    requirements_no_deps: str | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -251,6 +255,12 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: gate condition {condition.metric} "
                                     f"{condition.comparison} {condition.threshold:g}: {problem}")
 
+    def _validate_resampling(self, where: str) -> None:
+        for field_name in ("cross_validation", "backtest"):
+            problem = getattr(self, field_name).problem(self, field_name)
+            if problem:
+                raise ManifestError(f"{where}: {problem}")
+
     def validate(self) -> None:
         """The manifest's own consistency: raises ManifestError naming the field and the fix."""
         where = f"use case {self.name!r} (runtime_scripts/use_cases/{self.name}/manifest.py)"
@@ -266,33 +276,47 @@ class UseCaseManifest:
         for name in self.gate_requires_one_of:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
+        self._validate_resampling(where)
         objectives = [self.tuning.objective_metric]
         if self.image.builtin_training and self.image.builtin_training.objective_metric:
             objectives.append(self.image.builtin_training.objective_metric)
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")
+        own = tuple(f for f in (self.requirements, self.requirements_no_deps) if f)
         files = (self.dataset_spec, self.glue_schema, self.image.dockerfile,
-                 self.monitoring.record_preprocessor) + ((self.requirements,)
-                                                          if self.requirements else ())
-        if self.requirements and self.path(self.image.dockerfile).parent != self.folder:
-            raise ManifestError(f"{where}: requirements {self.requirements} need the use case's "
+                 self.monitoring.record_preprocessor) + own
+        if own and self.path(self.image.dockerfile).parent != self.folder:
+            raise ManifestError(f"{where}: requirements {', '.join(own)} need the use case's "
                                 "own Dockerfile (image.dockerfile in its folder): a shared "
                                 "Dockerfile installs only runtime_scripts/requirements.txt")
         for relative in files:
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
-        self._validate_resampling(where)
+        self._validate_glue_schema(where)
+        self._validate_backtest_setup(where)
 
-    def _validate_resampling(self, where: str) -> None:
-        """The resampling pipelines' fields; a backtest needs time-ordered data and a baseline
-        that fits the problem type."""
+    def _validate_glue_schema(self, where: str) -> None:
+        """The raw table's keys name its columns: a copied schema's stale key would otherwise
+        surface only when the paid Glue job starts."""
+        try:
+            schema = json.loads(self.path(self.glue_schema).read_text())
+        except json.JSONDecodeError as error:
+            raise ManifestError(f"{where}: {self.glue_schema} is not JSON: {error}") from None
+        columns = schema.get("columns") if isinstance(schema, dict) else None
+        if not isinstance(columns, dict) or not columns:
+            raise ManifestError(f"{where}: {self.glue_schema} needs \"columns\": "
+                                "{\"<column>\": \"<type>\", ...}")
+        unknown = [key for key in schema.get("dedup_keys", []) if key not in columns]
+        if unknown:
+            raise ManifestError(f"{where}: {self.glue_schema}'s dedup_keys {', '.join(unknown)} "
+                                f"are not among its columns ({', '.join(columns)}): name the "
+                                "columns that identify a row")
+
+    def _validate_backtest_setup(self, where: str) -> None:
+        """A backtest needs time-ordered data and a baseline that fits the problem type."""
         from runtime_scripts.common.resampling import baselines
 
-        for field_name in ("cross_validation", "backtest"):
-            problem = getattr(self, field_name).problem(self, field_name)
-            if problem:
-                raise ManifestError(f"{where}: {problem}")
         if not self.backtest.allowed:
             return
         spec = json.loads(self.path(self.dataset_spec).read_text())

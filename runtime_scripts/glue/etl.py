@@ -76,8 +76,15 @@ Errors about the input or the arguments are one line naming the problem and the 
 stderr with exit status 2; in Glue as the raised exception's message, which Glue reports as the
 job run's ErrorMessage (and Step Functions' ``.sync`` integration passes on as the cause).
 
-Nothing here imports boto3 or the CDK: Glue provides S3 access through Spark, and the CDK side
-only passes arguments.
+Lake Formation: with ``--lake_formation_tags`` (``{"table": {"<key>": "<value>", ...},
+"column_key": "<key>"}``) the job assigns those LF-tags to its table, and the schema's
+``column_sensitivity`` (``{"customer_id": "confidential"}``) as ``column_key`` values to those
+columns, once the table exists (AddLFTagsToResource; the job, as the table's creator, may, given
+ASSOCIATE on the tags). The table is created by this job at run time, so a deploy cannot tag it.
+Locally there is no Lake Formation: the local run says so and assigns nothing.
+
+Nothing here imports the CDK, and boto3 only in Glue for Lake Formation (Glue ships it): Glue
+provides S3 access through Spark, and the CDK side only passes arguments.
 """
 
 from __future__ import annotations
@@ -94,7 +101,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +162,8 @@ class TableSchema:
     columns: dict[str, str]  # name -> declared type name, in declaration order
     partition_keys: tuple[str, ...] = (INGEST_DATE,)
     dedup_keys: tuple[str, ...] = ()
+    # Columns with a sensitivity of their own (an LF-tag value), e.g. an id "confidential".
+    column_sensitivity: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, text: str, source: str = "schema") -> TableSchema:
@@ -179,10 +188,11 @@ class TableSchema:
 
         if not isinstance(doc, dict):
             raise fail('must be a JSON object like {"columns": {...}, "partition_keys": [...]}')
-        unknown = sorted(set(doc) - {"columns", "partition_keys", "dedup_keys"})
+        unknown = sorted(set(doc) - {"columns", "partition_keys", "dedup_keys",
+                                     "column_sensitivity"})
         if unknown:
             raise fail(f"unknown key(s) {_names(unknown)}; allowed: columns, partition_keys, "
-                       "dedup_keys")
+                       "dedup_keys, column_sensitivity")
         columns = _check_columns(doc.get("columns"), fail)
         partition_keys = _check_partition_keys(doc.get("partition_keys", [INGEST_DATE]), columns,
                                                fail)
@@ -190,7 +200,15 @@ class TableSchema:
         for key in dedup_keys:
             if key not in columns:
                 raise fail(f"dedup key {key!r} is not a declared column")
-        return cls(columns, tuple(partition_keys), tuple(dedup_keys))
+        sensitivity = doc.get("column_sensitivity", {})
+        if not isinstance(sensitivity, dict) or not all(
+                isinstance(v, str) and v for v in sensitivity.values()):
+            raise fail('"column_sensitivity" must be an object of column name -> level, e.g. '
+                       '{"customer_id": "confidential"}')
+        for column in sensitivity:
+            if column not in columns or column in partition_keys:
+                raise fail(f"column_sensitivity names {column!r}, not a declared data column")
+        return cls(columns, tuple(partition_keys), tuple(dedup_keys), dict(sensitivity))
 
     @property
     def data_columns(self) -> list[str]:
@@ -714,7 +732,7 @@ def configure_session(spark: SparkSession) -> None:
 
 REQUIRED_ARGS = ("input_path", "output_path")
 OPTIONAL_ARGS = ("schema_path", "schema_json", "database", "table", "rejects_path",
-                 "max_reject_ratio", "ingest_date", "write_mode")
+                 "max_reject_ratio", "ingest_date", "write_mode", "lake_formation_tags")
 
 
 @dataclass(frozen=True)
@@ -729,6 +747,7 @@ class JobArgs:
     database: str | None
     table: str | None
     write_mode: str  # overwrite | merge (auto already resolved)
+    lake_tags: LakeTags | None = None
 
 
 def resolve_args(raw: Mapping[str, str | None], read_schema_text: Callable[[str], str],
@@ -765,7 +784,8 @@ def resolve_args(raw: Mapping[str, str | None], read_schema_text: Callable[[str]
                    schema=_load_schema(get("schema_path"), get("schema_json"), read_schema_text),
                    ingest_date=_parse_ingest_date(get("ingest_date")),
                    max_reject_ratio=_parse_ratio(get("max_reject_ratio")), database=database,
-                   table=table, write_mode=mode)
+                   table=table, write_mode=mode,
+                   lake_tags=_parse_lake_tags(get("lake_formation_tags"), database))
 
 
 def _load_schema(path: str | None, inline: str | None,
@@ -778,6 +798,69 @@ def _load_schema(path: str | None, inline: str | None,
         return TableSchema.from_json(read_schema_text(path), path)
     raise EtlError("no schema: pass --schema_path (e.g. an s3:// object, or a use case's "
                    "glue_schema.json) or --schema_json")
+
+
+@dataclass(frozen=True)
+class LakeTags:
+    """The LF-tags of the job's table (key -> value), and the key the schema's
+    column_sensitivity values are assigned under."""
+
+    table: Mapping[str, str]
+    column_key: str
+
+
+def _parse_lake_tags(text: str | None, database: str | None) -> LakeTags | None:
+    if text is None:
+        return None
+    example = '{"table": {"domain": "sales", "sensitivity": "internal"}, "column_key": ' \
+              '"sensitivity"}'
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        doc = None
+    if not (isinstance(doc, dict) and set(doc) == {"table", "column_key"}
+            and isinstance(doc["table"], dict) and doc["table"]
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in doc["table"].items())
+            and isinstance(doc["column_key"], str) and doc["column_key"]):
+        raise EtlError(f"--lake_formation_tags must be JSON like {example}")
+    if database is None:
+        raise EtlError("--lake_formation_tags tags the catalog table: pass --database and "
+                       "--table too")
+    return LakeTags(dict(doc["table"]), doc["column_key"])
+
+
+def lake_formation_requests(args: JobArgs) -> list[dict]:
+    """AddLFTagsToResource requests: the table's tags, then one per column sensitivity level
+    (a column's value overrides the one it inherits from its table, as Lake Formation
+    documents)."""
+    if args.lake_tags is None or not args.table:
+        return []
+    table = {"DatabaseName": args.database, "Name": args.table}
+    requests = [{"Resource": {"Table": table},
+                 "LFTags": [{"TagKey": k, "TagValues": [v]}
+                            for k, v in sorted(args.lake_tags.table.items())]}]
+    by_level: dict[str, list[str]] = {}
+    for column, level in args.schema.column_sensitivity.items():
+        by_level.setdefault(level, []).append(column)
+    for level, columns in sorted(by_level.items()):
+        requests.append({"Resource": {"TableWithColumns": {**table, "ColumnNames": columns}},
+                         "LFTags": [{"TagKey": args.lake_tags.column_key,
+                                     "TagValues": [level]}]})
+    return requests
+
+
+def assign_lake_formation_tags(client: Any, args: JobArgs) -> None:
+    """Assign the tags (idempotent: a key gets the same value again). Lake Formation answers
+    a refused assignment in `Failures`, not with an error: each one fails the job."""
+    for request in lake_formation_requests(args):
+        failures = client.add_lf_tags_to_resource(**request).get("Failures") or []
+        if failures:
+            problems = "; ".join(f"{f.get('LFTag', {}).get('TagKey')}: "
+                                 f"{f.get('Error', {}).get('ErrorMessage')}" for f in failures)
+            raise EtlError(f"Lake Formation refused the LF-tags of {args.database}."
+                           f"{args.table} ({problems}); grant the job's role ASSOCIATE on "
+                           "those tags (the stack's LakeGovernance does)")
+        LOG.info("assigned LF-tags %s to %s", request["LFTags"], request["Resource"])
 
 
 def _parse_ingest_date(text: str | None) -> dt.date:
@@ -974,6 +1057,9 @@ def run_local(argv: Sequence[str], spark: SparkSession | None = None) -> int:
         # The local catalog is Spark's in-memory one: create the database there so the same DDL
         # as in Glue runs (and is tested); it lives as long as the session.
         run_etl(spark, args, raw, create_database=True)
+        if args.lake_tags is not None:
+            LOG.info("Lake Formation is not emulated locally: the LF-tags %s are assigned only "
+                     "in AWS Glue", lake_formation_requests(args))
         return 0
     except EtlError as exc:
         print(f"etl.py: error: {exc}", file=sys.stderr)
@@ -1039,6 +1125,10 @@ def run_glue(argv: Sequence[str]) -> None:
         return
     raw = raw.withColumn(SOURCE_FILE, F.input_file_name())
     run_etl(spark, args, raw)
+    if args.lake_tags is not None:
+        import boto3  # in Glue's runtime; the bookmark moves only once the tags are assigned
+
+        assign_lake_formation_tags(boto3.client("lakeformation"), args)
     job.commit()
 
 

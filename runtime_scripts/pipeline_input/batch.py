@@ -146,6 +146,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     data["assemble_with"] = data["split_type"]
     transform["model_client_config"] = {
         "InvocationsTimeoutInSeconds": transform["invocations_timeout_seconds"]}
+    # The server's own limit, as an environment value (a string), so that a batch allowed up to an
+    # hour is not ended by the server's 60 s default first.
+    transform["server_timeout"] = str(transform["invocations_timeout_seconds"])
     return {
         **doc,
         "data": data,

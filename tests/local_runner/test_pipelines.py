@@ -246,6 +246,11 @@ def test_batch_uses_the_latest_approved_package_by_default(platform, local_seed,
         "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 1,
     })["ModelPackageSummaryList"][0]["ModelPackageArn"]
     assert result.output["package"]["arn"] == latest
+    # The server in the transform container allows a request as long as the job does.
+    job = platform.sagemaker.describe_job("transform-job",
+                                          result.output["run"]["job_names"]["transform"])
+    assert job["Environment"]["SAGEMAKER_MODEL_SERVER_TIMEOUT"] == str(
+        result.output["transform"]["invocations_timeout_seconds"])
     header, *rows = _predictions(platform, result.output["run"]["s3"]["output"])
     assert header == ["customer_id", "probability", "label"]
     labels = {r["customer_id"]: r["churn"]

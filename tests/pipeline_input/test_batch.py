@@ -31,7 +31,8 @@ def test_latest_approved_package_by_default():
     assert out["model_package_arn"] is None
     assert out["data"]["input_s3_uri"] == BATCH_INPUT
     assert out["transform"] == {**BATCH_DEFAULTS["transform"],
-                                "model_client_config": {"InvocationsTimeoutInSeconds": 600}}
+                                "model_client_config": {"InvocationsTimeoutInSeconds": 600},
+                                "server_timeout": "600"}
     assert out["platform"] == BATCH_PLATFORM
     attempts = out["run"].pop("job_attempts")
     assert list(attempts) == ["transform", "evaluation"]  # jobs only: a model is no job
@@ -184,3 +185,9 @@ def test_two_use_cases_write_their_executions_to_their_own_folders():
     assert churn["run"]["prefix"].endswith("/batch/churn/nightly/")
     assert other["run"]["prefix"].endswith("/batch/ames/nightly/")
     assert not set(churn["run"]["job_names"].values()) & set(other["run"]["job_names"].values())
+
+
+def test_the_invocation_timeout_reaches_the_server_as_its_own_limit():
+    out = batch({"transform": {"invocations_timeout_seconds": 1800}})
+    assert out["transform"]["model_client_config"] == {"InvocationsTimeoutInSeconds": 1800}
+    assert out["transform"]["server_timeout"] == "1800"  # an environment value is a string

@@ -151,3 +151,22 @@ def test_a_time_key_that_cannot_order_the_rows_is_refused_by_name(time, words):
     with pytest.raises(DatasetSpecError, match="spec.json: ") as caught:
         DatasetSpec.from_dict({**SPEC, "time": time}, "spec.json")
     assert words in str(caught.value)
+
+
+def test_a_manifest_allowing_backtests_of_data_without_time_is_refused():
+    import dataclasses
+
+    from runtime_scripts.common.manifest import (
+        BacktestSetup,
+        ManifestError,
+        Resampling,
+        load_manifest,
+    )
+
+    snapshot = dataclasses.replace(load_manifest("churn"), backtest=Resampling())
+    with pytest.raises(ManifestError, match="has no 'time' key"):
+        snapshot.validate()
+    dated = load_manifest("ames")
+    wrong = dataclasses.replace(dated, backtest_setup=BacktestSetup(baseline="training_rate"))
+    with pytest.raises(ManifestError, match="no baseline 'training_rate' for regression"):
+        wrong.validate()

@@ -281,6 +281,8 @@ class FittedTransform:
 def columns_getter(positions: Sequence[int]) -> Callable[[Sequence[object]], tuple[object, ...]]:
     """Like itemgetter(*positions), but always returning a tuple."""
     indices = [int(p) for p in positions]
+    if not indices:  # a spec without categorical (or without numeric) features
+        return lambda row: ()
     if len(indices) == 1:
         return lambda row: (row[indices[0]],)
     return itemgetter(*indices)
