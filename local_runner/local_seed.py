@@ -34,6 +34,7 @@ RAW_BUCKET_OUTPUT = "RawBucketName"
 # reads every object under its prefix), the rows where its batch inference reads by default.
 LOCAL_DATA = (
     ("sample_data", "training", "raw_s3_uri", "{prefix}"),
+    ("sample_data", "backtest", "raw_s3_uri", "{prefix}"),
     ("local_batch", "batch-inference", "input_s3_uri", "batch/input/{prefix}"),
     ("local_batch_labels", "batch-inference", "labels_s3_uri", "batch/labels/{prefix}"),
 )

@@ -13,6 +13,7 @@ from config import JobResources, StageConfig, UseCaseConfig
 from config.training import objective_metrics
 from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
+from runtime_scripts.common.manifest import Resampling
 
 
 def _resources(resources: JobResources) -> dict:
@@ -138,13 +139,15 @@ CV_MAX_CONCURRENCY = 5
 CV_TOLERATED_FAILURE_PERCENTAGE = 0
 
 
-def cross_validation_gate(use_case: UseCaseConfig) -> list[dict]:
-    """The use case's gate on each metric's mean, and its manifest's bounds on the spread."""
+def cross_validation_gate(use_case: UseCaseConfig,
+                          resampling: Resampling | None = None) -> list[dict]:
+    """The use case's gate on each metric's mean, and its manifest's bounds on the spread
+    (of its cross-validation, or of the `resampling` given: its backtest's)."""
+    limits = (resampling or use_case.manifest.cross_validation).max_std
     return [*({"metric": c.metric, "statistic": "mean", "comparison": c.comparison,
                "threshold": c.threshold} for c in use_case.gate),
             *({"metric": limit.metric, "statistic": "std", "comparison": "<=",
-               "threshold": limit.max_std}
-              for limit in use_case.manifest.cross_validation.max_std)]
+               "threshold": limit.max_std} for limit in limits)]
 
 
 def cross_validation_defaults(config: StageConfig, use_case: UseCaseConfig, *,
@@ -177,3 +180,43 @@ def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,
             "gate_requires_one_of": training["gate_requires_one_of"],
             "refusal": resampling.refusal or None,
             "dataset_columns": dataset_columns(use_case)}
+
+
+# A backtest's fan-out: windows two at a time by default, none may fail (each window is one
+# point of the metric over time; a missing one would hide where the model broke).
+BACKTEST_MAX_CONCURRENCY = 2
+BACKTEST_TOLERATED_FAILURE_PERCENTAGE = 0
+
+
+def backtest_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
+    """The backtest pipeline's defaults: the training pipeline's data and resources, the
+    manifest's window request, the resampling gate on the windows' statistics."""
+    training = training_defaults(config, use_case, raw_bucket=raw_bucket, curated_bucket="")
+    setup = use_case.manifest.backtest_setup
+    return {
+        "data": {k: training["data"][k] for k in ("raw_s3_uri", "dataset_spec_s3_uri")},
+        "processing": training["processing"],
+        "training": training["training"],
+        "backtest": {"windows": setup.windows, "first_cutoff": None, "horizon": setup.horizon,
+                     "step": None, "training_window": "expanding", "training_periods": None,
+                     "gap": 0, "time": None, "max_concurrency": BACKTEST_MAX_CONCURRENCY,
+                     "tolerated_failure_percentage": BACKTEST_TOLERATED_FAILURE_PERCENTAGE},
+        "quality_gate": {"conditions": cross_validation_gate(use_case,
+                                                             use_case.manifest.backtest)},
+    }
+
+
+def backtest_platform(config: StageConfig, use_case: UseCaseConfig, *,
+                      artifacts_bucket: str) -> dict:
+    manifest = use_case.manifest
+    spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)
+    return {
+        **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+        "gate_metrics": training["gate_metrics"],
+        "gate_requires_one_of": training["gate_requires_one_of"],
+        "refusal": manifest.backtest.refusal or None,
+        "dataset_columns": dataset_columns(use_case),
+        "backtest_setup": {"baseline": manifest.backtest_setup.baseline,
+                           "time": spec.get("time")},
+    }

@@ -70,13 +70,18 @@ class PipelineFrame(Construct):
                                  failure_handler=self.notify_failure)
         return catch_all(job, self.notify_failure)
 
-    def validate_input(self, *, defaults: dict, platform: dict) -> tasks.LambdaInvoke:
+    def validate_input(self, *, defaults: dict, platform: dict, state_id: str = "Validate input",
+                       data: dict | None = None,
+                       comment: str = "Merge the input over the stage defaults and validate it "
+                                      "before any job runs") -> tasks.LambdaInvoke:
         """First state: the execution input merged over `defaults`, validated, with derived names
-        and locations. Its output replaces the state, so later states read `$.<section>`."""
+        and locations. Its output replaces the state, so later states read `$.<section>`. With
+        `data` (what later states read of the data), the same validation once more, with the
+        rules that need it (runtime_scripts/pipeline_input/handler.py)."""
         if self._validator is None:
             raise ValueError(f"{self.pipeline}: validate_input needs the frame's validator")
         return self.protect(tasks.LambdaInvoke(
-            self, "Validate input",
+            self, state_id,
             lambda_function=self._validator.function,
             payload=sfn.TaskInput.from_object({
                 "pipeline": self.pipeline,
@@ -84,10 +89,11 @@ class PipelineFrame(Construct):
                 "input": sfn.JsonPath.object_at("$$.Execution.Input"),
                 "defaults": defaults,
                 "platform": platform,
+                **({"data": data} if data is not None else {}),
             }),
             payload_response_only=True,
             retry_on_service_exceptions=False,  # `protect` owns the retry policy
-            comment="Merge the input over the stage defaults and validate it before any job runs",
+            comment=comment,
         ))
 
     def invoke_validator(self, state_id: str, payload: dict, *, result_path: str,

@@ -23,6 +23,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from config import StageConfig, UseCaseConfig
+from ml_constructs.backtest_pipeline import BacktestPipeline, BacktestPipelineProps
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
 from ml_constructs.cross_validation_pipeline import (
     CrossValidationPipeline,
@@ -34,6 +35,8 @@ from ml_constructs.lake_governance import lake_tags
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_defaults import (
+    backtest_defaults,
+    backtest_platform,
     batch_defaults,
     batch_platform,
     cross_validation_defaults,
@@ -44,6 +47,7 @@ from ml_constructs.pipeline_defaults import (
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_triggers import ScheduledStart
 from ml_constructs.resource_names import (
+    BACKTEST,
     BATCH_INFERENCE,
     CROSS_VALIDATION,
     TRAINING,
@@ -55,6 +59,8 @@ from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelinePr
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
 CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)  # K trainings, a few at a time
 BATCH_TIMEOUT = cdk.Duration.hours(12)
+# Windows run a few at a time, each a training pipeline of its own.
+BACKTEST_TIMEOUT = cdk.Duration.hours(72)
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,26 @@ class UseCasePipelines(Construct):
             cdk.CfnOutput(self, "CrossValidationStateMachineArn",
                           value=cross_validation.state_machine.state_machine_arn,
                           description=f"{use_case.name}: the cross-validation state machine")
+        self.backtest_state_machine: sfn.StateMachine | None = None
+        if manifest.backtest.allowed:
+            backtest = BacktestPipeline(self, "Backtest", props=BacktestPipelineProps(
+                frame=self._frame("BacktestFrame", "backtest", BACKTEST, config, shared),
+                job_settings=settings, execution_role=shared.execution_role,
+                raw_bucket=shared.raw_bucket, artifacts_bucket=shared.artifacts_bucket,
+                key=shared.key,
+                name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
+                profiles_prefix=names.data_profiles_prefix,
+                map_results_prefix=names.map_results_prefix,
+                max_job_attempts=config.job_retries.max_attempts,
+                defaults=backtest_defaults(config, use_case,
+                                           raw_bucket=shared.raw_bucket.bucket_name),
+                platform=backtest_platform(config, use_case, artifacts_bucket=artifacts),
+            ), timeout=BACKTEST_TIMEOUT, **finish)
+            shared.key.grant_decrypt(backtest.state_machine)  # reads backtest.json, the profile
+            self.backtest_state_machine = backtest.state_machine
+            cdk.CfnOutput(self, "BacktestStateMachineArn",
+                          value=backtest.state_machine.state_machine_arn,
+                          description=f"{use_case.name}: the backtest state machine")
         names.tag(self)
 
         if use_case.batch_inference.schedule:

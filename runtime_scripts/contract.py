@@ -262,3 +262,35 @@ AUTOSCALING_MAX_TARGET_INVOCATIONS = 1_000_000
 AUTOSCALING_MAX_COOLDOWN_SECONDS = 3600
 # The Model Monitor analyzer's volume, for baselining jobs and monitoring schedules: platform.
 MONITOR_VOLUME_SIZE_GB = 20
+
+# Backtesting (runtime_scripts/common/resampling/windows.py): each window trains and evaluates
+# a model of its own, so the count is capped (platform).
+BACKTEST_MAX_WINDOWS = 100
+# The window split job's outputs: `plan` (plan.json, the Map's item list, one manifest per
+# window: window-<k>.json) and `windows` (<k>/train/rows.csv and <k>/test/raw.csv, the raw rows
+# each window trains on and is evaluated on). The aggregate job's inputs: `plan` and
+# `evaluations` (<k>/evaluation.json and predictions.csv of each window's evaluation job).
+PROCESSING_OUTPUT_WINDOW_PLAN = "plan"
+PROCESSING_OUTPUT_WINDOWS = "windows"
+PROCESSING_OUTPUT_WINDOW_SPEC = "spec"  # the dataset spec it used: each window's preprocessing
+PROCESSING_INPUT_WINDOW_PLAN = "plan"
+PROCESSING_OUTPUT_BACKTEST = "backtest"
+# A metric over time needs two points at least.
+BACKTEST_MIN_WINDOWS = 2
+WINDOW_PLAN_FILE = "plan.json"
+WINDOW_ITEMS_FILE = "items.json"  # a JSON array, what a distributed Map's ItemReader reads
+WINDOW_TRAIN_FILE = "rows.csv"
+BACKTEST_FILE = "backtest.json"
+BACKTEST_REPORT_FILE = "backtest_report.html"
+# `process evaluate --write-predictions`: each evaluated row's target and prediction, in the
+# order of its input rows.
+PREDICTIONS_FILE = "predictions.csv"
+# The window split's profile of the data it read (its files and sizes, periods, row counts),
+# beside cross-validation's DATA_PROFILE_FILE in the data's profile folder: the backtest's first
+# states check later requests on the same data against it.
+TIME_PROFILE_FILE = "time_profile.json"
+PROCESSING_OUTPUT_DATA_PROFILE = "profile"
+
+
+def window_manifest_file(index: int) -> str:
+    return f"window-{index}.json"

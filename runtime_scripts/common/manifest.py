@@ -130,6 +130,19 @@ class Wording:
 
 
 @dataclass(frozen=True)
+class BacktestSetup:
+    """How a use case's backtest runs by default, once its `backtest` allows one (its dataset
+    spec then names a `time` key): the naive model every window is compared with
+    (runtime_scripts/common/resampling/baselines.py; None: none), and the request a backtest
+    started with `{}` makes, in periods of the time key's unit: the horizon the use case is
+    judged on and how many windows back from the data's end."""
+
+    baseline: str | None = None
+    horizon: int = 1
+    windows: int = 3
+
+
+@dataclass(frozen=True)
 class SpreadLimit:
     """The most a metric may vary across the folds (or windows) of a resampling pipeline: its
     standard deviation there, in the metric's unit. A model whose score moves more with the rows
@@ -201,6 +214,7 @@ class UseCaseManifest:
     # the folder: its own Dockerfile installs them, and a local run installs them on the use
     # case's first run, so nobody else pays for them.
     requirements: str | None = None
+    backtest_setup: BacktestSetup = field(default_factory=BacktestSetup)
     # Pins installed after `requirements` without dependency resolution (`pip install --no-deps`):
     # for a package whose declared bounds contradict the platform's pins although the parts the
     # use case uses work with them (its tests show it).
@@ -288,6 +302,7 @@ class UseCaseManifest:
             if not self.path(relative).is_file():
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
         self._validate_glue_schema(where)
+        self._validate_backtest_setup(where)
 
     def _validate_glue_schema(self, where: str) -> None:
         """The raw table's keys name its columns: a copied schema's stale key would otherwise
@@ -305,6 +320,25 @@ class UseCaseManifest:
             raise ManifestError(f"{where}: {self.glue_schema}'s dedup_keys {', '.join(unknown)} "
                                 f"are not among its columns ({', '.join(columns)}): name the "
                                 "columns that identify a row")
+
+    def _validate_backtest_setup(self, where: str) -> None:
+        """A backtest needs time-ordered data and a baseline that fits the problem type."""
+        from runtime_scripts.common.resampling import baselines
+
+        if not self.backtest.allowed:
+            return
+        spec = json.loads(self.path(self.dataset_spec).read_text())
+        if not spec.get("time"):
+            raise ManifestError(f"{where}: backtest is allowed but {self.dataset_spec} has no "
+                                "'time' key: name the column(s) saying when each row happened")
+        setup = self.backtest_setup
+        if setup.baseline is not None:
+            try:
+                baselines.baseline(setup.baseline, self.problem_type)
+            except ValueError as exc:
+                raise ManifestError(f"{where}: backtest_setup.baseline: {exc}") from None
+        if setup.horizon < 1 or setup.windows < 1:
+            raise ManifestError(f"{where}: backtest_setup.horizon and .windows must be >= 1")
 
 
 def available_use_cases() -> list[str]:

@@ -1,7 +1,7 @@
 """Lambda entry point: the first state of every pipeline state machine.
 
 Event (the state machine builds it):
-    {"pipeline": "training" | "batch" | "deployment" | "cross-validation",
+    {"pipeline": "training" | "batch" | "deployment" | "cross-validation" | "backtest",
      "execution_name": "<$$.Execution.Name>",
      "defaults": {...every key, from the stage config...}, "platform": {...fixed values...},
      "input": {...the execution input, possibly {}...}}
@@ -19,7 +19,7 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from . import batch, cross_validation, data_wrangler, deployment, training
+from . import backtest, batch, cross_validation, data_wrangler, deployment, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
 from .schema import AnyValue, Enum, Obj, Str
@@ -27,7 +27,8 @@ from .values import TAG_VALUE_HELP, check_bucket_name, tag_value_problem
 
 PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
                                      "deployment": deployment,
-                                     cross_validation.PIPELINE: cross_validation}
+                                     cross_validation.PIPELINE: cross_validation,
+                                     backtest.PIPELINE: backtest}
 # Far deeper than any valid input (which is at most 6 levels) and far below Python's recursion
 # limit, which the merge and the deep copies would otherwise reach on a hostile input.
 MAX_DEPTH = 32
@@ -41,8 +42,10 @@ EVENT = Obj(
         # Checked against the pipeline's own platform schema (its module's PLATFORM).
         "platform": AnyValue(object_only=True),
         "input": AnyValue(),  # the user's: its errors are InvalidPipelineInput, not ours
+        # What the state machine read of the data since a first call (backtest.check_data).
+        "data": AnyValue(),
     },
-    optional={"input": {}},
+    optional={"input": {}, "data": None},
 )
 
 
@@ -58,7 +61,7 @@ def resolve(event: Any) -> dict[str, Any]:
     if isinstance(event, dict) and _too_deep(event.get("input")):
         # Checked before anything recursive (deep copies, merge) could hit the recursion limit.
         raise InvalidPipelineInput([Problem("", f"is nested more than {MAX_DEPTH} levels deep")])
-    pipeline, execution_name, defaults, platform, user_input = _envelope(event)
+    pipeline, execution_name, defaults, platform, user_input, data = _envelope(event)
     _check_execution_name(execution_name)
     spec: Obj = pipeline.SCHEMA
 
@@ -80,6 +83,8 @@ def resolve(event: Any) -> dict[str, Any]:
     if not problems:
         # Cross-field rules assume correct types, so they run only on a well-typed document.
         pipeline.check(document, platform, Origin(user_input, final=True), problems)
+    if not problems and data is not None and hasattr(pipeline, "check_data"):
+        pipeline.check_data(document, platform, data, problems)
     if problems:
         raise InvalidPipelineInput(problems)
     return pipeline.derive(document, platform, execution_name)
@@ -111,7 +116,7 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any]:
+def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any, Any]:
     """Check what the state machine itself put in the event (a deploy bug when wrong)."""
     problems: list[Problem] = []
     checked = EVENT.check(event, "", problems)
@@ -133,4 +138,4 @@ def _envelope(event: Any) -> tuple[ModuleType, str, dict, dict, Any]:
     # Deep copies: the event must stay untouched, and the result must not alias it.
     return (PIPELINES[checked["pipeline"]], checked["execution_name"],
             copy.deepcopy(checked["defaults"]), copy.deepcopy(checked["platform"]),
-            copy.deepcopy(checked["input"]))
+            copy.deepcopy(checked["input"]), copy.deepcopy(checked["data"]))

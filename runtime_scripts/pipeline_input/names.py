@@ -135,7 +135,8 @@ def job_names(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]
 # internal error) is retried by the state machine as a new job, and SageMaker job names are unique
 # per account and region, so each attempt needs a name of its own.
 JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evaluation",
-                       "transform", "baseline", "split", "aggregate", "data_wrangler"})
+                       "transform", "baseline", "split", "aggregate", "data_wrangler",
+                       "window_split", "window_aggregate"})
 
 
 def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,

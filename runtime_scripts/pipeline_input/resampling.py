@@ -29,7 +29,8 @@ PLATFORM_FIELDS = {"refusal": Nullable(Str(max_len=1000))}
 def refuse_if_not_allowed(platform: dict[str, Any], pipeline: str) -> None:
     if platform.get("refusal"):
         raise InvalidPipelineInput([Problem("", f"use case {render(platform['use_case'])} "
-                                            f"does not allow {pipeline}: {platform['refusal']}")])
+                                            f"does not allow {pipeline}: {platform['refusal']}",
+                                            f"a use case whose manifest allows {pipeline}")])
 
 
 def check_gate(gate: dict[str, Any], platform: dict[str, Any], out: list[Problem]) -> None:

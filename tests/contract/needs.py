@@ -163,6 +163,9 @@ def _sdk_call(task, need, region: str) -> None:
 def _s3_call(task, need, bucket_keys: dict) -> None:
     request = task.request
     bucket = request["Bucket"]
+    if task.operation == "listObjectsV2":  # one prefix's listing (the backtest's data check)
+        need("s3:ListBucket", f"arn:aws:s3:::{bucket}", **{"s3:prefix": request.get("Prefix", "")})
+        return
     target = f"arn:aws:s3:::{bucket}/{request['Key']}"
     if task.operation == "getObject":
         need("s3:GetObject", target)

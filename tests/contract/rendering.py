@@ -51,7 +51,8 @@ MAX_STEPS = 400  # a path longer than this is a loop the outcomes cannot leave
 ACCOUNT, REGION = PSEUDO_PARAMETERS["AWS::AccountId"], PSEUDO_PARAMETERS["AWS::Region"]
 # State machine name suffix -> pipeline kind (the keys of SCENARIOS).
 KINDS = {"-training": "training", "-batch-inference": "batch", "-deployment": "deployment",
-         "-retraining-gate": "retraining", "-cross-validation": "cross-validation"}
+         "-retraining-gate": "retraining", "-cross-validation": "cross-validation",
+         "-backtest": "backtest"}
 _SERVICE_ARN = re.compile(r"^arn:aws[a-z-]*:states:::(?P<sdk>aws-sdk:)?(?P<service>[a-z0-9-]+):"
                           r"(?P<action>[A-Za-z0-9]+)(?:\.(?P<pattern>sync|waitForTaskToken))?"
                           r"(?::\d+)?$")

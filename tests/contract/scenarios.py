@@ -143,6 +143,27 @@ CROSS_VALIDATION = {
     "characters tags cannot hold": {"execution_name": "cv(2)!", "input": {},
                                     "rejected": "execution name"},
 }
+BACKTEST = {
+    "defaults": {"execution_name": "bt-june", "input": {}},
+    "console name": {"execution_name": CONSOLE_NAME, "input": {}},
+    "longest name, sliding windows with a gap": {"execution_name": LONGEST_NAME, "input": {
+        "backtest": {"windows": 3, "horizon": 2, "step": 3, "gap": 1,
+                     "training_window": "sliding", "training_periods": 12}}},
+    **_named({"input": {}}, ODD_NAMES),
+    "on demand, three at a time, some may fail": {"execution_name": "bt-3", "input": {
+        "training": {"use_spot": False},
+        "backtest": {"max_concurrency": 3, "tolerated_failure_percentage": 25}}},
+    "a dataset spec of its own": {"execution_name": "bt-spec", "input": {"data": {
+        "dataset_spec_s3_uri": "s3://{artifacts}/specs/sales.json"}}},
+    "data outside the raw bucket": {"execution_name": "bt-elsewhere", "input": {"data": {
+        "raw_s3_uri": "s3://{artifacts}/exports/sales/"}}},
+    "a horizon of zero": {"execution_name": "bt-h0", "input": {"backtest": {"horizon": 0}},
+                          "rejected": "backtest.horizon': 0 is out of range (allowed: 1 ..)"},
+    "one window": {"execution_name": "bt-w1", "input": {"backtest": {"windows": 1}},
+                   "rejected": "backtest.windows"},
+    "characters tags cannot hold": {"execution_name": "bt(2)!", "input": {},
+                                    "rejected": "execution name"},
+}
 # The retraining gate is started by its EventBridge rule, which names executions itself.
 RETRAINING = {
     "drift alarm": {"execution_name": CONSOLE_NAME,
@@ -151,7 +172,8 @@ RETRAINING = {
                                       "input": {"alarm": "manual", "time": "2026-11-23T12:00:00Z"}},
 }
 SCENARIOS: dict[str, dict] = {"training": TRAINING, "batch": BATCH, "deployment": DEPLOYMENT,
-                              "retraining": RETRAINING, "cross-validation": CROSS_VALIDATION}
+                              "retraining": RETRAINING, "cross-validation": CROSS_VALIDATION,
+                              "backtest": BACKTEST}
 
 
 def applies(scenario: dict, platform: dict) -> bool:

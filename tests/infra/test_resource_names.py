@@ -55,8 +55,9 @@ def test_the_agreed_names_for_churn_in_dev():
     assert names.batch_schedule == "mlplatform-dev-churn-batch-inference"
     assert (names.training_runs_prefix, names.batch_runs_prefix) == ("runs/churn/",
                                                                      "batch/churn/")
+    assert names.state_machine("backtest") == "mlplatform-dev-churn-backtest"
     with pytest.raises(ValueError, match="unknown pipeline"):
-        names.state_machine("backtest")
+        names.state_machine("forecast")
 
 
 @pytest.mark.parametrize(("one", "other"), [("churn", "ames"), ("sales", "sales-eu"),

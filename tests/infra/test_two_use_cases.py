@@ -91,7 +91,9 @@ def test_each_state_machine_is_tagged_with_its_use_case_and_pipeline(template):
                     f"{PREFIX}-{OTHER}-batch-inference": (OTHER, "batch-inference"),
                     # Both manifests allow cross-validation: each use case gets its own.
                     f"{PREFIX}-churn-cross-validation": ("churn", "cross-validation"),
-                    f"{PREFIX}-{OTHER}-cross-validation": (OTHER, "cross-validation")}
+                    f"{PREFIX}-{OTHER}-cross-validation": (OTHER, "cross-validation"),
+                    # Only the second's manifest allows backtesting (its sales are dated).
+                    f"{PREFIX}-{OTHER}-backtest": (OTHER, "backtest")}
 
 
 def _first_state(asl: dict) -> dict:
@@ -187,9 +189,9 @@ def test_only_the_use_case_with_a_schedule_has_one(template):
 def test_outputs_per_use_case_have_distinct_ids(template):
     outputs = template.to_json()["Outputs"]
     described = sorted(o["Description"] for o in outputs.values() if "Description" in o)
-    assert described == sorted(f"{name}: the {what}" for name in ("churn", OTHER) for what in (
+    assert described == sorted([f"{name}: the {what}" for name in ("churn", OTHER) for what in (
         "training state machine", "batch inference state machine", "model registry group",
-        "cross-validation state machine"))
+        "cross-validation state machine")] + [f"{OTHER}: the backtest state machine"])
 
 
 def test_shared_resources_exist_once(template):

@@ -72,3 +72,65 @@ def test_ames_batch_inference_scores_its_hold_out_houses_with_ames_model(two, ru
     assert scored["data"]["source"] == "predictions"
     assert scored["rows"]["total"] == 293
     assert scored["metrics"]["r2"] > 0.8  # houses the model never saw
+
+
+# --- ames's backtest on the same account: two rolling-origin windows, then a request that does
+# not fit the data, refused by its first states from the profile the first run wrote.
+BACKTEST_INPUT = {"backtest": {"windows": 2},
+                  "training": {"hyperparameters": {"nthread": "1", "num_round": "60"}}}
+
+
+@pytest.fixture(scope="module")
+def backtest(two):
+    platform, inputs = two
+    result = platform.run("ames:backtest", {**inputs["ames:backtest"], **BACKTEST_INPUT},
+                          name="two-ames-backtest")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return result
+
+
+def _json(platform, uri: str, name: str) -> dict:
+    import json
+
+    bucket, _, prefix = uri[5:].partition("/")
+    body = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}{name}")["Body"]
+    return json.loads(body.read())
+
+
+def test_ames_backtests_each_window_with_its_own_jobs_and_judges_the_means(two, backtest):
+    platform, _ = two
+    assert backtest.path[-3:] == ["Backtest gate", "Notify backtest passed", "Backtest passed"]
+    document = backtest.output["evaluation"]["document"]
+    assert [w["cutoff"] for w in document["windows"]] == ["2009-08", "2010-02"]
+    assert document["baseline"]["name"] == "training_median"
+    for window in document["windows"]:  # the model beats the median sale in every window
+        assert window["metrics"]["mae"] < window["baseline"]["mae"] / 2
+    assert document["summary"]["r2"]["windows_beating_baseline"] == 2
+    assert [a["age"] for a in document["by_age"]] == [1, 2, 3, 4, 5, 6]
+    assert document["quality_gate"]["passed"] and document["metrics"]["r2"] > 0.8
+    run = backtest.output["run"]
+    for index in (0, 1):  # each window's jobs: the validator's names with -w<index>
+        name = f"{run['item_job_names']['training']}-w{index}"
+        job = platform.sagemaker.describe_job("training-job", name)
+        assert job["Environment"]["ML_USE_CASE"] == "ames"
+        assert job["OutputDataConfig"]["S3OutputPath"].endswith(f"/backtest/runs/{index}/training/")
+    profile = _json(platform, run["s3"]["profile"], "time_profile.json")
+    assert profile["time"]["first"] == "2006-01" and profile["time"]["last"] == "2010-07"
+    bucket, _, prefix = run["s3"]["backtest"][5:].partition("/")
+    page = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}backtest_report.html")
+    page = page["Body"].read().decode()
+    assert page.count("<figure>") == 6  # rmse, mae, r2: over the windows and by age
+    assert "2009-08 .. 2010-01" in page  # the first window's evaluated months
+
+
+def test_a_backtest_that_does_not_fit_the_profiled_data_is_refused_before_any_job(two, backtest):
+    platform, inputs = two
+    jobs_before = len(platform.sagemaker.state.jobs.get("processing-job", {}))
+    result = platform.run("ames:backtest", {**inputs["ames:backtest"],
+                                            "backtest": {"windows": 30}},
+                          name="two-ames-backtest-too-many")
+    assert result.status == "FAILED" and result.error == "InvalidPipelineInput"
+    assert "input key 'backtest.windows'" in result.cause and "(allowed: 2 .. 8)" in result.cause
+    assert "Check the windows against the data" in result.path
+    assert "Split windows" not in result.path
+    assert len(platform.sagemaker.state.jobs.get("processing-job", {})) == jobs_before

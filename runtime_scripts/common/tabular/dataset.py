@@ -8,8 +8,10 @@ classes (`positive_label`, `negative_label`); a regression target, a number, nam
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from runtime_scripts.common.tabular.time_spec import TimeSpec, TimeSpecError
 
 FEATURE_KINDS = ("numeric", "categorical")
 
@@ -45,6 +47,7 @@ class DatasetSpec:
     split: SplitRatios
     clip_quantiles: tuple[float, float]
     baseline_rows: int
+    time: TimeSpec | None = None  # when each row happened (time_spec.py); None: not time-ordered
     # Rows that share this column's value belong together (one customer's records, one
     # house's sales): resampling keeps them on one side of every split. An id column or a
     # feature; None when the rows are independent.
@@ -82,6 +85,15 @@ class DatasetSpec:
     def categorical_features(self) -> list[str]:
         return [n for n, k in self.features.items() if k == "categorical"]
 
+    def to_dict(self) -> dict:
+        """The spec as a document `from_dict` reads back."""
+        document = {key: value for key, value in asdict(self).items() if value is not None}
+        document |= {"clip_quantiles": list(self.clip_quantiles),
+                     "id_columns": list(self.id_columns)}
+        if self.time is not None:
+            document["time"] = self.time.to_dict()
+        return document
+
     @classmethod
     def load(cls, path: Path | None = None) -> DatasetSpec:
         path = Path(path) if path else bundled_spec_path()
@@ -103,7 +115,7 @@ class DatasetSpec:
             return data[key]
 
         known = {"name", "target", "positive_label", "negative_label", "id_columns", "features",
-                 "split", "clip_quantiles", "baseline_rows", "group_column"}
+                 "split", "clip_quantiles", "baseline_rows", "group_column", "time"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise DatasetSpecError(
@@ -150,6 +162,7 @@ class DatasetSpec:
         baseline_rows = int(data.get("baseline_rows", 1000))
         if baseline_rows <= 0:
             raise DatasetSpecError(f"{source}: 'baseline_rows' must be > 0, got {baseline_rows}")
+        time = _time(data, target, source)
         return cls(
             group_column=_group_column(data.get("group_column"), id_columns, features, source),
             name=str(data.get("name", "dataset")),
@@ -161,6 +174,7 @@ class DatasetSpec:
             split=ratios,
             clip_quantiles=(float(q[0]), float(q[1])),
             baseline_rows=baseline_rows,
+            time=time,
         )
 
 
@@ -183,3 +197,16 @@ def _class_labels(positive: str, negative: str, target: str, source: str) -> tup
         raise DatasetSpecError(f"{source}: 'positive_label' and 'negative_label' are both "
                                f"{positive!r}: name the two classes of {target!r}")
     return positive, negative
+
+
+def _time(data: dict, target: str, source: str) -> TimeSpec | None:
+    if data.get("time") is None:
+        return None
+    try:
+        time = TimeSpec.from_dict(data["time"])
+    except TimeSpecError as exc:
+        raise DatasetSpecError(f"{source}: {exc}") from None
+    if target in time.columns:
+        raise DatasetSpecError(f"{source}: 'time' names the target {target!r}: the time of a "
+                               "row must be known before its target is")
+    return time

@@ -8,7 +8,8 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
   or, to score what a batch transform predicted (`batch_labels`):
     processing/input/predictions  the transform job's output (*.out, with a header and ids)
     processing/input/labels       CSV files of the id columns and the target
-Outputs (published together): processing/output/evaluation/{evaluation.json, report.html}.
+Outputs (published together): processing/output/evaluation/{evaluation.json, report.html}, and
+with `--write-predictions` predictions.csv (`actual,predicted` per scored row, in input order).
 `--gate auc>=0.85` (repeatable) judges quality gate conditions on the metrics (quality_gate.py).
 
 The metrics are the use case's (its manifest's `metrics`), computed as its problem type does
@@ -116,7 +117,8 @@ def metrics_of(manifest: UseCaseManifest, computed: dict[str, float]) -> dict[st
 
 
 def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
-             gate: list[quality_gate.Condition] | None = None) -> dict[str, Any]:
+             gate: list[quality_gate.Condition] | None = None,
+             write_predictions: bool = False) -> dict[str, Any]:
     manifest = current_use_case()
     task = task_for(manifest.problem_type)
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
@@ -168,6 +170,9 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
     with atomic_outputs({"evaluation": target}) as out:
         (out["evaluation"] / contract.EVALUATION_FILE).write_text(json.dumps(document, indent=2))
         (out["evaluation"] / contract.REPORT_FILE).write_text(page)
+        if write_predictions:  # for a backtest's aggregate: metrics by the rows' age
+            np.savetxt(out["evaluation"] / contract.PREDICTIONS_FILE, np.column_stack([y, p]),
+                       delimiter=",", header="actual,predicted", comments="", fmt="%.10g")
     return document
 
 
@@ -180,13 +185,17 @@ def main(argv: list[str] | None = None) -> int:
                              "decision_threshold)")
     parser.add_argument("--gate", action="append", default=[], metavar="METRIC>=NUMBER",
                         help="a quality gate condition, e.g. auc>=0.85; repeat for each")
+    parser.add_argument("--write-predictions", action="store_true",
+                        help=f"also write {contract.PREDICTIONS_FILE}: each row's target and "
+                             "prediction, in input order")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
     def job() -> None:
         manifest = current_use_case()
         gate = [quality_gate.Condition.parse(text, manifest) for text in args.gate]
-        document = evaluate(paths, args.source, args.threshold, gate)
+        document = evaluate(paths, args.source, args.threshold, gate,
+                            args.write_predictions)
         print(json.dumps({"metrics": document["metrics"], "rows": document["rows"],
                           "quality_gate": document["quality_gate"]}), flush=True)
 

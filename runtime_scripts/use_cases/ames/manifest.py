@@ -2,6 +2,7 @@
 (modeldata's `ames`: 2,930 sales of 2006-2010, 73 features; sample_data/regenerate.py)."""
 
 from runtime_scripts.common.manifest import (
+    BacktestSetup,
     GateCondition,
     Metric,
     Resampling,
@@ -40,4 +41,8 @@ MANIFEST = UseCaseManifest(
     local_batch_labels="sample_data/local_run/holdout_labels.csv",
     # Cross-validation's default gate: the gate above on each metric's mean, and this spread.
     cross_validation=Resampling(max_std=(SpreadLimit("r2", 0.05),)),
+    # The sales are dated (Year_Sold, Mo_Sold: 2006-01 to 2010-07): each window trains on the
+    # months before its cutoff and prices the next six; the naive price is the median sale.
+    backtest=Resampling(max_std=(SpreadLimit("r2", 0.05),)),
+    backtest_setup=BacktestSetup(baseline="training_median", horizon=6, windows=4),
 )
