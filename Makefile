@@ -22,11 +22,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt runtime_scripts/requir
 	touch $@
 
 # The tests run every use case, so they need every use case's own dependencies (resolved together
-# with the platform's, so no pin is silently replaced); `make run` installs only what it runs.
-USE_CASE_REQUIREMENTS := $(sort $(wildcard runtime_scripts/use_cases/*/requirements.txt))
+# with the platform's, so no pin is silently replaced; local_runner/use_case_requirements.py);
+# `make run` installs only what it runs.
+USE_CASE_REQUIREMENTS := $(sort $(wildcard runtime_scripts/use_cases/*/requirements*.txt \
+	runtime_scripts/use_cases/*/manifest.py))
 $(VENV)/.use-cases-installed: $(VENV)/.installed $(USE_CASE_REQUIREMENTS)
-	$(if $(USE_CASE_REQUIREMENTS),$(PY) -m pip install --quiet -r requirements-dev.txt \
-		$(addprefix -r ,$(USE_CASE_REQUIREMENTS)))
+	$(PY) -m local_runner.use_case_requirements
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

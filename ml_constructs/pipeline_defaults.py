@@ -7,6 +7,7 @@ synth; the validator learns a use case only from these documents, never by impor
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from config import JobResources, StageConfig, UseCaseConfig
 from config.training import objective_metrics
@@ -123,3 +124,52 @@ def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
                    artifacts_bucket: str) -> dict:
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
             "content_types": batch_content_types(use_case)}
+
+
+# Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,
+# all of them at once, none may fail.
+CV_FOLDS = 5
+CV_SEED = 42
+CV_MAX_CONCURRENCY = 5
+CV_TOLERATED_FAILURE_PERCENTAGE = 0
+
+
+def cross_validation_gate(use_case: UseCaseConfig) -> list[dict]:
+    """The use case's gate on each metric's mean, and its manifest's bounds on the spread."""
+    return [*({"metric": c.metric, "statistic": "mean", "comparison": c.comparison,
+               "threshold": c.threshold} for c in use_case.gate),
+            *({"metric": limit.metric, "statistic": "std", "comparison": "<=",
+               "threshold": limit.max_std}
+              for limit in use_case.manifest.cross_validation.max_std)]
+
+
+def cross_validation_defaults(config: StageConfig, use_case: UseCaseConfig, *,
+                              raw_bucket: str) -> dict:
+    training = training_defaults(config, use_case, raw_bucket=raw_bucket, curated_bucket="")
+    return {
+        "data": {"input_s3_uri": _s3(raw_bucket, use_case.prefix), "dataset_spec_s3_uri": None},
+        "processing": training["processing"],
+        "training": training["training"],
+        "cross_validation": {"folds": CV_FOLDS, "seed": CV_SEED, "group_column": None,
+                             "max_concurrency": CV_MAX_CONCURRENCY,
+                             "tolerated_failure_percentage": CV_TOLERATED_FAILURE_PERCENTAGE},
+        "quality_gate": {"conditions": cross_validation_gate(use_case)},
+    }
+
+
+def dataset_columns(use_case: UseCaseConfig) -> list[str]:
+    """The columns of the use case's bundled dataset spec: what a group column may name."""
+    manifest = use_case.manifest
+    spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    return [spec["target"], *spec.get("id_columns", []), *spec["features"]]
+
+
+def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,
+                              artifacts_bucket: str) -> dict:
+    training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)
+    resampling = use_case.manifest.cross_validation
+    return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+            "gate_metrics": training["gate_metrics"],
+            "gate_requires_one_of": training["gate_requires_one_of"],
+            "refusal": resampling.refusal or None,
+            "dataset_columns": dataset_columns(use_case)}

@@ -11,8 +11,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from runtime_scripts import contract
 
 # Where a caught error goes: `{"Error": ..., "Cause": ...}` for the failure path to report.
 ERROR_PATH = "$.error"
@@ -165,3 +167,20 @@ def read_evaluation_state(scope: Construct, bucket, objects: str) -> tasks.CallA
         result_selector={"document.$": "States.StringToJson($.Body)"},
         result_path="$.evaluation",
     )
+
+
+def dataset_spec_choice(scope: Construct, job: sfn.IChainable, inputs: list[dict],
+                        result_path: str) -> sfn.Choice:
+    """The entry to `job`, a processing job whose ProcessingInputs are `<result_path>.inputs`:
+    `inputs`, plus the dataset spec's `config` input when `$.data.dataset_spec_s3_uri` names one
+    (a processing input cannot be null, so the list is built per case)."""
+    spec = jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.data.dataset_spec_s3_uri")
+    bundled = sfn.Pass(scope, "Use bundled dataset spec", parameters={"inputs": inputs},
+                       result_path=result_path)
+    custom = sfn.Pass(scope, "Use dataset spec from S3", parameters={"inputs": [*inputs, spec]},
+                      result_path=result_path)
+    bundled.next(job)
+    custom.next(job)
+    return (sfn.Choice(scope, "Dataset spec given?")
+            .when(sfn.Condition.is_string("$.data.dataset_spec_s3_uri"), custom)
+            .otherwise(bundled))

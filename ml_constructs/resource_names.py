@@ -47,7 +47,8 @@ TRAINING = "training"
 BATCH_INFERENCE = "batch-inference"
 DEPLOYMENT = "deployment"
 RETRAINING_GATE = "retraining-gate"
-PIPELINES = (TRAINING, BATCH_INFERENCE, DEPLOYMENT, RETRAINING_GATE)
+CROSS_VALIDATION = "cross-validation"
+PIPELINES = (TRAINING, BATCH_INFERENCE, DEPLOYMENT, RETRAINING_GATE, CROSS_VALIDATION)
 
 
 def bounded(name: str, limit: int) -> str:
@@ -146,6 +147,18 @@ class UseCaseNames:
     @property
     def batch_runs_prefix(self) -> str:
         return f"batch/{self.use_case}/"
+
+    @property
+    def data_profiles_prefix(self) -> str:
+        """Where the split job leaves a profile of each data location it split (one folder per
+        location, named by a hash of it: runtime_scripts/pipeline_input/cross_validation.py)."""
+        return f"profiles/{self.use_case}/"
+
+    @property
+    def map_results_prefix(self) -> str:
+        """Where the resampling pipelines' distributed Maps write their results (Step Functions
+        adds a folder per Map Run); apart from runs/, where an execution may have any name."""
+        return f"map-runs/{self.use_case}/"
 
     @property
     def batch_input_prefix(self) -> str:

@@ -162,6 +162,32 @@ def processing_job(
     return params
 
 
+PREPROCESSING_OUTPUTS = (contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
+                         contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
+                         contract.PROCESSING_OUTPUT_TRANSFORM)
+
+
+def preprocessing_job(settings: JobSettings, *, inputs: list[dict] | str,
+                      data_path: str) -> dict:
+    """The use case's `process preprocess`, its splits to `$.run.s3.<split>`."""
+    return processing_job(settings, job_name_path="$.run.job_names.preprocessing",
+                          command=["process", "preprocess"], inputs=inputs,
+                          outputs=[processing_output(name, f"$.run.s3.{name}")
+                                   for name in PREPROCESSING_OUTPUTS],
+                          data_path=data_path)
+
+
+def evaluation_job(settings: JobSettings, *, arguments_path: str | None = None) -> dict:
+    """The use case's `process evaluate` of `$.model.artifacts` on `$.run.s3.test`, to
+    `$.run.s3.evaluation`; `arguments_path`, e.g. its quality gate's `--gate` arguments."""
+    return processing_job(
+        settings, job_name_path="$.run.job_names.evaluation", command=["process", "evaluate"],
+        inputs=[processing_input(contract.PROCESSING_INPUT_MODEL, "$.model.artifacts"),
+                processing_input(contract.PROCESSING_INPUT_TEST, "$.run.s3.test")],
+        outputs=[processing_output(contract.PROCESSING_OUTPUT_EVALUATION, "$.run.s3.evaluation")],
+        data_path="$.run.s3.test", arguments_path=arguments_path)
+
+
 # --- training -------------------------------------------------------------------------------------
 def metric_definitions(settings: JobSettings) -> list[dict]:
     """Regexes over the training script's `#metrics` log lines (runtime_scripts/contract.py)."""

@@ -20,6 +20,7 @@ from ml_constructs.pipeline_states import (
     TRAINING,
     TUNING,
     create_model_state,
+    dataset_spec_choice,
     grant_sagemaker_jobs,
     read_evaluation_state,
     sagemaker_job_state,
@@ -113,33 +114,16 @@ class TrainingPipeline(Construct):
     def _preprocess(self) -> tuple[sfn.IChainable, sfn.CustomState]:
         """The preprocessing job, entered through a choice that adds the optional dataset spec
         input (a processing input cannot be null, so the inputs list is built per case)."""
-        outputs = [jobs.processing_output(name, f"$.run.s3.{name}") for name in (
-            contract.PROCESSING_OUTPUT_TRAIN, contract.PROCESSING_OUTPUT_VALIDATION,
-            contract.PROCESSING_OUTPUT_TEST, contract.PROCESSING_OUTPUT_BASELINE,
-            contract.PROCESSING_OUTPUT_TRANSFORM)]
         job = self.props.frame.protect_job(sagemaker_job_state(
             self, "Preprocess data", PROCESSING,
-            jobs.processing_job(self.props.job_settings,
-                                job_name_path="$.run.job_names.preprocessing",
-                                command=["process", "preprocess"],
-                                inputs="$.preprocessing.inputs", outputs=outputs,
-                                data_path="$.run.s3.preprocessing_input"),
+            jobs.preprocessing_job(self.props.job_settings, inputs="$.preprocessing.inputs",
+                                   data_path="$.run.s3.preprocessing_input"),
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.preprocessing",
             comment="Validate, clean, encode and split the data; fit the transform on train",
         ), kind="preprocessing")
         raw = jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.preprocessing_input")
-        spec = jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.data.dataset_spec_s3_uri")
-        bundled = sfn.Pass(self, "Use bundled dataset spec", parameters={"inputs": [raw]},
-                           result_path="$.preprocessing")
-        custom = sfn.Pass(self, "Use dataset spec from S3", parameters={"inputs": [raw, spec]},
-                          result_path="$.preprocessing")
-        bundled.next(job)
-        custom.next(job)
-        entry = (sfn.Choice(self, "Dataset spec given?")
-                 .when(sfn.Condition.is_string("$.data.dataset_spec_s3_uri"), custom)
-                 .otherwise(bundled))
-        return entry, job
+        return dataset_spec_choice(self, job, [raw], "$.preprocessing"), job
 
     # --- training ------------------------------------------------------------------------------
     def _train_or_tune(self, then: sfn.IChainable) -> sfn.IChainable:
@@ -232,17 +216,9 @@ class TrainingPipeline(Construct):
     def _evaluate(self) -> sfn.IChainable:
         return self.props.frame.protect_job(sagemaker_job_state(
             self, "Evaluate model", PROCESSING,
-            jobs.processing_job(
-                self.props.job_settings,
-                job_name_path="$.run.job_names.evaluation",
-                command=["process", "evaluate"],
-                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_MODEL, "$.model.artifacts"),
-                        jobs.processing_input(contract.PROCESSING_INPUT_TEST, "$.run.s3.test")],
-                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_EVALUATION,
-                                                "$.run.s3.evaluation")],
-                data_path="$.run.s3.test",
-                # `--gate auc>=0.85 ...`: the input validator's fixed form of the conditions.
-                arguments_path="$.quality_gate.arguments"),
+            # `--gate auc>=0.85 ...`: the input validator's fixed form of the conditions.
+            jobs.evaluation_job(self.props.job_settings,
+                                arguments_path="$.quality_gate.arguments"),
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.evaluation",
             comment="Score the held-out test split, judge the quality gate conditions; write "

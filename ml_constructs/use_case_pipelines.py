@@ -24,6 +24,10 @@ from constructs import Construct
 
 from config import StageConfig, UseCaseConfig
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
+from ml_constructs.cross_validation_pipeline import (
+    CrossValidationPipeline,
+    CrossValidationPipelineProps,
+)
 from ml_constructs.glue_etl import GlueCatalog, GlueEtl, GlueEtlProps
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.lake_governance import lake_tags
@@ -32,16 +36,24 @@ from ml_constructs.notifications import NotificationTopic
 from ml_constructs.pipeline_defaults import (
     batch_defaults,
     batch_platform,
+    cross_validation_defaults,
+    cross_validation_platform,
     training_defaults,
     training_platform,
 )
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_triggers import ScheduledStart
-from ml_constructs.resource_names import BATCH_INFERENCE, TRAINING, UseCaseNames
+from ml_constructs.resource_names import (
+    BATCH_INFERENCE,
+    CROSS_VALIDATION,
+    TRAINING,
+    UseCaseNames,
+)
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
 
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
+CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)  # K trainings, a few at a time
 BATCH_TIMEOUT = cdk.Duration.hours(12)
 
 
@@ -115,6 +127,26 @@ class UseCasePipelines(Construct):
         for pipeline in (training, batch):
             pipeline.node.add_dependency(group)
             shared.key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages
+        self.cross_validation_state_machine: sfn.StateMachine | None = None
+        if manifest.cross_validation.allowed:
+            cross_validation = CrossValidationPipeline(
+                self, "CrossValidation", props=CrossValidationPipelineProps(
+                    frame=self._frame("CrossValidationFrame", CROSS_VALIDATION, CROSS_VALIDATION,
+                                      config, shared),
+                    job_settings=settings, execution_role=shared.execution_role,
+                    artifacts_bucket=shared.artifacts_bucket, key=shared.key,
+                    name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
+                    profiles_prefix=names.data_profiles_prefix,
+                    map_results_prefix=names.map_results_prefix,
+                    defaults=cross_validation_defaults(
+                        config, use_case, raw_bucket=shared.raw_bucket.bucket_name),
+                    platform=cross_validation_platform(config, use_case,
+                                                       artifacts_bucket=artifacts),
+                ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
+            self.cross_validation_state_machine = cross_validation.state_machine
+            cdk.CfnOutput(self, "CrossValidationStateMachineArn",
+                          value=cross_validation.state_machine.state_machine_arn,
+                          description=f"{use_case.name}: the cross-validation state machine")
         names.tag(self)
 
         if use_case.batch_inference.schedule:

@@ -176,6 +176,29 @@ GATE_MAX_CONDITIONS = 8
 PROCESSING_INPUT_PREDICTIONS = "predictions"
 PROCESSING_INPUT_LABELS = "labels"
 
+# --- Resampling (cross-validation; common/resampling/) -------------------------------------------
+# The split job: the data (`raw`, the optional `config` spec) in, one folder per fold out under
+# `folds` (<k>/train/, <k>/holdout/, <k>/config/dataset.json) and the fold list, the items of the
+# pipeline's distributed Map. A fold's preprocessing takes `holdout` as its test split.
+PROCESSING_OUTPUT_FOLDS = "folds"
+PROCESSING_INPUT_HOLDOUT = "holdout"
+FOLD_LIST_FILE = "folds.json"
+FOLD_TRAIN_DIR = "train"
+FOLD_HOLDOUT_DIR = "holdout"
+FOLD_CONFIG_DIR = "config"
+# The data profile the split job writes beside its run (rows, class counts) and to the use
+# case's profile location, where the next execution's first states read it.
+DATA_PROFILE_FILE = "data_profile.json"
+# The aggregate job: the fold list and each fold's evaluation.json (`evaluations/<k>/`) in,
+# the cross-validated metrics and their report out.
+PROCESSING_INPUT_FOLD_LIST = "fold_list"
+PROCESSING_INPUT_EVALUATIONS = "evaluations"
+PROCESSING_OUTPUT_AGGREGATE = "aggregate"
+CV_EVALUATION_FILE = "cv_evaluation.json"
+CV_REPORT_FILE = "cv_report.html"
+# Statistics a resampling gate condition may bound (`auc:mean>=0.85`, `auc:std<=0.03`).
+RESAMPLING_STATISTICS = ("mean", "std", "min", "max")
+
 # --- Limits --------------------------------------------------------------------------------------
 # Every limit that more than one side applies (the stage config in config/, the input validator
 # Lambda in pipeline_input/, the constructs), defined once. "API" is botocore's SageMaker service
@@ -211,6 +234,15 @@ TUNING_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")  # API: the stra
 # platform keeps 500 and the default 10.
 TUNING_MAX_TRAINING_JOBS = 500
 TUNING_MAX_PARALLEL_JOBS = 10
+
+# Cross-validation (platform): fewer than 2 folds is no cross-validation; beyond 20, each fold's
+# held-out part is under 5% of the rows and the extra folds add cost more than certainty.
+CV_MIN_FOLDS = 2
+CV_MAX_FOLDS = 20
+# Distributed Map (Step Functions quotas): at most 10,000 parallel child executions; a
+# ToleratedFailurePercentage is 0 .. 100.
+MAP_MAX_CONCURRENCY = 10_000
+MAP_MAX_TOLERATED_FAILURE_PERCENTAGE = 100
 
 # Quality gate conditions (GATE_COMPARISONS, GATE_MAX_CONDITIONS above): platform.
 GATE_MIN_CONDITIONS = 2

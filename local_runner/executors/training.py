@@ -1,23 +1,68 @@
 """CreateTrainingJob, run locally: channels staged to /opt/ml/input/data, the config files
 written, `train` run as a subprocess, the model uploaded as SageMaker lays it out
-(<S3OutputPath>/<TrainingJobName>/output/model.tar.gz), checkpoints synced both ways."""
+(<S3OutputPath>/<TrainingJobName>/output/model.tar.gz), checkpoints synced both ways.
+
+A job with ResourceConfig.InstanceCount N > 1 runs N `train` processes at once, one per host
+`algo-1` .. `algo-N`, each in its own container root with every channel (FullyReplicated) and
+the host's SM_HOSTS / SM_CURRENT_HOST and resourceconfig.json, as SageMaker starts the same
+command on every instance of a distributed job. SageMaker's hosts resolve each other by those
+names; these do not, so each also gets MASTER_ADDR (loopback) and MASTER_PORT (a free port):
+where the first host listens, under the names torchrun and PyTorch's process group read. The job
+fails when any host fails; the model, the metrics and the checkpoints are the first host's
+(a distributed training script saves on its first host).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from local_runner.executors import container, staging
 from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram, failed
 from local_runner.executors.staging import StagingError
 
-HOST = "algo-1"
+
+def hosts_of(request: dict) -> list[str]:
+    """algo-1 .. algo-N for ResourceConfig.InstanceCount N (SageMaker's host names)."""
+    count = int((request.get("ResourceConfig") or {}).get("InstanceCount", 1) or 1)
+    return [f"algo-{i}" for i in range(1, max(count, 1) + 1)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_training_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
                      checkpoints: bool = True) -> JobOutcome:
+    hosts = hosts_of(request)
+    if len(hosts) == 1:
+        return _run_host(request, s3, program, workdir, hosts, hosts[0], {},
+                         checkpoints=checkpoints)
+    rendezvous = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+    with ThreadPoolExecutor(len(hosts)) as pool:
+        outcomes = list(pool.map(
+            lambda host: _run_host(request, s3, program, workdir / host, hosts, host,
+                                   rendezvous, checkpoints=checkpoints, upload=host == hosts[0]),
+            hosts))
+    first = outcomes[0]
+    failures = [f"{host}: {o.failure_reason}" for host, o in zip(hosts, outcomes, strict=True)
+                if not o.completed]
+    if not failures:
+        return first
+    return JobOutcome(FAILED, "; ".join(failures), first.log_tail, first.final_metrics, None,
+                      None)
+
+
+def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: list[str],
+              host: str, rendezvous: dict[str, str], *, checkpoints: bool,
+              upload: bool = True) -> JobOutcome:
+    """One host's container: stage, run `train`, and (`upload`) upload what it wrote."""
     ml = staging.fresh_ml_root(workdir)
     hyperparameters = {k: str(v) for k, v in (request.get("HyperParameters") or {}).items()}
     checkpoint = _checkpoint_config(request, workdir) if checkpoints else None
@@ -29,10 +74,10 @@ def run_training_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
             staging.download(s3, checkpoint[1], checkpoint[0], allow_empty=True)
     except StagingError as exc:
         return failed(str(exc))
-    _write_config(ml, hyperparameters, request, channels)
+    _write_config(ml, hyperparameters, request, channels, hosts, host)
     env = staging.job_environment(program, workdir, request.get("Environment") or {},
                                   _sm_environment(request, ml, hyperparameters, channels,
-                                                  checkpoint))
+                                                  checkpoint, hosts, host), rendezvous)
     max_runtime = staging.max_runtime(request)
     try:
         result = container.run(argv, env, ml, workdir / "logs" / "training.log", max_runtime)
@@ -41,9 +86,9 @@ def run_training_job(request: dict, s3, program: LocalProgram, workdir: Path, *,
     reason = staging.failure_reason(result, ml, max_runtime)
     artifacts = None
     try:
-        if checkpoint:  # synced during the run on SageMaker, so a failed run's are there too
+        if checkpoint and upload:  # synced during the run on SageMaker, a failed run's too
             staging.upload(s3, checkpoint[0], checkpoint[1])
-        if reason is None:
+        if reason is None and upload:
             artifacts = _upload_outputs(request, s3, ml, workdir)
     except StagingError as exc:
         reason = reason or str(exc)
@@ -97,12 +142,12 @@ def _stage_channels(request: dict, s3, ml: Path) -> list[dict]:
 
 
 def _write_config(ml: Path, hyperparameters: dict[str, str], request: dict,
-                  channels: list[dict]) -> None:
+                  channels: list[dict], hosts: list[str], host: str) -> None:
     config = ml / "input" / "config"
     config.mkdir(parents=True, exist_ok=True)
     (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     (config / "resourceconfig.json").write_text(json.dumps(
-        {"current_host": HOST, "hosts": [HOST], "network_interface_name": "eth0"}))
+        {"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}))
     mode = request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
     (config / "inputdataconfig.json").write_text(json.dumps({
         c["ChannelName"]: {
@@ -117,7 +162,8 @@ def _write_config(ml: Path, hyperparameters: dict[str, str], request: dict,
 
 
 def _sm_environment(request: dict, ml: Path, hyperparameters: dict[str, str],
-                    channels: list[dict], checkpoint: tuple[Path, str] | None) -> dict[str, str]:
+                    channels: list[dict], checkpoint: tuple[Path, str] | None,
+                    hosts: list[str], host: str) -> dict[str, str]:
     """What a SageMaker training container finds in its environment (the training toolkit's
     SM_* set, and TRAINING_JOB_NAME from the platform), with /opt/ml redirected."""
     names = [c["ChannelName"] for c in channels]
@@ -130,8 +176,8 @@ def _sm_environment(request: dict, ml: Path, hyperparameters: dict[str, str],
         "SM_INPUT_CONFIG_DIR": str(ml / "input" / "config"),
         "SM_OUTPUT_DIR": str(ml / "output"),
         "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),
-        "SM_CURRENT_HOST": HOST,
-        "SM_HOSTS": json.dumps([HOST]),
+        "SM_CURRENT_HOST": host,
+        "SM_HOSTS": json.dumps(hosts),
         "SM_NUM_CPUS": str(_cpus()),
         "SM_NUM_GPUS": "0",
     }

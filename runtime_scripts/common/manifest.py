@@ -130,6 +130,45 @@ class Wording:
 
 
 @dataclass(frozen=True)
+class SpreadLimit:
+    """The most a metric may vary across the folds (or windows) of a resampling pipeline: its
+    standard deviation there, in the metric's unit. A model whose score moves more with the rows
+    it was trained on is not stable enough to trust its mean."""
+
+    metric: str
+    max_std: float
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """Whether one of the platform's resampling pipelines (cross-validation, backtest) may run
+    for the use case. When it may not, `refusal` says why: the first state of that pipeline
+    refuses an execution with it, and the platform builds no state machine for it. Its default
+    gate is the use case's `gate` on the mean of each metric plus `max_std` on the spread."""
+
+    allowed: bool = True
+    refusal: str = ""
+    max_std: tuple[SpreadLimit, ...] = ()
+
+    def problem(self, manifest: UseCaseManifest, field_name: str) -> str | None:
+        if self.allowed == bool(self.refusal):
+            return (f"{field_name}: give a refusal (the reason the pipeline is refused) exactly "
+                    "when allowed is False")
+        for limit in self.max_std:
+            if limit.metric not in manifest.gateable_metrics:
+                return (f"{field_name}.max_std names {limit.metric!r}, not one of its gateable "
+                        f"metrics {', '.join(manifest.gateable_metrics)}")
+            if not (math.isfinite(limit.max_std) and limit.max_std > 0):
+                return f"{field_name}.max_std of {limit.metric} must be a number above 0"
+        return None
+
+
+# Backtesting needs rows in time order (a time column in the dataset spec): a use case says it
+# has one by allowing the pipeline.
+NO_TIME_ORDER = "the use case declares no time-ordered data (its manifest's backtest)"
+
+
+@dataclass(frozen=True)
 class UseCaseManifest:
     name: str
     description: str
@@ -152,10 +191,18 @@ class UseCaseManifest:
     # Local runs: the hold-out rows to batch-score and their labels, relative to the folder.
     local_batch: str | None = None
     local_batch_labels: str | None = None
+    # The platform's resampling pipelines: may they run, and their default gate on the spread.
+    cross_validation: Resampling = field(default_factory=Resampling)
+    backtest: Resampling = field(
+        default_factory=lambda: Resampling(allowed=False, refusal=NO_TIME_ORDER))
     # Pinned packages beyond runtime_scripts/requirements.txt (e.g. PyTorch, Prophet), relative to
     # the folder: its own Dockerfile installs them, and a local run installs them on the use
     # case's first run, so nobody else pays for them.
     requirements: str | None = None
+    # Pins installed after `requirements` without dependency resolution (`pip install --no-deps`):
+    # for a package whose declared bounds contradict the platform's pins although the parts the
+    # use case uses work with them (its tests show it).
+    requirements_no_deps: str | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -194,6 +241,12 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: gate condition {condition.metric} "
                                     f"{condition.comparison} {condition.threshold:g}: {problem}")
 
+    def _validate_resampling(self, where: str) -> None:
+        for field_name in ("cross_validation", "backtest"):
+            problem = getattr(self, field_name).problem(self, field_name)
+            if problem:
+                raise ManifestError(f"{where}: {problem}")
+
     def validate(self) -> None:
         """The manifest's own consistency: raises ManifestError naming the field and the fix."""
         where = f"use case {self.name!r} (runtime_scripts/use_cases/{self.name}/manifest.py)"
@@ -209,17 +262,18 @@ class UseCaseManifest:
         for name in self.gate_requires_one_of:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
+        self._validate_resampling(where)
         objectives = [self.tuning.objective_metric]
         if self.image.builtin_training and self.image.builtin_training.objective_metric:
             objectives.append(self.image.builtin_training.objective_metric)
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")
+        own = tuple(f for f in (self.requirements, self.requirements_no_deps) if f)
         files = (self.dataset_spec, self.glue_schema, self.image.dockerfile,
-                 self.monitoring.record_preprocessor) + ((self.requirements,)
-                                                          if self.requirements else ())
-        if self.requirements and self.path(self.image.dockerfile).parent != self.folder:
-            raise ManifestError(f"{where}: requirements {self.requirements} need the use case's "
+                 self.monitoring.record_preprocessor) + own
+        if own and self.path(self.image.dockerfile).parent != self.folder:
+            raise ManifestError(f"{where}: requirements {', '.join(own)} need the use case's "
                                 "own Dockerfile (image.dockerfile in its folder): a shared "
                                 "Dockerfile installs only runtime_scripts/requirements.txt")
         for relative in files:

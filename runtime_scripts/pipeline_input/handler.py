@@ -1,7 +1,8 @@
 """Lambda entry point: the first state of every pipeline state machine.
 
 Event (the state machine builds it):
-    {"pipeline": "training" | "batch" | "deployment", "execution_name": "<$$.Execution.Name>",
+    {"pipeline": "training" | "batch" | "deployment" | "cross-validation",
+     "execution_name": "<$$.Execution.Name>",
      "defaults": {...every key, from the stage config...}, "platform": {...fixed values...},
      "input": {...the execution input, possibly {}...}}
 Returns the merged, validated document plus derived values (`run`, API-shaped pieces); the state
@@ -18,14 +19,15 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from . import batch, deployment, training
+from . import batch, cross_validation, deployment, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
 from .schema import AnyValue, Enum, Obj, Str
 from .values import TAG_VALUE_HELP, check_bucket_name, tag_value_problem
 
 PIPELINES: dict[str, ModuleType] = {"training": training, "batch": batch,
-                                     "deployment": deployment}
+                                     "deployment": deployment,
+                                     cross_validation.PIPELINE: cross_validation}
 # Far deeper than any valid input (which is at most 6 levels) and far below Python's recursion
 # limit, which the merge and the deep copies would otherwise reach on a hostile input.
 MAX_DEPTH = 32

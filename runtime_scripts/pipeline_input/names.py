@@ -61,6 +61,22 @@ BATCH_JOBS: dict[str, tuple[str, int]] = {
     # Scores the predictions against labels known for the batch (data.labels_s3_uri).
     "evaluation": ("batch-eval", SAGEMAKER_NAME_MAX),
 }
+# Cross-validation: its own jobs, and each fold's run of the use case's preprocessing, training
+# and evaluation, the fold in the word ('f3-train'): a fold's job names differ from every other
+# fold's and from the training pipeline's (no word here is another word followed by '-').
+CROSS_VALIDATION_JOBS: dict[str, tuple[str, int]] = {
+    "split": ("cv-split", SAGEMAKER_NAME_MAX),
+    "aggregate": ("cv-agg", SAGEMAKER_NAME_MAX),
+}
+FOLD_JOB_WORDS = {"preprocessing": "prep", "training": "train", "evaluation": "eval"}
+
+
+def fold_jobs(fold: int) -> dict[str, tuple[str, int]]:
+    """The job kinds of fold `fold`'s iteration, under the same keys as the training pipeline's
+    (its request builders read `$.run.job_names.<kind>`)."""
+    return {kind: (f"f{fold}-{word}", SAGEMAKER_NAME_MAX) for kind, word in FOLD_JOB_WORDS.items()}
+
+
 # Short words: endpoint config names are limited to 63 characters like job names, and as much
 # as possible of a console execution name (a 36-character UUID) should fit.
 DEPLOYMENT_JOBS: dict[str, tuple[str, int]] = {
@@ -117,7 +133,7 @@ def job_names(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]
 # internal error) is retried by the state machine as a new job, and SageMaker job names are unique
 # per account and region, so each attempt needs a name of its own.
 JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evaluation",
-                       "transform", "baseline"})
+                       "transform", "baseline", "split", "aggregate"})
 
 
 def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,

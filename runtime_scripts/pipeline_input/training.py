@@ -76,14 +76,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     """Rules that involve more than one key; run only once every key has the right type."""
     t = doc["training"]
-    if t["use_spot"] and t["max_wait_seconds"] < t["max_runtime_seconds"]:
-        out.append(Problem(
-            origin.pick("training.max_wait_seconds", "training.max_runtime_seconds",
-                        "training.use_spot"),
-            f"with use_spot, max_wait_seconds ({t['max_wait_seconds']}) must be >= "
-            f"max_runtime_seconds ({t['max_runtime_seconds']}): managed spot training needs "
-            "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
-            f">= {t['max_runtime_seconds']}"))
+    check_spot(t, origin, out)
     tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
     _check_pinned(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
@@ -95,6 +88,28 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
     check_tag_value(source, data[source.split(".")[1]], "written into the preprocessing job's "
                     "'data' tag and the model package's 'data' metadata", out)
+
+
+def check_spot(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
+    """The `training` section's rule across keys: managed spot waits at least as long as the job
+    may run."""
+    if t["use_spot"] and t["max_wait_seconds"] < t["max_runtime_seconds"]:
+        out.append(Problem(
+            origin.pick("training.max_wait_seconds", "training.max_runtime_seconds",
+                        "training.use_spot"),
+            f"with use_spot, max_wait_seconds ({t['max_wait_seconds']}) must be >= "
+            f"max_runtime_seconds ({t['max_runtime_seconds']}): managed spot training needs "
+            "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
+            f">= {t['max_runtime_seconds']}"))
+
+
+def stopping_condition(training: dict[str, Any]) -> dict[str, int]:
+    """CreateTrainingJob's StoppingCondition of the `training` section."""
+    stopping = {"MaxRuntimeInSeconds": training["max_runtime_seconds"]}
+    if training["use_spot"]:
+        # CreateTrainingJob rejects MaxWaitTimeInSeconds unless managed spot training is on.
+        stopping["MaxWaitTimeInSeconds"] = training["max_wait_seconds"]
+    return stopping
 
 
 def _check_pinned(doc: dict[str, Any], platform: dict[str, Any], out: list[Problem]) -> None:
@@ -112,6 +127,13 @@ def _check_pinned(doc: dict[str, Any], platform: dict[str, Any], out: list[Probl
                                    "(what its model is scored and served as)", render(value)))
 
 
+def model_locations(prefix: str) -> dict[str, str]:
+    """Where preprocessing, training and checkpoints of one run write, under `prefix`."""
+    return {**{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
+            "model_output": f"{prefix}training/",
+            "checkpoints": f"{prefix}checkpoints/"}
+
+
 def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
     """The validated document plus everything later states need, so none of them computes."""
     bucket = platform["artifacts_bucket"]
@@ -122,9 +144,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     s3 = {
         # Glue writes the curated copy; preprocessing then reads that instead of the raw data.
         "preprocessing_input": data["curated_s3_uri"] if data["run_glue"] else data["raw_s3_uri"],
-        **{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
-        "model_output": f"{prefix}training/",
-        "checkpoints": f"{prefix}checkpoints/",
+        **model_locations(prefix),
         # A built-in XGBoost model repacked with the transform (model.tar.gz), when configured.
         "packaged": f"{prefix}packaged/",
         "evaluation": f"{prefix}evaluation/",
@@ -133,11 +153,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
     }
     training = dict(doc["training"])
-    stopping = {"MaxRuntimeInSeconds": training["max_runtime_seconds"]}
-    if training["use_spot"]:
-        # CreateTrainingJob rejects MaxWaitTimeInSeconds unless managed spot training is on.
-        stopping["MaxWaitTimeInSeconds"] = training["max_wait_seconds"]
-    training["stopping_condition"] = stopping
+    training["stopping_condition"] = stopping_condition(training)
     return {
         **doc,
         "training": training,

@@ -247,3 +247,22 @@ def matches(rule: dict, document: Any, context: dict) -> bool:
     if not isinstance(value, wanted) or (kind != "Boolean" and isinstance(value, bool)):
         return False
     return _COMPARE[operator[len(kind):]](value, expected)
+
+
+def all_states(definition: dict) -> dict[str, dict]:
+    """Every state of a definition by name, those of its Maps' item processors (child
+    executions) included: state names are unique across the whole definition."""
+    found: dict[str, dict] = {}
+    for name, state in definition["States"].items():
+        found[name] = state
+        if state["Type"] == "Map" and "ItemProcessor" in state:
+            found.update(all_states(state["ItemProcessor"]))
+    return found
+
+
+def requesting(state: dict) -> bool:
+    """Does the state send requests: a Task, or a distributed Map (its item list, its child
+    executions, its results)."""
+    return state["Type"] == "Task" or (
+        state["Type"] == "Map" and state.get("ItemProcessor", {}).get(
+            "ProcessorConfig", {}).get("Mode") == "DISTRIBUTED")

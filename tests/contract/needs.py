@@ -168,6 +168,10 @@ def _s3_call(task, need, bucket_keys: dict) -> None:
         need("s3:GetObject", target)
         if bucket_keys.get(bucket):
             need("kms:Decrypt", bucket_keys[bucket])
+    elif task.operation == "putObject":  # a distributed Map's ResultWriter (SSE-KMS)
+        need("s3:PutObject", target)
+        if bucket_keys.get(bucket):
+            need("kms:GenerateDataKey", bucket_keys[bucket])
     elif task.operation == "copyObject":
         source_bucket = request["CopySource"].split("/", 1)[0]
         need("s3:GetObject", f"arn:aws:s3:::{request['CopySource']}")

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
+from runtime_scripts import contract
+
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 # Step Functions' service names where botocore's differ.
 BOTO_SERVICES = {"sfn": "stepfunctions", "states": "stepfunctions",
@@ -222,7 +224,27 @@ def _evaluation(passed: bool) -> Outcome:
                 "conditions": [{"metric": names[0], "comparison": ">=", "threshold": 0.6,
                                 "value": metrics[names[0]], "passed": passed}]}
         document = {"metrics": metrics, "quality_gate": gate}
+        if req.get("Key", "").endswith(contract.CV_EVALUATION_FILE):
+            # The aggregate job's: statistics per metric, and the means.
+            document = {"metrics": {m: {"mean": v, "std": 0.01} for m, v in metrics.items()},
+                        "metrics_mean": metrics, "quality_gate": gate}
         return {"Body": json.dumps(document), "ContentLength": 100}
+    return outcome
+
+
+def _read(passed: bool, profile_rows: int | None) -> Outcome:
+    """An S3 object the definitions read: a data profile (runtime_scripts/common/resampling/
+    data_profile.py) whose smallest class has `profile_rows` rows (None: there is none yet, S3's
+    NoSuchKey), else an evaluation (`_evaluation`); None skips the outcome for the other kind."""
+    evaluation = _evaluation(passed)
+
+    def outcome(req: dict, world: dict) -> object:
+        if not req["Key"].endswith(contract.DATA_PROFILE_FILE):
+            return evaluation(req, world) if profile_rows is not None else None
+        if profile_rows is None:
+            return Failure("S3.NoSuchKeyException", "The specified key does not exist.")
+        return {"Body": json.dumps({"rows": 4500, "minority_count": profile_rows}),
+                "ContentLength": 60}
     return outcome
 
 
@@ -358,7 +380,7 @@ OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
     ("application-autoscaling", "PutScalingPolicy"): [
         lambda req, world: {"PolicyARN": _arn("autoscaling", f"scalingPolicy:{req['PolicyName']}"),
                             "Alarms": []}],
-    ("s3", "GetObject"): [_evaluation(True), _evaluation(False)],
+    ("s3", "GetObject"): [_read(True, 1000), _read(False, 2), _read(True, None)],
     ("s3", "CopyObject"): [lambda req, world: {"CopyObjectResult": {"ETag": '"0a1b"'}}],
     ("sns", "Publish"): [lambda req, world: {"MessageId": "6b1f0c7e-5e3a-4c1d-9f2a-1a2b3c4d5e6f"}],
     ("glue", "StartJobRun"): [

@@ -51,7 +51,7 @@ MAX_STEPS = 400  # a path longer than this is a loop the outcomes cannot leave
 ACCOUNT, REGION = PSEUDO_PARAMETERS["AWS::AccountId"], PSEUDO_PARAMETERS["AWS::Region"]
 # State machine name suffix -> pipeline kind (the keys of SCENARIOS).
 KINDS = {"-training": "training", "-batch-inference": "batch", "-deployment": "deployment",
-         "-retraining-gate": "retraining"}
+         "-retraining-gate": "retraining", "-cross-validation": "cross-validation"}
 _SERVICE_ARN = re.compile(r"^arn:aws[a-z-]*:states:::(?P<sdk>aws-sdk:)?(?P<service>[a-z0-9-]+):"
                           r"(?P<action>[A-Za-z0-9]+)(?:\.(?P<pattern>sync|waitForTaskToken))?"
                           r"(?::\d+)?$")
@@ -195,9 +195,53 @@ class _Walker:
             result = asl.resolve(state["Parameters"], effective, context) \
                 if "Parameters" in state else state.get("Result", effective)
             return then(self._finish(state, raw, result, context))
+        if kind == "Map":
+            return self._map(path, state, raw, effective, context, then)
         if kind != "Task":
             raise asl.Unsupported(f"{self.machine}: state type {kind} ({path.state})")
         return self._task(path, state, raw, effective, context, then)
+
+    def _map(self, path: _Path, state: dict, raw: object, effective: object, context: dict,
+             then: Callable) -> list[_Path]:
+        """A distributed Map: its ItemReader's GetObject, one child execution started (of this
+        state machine, as Step Functions starts it) and walked on the first item, and its
+        ResultWriter's PutObject. Which items the list holds is data a job wrote, not part of
+        any request: the child walks with an empty item at index 0."""
+        reader, writer = state.get("ItemReader"), state.get("ResultWriter")
+        if state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") != "DISTRIBUTED" \
+                or reader is None:
+            raise asl.Unsupported(f"{self.machine}: only distributed Maps with an ItemReader "
+                                  f"({path.state})")
+        for task in (reader, writer) if writer else (reader,):
+            service, operation, integration = integration_of(task["Resource"])
+            request = asl.resolve(task.get("Parameters", {}), effective, context)
+            if task is writer:  # Step Functions writes <prefix>/<map run id>/manifest.json
+                request = {"Bucket": request["Bucket"],
+                           "Key": f"{request.get('Prefix', '')}/map-run-id/manifest.json"}
+            self._record(path.state, task["Resource"], service, operation, integration, request)
+        machine_arn = context["StateMachine"]["Id"]
+        self._record(path.state, "arn:aws:states:::states:startExecution", "stepfunctions",
+                     "StartExecution", "request", {"StateMachineArn": machine_arn})
+        item_context = {**context, "Map": {"Item": {"Index": 0, "Value": {}}}}
+        child = asl.resolve(state["ItemSelector"], effective, item_context) \
+            if "ItemSelector" in state else {}
+        processor = state["ItemProcessor"]
+        walker = _Walker(self.stage, self.machine, processor, self.scenario, self.rendering,
+                         self.lambdas)
+        walker.seen = self.seen
+        pending = [_Path(processor["StartAt"], child, path.world)]
+        while pending:
+            pending.extend(walker._step(pending.pop()))
+        map_run = f"{machine_arn.replace(':stateMachine:', ':mapRun:')}/map-run-id"
+        result = {"MapRunArn": map_run}
+        if writer:
+            result["ResultWriterDetails"] = {"Bucket": writer["Parameters"].get("Bucket"),
+                                             "Key": "manifest.json"}
+        forks = then(self._finish(state, raw, result, context))
+        if path.deviations < MAX_DEVIATIONS and state.get("Catch"):
+            forks += self._catch(state, raw, Failure("States.ExceedToleratedFailureThreshold",
+                                                     "items failed"), path.world, 1, then)
+        return forks
 
     def _finish(self, state: dict, raw: object, result: object, context: dict) -> object:
         if "ResultSelector" in state:
@@ -225,6 +269,8 @@ class _Walker:
                 shape = operation_output_shape(service, operation, integration)
                 example = example_output(shape, request)
                 produced = outcome(request, world) if outcome else {}
+                if produced is None:  # an outcome of another kind of request
+                    continue
                 results.append((produced if isinstance(produced, Failure)
                                 else {**example, **produced}, int(index > 0)))
         if path.deviations < MAX_DEVIATIONS and state.get("Catch"):

@@ -3,8 +3,9 @@
 Each scenario: `execution_name` (Step Functions allows 1-80 characters, no blanks, no
 `< > { } [ ] ? * " # % \\ ^ | ~ \x60 $ & , ; : /` and no control characters), `input` (the
 execution input; `{artifacts}`, `{group}`, `{region}` and `{account}` are filled in from the
-state machine's own platform values, and `{last_content_type}` with the last content type its
-use case serves in batch, so one scenario fits every stage and use case), optionally `when` (the
+state machine's own platform values, `{last_content_type}` with the last content type its
+use case serves in batch, `{group_column}` and `{gate_metric}` with a column of its dataset spec
+and one of its gate metrics, so one scenario fits every stage and use case), optionally `when` (the
 platform values it needs, e.g. a serverless endpoint) and `rejected` (the first state must refuse
 it, with a message containing this text).
 """
@@ -114,6 +115,30 @@ DEPLOYMENT = {
         "baseline": {"enabled": True, "dataset_s3_uri": "s3://{artifacts}/it's/data.csv"}},
         "when": {"monitoring": True}, "rejected": "'data' tag"},
 }
+CROSS_VALIDATION = {
+    "defaults": {"execution_name": "cv-june", "input": {}},
+    "console name": {"execution_name": CONSOLE_NAME, "input": {}},
+    "longest name, most folds, grouped": {"execution_name": LONGEST_NAME, "input": {
+        "cross_validation": {"folds": 20, "group_column": "{group_column}", "seed": 7}}},
+    **_named({"input": {}}, ODD_NAMES),
+    "on demand, two at a time, some may fail": {"execution_name": "cv-2", "input": {
+        "training": {"use_spot": False},
+        "cross_validation": {"max_concurrency": 2, "tolerated_failure_percentage": 20}}},
+    "a dataset spec of its own": {"execution_name": "cv-spec", "input": {"data": {
+        "dataset_spec_s3_uri": "s3://{artifacts}/specs/churn.json"}}},
+    "too many folds": {"execution_name": "cv-21", "input": {"cross_validation": {"folds": 21}},
+                       "rejected": "folds': 21 is out of range (allowed: 2 .. 20)"},
+    "one fold": {"execution_name": "cv-1", "input": {"cross_validation": {"folds": 1}},
+                 "rejected": "cross_validation.folds"},
+    "group column not in the spec": {"execution_name": "cv-g", "input": {
+        "cross_validation": {"group_column": "no_such_column"}},
+        "rejected": "cross_validation.group_column"},
+    "spread bounded from below": {"execution_name": "cv-s", "input": {"quality_gate": {
+        "conditions": [{"metric": "{gate_metric}", "statistic": "std", "comparison": ">=",
+                        "threshold": 0.01}]}}, "rejected": "quality_gate.conditions[0].comparison"},
+    "characters tags cannot hold": {"execution_name": "cv(2)!", "input": {},
+                                    "rejected": "execution name"},
+}
 # The retraining gate is started by its EventBridge rule, which names executions itself.
 RETRAINING = {
     "drift alarm": {"execution_name": CONSOLE_NAME,
@@ -122,7 +147,7 @@ RETRAINING = {
                                       "input": {"alarm": "manual", "time": "2026-11-23T12:00:00Z"}},
 }
 SCENARIOS: dict[str, dict] = {"training": TRAINING, "batch": BATCH, "deployment": DEPLOYMENT,
-                              "retraining": RETRAINING}
+                              "retraining": RETRAINING, "cross-validation": CROSS_VALIDATION}
 
 
 def applies(scenario: dict, platform: dict) -> bool:
@@ -137,7 +162,10 @@ def render_input(value: dict, platform: dict) -> dict:
              "{group}": platform.get("model_package_group", "group"),
              "{region}": PSEUDO_PARAMETERS["AWS::Region"],
              "{account}": PSEUDO_PARAMETERS["AWS::AccountId"],
-             "{last_content_type}": (platform.get("content_types") or ["text/csv"])[-1]}
+             "{last_content_type}": (platform.get("content_types") or ["text/csv"])[-1],
+             # A column of the use case's dataset spec besides its target, and a gate metric.
+             "{group_column}": (platform.get("dataset_columns") or ["", "id"])[1],
+             "{gate_metric}": (platform.get("gate_metrics") or [{"name": "score"}])[0]["name"]}
     for token, fill in fills.items():
         text = text.replace(token, fill)
     return json.loads(text)

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.conftest import ALL_STAGES, TWO_USE_CASES
-from tests.contract import coverage
+from tests.contract import asl, coverage
 from tests.contract.needs import GRANT_FOR_AWS_RESOURCE
 
 
@@ -23,8 +23,8 @@ def needs(accounts) -> dict[str, tuple]:
 def test_every_task_is_rendered_and_has_a_permission_model(accounts, needs, stage):
     tasks, callers, _ = needs[stage]
     machines = accounts[stage].state_machines
-    expected = {(m.name, n) for m in machines for n, s in m.asl["States"].items()
-                if s["Type"] == "Task"}
+    expected = {(m.name, n) for m in machines for n, s in asl.all_states(m.asl).items()
+                if asl.requesting(s)}
     assert {(t.state_machine, t.state) for t in tasks} == expected
     assert {(n.why.split(": ", 1)[0], n.why.split(": ", 1)[1].rsplit(" (", 1)[0])
             for n in callers} == expected, "a Task whose request needs no permission"

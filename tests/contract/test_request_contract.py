@@ -35,9 +35,9 @@ def test_every_state_is_reached_and_every_task_rendered(renderings, deployed_def
     rendering = renderings[stage]
     rendered = {(t.state_machine, t.state) for t in rendering.tasks}
     for machine, definition in deployed_definitions[stage].items():
-        states = definition["States"]
+        states = asl.all_states(definition)
         assert set(states) - rendering.reached[machine] == set(), machine
-        tasks = {name for name, s in states.items() if s["Type"] == "Task"}
+        tasks = {name for name, s in states.items() if asl.requesting(s)}
         assert {(machine, name) for name in tasks} <= rendered, machine
 
 

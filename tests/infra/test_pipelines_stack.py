@@ -15,6 +15,7 @@ BUILTIN_XGBOOST_VERSION = CHURN.image.builtin_training.version
 TRAINING = "mlplatform-dev-churn-training"
 BUILTIN_TRAINING = "mlplatform-builtin-churn-training"  # the built-in XGBoost variant of dev
 BATCH = "mlplatform-dev-churn-batch-inference"
+CROSS_VALIDATION = "mlplatform-dev-churn-cross-validation"
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_job_requests_use_kms_spot_checkpoints_and_metric_regexes(training):
 
 
 def test_state_machines_log_everything_encrypted_and_trace(template):
-    template.resource_count_is("AWS::StepFunctions::StateMachine", 2)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 3)  # + cross-validation
     template.all_resources_properties("AWS::StepFunctions::StateMachine", {
         "TracingConfiguration": {"Enabled": True},
         "LoggingConfiguration": Match.object_like({"Level": "ALL", "IncludeExecutionData": True}),
@@ -133,7 +134,7 @@ def test_state_machines_log_everything_encrypted_and_trace(template):
 def test_state_machine_names_are_stable(template):
     names = {r["Properties"]["StateMachineName"]
              for r in template.find_resources("AWS::StepFunctions::StateMachine").values()}
-    assert names == {TRAINING, BATCH}
+    assert names == {TRAINING, BATCH, CROSS_VALIDATION}
 
 
 def test_pass_role_is_conditioned_on_sagemaker(template):
@@ -306,7 +307,8 @@ def test_state_machines_carry_their_use_case_and_pipeline_tags(template):
     machines = template.find_resources("AWS::StepFunctions::StateMachine").values()
     found = {(m["Properties"]["StateMachineName"], _tags(m)["use-case"], _tags(m)["pipeline"])
              for m in machines}
-    assert found == {(TRAINING, "churn", "training"), (BATCH, "churn", "batch-inference")}
+    assert found == {(TRAINING, "churn", "training"), (BATCH, "churn", "batch-inference"),
+                     (CROSS_VALIDATION, "churn", "cross-validation")}
     (group,) = template.find_resources("AWS::SageMaker::ModelPackageGroup").values()
     assert _tags(group)["use-case"] == "churn"
 
@@ -338,6 +340,7 @@ def test_outputs_name_each_use_cases_state_machines_and_group(template):
     described = {o["Description"]: o for o in outputs.values() if "Description" in o}
     assert set(described) == {"churn: the training state machine",
                               "churn: the batch inference state machine",
+                              "churn: the cross-validation state machine",
                               "churn: the model registry group"}
     assert described["churn: the model registry group"]["Value"] == "mlplatform-dev-churn"
 

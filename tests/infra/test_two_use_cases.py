@@ -88,7 +88,10 @@ def test_each_state_machine_is_tagged_with_its_use_case_and_pipeline(template):
     assert tags == {f"{PREFIX}-churn-training": ("churn", "training"),
                     f"{PREFIX}-churn-batch-inference": ("churn", "batch-inference"),
                     f"{PREFIX}-{OTHER}-training": (OTHER, "training"),
-                    f"{PREFIX}-{OTHER}-batch-inference": (OTHER, "batch-inference")}
+                    f"{PREFIX}-{OTHER}-batch-inference": (OTHER, "batch-inference"),
+                    # Both manifests allow cross-validation: each use case gets its own.
+                    f"{PREFIX}-churn-cross-validation": ("churn", "cross-validation"),
+                    f"{PREFIX}-{OTHER}-cross-validation": (OTHER, "cross-validation")}
 
 
 def _first_state(asl: dict) -> dict:
@@ -185,7 +188,8 @@ def test_outputs_per_use_case_have_distinct_ids(template):
     outputs = template.to_json()["Outputs"]
     described = sorted(o["Description"] for o in outputs.values() if "Description" in o)
     assert described == sorted(f"{name}: the {what}" for name in ("churn", OTHER) for what in (
-        "training state machine", "batch inference state machine", "model registry group"))
+        "training state machine", "batch inference state machine", "model registry group",
+        "cross-validation state machine"))
 
 
 def test_shared_resources_exist_once(template):

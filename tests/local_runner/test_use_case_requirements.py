@@ -51,3 +51,25 @@ def test_a_glue_schema_deduplicating_on_a_column_it_lacks_is_refused(tmp_path):
         '"dedup_keys": ["customer_id"]', '"dedup_keys": ["patient_id"]'))
     with pytest.raises(ManifestError, match="dedup_keys patient_id are not among its columns"):
         replace(churn, glue_schema=str(schema)).validate()
+
+
+def test_make_test_resolves_every_use_case_with_the_platform_then_installs_no_deps_files(
+        monkeypatch):
+    calls = []
+
+    class Done:
+        returncode, stderr = 0, ""
+
+    monkeypatch.setattr(use_case_requirements.subprocess, "run",
+                        lambda command, **_: calls.append(command[command.index("install"):])
+                        or Done())
+    use_case_requirements.install_all()
+    resolved, *no_deps = calls
+    files = [resolved[i + 1] for i, arg in enumerate(resolved) if arg == "-r"]
+    assert files[0].endswith("requirements-dev.txt")
+    owners = [load_manifest(name) for name in use_case_requirements.available_use_cases()]
+    assert files[1:] == [str(m.path(m.requirements)) for m in owners if m.requirements]
+    assert no_deps == [["install", "--quiet", "--disable-pip-version-check", "--no-deps", "-r",
+                        str(m.path(m.requirements_no_deps))]
+                       for m in owners if m.requirements_no_deps]
+    assert no_deps  # a use case (demand) has such a file: the rule is exercised

@@ -45,6 +45,15 @@ class DatasetSpec:
     split: SplitRatios
     clip_quantiles: tuple[float, float]
     baseline_rows: int
+    # Rows that share this column's value belong together (one customer's records, one
+    # house's sales): resampling keeps them on one side of every split. An id column or a
+    # feature; None when the rows are independent.
+    group_column: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the spec names: target, id columns and features."""
+        return [self.target, *self.id_columns, *self.features]
 
     @property
     def problem_type(self) -> str:
@@ -94,7 +103,7 @@ class DatasetSpec:
             return data[key]
 
         known = {"name", "target", "positive_label", "negative_label", "id_columns", "features",
-                 "split", "clip_quantiles", "baseline_rows"}
+                 "split", "clip_quantiles", "baseline_rows", "group_column"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise DatasetSpecError(
@@ -142,6 +151,7 @@ class DatasetSpec:
         if baseline_rows <= 0:
             raise DatasetSpecError(f"{source}: 'baseline_rows' must be > 0, got {baseline_rows}")
         return cls(
+            group_column=_group_column(data.get("group_column"), id_columns, features, source),
             name=str(data.get("name", "dataset")),
             target=target,
             positive_label=positive,
@@ -152,6 +162,14 @@ class DatasetSpec:
             clip_quantiles=(float(q[0]), float(q[1])),
             baseline_rows=baseline_rows,
         )
+
+
+def _group_column(group: object, id_columns: tuple[str, ...], features: dict,
+                  source: str) -> str | None:
+    if group is not None and group not in (*id_columns, *features):
+        raise DatasetSpecError(f"{source}: 'group_column' {group!r} must be one of its id "
+                               f"columns or features ({', '.join((*id_columns, *features))})")
+    return group  # type: ignore[return-value]
 
 
 def _class_labels(positive: str, negative: str, target: str, source: str) -> tuple[str, str]:

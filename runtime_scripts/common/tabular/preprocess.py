@@ -4,6 +4,9 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/raw/**.csv|.parquet   one or many files, read recursively, concatenated
     processing/input/config/dataset.json   optional dataset spec (else `--dataset-spec`, else the
                                            use case's bundled spec)
+    processing/input/holdout/**.csv|.parquet  optional: the test split as given (a
+                                           cross-validation fold's held-out rows); the raw rows
+                                           are then split into train and validation only
 Outputs, published together only when every one of them was written:
     train/data.csv, validation/data.csv, test/data.csv   header-less, label first (0/1, or the
                                                          target value of a regression), then the
@@ -204,6 +207,26 @@ def split_rows(y: np.ndarray, ratios: SplitRatios, task: Task) -> tuple[np.ndarr
     return tuple(np.sort(part) for part in (train, validation, test))
 
 
+def split_around_holdout(y: np.ndarray, held_out: np.ndarray, ratios: SplitRatios,
+                         task: Task) -> tuple[np.ndarray, ...]:
+    """Train/validation row indices out of the rows that are not `held_out`, in the spec's
+    train:validation proportion (stratified like `split_rows`); the held-out rows are the test
+    split as they are."""
+    from sklearn.model_selection import train_test_split
+
+    rest = np.flatnonzero(~held_out)
+    try:
+        train, validation = train_test_split(
+            rest, test_size=ratios.validation / (ratios.train + ratios.validation),
+            stratify=y[rest] if task.stratified else None, random_state=ratios.seed)
+    except ValueError as exc:
+        raise JobError(f"cannot split {len(rest)} rows into train/validation: {exc}. Provide "
+                       f"more rows{' of each class' * task.stratified}") from None
+    if not held_out.any():
+        raise JobError("the holdout input holds no rows with a target: it is the test split")
+    return tuple(np.sort(part) for part in (train, validation, np.flatnonzero(held_out)))
+
+
 def write_split(path: Path, labels: np.ndarray, features: np.ndarray) -> None:
     frame = pd.DataFrame(features)
     frame.insert(0, "label", labels)
@@ -230,15 +253,26 @@ def feature_schema(spec: DatasetSpec, record_columns: list[str]) -> dict[str, ob
 def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
     task = task_for(spec.problem_type)
     data, n_files, layout = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
+    holdout_dir = paths.processing_input(contract.PROCESSING_INPUT_HOLDOUT)
+    given = holdout_dir.is_dir() and any(holdout_dir.iterdir())
+    held = np.zeros(len(data), dtype=bool)
+    if given:
+        holdout, _, _ = read_raw(holdout_dir, spec)
+        held = np.concatenate([held, np.ones(len(holdout), dtype=bool)])
+        data = pd.concat([data, holdout], ignore_index=True)
     raw, typed = validate_and_type(data, spec)
     missing_target = typed[spec.target].isna()
-    duplicated = typed.duplicated(keep="first") & ~missing_target
+    # Duplicates are dropped within the training rows; held-out rows are scored as given.
+    duplicated = typed.duplicated(keep="first") & ~missing_target & ~held
     keep = ~(missing_target | duplicated)
     log.info("dropped %d duplicate rows and %d rows without a target",
              int(duplicated.sum()), int(missing_target.sum()))
     raw, typed = raw[keep].reset_index(drop=True), typed[keep].reset_index(drop=True)
+    held = held[keep.to_numpy()]
     y = task.encode_target(typed[spec.target].tolist(), spec.positive_label, spec.target)
-    parts = dict(zip(OUTPUTS[:3], split_rows(y, spec.split, task), strict=True))
+    rows = (split_around_holdout(y, held, spec.split, task) if given
+            else split_rows(y, spec.split, task))
+    parts = dict(zip(OUTPUTS[:3], rows, strict=True))
     transform = FittedTransform.fit(typed.iloc[parts[contract.PROCESSING_OUTPUT_TRAIN]], spec)
 
     targets = {name: paths.processing_output(name) for name in OUTPUTS}

@@ -4,6 +4,8 @@
 from runtime_scripts.common.manifest import (
     GateCondition,
     Metric,
+    Resampling,
+    SpreadLimit,
     UseCaseManifest,
 )
 from runtime_scripts.common.tabular import manifest_parts
@@ -36,4 +38,6 @@ MANIFEST = UseCaseManifest(
     sample_data="sample_data/local_run/ames_train.csv",
     local_batch="sample_data/local_run/holdout.csv",
     local_batch_labels="sample_data/local_run/holdout_labels.csv",
+    # Cross-validation's default gate: the gate above on each metric's mean, and this spread.
+    cross_validation=Resampling(max_std=(SpreadLimit("r2", 0.05),)),
 )

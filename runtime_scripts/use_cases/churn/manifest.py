@@ -3,6 +3,8 @@
 from runtime_scripts.common.manifest import (
     GateCondition,
     Metric,
+    Resampling,
+    SpreadLimit,
     UseCaseManifest,
     Wording,
 )
@@ -38,4 +40,8 @@ MANIFEST = UseCaseManifest(
     sample_data="sample_data/local_run/mlc_churn_train.csv",
     local_batch="sample_data/local_run/holdout.csv",
     local_batch_labels="sample_data/local_run/holdout_labels.csv",
+    # Cross-validation's default gate: the gate above on each metric's mean, and this spread.
+    cross_validation=Resampling(max_std=(SpreadLimit("auc", 0.03),)),
+    backtest=Resampling(allowed=False, refusal="customers are one snapshot with no time column: "
+                                                "there is no past to train on and future to score"),
 )

@@ -1,0 +1,79 @@
+"""The forecasting goal on the bundled sample: the default global model against the seasonal
+naive, AutoETS and Prophet over the same rolling-origin backtest windows.
+
+Goal (issue 14): the default model's WAPE and MASE at least 10% better than the seasonal
+naive's and no worse than the best of AutoETS and Prophet; its p10-p90 coverage between 70% and
+90%; wall times (fits and forecasts) beside Prophet's.
+
+Run: python -m benchmarks.forecasting [--windows 3] [--use-case demand] [--json OUT]
+Prints the comparison table, each goal with PASS/MISS, and the wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import pandas as pd
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--use-case", default="demand")
+    parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--json", help="write the numbers to this file too")
+    args = parser.parse_args()
+    os.environ["ML_USE_CASE"] = args.use_case
+    from runtime_scripts.common.jobio import read_table
+    from runtime_scripts.common.manifest import load_manifest
+    from runtime_scripts.use_cases.demand import backtest, gbm
+    from runtime_scripts.use_cases.demand.metrics import score, with_relative
+    from runtime_scripts.use_cases.demand.series import build_panel
+    from runtime_scripts.use_cases.demand.spec import ForecastSpec
+
+    manifest = load_manifest(args.use_case)
+    spec = ForecastSpec.load(manifest.path(manifest.dataset_spec))
+    started = time.perf_counter()
+    panel = build_panel(read_table(manifest.path(manifest.sample_data)), spec)
+    prepared = time.perf_counter() - started
+    params = gbm.GbmParams.of(manifest.hyperparameters)
+    result = backtest.run(panel.frame, spec, "gbm", args.windows, params=params)
+    rows = result.rows
+    naive = score(rows[rows["model"] == "seasonal_naive"])
+    table = {name: with_relative(score(group), naive)
+             for name, group in rows.groupby("model", sort=False)}
+    columns = ["wape", "mase", "smape", "rmse", "wql", "coverage_p10_p90", "relative_wape",
+               "relative_mase"]
+    frame = pd.DataFrame(table).T[columns]
+    frame["seconds"] = pd.Series(result.seconds)
+    origins = sorted({f"{o:%Y-%m-%d}" for o in rows["origin"]})
+    print(f"{spec.name}: {panel.frame['series'].nunique()} series, {spec.frequency}, horizon "
+          f"{spec.horizon}, {len(origins)} windows with origins {', '.join(origins)}; "
+          f"series built in {prepared:.1f} s")
+    print(frame.to_string(float_format=lambda v: f"{v:.3f}"))
+    model, others = table["gbm"], [table[b] for b in ("ets", "prophet")]
+    goals = {
+        "WAPE >= 10% better than seasonal naive": model["relative_wape"] <= 0.9,
+        "MASE >= 10% better than seasonal naive": model["relative_mase"] <= 0.9,
+        "WAPE no worse than best of AutoETS/Prophet": model["wape"] <= min(
+            o["wape"] for o in others),
+        "MASE no worse than best of AutoETS/Prophet": model["mase"] <= min(
+            o["mase"] for o in others),
+        "coverage p10-p90 in 70%..90%": 0.7 <= model["coverage_p10_p90"] <= 0.9,
+    }
+    for goal, met in goals.items():
+        print(f"{'PASS' if met else 'MISS'}  {goal}")
+    print(f"wall time, fits and forecasts over all windows: gbm {result.seconds['gbm']:.1f} s, "
+          f"prophet {result.seconds['prophet']:.1f} s, ets {result.seconds['ets']:.1f} s, "
+          f"seasonal naive {result.seconds['seasonal_naive']:.1f} s")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"table": frame.to_dict(orient="index"), "goals": goals,
+                       "origins": origins}, out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""The cross-validation pipeline's input: schema, cross-field rules and the derived `run`.
+
+The pipeline splits the data into K folds (the split job), runs the use case's own
+preprocessing, training and evaluation on each fold (a distributed Map), aggregates the folds'
+metrics and gates on their mean and spread (docs/pipeline-inputs.md, README). What is derived
+here, so that no state computes: every job name (each fold's too, `run.folds[k]`), every S3
+location, the split and aggregate jobs' arguments, and where the data profile would be.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import contract
+from . import gate, names, resampling, training
+from .errors import Problem, render
+from .origin import Origin
+from .platform import COMMON
+from .schema import Int, ListOf, Nullable, Obj, S3Uri, Str
+from .values import check_tag_value
+
+PIPELINE = "cross-validation"
+FOLD_OUTPUTS = training.PREPROCESSING_OUTPUTS
+SEED_MAX = 2**31 - 1  # numpy's and scikit-learn's random_state take 32-bit seeds
+
+SCHEMA = Obj({
+    "data": Obj({"input_s3_uri": S3Uri(), "dataset_spec_s3_uri": Nullable(S3Uri())}),
+    "processing": training.PROCESSING,
+    "training": training.SCHEMA.fields["training"],
+    "cross_validation": Obj({
+        "folds": Int(contract.CV_MIN_FOLDS, contract.CV_MAX_FOLDS),
+        "seed": Int(0, SEED_MAX),
+        # Rows sharing this column's value stay in one fold (default: the spec's group_column).
+        "group_column": Nullable(Str(max_len=255)),
+        **resampling.FAN_OUT_FIELDS,
+    }),
+    "quality_gate": resampling.GATE,
+})
+
+# The use case's values the state machine fixes (ml_constructs/pipeline_defaults.py): its gate
+# metrics, and the columns of its bundled dataset spec (what a group column may name).
+PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
+                "dataset_columns": ListOf(Str(max_len=255), 1)})
+
+
+def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
+          out: list[Problem]) -> None:
+    resampling.refuse_if_not_allowed(platform, PIPELINE)
+    training.check_spot(doc["training"], origin, out)
+    group = doc["cross_validation"]["group_column"]
+    # With a dataset spec of its own the columns are that spec's: the split job checks them.
+    if group is not None and doc["data"]["dataset_spec_s3_uri"] is None \
+            and group not in platform["dataset_columns"]:
+        out.append(Problem("cross_validation.group_column", f"{render(group)} is not a column "
+                           "of the use case's dataset spec",
+                           ", ".join(platform["dataset_columns"])))
+    resampling.check_gate(doc["quality_gate"], platform, out)
+    check_tag_value("data.input_s3_uri", doc["data"]["input_s3_uri"], "written into every "
+                    "job's 'data' tag", out)
+
+
+def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str) -> dict:
+    """What fold `fold`'s iteration reads as `$.run`: the training pipeline's shape, so its
+    request builders (ml_constructs/sagemaker_jobs.py) serve the fold's jobs unchanged."""
+    root = f"{prefix}folds/{fold}/"
+    kinds = names.fold_jobs(fold)
+    common = {"use_case": platform["use_case"]}
+    return {
+        "pipeline": PIPELINE,
+        "execution_name": execution_name,
+        "fold": fold,
+        "prefix": root,
+        "s3": {
+            "preprocessing_input": f"{root}{contract.FOLD_TRAIN_DIR}/",
+            "holdout": f"{root}{contract.FOLD_HOLDOUT_DIR}/",
+            "dataset_spec": f"{root}{contract.FOLD_CONFIG_DIR}/",
+            **training.model_locations(root),
+            # Apart from the fold's data: the aggregate job reads only the evaluations.
+            "evaluation": f"{prefix}evaluations/{fold}/",
+        },
+        "job_names": names.job_names(platform["resource_prefix"], execution_name, kinds,
+                                     **common),
+        "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name, kinds,
+                                           platform["max_job_attempts"], **common),
+    }
+
+
+def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
+    bucket, use_case = platform["artifacts_bucket"], platform["use_case"]
+    run_key = f"runs/{use_case}/{execution_name}/"
+    prefix = f"s3://{bucket}/{run_key}"
+    cv = doc["cross_validation"]
+    data_uri = doc["data"]["input_s3_uri"]
+    # One profile per data location (data_profile.py): the next run on the same data reads it.
+    profile_key = f"profiles/{use_case}/{names.short_hash(data_uri)}/"
+    split_arguments = ["--folds", str(cv["folds"]), "--seed", str(cv["seed"]),
+                       "--data-uri", data_uri]
+    if cv["group_column"] is not None:
+        split_arguments += ["--group-column", cv["group_column"]]
+    common = {"use_case": use_case}
+    kinds = names.CROSS_VALIDATION_JOBS
+    training_section = dict(doc["training"])
+    training_section["stopping_condition"] = training.stopping_condition(training_section)
+    return {
+        **doc,
+        "training": training_section,
+        "cross_validation": {**cv, "split_arguments": split_arguments},
+        "quality_gate": {**doc["quality_gate"],
+                         "arguments": resampling.gate_arguments(doc["quality_gate"])},
+        "platform": dict(platform),
+        "run": {
+            "pipeline": PIPELINE,
+            "execution_name": execution_name,
+            "prefix": prefix,
+            "s3": {
+                "input": data_uri,
+                "folds": f"{prefix}folds/",
+                "fold_list": f"{prefix}folds/{contract.FOLD_LIST_FILE}",
+                "fold_list_bucket": bucket,
+                "fold_list_key": f"{run_key}folds/{contract.FOLD_LIST_FILE}",
+                "evaluations": f"{prefix}evaluations/",
+                "aggregate": f"{prefix}cross-validation/",
+                "aggregate_bucket": bucket,
+                "aggregate_key": f"{run_key}cross-validation/{contract.CV_EVALUATION_FILE}",
+                "profile": f"s3://{bucket}/{profile_key}",
+                "profile_bucket": bucket,
+                "profile_key": f"{profile_key}{contract.DATA_PROFILE_FILE}",
+            },
+            "job_names": names.job_names(platform["resource_prefix"], execution_name, kinds,
+                                         **common),
+            "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
+                                               kinds, platform["max_job_attempts"], **common),
+            "folds": [_fold(prefix, k, platform, execution_name) for k in range(cv["folds"])],
+        },
+    }

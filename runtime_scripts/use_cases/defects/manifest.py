@@ -1,0 +1,65 @@
+"""Defects: which surface defect, if any, does a product image show? Image classification with a
+small ResNet-style CNN in PyTorch, served as an int8 ONNX model on onnxruntime."""
+
+from runtime_scripts.common.manifest import (
+    GateCondition,
+    Image,
+    Metric,
+    Monitoring,
+    Serving,
+    Tuning,
+    UseCaseManifest,
+    Wording,
+)
+
+MANIFEST = UseCaseManifest(
+    name="defects",
+    description="Surface defect detection: image classification with a CNN (PyTorch, ONNX)",
+    problem_type="image_classification",
+    metrics=(
+        Metric("accuracy", higher_is_better=True),
+        Metric("macro_f1", higher_is_better=True),
+        Metric("macro_precision", higher_is_better=True),
+        Metric("macro_recall", higher_is_better=True),
+        Metric("log_loss", higher_is_better=False, maximum=None),
+        Metric("ece", higher_is_better=False),
+        # fp32 ONNX accuracy minus the served variant's (int8 by default): a gate may hold the
+        # quantised model within a tolerance of the full-precision one.
+        Metric("served_accuracy_drop", higher_is_better=False, minimum=-1.0),
+        Metric("served_size_ratio", higher_is_better=False, gateable=False, maximum=None),
+    ),
+    training_metrics=("train:loss", "train:accuracy", "validation:loss", "validation:accuracy"),
+    gate=(GateCondition("accuracy", ">=", 0.8),
+          GateCondition("served_accuracy_drop", "<=", 0.01)),
+    gate_requires_one_of=("accuracy", "macro_f1", "macro_recall"),
+    hyperparameters={
+        "epochs": "14", "batch_size": "32", "learning_rate": "0.003", "weight_decay": "0.0005",
+        "augment": "0.5", "width": "16", "patience": "5", "precision": "fp32",
+        "channels_last": "false", "workers": "0", "pin_memory": "false",
+        "prefetch_factor": "2", "seed": "7", "served_variant": "int8",
+    },
+    tuning=Tuning(
+        objective_metric="validation:accuracy", objective_type="Maximize",
+        ranges={
+            "continuous": [
+                {"name": "learning_rate", "min": 0.0003, "max": 0.01, "scaling": "Logarithmic"},
+                {"name": "weight_decay", "min": 0.0001, "max": 0.01, "scaling": "Logarithmic"},
+                {"name": "augment", "min": 0.0, "max": 1.0, "scaling": "Linear"},
+            ],
+            "integer": [],
+            "categorical": [{"name": "batch_size", "values": ["16", "32", "64"]}],
+        },
+    ),
+    serving=Serving(
+        content_types=("image/png", "image/jpeg", "application/x-npy", "application/json"),
+        accept_types=("application/json",),
+        prediction_columns=("label", "probability"),
+    ),
+    monitoring=Monitoring(record_preprocessor="capture.py"),
+    image=Image(dockerfile="Dockerfile"),
+    requirements="requirements.txt",  # torch, onnx, onnxruntime, pillow
+    wording=Wording(rows="images", positive_rows="defective images"),
+    sample_data="sample_data/defects.tar",
+    # Hold-out images (another seed) a local batch inference scores, as JSON lines.
+    local_batch="sample_data/holdout.jsonl",
+)

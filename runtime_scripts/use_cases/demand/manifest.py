@@ -1,0 +1,66 @@
+"""Sales: how many of each pizza will sell on each of the next 14 days? Probabilistic demand
+forecasts (p10/p50/p90) from one global gradient-boosted model over all series, backtested
+against the seasonal naive, AutoETS and Prophet (gt's `pizzaplace`: a year of a pizza place's
+sales, 49,574 pizzas; sample_data/regenerate.py). Its own jobs: spec.py, series.py, gbm.py,
+backtest.py; its own image (Dockerfile, requirements.txt) and server (serve.py)."""
+
+from runtime_scripts.common.manifest import (
+    GateCondition,
+    Image,
+    Metric,
+    Monitoring,
+    Serving,
+    Tuning,
+    UseCaseManifest,
+)
+
+TYPES = ("application/json", "text/csv")
+
+MANIFEST = UseCaseManifest(
+    name="demand",
+    description="Pizza sales per day: probabilistic forecasts with a global gradient-boosted "
+                "model, backtested against seasonal naive, AutoETS and Prophet",
+    problem_type="forecasting",
+    metrics=(
+        Metric("mase", higher_is_better=False, maximum=None),
+        Metric("smape", higher_is_better=False, maximum=2.0),
+        Metric("wape", higher_is_better=False, maximum=None),
+        Metric("rmse", higher_is_better=False, maximum=None),
+        Metric("wql", higher_is_better=False, maximum=None),
+        # 0.8 is a calibrated p10-p90 interval; a gate asks for at least its lower bound.
+        Metric("coverage_p10_p90", higher_is_better=True),
+        Metric("relative_mase", higher_is_better=False, maximum=None),
+        Metric("relative_wape", higher_is_better=False, maximum=None),
+    ),
+    training_metrics=("train:rmse", "validation:rmse", "validation:wape",
+                      "validation:coverage"),
+    # The issue's goal for the default model: at least 10% better than the seasonal naive on
+    # the same backtest windows, with an interval that covers at least 70%.
+    gate=(GateCondition("relative_mase", "<=", 0.9),
+          GateCondition("coverage_p10_p90", ">=", 0.7)),
+    gate_requires_one_of=("mase", "wape", "relative_mase", "relative_wape"),
+    hyperparameters={"model": "gbm", "num_round": "300", "eta": "0.05", "max_depth": "5",
+                     "lags": "0-13", "windows": "7,28"},
+    tuning=Tuning(
+        objective_metric="validation:wape", objective_type="Minimize",
+        ranges={
+            "continuous": [
+                {"name": "eta", "min": 0.02, "max": 0.2, "scaling": "Logarithmic"},
+                {"name": "min_child_weight", "min": 5, "max": 200, "scaling": "Logarithmic"},
+            ],
+            "integer": [{"name": "max_depth", "min": 3, "max": 8, "scaling": "Linear"}],
+            "categorical": [{"name": "lags", "values": ["0-6", "0-13", "0-27",
+                                                        "0-3,6,7,13,14,20,21,27"]}],
+        },
+        static_hyperparameters={"model": "gbm", "num_round": "300"}),
+    serving=Serving(content_types=TYPES, accept_types=TYPES,
+                    prediction_columns=("series", "timestamp", "p10", "p50", "p90")),
+    # The shared capture preprocessor reads tabular rows: no drift checks on forecast requests.
+    monitoring=Monitoring(drift=False),
+    image=Image(dockerfile="Dockerfile", instance_family="cpu"),
+    # Prophet, holidays and statsforecast's own dependencies; statsforecast itself is in
+    # requirements-no-deps.txt (it declares pandas<3), which the Dockerfile installs too.
+    requirements="requirements.txt",
+    requirements_no_deps="requirements-no-deps.txt",
+    sample_data="sample_data/pizzaplace.csv",
+)

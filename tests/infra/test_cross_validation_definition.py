@@ -1,0 +1,78 @@
+"""The cross-validation state machine as synthesized: a distributed Map over the split job's
+fold list, each fold's jobs inheriting the stage's job settings, a failed fold failing its child
+execution with its index in the cause, and the role holding what the Map needs, scoped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import ALL_STAGES
+
+SUFFIX = "-cross-validation"
+
+
+def _machines(definitions, stage):
+    found = {n: d for n, d in definitions[stage].items() if n.endswith(SUFFIX)}
+    assert found, f"{stage}: no cross-validation state machine"
+    return found
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_the_folds_are_a_distributed_map_over_the_fold_list(definitions, stage):
+    for name, asl in _machines(definitions, stage).items():
+        fan_out = asl["States"]["Cross-validate folds"]
+        assert fan_out["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED",
+                                                               "ExecutionType": "STANDARD"}
+        assert fan_out["ItemReader"]["Parameters"] == {"Bucket.$": "$.run.s3.fold_list_bucket",
+                                                       "Key.$": "$.run.s3.fold_list_key"}
+        assert fan_out["MaxConcurrencyPath"] == "$.cross_validation.max_concurrency"
+        assert fan_out["ToleratedFailurePercentagePath"] == \
+            "$.cross_validation.tolerated_failure_percentage"
+        assert fan_out["ResultWriter"]["Parameters"]["Prefix"] == \
+            f"map-runs/{name.split('-')[2]}"
+        assert fan_out["Catch"][-1]["Next"] == "Notify failure", name
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_a_failed_fold_fails_its_child_with_its_index_and_cause(definitions, stage):
+    for name, asl in _machines(definitions, stage).items():
+        states = asl["States"]["Cross-validate folds"]["ItemProcessor"]["States"]
+        jobs = [s for s in states.values() if s["Type"] == "Task"]
+        assert len(jobs) == 3, name  # the use case's preprocess, train and evaluate
+        for job in jobs:
+            assert job["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                        "Next": "Fold failed: explain"}
+        explain = states["Fold failed: explain"]
+        assert explain["Parameters"]["Cause.$"] == \
+            "States.Format('fold {}: {}', $.run.fold, $.error.Cause)"
+        assert states[explain["Next"]]["Type"] == "Fail"
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_each_fold_job_inherits_spot_runtime_network_and_keys(definitions, stage):
+    for name, asl in _machines(definitions, stage).items():
+        states = asl["States"]["Cross-validate folds"]["ItemProcessor"]["States"]
+        train = states["Fold: train"]["Parameters"]
+        assert train["EnableManagedSpotTraining.$"] == "$.training.use_spot"
+        assert train["StoppingCondition.$"] == "$.training.stopping_condition"
+        assert train["OutputDataConfig"]["KmsKeyId"] and train["ResourceConfig"]["VolumeKmsKeyId"]
+        assert train["EnableNetworkIsolation"] is True
+        prep = states["Fold: preprocess"]["Parameters"]
+        assert prep["StoppingCondition"] == {"MaxRuntimeInSeconds.$":
+                                             "$.processing.max_runtime_seconds"}
+        assert prep["NetworkConfig"]["EnableNetworkIsolation"] is True
+        training = asl["States"]["Split into folds"]["Parameters"]
+        assert ("VpcConfig" in train) == ("VpcConfig" in training["NetworkConfig"]), name
+
+
+def test_the_map_may_start_only_its_own_children_and_read_only_fold_lists(dev):
+    policies = [r["Properties"]["PolicyDocument"] for stack in dev.templates
+                for r in json.loads(stack.read_text())["Resources"].values()
+                if r["Type"] == "AWS::IAM::Policy"
+                and "states:StartExecution" in json.dumps(r["Properties"])]
+    text = json.dumps(policies)
+    assert "stateMachine:mlplatform-dev-churn-cross-validation" in text
+    assert "execution:mlplatform-dev-churn-cross-validation/*" in text
+    assert "/folds/folds.json" in text and "map-runs/churn/*" in text

@@ -1,0 +1,140 @@
+"""The cross-validation state machine, executed locally on churn: 3 folds (the fewest that
+still show a spread; benchmarks/cross_validation.py runs 5) of the bundled
+sample, each running churn's own preprocessing, training and evaluation as a child execution
+of the distributed Map; one execution shared by the tests that inspect it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from runtime_scripts import contract
+from runtime_scripts.pipeline_input.names import short_hash
+
+FOLDS = 3
+PATH = ["Validate input", "Read data profile", "No data profile yet", "Folds fit the classes?",
+        "Dataset spec given?", "Use bundled dataset spec", "Split into folds",
+        "Cross-validate folds", "Aggregate folds", "Read cross-validation",
+        "Gate on mean and spread", "Notify cross-validated", "Cross-validation passed"]
+
+
+@pytest.fixture(scope="module")
+def cross_validated(platform):
+    """Two folds at a time (the local engine's cores), each training on one thread (two
+    OpenMP pools spinning on two shared cores cost more than they give on 3,000 rows, as in
+    tests/runtime), the stage defaults otherwise."""
+    return platform.run("churn:cross-validation",
+                        {"cross_validation": {"folds": FOLDS, "max_concurrency": 2},
+                         "training": {"hyperparameters": {"nthread": "1"}}},
+                        name="cv-three")
+
+
+def _jobs(platform, kind: str, execution: str) -> dict[str, dict]:
+    return {name: d for name, d in platform.sagemaker.state.jobs[kind].items()
+            if execution in name}
+
+
+def test_each_fold_runs_the_use_cases_own_jobs(platform, cross_validated):
+    result = cross_validated
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.path == PATH
+    folds = result.output["run"]["folds"]
+    trainings = _jobs(platform, "training-job", "cv-three")
+    processing = _jobs(platform, "processing-job", "cv-three")
+    # split + aggregate + per fold preprocess and evaluate; one training job per fold.
+    assert sorted(trainings) == sorted(f["job_names"]["training"] for f in folds)
+    assert len(processing) == 2 + 2 * FOLDS
+    assert len(set(trainings) | set(processing)) == 3 * FOLDS + 2  # every name its own
+    for fold in folds:
+        job = trainings[fold["job_names"]["training"]]
+        # What every job of the stage gets: spot (with its wait), max runtime, KMS.
+        assert job["EnableManagedSpotTraining"] is True
+        assert job["StoppingCondition"] == result.output["training"]["stopping_condition"]
+        assert job["OutputDataConfig"]["KmsKeyId"] and job["ResourceConfig"]["VolumeKmsKeyId"]
+        assert job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == \
+            fold["s3"]["train"]
+        preprocess = processing[fold["job_names"]["preprocessing"]]
+        inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in preprocess["ProcessingInputs"]}
+        assert inputs[contract.PROCESSING_INPUT_HOLDOUT] == fold["s3"]["holdout"]
+
+
+def test_the_folds_hold_out_every_row_once_stratified(platform, cross_validated):
+    items = platform.read_json(cross_validated.output["run"]["s3"]["fold_list"])
+    assert [i["fold"] for i in items] == list(range(FOLDS))
+    held = [i["holdout_rows"] for i in items]
+    assert sum(held) == items[0]["train_rows"] + items[0]["holdout_rows"]  # each row once
+    positives = [i["holdout_classes"]["yes"] for i in items]
+    assert max(positives) - min(positives) <= 1  # stratified: the same churners per fold
+
+
+def test_the_aggregate_reports_mean_spread_and_interval_per_metric(platform, cross_validated):
+    output = cross_validated.output
+    document = platform.read_json(output["run"]["s3"]["aggregate"] + contract.CV_EVALUATION_FILE)
+    assert document == output["evaluation"]["document"]
+    assert document["folds_evaluated"] == FOLDS and document["failed_folds"] == []
+    per_fold = {e["fold"]: e["metrics"]["auc"] for e in document["per_fold"]}
+    for fold in output["run"]["folds"]:  # each fold's own evaluation.json, by its own job
+        evaluation = platform.read_json(fold["s3"]["evaluation"] + contract.EVALUATION_FILE)
+        assert evaluation["metrics"]["auc"] == per_fold[fold["fold"]]
+    auc = document["metrics"]["auc"]
+    values = list(per_fold.values())
+    assert auc["mean"] == pytest.approx(sum(values) / FOLDS)
+    assert auc["min"] == min(values) and auc["max"] == max(values)
+    assert auc["ci95_low"] < auc["mean"] < auc["ci95_high"]
+    assert auc["mean"] >= 0.85
+    # The default gate: churn's gate on the means, its manifest's bound on the AUC's spread.
+    gate = document["quality_gate"]
+    assert [c["metric"] for c in gate["conditions"]] == ["auc:mean", "recall:mean", "auc:std"]
+    assert gate["passed"] is True
+    bucket, _, key = (output["run"]["s3"]["aggregate"] + contract.CV_REPORT_FILE)[5:].partition(
+        "/")
+    page = platform.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    assert page.count("data:image/png;base64,") == len(document["metrics"])  # a plot per metric
+    assert "Per fold" in page and "auc:std" in page
+
+
+def test_the_split_leaves_a_profile_the_next_run_reads(platform, cross_validated):
+    run = cross_validated.output["run"]
+    data = cross_validated.output["data"]["input_s3_uri"]
+    assert run["s3"]["profile_key"].startswith(f"profiles/churn/{short_hash(data)}/")
+    profile = platform.read_json(f"s3://{run['s3']['profile_bucket']}/{run['s3']['profile_key']}")
+    assert profile["data_s3_uri"] == data
+    assert profile["minority_count"] == min(profile["class_counts"].values())
+
+
+def test_more_folds_than_the_smallest_class_are_refused_before_any_job(platform,
+                                                                      cross_validated):
+    """A data location whose profile says its smallest class has 3 rows: 5 folds are refused
+    by the first states, in the words the split job uses, and nothing is paid for."""
+    data = cross_validated.output["data"]["input_s3_uri"].rstrip("/") + "-small/"
+    run_profile = f"profiles/churn/{short_hash(data)}/{contract.DATA_PROFILE_FILE}"
+    platform.clients.s3.put_object(
+        Bucket=cross_validated.output["run"]["s3"]["profile_bucket"], Key=run_profile,
+        Body=json.dumps({"data_s3_uri": data, "rows": 40, "minority_count": 3}))
+    calls = len(platform.sagemaker.calls)
+    result = platform.run("churn:cross-validation", {"data": {"input_s3_uri": data}},
+                          name="cv-small")
+    assert result.status == "FAILED"
+    assert result.path == ["Validate input", "Read data profile", "Folds fit the classes?",
+                           "Explain too many folds", "Notify failure", "Pipeline failed"]
+    assert result.error == "InvalidPipelineInput"
+    assert result.cause.startswith("cross_validation.folds 5 is more than the 3 rows of the "
+                                   "smallest class")
+    assert result.cause.endswith("(allowed: 2 .. 3)")
+    assert len(platform.sagemaker.calls) == calls
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    ({"cross_validation": {"folds": 21}},
+     "input key 'cross_validation.folds': 21 is out of range (allowed: 2 .. 20)"),
+    ({"cross_validation": {"group_column": "zip"}},
+     "input key 'cross_validation.group_column': \"zip\" is not a column of the use case's "
+     "dataset spec (allowed: churn, customer_id, state"),
+])
+def test_bad_input_is_refused_in_the_first_state(platform, given, says):
+    calls = len(platform.sagemaker.calls)
+    result = platform.run("churn:cross-validation", given, name=f"cv-bad-{len(says)}")
+    assert result.path == ["Validate input", "Notify failure", "Pipeline failed"]
+    assert says in json.loads(result.cause)["errorMessage"]
+    assert len(platform.sagemaker.calls) == calls
