@@ -13,8 +13,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from config import ExperimentTrackingConfig
+from config import StageConfig
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
+from ml_constructs.resource_names import StageNames
 
 # What a job's run does on the server (runtime_scripts/common/tracking.py): find or create the
 # use case's experiment, find or create the execution's parent run, create its own run, log
@@ -26,13 +27,25 @@ LOGGING_ACTIONS = tuple(f"sagemaker-mlflow:{action}" for action in (
     "LogBatch", "LogMetric", "LogParam", "SetTag"))
 
 
+def stage_tracking_server_arn(scope: Construct, config: StageConfig) -> str | None:
+    """The stage's tracking server's ARN when it has one (`experiment_tracking.enabled`),
+    built from its name as the API's ARN format has it: a plain string in any stack."""
+    if not config.experiment_tracking.enabled:
+        return None
+    return cdk.Stack.of(scope).format_arn(
+        service="sagemaker", resource="mlflow-tracking-server",
+        resource_name=StageNames(config.resource_prefix).tracking_server)
+
+
 class ExperimentTracking(Construct):
     """`arn`: the tracking server's ARN (the jobs' MLFLOW_TRACKING_URI)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: ExperimentTrackingConfig,
-                 server_name: str, artifacts_bucket: s3.IBucket, key: kms.IKey) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig,
+                 artifacts_bucket: s3.IBucket, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        config = stage.experiment_tracking
+        server_name = StageNames(stage.resource_prefix).tracking_server
         prefix = config.artifact_prefix
         # The server reads and writes run artefacts for the MLflow UI and API; AWS's guide asks
         # for S3 access to the artifact store, here narrowed to its prefix and the stage key.
@@ -65,10 +78,8 @@ class ExperimentTracking(Construct):
             weekly_maintenance_window_start=config.weekly_maintenance_window_start)
         # CreateMlflowTrackingServer checks the role's access to the artifact store.
         self.server.node.add_dependency(policy)
-        # Built from the name (the API's ARN format), so the jobs' environment and the grants
-        # are plain strings of this stack, readable in the template.
-        self.arn = stack.format_arn(service="sagemaker", resource="mlflow-tracking-server",
-                                    resource_name=server_name)
+        # Built from the name, so the jobs' environment and the grants are plain strings.
+        self.arn = stage_tracking_server_arn(self, stage)
         cdk.CfnOutput(self, "TrackingServerArn", value=self.arn,
                       description="The MLflow tracking server (MLFLOW_TRACKING_URI of the jobs)")
 

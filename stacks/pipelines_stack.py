@@ -43,9 +43,7 @@ class PipelinesStack(cdk.Stack):
             artifacts_bucket=artifacts, in_vpc=network is not None).role
         tracking = None
         if config.experiment_tracking.enabled:
-            tracking = ExperimentTracking(self, "ExperimentTracking",
-                                          config=config.experiment_tracking,
-                                          server_name=names.tracking_server,
+            tracking = ExperimentTracking(self, "ExperimentTracking", stage=config,
                                           artifacts_bucket=artifacts, key=key)
             tracking.grant_logging(execution_role)
         notifications = NotificationTopic(self, "Notifications", key=key,

@@ -7,7 +7,8 @@ job prints (runtime_scripts/contract.py) is also kept as a metric series, steppe
 
 - experiment: the use case (ML_USE_CASE); parent run: the pipeline execution
   (ML_PIPELINE_EXECUTION, one per execution, made by its first job to log), so a tuning job's
-  trials sit side by side under it; the job's run is named after the job.
+  trials sit side by side under it; the job's run is named after the job. A multi-instance
+  job logs from its first host only.
 - where: MLFLOW_TRACKING_URI, a SageMaker tracking server's ARN (the `sagemaker-mlflow`
   plugin signs the requests with the job's role) or, locally, a `file:` store. Unset or empty:
   one log line, nothing else, and mlflow is never imported.
@@ -95,6 +96,18 @@ def tracking_uri() -> str | None:
     return os.environ.get(TRACKING_URI_ENV) or None
 
 
+def _secondary_host() -> bool:
+    """A multi-instance training job runs the script on every host (SM_HOSTS): one run per
+    job is the first host's."""
+    try:
+        hosts = json.loads(os.environ.get("SM_HOSTS") or "[]")
+    except ValueError:
+        return False
+    current = os.environ.get("SM_CURRENT_HOST")
+    return isinstance(hosts, list) and len(hosts) > 1 and current is not None \
+        and current != hosts[0]
+
+
 def processing_job_name(paths: contract.MlPaths) -> str | None:
     """A processing job's name: SageMaker writes the job's request to
     /opt/ml/config/processingjobconfig.json in the container."""
@@ -113,6 +126,10 @@ def job_run(job: str, name: str | None = None) -> Iterator[JobRun]:
     uri = tracking_uri()
     if uri is None:
         log.info("experiment tracking off: %s is not set", TRACKING_URI_ENV)
+        yield run
+        return
+    if _secondary_host():
+        log.info("experiment tracking: the job's first host logs its run")
         yield run
         return
     started = int(time.time() * 1000)

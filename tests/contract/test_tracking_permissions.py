@@ -70,3 +70,15 @@ def test_server_role_reaches_its_prefix_and_the_key_only(tracking) -> None:
     assert account.can(role, "kms:GenerateDataKey", key, via_s3)
     assert not account.can(role, "kms:Decrypt", key, {KMS_VIA_S3: "sqs.eu-west-1.amazonaws.com"})
     assert not account.can(role, "sagemaker:CreateModelPackage", "*")
+
+
+def test_data_scientists_open_the_stage_server_from_studio(tracking) -> None:
+    config, account, server, _, _, _ = tracking
+    assert config.studio.enabled and config.studio.mlflow_tracking_server_arn is None
+    (stack,) = [s for s in account.assembly.stacks if s.name.endswith("-workspace")]
+    (domain,) = stack.of_type("AWS::SageMaker::Domain").values()
+    role = account.render(stack, domain["Properties"]["DefaultUserSettings"]["ExecutionRole"])
+    name = server["TrackingServerName"]
+    for action in ("sagemaker-mlflow:AccessUI", "sagemaker-mlflow:SearchRuns"):
+        assert account.can(role, action, server_arn(config, name)), action
+        assert not account.can(role, action, server_arn(config, "another-team")), action

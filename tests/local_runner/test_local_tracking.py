@@ -13,7 +13,7 @@ from runtime_scripts.common import tracking
 STAGE = "prod"
 EXECUTION = "tracked-tuning"
 TUNING = {"enabled": True, "max_jobs": 2, "max_parallel_jobs": 2,
-          "static_hyperparameters": {"num_round": "40", "nthread": "1"}}
+          "static_hyperparameters": {"num_round": "20", "nthread": "1"}}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_trials_and_evaluation_are_runs_under_the_execution(tracked, monkeypatch
     assert best in {t.info.run_name for t in trials}  # runs are named after their jobs
     for trial in trials:
         assert {"eta", "max_depth", "num_round"} <= set(trial.data.params)
-        assert trial.data.params["num_round"] == "40"
+        assert trial.data.params["num_round"] == "20"
         assert "validation:auc" in trial.data.metrics
         assert len(client.get_metric_history(trial.info.run_id, "train:logloss")) > 1
         artifacts = [a.path for a in client.list_artifacts(trial.info.run_id, "model")]

@@ -113,3 +113,14 @@ def test_an_unreachable_server_is_a_warning_and_the_job_goes_on(server, monkeypa
     (warning,) = [r for r in caplog.records if r.name == "tracking"]
     assert "could not write run job-1" in warning.getMessage()
     assert "the job goes on without it" in warning.getMessage()
+
+
+def test_a_multi_instance_job_logs_once_from_its_first_host(store, monkeypatch):
+    monkeypatch.setenv("SM_HOSTS", '["algo-1", "algo-2"]')
+    written = {}
+    for host in ("algo-2", "algo-1"):
+        monkeypatch.setenv("SM_CURRENT_HOST", host)
+        with tracking.job_run("training", "job-1") as run:
+            run.log_params({"eta": 0.1})
+        written[host] = run.run_id
+    assert written["algo-2"] is None and written["algo-1"] is not None
