@@ -189,8 +189,12 @@ def _run_pipeline(platform, run: str, execution_input: dict, name: str,
     print(f"\n▶ {run}: execution {name}")
     view = LiveView(progress=platform.in_progress)
     tuned_before = set(platform.tuning_jobs())
+    emulated_before = set(_emulated(platform))
     result = platform.run(run, execution_input, name=name, on_step=view.show,
                           on_tick=view.tick)
+    for job, message in _emulated(platform).items():
+        if job not in emulated_before:  # a stand-in ran instead of an AWS-owned image
+            print(f"  ⚠ {job}: {message}")
     folder = results.execution(name)
     files = platform.download_run(name, folder)
     tables = [trial_table(describe, trials)
@@ -204,6 +208,12 @@ def _run_pipeline(platform, run: str, execution_input: dict, name: str,
         return result, None
     print_summary(result, files, folder, tables)
     return result, find_report(files)
+
+
+def _emulated(platform) -> dict[str, str]:
+    from local_runner.stand_ins import emulated_jobs
+
+    return emulated_jobs(platform.sagemaker.state.jobs.get("processing-job", {}))
 
 
 # --- start (AWS) ----------------------------------------------------------------------------------

@@ -147,6 +147,8 @@ class LocalSageMaker:
         return self._finish_job("processing-job", name, {
             **request, "ProcessingJobArn": self.arn("processing-job", name),
             "ProcessingJobStatus": outcome.status,
+            # What the job wrote to /opt/ml/output/message (a stand-in's emulation label).
+            **({"ExitMessage": outcome.exit_message} if outcome.exit_message else {}),
             **_failure(outcome), "LogTail": outcome.log_tail})
 
     def _api_createTrainingJob(self, request: dict) -> dict:

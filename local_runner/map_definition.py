@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 
 from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (
@@ -41,11 +43,24 @@ def parse(definition: str):
     except ValueError:
         return _original_parse(definition)  # moto reports the syntax error
     batchers = _take_batchers(document)
-    program, tree = _original_parse(json.dumps(document))
+    program, tree = _original_parse(positional_json(document))
     for path, batcher in batchers.items():
         _state_at(program, path).iteration_component.__dict__[BATCHER_ATTRIBUTE] = \
             _ItemBatcher(batcher)
     return program, tree
+
+
+# A JSON string, or a number in exponent form (what json.dumps writes for 0.00001: 1e-05).
+_STRING_OR_EXPONENT = re.compile(r'"(?:\\.|[^"\\])*"|-?\d+(?:\.\d+)?[eE][+-]?\d+')
+
+
+def positional_json(document) -> str:
+    """json.dumps, with every number in positional notation: moto's ASL grammar refuses an
+    exponent (a tuning range's 1e-05), which AWS accepts and CDK never writes."""
+    def positional(match: re.Match) -> str:
+        token = match.group()
+        return token if token.startswith('"') else format(Decimal(token), "f")
+    return _STRING_OR_EXPONENT.sub(positional, json.dumps(document))
 
 
 def _take_batchers(document: dict, path: tuple = ()) -> dict[tuple, dict]:

@@ -11,6 +11,7 @@ import json
 
 from config import JobResources, StageConfig, UseCaseConfig
 from config.training import objective_metrics
+from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
 
 
@@ -38,6 +39,7 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
             "dataset_spec_s3_uri": None,
         },
         "processing": _resources(config.processing),
+        "preprocessing": {"data_wrangler_flow": None, "output_node": None},
         "training": {**_resources(training), "use_spot": training.use_spot,
                      "max_wait_seconds": training.max_wait_seconds,
                      "hyperparameters": use_case.hyperparameters},
@@ -117,6 +119,8 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
         # MetricDefinitions (the manifest's training_metrics), or the built-in algorithm's.
         "objective_metrics": objective_metrics(manifest, builtin=use_case.builtin_training),
         "pinned_hyperparameters": pinned_hyperparameters(use_case),
+        "data_wrangler_flows": _s3(artifacts_bucket, flows_prefix(use_case.name)),
+        "dataset_spec_columns": dataset_spec_columns(use_case),
     }
 
 

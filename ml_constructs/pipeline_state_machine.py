@@ -90,6 +90,17 @@ class PipelineFrame(Construct):
             comment="Merge the input over the stage defaults and validate it before any job runs",
         ))
 
+    def invoke_validator(self, state_id: str, payload: dict, *, result_path: str,
+                         comment: str) -> tasks.LambdaInvoke:
+        """A later check by the same function (e.g. of an object a state read), its answer
+        under `result_path`; its refusals fail the execution like the first state's."""
+        if self._validator is None:
+            raise ValueError(f"{self.pipeline}: {state_id} needs the frame's validator")
+        return self.protect(tasks.LambdaInvoke(
+            self, state_id, lambda_function=self._validator.function,
+            payload=sfn.TaskInput.from_object(payload), payload_response_only=True,
+            retry_on_service_exceptions=False, result_path=result_path, comment=comment))
+
     def notify(self, state_id: str, subject: str, message: dict) -> tasks.SnsPublish:
         return self.protect(tasks.SnsPublish(
             self, state_id, topic=self.notifications.topic, subject=subject,

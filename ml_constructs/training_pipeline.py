@@ -14,6 +14,7 @@ from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates, flows_prefix
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     PROCESSING,
@@ -49,6 +50,7 @@ class TrainingPipelineProps:
     serving: Serving  # what the registered model takes and answers (the manifest's)
     defaults: dict
     platform: dict
+    region: str  # the stage's: Data Wrangler's image URI is per region
 
 
 class TrainingPipeline(Construct):
@@ -64,7 +66,12 @@ class TrainingPipeline(Construct):
         # evaluation, the registry and serving see the same model format as in script mode.
         trained = (self._package_builtin_model(evaluate)
                    if props.job_settings.builtin_training else evaluate)
-        validate.next(self._optional_glue(preprocess_entry))
+        # A Data Wrangler flow named in the input: checked first, run before preprocessing.
+        wrangler = DataWranglerStates(self, "DataWrangler", props=DataWranglerProps(
+            frame=frame, job_settings=props.job_settings, artifacts_bucket=props.artifacts_bucket,
+            use_case=props.job_settings.use_case, region=props.region))
+        validate.next(wrangler.check_states(
+            self._optional_glue(wrangler.job_states(preprocess_entry))))
         preprocess.next(self._train_or_tune(trained))
         evaluate.next(self._read_evaluation()).next(self._quality_gate())
         self.state_machine = frame.finish(validate, **finish_kwargs)
@@ -76,10 +83,13 @@ class TrainingPipeline(Construct):
             "Reads evaluation.json under its use case's per-execution runs/ prefix; describes "
             "the best training job of a tuning run (named by SageMaker after the stage prefix); "
             "registers versions in its own model package group; creates models named after the "
-            "stage prefix.",
+            "stage prefix; reads the Data Wrangler flows under its use case's flows prefix (the "
+            "execution input names one).",
             wildcard_findings(resources=(
                 in_finding(self, props.artifacts_bucket.arn_for_objects(
                     f"{props.runs_prefix}*")),
+                in_finding(self, props.artifacts_bucket.arn_for_objects(
+                    f"{flows_prefix(props.job_settings.use_case)}*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="training-job",
                                                   resource_name=f"{props.name_prefix}-*")),
                 in_finding(self, stack.format_arn(

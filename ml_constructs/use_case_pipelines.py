@@ -113,6 +113,7 @@ class UseCasePipelines(Construct):
                                        raw_bucket=shared.raw_bucket.bucket_name,
                                        curated_bucket=shared.curated_bucket.bucket_name),
             platform=training_platform(config, use_case, artifacts_bucket=artifacts),
+            region=config.region,
         ), timeout=TRAINING_TIMEOUT, **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
             frame=self._frame("BatchFrame", "batch", BATCH_INFERENCE, config, shared),

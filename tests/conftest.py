@@ -39,8 +39,12 @@ GROUND_TRUTH = "s3://labels-bucket/ames/"
 # (tests/contract/test_lake_permissions.py).
 LAKE_READER = {"role_arn": "arn:aws:iam::123456789012:role/ames-analyst", "domains": ["ames"],
                "sensitivity": ["internal"]}
-STAGE_NAMES = {TWO_USE_CASES: "dev"}  # a variant's stage name, where it is not its own
-VARIANTS = (BUILTIN, SERVERLESS, TWO_USE_CASES)
+# dev deploying every use case of the repository (runtime_scripts/use_cases/*) beside its own:
+# each stage-wide check (cdk-nag, cfn-lint, ASL, request and permission contracts, update
+# safety) covers a use case the moment its folder exists, with no platform test to edit.
+EVERY_USE_CASE = "every"
+STAGE_NAMES = {TWO_USE_CASES: "dev", EVERY_USE_CASE: "dev"}  # a variant's stage name
+VARIANTS = (BUILTIN, SERVERLESS, TWO_USE_CASES, EVERY_USE_CASE)
 ALL_STAGES = (*STAGES, *VARIANTS)  # what tests that check every stage iterate over
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +75,17 @@ def write_two_use_case_stage(directory: Path, *, ground_truth: bool = False) -> 
     data["use_cases"] = [*data["use_cases"], second]
     data["lake_formation"] = {**data["lake_formation"], "readers": [LAKE_READER]}
     path = directory / f"{TWO_USE_CASES}{'-ground-truth' if ground_truth else ''}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def write_every_use_case_stage(directory: Path) -> Path:
+    from runtime_scripts.common.manifest import available_use_cases
+
+    data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
+    listed = {entry["name"] for entry in data["use_cases"]}
+    data["use_cases"] += [{"name": name} for name in available_use_cases() if name not in listed]
+    path = directory / f"{EVERY_USE_CASE}.json"
     path.write_text(json.dumps(data))
     return path
 
@@ -127,7 +142,8 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
     stages_dir = tmp_path_factory.mktemp("stages")
     variants = [(BUILTIN, write_builtin_stage(stages_dir)),
                 (SERVERLESS, write_serverless_stage(stages_dir)),
-                (TWO_USE_CASES, write_two_use_case_stage(stages_dir))]
+                (TWO_USE_CASES, write_two_use_case_stage(stages_dir)),
+                (EVERY_USE_CASE, write_every_use_case_stage(stages_dir))]
     for stage, config_path in [*((stage, None) for stage in STAGES), *variants]:
         outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
         app, config = build_app(STAGE_NAMES.get(stage, stage), outdir=str(outdir),

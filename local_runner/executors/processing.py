@@ -9,6 +9,7 @@ from pathlib import Path
 from local_runner.executors import container, staging
 from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram, failed
 from local_runner.executors.staging import StagingError
+from local_runner.stand_ins import stand_in_command, stand_in_environment
 
 
 def run_processing_job(request: dict, s3, program: LocalProgram, workdir: Path) -> JobOutcome:
@@ -25,7 +26,8 @@ def run_processing_job(request: dict, s3, program: LocalProgram, workdir: Path) 
         local.mkdir(parents=True, exist_ok=True)  # SageMaker creates them before the job starts
     _write_config(request, ml)
 
-    env = staging.job_environment(program, workdir, request.get("Environment", {}))
+    env = staging.job_environment(program, workdir, request.get("Environment", {}),
+                                  stand_in_environment() if _stand_in(request) else {})
     try:
         result = container.run(argv, env, ml, workdir / "logs" / "processing.log",
                                staging.max_runtime(request))
@@ -44,12 +46,22 @@ def run_processing_job(request: dict, s3, program: LocalProgram, workdir: Path) 
                       None, exit_message=staging.read_text(ml / "output" / "message"))
 
 
+def _stand_in(request: dict) -> list[str] | None:
+    """An image whose entry point is built in (no ContainerEntrypoint) runs its stand-in, if
+    local_runner/stand_ins has one (a labelled emulation)."""
+    app = request.get("AppSpecification", {})
+    if app.get("ContainerEntrypoint"):
+        return None
+    return stand_in_command(app.get("ImageUri", ""))
+
+
 def _command(request: dict) -> list[str]:
     app = request.get("AppSpecification", {})
-    entry = list(app.get("ContainerEntrypoint") or [])
+    entry = list(app.get("ContainerEntrypoint") or []) or _stand_in(request) or []
     if not entry:
         raise StagingError(f"AppSpecification has no ContainerEntrypoint: the entry point built "
-                           f"into image {app.get('ImageUri', '?')} cannot be run locally")
+                           f"into image {app.get('ImageUri', '?')} cannot be run locally, and "
+                           "local_runner/stand_ins has no stand-in for it")
     return entry + [str(a) for a in app.get("ContainerArguments", [])]
 
 

@@ -166,6 +166,8 @@ class Resampling:
 # Backtesting needs rows in time order (a time column in the dataset spec): a use case says it
 # has one by allowing the pipeline.
 NO_TIME_ORDER = "the use case declares no time-ordered data (its manifest's backtest)"
+# What the cross-validation split job can fold: rows of a tabular dataset spec.
+FOLDED_PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,12 @@ class UseCaseManifest:
             problem = getattr(self, field_name).problem(self, field_name)
             if problem:
                 raise ManifestError(f"{where}: {problem}")
+        if self.cross_validation.allowed and self.problem_type not in FOLDED_PROBLEM_TYPES:
+            raise ManifestError(
+                f"{where}: cross_validation is allowed, but the platform's split job folds the "
+                f"rows of a tabular dataset spec ({', '.join(FOLDED_PROBLEM_TYPES)}), not "
+                f"{self.problem_type} data: set cross_validation=Resampling(allowed=False, "
+                "refusal=\"<why>\")")
 
     def validate(self) -> None:
         """The manifest's own consistency: raises ManifestError naming the field and the fix."""

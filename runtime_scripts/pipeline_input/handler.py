@@ -19,7 +19,7 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from . import batch, cross_validation, deployment, training
+from . import batch, cross_validation, data_wrangler, deployment, training
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
 from .schema import AnyValue, Enum, Obj, Str
@@ -48,6 +48,9 @@ EVENT = Obj(
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """AWS Lambda handler ("runtime_scripts.pipeline_input.handler.handler")."""
+    # The training pipeline's second check, once it has read a Data Wrangler flow.
+    if isinstance(event, dict) and event.get("check") == data_wrangler.CHECK:
+        return data_wrangler.check_flow(event)
     return resolve(event)
 
 

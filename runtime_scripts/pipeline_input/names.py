@@ -52,6 +52,8 @@ TRAINING_JOBS: dict[str, tuple[str, int]] = {
     "package": ("pkg", SAGEMAKER_NAME_MAX),
     "evaluation": ("eval", SAGEMAKER_NAME_MAX),
     "model": ("model", SAGEMAKER_NAME_MAX),
+    # Runs a Data Wrangler flow before preprocessing (when the input names one).
+    "data_wrangler": ("dw", SAGEMAKER_NAME_MAX),
 }
 # Distinct words from the training pipeline's: two state machines may run executions with the
 # same name, and SageMaker model names are unique per account and region.
@@ -133,7 +135,7 @@ def job_names(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]
 # internal error) is retried by the state machine as a new job, and SageMaker job names are unique
 # per account and region, so each attempt needs a name of its own.
 JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evaluation",
-                       "transform", "baseline", "split", "aggregate"})
+                       "transform", "baseline", "split", "aggregate", "data_wrangler"})
 
 
 def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import gate, names, tuning
+from . import data_wrangler, gate, names, tuning
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -43,6 +43,8 @@ SCHEMA = Obj({
         "dataset_spec_s3_uri": Nullable(S3Uri()),
     }),
     "processing": PROCESSING,
+    # A Data Wrangler flow run before the use case's preprocessing (data_wrangler.py).
+    "preprocessing": data_wrangler.SCHEMA,
     "training": Obj({
         "instance_type": INSTANCE,
         "instance_count": Int(1, contract.JOB_MAX_INSTANCE_COUNT),
@@ -69,6 +71,7 @@ SCHEMA = Obj({
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
+                **data_wrangler.PLATFORM_FIELDS,
                 "pinned_hyperparameters": StringMap()})
 
 
@@ -80,6 +83,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
     _check_pinned(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
+    data_wrangler.check(doc, platform, out)
     bad = outside_classes(doc["registry"]["description"], "LMZSNP")
     if bad:
         out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
@@ -170,5 +174,6 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
                                                names.TRAINING_JOBS, platform["max_job_attempts"],
                                                use_case=platform["use_case"]),
+            "data_wrangler": data_wrangler.derive(doc, prefix),
         },
     }

@@ -248,6 +248,40 @@ def _read(passed: bool, profile_rows: int | None) -> Outcome:
     return outcome
 
 
+# A Data Wrangler flow (`.flow` under the use case's flows prefix): S3 source -> a cast whose
+# schema holds the use case's dataset spec columns -> an S3 destination, output FLOW_OUTPUT.
+FLOW_OUTPUT = "dw-destination.default"
+
+
+def _flow_or(outcome: Outcome, *, first: bool = False) -> Outcome:
+    """`outcome`, or for a `.flow` key the flow (from the `first` of the forks only: one
+    outcome, the rest skipped)."""
+    def either(req: dict, world: dict) -> dict | None:
+        if not req.get("Key", "").endswith(".flow"):
+            return outcome(req, world)
+        if not first:
+            return None
+        spec = world.get("Invoke", {}).get("Payload", {}).get("platform", {}).get(
+            "dataset_spec_columns", {"target": "y", "id_columns": [], "features": ["x"]})
+        columns = [spec["target"], *spec["id_columns"], *spec["features"]]
+        edge = [{"name": "default", "node_id": "dw-cast", "output_name": "default"}]
+        nodes = [
+            {"node_id": "dw-source", "type": "SOURCE", "operator": "sagemaker.s3_source_0.1",
+             "parameters": {"dataset_definition": {"datasetSourceType": "S3", "name": "data",
+                                                   "s3ExecutionContext": {"s3Uri": "s3://x/"}}},
+             "inputs": [], "outputs": [{"name": "default"}]},
+            {"node_id": "dw-cast", "type": "TRANSFORM",
+             "operator": "sagemaker.spark.infer_and_cast_type_0.1", "parameters": {},
+             "trained_parameters": {"schema": {c: "string" for c in columns}},
+             "inputs": [{**edge[0], "node_id": "dw-source"}], "outputs": [{"name": "default"}]},
+            {"node_id": "dw-destination", "type": "DESTINATION",
+             "operator": "sagemaker.spark.s3_destination_0.1", "parameters": {},
+             "inputs": edge, "outputs": [{"name": "default"}]}]
+        body = json.dumps({"metadata": {"version": 1}, "nodes": nodes})
+        return {"Body": body, "ContentLength": len(body)}
+    return either
+
+
 def _package(group: str, version: int = 3) -> str:
     return _sm("model-package", f"{group}/{version}")
 
@@ -380,7 +414,8 @@ OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
     ("application-autoscaling", "PutScalingPolicy"): [
         lambda req, world: {"PolicyARN": _arn("autoscaling", f"scalingPolicy:{req['PolicyName']}"),
                             "Alarms": []}],
-    ("s3", "GetObject"): [_read(True, 1000), _read(False, 2), _read(True, None)],
+    ("s3", "GetObject"): [_flow_or(_read(True, 1000), first=True),
+                          _flow_or(_read(False, 2)), _flow_or(_read(True, None))],
     ("s3", "CopyObject"): [lambda req, world: {"CopyObjectResult": {"ETag": '"0a1b"'}}],
     ("sns", "Publish"): [lambda req, world: {"MessageId": "6b1f0c7e-5e3a-4c1d-9f2a-1a2b3c4d5e6f"}],
     ("glue", "StartJobRun"): [

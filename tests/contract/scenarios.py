@@ -50,6 +50,10 @@ TRAINING = {
             {"name": "eta", "values": ["0.05", "0.1"]}]}}}},
     "tuning off, spot off": {"execution_name": "on-demand", "input": {
         "tuning": {"enabled": False}, "training": {"use_spot": False}}},
+    "a Data Wrangler flow, then glue": {"execution_name": "wrangled", "input": {
+        "data": {"run_glue": True}, "preprocessing": {
+            "data_wrangler_flow": "{data_wrangler_flows}prepare.flow",
+            "output_node": "dw-destination.default"}}},
     "glue and a dataset spec": {"execution_name": "with-glue", "input": {"data": {
         "run_glue": True, "dataset_spec_s3_uri": "s3://{artifacts}/specs/churn.json"}}},
     "manual approval, long description": {"execution_name": "needs-approval", "input": {
@@ -156,7 +160,7 @@ def applies(scenario: dict, platform: dict) -> bool:
 
 def render_input(value: dict, platform: dict) -> dict:
     """The scenario's input with `{artifacts}`, `{group}`, `{region}`, `{account}`,
-    `{last_content_type}` filled in."""
+    `{last_content_type}`, `{data_wrangler_flows}` filled in."""
     text = json.dumps(value, ensure_ascii=False)
     fills = {"{artifacts}": platform.get("artifacts_bucket", "artifacts-bucket"),
              "{group}": platform.get("model_package_group", "group"),
@@ -165,7 +169,8 @@ def render_input(value: dict, platform: dict) -> dict:
              "{last_content_type}": (platform.get("content_types") or ["text/csv"])[-1],
              # A column of the use case's dataset spec besides its target, and a gate metric.
              "{group_column}": (platform.get("dataset_columns") or ["", "id"])[1],
-             "{gate_metric}": (platform.get("gate_metrics") or [{"name": "score"}])[0]["name"]}
+             "{gate_metric}": (platform.get("gate_metrics") or [{"name": "score"}])[0]["name"],
+             "{data_wrangler_flows}": platform.get("data_wrangler_flows", "s3://flows/")}
     for token, fill in fills.items():
         text = text.replace(token, fill)
     return json.loads(text)

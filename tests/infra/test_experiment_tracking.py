@@ -92,6 +92,16 @@ def test_every_job_logs_to_the_server_with_its_execution_and_without_isolation(
         assert job.get("NetworkConfig", job)["EnableNetworkIsolation"] is True, action
 
 
+def test_jobs_in_other_containers_stay_isolated(definitions) -> None:
+    """Data Wrangler's and Model Monitor's containers log nowhere: tracking changes nothing."""
+    wrangler = [state for asl in definitions[ON].values()
+                for name, state in asl["States"].items() if name == "Run Data Wrangler flow"]
+    assert wrangler, "no Data Wrangler job in prod's definitions"
+    for state in wrangler:
+        assert state["Parameters"]["NetworkConfig"]["EnableNetworkIsolation"] is True
+        assert "Environment" not in state["Parameters"]
+
+
 def test_models_stay_isolated_and_the_package_names_the_server(synthesized, definitions):
     config = synthesized[ON].config
     (training,) = [asl for name, asl in definitions[ON].items() if name.endswith("-training")]

@@ -308,3 +308,13 @@ def test_a_failed_job_fails_the_map_with_its_item_index_and_failure_reason(accou
     assert (result["status"], result["error"]) == ("FAILED", EXCEEDED)
     assert "item 0: States.TaskFailed: CapacityError: no capacity" in result["cause"]
     assert [n for k, n in services.sagemaker.calls if k == "processing-job"][-1] == "unlucky-0"
+
+
+def test_a_definition_with_a_small_decimal_still_parses(account):
+    """The Map patches re-serialize a definition; 0.00001 (a tuning range's bound) must not
+    come out as 1e-05, which moto's ASL grammar refuses."""
+    run, *_ = account
+    result = run({"Bound": {"Type": "Pass", "Result": {"min": 0.00001, "note": "1e-05"},
+                            "End": True}})
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"]) == {"min": 0.00001, "note": "1e-05"}

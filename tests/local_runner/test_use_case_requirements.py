@@ -73,3 +73,10 @@ def test_make_test_resolves_every_use_case_with_the_platform_then_installs_no_de
                         str(m.path(m.requirements_no_deps))]
                        for m in owners if m.requirements_no_deps]
     assert no_deps  # a use case (demand) has such a file: the rule is exercised
+
+
+def test_cross_validation_of_data_the_split_job_cannot_fold_is_refused():
+    demand = load_manifest("demand")  # forecasting: refuses cross-validation, with its reason
+    assert not demand.cross_validation.allowed and demand.cross_validation.refusal
+    with pytest.raises(ManifestError, match="folds the rows of a tabular dataset spec"):
+        replace(demand, cross_validation=type(demand.cross_validation)()).validate()

@@ -30,6 +30,27 @@ def _metric(name: str, higher: bool = True, maximum: float | None = 1.0) -> dict
 
 
 # What the training state machine fixes for churn (its manifest's metrics and objectives).
+CHURN_FEATURES = [
+    "state",
+    "account_length",
+    "area_code",
+    "international_plan",
+    "voice_mail_plan",
+    "number_vmail_messages",
+    "total_day_minutes",
+    "total_day_calls",
+    "total_day_charge",
+    "total_eve_minutes",
+    "total_eve_calls",
+    "total_eve_charge",
+    "total_night_minutes",
+    "total_night_calls",
+    "total_night_charge",
+    "total_intl_minutes",
+    "total_intl_calls",
+    "total_intl_charge",
+    "number_customer_service_calls",
+]
 TRAINING_PLATFORM = {
     **PLATFORM,
     "gate_metrics": [*map(_metric, ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")),
@@ -39,6 +60,9 @@ TRAINING_PLATFORM = {
     "objective_metrics": ["train:logloss", "train:auc", "validation:logloss", "validation:auc",
                           "validation:aucpr"],
     "pinned_hyperparameters": {},
+    "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/churn/",
+    "dataset_spec_columns": {"target": "churn", "id_columns": ["customer_id"],
+                             "features": CHURN_FEATURES},
 }
 BATCH_PLATFORM = {**PLATFORM,
                   "content_types": ["text/csv", "application/json", "application/jsonlines"]}
@@ -52,6 +76,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     },
     "processing": {"instance_type": "ml.m5.large", "instance_count": 1, "volume_size_gb": 30,
                    "max_runtime_seconds": 3600},
+    "preprocessing": {"data_wrangler_flow": None, "output_node": None},
     "training": {
         "instance_type": "ml.m5.xlarge", "instance_count": 1, "volume_size_gb": 30,
         "max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 7200,

@@ -46,7 +46,9 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "package": f"mlplatform-dev-churn-pkg-{EXECUTION}",
         "evaluation": f"mlplatform-dev-churn-eval-{EXECUTION}",
         "model": f"mlplatform-dev-churn-model-{EXECUTION}",
+        "data_wrangler": f"mlplatform-dev-churn-dw-{EXECUTION}",
     }
+    assert run["data_wrangler"] == {"enabled": False}
     assert TUNING_JOB_NAME.match(run["job_names"]["tuning"])
     assert all(SAGEMAKER_NAME.match(n) for n in run["job_names"].values())
 

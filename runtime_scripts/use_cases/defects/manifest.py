@@ -6,6 +6,7 @@ from runtime_scripts.common.manifest import (
     Image,
     Metric,
     Monitoring,
+    Resampling,
     Serving,
     Tuning,
     UseCaseManifest,
@@ -16,6 +17,10 @@ MANIFEST = UseCaseManifest(
     name="defects",
     description="Surface defect detection: image classification with a CNN (PyTorch, ONNX)",
     problem_type="image_classification",
+    cross_validation=Resampling(
+        allowed=False,
+        refusal=("the platform's cross-validation folds tabular rows; image folds would split a "
+                 "folder-per-class image set, which its split job does not do")),
     metrics=(
         Metric("accuracy", higher_is_better=True),
         Metric("macro_f1", higher_is_better=True),

@@ -9,6 +9,7 @@ from runtime_scripts.common.manifest import (
     Image,
     Metric,
     Monitoring,
+    Resampling,
     Serving,
     Tuning,
     UseCaseManifest,
@@ -21,6 +22,10 @@ MANIFEST = UseCaseManifest(
     description="Pizza sales per day: probabilistic forecasts with a global gradient-boosted "
                 "model, backtested against seasonal naive, AutoETS and Prophet",
     problem_type="forecasting",
+    cross_validation=Resampling(
+        allowed=False,
+        refusal=("sales are time-ordered: random folds would train on the future; its evaluation "
+                 "is a rolling-origin backtest")),
     metrics=(
         Metric("mase", higher_is_better=False, maximum=None),
         Metric("smape", higher_is_better=False, maximum=2.0),
