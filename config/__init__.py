@@ -30,6 +30,7 @@ from config.serving import (
 )
 from config.stage import RESOURCE_PREFIX_MAX, StageConfig
 from config.stage_files import available_stages, stage_file
+from config.tracking import ExperimentTrackingConfig
 from config.training import GateCondition, QualityGateConfig, TrainingConfig, TuningConfig
 from config.use_cases import UseCaseConfig
 
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigError",
     "DeliveredStage",
     "DeploymentGuardrailsConfig",
+    "ExperimentTrackingConfig",
     "GateCondition",
     "InputValidationConfig",
     "JobResources",

@@ -19,6 +19,7 @@ from config.resources import (
     StorageConfig,
 )
 from config.serving import MonitoringConfig, ServingConfig
+from config.tracking import ExperimentTrackingConfig
 from config.training import TrainingConfig, TuningConfig
 from config.use_cases import UseCaseConfig
 from runtime_scripts.common.manifest import available_use_cases
@@ -54,6 +55,8 @@ class StageConfig:
     cicd: CicdConfig = field(default_factory=CicdConfig)
     lake_formation: LakeFormationConfig = field(default_factory=LakeFormationConfig)
     studio: StudioConfig = field(default_factory=StudioConfig)
+    experiment_tracking: ExperimentTrackingConfig = field(
+        default_factory=ExperimentTrackingConfig)
     # What the stage deploys; each use case's sections override the stage's sections above.
     use_cases: list[UseCaseConfig] = field(default_factory=list)
 

@@ -151,7 +151,10 @@ def _run(args: argparse.Namespace) -> int:
     results = ResultsFolder(Path(args.results))
     started = time.monotonic()
     reports: list[Path] = []
-    with LocalPlatform(outdir, max_local_trials=args.max_trials) as platform:
+    # Every job's MLflow run, in one store across runs (experiments per use case, a parent
+    # run per execution): `mlflow ui --backend-store-uri <results>/mlflow` (README).
+    with LocalPlatform(outdir, max_local_trials=args.max_trials,
+                       tracking_store=results.tracking_store) as platform:
         for uri in platform.seed(seed):
             print(f"  seeded {uri}")
         seeded = inputs_for(runs, platform.seed_inputs(seed))

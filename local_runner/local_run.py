@@ -28,6 +28,7 @@ from local_runner.local_events import Delivery, LocalEvents
 from local_runner.local_glue import LocalGlue
 from local_runner.local_sagemaker import LocalSageMaker
 from local_runner.local_seed import Seed
+from runtime_scripts.contract import TRACKING_URI_ENV
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -80,13 +81,18 @@ class LocalPlatform:
     """
 
     def __init__(self, assembly_dir: Path, *, workdir: Path | None = None,
-                 time_scale: float = 0.001, max_local_trials: int = 4) -> None:
+                 time_scale: float = 0.001, max_local_trials: int = 4,
+                 tracking_store: Path | None = None) -> None:
+        """`tracking_store`: the folder of an MLflow file store every job logs its run to (the
+        stand-in for the stage's tracking server); None: the jobs log nowhere, whatever
+        tracking server their requests name (it is not reachable from here)."""
         self.assembly_dir = Path(assembly_dir)
         self.region = os.environ.get("AWS_REGION", "eu-west-1")
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="mlplatform-local-"))
         self.time_scale = time_scale
         self.max_local_trials = max_local_trials
+        self.tracking_uri = Path(tracking_store).resolve().as_uri() if tracking_store else ""
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._activation = None
 
@@ -108,7 +114,8 @@ class LocalPlatform:
 
         self.clients = _Clients(s3=client("s3"), sns=client("sns"), sfn=client("stepfunctions"),
                                 cloudwatch=client("cloudwatch"))
-        program = LocalProgram(bin_dir=PROJECT_ROOT / "runtime_scripts" / "bin")
+        program = LocalProgram(bin_dir=PROJECT_ROOT / "runtime_scripts" / "bin",
+                               environment={TRACKING_URI_ENV: self.tracking_uri})
         self.sagemaker = LocalSageMaker(s3=self.clients.s3, program=program,
                                         workdir=self.workdir / "jobs", region=self.region,
                                         max_local_trials=self.max_local_trials,

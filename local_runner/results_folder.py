@@ -18,6 +18,11 @@ class ResultsFolder:
     def latest(self) -> Path:
         return self.root / LATEST
 
+    @property
+    def tracking_store(self) -> Path:
+        """The MLflow file store the local jobs log their runs to."""
+        return self.root / "mlflow"
+
     def execution(self, name: str) -> Path:
         return self.root / name
 

@@ -115,6 +115,8 @@ class DataWranglerStates(Construct):
         request["AppSpecification"] = {"ImageUri": self.image_uri,
                                        "ContainerArguments.$": f"{JOB}.arguments"}
         del request["Environment"]
+        # It logs to no tracking server: isolated even where our jobs cannot be (tracking).
+        request["NetworkConfig"]["EnableNetworkIsolation"] = True
         job = frame.protect_job(sagemaker_job_state(
             self, "Run Data Wrangler flow", PROCESSING, request,
             result_selector={"arn.$": "$.ProcessingJobArn"},

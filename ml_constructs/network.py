@@ -34,7 +34,11 @@ class IsolatedNetwork(Construct):
         max_azs: int,
         key: kms.IKey,
         log_retention: logs.RetentionDays,
+        experiment_tracking: bool = False,
     ) -> None:
+        """`experiment_tracking`: the jobs log to a SageMaker MLflow tracking server, whose API
+        a VPC reaches through its own interface endpoint (AWS's guide to MLflow with
+        PrivateLink: `aws.sagemaker.<region>.experiments`, beside the SageMaker API one)."""
         super().__init__(scope, construct_id)
         flow_logs = logs.LogGroup(
             self,
@@ -107,7 +111,10 @@ class IsolatedNetwork(Construct):
             "The VPC flow log delivery role writes only to its own log group.",
             [],
         )
-        for name, service in INTERFACE_ENDPOINTS.items():
+        endpoints = dict(INTERFACE_ENDPOINTS)
+        if experiment_tracking:
+            endpoints["MlflowTracking"] = ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS
+        for name, service in endpoints.items():
             # open=False: the explicit CIDR rule above replaces CDK's token-based one.
             self.vpc.add_interface_endpoint(
                 name,

@@ -35,6 +35,7 @@ GLUE_DATABASE_NAME_MAX = 255  # Glue CreateDatabase `DatabaseInput.Name`
 GLUE_SECURITY_CONFIGURATION_NAME_MAX = 255  # Glue CreateSecurityConfiguration `Name`
 LOG_GROUP_NAME_MAX = 512  # CloudWatch Logs CreateLogGroup `logGroupName`
 ATHENA_WORKGROUP_NAME_MAX = 128  # Athena CreateWorkGroup `Name`
+TRACKING_SERVER_NAME_MAX = 256  # SageMaker CreateMlflowTrackingServer `TrackingServerName`
 # A SageMaker name that ends in '-<digest>' (physical_names.replaceable_name).
 DIGESTED_SAGEMAKER_NAME_MAX = SAGEMAKER_NAME_MAX - 1 - DIGEST_LENGTH
 HASH_LENGTH = 8
@@ -97,6 +98,11 @@ class StageNames:
     def studio_environment(self) -> str:
         """The base of the Studio lifecycle configuration's name (a digest follows it)."""
         return bounded(f"{self.prefix}-studio-environment", DIGESTED_SAGEMAKER_NAME_MAX)
+
+    @property
+    def tracking_server(self) -> str:
+        """The stage's MLflow tracking server (create-only: a new name is a new, empty server)."""
+        return bounded(f"{self.prefix}-tracking", TRACKING_SERVER_NAME_MAX)
 
 
 @dataclass(frozen=True)

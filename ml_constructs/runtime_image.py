@@ -78,12 +78,15 @@ class RuntimeImage(Construct):
         self.asset.repository.grant_pull(grantee)
 
     def job_settings(self, *, role: iam.IRole, key: kms.IKey, git_commit: str,
-                     network: IsolatedNetwork | None) -> JobSettings:
-        """What every job request of a stack needs: this image, the role, the key, the VPC."""
+                     network: IsolatedNetwork | None,
+                     tracking_server_arn: str | None = None) -> JobSettings:
+        """What every job request of a stack needs: this image, the role, the key, the VPC,
+        and the tracking server the jobs log to, if the stage has one."""
         return JobSettings(role_arn=role.role_arn, image_uri=self.image_uri,
                            training_image_uri=self.training_image_uri,
                            builtin_training=self.builtin_training, kms_key_id=key.key_arn,
                            git_commit=git_commit, use_case=self.use_case,
                            subnet_ids=network.subnet_ids if network else (),
                            security_group_ids=network.security_group_ids if network else (),
-                           training_metrics=self.training_metrics)
+                           training_metrics=self.training_metrics,
+                           tracking_server_arn=tracking_server_arn)

@@ -41,6 +41,8 @@ class JobSettings:
     # The "#metrics" names its training script logs (the manifest's training_metrics): the
     # MetricDefinitions of its training and tuning jobs in script mode.
     training_metrics: tuple[str, ...] = ()
+    # The stage's MLflow tracking server (ml_constructs/experiment_tracking.py), if any.
+    tracking_server_arn: str | None = None
 
     @property
     def environment(self) -> dict[str, str]:
@@ -48,6 +50,23 @@ class JobSettings:
         Dockerfile sets the same), and unbuffered output so log lines reach CloudWatch (and
         the metric regexes) as printed."""
         return {USE_CASE_ENV: self.use_case, "PYTHONUNBUFFERED": "1"}
+
+    @property
+    def job_environment(self) -> dict[str, str]:
+        """What our processing, training and tuning jobs get besides: the execution they run
+        for, and the tracking server their runs go to (runtime_scripts/common/tracking.py)."""
+        tracking = {contract.TRACKING_URI_ENV: self.tracking_server_arn} \
+            if self.tracking_server_arn else {}
+        return {**self.environment, f"{contract.EXECUTION_ENV}.$": "$.run.execution_name",
+                **tracking}
+
+    @property
+    def network_isolation(self) -> bool:
+        """Whether our jobs' containers run network-isolated. SageMaker documents that an
+        isolated container makes no outbound call at all (no AWS credentials either): a job
+        logging to a tracking server cannot be one. Its VPC (network.isolate) still confines
+        it to the VPC's endpoints."""
+        return self.tracking_server_arn is None
 
     @property
     def vpc_config(self) -> dict | None:
@@ -128,14 +147,14 @@ def processing_job(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds.$": "$.processing.max_runtime_seconds"},
         "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_id},
-        "Environment": settings.environment,
+        "Environment": settings.job_environment,
         "Tags": lineage_tags(settings, data_path),
     }
     if isinstance(inputs, str):
         params["ProcessingInputs.$"] = inputs
     else:
         params["ProcessingInputs"] = inputs
-    network: dict = {"EnableNetworkIsolation": True}
+    network: dict = {"EnableNetworkIsolation": settings.network_isolation}
     if settings.vpc_config:
         network["VpcConfig"] = settings.vpc_config
         network["EnableInterContainerTrafficEncryption"] = True
@@ -227,7 +246,7 @@ def _training_common(settings: JobSettings) -> dict:
         "CheckpointConfig": {"S3Uri.$": "$.run.s3.checkpoints",
                              "LocalPath": f"{OPT_ML}/checkpoints"},
         "EnableInterContainerTrafficEncryption": bool(settings.vpc_config),
-        **({} if settings.builtin_training else {"Environment": settings.environment}),
+        **({} if settings.builtin_training else {"Environment": settings.job_environment}),
     }
 
 
@@ -243,7 +262,7 @@ def training_job(settings: JobSettings) -> dict:
                            "ProfilingIntervalInMilliseconds": 500},
         "Tags": lineage_tags(settings, "$.run.s3.train"),
     }
-    return _with_network(params, settings, isolate_container=True)
+    return _with_network(params, settings, isolate_container=settings.network_isolation)
 
 
 def tuning_job_config(*, strategy_config: bool) -> dict:
@@ -273,7 +292,8 @@ def tuning_job(settings: JobSettings, *, warm_start: bool) -> dict:
     params = {
         "HyperParameterTuningJobName.$": "$.run.job_names.tuning",
         "HyperParameterTuningJobConfig.$": "$.tuning.job_config",
-        "TrainingJobDefinition": _with_network(definition, settings, isolate_container=True),
+        "TrainingJobDefinition": _with_network(definition, settings,
+                                               isolate_container=settings.network_isolation),
         "Tags": lineage_tags(settings, "$.run.s3.train"),
     }
     if warm_start:

@@ -20,6 +20,7 @@ from constructs import Construct
 from config import StageConfig
 from ml_constructs.compliance import acknowledge_role_policy, in_finding, wildcard_findings
 from ml_constructs.data_lake import READER_REASON, DataLake
+from ml_constructs.experiment_tracking import stage_tracking_server_arn
 from ml_constructs.model_package_choice import list_packages_arn, package_arns
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.physical_names import replaceable_name
@@ -139,7 +140,9 @@ class StudioDomain(Construct):
             resources=groups))
         role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"],
                                                resources=[list_packages_arn(self)]))
-        server = config.studio.mlflow_tracking_server_arn
+        # The configured server, else the stage's own (experiment_tracking).
+        server = config.studio.mlflow_tracking_server_arn or stage_tracking_server_arn(self,
+                                                                                       config)
         if server:
             role.add_to_policy(iam.PolicyStatement(
                 actions=["sagemaker-mlflow:AccessUI", "sagemaker-mlflow:CreateExperiment",

@@ -296,6 +296,9 @@ class TrainingPipeline(Construct):
                     "data.$": "$.run.s3.preprocessing_input",
                     # The conditions it passed; their values are in the ModelQuality document.
                     "quality_gate.$": "$.quality_gate.summary",
+                    # Its MLflow runs: named after the training job, tagged ml.execution.
+                    **({"tracking_server": settings.tracking_server_arn}
+                       if settings.tracking_server_arn else {}),
                 },
             },
             iam_resources=[cdk.Stack.of(self).format_arn(

@@ -78,6 +78,7 @@ class SharedPipelineResources:
     network: IsolatedNetwork | None
     log_retention: logs.RetentionDays
     git_commit: str
+    tracking_server_arn: str | None = None  # the stage's MLflow tracking server, if any
 
 
 class UseCasePipelines(Construct):
@@ -90,7 +91,7 @@ class UseCasePipelines(Construct):
         self.image.grant_pull(shared.execution_role)
         settings = self.image.job_settings(
             role=shared.execution_role, key=shared.key, git_commit=shared.git_commit,
-            network=shared.network)
+            network=shared.network, tracking_server_arn=shared.tracking_server_arn)
 
         self.group_name = names.model_package_group
         # No description: it is create-only, so editing it would make CloudFormation replace

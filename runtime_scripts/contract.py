@@ -22,6 +22,11 @@ ML_ROOT_ENV = "ML_ROOT"
 # through it: SageMaker passes the payload, strategy and concurrency settings, not the timeout.
 MODEL_SERVER_TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 DEFAULT_ML_ROOT = "/opt/ml"
+# Experiment tracking (runtime_scripts/common/tracking.py): where a job logs its MLflow run (a
+# SageMaker tracking server's ARN, or a file: store locally; unset: nowhere), and the pipeline
+# execution the job belongs to (its runs are grouped under one parent run per execution).
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+EXECUTION_ENV = "ML_PIPELINE_EXECUTION"
 
 
 @dataclass(frozen=True)

@@ -17,5 +17,6 @@ class NetworkStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.network = IsolatedNetwork(self, "Network", cidr=config.network.cidr,
                                        max_azs=config.network.max_azs, key=storage.key,
-                                       log_retention=retention(config.log_retention_days))
+                                       log_retention=retention(config.log_retention_days),
+                                       experiment_tracking=config.experiment_tracking.enabled)
         cdk.CfnOutput(self, "VpcId", value=self.network.vpc.vpc_id)

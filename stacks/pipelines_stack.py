@@ -1,7 +1,7 @@
 """Pipelines: per use case of the stage, its runtime image, model registry group, Glue ETL job,
 training and batch inference state machines and batch schedule (ml_constructs/
 use_case_pipelines.py); shared by them, the jobs' execution role, the notification topic, the
-input validator and the Glue database."""
+input validator, the Glue database and the MLflow tracking server (`experiment_tracking`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from constructs import Construct
 
 from config import StageConfig
 from ml_constructs.data_lake import DataLake
+from ml_constructs.experiment_tracking import ExperimentTracking
 from ml_constructs.glue_etl import GlueCatalog
 from ml_constructs.input_validation import InputValidator
 from ml_constructs.lake_governance import GovernedUseCase
@@ -40,6 +41,11 @@ class PipelinesStack(cdk.Stack):
         execution_role = SageMakerExecutionRole(
             self, "SageMakerExecution", key=key, read_buckets=[raw, curated],
             artifacts_bucket=artifacts, in_vpc=network is not None).role
+        tracking = None
+        if config.experiment_tracking.enabled:
+            tracking = ExperimentTracking(self, "ExperimentTracking", stage=config,
+                                          artifacts_bucket=artifacts, key=key)
+            tracking.grant_logging(execution_role)
         notifications = NotificationTopic(self, "Notifications", key=key,
                                           topic_name=names.pipelines_topic,
                                           email=config.notification_email)
@@ -56,7 +62,7 @@ class PipelinesStack(cdk.Stack):
             key=key, raw_bucket=raw, curated_bucket=curated, artifacts_bucket=artifacts,
             execution_role=execution_role, notifications=notifications, validator=validator,
             glue_catalog=glue_catalog, network=network, log_retention=log_retention,
-            git_commit=git_commit)
+            git_commit=git_commit, tracking_server_arn=tracking.arn if tracking else None)
 
         self.use_cases = {use_case.name: UseCasePipelines(self, use_case.name, config=config,
                                                           use_case=use_case, shared=shared)

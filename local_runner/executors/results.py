@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,9 @@ class LocalProgram:
 
     bin_dir: Path  # runtime_scripts/bin of the checkout: the image's entry points (on its PATH)
     python: str = sys.executable  # exported as PYTHON; the bin scripts run their module with it
+    # Set for every job, over its request's Environment: what this machine has instead of an
+    # AWS service (the local experiment tracking store, say).
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ def image_program(program: LocalProgram, name: str) -> list[str]:
 def job_environment(program: LocalProgram, workdir: Path,
                     *layers: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without inherited contract variables, the image's settings,
-    then each layer in turn (the request's Environment, the job kind's SM_* variables)."""
+    then each layer in turn (the request's Environment, the job kind's SM_* variables), and
+    last what the local program sets for every job."""
     # ML_USE_CASE too: a job runs for the use case its request names, never for ours.
     env = {k: v for k, v in os.environ.items()
            if k not in (ML_ROOT_ENV, USE_CASE_ENV) and not k.startswith(CONTRACT_PREFIXES)}
@@ -96,7 +97,7 @@ def job_environment(program: LocalProgram, workdir: Path,
         # Like the image's ENV: log lines reach the log (and the metric regexes) as printed.
         "PYTHONUNBUFFERED": "1",
     })
-    for layer in layers:
+    for layer in (*layers, program.environment):
         env.update({k: str(v) for k, v in layer.items()})
     return env
 

@@ -43,6 +43,8 @@ ACTIONS = {
     "cloudwatch": ["PutMetricData", "DescribeAlarms", "PutMetricAlarm", "DeleteAlarms"],
     "events": ["PutRule", "PutTargets", "DescribeRule"],
     "iam": ["PassRole", "CreateServiceLinkedRole"],
+    "sagemaker-mlflow": ["GetExperimentByName", "CreateExperiment", "SearchRuns", "CreateRun",
+                         "GetRun", "UpdateRun", "LogBatch", "LogMetric", "LogParam", "SetTag"],
     "sns": ["Publish"],
     "lambda": ["InvokeFunction"],
     "states": ["StartExecution", "ListExecutions"],

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from runtime_scripts import contract
-from runtime_scripts.common import quality_gate
+from runtime_scripts.common import quality_gate, tracking
 from runtime_scripts.common.batch_labels import load_labelled_predictions
 from runtime_scripts.common.jobio import (
     JobError,
@@ -194,8 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     def job() -> None:
         manifest = current_use_case()
         gate = [quality_gate.Condition.parse(text, manifest) for text in args.gate]
-        document = evaluate(paths, args.source, args.threshold, gate,
-                            args.write_predictions)
+        with tracking.job_run("evaluation", tracking.processing_job_name(paths)) as run:
+            run.log_params({"source": args.source, "threshold": args.threshold,
+                            "gate": " and ".join(args.gate) or None})
+            document = evaluate(paths, args.source, args.threshold, gate,
+                                args.write_predictions)
+            run.log_metrics(document["metrics"])
+            run.log_artifacts(paths.processing_output(contract.PROCESSING_OUTPUT_EVALUATION),
+                              "evaluation")
         print(json.dumps({"metrics": document["metrics"], "rows": document["rows"],
                           "quality_gate": document["quality_gate"]}), flush=True)
 

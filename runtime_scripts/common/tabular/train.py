@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from runtime_scripts import contract
-from runtime_scripts.common import checkpoint
+from runtime_scripts.common import checkpoint, tracking
 from runtime_scripts.common.jobio import JobError, find_data_files, read_table, run_job
 from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
 from runtime_scripts.common.model_bundle import load_feature_schema, load_transform
@@ -253,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         store = checkpoint.Store.for_job(
             paths.checkpoints, env.get("TRAINING_JOB_NAME"),
             tuning_trial=hyperparameters.TUNING_OBJECTIVE in raw)
-        log.info("training summary: %s", json.dumps(train(paths, hp, objective, store)))
+        with tracking.job_run("training", env.get("TRAINING_JOB_NAME")) as run:
+            run.log_params(hp.as_dict())
+            summary = train(paths, hp, objective, store)
+            run.log_artifacts(paths.model, "model")
+        log.info("training summary: %s", json.dumps(summary))
 
     return run_job(job, paths.failure, "training")
 
