@@ -66,12 +66,18 @@ class TrainingPipeline(Construct):
         # evaluation, the registry and serving see the same model format as in script mode.
         trained = (self._package_builtin_model(evaluate)
                    if props.job_settings.builtin_training else evaluate)
-        # A Data Wrangler flow named in the input: checked first, run before preprocessing.
-        wrangler = DataWranglerStates(self, "DataWrangler", props=DataWranglerProps(
-            frame=frame, job_settings=props.job_settings, artifacts_bucket=props.artifacts_bucket,
-            use_case=props.job_settings.use_case, region=props.region))
-        validate.next(wrangler.check_states(
-            self._optional_glue(wrangler.job_states(preprocess_entry))))
+        # A Data Wrangler flow named in the input: checked first, run before preprocessing. Only
+        # for a use case whose data is a table of target and features (what a flow writes);
+        # the first state refuses a flow for any other.
+        if props.platform.get("dataset_spec_columns") is None:
+            validate.next(self._optional_glue(preprocess_entry))
+        else:
+            wrangler = DataWranglerStates(self, "DataWrangler", props=DataWranglerProps(
+                frame=frame, job_settings=props.job_settings,
+                artifacts_bucket=props.artifacts_bucket, use_case=props.job_settings.use_case,
+                region=props.region))
+            validate.next(wrangler.check_states(
+                self._optional_glue(wrangler.job_states(preprocess_entry))))
         preprocess.next(self._train_or_tune(trained))
         evaluate.next(self._read_evaluation()).next(self._quality_gate())
         self.state_machine = frame.finish(validate, **finish_kwargs)
