@@ -50,7 +50,9 @@ TRAINING = {
             {"name": "eta", "values": ["0.05", "0.1"]}]}}}},
     "tuning off, spot off": {"execution_name": "on-demand", "input": {
         "tuning": {"enabled": False}, "training": {"use_spot": False}}},
-    "a Data Wrangler flow, then glue": {"execution_name": "wrangled", "input": {
+    # Only where the use case's data is a table (its training pipeline has the flow's states).
+    "a Data Wrangler flow, then glue": {"execution_name": "wrangled",
+                                        "when_set": ["dataset_spec_columns"], "input": {
         "data": {"run_glue": True}, "preprocessing": {
             "data_wrangler_flow": "{data_wrangler_flows}prepare.flow",
             "output_node": "dw-destination.default"}}},
@@ -177,7 +179,9 @@ SCENARIOS: dict[str, dict] = {"training": TRAINING, "batch": BATCH, "deployment"
 
 
 def applies(scenario: dict, platform: dict) -> bool:
-    return all(platform.get(key) == value for key, value in scenario.get("when", {}).items())
+    """`when`: platform values it needs; `when_set`: platform keys that must not be null."""
+    return (all(platform.get(key) == value for key, value in scenario.get("when", {}).items())
+            and all(platform.get(key) is not None for key in scenario.get("when_set", ())))
 
 
 def render_input(value: dict, platform: dict) -> dict:
