@@ -26,6 +26,11 @@ from local_runner.errors import RunnerError
 if TYPE_CHECKING:
     from config import UseCaseConfig
 
+class _Allowed:  # a pipeline without a manifest field of its own: every use case has it
+    allowed = True
+
+
+_ALLOWED = _Allowed()
 # The storage stack's output with the raw bucket's name: what every upload goes to.
 RAW_BUCKET_OUTPUT = "RawBucketName"
 # A manifest's local-run file -> the pipeline input that reads it, and where below the raw
@@ -89,11 +94,15 @@ class Seed:
             for attribute, pipeline, input_key, folder in LOCAL_DATA:
                 relative = getattr(manifest, attribute)
                 address = f"{use_case.name}:{pipeline}"
-                if relative is None or (runs is not None and address not in runs):
+                # A pipeline the manifest refuses (e.g. a backtest of untimed data) gets none.
+                refused = not getattr(manifest, pipeline.replace("-", "_"), _ALLOWED).allowed
+                if relative is None or refused or (runs is not None and address not in runs):
                     continue
                 file = manifest.path(relative)
                 prefix = folder.format(prefix=use_case.prefix)
-                uploads.append(Upload(file, RAW_BUCKET_OUTPUT, prefix + file.name))
+                upload = Upload(file, RAW_BUCKET_OUTPUT, prefix + file.name)
+                if upload not in uploads:  # training and backtest read the same file
+                    uploads.append(upload)
                 data = inputs.setdefault(address, {"data": {}})["data"]
                 data[input_key] = f"s3://${{{RAW_BUCKET_OUTPUT}}}/{prefix}"
         source = f"the local-run data of {', '.join(u.name for u in use_cases)} (manifest.py)"
