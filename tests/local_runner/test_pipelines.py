@@ -7,7 +7,8 @@ import csv
 import json
 from pathlib import Path
 
-TRAINING_PATH = ["Validate input", "Run Glue ETL?", "Dataset spec given?",
+TRAINING_PATH = ["Validate input", "Data Wrangler flow given?", "Run Glue ETL?",
+                 "Run Data Wrangler flow?", "Dataset spec given?",
                  "Use bundled dataset spec", "Preprocess data", "Tune hyperparameters?",
                  "Train model", "Evaluate model", "Read evaluation", "Quality gate",
                  "Create model", "Register model package", "Notify success", "Model registered"]
@@ -71,7 +72,8 @@ def test_glue_etl_then_a_gate_rejecting_a_model_that_never_predicts_churn(platfo
                                        "quality_gate": {"conditions": conditions}},
                           name="gate-rejects")
     assert result.status == "SUCCEEDED", result.cause  # a rejection is an outcome, not an error
-    assert result.path[:3] == ["Validate input", "Run Glue ETL?", "Run Glue ETL"]
+    assert result.path[:4] == ["Validate input", "Data Wrangler flow given?", "Run Glue ETL?",
+                               "Run Glue ETL"]
     curated = result.output["data"]["curated_s3_uri"]
     assert result.output["run"]["s3"]["preprocessing_input"] == curated
     assert any(key.endswith(".parquet") for key in _objects(platform, curated))
