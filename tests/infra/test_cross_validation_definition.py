@@ -58,11 +58,15 @@ def test_each_fold_job_inherits_spot_runtime_network_and_keys(definitions, stage
         assert train["EnableManagedSpotTraining.$"] == "$.training.use_spot"
         assert train["StoppingCondition.$"] == "$.training.stopping_condition"
         assert train["OutputDataConfig"]["KmsKeyId"] and train["ResourceConfig"]["VolumeKmsKeyId"]
-        assert train["EnableNetworkIsolation"] is True
+        # Isolated as the use case's training jobs are (not where they log to experiment
+        # tracking, which needs the network).
+        trained = definitions[stage][name.replace("-cross-validation", "-training")]
+        isolated = trained["States"]["Train model"]["Parameters"].get("EnableNetworkIsolation")
+        assert bool(train.get("EnableNetworkIsolation")) == bool(isolated), name
         prep = states["Fold: preprocess"]["Parameters"]
         assert prep["StoppingCondition"] == {"MaxRuntimeInSeconds.$":
                                              "$.processing.max_runtime_seconds"}
-        assert prep["NetworkConfig"]["EnableNetworkIsolation"] is True
+        assert bool(prep["NetworkConfig"].get("EnableNetworkIsolation")) == bool(isolated), name
         training = asl["States"]["Split into folds"]["Parameters"]
         assert ("VpcConfig" in train) == ("VpcConfig" in training["NetworkConfig"]), name
 
