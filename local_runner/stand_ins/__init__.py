@@ -19,7 +19,7 @@ STAND_INS = {"sagemaker-data-wrangler-container": "local_runner.stand_ins.data_w
 # Training images: a training job whose TrainingImage is one of these built-in algorithms runs
 # the scikit-learn emulation of it (builtin_training.py) instead of the image's `train`.
 TRAINING_STAND_IN = "local_runner.stand_ins.builtin_training"
-EMULATED_TRAINING = ("linear-learner", "kmeans", "pca")  # their SDK names
+EMULATED_TRAINING = ("linear-learner", "kmeans", "pca", "xgboost")  # their SDK names
 # What a local DescribeTrainingJob adds for a job a stand-in ran (training has no ExitMessage).
 TRAINING_LABEL_KEY = "LocalEmulation"
 

@@ -1,5 +1,5 @@
-"""Stand-in for SageMaker's built-in Linear Learner, K-Means and PCA training images (a labelled
-emulation with scikit-learn, not the AWS algorithms).
+"""Stand-in for SageMaker's built-in Linear Learner, K-Means, PCA and XGBoost training images (a
+labelled emulation with scikit-learn and open-source XGBoost, not the AWS containers).
 
 `python -m local_runner.stand_ins.builtin_training <framework>` keeps the images' contract: the
 channels under /opt/ml/input/data (CSV with no header; the label first, or `label_size=0` in
@@ -12,8 +12,10 @@ the algorithm's), and the model in /opt/ml/model as `model_algo-1`, in MXNet's N
 - pca: {"mean": 1 x d, "v": d x num_components, "s": num_components};
 - linear-learner: {"fc0_weight": d x outputs, "fc0_bias": outputs} in feature space (the
   standardisation it fits is folded in), outputs 1 (binary, regression) or num_classes.
+- xgboost: `xgboost-model`, the booster in UBJSON (what the 3.0-5 container saves).
 The fitting differs from AWS's (Lloyd's k-means, exact SVD, L-BFGS), so the numbers are
-scikit-learn's; the layout, names and formats are the same.
+scikit-learn's; the layout, names and formats are the same. XGBoost is the library the built-in
+container runs, without its distributed training and its input modes other than CSV.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def train_kmeans(hp: dict[str, str], train, test, model: Path) -> tuple[dict, st
     init = "random" if hp.get("init_method") == "random" else "k-means++"
     fitted = KMeans(n_clusters=int(hp["k"]), init=init, n_init=1, random_state=0,
                     max_iter=int(hp.get("epochs", "1")) * 100).fit(train[0])
-    mxnet_ndarray.save(model / "model_algo-1", [fitted.cluster_centers_])
+    mxnet_ndarray.save(model / spec_model_file("kmeans"), [fitted.cluster_centers_])
     metrics = {}
     if test is not None:
         squared = np.min(((test[0][:, None, :] - fitted.cluster_centers_[None]) ** 2).sum(-1),
@@ -88,7 +90,7 @@ def train_pca(hp: dict[str, str], train, test, model: Path) -> tuple[dict, str]:
     solver = "randomized" if hp.get("algorithm_mode") == "randomized" else "full"
     # scikit-learn always centres the data (the algorithm's subtract_mean=true, its default).
     fitted = PCA(n_components=n, svd_solver=solver, random_state=0).fit(train[0])
-    mxnet_ndarray.save(model / "model_algo-1", {"mean": fitted.mean_[None, :],
+    mxnet_ndarray.save(model / spec_model_file("pca"), {"mean": fitted.mean_[None, :],
                                                 "v": fitted.components_.T,
                                                 "s": fitted.singular_values_})
     return {}, "PCA"
@@ -113,7 +115,8 @@ def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> 
     # Fold the standardisation into the weights: scores of raw features, as the model serves.
     weight = weight / scaler.scale_[:, None]
     bias = bias - scaler.mean_ @ weight
-    mxnet_ndarray.save(model / "model_algo-1", {"fc0_weight": weight, "fc0_bias": bias})
+    mxnet_ndarray.save(model / spec_model_file("linear-learner"),
+                       {"fc0_weight": weight, "fc0_bias": bias})
     if validation is None:
         return {}, type(estimator).__name__
     features, labels = validation
@@ -147,7 +150,37 @@ def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> 
     return {f"validation:{k}": float(v) for k, v in found.items()}, type(estimator).__name__
 
 
-TRAINERS = {"kmeans": train_kmeans, "pca": train_pca, "linear-learner": train_linear_learner}
+def train_xgboost(hp: dict[str, str], train, validation, model: Path) -> tuple[dict, str]:
+    """The open-source XGBoost the built-in container wraps: `num_round` rounds (early stopping
+    on the validation channel with `early_stopping_rounds`), the other hyperparameters as
+    booster parameters, each round's `<channel>:<eval_metric>` on the log as the container
+    prints them, the booster saved as `xgboost-model` (UBJSON, as version 3.0-5 saves it)."""
+    import xgboost
+
+    params = {k: v for k, v in hp.items() if k not in ("num_round", "early_stopping_rounds")}
+    sets = [(xgboost.DMatrix(train[0], label=train[1]), "train")]
+    if validation is not None:
+        sets.append((xgboost.DMatrix(validation[0], label=validation[1]), "validation"))
+    history: dict = {}
+    stopping = hp.get("early_stopping_rounds")
+    booster = xgboost.train(params, sets[0][0], num_boost_round=int(hp.get("num_round", "100")),
+                            evals=sets, evals_result=history, verbose_eval=False,
+                            early_stopping_rounds=int(stopping) if stopping else None)
+    for round_index in range(len(next(iter(history["train"].values())))):
+        print(contract.format_metric_line(
+            {f"{channel}:{name}": values[round_index]
+             for channel, metrics in history.items() for name, values in metrics.items()},
+            round=round_index), flush=True)
+    booster.save_model(model / spec_model_file("xgboost"))
+    return {}, "xgboost.train"
+
+
+def spec_model_file(framework: str) -> str:
+    return builtin_algorithms.algorithm(framework).model_file
+
+
+TRAINERS = {"kmeans": train_kmeans, "pca": train_pca, "linear-learner": train_linear_learner,
+            "xgboost": train_xgboost}
 
 
 def run(framework: str, root: Path) -> str:

@@ -176,3 +176,21 @@ def test_the_ndarray_format_round_trips_lists_and_named_arrays(tmp_path):
     (tmp_path / "bad").write_bytes(b"\x00" * 24)
     with pytest.raises(mxnet_ndarray.NDArrayFormatError, match="not an MXNet NDArray file"):
         mxnet_ndarray.load(tmp_path / "bad")
+
+
+def test_xgboost_saves_the_booster_the_package_job_repacks(tmp_path, capsys):
+    from runtime_scripts.common.tabular.package import load_builtin_booster
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(200, 3))
+    rows = np.column_stack([(x[:, 0] - x[:, 1] > 0).astype(float), x])
+    root = container_root(tmp_path, "xgboost", {"train": rows[:150], "validation": rows[150:]},
+                          objective="binary:logistic", eval_metric="auc", num_round="30",
+                          early_stopping_rounds="5", max_depth="3")
+    assert "xgboost.train" in builtin_training.run("xgboost", root)
+    found = training.final_metrics([{"Name": "validation:auc",
+                                     "Regex": contract.metric_regex("validation:auc")}],
+                                   capsys.readouterr().out)
+    assert found["validation:auc"] > 0.9
+    booster = load_builtin_booster(root / "model" / "xgboost-model")
+    assert booster.num_features() == 3 and booster.attr("best_iteration") is not None
