@@ -5,6 +5,7 @@ metric names in FinalMetricDataList, `model_algo-1` (MXNet NDArray format) in mo
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -101,8 +102,6 @@ def container_root(tmp_path: Path, framework: str, channels: dict[str, np.ndarra
                    **hyperparameters: str) -> Path:
     """What the training executor stages (executors/training.py), for an in-process run: the
     subprocess path is the K-Means job's above."""
-    import json
-
     spec = builtin_algorithms.algorithm(framework)
     config = tmp_path / "input" / "config"
     config.mkdir(parents=True)
