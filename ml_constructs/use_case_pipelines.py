@@ -145,11 +145,14 @@ class UseCasePipelines(Construct):
                     name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
                     profiles_prefix=names.data_profiles_prefix,
                     map_results_prefix=names.map_results_prefix,
+                    model_package_group_name=names.model_package_group,
+                    serving=manifest.serving,
                     defaults=cross_validation_defaults(
                         config, use_case, raw_bucket=shared.raw_bucket.bucket_name),
                     platform=cross_validation_platform(config, use_case,
                                                        artifacts_bucket=artifacts),
                 ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
+            cross_validation.node.add_dependency(group)  # its final model registers there
             self.cross_validation_state_machine = cross_validation.state_machine
             cdk.CfnOutput(self, "CrossValidationStateMachineArn",
                           value=cross_validation.state_machine.state_machine_arn,
