@@ -73,7 +73,12 @@ class FinalModelStates(Construct):
             result_selector=MODEL_SELECTOR, result_path="$.model",
             comment="The use case's training on all the rows, the folds' hyperparameters",
         ), kind="training")
-        metadata = sfn.Pass(scope, f"{FINAL}: metadata", parameters=run_metadata(settings),
+        own_keys = run_metadata(settings)
+        if len(own_keys) + contract.CV_METADATA_METRICS_MAX > contract.MODEL_PACKAGE_METADATA_MAX:
+            raise ValueError(f"{len(own_keys)} metadata keys of the run and up to "
+                             f"{contract.CV_METADATA_METRICS_MAX} cv.<metric> keys exceed "
+                             f"CreateModelPackage's {contract.MODEL_PACKAGE_METADATA_MAX}")
+        metadata = sfn.Pass(scope, f"{FINAL}: metadata", parameters=own_keys,
                             result_path=METADATA)
         register = frame.protect(register_model_package_state(
             scope, f"{FINAL}: register", settings=settings, serving=props.serving,

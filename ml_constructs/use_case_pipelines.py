@@ -57,7 +57,8 @@ from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
 
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
-CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)  # K trainings, a few at a time
+# K trainings a few at a time, and with `final_model` one more on all the data.
+CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)
 BATCH_TIMEOUT = cdk.Duration.hours(12)
 # Windows run a few at a time, each a training pipeline of its own.
 BACKTEST_TIMEOUT = cdk.Duration.hours(72)
