@@ -57,19 +57,19 @@ class FinalModelStates(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: FinalModelProps) -> None:
         super().__init__(scope, construct_id)
         frame, settings = props.frame, props.job_settings
-        keep = sfn.Pass(scope, f"{FINAL}: keep the folds' run", input_path="$.run",
+        keep = sfn.Pass(self, f"{FINAL}: keep the folds' run", input_path="$.run",
                         result_path=FOLDS_RUN)
-        own = sfn.Pass(scope, f"{FINAL}: its own run", input_path="$.run.final",
+        own = sfn.Pass(self, f"{FINAL}: its own run", input_path="$.run.final",
                        result_path="$.run",
                        comment="The training pipeline's shape: its request builders read it")
         preprocess = frame.protect_job(sagemaker_job_state(
-            scope, f"{FINAL}: preprocess", PROCESSING, props.preprocessing,
+            self, f"{FINAL}: preprocess", PROCESSING, props.preprocessing,
             result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.preprocessing",
             comment="The use case's preprocessing of all the rows: the data is also its "
                     "holdout, so every row goes to train or validation",
         ), kind="preprocessing")
         train = frame.protect_job(sagemaker_job_state(
-            scope, f"{FINAL}: train", TRAINING, jobs.training_job(settings),
+            self, f"{FINAL}: train", TRAINING, jobs.training_job(settings),
             result_selector=MODEL_SELECTOR, result_path="$.model",
             comment="The use case's training on all the rows, the folds' hyperparameters",
         ), kind="training")
@@ -78,10 +78,10 @@ class FinalModelStates(Construct):
             raise ValueError(f"{len(own_keys)} metadata keys of the run and up to "
                              f"{contract.CV_METADATA_METRICS_MAX} cv.<metric> keys exceed "
                              f"CreateModelPackage's {contract.MODEL_PACKAGE_METADATA_MAX}")
-        metadata = sfn.Pass(scope, f"{FINAL}: metadata", parameters=own_keys,
+        metadata = sfn.Pass(self, f"{FINAL}: metadata", parameters=own_keys,
                             result_path=METADATA)
         register = frame.protect(register_model_package_state(
-            scope, f"{FINAL}: register", settings=settings, serving=props.serving,
+            self, f"{FINAL}: register", settings=settings, serving=props.serving,
             group_name=props.model_package_group_name,
             # The aggregate job wrote `cv.<metric>` values within CreateModelPackage's limits
             # (common/resampling/statistics.py); JsonMerge is shallow, as Step Functions
@@ -89,7 +89,7 @@ class FinalModelStates(Construct):
             customer_metadata=sfn.JsonPath.json_merge(
                 sfn.JsonPath.object_at(METADATA),
                 sfn.JsonPath.object_at("$.evaluation.document.registry_metadata"))))
-        restore = sfn.Pass(scope, f"{FINAL}: restore the folds' run", input_path=FOLDS_RUN,
+        restore = sfn.Pass(self, f"{FINAL}: restore the folds' run", input_path=FOLDS_RUN,
                            result_path="$.run")
         keep.next(own).next(preprocess).next(train).next(metadata).next(register).next(restore)
         self.entry: sfn.IChainable = keep
@@ -103,4 +103,4 @@ class FinalModelStates(Construct):
                 "report": sfn.JsonPath.format("{}" + contract.CV_REPORT_FILE,
                                               sfn.JsonPath.string_at("$.run.s3.aggregate")),
             })
-        restore.next(notify).next(sfn.Succeed(scope, f"{FINAL} registered"))
+        restore.next(notify).next(sfn.Succeed(self, f"{FINAL} registered"))

@@ -134,9 +134,6 @@ CROSS_VALIDATION = {
         "dataset_spec_s3_uri": "s3://{artifacts}/specs/churn.json"}}},
     "final model, longest name": {"execution_name": LONGEST_NAME, "input": {
         "cross_validation": {"final_model": True}}},
-    "final model, pending approval": {"execution_name": "cv-final", "input": {
-        "cross_validation": {"final_model": True},
-        "registry": {"approval_status": "PendingManualApproval"}}},
     "too many folds": {"execution_name": "cv-21", "input": {"cross_validation": {"folds": 21}},
                        "rejected": "folds': 21 is out of range (allowed: 2 .. 20)"},
     "one fold": {"execution_name": "cv-1", "input": {"cross_validation": {"folds": 1}},
