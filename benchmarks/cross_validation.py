@@ -26,7 +26,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "cross_validation.json"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--output", type=Path, default=RESULTS,
                         help=f"where the timings go as JSON (default {RESULTS})")
