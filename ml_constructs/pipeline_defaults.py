@@ -159,8 +159,13 @@ def cross_validation_defaults(config: StageConfig, use_case: UseCaseConfig, *,
         "training": training["training"],
         "cross_validation": {"folds": CV_FOLDS, "seed": CV_SEED, "group_column": None,
                              "max_concurrency": CV_MAX_CONCURRENCY,
-                             "tolerated_failure_percentage": CV_TOLERATED_FAILURE_PERCENTAGE},
+                             "tolerated_failure_percentage": CV_TOLERATED_FAILURE_PERCENTAGE,
+                             "final_model": False},
         "quality_gate": {"conditions": cross_validation_gate(use_case)},
+        "registry": {**training["registry"],
+                     "description": f"{use_case.manifest.description}: model trained on all "
+                                    f"the data by {config.resource_prefix} after "
+                                    "cross-validation"},
     }
 
 

@@ -198,6 +198,14 @@ CV_EVALUATION_FILE = "cv_evaluation.json"
 CV_REPORT_FILE = "cv_report.html"
 # Statistics a resampling gate condition may bound (`auc:mean>=0.85`, `auc:std<=0.03`).
 RESAMPLING_STATISTICS = ("mean", "std", "min", "max")
+# With `final_model`, the model trained on all the data is registered with the cross-validated
+# statistics as CustomerMetadataProperties: one `cv.<metric>` key per metric, at most this many
+# (the rest of the map's entries are the pipeline's own keys; the full statistics are in the
+# ModelQuality document either way).
+CV_METADATA_PREFIX = "cv."
+CV_METADATA_METRICS_MAX = 40
+# Where the final model's preprocessing and training write, under the execution's run folder.
+CV_FINAL_MODEL_DIR = "final"
 
 # --- Limits --------------------------------------------------------------------------------------
 # Every limit that more than one side applies (the stage config in config/, the input validator
@@ -209,6 +217,12 @@ INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 # a KmsKeyId for them, and the platform always encrypts endpoint volumes with its key.
 LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
 SAGEMAKER_NAME_MAX = 63  # API: TrainingJobName, ProcessingJobName, EndpointName, ... max 63
+# API: CreateModelPackage's CustomerMetadataProperties, at most 50 entries, keys of 1..128 and
+# values of 1..256 characters, each of letters, digits, spaces and _.:/=+-@ only.
+MODEL_PACKAGE_METADATA_MAX = 50
+MODEL_PACKAGE_METADATA_KEY_MAX = 128
+MODEL_PACKAGE_METADATA_VALUE_MAX = 256
+MODEL_PACKAGE_METADATA_PATTERN = re.compile(r"^[\w .:/=+\-@]*$")
 TUNING_JOB_NAME_MAX = 32  # API: HyperParameterTuningJobName max 32
 
 # Jobs (processing, training, batch transform).

@@ -84,14 +84,19 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     _check_pinned(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
-    bad = outside_classes(doc["registry"]["description"], "LMZSNP")
-    if bad:
-        out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
-                           f"{bad}", DESCRIPTION_HELP))
+    check_registry(doc["registry"], out)
     data = doc["data"]
     source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
     check_tag_value(source, data[source.split(".")[1]], "written into the preprocessing job's "
                     "'data' tag and the model package's 'data' metadata", out)
+
+
+def check_registry(registry: dict[str, Any], out: list[Problem]) -> None:
+    """The `registry` section (also the cross-validation's, for its final model)."""
+    bad = outside_classes(registry["description"], "LMZSNP")
+    if bad:
+        out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
+                           f"{bad}", DESCRIPTION_HELP))
 
 
 def check_spot(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
