@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from runtime_scripts.use_cases.demand import baselines, gbm
 from runtime_scripts.use_cases.demand.features import FeatureConfig, Wide, build_rows
@@ -85,3 +86,12 @@ def test_the_tuning_searches_the_hyperparameters_and_the_lag_set() -> None:
     for lags in next(r for r in ranges["categorical"] if r["name"] == "lags")["values"]:
         assert gbm.GbmParams.of({"lags": lags}).lags  # each value parses as a lag set
     assert MANIFEST.tuning.objective_metric == "validation:wape"
+
+
+@pytest.mark.parametrize(("hyperparameters", "message"), [
+    ({"objective": "reg:gamma"}, "objective 'reg:gamma' is not one of reg:absoluteerror"),
+    ({"ets_weight": "1.5"}, "ets_weight 1.5 must lie in 0..1"),
+])
+def test_bad_model_hyperparameters_are_named(hyperparameters, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        gbm.GbmParams.of(hyperparameters)
