@@ -107,6 +107,11 @@ def pinned_hyperparameters(use_case: UseCaseConfig) -> dict[str, str]:
     return {k: v for k, v in builtin.hyperparameters.items() if k == "objective"}
 
 
+def training_instance_family(use_case: UseCaseConfig) -> dict:
+    """What the training instances need (the stage config's rule for training.instance_type)."""
+    return {"training_instance_family": use_case.manifest.image.instance_family}
+
+
 def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
                       artifacts_bucket: str) -> dict:
     manifest = use_case.manifest
@@ -120,6 +125,7 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
         # MetricDefinitions (the manifest's training_metrics), or the built-in algorithm's.
         "objective_metrics": objective_metrics(manifest, builtin=use_case.builtin_training),
         "pinned_hyperparameters": pinned_hyperparameters(use_case),
+        **training_instance_family(use_case),
         "data_wrangler_flows": _s3(artifacts_bucket, flows_prefix(use_case.name)),
         "dataset_spec_columns": dataset_spec_columns(use_case),
     }
@@ -179,7 +185,8 @@ def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,
             "gate_metrics": training["gate_metrics"],
             "gate_requires_one_of": training["gate_requires_one_of"],
             "refusal": resampling.refusal or None,
-            "dataset_columns": dataset_columns(use_case)}
+            "dataset_columns": dataset_columns(use_case),
+            **training_instance_family(use_case)}
 
 
 # A backtest's fan-out: windows two at a time by default, none may fail (each window is one
@@ -217,6 +224,7 @@ def backtest_platform(config: StageConfig, use_case: UseCaseConfig, *,
         "gate_requires_one_of": training["gate_requires_one_of"],
         "refusal": manifest.backtest.refusal or None,
         "dataset_columns": dataset_columns(use_case),
+        **training_instance_family(use_case),
         "backtest_setup": {"baseline": manifest.backtest_setup.baseline,
                            "time": spec.get("time")},
     }

@@ -66,12 +66,17 @@ SCHEMA = Obj({
 })
 
 
+# What every pipeline that trains fixes: the instances the use case's training image needs (its
+# manifest's image.instance_family; contract.INSTANCE_FAMILY_PATTERNS).
+INSTANCE_FAMILY_FIELDS = {"training_instance_family": Enum(("cpu", "gpu"))}
+
+
 # The use case's values the training state machine fixes (ml_constructs/pipeline_defaults.py):
 # its gate metrics, its tuning objectives, and the hyperparameters its model needs as they are
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
-                **data_wrangler.PLATFORM_FIELDS,
+                **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS,
                 "pinned_hyperparameters": StringMap()})
 
 
@@ -80,6 +85,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     """Rules that involve more than one key; run only once every key has the right type."""
     t = doc["training"]
     check_spot(t, origin, out)
+    check_instance_family(t, platform, out)
     tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
     _check_pinned(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
@@ -105,6 +111,17 @@ def check_spot(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
             f"max_runtime_seconds ({t['max_runtime_seconds']}): managed spot training needs "
             "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
             f">= {t['max_runtime_seconds']}"))
+
+
+def check_instance_family(t: dict[str, Any], platform: dict[str, Any],
+                          out: list[Problem]) -> None:
+    """The `training` section's instances have what the use case's image needs (a GPU): refused
+    here, before any job, rather than by a training job that starts, bills and then fails."""
+    family = platform["training_instance_family"]
+    problem = contract.instance_family_problem(family, t["instance_type"], platform["use_case"])
+    if problem:
+        out.append(Problem("training.instance_type", problem,
+                           contract.INSTANCE_FAMILY_EXAMPLES[family]))
 
 
 def stopping_condition(training: dict[str, Any]) -> dict[str, int]:

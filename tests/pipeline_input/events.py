@@ -60,6 +60,7 @@ TRAINING_PLATFORM = {
     "objective_metrics": ["train:logloss", "train:auc", "validation:logloss", "validation:auc",
                           "validation:aucpr"],
     "pinned_hyperparameters": {},
+    "training_instance_family": "cpu",
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/churn/",
     "dataset_spec_columns": {"target": "churn", "id_columns": ["customer_id"],
                              "features": CHURN_FEATURES},
