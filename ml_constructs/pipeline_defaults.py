@@ -13,6 +13,7 @@ from config import JobResources, StageConfig, UseCaseConfig
 from config.training import objective_metrics
 from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
+from runtime_scripts import contract
 from runtime_scripts.common.manifest import Resampling
 
 
@@ -59,20 +60,19 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
     }
 
 
-def batch_content_types(use_case: UseCaseConfig) -> list[str]:
-    """What a batch transform may send: the transform job asks for its input's own type back
-    (Accept), so a type the use case's model both takes and answers."""
-    serving = use_case.manifest.serving
-    return [t for t in serving.content_types if t in serving.accept_types]
-
-
 def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
+    """By default a batch sends what the use case's model takes first (accept null: its own
+    type back where the model answers it, runtime_scripts/pipeline_input/batch.py); whole
+    objects (images) unsplit, one per request."""
     batch = use_case.batch_inference
     names = UseCaseNames(config.resource_prefix, use_case.name)
+    content_type = use_case.manifest.serving.content_types[0]
+    whole = contract.is_whole_object_type(content_type)
     return {
         "data": {
             "input_s3_uri": _s3(raw_bucket, names.batch_input_prefix),
-            "content_type": batch_content_types(use_case)[0], "split_type": "Line",
+            "s3_data_type": "S3Prefix", "content_type": content_type, "accept": None,
+            "split_type": "None" if whole else "Line",
             "join_source": "None", "input_filter": "$", "output_filter": "$",
             "output_s3_uri": None, "labels_s3_uri": None,
         },
@@ -82,7 +82,7 @@ def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: 
                       "instance_count": batch.instance_count,
                       "max_payload_mb": batch.max_payload_mb,
                       "max_concurrent_transforms": 0,  # 0: SageMaker asks /execution-parameters
-                      "batch_strategy": "MultiRecord",
+                      "batch_strategy": "SingleRecord" if whole else "MultiRecord",
                       "invocations_timeout_seconds": 600},
     }
 
@@ -133,8 +133,10 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
 
 def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
                    artifacts_bucket: str) -> dict:
+    serving = use_case.manifest.serving
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
-            "content_types": batch_content_types(use_case)}
+            "content_types": list(serving.content_types),
+            "accept_types": list(serving.accept_types)}
 
 
 # Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,

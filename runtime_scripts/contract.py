@@ -226,6 +226,15 @@ def instance_family_problem(family: str, instance_type: str, use_case: str) -> s
             f"{family} instances (its manifest's image.instance_family)")
 
 
+# Content types whose object is one record, never lines (images, NumPy arrays): a batch
+# transform of them sends each object whole (SplitType None).
+WHOLE_OBJECT_TYPES = ("image/", "application/x-npy", "application/x-image")
+
+
+def is_whole_object_type(content_type: str) -> bool:
+    return content_type.lower().startswith(WHOLE_OBJECT_TYPES)
+
+
 SAGEMAKER_NAME_MAX = 63  # API: TrainingJobName, ProcessingJobName, EndpointName, ... max 63
 TUNING_JOB_NAME_MAX = 32  # API: HyperParameterTuningJobName max 32
 

@@ -66,7 +66,8 @@ TRAINING_PLATFORM = {
                              "features": CHURN_FEATURES},
 }
 BATCH_PLATFORM = {**PLATFORM,
-                  "content_types": ["text/csv", "application/json", "application/jsonlines"]}
+                  "content_types": ["text/csv", "application/json", "application/jsonlines"],
+                  "accept_types": ["text/csv", "application/json", "application/jsonlines"]}
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "data": {
@@ -105,7 +106,9 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 BATCH_DEFAULTS: dict[str, Any] = {
     "data": {
         "input_s3_uri": None,
+        "s3_data_type": "S3Prefix",
         "content_type": "text/csv",
+        "accept": None,
         "split_type": "Line",
         "join_source": "None",
         "input_filter": "$",
