@@ -61,12 +61,14 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
 
 
 def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
-    """By default a batch sends what the use case's model takes first (accept null: its own
-    type back where the model answers it, runtime_scripts/pipeline_input/batch.py); whole
-    objects (images) unsplit, one per request."""
+    """By default a batch sends the first type the use case's model both takes and answers
+    (accept null: that type back, runtime_scripts/pipeline_input/batch.py), else the first it
+    takes; whole objects (images) unsplit, one per request."""
     batch = use_case.batch_inference
     names = UseCaseNames(config.resource_prefix, use_case.name)
-    content_type = use_case.manifest.serving.content_types[0]
+    serving = use_case.manifest.serving
+    content_type = next((t for t in serving.content_types if t in serving.accept_types),
+                        serving.content_types[0])
     whole = contract.is_whole_object_type(content_type)
     return {
         "data": {
