@@ -61,7 +61,9 @@ MANIFEST = UseCaseManifest(
         prediction_columns=("label", "probability"),
     ),
     monitoring=Monitoring(record_preprocessor="capture.py"),
-    image=Image(dockerfile="Dockerfile"),
+    # GPU training (mixed precision, data-parallel over GPUs): the stage config and the first
+    # state refuse a CPU training instance for it.
+    image=Image(dockerfile="Dockerfile", instance_family="gpu"),
     requirements="requirements.txt",  # torch, onnx, onnxruntime, pillow
     wording=Wording(rows="images", positive_rows="defective images"),
     sample_data="sample_data/defects.tar",
