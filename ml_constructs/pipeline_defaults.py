@@ -115,7 +115,10 @@ def training_instance_family(use_case: UseCaseConfig) -> dict:
 
 
 def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
-                      artifacts_bucket: str) -> dict:
+                      artifacts_bucket: str,
+                      script_mode_hyperparameters: dict[str, str] | None = None) -> dict:
+    """`script_mode_hyperparameters`: what AWS's framework image needs to run our code
+    (ml_constructs/runtime_image.py), added to every training job's hyperparameters."""
     manifest = use_case.manifest
     return {
         **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
@@ -128,6 +131,7 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
         "objective_metrics": objective_metrics(manifest, builtin=use_case.builtin_training),
         "pinned_hyperparameters": pinned_hyperparameters(use_case),
         **training_instance_family(use_case),
+        "script_mode_hyperparameters": dict(script_mode_hyperparameters or {}),
         "data_wrangler_flows": _s3(artifacts_bucket, flows_prefix(use_case.name)),
         "dataset_spec_columns": dataset_spec_columns(use_case),
     }

@@ -77,7 +77,11 @@ INSTANCE_FAMILY_FIELDS = {"training_instance_family": Enum(("cpu", "gpu"))}
 # case's prediction).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
                 **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS,
-                "pinned_hyperparameters": StringMap()})
+                "pinned_hyperparameters": StringMap(),
+                # What AWS's framework training image needs to run the use case's code
+                # (sagemaker_program, sagemaker_submit_directory, ...): added to every
+                # training job's hyperparameters; empty when the use case's own image trains.
+                "script_mode_hyperparameters": StringMap()})
 
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
@@ -88,6 +92,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     check_instance_family(t, platform, out)
     tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
     _check_pinned(doc, platform, out)
+    _check_script_mode(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
     bad = outside_classes(doc["registry"]["description"], "LMZSNP")
@@ -148,6 +153,19 @@ def _check_pinned(doc: dict[str, Any], platform: dict[str, Any], out: list[Probl
                                    "(what its model is scored and served as)", render(value)))
 
 
+def _check_script_mode(doc: dict[str, Any], platform: dict[str, Any],
+                       out: list[Problem]) -> None:
+    """The script-mode hyperparameters are the platform's: one given would point AWS's image at
+    other code than the use case's."""
+    for key in ("training.hyperparameters", "tuning.static_hyperparameters"):
+        given = doc["training"]["hyperparameters"] if key.startswith("training") \
+            else doc["tuning"]["static_hyperparameters"]
+        for name in sorted(set(given) & set(platform["script_mode_hyperparameters"])):
+            out.append(Problem(f"{key}.{name}", "is set by the platform: AWS's training image "
+                               f"of use case {render(platform['use_case'])} runs its code "
+                               "from it", "leave it out"))
+
+
 def model_locations(prefix: str) -> dict[str, str]:
     """Where preprocessing, training and checkpoints of one run write, under `prefix`."""
     return {**{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
@@ -174,6 +192,8 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
     }
     training = dict(doc["training"])
+    training["hyperparameters"] = {**training["hyperparameters"],
+                                   **platform["script_mode_hyperparameters"]}
     training["stopping_condition"] = stopping_condition(training)
     return {
         **doc,

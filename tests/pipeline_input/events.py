@@ -61,6 +61,7 @@ TRAINING_PLATFORM = {
                           "validation:aucpr"],
     "pinned_hyperparameters": {},
     "training_instance_family": "cpu",
+    "script_mode_hyperparameters": {},
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/churn/",
     "dataset_spec_columns": {"target": "churn", "id_columns": ["customer_id"],
                              "features": CHURN_FEATURES},
