@@ -154,3 +154,16 @@ def test_its_code_runs_from_the_archive_aws_pytorch_image_runs(tmp_path):
     assert done.returncode != 0
     failure = (tmp_path / "ml" / "output" / "failure").read_text()
     assert "must be one of fp32, bf16, fp16" in failure and "sagemaker_" not in failure
+
+
+def test_int8_leaves_the_image_convolution_and_the_classifier_in_float(run):
+    """Quantised elsewhere (QDQ), but not where it costs more than it saves (export.py)."""
+    import onnx
+
+    graph = onnx.load(str(run.ml.model / "model-int8.onnx")).graph
+    dequantised = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    weights = {n.name: n.input[1] for n in graph.node if n.op_type in ("Conv", "Gemm")}
+    first = next(n for n in graph.node if n.op_type == "Conv")
+    float_ones = {name for name, weight in weights.items() if weight not in dequantised}
+    assert float_ones == {first.name, *(n.name for n in graph.node if n.op_type == "Gemm")}
+    assert len(weights) > len(float_ones) + 3  # the other convolutions are int8
