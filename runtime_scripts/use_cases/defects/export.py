@@ -11,8 +11,9 @@
           fp32 and per tensor 0.2, in a file 4% smaller (2026-12-01, one model). The first
           convolution (3 input channels: little arithmetic for the quantise / dequantise it
           costs) and the classifier's Gemm stay float: on 240 held-out images (2026-12-01,
-          load 22, one thread) that took int8 from 1.54x to 1.64x fp32's speed at batch 1 and
-          from 1.31x to 1.65x at batch 32, at fp32's accuracy (README, defects section)
+          load 22-24 on 2 CPUs, one thread, benchmarks/int8_options.py) that took int8 from
+          1.54x / 1.39x to 1.64x / 1.78x fp32's speed at batch 1 in two runs, at fp32's
+          accuracy; batch 32 moved too much with the load to rank (README, defects section)
 Every variant outputs `logits` and `embedding` (the pooled features, for monitoring).
 """
 
