@@ -119,7 +119,9 @@ class UseCasePipelines(Construct):
             defaults=training_defaults(config, use_case,
                                        raw_bucket=shared.raw_bucket.bucket_name,
                                        curated_bucket=shared.curated_bucket.bucket_name),
-            platform=training_platform(config, use_case, artifacts_bucket=artifacts),
+            platform=training_platform(
+                config, use_case, artifacts_bucket=artifacts,
+                script_mode_hyperparameters=self.image.script_mode_hyperparameters),
             region=config.region,
         ), timeout=TRAINING_TIMEOUT, **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(

@@ -121,12 +121,30 @@ class BuiltinAlgorithm:
 
 
 @dataclass(frozen=True)
+class FrameworkTraining:
+    """AWS's deep learning container for a framework (e.g. its PyTorch training image), which
+    runs the use case's own training code in script mode: the image's SageMaker training toolkit
+    downloads the code (hyperparameter `sagemaker_submit_directory`, a tar.gz the platform
+    builds at synth) and runs its entry point (`sagemaker_program`) with the other
+    hyperparameters as `--name value` arguments. The URI comes from the SageMaker SDK
+    (image_uris.retrieve) for the stage's region, the pinned version and the instance family."""
+
+    framework: str  # the SDK's image_uris name, e.g. "pytorch"
+    version: str  # pinned, e.g. "2.10.0"
+    py_version: str  # e.g. "py313": one the SDK lists for that version
+
+
+@dataclass(frozen=True)
 class Image:
     # Relative to the use case folder; the build context is runtime_scripts/, and the platform
     # passes the use case's name as the ML_USE_CASE build argument.
     dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
+    # Which image trains (and tunes) in script mode: "own" (the image built from `dockerfile`)
+    # or "framework" (AWS's image `framework_training` names, running the same code).
+    training_image: Literal["own", "framework"] = "own"
+    framework_training: FrameworkTraining | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +326,11 @@ class UseCaseManifest:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
         self._validate_resampling(where)
+        if self.image.training_image == "framework" and self.image.framework_training is None:
+            raise ManifestError(f"{where}: image.training_image is 'framework' but "
+                                "image.framework_training names no framework image: give "
+                                "FrameworkTraining(framework=..., version=..., py_version=...), "
+                                "or training_image='own'")
         builtin = self.image.builtin_training
         problem = builtin.problem(self) if builtin else None
         if problem:

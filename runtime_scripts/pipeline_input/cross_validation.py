@@ -44,6 +44,7 @@ SCHEMA = Obj({
 # The use case's values the state machine fixes (ml_constructs/pipeline_defaults.py): its gate
 # metrics, and the columns of its bundled dataset spec (what a group column may name).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
+                **training.INSTANCE_FAMILY_FIELDS,
                 "dataset_columns": ListOf(Str(max_len=255), 1)})
 
 
@@ -51,6 +52,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     resampling.refuse_if_not_allowed(platform, PIPELINE)
     training.check_spot(doc["training"], origin, out)
+    training.check_instance_family(doc["training"], platform, out)
     group = doc["cross_validation"]["group_column"]
     # With a dataset spec of its own the columns are that spec's: the split job checks them.
     if group is not None and doc["data"]["dataset_spec_s3_uri"] is None \
