@@ -57,7 +57,8 @@ from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
 
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
-CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)  # K trainings, a few at a time
+# K trainings a few at a time, and with `final_model` one more on all the data.
+CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)
 BATCH_TIMEOUT = cdk.Duration.hours(12)
 # Windows run a few at a time, each a training pipeline of its own.
 BACKTEST_TIMEOUT = cdk.Duration.hours(72)
@@ -118,7 +119,9 @@ class UseCasePipelines(Construct):
             defaults=training_defaults(config, use_case,
                                        raw_bucket=shared.raw_bucket.bucket_name,
                                        curated_bucket=shared.curated_bucket.bucket_name),
-            platform=training_platform(config, use_case, artifacts_bucket=artifacts),
+            platform=training_platform(
+                config, use_case, artifacts_bucket=artifacts,
+                script_mode_hyperparameters=self.image.script_mode_hyperparameters),
             region=config.region,
         ), timeout=TRAINING_TIMEOUT, **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
@@ -145,11 +148,14 @@ class UseCasePipelines(Construct):
                     name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
                     profiles_prefix=names.data_profiles_prefix,
                     map_results_prefix=names.map_results_prefix,
+                    model_package_group_name=names.model_package_group,
+                    serving=manifest.serving,
                     defaults=cross_validation_defaults(
                         config, use_case, raw_bucket=shared.raw_bucket.bucket_name),
                     platform=cross_validation_platform(config, use_case,
                                                        artifacts_bucket=artifacts),
                 ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
+            cross_validation.node.add_dependency(group)  # its final model registers there
             self.cross_validation_state_machine = cross_validation.state_machine
             cdk.CfnOutput(self, "CrossValidationStateMachineArn",
                           value=cross_validation.state_machine.state_machine_arn,

@@ -35,9 +35,14 @@ SCHEMA = Obj({
     "data": Obj({
         # Null in the defaults is allowed: then every execution must name its input.
         "input_s3_uri": Nullable(S3Uri()),
-        # One the use case's model both takes and answers (platform.content_types): the
-        # transform job sends it as ContentType and asks for it as Accept.
+        # S3Prefix: every object under input_s3_uri; ManifestFile: input_s3_uri is a JSON
+        # manifest listing the objects (TransformS3DataSource in the API reference).
+        "s3_data_type": Enum(("S3Prefix", "ManifestFile")),
+        # One the use case's model takes (platform.content_types), sent as ContentType; and
+        # one it answers (platform.accept_types), asked for as Accept. A null accept: the
+        # content type itself where the model answers it, else the first it answers.
         "content_type": Str(max_len=256),
+        "accept": Nullable(Str(max_len=256)),
         "split_type": Enum(("Line", "None")),
         "join_source": Enum(("None", "Input")),
         "input_filter": _FILTER,
@@ -62,9 +67,10 @@ SCHEMA = Obj({
 })
 
 
-# The use case's values the batch state machine fixes: the content types its model serves and
+# The use case's values the batch state machine fixes: the content types its model takes and
 # answers (its manifest's `serving`).
-PLATFORM = Obj({**COMMON, "content_types": ListOf(Str(max_len=256), 1)})
+PLATFORM = Obj({**COMMON, "content_types": ListOf(Str(max_len=256), 1),
+                "accept_types": ListOf(Str(max_len=256), 1)})
 
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
@@ -74,6 +80,16 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
         out.append(Problem("data.content_type", f"{render(data['content_type'])} is not a "
                            f"content type use case {render(platform['use_case'])} serves",
                            ", ".join(platform["content_types"])))
+    if data["accept"] is not None and data["accept"] not in platform["accept_types"]:
+        out.append(Problem("data.accept", f"{render(data['accept'])} is not a content type "
+                           f"use case {render(platform['use_case'])} answers",
+                           ", ".join(platform["accept_types"])))
+    if data["split_type"] == "Line" and contract.is_whole_object_type(data["content_type"]):
+        # An image or a NumPy array is one record: split at newline bytes it would be garbage.
+        out.append(Problem(origin.pick("data.split_type", "data.content_type"),
+                           f"{render(data['content_type'])} records are whole objects, which "
+                           "SplitType Line would cut at every newline byte",
+                           "split_type None (with batch_strategy SingleRecord)"))
     if origin.final and data["input_s3_uri"] is None:
         out.append(Problem("data.input_s3_uri", "is required (the stage has no default input)",
                            "an S3 URI such as s3://bucket/prefix/"))
@@ -129,6 +145,15 @@ def _check_package(arn: str | None, platform: dict[str, str], out: list[Problem]
                            f"a version of {group}"))
 
 
+def accept_type(data: dict[str, Any], platform: dict[str, Any]) -> str:
+    """The transform job's Accept: the one asked, else the input's own type where the model
+    answers it (a CSV batch gets CSV back), else the first type it answers (images: JSON)."""
+    if data["accept"] is not None:
+        return data["accept"]
+    answered = platform["accept_types"]
+    return data["content_type"] if data["content_type"] in answered else answered[0]
+
+
 def _runs(platform: dict[str, Any]) -> str:
     """Where the executions' folders go: per use case, since two use cases' executions may have
     the same name."""
@@ -142,6 +167,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     data["data_processing"] = {"InputFilter": data["input_filter"],
                                "JoinSource": data["join_source"],
                                "OutputFilter": data["output_filter"]}
+    data["accept"] = accept_type(data, platform)
     # TransformOutput.AssembleWith mirrors the split: records out, one per line, as they came in.
     data["assemble_with"] = data["split_type"]
     transform["model_client_config"] = {

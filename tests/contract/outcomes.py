@@ -27,6 +27,7 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
 from runtime_scripts import contract
+from runtime_scripts.common.resampling.statistics import registry_metadata, summarise
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 # Step Functions' service names where botocore's differ.
@@ -225,9 +226,12 @@ def _evaluation(passed: bool) -> Outcome:
                                 "value": metrics[names[0]], "passed": passed}]}
         document = {"metrics": metrics, "quality_gate": gate}
         if req.get("Key", "").endswith(contract.CV_EVALUATION_FILE):
-            # The aggregate job's: statistics per metric, and the means.
-            document = {"metrics": {m: {"mean": v, "std": 0.01} for m, v in metrics.items()},
-                        "metrics_mean": metrics, "quality_gate": gate}
+            # The aggregate job's: statistics per metric, the means, and the package metadata
+            # its own code writes (the requests then carry what the job would give them).
+            summary = {m: summarise([v - 0.01234567891, v, v + 0.0098765432]) for m, v in
+                       metrics.items()}
+            document = {"metrics": summary, "metrics_mean": metrics, "quality_gate": gate,
+                        "registry_metadata": registry_metadata(summary)}
         return {"Body": json.dumps(document), "ContentLength": 100}
     return outcome
 

@@ -191,3 +191,37 @@ def test_the_invocation_timeout_reaches_the_server_as_its_own_limit():
     out = batch({"transform": {"invocations_timeout_seconds": 1800}})
     assert out["transform"]["model_client_config"] == {"InvocationsTimeoutInSeconds": 1800}
     assert out["transform"]["server_timeout"] == "1800"  # an environment value is a string
+
+
+# A use case whose model takes images and answers JSON (manifest serving content/accept types).
+IMAGE_PLATFORM = {**BATCH_PLATFORM, "accept_types": ["application/json"],
+                  "content_types": ["image/png", "image/jpeg", "application/json"]}
+IMAGES = {"content_type": "image/png", "split_type": "None"}
+SINGLE = {"batch_strategy": "SingleRecord"}
+IMAGE_DEFAULTS = {**BATCH_DEFAULTS, "data": {**BATCH_DEFAULTS["data"], **IMAGES},
+                  "transform": {**BATCH_DEFAULTS["transform"], **SINGLE}}
+
+
+def test_images_are_sent_whole_and_answered_in_a_type_the_model_answers():
+    images = {"platform": IMAGE_PLATFORM, "defaults": IMAGE_DEFAULTS}
+    out = batch(**images)
+    assert out["data"]["accept"] == "application/json"  # not image/png, which it cannot answer
+    assert out["data"]["assemble_with"] == "None"
+    listed = batch({"data": {"s3_data_type": "ManifestFile",
+                             "input_s3_uri": BATCH_INPUT + "images.manifest"}}, **images)
+    assert listed["data"]["s3_data_type"] == "ManifestFile"
+    assert batch()["data"]["accept"] == "text/csv"  # a CSV batch still gets CSV back
+
+
+def test_an_image_batch_split_by_line_or_asking_an_unanswered_type_is_refused():
+    images = {"platform": IMAGE_PLATFORM, "defaults": IMAGE_DEFAULTS}
+    exc = error(InvalidPipelineInput, batch, {"data": {"split_type": "Line"},
+                                              "transform": {"batch_strategy": "MultiRecord"}},
+                **images)
+    assert exc.keys == ["data.split_type"]
+    assert "'image/png' records are whole objects" in str(exc).replace('"', "'")
+    exc = error(InvalidPipelineInput, batch, {"data": {"accept": "image/png"}}, **images)
+    assert exc.keys == ["data.accept"]
+    assert "(allowed: application/json)" in str(exc)
+    exc = error(InvalidPipelineInput, batch, {"data": {"s3_data_type": "AugmentedManifestFile"}})
+    assert exc.keys == ["data.s3_data_type"]
