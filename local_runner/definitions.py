@@ -1,6 +1,7 @@
 """State machine definitions (ASL) from the synthesized templates in cdk.out.
 
-A template's `DefinitionString` is a `Fn::Join` of JSON text and intrinsics (bucket names, role
+A definition (inline `DefinitionString`, or the staged asset file with its
+`DefinitionSubstitutions`) is JSON text with intrinsics (bucket names, role
 ARNs, account ids) that always sit inside JSON strings. Each intrinsic is rendered as a readable
 placeholder (or a value from `substitutions`), the parts are joined and parsed: the result is the
 ASL document Step Functions would run.

@@ -16,8 +16,12 @@ from tests.conftest import ALL_STAGES, EVERY_USE_CASE
 
 # CloudFormation's limit on a template body uploaded through S3 (what `cdk deploy` does).
 TEMPLATE_LIMIT_BYTES = 1_000_000
-# What one use case may add to its stage's largest template, so that a stage can deploy 15.
-PER_USE_CASE_BYTES = TEMPLATE_LIMIT_BYTES // 15
+# CloudFormation's limit on the resources of one stack.
+RESOURCE_LIMIT = 500
+# What one use case may add to each of its stage's templates, so that a stage can deploy 15.
+USE_CASES_PER_STAGE = 15
+PER_USE_CASE_BYTES = TEMPLATE_LIMIT_BYTES // USE_CASES_PER_STAGE
+PER_USE_CASE_RESOURCES = RESOURCE_LIMIT // USE_CASES_PER_STAGE
 
 
 @pytest.mark.parametrize("stage", ALL_STAGES)
@@ -36,9 +40,13 @@ def test_each_use_case_adds_little_to_its_stages_templates(synthesized):
     count = len(every.config.use_cases)
     assert count >= 4
     for path in every.templates:
-        size = len(json.dumps(json.loads(path.read_text()), separators=(",", ":")))
+        template = json.loads(path.read_text())
+        size = len(json.dumps(template, separators=(",", ":")))
         assert size <= PER_USE_CASE_BYTES * count, \
             f"{path.name}: {size} bytes for {count} use cases"
+        resources = len(template.get("Resources", {}))
+        assert resources <= PER_USE_CASE_RESOURCES * count, \
+            f"{path.name}: {resources} resources for {count} use cases"
 
 
 def test_the_stored_file_is_the_definition_with_its_references_substituted(definitions, dev):
