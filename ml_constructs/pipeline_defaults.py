@@ -14,6 +14,7 @@ from config.training import objective_metrics
 from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
 from runtime_scripts.common.manifest import Resampling
+from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
 
 
 def _resources(resources: JobResources) -> dict:
@@ -63,7 +64,10 @@ def batch_content_types(use_case: UseCaseConfig) -> list[str]:
     """What a batch transform may send: the transform job asks for its input's own type back
     (Accept), so a type the use case's model both takes and answers."""
     serving = use_case.manifest.serving
-    return [t for t in serving.content_types if t in serving.accept_types]
+    types = [t for t in serving.content_types if t in serving.accept_types]
+    if use_case.manifest.batch_predictions is not None:  # its table reads CSV answers
+        types.sort(key=lambda t: t != PREDICTION_TABLE_TYPE)
+    return types
 
 
 def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
@@ -127,8 +131,13 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
 
 def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
                    artifacts_bucket: str) -> dict:
+    table = use_case.manifest.batch_predictions
+    names = UseCaseNames(config.resource_prefix, use_case.name)
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
-            "content_types": batch_content_types(use_case)}
+            "content_types": batch_content_types(use_case),
+            "predictions_s3_uri": _s3(artifacts_bucket, names.predictions_prefix) if table
+            else None,
+            "predictions_partition": table.partition if table else None}
 
 
 # Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,

@@ -148,6 +148,9 @@ THROTTLED: dict[tuple[str, str], Failure] = {
         f"Rate exceeded (Service: ApplicationAutoScaling, Status Code: 400, {_ID})"),
     ("aws-sdk", "stepfunctions"): Failure(
         "Sfn.SfnException", f"Rate exceeded (Service: Sfn, Status Code: 400, {_ID})"),
+    ("aws-sdk", "cloudwatch"): Failure(
+        "CloudWatch.CloudWatchException",
+        f"Rate exceeded (Service: CloudWatch, Status Code: 400, {_ID})"),
 }
 
 

@@ -65,7 +65,8 @@ TRAINING_PLATFORM = {
                              "features": CHURN_FEATURES},
 }
 BATCH_PLATFORM = {**PLATFORM,
-                  "content_types": ["text/csv", "application/json", "application/jsonlines"]}
+                  "content_types": ["text/csv", "application/json", "application/jsonlines"],
+                  "predictions_s3_uri": None, "predictions_partition": None}
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "data": {
