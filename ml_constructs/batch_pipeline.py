@@ -1,6 +1,8 @@
 """The batch inference pipeline: a model package (given, or the group's latest Approved one) ->
 model -> batch transform over the input data -> (when labels are known for the batch) the
-predictions scored against them -> notification. Optionally on a schedule."""
+predictions scored against them, and, for a use case with an accuracy monitor, the score
+published for its alarm (accuracy_metric.py) -> notification. Optionally on a schedule; a use
+case with a prediction table writes into its partition of the day (prediction_table.py)."""
 
 from __future__ import annotations
 
