@@ -28,6 +28,13 @@ MANIFEST = UseCaseManifest(
         allowed=False,
         refusal=("sales are time-ordered: random folds would train on the future; its evaluation "
                  "is a rolling-origin backtest")),
+    # The platform's backtest cuts the rows of a tabular dataset spec by its `time` key and
+    # scores them as classification or regression; this evaluation is the backtest itself.
+    backtest=Resampling(
+        allowed=False,
+        refusal=("its evaluation (process evaluate --windows N) is a rolling-origin backtest of "
+                 "the model against every baseline on the same windows; the platform's window "
+                 "split cuts rows of a tabular dataset spec, not a forecasting spec's series")),
     metrics=(
         Metric("mase", higher_is_better=False, maximum=None),
         Metric("smape", higher_is_better=False, maximum=2.0),
