@@ -15,6 +15,7 @@ from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Resampling
+from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
 
 
 def _resources(resources: JobResources) -> dict:
@@ -60,15 +61,23 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
     }
 
 
+def batch_content_type(use_case: UseCaseConfig) -> str:
+    """The type a batch sends by default: the first the use case's model both takes and answers
+    (a prediction table's CSV first: the table reads CSV answers), else the first it takes."""
+    serving = use_case.manifest.serving
+    both = [t for t in serving.content_types if t in serving.accept_types]
+    if use_case.manifest.batch_predictions is not None:
+        both.sort(key=lambda t: t != PREDICTION_TABLE_TYPE)
+    return both[0] if both else serving.content_types[0]
+
+
 def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
-    """By default a batch sends the first type the use case's model both takes and answers
-    (accept null: that type back, runtime_scripts/pipeline_input/batch.py), else the first it
-    takes; whole objects (images) unsplit, one per request."""
+    """By default a batch sends `batch_content_type` (accept null: that type back when the model
+    answers it, runtime_scripts/pipeline_input/batch.py); whole objects (images) unsplit, one
+    per request."""
     batch = use_case.batch_inference
     names = UseCaseNames(config.resource_prefix, use_case.name)
-    serving = use_case.manifest.serving
-    content_type = next((t for t in serving.content_types if t in serving.accept_types),
-                        serving.content_types[0])
+    content_type = batch_content_type(use_case)
     whole = contract.is_whole_object_type(content_type)
     return {
         "data": {
@@ -140,9 +149,14 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
 def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
                    artifacts_bucket: str) -> dict:
     serving = use_case.manifest.serving
+    table = use_case.manifest.batch_predictions
+    names = UseCaseNames(config.resource_prefix, use_case.name)
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
             "content_types": list(serving.content_types),
-            "accept_types": list(serving.accept_types)}
+            "accept_types": list(serving.accept_types),
+            "predictions_s3_uri": _s3(artifacts_bucket, names.predictions_prefix) if table
+            else None,
+            "predictions_partition": table.partition if table else None}
 
 
 # Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,

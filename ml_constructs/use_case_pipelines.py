@@ -46,6 +46,7 @@ from ml_constructs.pipeline_defaults import (
 )
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_triggers import ScheduledStart
+from ml_constructs.prediction_table import PredictionTable, PredictionTableProps
 from ml_constructs.resource_names import (
     BACKTEST,
     BATCH_INFERENCE,
@@ -133,7 +134,16 @@ class UseCasePipelines(Construct):
             defaults=batch_defaults(config, use_case,
                                     raw_bucket=shared.raw_bucket.bucket_name),
             platform=batch_platform(config, use_case, artifacts_bucket=artifacts),
+            manifest=manifest,
         ), timeout=BATCH_TIMEOUT, **finish)
+        self.prediction_table: PredictionTable | None = None
+        if manifest.batch_predictions is not None:
+            self.prediction_table = PredictionTable(self, "PredictionTable",
+                                                    props=PredictionTableProps(
+                database=shared.glue_catalog.database, table_name=names.predictions_table,
+                bucket=shared.artifacts_bucket, prefix=names.predictions_prefix,
+                columns=manifest.serving.prediction_columns, spec=manifest.batch_predictions,
+                description=f"{use_case.name}: batch predictions, one partition per day"))
         for pipeline in (training, batch):
             pipeline.node.add_dependency(group)
             shared.key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages

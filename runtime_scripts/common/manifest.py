@@ -18,6 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from runtime_scripts.common.manifest_outputs import (
+    AccuracyMonitor,
+    PredictionTable,
+    accuracy_monitor_problem,
+    prediction_table_problem,
+)
+
 USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 USE_CASES_PACKAGE = "runtime_scripts.use_cases"
 # The environment variable every image of a use case sets (its Dockerfile) and every job request
@@ -260,6 +267,10 @@ class UseCaseManifest:
     # for a package whose declared bounds contradict the platform's pins although the parts the
     # use case uses work with them (its tests show it).
     requirements_no_deps: str | None = None
+    # Batch predictions as a catalog table (by partition of the run's day), and their accuracy
+    # once the actuals arrive (runtime_scripts/common/manifest_outputs.py).
+    batch_predictions: PredictionTable | None = None
+    accuracy_monitor: AccuracyMonitor | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -350,6 +361,18 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
         self._validate_glue_schema(where)
         self._validate_backtest_setup(where)
+        self._validate_outputs(where)
+
+    def _validate_outputs(self, where: str) -> None:
+        problem = None
+        if self.batch_predictions is not None:
+            problem = prediction_table_problem(
+                self.batch_predictions, self.serving.prediction_columns,
+                self.serving.content_types, self.serving.accept_types)
+        if problem is None and self.accuracy_monitor is not None:
+            problem = accuracy_monitor_problem(self.accuracy_monitor, self.metric_names)
+        if problem:
+            raise ManifestError(f"{where}: {problem}")
 
     def _validate_glue_schema(self, where: str) -> None:
         """The raw table's keys name its columns: a copied schema's stale key would otherwise

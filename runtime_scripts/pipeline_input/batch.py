@@ -8,6 +8,7 @@ under `processing`) scores the predictions against them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import contract
@@ -68,9 +69,27 @@ SCHEMA = Obj({
 
 
 # The use case's values the batch state machine fixes: the content types its model takes and
-# answers (its manifest's `serving`).
+# answers (its manifest's `serving`), and, when it declares a prediction table
+# (`batch_predictions`), the table's S3 location and partition column: a run that names no
+# output writes into the partition of its own day there.
 PLATFORM = Obj({**COMMON, "content_types": ListOf(Str(max_len=256), 1),
-                "accept_types": ListOf(Str(max_len=256), 1)})
+                "accept_types": ListOf(Str(max_len=256), 1),
+                "predictions_s3_uri": Nullable(S3Uri()),
+                "predictions_partition": Nullable(Str(max_len=255))})
+
+
+def today() -> str:
+    """The run's day (UTC), the partition a prediction table's run writes into."""
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def default_output(platform: dict[str, Any], run_prefix: str, day: str) -> str:
+    """Where a run that names no output writes: its prediction table's partition of `day`,
+    else its own folder."""
+    table = platform.get("predictions_s3_uri")
+    if table:
+        return f"{table}{platform['predictions_partition']}={day}/"
+    return f"{run_prefix}output/"
 
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
@@ -109,9 +128,10 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     if source is not None:
         check_tag_value("data.input_s3_uri", source, "written into the transform job's 'data' "
                         "tag", out)
-    # A null output goes under s3://<artifacts>/batch/<use case>/<execution>/output/: check
-    # its parent.
-    output = data["output_s3_uri"] or f"s3://{platform['artifacts_bucket']}/{_runs(platform)}"
+    # A null output goes under s3://<artifacts>/batch/<use case>/<execution>/output/ (or the
+    # prediction table's location): check its parent.
+    output = data["output_s3_uri"] or platform.get("predictions_s3_uri") or \
+        f"s3://{platform['artifacts_bucket']}/{_runs(platform)}"
     if source is not None and is_inside(output, source):
         out.append(Problem(origin.pick("data.output_s3_uri", "data.input_s3_uri"),
                            f"{render(output)} is inside data.input_s3_uri {render(source)}: "
@@ -175,6 +195,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     # The server's own limit, as an environment value (a string), so that a batch allowed up to an
     # hour is not ended by the server's 60 s default first.
     transform["server_timeout"] = str(transform["invocations_timeout_seconds"])
+    day = today()
     return {
         **doc,
         "data": data,
@@ -184,7 +205,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "pipeline": PIPELINE,
             "execution_name": execution_name,
             "prefix": prefix,
-            "s3": {"output": data["output_s3_uri"] or f"{prefix}output/",
+            # The day whose partition of the prediction table a run without output writes.
+            **({"prediction_date": day} if platform.get("predictions_s3_uri") else {}),
+            "s3": {"output": data["output_s3_uri"] or default_output(platform, prefix, day),
                    # Predictions scored against data.labels_s3_uri, when given.
                    "evaluation": f"{prefix}evaluation/",
                    "evaluation_bucket": platform["artifacts_bucket"],

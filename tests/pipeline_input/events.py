@@ -68,7 +68,8 @@ TRAINING_PLATFORM = {
 }
 BATCH_PLATFORM = {**PLATFORM,
                   "content_types": ["text/csv", "application/json", "application/jsonlines"],
-                  "accept_types": ["text/csv", "application/json", "application/jsonlines"]}
+                  "accept_types": ["text/csv", "application/json", "application/jsonlines"],
+                  "predictions_s3_uri": None, "predictions_partition": None}
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "data": {

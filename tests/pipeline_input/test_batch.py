@@ -225,3 +225,26 @@ def test_an_image_batch_split_by_line_or_asking_an_unanswered_type_is_refused():
     assert "(allowed: application/json)" in str(exc)
     exc = error(InvalidPipelineInput, batch, {"data": {"s3_data_type": "AugmentedManifestFile"}})
     assert exc.keys == ["data.s3_data_type"]
+
+
+def test_a_prediction_tables_run_writes_into_the_partition_of_its_day(monkeypatch):
+    """With a prediction table (the manifest's batch_predictions), a run that names no output
+    writes into `<table>/<partition>=<today>/`; a given output still wins."""
+    from runtime_scripts.pipeline_input import batch as batch_input
+
+    table = f"s3://{PLATFORM['artifacts_bucket']}/predictions/churn/"
+    platform = {**BATCH_PLATFORM, "predictions_s3_uri": table,
+                "predictions_partition": "scored_on"}
+    monkeypatch.setattr(batch_input, "today", lambda: "2026-03-01")
+    out = batch(platform=platform)
+    assert out["run"]["s3"]["output"] == f"{table}scored_on=2026-03-01/"
+    assert out["run"]["prediction_date"] == "2026-03-01"
+    given = "s3://elsewhere/scores/"
+    assert batch({"data": {"output_s3_uri": given}}, platform=platform)["run"]["s3"][
+        "output"] == given
+    # An input above the table would read the runs' forecasts back: refused.
+    above = f"s3://{PLATFORM['artifacts_bucket']}/predictions/"
+    problem = error(InvalidPipelineInput, batch, {"data": {"input_s3_uri": above}},
+                    platform=platform)
+    assert f'is inside data.input_s3_uri "{above}": the next run would read' in str(problem)
+    assert "prediction_date" not in batch()["run"]  # without a table: its own folder
