@@ -32,8 +32,8 @@ SECOND_USE_CASE = "ames"
 SECOND_USE_CASE_ENTRY = {"name": SECOND_USE_CASE,
                          "batch_inference": {"schedule": "cron(0 4 * * ? *)"},
                          "monitoring": {"drift_threshold": 0.3}}
-# With ground truth for ames too (its model quality monitoring): the serving side's checks
-# (tests/infra/test_serving_use_cases.py, the `two_use_cases` fixture).
+# With ground truth for ames too (its model quality monitoring), which the serving side's checks
+# read (tests/infra/test_serving_use_cases.py, the `two_use_cases` fixture).
 GROUND_TRUTH = "s3://labels-bucket/ames/"
 # A data scientist who reads ames's internal columns through Lake Formation, nothing of churn
 # (tests/contract/test_lake_permissions.py).
@@ -158,7 +158,7 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
     stages_dir = tmp_path_factory.mktemp("stages")
     variants = [(BUILTIN, write_builtin_stage(stages_dir)),
                 (SERVERLESS, write_serverless_stage(stages_dir)),
-                (TWO_USE_CASES, write_two_use_case_stage(stages_dir)),
+                (TWO_USE_CASES, write_two_use_case_stage(stages_dir, ground_truth=True)),
                 (EVERY_USE_CASE, write_every_use_case_stage(stages_dir))]
     for stage, config_path in [*((stage, None) for stage in STAGES), *variants]:
         outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
@@ -219,13 +219,7 @@ def updated_dev(tmp_path_factory) -> SynthesizedStage:
 
 
 @pytest.fixture(scope="session")
-def two_use_cases(tmp_path_factory) -> SynthesizedStage:
+def two_use_cases(synthesized) -> SynthesizedStage:
     """dev with churn and ames side by side, ames with ground truth for model quality
-    monitoring (the `two` variant of `synthesized`, plus that)."""
-    from stacks.platform_app import build_app
-
-    directory = tmp_path_factory.mktemp("two-use-cases")
-    outdir = tmp_path_factory.mktemp("cdk-out-two-use-cases")
-    app, config = build_app(STAGE_NAMES[TWO_USE_CASES], outdir=str(outdir),
-                            config_path=write_two_use_case_stage(directory, ground_truth=True))
-    return SynthesizedStage(app, config, app.synth(), outdir)
+    monitoring (the `two` variant of `synthesized`)."""
+    return synthesized[TWO_USE_CASES]
