@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from runtime_scripts.common.training_rules import TrainingRules
+
 USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 USE_CASES_PACKAGE = "runtime_scripts.use_cases"
 # The environment variable every image of a use case sets (its Dockerfile) and every job request
@@ -219,6 +221,9 @@ class UseCaseManifest:
     # for a package whose declared bounds contradict the platform's pins although the parts the
     # use case uses work with them (its tests show it).
     requirements_no_deps: str | None = None
+    # What SageMaker Debugger and the platform's rule job watch during training
+    # (common/training_rules.py says which kind applies where).
+    training_rules: TrainingRules = field(default_factory=TrainingRules)
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -303,6 +308,10 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
         self._validate_glue_schema(where)
         self._validate_backtest_setup(where)
+        problem = self.training_rules.problem(self.training_metrics,
+                                              self.image.builtin_training is not None)
+        if problem:
+            raise ManifestError(f"{where}: training_rules: {problem}")
 
     def _validate_glue_schema(self, where: str) -> None:
         """The raw table's keys name its columns: a copied schema's stale key would otherwise
