@@ -55,6 +55,7 @@ from ml_constructs.resource_names import (
 )
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
+from ml_constructs.training_rules import training_rule_props
 
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
 CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)  # K trainings, a few at a time
@@ -120,6 +121,7 @@ class UseCasePipelines(Construct):
                                        curated_bucket=shared.curated_bucket.bucket_name),
             platform=training_platform(config, use_case, artifacts_bucket=artifacts),
             region=config.region,
+            **training_rule_props(use_case, region=config.region),
         ), timeout=TRAINING_TIMEOUT, **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
             frame=self._frame("BatchFrame", "batch", BATCH_INFERENCE, config, shared),

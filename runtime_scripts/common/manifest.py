@@ -106,6 +106,10 @@ class Image:
     dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
+    # Its training script trains across the instances of a job on a share of the rows each
+    # (common/tabular/distributed.py): the train channel is ShardedByS3Key over one
+    # preprocessed shard per instance. False: every instance gets every row.
+    sharded_training: bool = False
 
 
 @dataclass(frozen=True)

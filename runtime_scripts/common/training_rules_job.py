@@ -4,7 +4,8 @@ its training job, into one rules.json the training pipeline reads.
 Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/training_output/output.tar.gz   script mode: the training job's output
                                                      data, with its training_curve.jsonl
-    --debugger-statuses JSON, --profiler-statuses JSON   built-in algorithm: what
+    --no-curve                                       the built-in algorithm: no curve rules
+    --debugger-statuses JSON, --profiler-statuses JSON   training.debugger: what
         DescribeTrainingJob reported (DebugRuleEvaluationStatuses,
         ProfilerRuleEvaluationStatuses) once SageMaker's rule containers finished
 Output: processing/output/training_rules/rules.json
@@ -58,12 +59,13 @@ def _statuses(text: str | None, option: str) -> list[dict]:
             for s in statuses]
 
 
-def judge(paths: contract.MlPaths, debugger: list[dict], profiler: list[dict]) -> dict:
+def judge(paths: contract.MlPaths, debugger: list[dict], profiler: list[dict], *,
+          curve_rules: bool = True) -> dict:
     rules = current_use_case().training_rules
     statuses = list(debugger)
     with tempfile.TemporaryDirectory() as scratch:
         curve = curve_of(paths, Path(scratch))
-    if rules.curve:
+    if rules.curve and curve_rules:
         if curve is None:
             raise JobError(f"the use case has curve rules but no training output under "
                            f"{paths.processing_input(contract.PROCESSING_INPUT_TRAINING_OUTPUT)}"
@@ -84,12 +86,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--debugger-statuses", default=None)
     parser.add_argument("--profiler-statuses", default=None)
+    parser.add_argument("--no-curve", action="store_true",
+                        help="judge no curve rules (the built-in algorithm writes no curve)")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
     def job() -> None:
         document = judge(paths, _statuses(args.debugger_statuses, "--debugger-statuses"),
-                         _statuses(args.profiler_statuses, "--profiler-statuses"))
+                         _statuses(args.profiler_statuses, "--profiler-statuses"),
+                         curve_rules=not args.no_curve)
         print(json.dumps({"training_rules": document["summary"]}), flush=True)
 
     return run_job(job, paths.exit_message, "training-rules")

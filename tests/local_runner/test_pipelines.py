@@ -10,7 +10,9 @@ from pathlib import Path
 TRAINING_PATH = ["Validate input", "Data Wrangler flow given?", "Run Glue ETL?",
                  "Run Data Wrangler flow?", "Dataset spec given?",
                  "Use bundled dataset spec", "Preprocess data", "Tune hyperparameters?",
-                 "Train model", "Evaluate model", "Read evaluation", "Quality gate",
+                 "Train model", "No Debugger rule statuses", "Training rule arguments",
+                 "Check training rules", "Read training rules", "Training rules passed?",
+                 "Evaluate model", "Read evaluation", "Quality gate",
                  "Create model", "Register model package", "Notify success", "Model registered"]
 
 
