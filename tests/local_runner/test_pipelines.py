@@ -47,6 +47,22 @@ def test_success_path_registers_an_approved_model(platform, trained):
         "auc at least 0.85 / recall at least 0.5"
 
 
+def test_training_rules_are_judged_on_the_curve_and_reported(platform, trained):
+    """The rule job ran the churn manifest's curve rules over the curve its training wrote: a
+    model trained with early stopping shows no issue, and the report says so."""
+    verdict = trained.output["training_rules"]["verdict"]["document"]
+    assert {s["RuleConfigurationName"]: s["RuleEvaluationStatus"]
+            for s in verdict["statuses"]} == {"LossNotDecreasing": "NoIssuesFound",
+                                              "Overfit": "NoIssuesFound"}
+    assert verdict["issues_found"] is False and verdict["curve_steps"] > 20
+    evaluation = platform.read_json(trained.output["run"]["s3"]["evaluation"]
+                                    + "evaluation.json")
+    assert evaluation["training_rules"] == verdict
+    bucket, _, key = (trained.output["run"]["s3"]["evaluation"] + "report.html")[5:].partition("/")
+    report = platform.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    assert "<h2>Training rules</h2><p>no issues found</p>" in report
+
+
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):
     names = trained.output["run"]["job_names"]
     assert all(name.startswith("mlplatform-dev-") for name in names.values())
