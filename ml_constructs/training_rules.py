@@ -132,24 +132,22 @@ class TrainingRuleStates(Construct):
             iam_resources=[cdk.Stack.of(self).format_arn(
                 service="sagemaker", resource="training-job",
                 resource_name=f"{self.props.name_prefix}-*")],
-            result_selector={
-                **{f"{key}.$": f"$.{member}" for key, member in reported.items()},
-                **{f"{key}_states.$": f"$.{member}[*].RuleEvaluationStatus"
-                   for key, member in reported.items()}},
+            result_selector={f"{key}.$": f"$.{member}" for key, member in reported.items()},
             result_path="$.debugger"))
+        # A list's members are out of reach of a Choice (definite paths only): the statuses as
+        # one JSON text, matched for a rule still InProgress.
         running = sfn.Pass(self, "Any training rule running?", parameters={
             **{key: [] for key in ("debug", "profiler") if key not in reported},
             **{f"{key}.$": f"$.debugger.{key}" for key in reported},
-            **{f"{key}_running.$": f"States.ArrayContains($.debugger.{key}_states, "
-                                   "'InProgress')" for key in reported}},
+            "text.$": "States.JsonToString(States.Array("
+                      + ", ".join(f"$.debugger.{key}" for key in reported) + "))"},
             result_path="$.debugger")
         wait = sfn.Wait(self, "Wait for training rules",
                         time=sfn.WaitTime.duration(cdk.Duration.seconds(RULE_POLL_SECONDS)))
-        still = [sfn.Condition.boolean_equals(f"$.debugger.{key}_running", True)
-                 for key in reported]
         describe.next(running).next(
             sfn.Choice(self, "Training rules finished?")
-            .when(sfn.Condition.or_(*still) if len(still) > 1 else still[0], wait.next(describe))
+            .when(sfn.Condition.string_matches(
+                "$.debugger.text", '*"RuleEvaluationStatus":"InProgress"*'), wait.next(describe))
             .otherwise(then))
         return describe
 

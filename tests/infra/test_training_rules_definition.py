@@ -114,12 +114,10 @@ def test_the_poll_waits_while_a_debugger_rule_runs_then_passes_the_statuses_on(b
     states = branch
     debug = [_status("Overfit", "NoIssuesFound"), _status("TreeDepth", "InProgress")]
     profiler = [_status("ProfilerReport", "NoIssuesFound")]
-    described = {"debug": debug, "profiler": profiler,
-                 "debug_states": [s["RuleEvaluationStatus"] for s in debug],
-                 "profiler_states": ["NoIssuesFound"]}
+    described = {"debug": debug, "profiler": profiler}
     waiting = run(states, {"debugger": described})
     assert _path(waiting)[-1] == "Wait for training rules"
-    debug[1]["RuleEvaluationStatus"] = described["debug_states"][1] = "IssuesFound"
+    debug[1]["RuleEvaluationStatus"] = "IssuesFound"
     done = run(states, {"debugger": described})
     assert _path(done)[-2:] == ["Training rule arguments", "Check training rules"]
     arguments = json.loads(done["output"])["debugger"]["arguments"]
