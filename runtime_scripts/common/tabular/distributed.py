@@ -67,6 +67,24 @@ def hosts_of(env: Mapping[str, str]) -> Hosts:
     return Hosts(hosts, current, env.get("MASTER_ADDR") or hosts[0], port)
 
 
+def shared_fingerprint(local: str) -> str:
+    """One checkpoint fingerprint for every host (inside `collective`): each hashes its own
+    shard, so the hosts combine theirs. A resumed job then resumes on every host or on none;
+    hosts resuming from different rounds would wait for each other forever."""
+    from xgboost import collective as xgb_collective
+
+    if not xgb_collective.is_distributed():
+        return local
+    import hashlib
+
+    import numpy as np
+
+    digits = np.frombuffer(bytes.fromhex(local), dtype=np.uint8).astype(np.float64)
+    combined = xgb_collective.allreduce(digits * (xgb_collective.get_rank() + 1),
+                                        xgb_collective.Op.SUM)
+    return hashlib.sha256(combined.tobytes()).hexdigest()[:len(local)]
+
+
 @contextlib.contextmanager
 def collective(hosts: Hosts) -> Iterator[None]:
     """Inside: XGBoost trains and evaluates across every host (nothing to do on one host)."""

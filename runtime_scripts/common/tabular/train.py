@@ -206,7 +206,8 @@ def train(paths: TrainPaths, hp: Hyperparameters, objective: Objective,
     nthread = hp.nthread or len(os.sched_getaffinity(0))
     dtrain = xgboost.DMatrix(x_train, label=y_train, nthread=nthread)
     dvalid = xgboost.DMatrix(x_valid, label=y_valid, nthread=nthread)
-    fingerprint = checkpoint.fingerprint(hp, train_files + valid_files)
+    fingerprint = distributed.shared_fingerprint(
+        checkpoint.fingerprint(hp, train_files + valid_files))
     booster, state, resumed_from = boost(hp, objective, dtrain, dvalid, store, fingerprint,
                                          nthread, curve=paths.output_data)
 
