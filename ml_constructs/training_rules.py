@@ -133,14 +133,14 @@ class TrainingRuleStates(Construct):
                 service="sagemaker", resource="training-job",
                 resource_name=f"{self.props.name_prefix}-*")],
             result_selector={f"{key}.$": f"$.{member}" for key, member in reported.items()},
-            result_path="$.debugger"))
+            result_path="$.debugger_status"))
         # A list's members are out of reach of a Choice (definite paths only): the statuses as
         # one JSON text, matched for a rule still InProgress.
         running = sfn.Pass(self, "Any training rule running?", parameters={
             **{key: [] for key in ("debug", "profiler") if key not in reported},
-            **{f"{key}.$": f"$.debugger.{key}" for key in reported},
+            **{f"{key}.$": f"$.debugger_status.{key}" for key in reported},
             "text.$": "States.JsonToString(States.Array("
-                      + ", ".join(f"$.debugger.{key}" for key in reported) + "))"},
+                      + ", ".join(f"$.debugger_status.{key}" for key in reported) + "))"},
             result_path="$.debugger")
         wait = sfn.Wait(self, "Wait for training rules",
                         time=sfn.WaitTime.duration(cdk.Duration.seconds(RULE_POLL_SECONDS)))

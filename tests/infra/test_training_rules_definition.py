@@ -115,10 +115,10 @@ def test_the_poll_waits_while_a_debugger_rule_runs_then_passes_the_statuses_on(b
     debug = [_status("Overfit", "NoIssuesFound"), _status("TreeDepth", "InProgress")]
     profiler = [_status("ProfilerReport", "NoIssuesFound")]
     described = {"debug": debug, "profiler": profiler}
-    waiting = run(states, {"debugger": described})
+    waiting = run(states, {"debugger_status": described})
     assert _path(waiting)[-1] == "Wait for training rules"
     debug[1]["RuleEvaluationStatus"] = "IssuesFound"
-    done = run(states, {"debugger": described})
+    done = run(states, {"debugger_status": described})
     assert _path(done)[-2:] == ["Training rule arguments", "Check training rules"]
     arguments = json.loads(done["output"])["debugger"]["arguments"]
     assert arguments[0] == "--debugger-statuses" and json.loads(arguments[1]) == debug
