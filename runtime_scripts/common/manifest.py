@@ -18,6 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from runtime_scripts.common.manifest_outputs import (
+    AccuracyMonitor,
+    PredictionTable,
+    accuracy_monitor_problem,
+    prediction_table_problem,
+)
 from runtime_scripts.common.training_rules import TrainingRules
 
 USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
@@ -123,6 +129,20 @@ class BuiltinAlgorithm:
 
 
 @dataclass(frozen=True)
+class FrameworkTraining:
+    """AWS's deep learning container for a framework (e.g. its PyTorch training image), which
+    runs the use case's own training code in script mode: the image's SageMaker training toolkit
+    downloads the code (hyperparameter `sagemaker_submit_directory`, a tar.gz the platform
+    builds at synth) and runs its entry point (`sagemaker_program`) with the other
+    hyperparameters as `--name value` arguments. The URI comes from the SageMaker SDK
+    (image_uris.retrieve) for the stage's region, the pinned version and the instance family."""
+
+    framework: str  # the SDK's image_uris name, e.g. "pytorch"
+    version: str  # pinned, e.g. "2.10.0"
+    py_version: str  # e.g. "py313": one the SDK lists for that version
+
+
+@dataclass(frozen=True)
 class Image:
     # Relative to the use case folder; the build context is runtime_scripts/, and the platform
     # passes the use case's name as the ML_USE_CASE build argument.
@@ -133,6 +153,10 @@ class Image:
     # (common/tabular/distributed.py): the train channel is ShardedByS3Key over one
     # preprocessed shard per instance. False: every instance gets every row.
     sharded_training: bool = False
+    # Which image trains (and tunes) in script mode: "own" (the image built from `dockerfile`)
+    # or "framework" (AWS's image `framework_training` names, running the same code).
+    training_image: Literal["own", "framework"] = "own"
+    framework_training: FrameworkTraining | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +275,10 @@ class UseCaseManifest:
     # What SageMaker Debugger and the platform's rule job watch during training
     # (common/training_rules.py says which kind applies where).
     training_rules: TrainingRules = field(default_factory=TrainingRules)
+    # Batch predictions as a catalog table (by partition of the run's day), and their accuracy
+    # once the actuals arrive (runtime_scripts/common/manifest_outputs.py).
+    batch_predictions: PredictionTable | None = None
+    accuracy_monitor: AccuracyMonitor | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -317,6 +345,11 @@ class UseCaseManifest:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
         self._validate_resampling(where)
+        if self.image.training_image == "framework" and self.image.framework_training is None:
+            raise ManifestError(f"{where}: image.training_image is 'framework' but "
+                                "image.framework_training names no framework image: give "
+                                "FrameworkTraining(framework=..., version=..., py_version=...), "
+                                "or training_image='own'")
         builtin = self.image.builtin_training
         problem = builtin.problem(self) if builtin else None
         if problem:
@@ -336,10 +369,21 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
         self._validate_glue_schema(where)
         self._validate_backtest_setup(where)
+        self._validate_outputs(where)
+
+    def _validate_outputs(self, where: str) -> None:
         problem = self.training_rules.problem(self.training_metrics,
                                               self.image.builtin_training is not None)
         if problem:
             raise ManifestError(f"{where}: training_rules: {problem}")
+        if self.batch_predictions is not None:
+            problem = prediction_table_problem(
+                self.batch_predictions, self.serving.prediction_columns,
+                self.serving.content_types, self.serving.accept_types)
+        if problem is None and self.accuracy_monitor is not None:
+            problem = accuracy_monitor_problem(self.accuracy_monitor, self.metric_names)
+        if problem:
+            raise ManifestError(f"{where}: {problem}")
 
     def _validate_glue_schema(self, where: str) -> None:
         """The raw table's keys name its columns: a copied schema's stale key would otherwise
