@@ -26,6 +26,14 @@ class TrainingConfig(JobResources):
     max_wait_seconds: int = 7200
     # Over the use case's own defaults (its manifest's `hyperparameters`).
     hyperparameters: dict[str, str] = field(default_factory=dict)
+    # The use case's training rules (its manifest's training_rules), judged after training: a
+    # rule that found an issue only warns (notification, report) or fails the execution;
+    # "off": no rule job at all.
+    rules: Literal["warn", "fail", "off"] = "warn"
+    # Attach SageMaker Debugger to the training job: its built-in rules (with the built-in
+    # algorithm) and the ProfilerReport rule. Off by default: AWS closed Debugger to new
+    # customers (existing ones keep it), and its rule containers are billed processing jobs.
+    debugger: bool = False
 
     def validate(self, key: str) -> None:
         super().validate(key)

@@ -22,6 +22,7 @@ from local_runner.executors.tuning import best_trial
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
 from local_runner.local_faults import JOB_ACTIONS, InjectedFaults, api_error_message
 from local_runner.local_monitoring import LocalMonitoring
+from local_runner.stand_ins import debugger_rules
 
 
 @dataclass
@@ -161,6 +162,8 @@ class LocalSageMaker:
             **request, "TrainingJobArn": self.arn("training-job", name),
             "TrainingJobStatus": outcome.status, "SecondaryStatus": outcome.status,
             **_failure(outcome),
+            # Debugger's rule containers, emulated (stand_ins/debugger_rules.py).
+            **debugger_rules.rule_statuses(request, workdir),
             "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
             "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": now()}
                                     for k, v in outcome.final_metrics.items()],

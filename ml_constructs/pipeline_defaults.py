@@ -55,6 +55,7 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
             "ranges": manifest.tuning.ranges, "warm_start": None, "hyperband": None,
         },
         "quality_gate": {"conditions": [dataclasses.asdict(c) for c in use_case.gate]},
+        "training_rules": {"on_issue": "fail" if training.rules == "fail" else "warn"},
         "registry": {"approval_status": config.registry.approval_status,
                      "description": f"{manifest.description}: model trained by "
                                     f"{config.resource_prefix}"},

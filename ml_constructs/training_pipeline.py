@@ -12,6 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ml_constructs import distributed_training
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates, flows_prefix
@@ -27,8 +28,10 @@ from ml_constructs.pipeline_states import (
     read_evaluation_state,
     sagemaker_job_state,
 )
+from ml_constructs.training_rules import TrainingRuleProps, TrainingRuleStates
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Serving
+from runtime_scripts.common.training_rules import TrainingRules
 
 # What the state keeps of a finished training job, whichever branch (training or tuning) ran.
 MODEL_SELECTOR = {
@@ -52,6 +55,11 @@ class TrainingPipelineProps:
     defaults: dict
     platform: dict
     region: str  # the stage's: Data Wrangler's image URI is per region
+    # The use case's training rules, judged after training (None: training.rules is "off"),
+    # and the Debugger members of its training job (ml_constructs/training_rules.py).
+    training_rules: TrainingRules | None = None
+    debugger_request: dict | None = None
+    sharded_training: bool = False  # the manifest's image.sharded_training (script mode)
 
 
 class TrainingPipeline(Construct):
@@ -79,7 +87,16 @@ class TrainingPipeline(Construct):
                 region=props.region))
             validate.next(wrangler.check_states(
                 self._optional_glue(wrangler.job_states(preprocess_entry))))
-        preprocess.next(self._train_or_tune(trained))
+        if props.training_rules is None:
+            preprocess.next(self._train_or_tune(trained))
+        else:
+            rules = TrainingRuleStates(self, "TrainingRules", then=trained, props=TrainingRuleProps(
+                frame=frame, job_settings=props.job_settings,
+                artifacts_bucket=props.artifacts_bucket, runs_prefix=props.runs_prefix,
+                name_prefix=props.name_prefix, rules=props.training_rules,
+                debugger_request=props.debugger_request or {}))
+            preprocess.next(self._train_or_tune(rules.after_tuning,
+                                                after_training_job=rules.after_training_job))
         evaluate.next(self._read_evaluation()).next(self._quality_gate())
         self.state_machine = frame.finish(validate, **finish_kwargs)
         grant_sagemaker_jobs(self, self.state_machine.role, [PROCESSING, TRAINING, TUNING],
@@ -131,10 +148,12 @@ class TrainingPipeline(Construct):
     def _preprocess(self) -> tuple[sfn.IChainable, sfn.CustomState]:
         """The preprocessing job, entered through a choice that adds the optional dataset spec
         input (a processing input cannot be null, so the inputs list is built per case)."""
+        request = jobs.preprocessing_job(self.props.job_settings, inputs="$.preprocessing.inputs",
+                                         data_path="$.run.s3.preprocessing_input")
+        if self.props.sharded_training:
+            request = distributed_training.sharded_preprocessing(request)
         job = self.props.frame.protect_job(sagemaker_job_state(
-            self, "Preprocess data", PROCESSING,
-            jobs.preprocessing_job(self.props.job_settings, inputs="$.preprocessing.inputs",
-                                   data_path="$.run.s3.preprocessing_input"),
+            self, "Preprocess data", PROCESSING, request,
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.preprocessing",
             comment="Validate, clean, encode and split the data; fit the transform on train",
@@ -143,10 +162,15 @@ class TrainingPipeline(Construct):
         return dataset_spec_choice(self, job, [raw], "$.preprocessing"), job
 
     # --- training ------------------------------------------------------------------------------
-    def _train_or_tune(self, then: sfn.IChainable) -> sfn.IChainable:
+    def _train_or_tune(self, then: sfn.IChainable, *,
+                       after_training_job: sfn.IChainable | None = None) -> sfn.IChainable:
+        """Training or tuning, then `then` (`after_training_job` after a single job)."""
         settings = self.props.job_settings
+        sharded = self.props.sharded_training
+        training = {**jobs.training_job(settings), **(self.props.debugger_request or {})}
         train = self.props.frame.protect_job(sagemaker_job_state(
-            self, "Train model", TRAINING, jobs.training_job(settings),
+            self, "Train model", TRAINING,
+            distributed_training.shard_train_channel(training) if sharded else training,
             result_selector=MODEL_SELECTOR, result_path="$.model",
             comment="One training job with the input's hyperparameters",
         ), kind="training")
@@ -162,7 +186,9 @@ class TrainingPipeline(Construct):
         tune_states = {
             warm: self.props.frame.protect_job(sagemaker_job_state(
                 self, "Tune hyperparameters (warm start)" if warm else "Tune hyperparameters",
-                TUNING, jobs.tuning_job(settings, warm_start=warm),
+                TUNING, distributed_training.shard_train_channel(
+                    jobs.tuning_job(settings, warm_start=warm), "TrainingJobDefinition")
+                if sharded else jobs.tuning_job(settings, warm_start=warm),
                 result_selector={"name.$": "$.HyperParameterTuningJobName",
                                  "best_training_job.$": "$.BestTrainingJob.TrainingJobName"},
                 result_path="$.tuning_result",
@@ -187,7 +213,7 @@ class TrainingPipeline(Construct):
                 .when(sfn.Condition.boolean_equals("$.tuning.has_strategy_config", True),
                       tuning_config[True])
                 .otherwise(tuning_config[False]))
-        train.next(then)
+        train.next(after_training_job or then)
         best.next(then)
         return (sfn.Choice(self, "Tune hyperparameters?")
                 .when(sfn.Condition.boolean_equals("$.tuning.enabled", True), tune)
@@ -235,7 +261,11 @@ class TrainingPipeline(Construct):
             self, "Evaluate model", PROCESSING,
             # `--gate auc>=0.85 ...`: the input validator's fixed form of the conditions.
             jobs.evaluation_job(self.props.job_settings,
-                                arguments_path="$.quality_gate.arguments"),
+                                arguments_path="$.quality_gate.arguments",
+                                extra_inputs=[jobs.processing_input(
+                                    contract.PROCESSING_INPUT_TRAINING_RULES,
+                                    "$.run.s3.training_rules")]
+                                if self.props.training_rules else ()),
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.evaluation",
             comment="Score the held-out test split, judge the quality gate conditions; write "
@@ -284,6 +314,8 @@ class TrainingPipeline(Construct):
             "approval_status": sfn.JsonPath.string_at("$.registry.approval_status"),
             "metrics": sfn.JsonPath.object_at("$.evaluation.document.metrics"),
             "report": sfn.JsonPath.string_at("$.run.s3.evaluation"),
+            **({"training_rules": sfn.JsonPath.string_at(
+                "$.training_rules.verdict.document.summary")} if props.training_rules else {}),
         })
         create.next(register).next(notify).next(sfn.Succeed(self, "Model registered"))
         return create

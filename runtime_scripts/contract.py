@@ -340,3 +340,21 @@ PROCESSING_OUTPUT_DATA_PROFILE = "profile"
 
 def window_manifest_file(index: int) -> str:
     return f"window-{index}.json"
+
+# --- Training rules (common/training_rules.py, `process training-rules`) --------------------------
+# In: the training job's output.tar.gz (its training_curve.jsonl); out: rules.json, which the
+# training pipeline reads and the evaluation job puts in its report.
+PROCESSING_INPUT_TRAINING_OUTPUT = "training_output"
+PROCESSING_INPUT_TRAINING_RULES = "training_rules"
+PROCESSING_OUTPUT_TRAINING_RULES = "training_rules"
+TRAINING_RULES_FILE = "rules.json"
+
+# --- Distributed training (common/tabular/distributed.py) -----------------------------------------
+# How many files preprocessing writes the train split as (the training job's instance count):
+# with the train channel ShardedByS3Key each instance then receives one shard.
+TRAIN_SHARDS_ENV = "ML_TRAIN_SHARDS"
+
+
+def shard_file(index: int) -> str:
+    """The train split's shard `index` when it is written in several (else SPLIT_FILE)."""
+    return f"data-{index:05d}.csv"

@@ -51,7 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def write_builtin_stage(directory: Path) -> Path:
     data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
-    data["training"] = {**data["training"], "algorithm": "builtin"}
+    # With SageMaker Debugger: its built-in rules apply to the built-in algorithm.
+    data["training"] = {**data["training"], "algorithm": "builtin", "debugger": True}
     path = directory / f"{BUILTIN}.json"
     path.write_text(json.dumps(data))
     return path

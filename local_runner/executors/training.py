@@ -3,9 +3,10 @@ written, `train` run as a subprocess, the model uploaded as SageMaker lays it ou
 (<S3OutputPath>/<TrainingJobName>/output/model.tar.gz), checkpoints synced both ways.
 
 A job with ResourceConfig.InstanceCount N > 1 runs N `train` processes at once, one per host
-`algo-1` .. `algo-N`, each in its own container root with every channel (FullyReplicated) and
-the host's SM_HOSTS / SM_CURRENT_HOST and resourceconfig.json, as SageMaker starts the same
-command on every instance of a distributed job. SageMaker's hosts resolve each other by those
+`algo-1` .. `algo-N`, each in its own container root with every channel (all of a
+FullyReplicated one, its share of a ShardedByS3Key one's objects) and the host's SM_HOSTS /
+SM_CURRENT_HOST and resourceconfig.json, as SageMaker starts the same command on every
+instance of a distributed job. SageMaker's hosts resolve each other by those
 names; these do not, so each also gets MASTER_ADDR (loopback) and MASTER_PORT (a free port):
 where the first host listens, under the names torchrun and PyTorch's process group read. The job
 fails when any host fails; the model, the metrics and the checkpoints are the first host's
@@ -73,7 +74,7 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
         request.get("AlgorithmSpecification", {}).get("TrainingImage", ""))
     try:
         argv = stand_in or staging.image_program(program, "train")
-        channels = _stage_channels(request, s3, ml)
+        channels = _stage_channels(request, s3, ml, (hosts.index(host), len(hosts)))
         if checkpoint:
             # Resume: SageMaker copies the checkpoint prefix to LocalPath before `train` starts.
             staging.download(s3, checkpoint[1], checkpoint[0], allow_empty=True)
@@ -142,7 +143,9 @@ def _checkpoint_config(request: dict, workdir: Path) -> tuple[Path, str] | None:
     return staging.container_path(workdir, local), config["S3Uri"]
 
 
-def _stage_channels(request: dict, s3, ml: Path) -> list[dict]:
+def _stage_channels(request: dict, s3, ml: Path, host: tuple[int, int]) -> list[dict]:
+    """Every channel into input/data/<name>: all of it (FullyReplicated), or this host's share
+    of its objects (ShardedByS3Key; `host` is (its index, the number of hosts))."""
     mode = request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
     channels = request.get("InputDataConfig") or []
     for channel in channels:
@@ -156,7 +159,9 @@ def _stage_channels(request: dict, s3, ml: Path) -> list[dict]:
         if source.get("S3DataType", "S3Prefix") != "S3Prefix":
             raise StagingError(f"channel {name!r}: S3DataType {source['S3DataType']} is not "
                                "supported locally; use S3Prefix")
-        staging.download(s3, source["S3Uri"], ml / "input" / "data" / name)
+        sharded = source.get("S3DataDistributionType") == "ShardedByS3Key"
+        staging.download(s3, source["S3Uri"], ml / "input" / "data" / name,
+                         share=host if sharded else None)
     return channels
 
 

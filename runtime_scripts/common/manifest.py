@@ -24,6 +24,7 @@ from runtime_scripts.common.manifest_outputs import (
     accuracy_monitor_problem,
     prediction_table_problem,
 )
+from runtime_scripts.common.training_rules import TrainingRules
 
 USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 USE_CASES_PACKAGE = "runtime_scripts.use_cases"
@@ -148,6 +149,10 @@ class Image:
     dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
+    # Its training script trains across the instances of a job on a share of the rows each
+    # (common/tabular/distributed.py): the train channel is ShardedByS3Key over one
+    # preprocessed shard per instance. False: every instance gets every row.
+    sharded_training: bool = False
     # Which image trains (and tunes) in script mode: "own" (the image built from `dockerfile`)
     # or "framework" (AWS's image `framework_training` names, running the same code).
     training_image: Literal["own", "framework"] = "own"
@@ -267,6 +272,9 @@ class UseCaseManifest:
     # for a package whose declared bounds contradict the platform's pins although the parts the
     # use case uses work with them (its tests show it).
     requirements_no_deps: str | None = None
+    # What SageMaker Debugger and the platform's rule job watch during training
+    # (common/training_rules.py says which kind applies where).
+    training_rules: TrainingRules = field(default_factory=TrainingRules)
     # Batch predictions as a catalog table (by partition of the run's day), and their accuracy
     # once the actuals arrive (runtime_scripts/common/manifest_outputs.py).
     batch_predictions: PredictionTable | None = None
@@ -364,7 +372,10 @@ class UseCaseManifest:
         self._validate_outputs(where)
 
     def _validate_outputs(self, where: str) -> None:
-        problem = None
+        problem = self.training_rules.problem(self.training_metrics,
+                                              self.image.builtin_training is not None)
+        if problem:
+            raise ManifestError(f"{where}: training_rules: {problem}")
         if self.batch_predictions is not None:
             problem = prediction_table_problem(
                 self.batch_predictions, self.serving.prediction_columns,

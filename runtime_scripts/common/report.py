@@ -92,6 +92,20 @@ def gate_table(gate: dict[str, Any]) -> str:
             f"<th></th></tr>{rows}</table>")
 
 
+def rules_table(rules: dict[str, Any] | None) -> str:
+    """The training rules' statuses (evaluation.json's training_rules); empty without them."""
+    if not rules:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(s['RuleConfigurationName'])}</td>"
+        f"<td>{html.escape(s['RuleEvaluationStatus'])}</td>"
+        f"<td>{html.escape(s.get('StatusDetails', ''))}</td>"
+        f"<td>{html.escape(s.get('source', ''))}</td></tr>"
+        for s in [*rules["statuses"], *rules.get("profiler", [])])
+    return (f"<h2>Training rules</h2><p>{html.escape(rules['summary'])}</p><table><tr>"
+            f"<th>rule</th><th>status</th><th>details</th><th>judged by</th></tr>{rows}</table>")
+
+
 @dataclass(frozen=True)
 class ReportParts:
     """What one problem type adds to the page."""
@@ -138,6 +152,7 @@ def render(evaluation: dict[str, Any], importance: Sequence[tuple[str, float]],
         f"</head><body><h1>Evaluation of the {target} model</h1>"
         f'<p class="sub">{subtitle}</p><div class="cards">{cards}</div>'
         f"{gate_table(evaluation['quality_gate'])}"
+        f"{rules_table(evaluation.get('training_rules'))}"
         f"{parts.tables}<h2>Plots</h2><div class=\"plots\">{figures}</div>"
         f'<p class="sub">evaluation.json schema version {evaluation["schema_version"]}</p>'
         "</body></html>\n"

@@ -58,6 +58,8 @@ SCHEMA = Obj({
     }),
     "tuning": tuning.TUNING,
     "quality_gate": gate.SCHEMA,
+    # What a training rule that found an issue does (ml_constructs/training_rules.py).
+    "training_rules": Obj({"on_issue": Enum(("warn", "fail"))}),
     "registry": Obj({
         "approval_status": Enum(("Approved", "PendingManualApproval")),
         # ModelPackageDescription allows 1024; 1000 leaves room for a suffix the pipeline adds.
@@ -195,11 +197,18 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         # The S3 GetObject task takes bucket and key separately, not a URI.
         "evaluation_bucket": bucket,
         "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
+        # Where the built-in algorithm writes the tensors Debugger's rules read.
+        "debug_output": f"{prefix}debugger/",
+        # The training rules job's verdict (rules.json), read by the state machine.
+        "training_rules": f"{prefix}training-rules/",
+        "training_rules_key": f"{run_key}training-rules/{contract.TRAINING_RULES_FILE}",
     }
     training = dict(doc["training"])
     training["hyperparameters"] = {**training["hyperparameters"],
                                    **platform["script_mode_hyperparameters"]}
     training["stopping_condition"] = stopping_condition(training)
+    # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's preprocessing).
+    training["train_shards"] = str(training["instance_count"])
     return {
         **doc,
         "training": training,

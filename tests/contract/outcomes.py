@@ -186,6 +186,22 @@ def _tuning(req: dict, world: dict) -> dict:
             "HyperParameterTuningJobStatus": "Completed", "BestTrainingJob": best}
 
 
+def _rule_statuses(status: str) -> Outcome:
+    """DescribeTrainingJob of a training job with Debugger rules (its CreateTrainingJob request
+    in `world`), every rule `status`; of a tuning job's best trial (no rules) otherwise."""
+    def outcome(req: dict, world: dict) -> dict | None:
+        created = world.get("CreateTrainingJob")
+        if created is None or "CreateHyperParameterTuningJob" in world:
+            return _best_training_job(req, world) if status == "NoIssuesFound" else None
+        return _training(created, world) | {
+            member.replace("Configurations", "EvaluationStatuses"): [
+                {"RuleConfigurationName": rule["RuleConfigurationName"],
+                 "RuleEvaluationStatus": status} for rule in created[member]]
+            for member in ("DebugRuleConfigurations", "ProfilerRuleConfigurations")
+            if member in created}
+    return outcome
+
+
 def _best_training_job(req: dict, world: dict) -> dict:
     definition = world["CreateHyperParameterTuningJob"]["TrainingJobDefinition"]
     return _training({**req, "OutputDataConfig": definition["OutputDataConfig"]}, world) | {
@@ -235,6 +251,12 @@ def _evaluation(passed: bool) -> Outcome:
                 "conditions": [{"metric": names[0], "comparison": ">=", "threshold": 0.6,
                                 "value": metrics[names[0]], "passed": passed}]}
         document = {"metrics": metrics, "quality_gate": gate}
+        if req.get("Key", "").endswith(contract.TRAINING_RULES_FILE):  # the rule job's verdict
+            document = {"statuses": [{"RuleConfigurationName": "Overfit",
+                                      "RuleEvaluationStatus": "NoIssuesFound" if passed
+                                      else "IssuesFound"}], "profiler": [],
+                        "issues_found": not passed, "curve_steps": 70,
+                        "summary": "no issues found" if passed else "Overfit: IssuesFound"}
         if req.get("Key", "").endswith(contract.CV_EVALUATION_FILE):
             # The aggregate job's: statistics per metric, the means, and the package metadata
             # its own code writes (the requests then carry what the job would give them).
@@ -397,7 +419,8 @@ OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
     ("sagemaker", "CreateTrainingJob"): _job(_training, "TrainingJobStatus"),
     ("sagemaker", "CreateHyperParameterTuningJob"): _job(_tuning,
                                                          "HyperParameterTuningJobStatus"),
-    ("sagemaker", "DescribeTrainingJob"): [_best_training_job],
+    ("sagemaker", "DescribeTrainingJob"): [_rule_statuses("NoIssuesFound"),
+                                           _rule_statuses("InProgress")],
     ("sagemaker", "CreateTransformJob"): _job(_transform, "TransformJobStatus"),
     ("sagemaker", "CreateModel"): [_arn_of("ModelArn", "model", "ModelName")],
     ("sagemaker", "CreateModelPackage"): [

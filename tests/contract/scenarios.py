@@ -50,6 +50,9 @@ TRAINING = {
             {"name": "eta", "values": ["0.05", "0.1"]}]}}}},
     "tuning off, spot off": {"execution_name": "on-demand", "input": {
         "tuning": {"enabled": False}, "training": {"use_spot": False}}},
+    # A training rule with an issue then fails the execution (the outcome that finds one).
+    "training rules fail": {"execution_name": "strict-rules",
+                            "input": {"training_rules": {"on_issue": "fail"}}},
     # Only where the use case's data is a table (its training pipeline has the flow's states).
     "a Data Wrangler flow, then glue": {"execution_name": "wrangled",
                                         "when_set": ["dataset_spec_columns"], "input": {

@@ -101,6 +101,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     },
     "quality_gate": {"conditions": [{"metric": "auc", "comparison": ">=", "threshold": 0.85},
                                     {"metric": "recall", "comparison": ">=", "threshold": 0.5}]},
+    "training_rules": {"on_issue": "warn"},
     "registry": {"approval_status": "Approved",
                  "description": "Churn model trained by the training pipeline"},
 }

@@ -44,6 +44,7 @@ def test_short_clean_names_are_kept_readable():
         "preprocessing": "mlplatform-dev-churn-prep-nightly-42",
         "training": "mlplatform-dev-churn-train-nightly-42",
         "data_wrangler": "mlplatform-dev-churn-dw-nightly-42",
+        "training_rules": "mlplatform-dev-churn-rules-nightly-42",
         "package": "mlplatform-dev-churn-pkg-nightly-42",
         "evaluation": "mlplatform-dev-churn-eval-nightly-42",
         "model": "mlplatform-dev-churn-model-nightly-42",

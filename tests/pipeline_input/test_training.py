@@ -38,6 +38,9 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "evaluation": f"{PREFIX}evaluation/",
         "evaluation_bucket": PLATFORM["artifacts_bucket"],
         "evaluation_key": f"runs/churn/{EXECUTION}/evaluation/evaluation.json",
+        "debug_output": f"{PREFIX}debugger/",
+        "training_rules": f"{PREFIX}training-rules/",
+        "training_rules_key": f"runs/churn/{EXECUTION}/training-rules/rules.json",
     }
     assert run["job_names"] == {
         "preprocessing": f"mlplatform-dev-churn-prep-{EXECUTION}",
@@ -47,6 +50,7 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "evaluation": f"mlplatform-dev-churn-eval-{EXECUTION}",
         "model": f"mlplatform-dev-churn-model-{EXECUTION}",
         "data_wrangler": f"mlplatform-dev-churn-dw-{EXECUTION}",
+        "training_rules": f"mlplatform-dev-churn-rules-{EXECUTION}",
     }
     assert run["data_wrangler"] == {"enabled": False}
     assert TUNING_JOB_NAME.match(run["job_names"]["tuning"])

@@ -116,6 +116,13 @@ def metrics_of(manifest: UseCaseManifest, computed: dict[str, float]) -> dict[st
     return {name: computed[name] for name in manifest.metric_names}
 
 
+def training_rules_of(paths: contract.MlPaths) -> dict[str, Any]:
+    """{"training_rules": the rule job's rules.json} when the pipeline passed it, else {}."""
+    path = (paths.processing_input(contract.PROCESSING_INPUT_TRAINING_RULES)
+            / contract.TRAINING_RULES_FILE)
+    return {"training_rules": json.loads(path.read_text())} if path.is_file() else {}
+
+
 def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
              gate: list[quality_gate.Condition] | None = None,
              write_predictions: bool = False) -> dict[str, Any]:
@@ -161,6 +168,7 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
         },
         "feature_importance": [{"feature": f, "gain": g} for f, g in importance[:20]],
         **scores.sections,
+        **training_rules_of(paths),
     }
     from runtime_scripts.common import report
 

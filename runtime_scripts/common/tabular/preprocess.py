@@ -10,7 +10,9 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
 Outputs, published together only when every one of them was written:
     train/data.csv, validation/data.csv, test/data.csv   header-less, label first (0/1, or the
                                                          target value of a regression), then the
-                                                         encoded features (XGBoost CSV layout)
+                                                         encoded features (XGBoost CSV layout);
+                                 with ML_TRAIN_SHARDS=N > 1 the train split is N files of
+                                 shuffled rows, train/data-00000.csv ... (distributed training)
     test/raw.csv                 header-ful raw feature columns + target, for evaluation and
                                  batch inference of raw rows
     baseline/baseline.csv        header-ful sample of raw train feature rows for Model Monitor
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -250,8 +253,30 @@ def feature_schema(spec: DatasetSpec, record_columns: list[str]) -> dict[str, ob
     }
 
 
+def write_shards(folder: Path, labels: np.ndarray, features: np.ndarray, shards: int,
+                 seed: int) -> None:
+    """The train split as `shards` files of shuffled rows (each instance of a ShardedByS3Key
+    channel receives whole files: shuffled, every shard is a sample of the whole)."""
+    if len(labels) < shards:
+        raise JobError(f"{len(labels)} training rows cannot fill {shards} shards (one per "
+                       "training instance): train on fewer instances")
+    order = np.random.default_rng(seed).permutation(len(labels))
+    for index, rows in enumerate(np.array_split(order, shards)):
+        rows = np.sort(rows)
+        write_split(folder / contract.shard_file(index), labels[rows], features[rows])
+
+
+def train_shards(env: dict[str, str]) -> int:
+    text = env.get(contract.TRAIN_SHARDS_ENV) or "1"
+    if not text.isdigit() or int(text) < 1:
+        raise JobError(f"{contract.TRAIN_SHARDS_ENV}={text!r}: give the number of training "
+                       "instances, a whole number >= 1")
+    return int(text)
+
+
 def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
     task = task_for(spec.problem_type)
+    shards = train_shards(dict(os.environ))
     data, n_files, layout = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
     holdout_dir = paths.processing_input(contract.PROCESSING_INPUT_HOLDOUT)
     given = holdout_dir.is_dir() and any(holdout_dir.iterdir())
@@ -278,6 +303,10 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
     targets = {name: paths.processing_output(name) for name in OUTPUTS}
     with atomic_outputs(targets) as out:
         for name, rows in parts.items():
+            if name == contract.PROCESSING_OUTPUT_TRAIN and shards > 1:
+                write_shards(out[name], y[rows], transform.transform_frame(typed.iloc[rows]),
+                             shards, spec.split.seed)
+                continue
             write_split(out[name] / contract.SPLIT_FILE, y[rows],
                         transform.transform_frame(typed.iloc[rows]))
         test_rows = raw.iloc[parts[contract.PROCESSING_OUTPUT_TEST]]

@@ -45,4 +45,6 @@ MANIFEST = UseCaseManifest(
     # months before its cutoff and prices the next six; the naive price is the median sale.
     backtest=Resampling(max_std=(SpreadLimit("r2", 0.05),)),
     backtest_setup=BacktestSetup(baseline="training_median", horizon=6, windows=4),
+    # Judged after training (script mode: the curve rules; built-in XGBoost: Debugger's).
+    training_rules=manifest_parts.tree_training_rules("rmse"),
 )
