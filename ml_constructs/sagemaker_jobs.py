@@ -43,6 +43,8 @@ class JobSettings:
     training_metrics: tuple[str, ...] = ()
     # The stage's MLflow tracking server (ml_constructs/experiment_tracking.py), if any.
     tracking_server_arn: str | None = None
+    # SageMaker Autopilot trains instead of the image (ml_constructs/automl_branch.py).
+    automl_training: bool = False
 
     @property
     def environment(self) -> dict[str, str]:

@@ -13,12 +13,14 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.automl_branch import AutoMLBranch, AutoMLBranchProps, automl_preprocessing_job
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates, flows_prefix
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     PROCESSING,
     TRAINING,
+    TRANSFORM,
     TUNING,
     create_model_state,
     dataset_spec_choice,
@@ -61,11 +63,6 @@ class TrainingPipeline(Construct):
         frame = props.frame
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
         preprocess_entry, preprocess = self._preprocess()
-        evaluate = self._evaluate()
-        # Built-in XGBoost (a synth-time choice): repack its model into our bundle first, so
-        # evaluation, the registry and serving see the same model format as in script mode.
-        trained = (self._package_builtin_model(evaluate)
-                   if props.job_settings.builtin_training else evaluate)
         # A Data Wrangler flow named in the input: checked first, run before preprocessing. Only
         # for a use case whose data is a table of target and features (what a flow writes);
         # the first state refuses a flow for any other.
@@ -78,11 +75,29 @@ class TrainingPipeline(Construct):
                 region=props.region))
             validate.next(wrangler.check_states(
                 self._optional_glue(wrangler.job_states(preprocess_entry))))
-        preprocess.next(self._train_or_tune(trained))
-        evaluate.next(self._read_evaluation()).next(self._quality_gate())
+        read_evaluation = self._read_evaluation()
+        read_evaluation.next(self._quality_gate())
+        automl = props.job_settings.automl_training
+        if automl:  # Autopilot in place of training (a synth-time choice, like built-in)
+            self.automl = AutoMLBranch(self, "AutoML", props=AutoMLBranchProps(
+                frame=frame, job_settings=props.job_settings,
+                execution_role=props.execution_role, name_prefix=props.name_prefix))
+            preprocess.next(self.automl.chain(read_evaluation))
+        else:
+            evaluate = self._evaluate()
+            # Built-in XGBoost (a synth-time choice): repack its model into our bundle first,
+            # so evaluation, the registry and serving see the same model format as in script
+            # mode.
+            trained = (self._package_builtin_model(evaluate)
+                       if props.job_settings.builtin_training else evaluate)
+            preprocess.next(self._train_or_tune(trained))
+            evaluate.next(read_evaluation)
         self.state_machine = frame.finish(validate, **finish_kwargs)
-        grant_sagemaker_jobs(self, self.state_machine.role, [PROCESSING, TRAINING, TUNING],
+        grant_sagemaker_jobs(self, self.state_machine.role,
+                             [PROCESSING, TRANSFORM] if automl else [PROCESSING, TRAINING, TUNING],
                              name_prefix=props.name_prefix, execution_role=props.execution_role)
+        if automl:
+            self.automl.grant_job_role()
         stack = cdk.Stack.of(self)
         frame.acknowledge_policy(
             self.state_machine,
@@ -90,7 +105,8 @@ class TrainingPipeline(Construct):
             "the best training job of a tuning run (named by SageMaker after the stage prefix); "
             "registers versions in its own model package group; creates models named after the "
             "stage prefix; reads the Data Wrangler flows under its use case's flows prefix (the "
-            "execution input names one).",
+            "execution input names one); starts and describes AutoML jobs named after the stage "
+            "prefix (the AutoML branch).",
             wildcard_findings(resources=(
                 in_finding(self, props.artifacts_bucket.arn_for_objects(
                     f"{props.runs_prefix}*")),
@@ -103,6 +119,7 @@ class TrainingPipeline(Construct):
                     resource_name=f"{props.model_package_group_name}/*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="model",
                                                   resource_name=f"{props.name_prefix}-*")),
+                *((in_finding(self, self.automl.job_arn),) if automl else ()),
             )),
         )
 
@@ -130,10 +147,12 @@ class TrainingPipeline(Construct):
     def _preprocess(self) -> tuple[sfn.IChainable, sfn.CustomState]:
         """The preprocessing job, entered through a choice that adds the optional dataset spec
         input (a processing input cannot be null, so the inputs list is built per case)."""
+        settings = self.props.job_settings
+        request = automl_preprocessing_job if settings.automl_training else jobs.preprocessing_job
         job = self.props.frame.protect_job(sagemaker_job_state(
             self, "Preprocess data", PROCESSING,
-            jobs.preprocessing_job(self.props.job_settings, inputs="$.preprocessing.inputs",
-                                   data_path="$.run.s3.preprocessing_input"),
+            request(settings, inputs="$.preprocessing.inputs",
+                    data_path="$.run.s3.preprocessing_input"),
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.preprocessing",
             comment="Validate, clean, encode and split the data; fit the transform on train",
@@ -268,11 +287,20 @@ class TrainingPipeline(Construct):
 
     # --- registry ------------------------------------------------------------------------------
     def _create_model(self) -> sfn.IChainable:
+        """The model, then its package. The AutoML branch created its model already (its
+        candidate's batch transform needed it): its package names the candidate's containers."""
         props = self.props
         settings = props.job_settings
         frame = props.frame
-        create = frame.protect(create_model_state(
-            self, jobs.model_from_artifacts(settings), name_prefix=props.name_prefix))
+        automl = settings.automl_training
+        containers = ({"Containers.$": "$.model.containers",
+                       "SupportedContentTypes": ["text/csv"],
+                       "SupportedResponseMIMETypes": ["text/csv"]} if automl else
+                      {"Containers": [{"Image": settings.image_uri,
+                                       "ModelDataUrl.$": "$.model.artifacts",
+                                       "Environment": settings.environment}],
+                       "SupportedContentTypes": list(props.serving.content_types),
+                       "SupportedResponseMIMETypes": list(props.serving.accept_types)})
         register = frame.protect(tasks.CallAwsService(
             self, "Register model package",
             service="sagemaker", action="createModelPackage",
@@ -280,13 +308,7 @@ class TrainingPipeline(Construct):
                 "ModelPackageGroupName": props.model_package_group_name,
                 "ModelPackageDescription.$": "$.registry.description",
                 "ModelApprovalStatus.$": "$.registry.approval_status",
-                "InferenceSpecification": {
-                    "Containers": [{"Image": settings.image_uri,
-                                    "ModelDataUrl.$": "$.model.artifacts",
-                                    "Environment": settings.environment}],
-                    "SupportedContentTypes": list(props.serving.content_types),
-                    "SupportedResponseMIMETypes": list(props.serving.accept_types),
-                },
+                "InferenceSpecification": containers,
                 "ModelMetrics": {"ModelQuality": {"Statistics": {
                     "ContentType": "application/json",
                     "S3Uri.$": "States.Format('s3://{}/{}', $.run.s3.evaluation_bucket, "
@@ -323,5 +345,10 @@ class TrainingPipeline(Construct):
             "metrics": sfn.JsonPath.object_at("$.evaluation.document.metrics"),
             "report": sfn.JsonPath.string_at("$.run.s3.evaluation"),
         })
-        create.next(register).next(notify).next(sfn.Succeed(self, "Model registered"))
+        register.next(notify).next(sfn.Succeed(self, "Model registered"))
+        if automl:
+            return register
+        create = frame.protect(create_model_state(
+            self, jobs.model_from_artifacts(settings), name_prefix=props.name_prefix))
+        create.next(register)
         return create

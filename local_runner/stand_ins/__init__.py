@@ -16,6 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # what the stand-ins import 
 EMULATED = "EMULATED:"
 # ECR repository name -> the module run as the stand-in's entry point.
 STAND_INS = {"sagemaker-data-wrangler-container": "local_runner.stand_ins.data_wrangler"}
+# ECR repository name -> the module run as a model's server (batch transform) instead of the
+# image's `serve`: the serving image the AutoML stand-in's candidates name (automl.py).
+SERVING_STAND_INS = {"sagemaker-sklearn-automl": "local_runner.stand_ins.automl_serving"}
 
 
 def repository(image_uri: str) -> str:
@@ -26,6 +29,11 @@ def repository(image_uri: str) -> str:
 
 def stand_in_command(image_uri: str) -> list[str] | None:
     module = STAND_INS.get(repository(image_uri))
+    return None if module is None else [sys.executable, "-m", module]
+
+
+def serving_stand_in_command(image_uri: str) -> list[str] | None:
+    module = SERVING_STAND_INS.get(repository(image_uri))
     return None if module is None else [sys.executable, "-m", module]
 
 

@@ -54,6 +54,10 @@ TRAINING_JOBS: dict[str, tuple[str, int]] = {
     "model": ("model", SAGEMAKER_NAME_MAX),
     # Runs a Data Wrangler flow before preprocessing (when the input names one).
     "data_wrangler": ("dw", SAGEMAKER_NAME_MAX),
+    # The AutoML branch: the Autopilot job, and its best candidate's batch transform of the
+    # test split (what the evaluation job scores).
+    "automl": ("automl", contract.AUTOML_JOB_NAME_MAX),
+    "candidate_transform": ("cand", SAGEMAKER_NAME_MAX),
 }
 # Distinct words from the training pipeline's: two state machines may run executions with the
 # same name, and SageMaker model names are unique per account and region.

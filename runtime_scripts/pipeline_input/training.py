@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import data_wrangler, gate, names, tuning
+from . import automl, data_wrangler, gate, names, tuning
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -57,6 +57,8 @@ SCHEMA = Obj({
         "hyperparameters": StringMap(),
     }),
     "tuning": tuning.TUNING,
+    # Autopilot in place of training (the AutoML branch, where the stage deploys it).
+    "automl": automl.SCHEMA,
     "quality_gate": gate.SCHEMA,
     "registry": Obj({
         "approval_status": Enum(("Approved", "PendingManualApproval")),
@@ -71,7 +73,7 @@ SCHEMA = Obj({
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
-                **data_wrangler.PLATFORM_FIELDS,
+                **data_wrangler.PLATFORM_FIELDS, **automl.PLATFORM_FIELDS,
                 "pinned_hyperparameters": StringMap()})
 
 
@@ -84,6 +86,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     _check_pinned(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
+    automl.check(doc, platform, out)
     bad = outside_classes(doc["registry"]["description"], "LMZSNP")
     if bad:
         out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
@@ -134,6 +137,9 @@ def _check_pinned(doc: dict[str, Any], platform: dict[str, Any], out: list[Probl
 def model_locations(prefix: str) -> dict[str, str]:
     """Where preprocessing, training and checkpoints of one run write, under `prefix`."""
     return {**{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
+            # The AutoML branch's raw splits (contract.AUTOML_SPLITS under it).
+            contract.PROCESSING_OUTPUT_AUTOML:
+                f"{prefix}preprocessing/{contract.PROCESSING_OUTPUT_AUTOML}/",
             "model_output": f"{prefix}training/",
             "checkpoints": f"{prefix}checkpoints/"}
 
@@ -158,11 +164,16 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     }
     training = dict(doc["training"])
     training["stopping_condition"] = stopping_condition(training)
+    quality_gate = gate.derive(doc["quality_gate"])
+    automl_run = automl.derive(doc, platform, prefix)
+    # The evaluation job of the AutoML branch scores the candidate's predictions, same gate.
+    automl_run["evaluation_arguments"] = ["--candidate", *quality_gate["arguments"]]
     return {
         **doc,
         "training": training,
         "tuning": {**doc["tuning"], **tuning.derive(doc["tuning"], training["hyperparameters"])},
-        "quality_gate": gate.derive(doc["quality_gate"]),
+        "quality_gate": quality_gate,
+        "automl": automl_run,
         "platform": dict(platform),
         "run": {
             "pipeline": PIPELINE,
