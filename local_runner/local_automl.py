@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from local_runner.api_common import SageMakerError, now
-from local_runner.executors.staging import StagingError
 
 KIND = "automl-job"
 # Only the tabular problem type has a stand-in (AWS: AutoMLProblemTypeConfig is a union).
@@ -34,7 +33,7 @@ class LocalAutoML:
         arn = self._arn("automl-job", name)
         try:
             outcome = automl.search(request, self.s3, Path(workdir))
-        except (StagingError, KeyError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any error of the emulation fails the job
             (Path(workdir) / "automl.log").write_text(traceback.format_exc())
             outcome = {"AutoMLJobStatus": "Failed", "AutoMLJobSecondaryStatus": "Failed",
                        "FailureReason": f"{type(exc).__name__}: {exc}"}

@@ -168,16 +168,18 @@ class AutoMLBranch(Construct):
                                iam_action="sagemaker:DescribeAutoMLJobV2")
         failed = states.fail(
             "Explain AutoML failure", "AutoMLJobFailed",
-            f"States.Format('AutoML job {{}} ended {{}} ({{}}): {{}}', $.run.job_names.automl, "
-            f"{JOB}.AutoMLJobStatus, {JOB}.AutoMLJobSecondaryStatus, "
-            f"States.JsonToString({JOB}))")
+            f"States.Format('AutoML job {{}} failed: {{}}', $.run.job_names.automl, "
+            f"{JOB}.FailureReason)")
+        stopped = states.fail(
+            "Explain AutoML stop", "AutoMLJobStopped",
+            f"States.Format('AutoML job {{}} was stopped ({{}}) before it chose a candidate', "
+            f"$.run.job_names.automl, {JOB}.AutoMLJobSecondaryStatus)")
         start.next(wait).next(describe).next(
             sfn.Choice(self, "AutoML job finished?")
             .when(sfn.Condition.string_equals(f"{JOB}.AutoMLJobStatus", "Completed"),
                   self._containers(then))
-            .when(sfn.Condition.or_(
-                sfn.Condition.string_equals(f"{JOB}.AutoMLJobStatus", "Failed"),
-                sfn.Condition.string_equals(f"{JOB}.AutoMLJobStatus", "Stopped")), failed)
+            .when(sfn.Condition.string_equals(f"{JOB}.AutoMLJobStatus", "Failed"), failed)
+            .when(sfn.Condition.string_equals(f"{JOB}.AutoMLJobStatus", "Stopped"), stopped)
             .otherwise(wait))
         return start
 

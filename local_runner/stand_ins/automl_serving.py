@@ -50,6 +50,9 @@ def answer(candidate: dict, body: bytes, keys: list[str]) -> bytes:
 
 
 def main() -> int:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # see automl.py: OpenMP threads on a busy machine
     candidate = load(contract.MlPaths.from_env().root / "model")
     keys = [k.strip() for k in os.environ.get(contract.AUTOML_INFERENCE_OUTPUT_ENV,
                                               "predicted_label").split(",") if k.strip()]
