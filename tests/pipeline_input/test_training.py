@@ -32,6 +32,7 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "test": f"{PREFIX}preprocessing/test/",
         "baseline": f"{PREFIX}preprocessing/baseline/",
         "transform": f"{PREFIX}preprocessing/transform/",
+        "automl": f"{PREFIX}preprocessing/automl/",
         "model_output": f"{PREFIX}training/",
         "checkpoints": f"{PREFIX}checkpoints/",
         "packaged": f"{PREFIX}packaged/",
