@@ -48,7 +48,10 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "evaluation": f"mlplatform-dev-churn-eval-{EXECUTION}",
         "model": f"mlplatform-dev-churn-model-{EXECUTION}",
         "data_wrangler": f"mlplatform-dev-churn-dw-{EXECUTION}",
+        "automl": run["job_names"]["automl"],  # 32 characters at most, like a tuning job
+        "candidate_transform": f"mlplatform-dev-churn-cand-{EXECUTION}",
     }
+    assert TUNING_JOB_NAME.match(run["job_names"]["automl"])
     assert run["data_wrangler"] == {"enabled": False}
     assert TUNING_JOB_NAME.match(run["job_names"]["tuning"])
     assert all(SAGEMAKER_NAME.match(n) for n in run["job_names"].values())
