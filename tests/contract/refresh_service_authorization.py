@@ -31,6 +31,8 @@ ACTIONS = {
         "UpdateEndpointWeightsAndCapacities", "CreateMonitoringSchedule",
         "UpdateMonitoringSchedule", "ListMonitoringSchedules", "DescribeDataQualityJobDefinition",
         "DescribeModelQualityJobDefinition",
+        # The AutoML branch: the state machine's Autopilot calls, the AutoML job role's models.
+        "CreateAutoMLJobV2", "DescribeAutoMLJobV2", "DescribeModel", "DeleteModel",
     ],
     "glue": ["StartJobRun", "GetJobRun", "GetJobRuns", "BatchStopJobRun", "GetDatabase",
              "CreateDatabase", "GetTable", "CreateTable", "UpdateTable", "GetPartition",
