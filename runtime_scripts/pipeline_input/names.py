@@ -140,7 +140,7 @@ def job_names(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]
 # per account and region, so each attempt needs a name of its own.
 JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evaluation",
                        "transform", "baseline", "split", "aggregate", "data_wrangler",
-                       "window_split", "window_aggregate"})
+                       "window_split", "window_aggregate", "candidate_transform"})
 
 
 def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,

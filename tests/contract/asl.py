@@ -178,12 +178,21 @@ _FUNCTIONS = {
     "States.ArrayGetItem": lambda array, index: array[index],
     "States.ArrayLength": len,
     "States.MathAdd": lambda a, b: a + b,
+    "States.JsonMerge": lambda a, b, deep: _json_merge(a, b, deep),
     # A random integer in [start, end]: the walk takes the start, so requests stay reproducible.
     "States.MathRandom": lambda start, end, seed=None: int(start),
     "States.Hash": lambda data, algorithm: hashlib.new(
         {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
          "SHA-512": "sha512"}[algorithm], data.encode()).hexdigest(),
 }
+
+
+def _json_merge(first: dict, second: dict, deep: bool) -> dict:
+    # The ASL specification: a shallow merge, keys of the second object win; Step Functions
+    # supports only shallow mode (false).
+    if deep is not False or not isinstance(first, dict) or not isinstance(second, dict):
+        raise Unsupported("States.JsonMerge takes two objects and false (shallow)")
+    return {**first, **second}
 
 
 def _call(name: str, args: list, text: str) -> Any:
