@@ -168,6 +168,8 @@ class LocalSageMaker:
             "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
             "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": now()}
                                     for k, v in outcome.final_metrics.items()],
+            # A stand-in's emulation label (stand_ins.TRAINING_LABEL_KEY), for the CLI to print.
+            **({"LocalEmulation": outcome.exit_message} if outcome.exit_message else {}),
             "LogTail": outcome.log_tail})
 
     def _api_describeTrainingJob(self, request: dict) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime_scripts import contract
+from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import USE_CASE_ENV
 
 OPT_ML = contract.DEFAULT_ML_ROOT
@@ -27,12 +28,12 @@ class JobSettings:
 
     `image_uri` is the runtime scripts' image (processing, models, registry, batch transform);
     `training_image_uri` the image of training and tuning jobs: the same one, or SageMaker's
-    built-in XGBoost when `builtin_training` (ml_constructs/runtime_image.py)."""
+    built-in algorithm when `builtin_training` (ml_constructs/runtime_image.py)."""
 
     role_arn: str
     image_uri: str
     training_image_uri: str
-    builtin_training: bool  # True: training_image_uri is SageMaker's built-in XGBoost
+    builtin_training: bool  # True: training_image_uri is a SageMaker built-in algorithm
     kms_key_id: str
     git_commit: str
     use_case: str  # the use case whose image this is: ML_USE_CASE of every job it runs
@@ -43,6 +44,9 @@ class JobSettings:
     training_metrics: tuple[str, ...] = ()
     # The stage's MLflow tracking server (ml_constructs/experiment_tracking.py), if any.
     tracking_server_arn: str | None = None
+    # The built-in algorithm training_image_uri runs when `builtin_training` (its SDK name in
+    # runtime_scripts/common/builtin_algorithms.py): its channels and content type.
+    builtin_algorithm: str | None = None
     # SageMaker Autopilot trains instead of the image (ml_constructs/automl_branch.py).
     automl_training: bool = False
 
@@ -200,24 +204,37 @@ def metric_definitions(settings: JobSettings) -> list[dict]:
             for name in settings.training_metrics]
 
 
-def training_channels(settings: JobSettings) -> list[dict]:
-    names = [contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION]
+def _channel_splits(settings: JobSettings) -> list[tuple[str, str, str]]:
+    """(channel name, the split `$.run.s3.<split>` it reads, content type) of each channel."""
+    if settings.builtin_training and settings.builtin_algorithm:
+        # A built-in algorithm's own channel names (K-Means computes test:msd on `test`, and
+        # takes no `validation`) and its CSV flavour (label first, or label_size=0 when it has
+        # none), as its documentation says: runtime_scripts/common/builtin_algorithms.py.
+        spec = builtin_algorithms.algorithm(settings.builtin_algorithm)
+        return [(name, split, spec.content_type) for name, split in spec.channels.items()]
+    splits = [(name, name, "text/csv")
+              for name in (contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION)]
     if not settings.builtin_training:
         # Our image packages the fitted transform with the model; for the built-in one the
         # training pipeline's "Package model" state adds it afterwards.
-        names.append(contract.CHANNEL_TRANSFORM)
+        splits.append((contract.CHANNEL_TRANSFORM, contract.CHANNEL_TRANSFORM,
+                       "application/json"))
+    return splits
+
+
+def training_channels(settings: JobSettings) -> list[dict]:
     return [
         {
             "ChannelName": name,
             "DataSource": {"S3DataSource": {
                 "S3DataType": "S3Prefix",
-                "S3Uri.$": f"$.run.s3.{name}",
+                "S3Uri.$": f"$.run.s3.{split}",
                 "S3DataDistributionType": "FullyReplicated",
             }},
-            "ContentType": "application/json" if name == contract.CHANNEL_TRANSFORM else "text/csv",
+            "ContentType": content_type,
             "CompressionType": "None",
         }
-        for name in names
+        for name, split, content_type in _channel_splits(settings)
     ]
 
 

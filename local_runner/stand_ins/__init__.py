@@ -16,6 +16,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # what the stand-ins import 
 EMULATED = "EMULATED:"
 # ECR repository name -> the module run as the stand-in's entry point.
 STAND_INS = {"sagemaker-data-wrangler-container": "local_runner.stand_ins.data_wrangler"}
+# Training images: a training job whose TrainingImage is one of these built-in algorithms runs
+# the scikit-learn emulation of it (builtin_training.py) instead of the image's `train`.
+TRAINING_STAND_IN = "local_runner.stand_ins.builtin_training"
+EMULATED_TRAINING = ("linear-learner", "kmeans", "pca", "xgboost")  # their SDK names
+# What a local DescribeTrainingJob adds for a job a stand-in ran (training has no ExitMessage).
+TRAINING_LABEL_KEY = "LocalEmulation"
 # ECR repository name -> the module run as a model's server (batch transform) instead of the
 # image's `serve`: the serving image the AutoML stand-in's candidates name (automl.py).
 SERVING_STAND_INS = {"sagemaker-sklearn-automl": "local_runner.stand_ins.automl_serving"}
@@ -32,16 +38,28 @@ def stand_in_command(image_uri: str) -> list[str] | None:
     return None if module is None else [sys.executable, "-m", module]
 
 
+def training_stand_in_command(image_uri: str) -> list[str] | None:
+    from runtime_scripts.common import builtin_algorithms
+
+    spec = builtin_algorithms.by_repository(repository(image_uri))
+    if spec is None or spec.framework not in EMULATED_TRAINING:
+        return None
+    return [sys.executable, "-m", TRAINING_STAND_IN, spec.framework]
+
+
+def emulated_jobs(processing_jobs: dict[str, dict],
+                  training_jobs: dict[str, dict] | None = None) -> dict[str, str]:
+    """name -> the label of the jobs (DescribeProcessingJob / DescribeTrainingJob documents, by
+    name) a stand-in ran: a processing job's ExitMessage, a training job's LocalEmulation."""
+    labels = {name: job.get("ExitMessage", "") for name, job in processing_jobs.items()}
+    labels.update({name: job.get(TRAINING_LABEL_KEY, "")
+                   for name, job in (training_jobs or {}).items()})
+    return {name: label for name, label in labels.items() if str(label).startswith(EMULATED)}
+
+
 def serving_stand_in_command(image_uri: str) -> list[str] | None:
     module = SERVING_STAND_INS.get(repository(image_uri))
     return None if module is None else [sys.executable, "-m", module]
-
-
-def emulated_jobs(processing_jobs: dict[str, dict]) -> dict[str, str]:
-    """name -> ExitMessage of the processing jobs (DescribeProcessingJob documents, by name) a
-    stand-in ran."""
-    return {name: job["ExitMessage"] for name, job in processing_jobs.items()
-            if str(job.get("ExitMessage", "")).startswith(EMULATED)}
 
 
 def stand_in_environment() -> dict[str, str]:
