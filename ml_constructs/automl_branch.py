@@ -139,6 +139,7 @@ class AutoMLBranchProps:
     job_settings: jobs.JobSettings
     execution_role: iam.IRole
     name_prefix: str
+    classifier: bool  # the use case's problem type (a regression's containers answer as they are)
 
 
 class AutoMLBranch(Construct):
@@ -190,12 +191,12 @@ class AutoMLBranch(Construct):
         classifier answers are set on the algorithm container (SAGEMAKER_INFERENCE_OUTPUT) and
         on the label transform (its INPUT and OUTPUT)."""
         output, both = "$.automl.inference_output", "$.automl.inference_input_output"
-        variants = {
-            "regression": {"containers.$": f"{BEST}.InferenceContainers"},
-            "ensemble classifier": {"containers": [_container(0, output)]},
-            "tuned classifier": {"containers": [_container(0, None), _container(1, output),
-                                                _container(2, both)]},
-        }
+        variants = ({"ensemble classifier": {"containers": [_container(0, output)]},
+                     "tuned classifier": {"containers": [_container(0, None),
+                                                         _container(1, output),
+                                                         _container(2, both)]}}
+                    if self.props.classifier else
+                    {"regression": {"containers.$": f"{BEST}.InferenceContainers"}})
         create = self._create_model(then)
         passes = {}
         for variant, parameters in variants.items():
@@ -205,9 +206,9 @@ class AutoMLBranch(Construct):
                             "objective.$": f"{BEST}.FinalAutoMLJobObjectiveMetric"},
                 result_path="$.candidate")
             passes[variant].next(create)
+        if not self.props.classifier:
+            return passes["regression"]
         return (sfn.Choice(self, "Candidate kind?")
-                .when(sfn.Condition.boolean_equals("$.automl.classifier", False),
-                      passes["regression"])
                 .when(sfn.Condition.string_equals("$.automl.mode", "ENSEMBLING"),
                       passes["ensemble classifier"])
                 .otherwise(passes["tuned classifier"]))

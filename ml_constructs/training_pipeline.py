@@ -81,7 +81,8 @@ class TrainingPipeline(Construct):
         if automl:  # Autopilot in place of training (a synth-time choice, like built-in)
             self.automl = AutoMLBranch(self, "AutoML", props=AutoMLBranchProps(
                 frame=frame, job_settings=props.job_settings,
-                execution_role=props.execution_role, name_prefix=props.name_prefix))
+                execution_role=props.execution_role, name_prefix=props.name_prefix,
+                classifier=props.platform["automl"]["problem_type"] != "Regression"))
             preprocess.next(self.automl.chain(read_evaluation))
         else:
             evaluate = self._evaluate()
