@@ -16,6 +16,7 @@ from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.automl_branch import AutoMLBranch, AutoMLBranchProps, automl_preprocessing_job
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates, flows_prefix
+from ml_constructs.model_registry import register_model_package_state, run_metadata
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     PROCESSING,
@@ -294,51 +295,15 @@ class TrainingPipeline(Construct):
         settings = props.job_settings
         frame = props.frame
         automl = settings.automl_training
-        containers = ({"Containers.$": "$.model.containers",
-                       "SupportedContentTypes": ["text/csv"],
-                       "SupportedResponseMIMETypes": ["text/csv"]} if automl else
-                      {"Containers": [{"Image": settings.image_uri,
-                                       "ModelDataUrl.$": "$.model.artifacts",
-                                       "Environment": settings.environment}],
-                       "SupportedContentTypes": list(props.serving.content_types),
-                       "SupportedResponseMIMETypes": list(props.serving.accept_types)})
-        register = frame.protect(tasks.CallAwsService(
-            self, "Register model package",
-            service="sagemaker", action="createModelPackage",
-            parameters={
-                "ModelPackageGroupName": props.model_package_group_name,
-                "ModelPackageDescription.$": "$.registry.description",
-                "ModelApprovalStatus.$": "$.registry.approval_status",
-                "InferenceSpecification": containers,
-                "ModelMetrics": {"ModelQuality": {"Statistics": {
-                    "ContentType": "application/json",
-                    "S3Uri.$": "States.Format('s3://{}/{}', $.run.s3.evaluation_bucket, "
-                               "$.run.s3.evaluation_key)",
-                }}},
-                "MetadataProperties": {"CommitId": settings.git_commit,
-                                       "GeneratedBy.$": "$$.Execution.Id"},
-                "CustomerMetadataProperties": {
-                    "execution.$": "$.run.execution_name",
-                    # The run's folder (its baseline, evaluation, ...), for the deployment.
-                    "run.$": "$.run.prefix",
-                    "training_job.$": "$.model.training_job_name",
-                    "data.$": "$.run.s3.preprocessing_input",
-                    # The conditions it passed; their values are in the ModelQuality document.
-                    "quality_gate.$": "$.quality_gate.summary",
-                    # Its MLflow runs: named after the training job, tagged ml.execution.
-                    **({"tracking_server": settings.tracking_server_arn}
-                       if settings.tracking_server_arn else {}),
-                },
-            },
-            iam_resources=[cdk.Stack.of(self).format_arn(
-                service="sagemaker", resource="model-package",
-                resource_name=f"{props.model_package_group_name}/*"),
-                cdk.Stack.of(self).format_arn(
-                service="sagemaker", resource="model-package-group",
-                resource_name=props.model_package_group_name)],
-            result_selector={"arn.$": "$.ModelPackageArn"},
-            result_path="$.registered",
-        ))
+        # CSV in and out, as Autopilot's containers are.
+        register = frame.protect(register_model_package_state(
+            self, "Register model package", settings=settings, serving=props.serving,
+            group_name=props.model_package_group_name,
+            customer_metadata=run_metadata(settings),
+            inference_specification={"Containers.$": "$.model.containers",
+                                     "SupportedContentTypes": ["text/csv"],
+                                     "SupportedResponseMIMETypes": ["text/csv"]}
+            if automl else None))
         notify = frame.notify("Notify success", f"{frame.state_machine_name}: model registered", {
             "status": "REGISTERED",
             "model_package_arn": sfn.JsonPath.string_at("$.registered.arn"),

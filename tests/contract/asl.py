@@ -177,8 +177,9 @@ _FUNCTIONS = {
     "States.Array": lambda *v: list(v),
     "States.ArrayGetItem": lambda array, index: array[index],
     "States.ArrayLength": len,
+    # Step Functions merges shallowly only: the third argument must be false.
+    "States.JsonMerge": lambda a, b, deep: {**a, **b} if deep is False else _deep_merge(),
     "States.MathAdd": lambda a, b: a + b,
-    "States.JsonMerge": lambda a, b, deep: _json_merge(a, b, deep),
     # A random integer in [start, end]: the walk takes the start, so requests stay reproducible.
     "States.MathRandom": lambda start, end, seed=None: int(start),
     "States.Hash": lambda data, algorithm: hashlib.new(
@@ -187,12 +188,8 @@ _FUNCTIONS = {
 }
 
 
-def _json_merge(first: dict, second: dict, deep: bool) -> dict:
-    # The ASL specification: a shallow merge, keys of the second object win; Step Functions
-    # supports only shallow mode (false).
-    if deep is not False or not isinstance(first, dict) or not isinstance(second, dict):
-        raise Unsupported("States.JsonMerge takes two objects and false (shallow)")
-    return {**first, **second}
+def _deep_merge() -> Any:
+    raise Unsupported("States.JsonMerge: Step Functions supports only a shallow merge (false)")
 
 
 def _call(name: str, args: list, text: str) -> Any:
