@@ -16,12 +16,50 @@ from runtime_scripts.common.manifest import UseCaseManifest
 
 
 @dataclass(frozen=True)
+class AutoMLConfig:
+    """`training.automl`: the Autopilot job of `algorithm: "automl"` (CreateAutoMLJobV2's
+    TabularJobConfig); the problem type and target are the use case's."""
+
+    mode: Literal[contract.AUTOML_MODES] = "ENSEMBLING"
+    # None: Autopilot's default for the problem type (contract.AUTOML_OBJECTIVE_METRICS).
+    objective_metric: str | None = None
+    max_candidates: int = 10
+    max_runtime_seconds: int = 4 * 3600
+    max_runtime_per_training_job_seconds: int | None = None
+
+    def validate(self, key: str) -> None:
+        check_range(f"{key}.max_candidates", self.max_candidates, 1,
+                    contract.AUTOML_MAX_CANDIDATES)
+        check_range(f"{key}.max_runtime_seconds", self.max_runtime_seconds,
+                    contract.AUTOML_MIN_RUNTIME_SECONDS, contract.AUTOML_MAX_RUNTIME_SECONDS)
+        per_job = self.max_runtime_per_training_job_seconds
+        if per_job is not None:
+            check_range(f"{key}.max_runtime_per_training_job_seconds", per_job,
+                        contract.JOB_MIN_RUNTIME_SECONDS, self.max_runtime_seconds)
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        problem = contract.AUTOML_PROBLEM_TYPES.get(manifest.problem_type)
+        if problem is None:
+            report(f"{key[:key.rindex('.')]}.algorithm", f"use case {manifest.name!r} is "
+                   f"{manifest.problem_type}: Autopilot's tabular problem types are "
+                   f"{', '.join(contract.AUTOML_PROBLEM_TYPES)}", "script")
+            return
+        allowed = contract.AUTOML_OBJECTIVE_METRICS[problem]
+        if self.objective_metric is not None and self.objective_metric not in allowed:
+            guess = nearest(self.objective_metric, list(allowed))
+            report(f"{key}.objective_metric", f"{self.objective_metric!r} is not an Autopilot "
+                   f"objective for {problem}" + (f"; did you mean {guess!r}?" if guess else ""),
+                   ", ".join(allowed))
+
+
+@dataclass(frozen=True)
 class TrainingConfig(JobResources):
     MAX_RUNTIME_SECONDS: ClassVar[int] = contract.TRAINING_MAX_RUNTIME_SECONDS
 
     # "script": the use case's own image trains; "builtin": the SageMaker algorithm its manifest
-    # names (image.builtin_training), whose model the training pipeline repacks.
-    algorithm: Literal["script", "builtin"] = "script"
+    # names (image.builtin_training), whose model the training pipeline repacks; "automl":
+    # SageMaker Autopilot trains, its best candidate is evaluated (ml_constructs/automl_branch.py).
+    algorithm: Literal["script", "builtin", "automl"] = "script"
     use_spot: bool = False
     max_wait_seconds: int = 7200
     # Over the use case's own defaults (its manifest's `hyperparameters`).
@@ -34,9 +72,11 @@ class TrainingConfig(JobResources):
     # algorithm) and the ProfilerReport rule. Off by default: AWS closed Debugger to new
     # customers (existing ones keep it), and its rule containers are billed processing jobs.
     debugger: bool = False
+    automl: AutoMLConfig = field(default_factory=AutoMLConfig)
 
     def validate(self, key: str) -> None:
         super().validate(key)
+        self.automl.validate(f"{key}.automl")
         check_range(f"{key}.max_wait_seconds", self.max_wait_seconds,
                     contract.JOB_MIN_RUNTIME_SECONDS, contract.TRAINING_MAX_WAIT_SECONDS)
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
@@ -45,6 +85,8 @@ class TrainingConfig(JobResources):
                    f">= {self.max_runtime_seconds}")
 
     def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        if self.algorithm == "automl":
+            self.automl.validate_for(f"{key}.automl", manifest)
         family = manifest.image.instance_family
         problem = contract.instance_family_problem(family, self.instance_type, manifest.name)
         if problem:

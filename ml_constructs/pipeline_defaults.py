@@ -16,6 +16,7 @@ from ml_constructs.resource_names import UseCaseNames
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Resampling
 from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
+from runtime_scripts.contract import AUTOML_PROBLEM_TYPES
 
 
 def _resources(resources: JobResources) -> dict:
@@ -54,6 +55,7 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
             "static_hyperparameters": use_case.static_tuning_hyperparameters,
             "ranges": manifest.tuning.ranges, "warm_start": None, "hyperband": None,
         },
+        "automl": dataclasses.asdict(training.automl),
         "quality_gate": {"conditions": [dataclasses.asdict(c) for c in use_case.gate]},
         "training_rules": {"on_issue": "fail" if training.rules == "fail" else "warn"},
         "registry": {"approval_status": config.registry.approval_status,
@@ -144,7 +146,18 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
         "script_mode_hyperparameters": dict(script_mode_hyperparameters or {}),
         "data_wrangler_flows": _s3(artifacts_bucket, flows_prefix(use_case.name)),
         "dataset_spec_columns": dataset_spec_columns(use_case),
+        "automl": automl_platform(use_case),
     }
+
+
+def automl_platform(use_case: UseCaseConfig) -> dict | None:
+    """What the AutoML branch fixes: Autopilot's problem type and the target attribute (the
+    dataset spec's target); None where the stage does not deploy the branch."""
+    columns = dataset_spec_columns(use_case)
+    if not use_case.automl_training or columns is None:
+        return None
+    return {"problem_type": AUTOML_PROBLEM_TYPES[use_case.manifest.problem_type],
+            "target": columns["target"]}
 
 
 def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,

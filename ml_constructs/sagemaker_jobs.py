@@ -47,6 +47,8 @@ class JobSettings:
     # The built-in algorithm training_image_uri runs when `builtin_training` (its SDK name in
     # runtime_scripts/common/builtin_algorithms.py): its channels and content type.
     builtin_algorithm: str | None = None
+    # SageMaker Autopilot trains instead of the image (ml_constructs/automl_branch.py).
+    automl_training: bool = False
 
     @property
     def environment(self) -> dict[str, str]:

@@ -21,8 +21,11 @@ STAGES = ("dev", "prod")
 # the committed stages so that cdk-nag, cfn-lint and the ASL validator cover that option too.
 BUILTIN = "builtin"
 # dev serving from a serverless endpoint (`serving.serverless`; Model Monitor off, since
-# serverless endpoints have no data capture): the deployment state machine's other shape.
+# serverless endpoints have no data capture): the deployment state machine's other shape. Its
+# churn also trains with SageMaker Autopilot (`training.algorithm: "automl"`, two candidates):
+# the training state machine's AutoML shape, in every stage-wide check at no extra synth.
 SERVERLESS = "serverless"
+AUTOML_TRAINING = {"algorithm": "automl", "automl": {"max_candidates": 2}}
 # dev deploying ames beside churn, from a stage file of its own but as stage dev (names
 # mlplatform-dev-<use case>-...): every check of every stage covers two use cases side by side,
 # and tests/infra/test_two_use_cases.py that nothing collides.
@@ -63,6 +66,7 @@ def write_serverless_stage(directory: Path) -> Path:
     data["serving"] = {**data["serving"], "serverless": {"memory_size_mb": 3072,
                                                          "max_concurrency": 10}}
     data["monitoring"] = {**data["monitoring"], "enabled": False}
+    data["training"] = {**data["training"], **AUTOML_TRAINING}
     path = directory / f"{SERVERLESS}.json"
     path.write_text(json.dumps(data))
     return path

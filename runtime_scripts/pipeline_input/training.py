@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import data_wrangler, gate, names, tuning
+from . import automl, data_wrangler, gate, names, tuning
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -57,6 +57,8 @@ SCHEMA = Obj({
         "hyperparameters": StringMap(),
     }),
     "tuning": tuning.TUNING,
+    # Autopilot in place of training (the AutoML branch, where the stage deploys it).
+    "automl": automl.SCHEMA,
     "quality_gate": gate.SCHEMA,
     # What a training rule that found an issue does (ml_constructs/training_rules.py).
     "training_rules": Obj({"on_issue": Enum(("warn", "fail"))}),
@@ -78,7 +80,7 @@ INSTANCE_FAMILY_FIELDS = {"training_instance_family": Enum(("cpu", "gpu"))}
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
-                **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS,
+                **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS, **automl.PLATFORM_FIELDS,
                 "pinned_hyperparameters": StringMap(),
                 # What AWS's framework training image needs to run the use case's code
                 # (sagemaker_program, sagemaker_submit_directory, ...): added to every
@@ -97,6 +99,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     _check_script_mode(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
+    automl.check(doc, platform, out)
     check_registry(doc["registry"], out)
     data = doc["data"]
     source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
@@ -176,6 +179,9 @@ def _check_script_mode(doc: dict[str, Any], platform: dict[str, Any],
 def model_locations(prefix: str) -> dict[str, str]:
     """Where preprocessing, training and checkpoints of one run write, under `prefix`."""
     return {**{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
+            # The AutoML branch's raw splits (contract.AUTOML_SPLITS under it).
+            contract.PROCESSING_OUTPUT_AUTOML:
+                f"{prefix}preprocessing/{contract.PROCESSING_OUTPUT_AUTOML}/",
             "model_output": f"{prefix}training/",
             "checkpoints": f"{prefix}checkpoints/"}
 
@@ -209,11 +215,16 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     training["stopping_condition"] = stopping_condition(training)
     # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's preprocessing).
     training["train_shards"] = str(training["instance_count"])
+    quality_gate = gate.derive(doc["quality_gate"])
+    automl_run = automl.derive(doc, platform, prefix)
+    # The evaluation job of the AutoML branch scores the candidate's predictions, same gate.
+    automl_run["evaluation_arguments"] = ["--candidate", *quality_gate["arguments"]]
     return {
         **doc,
         "training": training,
         "tuning": {**doc["tuning"], **tuning.derive(doc["tuning"], training["hyperparameters"])},
-        "quality_gate": gate.derive(doc["quality_gate"]),
+        "quality_gate": quality_gate,
+        "automl": automl_run,
         "platform": dict(platform),
         "run": {
             "pipeline": PIPELINE,

@@ -409,6 +409,39 @@ def _executions(count: str) -> Outcome:
     return outcome
 
 
+# Autopilot's images are AWS's (another account); the model data under the job's output path.
+AUTOPILOT_IMAGE = ("492215442770.dkr.ecr.eu-west-1.amazonaws.com/"
+                   "sagemaker-sklearn-automl:2.5-1-cpu-py3")
+
+
+def _automl_job(status: str) -> Outcome:
+    """DescribeAutoMLJobV2: still running, ended without a candidate, or done with its best
+    candidate (three containers: a tuned classifier's, the most any variant reads)."""
+    def outcome(req: dict, world: dict) -> dict:
+        created = world["CreateAutoMLJobV2"]
+        out = {"AutoMLJobName": req["AutoMLJobName"],
+               "AutoMLJobArn": _sm("automl-job", req["AutoMLJobName"]),
+               "AutoMLJobStatus": status,
+               "AutoMLJobSecondaryStatus": {"Completed": "Completed", "Failed": "Failed",
+                                            "Stopped": "Stopped"}.get(status, "TrainingModels")}
+        if status == "Failed":
+            out["FailureReason"] = "ClientError: the training data has fewer than 500 rows"
+        if status == "Completed":
+            name = f"{req['AutoMLJobName']}-trial-1"
+            data = f"{created['OutputDataConfig']['S3OutputPath']}{req['AutoMLJobName']}/"
+            out["BestCandidate"] = {
+                "CandidateName": name, "ObjectiveStatus": "Succeeded",
+                "CandidateStatus": "Completed", "CandidateSteps": [],
+                "FinalAutoMLJobObjectiveMetric": {"MetricName": "F1", "Value": 0.87,
+                                                  "Type": "Maximize"},
+                "InferenceContainers": [
+                    {"Image": AUTOPILOT_IMAGE, "ModelDataUrl": f"{data}{step}/model.tar.gz",
+                     "Environment": {"AUTOML_TRANSFORM_MODE": "feature-transform"}}
+                    for step in ("dpp", "algo", "labels")]}
+        return out
+    return outcome
+
+
 def _arn_of(field: str, resource: str, name_key: str) -> Outcome:
     return lambda req, world: {field: _sm(resource, req[name_key])}
 
@@ -423,6 +456,9 @@ OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
                                            _rule_statuses("InProgress")],
     ("sagemaker", "CreateTransformJob"): _job(_transform, "TransformJobStatus"),
     ("sagemaker", "CreateModel"): [_arn_of("ModelArn", "model", "ModelName")],
+    ("sagemaker", "CreateAutoMLJobV2"): [_arn_of("AutoMLJobArn", "automl-job", "AutoMLJobName")],
+    ("sagemaker", "DescribeAutoMLJobV2"): [_automl_job("Completed"), _automl_job("InProgress"),
+                                          _automl_job("Failed"), _automl_job("Stopped")],
     ("sagemaker", "CreateModelPackage"): [
         lambda req, world: {"ModelPackageArn": _package(req["ModelPackageGroupName"], 1)}],
     ("sagemaker", "ListModelPackages"): [_latest(True), _latest(False)],

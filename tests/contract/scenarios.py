@@ -59,6 +59,11 @@ TRAINING = {
         "data": {"run_glue": True}, "preprocessing": {
             "data_wrangler_flow": "{data_wrangler_flows}prepare.flow",
             "output_node": "dw-destination.default"}}},
+    # Only where the stage deploys the AutoML branch: a classifier's tuned candidates (three
+    # containers) beside the default ensemble.
+    "AutoML, tuned candidates": {"execution_name": "automl-hpo", "when_set": ["automl"],
+                                 "input": {"automl": {"mode": "HYPERPARAMETER_TUNING",
+                                                      "objective_metric": "AUC"}}},
     "glue and a dataset spec": {"execution_name": "with-glue", "input": {"data": {
         "run_glue": True, "dataset_spec_s3_uri": "s3://{artifacts}/specs/churn.json"}}},
     "manual approval, long description": {"execution_name": "needs-approval", "input": {

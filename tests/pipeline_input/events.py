@@ -65,6 +65,7 @@ TRAINING_PLATFORM = {
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/churn/",
     "dataset_spec_columns": {"target": "churn", "id_columns": ["customer_id"],
                              "features": CHURN_FEATURES},
+    "automl": None,  # the stage deploys no AutoML branch (training.algorithm "script")
 }
 BATCH_PLATFORM = {**PLATFORM,
                   "content_types": ["text/csv", "application/json", "application/jsonlines"],
@@ -99,6 +100,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
         "warm_start": None,
         "hyperband": None,
     },
+    "automl": {"mode": "ENSEMBLING", "objective_metric": None, "max_candidates": 10,
+               "max_runtime_seconds": 14400, "max_runtime_per_training_job_seconds": None},
     "quality_gate": {"conditions": [{"metric": "auc", "comparison": ">=", "threshold": 0.85},
                                     {"metric": "recall", "comparison": ">=", "threshold": 0.5}]},
     "training_rules": {"on_issue": "warn"},

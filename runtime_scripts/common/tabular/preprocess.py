@@ -18,6 +18,9 @@ Outputs, published together only when every one of them was written:
     baseline/baseline.csv        header-ful sample of raw train feature rows for Model Monitor
     transform/transform.json     the FittedTransform, fitted on the train split only
     transform/feature_schema.json
+  with `--automl-splits` also (the training pipeline's AutoML branch, contract.AUTOML_SPLITS):
+    automl/train/data.csv, automl/validation/data.csv   header-ful raw feature columns + target
+    automl/test/data.csv         header-less, the target first, then the raw feature columns
 Prints one JSON summary line (row counts, duplicates dropped) to stdout.
 """
 
@@ -274,7 +277,23 @@ def train_shards(env: dict[str, str]) -> int:
     return int(text)
 
 
-def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
+def write_automl_splits(folder: Path, raw: pd.DataFrame, parts: dict[str, np.ndarray],
+                        spec: DatasetSpec) -> None:
+    """The same rows as the encoded splits, raw: what Autopilot trains on (by column name, the
+    target among them) and what its candidate's batch transform scores."""
+    columns = [*spec.feature_names, spec.target]
+    for split in contract.AUTOML_SPLITS:
+        rows = raw.iloc[parts[split]]
+        (folder / split).mkdir()
+        if split == contract.PROCESSING_OUTPUT_TEST:
+            rows[[spec.target, *spec.feature_names]].to_csv(
+                folder / split / contract.SPLIT_FILE, header=False, index=False)
+        else:
+            rows[columns].to_csv(folder / split / contract.SPLIT_FILE, index=False)
+
+
+def preprocess(paths: contract.MlPaths, spec: DatasetSpec,
+               automl_splits: bool = False) -> dict[str, object]:
     task = task_for(spec.problem_type)
     shards = train_shards(dict(os.environ))
     data, n_files, layout = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
@@ -300,8 +319,11 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
     parts = dict(zip(OUTPUTS[:3], rows, strict=True))
     transform = FittedTransform.fit(typed.iloc[parts[contract.PROCESSING_OUTPUT_TRAIN]], spec)
 
-    targets = {name: paths.processing_output(name) for name in OUTPUTS}
+    names = (*OUTPUTS, contract.PROCESSING_OUTPUT_AUTOML) if automl_splits else OUTPUTS
+    targets = {name: paths.processing_output(name) for name in names}
     with atomic_outputs(targets) as out:
+        if automl_splits:
+            write_automl_splits(out[contract.PROCESSING_OUTPUT_AUTOML], raw, parts, spec)
         for name, rows in parts.items():
             if name == contract.PROCESSING_OUTPUT_TRAIN and shards > 1:
                 write_shards(out[name], y[rows], transform.transform_frame(typed.iloc[rows]),
@@ -338,11 +360,14 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="process preprocess", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset-spec", help="dataset spec JSON (overrides the config input)")
+    parser.add_argument("--automl-splits", action="store_true",
+                        help=f"also write the raw splits AutoML reads to "
+                             f"{contract.PROCESSING_OUTPUT_AUTOML}/")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
     def job() -> None:
-        summary = preprocess(paths, load_spec(args.dataset_spec, paths))
+        summary = preprocess(paths, load_spec(args.dataset_spec, paths), args.automl_splits)
         print(json.dumps(summary), flush=True)
 
     return run_job(job, paths.exit_message, "preprocess")
