@@ -138,7 +138,12 @@ def test_the_registered_model_answers_images_on_a_real_time_endpoint(image_runs,
     config = platform.sagemaker.call("describeEndpointConfig",
                                      {"EndpointConfigName": answer.endpoint_config})
     model = platform.sagemaker.state.models[config["ProductionVariants"][0]["ModelName"]]
-    assert model["PrimaryContainer"]["ModelPackageName"] == training.output["registered"]["arn"]
+    package = model["PrimaryContainer"]["ModelPackageName"]
+    assert package == training.output["registered"]["arn"]
+    inference = platform.sagemaker.call("describeModelPackage", {"ModelPackageName": package})[
+        "InferenceSpecification"]  # what the package says its model takes and answers
+    assert "image/png" in inference["SupportedContentTypes"]
+    assert inference["SupportedResponseMIMETypes"] == ["application/json"]
 
 
 def test_the_captured_request_gives_the_monitored_image_features(image_runs, served):
@@ -153,6 +158,7 @@ def test_the_captured_request_gives_the_monitored_image_features(image_runs, ser
     captured = json.loads(line)["captureData"]
     png, _ = served
     assert base64.b64decode(captured["endpointInput"]["data"]) == png
+    assert captured["endpointOutput"]["encoding"] == "JSON"  # a JSON answer, captured as text
     (record,) = capture.preprocess_handler(captured)
     assert set(record) == set(IMAGE_FEATURES)
     assert (record["width"], record["height"]) == (32, 32)
