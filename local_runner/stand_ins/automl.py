@@ -112,7 +112,7 @@ def _read_channel(s3, channel: dict) -> pd.DataFrame:
 
 def _positive_label(y: pd.Series) -> str:
     # Autopilot picks the positive class itself; the emulation takes the minority class, the
-    # one a churn-like problem asks about (the evaluation reads every label's probability).
+    # one a binary problem asks about (the evaluation reads every label's probability).
     counts = y.value_counts()
     return str(counts.index[-1])
 

@@ -39,7 +39,9 @@ class JobNeeds:
         if not s3_object_arn(uri).endswith("/part-00000"):
             self.add("s3:GetObject", s3_object_arn(uri))  # one object: no listing
         else:
-            self.add("s3:ListBucket", s3_bucket_arn(uri))
+            # SageMaker lists the prefix it reads (the s3:prefix a conditioned grant matches).
+            prefix = uri.removeprefix("s3://").partition("/")[2]
+            self.add("s3:ListBucket", s3_bucket_arn(uri), **{"s3:prefix": prefix})
             self.add("s3:GetObject", s3_object_arn(uri))
         if self._bucket_key(uri):
             self.add("kms:Decrypt", self._bucket_key(uri))

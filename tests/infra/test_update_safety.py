@@ -23,7 +23,8 @@ from ml_constructs.physical_names import digest
 
 RETAINED = ("Retain", "RetainExceptOnCreate")
 # Names that are not a top-level property (the schema's DatabaseName is one CDK never sets).
-NESTED_NAMES = {"AWS::Glue::Database": ("DatabaseInput", "Name")}
+NESTED_NAMES = {"AWS::Glue::Database": ("DatabaseInput", "Name"),
+                "AWS::Glue::Table": ("TableInput", "Name")}
 
 
 def _top_level(pointers) -> set[str]:
@@ -39,7 +40,11 @@ def replacing_properties(resource_type: str) -> set[str]:
     definition = schema(resource_type)
     if "update" not in definition.get("handlers", {"update": {}}):
         return set(definition["properties"]) - _top_level(definition.get("readOnlyProperties"))
-    return _top_level(definition.get("createOnlyProperties"))
+    # A nested name (a Glue table's TableInput/Name) replaces only when the name itself changes;
+    # the rest of its outer property updates in place.
+    nested = "/properties/{}/{}".format(*NESTED_NAMES[resource_type]) \
+        if resource_type in NESTED_NAMES else None
+    return _top_level(p for p in definition.get("createOnlyProperties") or () if p != nested)
 
 
 def name_property(resource_type: str) -> str | None:
