@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from config.channels import ChannelsConfig
 from config.checks import check_range
 from config.problems import nearest, report
 from config.resources import JobResources
@@ -25,9 +26,12 @@ class TrainingConfig(JobResources):
     max_wait_seconds: int = 7200
     # Over the use case's own defaults (its manifest's `hyperparameters`).
     hyperparameters: dict[str, str] = field(default_factory=dict)
+    # Each channel's options over the use case's defaults (its manifest's `channels`).
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig)
 
     def validate(self, key: str) -> None:
         super().validate(key)
+        self.channels.validate(f"{key}.channels")
         check_range(f"{key}.max_wait_seconds", self.max_wait_seconds,
                     contract.JOB_MIN_RUNTIME_SECONDS, contract.TRAINING_MAX_WAIT_SECONDS)
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
@@ -36,6 +40,7 @@ class TrainingConfig(JobResources):
                    f">= {self.max_runtime_seconds}")
 
     def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        self.channels.validate_for(f"{key}.channels", manifest)
         builtin = manifest.image.builtin_training
         if self.algorithm == "builtin" and builtin is None:
             report(f"{key}.algorithm", f"use case {manifest.name!r} names no built-in "

@@ -198,7 +198,20 @@ def metric_definitions(settings: JobSettings) -> list[dict]:
             for name in settings.training_metrics]
 
 
+def channel_data_source(name: str) -> str:
+    """The channel's S3DataSource: what the first state shaped from `training.channels.<name>`
+    (data type, distribution, attribute names) merged with its S3Uri, the run's folder of the
+    channel plus its manifest object when the data type is a manifest (`object`, else '').
+    Built in the state because the folder is per run, fold and window, and a member that does
+    not apply (AttributeNames) must be absent, not null."""
+    config = f"$.training.channel_config.{name}"
+    uri = ("States.StringToJson(States.Format('\\{\"S3Uri\": \"{}{}\"\\}', "
+           f"$.run.s3.{name}, {config}.object))")
+    return f"States.JsonMerge({config}.s3_data_source, {uri}, false)"
+
+
 def training_channels(settings: JobSettings) -> list[dict]:
+    """The channels with their options (`training.channel_config`, docs/pipeline-inputs.md)."""
     names = [contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION]
     if not settings.builtin_training:
         # Our image packages the fitted transform with the model; for the built-in one the
@@ -207,13 +220,10 @@ def training_channels(settings: JobSettings) -> list[dict]:
     return [
         {
             "ChannelName": name,
-            "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3Uri.$": f"$.run.s3.{name}",
-                "S3DataDistributionType": "FullyReplicated",
-            }},
-            "ContentType": "application/json" if name == contract.CHANNEL_TRANSFORM else "text/csv",
-            "CompressionType": "None",
+            "DataSource": {"S3DataSource.$": channel_data_source(name)},
+            **{f"{member}.$": f"$.training.channel_config.{name}.{member}"
+               for member in ("ContentType", "CompressionType", "RecordWrapperType",
+                              "InputMode")},
         }
         for name in names
     ]

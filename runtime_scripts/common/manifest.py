@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from runtime_scripts import contract
+from runtime_scripts.channels import ChannelSupport
+
 USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 USE_CASES_PACKAGE = "runtime_scripts.use_cases"
 # The environment variable every image of a use case sets (its Dockerfile) and every job request
@@ -176,6 +179,13 @@ class Resampling:
         return None
 
 
+# The channels every use case's training jobs get (contract.py's names), File mode only, unless
+# its manifest declares more (`channels`): the split CSVs and the preprocessing transform's JSON.
+DEFAULT_CHANNELS = (ChannelSupport(contract.CHANNEL_TRAIN),
+                    ChannelSupport(contract.CHANNEL_VALIDATION),
+                    ChannelSupport(contract.CHANNEL_TRANSFORM, content_types=("application/json",)))
+
+
 # Backtesting needs rows in time order (a time column in the dataset spec): a use case says it
 # has one by allowing the pipeline.
 NO_TIME_ORDER = "the use case declares no time-ordered data (its manifest's backtest)"
@@ -219,6 +229,10 @@ class UseCaseManifest:
     # for a package whose declared bounds contradict the platform's pins although the parts the
     # use case uses work with them (its tests show it).
     requirements_no_deps: str | None = None
+    # What each training channel accepts (content types, input modes, compression, record
+    # wrapper, S3 data and distribution types): the stage config and the first state refuse any
+    # other value. One entry per contract channel (train, validation, transform).
+    channels: tuple[ChannelSupport, ...] = DEFAULT_CHANNELS
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -237,6 +251,9 @@ class UseCaseManifest:
             if metric.name == name:
                 return metric
         raise KeyError(name)
+
+    def channel(self, name: str) -> ChannelSupport:
+        return next(c for c in self.channels if c.name == name)
 
     @property
     def gateable_metrics(self) -> tuple[str, ...]:
@@ -285,6 +302,7 @@ class UseCaseManifest:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
         self._validate_resampling(where)
+        self._validate_channels(where)
         objectives = [self.tuning.objective_metric]
         if self.image.builtin_training and self.image.builtin_training.objective_metric:
             objectives.append(self.image.builtin_training.objective_metric)
@@ -303,6 +321,17 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
         self._validate_glue_schema(where)
         self._validate_backtest_setup(where)
+
+    def _validate_channels(self, where: str) -> None:
+        names = sorted(c.name for c in self.channels)
+        expected = sorted(c.name for c in DEFAULT_CHANNELS)
+        if names != expected:
+            raise ManifestError(f"{where}: channels must declare each of {', '.join(expected)} "
+                                f"once, not {', '.join(names) or 'none'}")
+        for channel in self.channels:
+            problem = channel.problem()
+            if problem:
+                raise ManifestError(f"{where}: {problem}")
 
     def _validate_glue_schema(self, where: str) -> None:
         """The raw table's keys name its columns: a copied schema's stale key would otherwise

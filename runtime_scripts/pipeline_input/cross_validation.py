@@ -40,13 +40,14 @@ SCHEMA = Obj({
 # The use case's values the state machine fixes (ml_constructs/pipeline_defaults.py): its gate
 # metrics, and the columns of its bundled dataset spec (what a group column may name).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
+                **training.SECTION_PLATFORM_FIELDS,
                 "dataset_columns": ListOf(Str(max_len=255), 1)})
 
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     resampling.refuse_if_not_allowed(platform, PIPELINE)
-    training.check_spot(doc["training"], origin, out)
+    training.check_section(doc["training"], platform, origin, out)
     group = doc["cross_validation"]["group_column"]
     # With a dataset spec of its own the columns are that spec's: the split job checks them.
     if group is not None and doc["data"]["dataset_spec_s3_uri"] is None \
@@ -99,8 +100,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         split_arguments += ["--group-column", cv["group_column"]]
     common = {"use_case": use_case}
     kinds = names.CROSS_VALIDATION_JOBS
-    training_section = dict(doc["training"])
-    training_section["stopping_condition"] = training.stopping_condition(training_section)
+    training_section = training.derive_section(doc["training"], platform)
     return {
         **doc,
         "training": training_section,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import data_wrangler, gate, names, tuning
+from . import channels, data_wrangler, gate, names, tuning
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -55,6 +55,7 @@ SCHEMA = Obj({
         "max_wait_seconds": Int(contract.JOB_MIN_RUNTIME_SECONDS,
                                 contract.TRAINING_MAX_WAIT_SECONDS),
         "hyperparameters": StringMap(),
+        "channels": channels.SCHEMA,
     }),
     "tuning": tuning.TUNING,
     "quality_gate": gate.SCHEMA,
@@ -70,8 +71,10 @@ SCHEMA = Obj({
 # its gate metrics, its tuning objectives, and the hyperparameters its model needs as they are
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
+# What the `training` section is checked against, in every pipeline that trains.
+SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS}
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
-                **data_wrangler.PLATFORM_FIELDS,
+                **data_wrangler.PLATFORM_FIELDS, **SECTION_PLATFORM_FIELDS,
                 "pinned_hyperparameters": StringMap()})
 
 
@@ -79,7 +82,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     """Rules that involve more than one key; run only once every key has the right type."""
     t = doc["training"]
-    check_spot(t, origin, out)
+    check_section(t, platform, origin, out)
     tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
     _check_pinned(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
@@ -92,6 +95,20 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
     check_tag_value(source, data[source.split(".")[1]], "written into the preprocessing job's "
                     "'data' tag and the model package's 'data' metadata", out)
+
+
+def check_section(t: dict[str, Any], platform: dict[str, Any], origin: Origin,
+                  out: list[Problem]) -> None:
+    """The `training` section's rules, in every pipeline that trains."""
+    check_spot(t, origin, out)
+    channels.check(t["channels"], platform, out)
+
+
+def derive_section(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+    """The `training` section plus what its requests read: the stopping condition and each
+    channel's request members (`channel_config`)."""
+    return {**t, "stopping_condition": stopping_condition(t),
+            "channel_config": channels.derive(t["channels"], platform)}
 
 
 def check_spot(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
@@ -156,8 +173,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         "evaluation_bucket": bucket,
         "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
     }
-    training = dict(doc["training"])
-    training["stopping_condition"] = stopping_condition(training)
+    training = derive_section(doc["training"], platform)
     return {
         **doc,
         "training": training,

@@ -174,6 +174,8 @@ _FUNCTIONS = {
     "States.Format": _format,
     "States.StringToJson": json.loads,
     "States.JsonToString": lambda v: json.dumps(v, separators=(",", ":")),
+    # Shallow (the third argument false): the second object's keys win.
+    "States.JsonMerge": lambda a, b, deep: {**a, **b},
     "States.Array": lambda *v: list(v),
     "States.ArrayGetItem": lambda array, index: array[index],
     "States.ArrayLength": len,

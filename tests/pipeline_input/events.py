@@ -51,8 +51,23 @@ CHURN_FEATURES = [
     "total_intl_charge",
     "number_customer_service_calls",
 ]
+_SPLIT_SUPPORT = {"content_type": ["text/csv"], "compression_type": ["None", "Gzip"],
+                  "record_wrapper_type": ["None"], "s3_data_type": ["S3Prefix"],
+                  "s3_data_distribution_type": ["FullyReplicated", "ShardedByS3Key"],
+                  "input_mode": ["File", "FastFile", "Pipe"], "manifest_file": None}
+# What churn's training channels accept (its manifest's channels), and their defaults.
+CHANNEL_SUPPORT = {"train": _SPLIT_SUPPORT, "validation": _SPLIT_SUPPORT, "transform": {
+    **_SPLIT_SUPPORT, "content_type": ["application/json"], "compression_type": ["None"],
+    "s3_data_distribution_type": ["FullyReplicated"], "input_mode": ["File", "FastFile"]}}
+_SPLIT_CHANNEL = {"content_type": "text/csv", "compression_type": "None",
+                  "record_wrapper_type": "None", "s3_data_type": "S3Prefix",
+                  "attribute_names": [], "s3_data_distribution_type": "FullyReplicated",
+                  "input_mode": "File"}
+CHANNELS = {"train": _SPLIT_CHANNEL, "validation": _SPLIT_CHANNEL,
+            "transform": {**_SPLIT_CHANNEL, "content_type": "application/json"}}
 TRAINING_PLATFORM = {
     **PLATFORM,
+    "channels": CHANNEL_SUPPORT,
     "gate_metrics": [*map(_metric, ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")),
                      _metric("log_loss", higher=False, maximum=None),
                      _metric("brier", higher=False), _metric("ece", higher=False)],
@@ -82,6 +97,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
         "max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 7200,
         "hyperparameters": {"num_round": "1000", "max_depth": "5", "eta": "0.1",
                             "early_stopping_rounds": "20"},
+        "channels": CHANNELS,
     },
     "tuning": {
         "enabled": False, "strategy": "Bayesian", "objective_metric": "validation:auc",

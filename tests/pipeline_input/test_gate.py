@@ -13,7 +13,14 @@ from runtime_scripts.common.quality_gate import Condition
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, InvalidPipelineInput
 from runtime_scripts.pipeline_input.gate import derive
 
-from .events import PLATFORM, TRAINING_DEFAULTS, TRAINING_PLATFORM, error, training
+from .events import (
+    CHANNEL_SUPPORT,
+    PLATFORM,
+    TRAINING_DEFAULTS,
+    TRAINING_PLATFORM,
+    error,
+    training,
+)
 
 # A regression use case's platform and defaults: other metrics, other directions and ranges.
 REGRESSION_PLATFORM = {
@@ -26,6 +33,7 @@ REGRESSION_PLATFORM = {
     "pinned_hyperparameters": {},
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/prices/",
     "dataset_spec_columns": {"target": "price", "id_columns": [], "features": ["area"]},
+    "channels": CHANNEL_SUPPORT,
 }
 REGRESSION_DEFAULTS = {
     **TRAINING_DEFAULTS,
