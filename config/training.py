@@ -28,10 +28,18 @@ class TrainingConfig(JobResources):
     hyperparameters: dict[str, str] = field(default_factory=dict)
     # Each channel's options over the use case's defaults (its manifest's `channels`).
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
+    # Train and tune with this algorithm resource (name or ARN) instead of the image.
+    algorithm_name: str | None = None
 
     def validate(self, key: str) -> None:
         super().validate(key)
         self.channels.validate(f"{key}.channels")
+        if self.algorithm_name is not None and not (
+                len(self.algorithm_name) <= contract.ALGORITHM_NAME_MAX
+                and contract.ALGORITHM_ARN_OR_NAME.match(self.algorithm_name)):
+            report(f"{key}.algorithm_name", f"{self.algorithm_name!r} is not an algorithm "
+                   "resource's name or ARN", "1-63 letters, digits and '-', or "
+                   "arn:aws:sagemaker:<region>:<account>:algorithm/<name>")
         check_range(f"{key}.max_wait_seconds", self.max_wait_seconds,
                     contract.JOB_MIN_RUNTIME_SECONDS, contract.TRAINING_MAX_WAIT_SECONDS)
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:

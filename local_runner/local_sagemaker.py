@@ -164,6 +164,8 @@ class LocalSageMaker:
             "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
             "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": now()}
                                     for k, v in outcome.final_metrics.items()],
+            # Local only, like LogTail: what a labelled stand-in did (`mlplatform run` prints it).
+            **({"LocalEmulations": list(outcome.emulations)} if outcome.emulations else {}),
             "LogTail": outcome.log_tail})
 
     def _api_describeTrainingJob(self, request: dict) -> dict:

@@ -44,7 +44,8 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
         "training": {**_resources(training), "use_spot": training.use_spot,
                      "max_wait_seconds": training.max_wait_seconds,
                      "hyperparameters": use_case.hyperparameters,
-                     "channels": training.channels.options(manifest)},
+                     "channels": training.channels.options(manifest),
+                     "algorithm_name": training.algorithm_name},
         "tuning": {
             "enabled": tuning.enabled, "strategy": tuning.strategy,
             "objective_metric": objective_metric, "objective_type": objective_type,
@@ -110,8 +111,10 @@ def pinned_hyperparameters(use_case: UseCaseConfig) -> dict[str, str]:
 
 def training_section_platform(use_case: UseCaseConfig) -> dict:
     """What the `training` section is checked against in every pipeline that trains: what each
-    of the use case's channels accepts."""
-    return {"channels": {c.name: c.allowed for c in use_case.manifest.channels}}
+    of the use case's channels accepts. The constructs add the image's AlgorithmSpecification
+    (`algorithm_specification`, sagemaker_jobs.image_algorithm_specification)."""
+    return {"channels": {c.name: c.allowed for c in use_case.manifest.channels},
+            "own_algorithm": None}
 
 
 def training_platform(config: StageConfig, use_case: UseCaseConfig, *,

@@ -198,16 +198,17 @@ def metric_definitions(settings: JobSettings) -> list[dict]:
             for name in settings.training_metrics]
 
 
+# Every channel a training job may have (`training_channels`).
+CHANNELS = (contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION, contract.CHANNEL_TRANSFORM)
+
+
 def channel_data_source(name: str) -> str:
     """The channel's S3DataSource: what the first state shaped from `training.channels.<name>`
-    (data type, distribution, attribute names) merged with its S3Uri, the run's folder of the
-    channel plus its manifest object when the data type is a manifest (`object`, else '').
-    Built in the state because the folder is per run, fold and window, and a member that does
-    not apply (AttributeNames) must be absent, not null."""
-    config = f"$.training.channel_config.{name}"
-    uri = ("States.StringToJson(States.Format('\\{\"S3Uri\": \"{}{}\"\\}', "
-           f"$.run.s3.{name}, {config}.object))")
-    return f"States.JsonMerge({config}.s3_data_source, {uri}, false)"
+    (data type, distribution, attribute names) merged with the run's `{"S3Uri": ...}` for the
+    channel (`run.channel_sources`: per run, fold and window). Merged in the state because a
+    member that does not apply (AttributeNames) must be absent from the request, not null."""
+    return (f"States.JsonMerge($.training.channel_config.{name}.s3_data_source, "
+            f"$.run.channel_sources.{name}, false)")
 
 
 def training_channels(settings: JobSettings) -> list[dict]:
@@ -229,13 +230,19 @@ def training_channels(settings: JobSettings) -> list[dict]:
     ]
 
 
-def _algorithm_specification(settings: JobSettings) -> dict:
+def image_algorithm_specification(settings: JobSettings) -> dict:
+    """AlgorithmSpecification with the use case's training image: the first state takes it
+    (`platform.algorithm_specification`) unless the execution names an algorithm resource
+    (runtime_scripts/pipeline_input/algorithm.py), and the requests read its choice."""
     spec = {"TrainingImage": settings.training_image_uri, "TrainingInputMode": "File"}
     if not settings.builtin_training:
         # Built-in algorithms publish their own metrics (validation:auc, ...) and reject
         # custom definitions.
         spec["MetricDefinitions"] = metric_definitions(settings)
     return spec
+
+
+ALGORITHM_SPECIFICATION = "$.training.algorithm_specification"
 
 
 def _training_common(settings: JobSettings) -> dict:
@@ -264,7 +271,7 @@ def training_job(settings: JobSettings) -> dict:
     """CreateTrainingJob, with spot, checkpoints and profiling the CDK L2 task cannot express."""
     params = {
         "TrainingJobName.$": "$.run.job_names.training",
-        "AlgorithmSpecification": _algorithm_specification(settings),
+        "AlgorithmSpecification.$": ALGORITHM_SPECIFICATION,
         "HyperParameters.$": "$.training.hyperparameters",
         **_training_common(settings),
         # System metrics only: cheap (no rule jobs), works with any container (seed 001).
@@ -295,7 +302,7 @@ def tuning_job(settings: JobSettings, *, warm_start: bool) -> dict:
     """CreateHyperParameterTuningJob over `$.tuning.job_config` (see `tuning_job_config`); the
     warm start block only where asked, since the API rejects a null WarmStartConfig."""
     definition = {
-        "AlgorithmSpecification": _algorithm_specification(settings),
+        "AlgorithmSpecification.$": ALGORITHM_SPECIFICATION,
         "StaticHyperParameters.$": "$.tuning.effective_static_hyperparameters",
         **_training_common(settings),
     }

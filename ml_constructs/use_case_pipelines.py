@@ -23,6 +23,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from config import StageConfig, UseCaseConfig
+from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.backtest_pipeline import BacktestPipeline, BacktestPipelineProps
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
 from ml_constructs.cross_validation_pipeline import (
@@ -107,6 +108,8 @@ class UseCasePipelines(Construct):
         self.glue_etl = glue_etl
         artifacts = shared.artifacts_bucket.bucket_name
         finish = {"key": shared.key, "log_retention": shared.log_retention}
+        # What every pipeline that trains takes when no algorithm resource is named.
+        image_spec = {"algorithm_specification": jobs.image_algorithm_specification(settings)}
 
         training = TrainingPipeline(self, "Training", props=TrainingPipelineProps(
             frame=self._frame("TrainingFrame", "training", TRAINING, config, shared),
@@ -118,7 +121,8 @@ class UseCasePipelines(Construct):
             defaults=training_defaults(config, use_case,
                                        raw_bucket=shared.raw_bucket.bucket_name,
                                        curated_bucket=shared.curated_bucket.bucket_name),
-            platform=training_platform(config, use_case, artifacts_bucket=artifacts),
+            platform={**training_platform(config, use_case, artifacts_bucket=artifacts),
+                      **image_spec},
             region=config.region,
         ), timeout=TRAINING_TIMEOUT, **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
@@ -147,8 +151,9 @@ class UseCasePipelines(Construct):
                     map_results_prefix=names.map_results_prefix,
                     defaults=cross_validation_defaults(
                         config, use_case, raw_bucket=shared.raw_bucket.bucket_name),
-                    platform=cross_validation_platform(config, use_case,
-                                                       artifacts_bucket=artifacts),
+                    platform={**cross_validation_platform(config, use_case,
+                                                          artifacts_bucket=artifacts),
+                              **image_spec},
                 ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
             self.cross_validation_state_machine = cross_validation.state_machine
             cdk.CfnOutput(self, "CrossValidationStateMachineArn",
@@ -167,7 +172,8 @@ class UseCasePipelines(Construct):
                 max_job_attempts=config.job_retries.max_attempts,
                 defaults=backtest_defaults(config, use_case,
                                            raw_bucket=shared.raw_bucket.bucket_name),
-                platform=backtest_platform(config, use_case, artifacts_bucket=artifacts),
+                platform={**backtest_platform(config, use_case, artifacts_bucket=artifacts),
+                          **image_spec},
             ), timeout=BACKTEST_TIMEOUT, **finish)
             shared.key.grant_decrypt(backtest.state_machine)  # reads backtest.json, the profile
             self.backtest_state_machine = backtest.state_machine

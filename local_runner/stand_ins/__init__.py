@@ -36,5 +36,11 @@ def emulated_jobs(processing_jobs: dict[str, dict]) -> dict[str, str]:
             if str(job.get("ExitMessage", "")).startswith(EMULATED)}
 
 
+def emulated_training(training_jobs: dict[str, dict]) -> dict[str, str]:
+    """name -> what ran emulated in each training job (a Pipe channel's FIFO, say)."""
+    return {name: f"{EMULATED} " + "; ".join(job["LocalEmulations"])
+            for name, job in training_jobs.items() if job.get("LocalEmulations")}
+
+
 def stand_in_environment() -> dict[str, str]:
     return {"PYTHONPATH": str(PROJECT_ROOT)}

@@ -48,3 +48,9 @@ def derive(section: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     """The request members of each channel (ml_constructs/sagemaker_jobs.py reads them)."""
     return {name: rules.api_channel(section[name], platform["channels"][name])
             for name in NAMES}
+
+
+def sources(s3: dict[str, str], channel_config: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each channel's `{"S3Uri": ...}` in a run whose folders are `s3` (`run.channel_sources`):
+    its folder, or the manifest object in it for a manifest data type."""
+    return {name: {"S3Uri": s3[name] + channel_config[name]["object"]} for name in NAMES}

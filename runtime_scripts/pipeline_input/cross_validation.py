@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import gate, names, resampling, training
+from . import channels, gate, names, resampling, training
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -60,12 +60,14 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
                     "job's 'data' tag", out)
 
 
-def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str) -> dict:
+def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str,
+          channel_config: dict[str, Any]) -> dict:
     """What fold `fold`'s iteration reads as `$.run`: the training pipeline's shape, so its
     request builders (ml_constructs/sagemaker_jobs.py) serve the fold's jobs unchanged."""
     root = f"{prefix}folds/{fold}/"
     kinds = names.fold_jobs(fold)
     common = {"use_case": platform["use_case"]}
+    locations = training.model_locations(root)
     return {
         "pipeline": PIPELINE,
         "execution_name": execution_name,
@@ -75,7 +77,7 @@ def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str)
             "preprocessing_input": f"{root}{contract.FOLD_TRAIN_DIR}/",
             "holdout": f"{root}{contract.FOLD_HOLDOUT_DIR}/",
             "dataset_spec": f"{root}{contract.FOLD_CONFIG_DIR}/",
-            **training.model_locations(root),
+            **locations,
             # Apart from the fold's data: the aggregate job reads only the evaluations.
             "evaluation": f"{prefix}evaluations/{fold}/",
         },
@@ -83,6 +85,7 @@ def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str)
                                      **common),
         "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name, kinds,
                                            platform["max_job_attempts"], **common),
+        "channel_sources": channels.sources(locations, channel_config),
     }
 
 
@@ -130,6 +133,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                                          **common),
             "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
                                                kinds, platform["max_job_attempts"], **common),
-            "folds": [_fold(prefix, k, platform, execution_name) for k in range(cv["folds"])],
+            "folds": [_fold(prefix, k, platform, execution_name,
+                            training_section["channel_config"]) for k in range(cv["folds"])],
         },
     }

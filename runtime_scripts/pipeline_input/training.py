@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import channels, data_wrangler, gate, names, tuning
+from . import algorithm, channels, data_wrangler, gate, names, tuning
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -56,6 +56,7 @@ SCHEMA = Obj({
                                 contract.TRAINING_MAX_WAIT_SECONDS),
         "hyperparameters": StringMap(),
         "channels": channels.SCHEMA,
+        "algorithm_name": algorithm.FIELD,
     }),
     "tuning": tuning.TUNING,
     "quality_gate": gate.SCHEMA,
@@ -72,7 +73,7 @@ SCHEMA = Obj({
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
 # What the `training` section is checked against, in every pipeline that trains.
-SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS}
+SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS, **algorithm.PLATFORM_FIELDS}
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
                 **data_wrangler.PLATFORM_FIELDS, **SECTION_PLATFORM_FIELDS,
                 "pinned_hyperparameters": StringMap()})
@@ -83,7 +84,10 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     """Rules that involve more than one key; run only once every key has the right type."""
     t = doc["training"]
     check_section(t, platform, origin, out)
-    tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
+    # An algorithm resource of someone else's declares its own metrics: SageMaker checks the
+    # objective against them when the tuning job is created.
+    tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out,
+                 known_metrics=not algorithm.external(t, platform))
     _check_pinned(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
@@ -102,13 +106,15 @@ def check_section(t: dict[str, Any], platform: dict[str, Any], origin: Origin,
     """The `training` section's rules, in every pipeline that trains."""
     check_spot(t, origin, out)
     channels.check(t["channels"], platform, out)
+    algorithm.check(t, platform, out)
 
 
 def derive_section(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
-    """The `training` section plus what its requests read: the stopping condition and each
-    channel's request members (`channel_config`)."""
+    """The `training` section plus what its requests read: the stopping condition, each
+    channel's request members (`channel_config`) and the AlgorithmSpecification."""
     return {**t, "stopping_condition": stopping_condition(t),
-            "channel_config": channels.derive(t["channels"], platform)}
+            "channel_config": channels.derive(t["channels"], platform),
+            "algorithm_specification": algorithm.specification(t, platform)}
 
 
 def check_spot(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
@@ -191,5 +197,6 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                                                names.TRAINING_JOBS, platform["max_job_attempts"],
                                                use_case=platform["use_case"]),
             "data_wrangler": data_wrangler.derive(doc, prefix),
+            "channel_sources": channels.sources(s3, training["channel_config"]),
         },
     }

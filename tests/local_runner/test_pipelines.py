@@ -45,6 +45,25 @@ def test_success_path_registers_an_approved_model(platform, trained):
         "auc at least 0.85 / recall at least 0.5"
 
 
+def test_the_training_split_streamed_through_a_pipe_trains_the_registered_model(platform,
+                                                                                trained):
+    """The shared execution's train channel is Pipe, validation FastFile (conftest.py): the
+    request carries each channel's options from the first state, the job read its split from
+    the FIFO `train_0`, and the emulations are labelled."""
+    job = platform.sagemaker.describe_job("training-job",
+                                          trained.output["run"]["job_names"]["training"])
+    channels = {c["ChannelName"]: c for c in job["InputDataConfig"]}
+    assert {n: c["InputMode"] for n, c in channels.items()} == {
+        "train": "Pipe", "validation": "FastFile", "transform": "File"}
+    assert channels["train"]["DataSource"]["S3DataSource"] == {
+        "S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated",
+        "S3Uri": trained.output["run"]["s3"]["train"]}
+    assert channels["train"]["ContentType"] == "text/csv"
+    labels = job["LocalEmulations"]
+    assert any("'train'" in label and "FIFO" in label for label in labels), labels
+    assert any("'validation'" in label and "FastFile" in label for label in labels), labels
+
+
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):
     names = trained.output["run"]["job_names"]
     assert all(name.startswith("mlplatform-dev-") for name in names.values())

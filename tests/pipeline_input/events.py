@@ -65,9 +65,17 @@ _SPLIT_CHANNEL = {"content_type": "text/csv", "compression_type": "None",
                   "input_mode": "File"}
 CHANNELS = {"train": _SPLIT_CHANNEL, "validation": _SPLIT_CHANNEL,
             "transform": {**_SPLIT_CHANNEL, "content_type": "application/json"}}
+# What the constructs add to every training platform: the image's AlgorithmSpecification.
+IMAGE_SPECIFICATION = {"algorithm_specification": {
+    "TrainingImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-assets:churn",
+    "TrainingInputMode": "File",
+    "MetricDefinitions": [{"Name": "validation:auc",
+                           "Regex": "validation:auc=([-+]?[0-9]*\\.?[0-9]+)"}]}}
 TRAINING_PLATFORM = {
     **PLATFORM,
     "channels": CHANNEL_SUPPORT,
+    "own_algorithm": None,
+    **IMAGE_SPECIFICATION,
     "gate_metrics": [*map(_metric, ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")),
                      _metric("log_loss", higher=False, maximum=None),
                      _metric("brier", higher=False), _metric("ece", higher=False)],
@@ -98,6 +106,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
         "hyperparameters": {"num_round": "1000", "max_depth": "5", "eta": "0.1",
                             "early_stopping_rounds": "20"},
         "channels": CHANNELS,
+        "algorithm_name": None,
     },
     "tuning": {
         "enabled": False, "strategy": "Bayesian", "objective_metric": "validation:auc",

@@ -15,6 +15,7 @@ from runtime_scripts.pipeline_input.gate import derive
 
 from .events import (
     CHANNEL_SUPPORT,
+    IMAGE_SPECIFICATION,
     PLATFORM,
     TRAINING_DEFAULTS,
     TRAINING_PLATFORM,
@@ -34,6 +35,8 @@ REGRESSION_PLATFORM = {
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/prices/",
     "dataset_spec_columns": {"target": "price", "id_columns": [], "features": ["area"]},
     "channels": CHANNEL_SUPPORT,
+    "own_algorithm": None,
+    **IMAGE_SPECIFICATION,
 }
 REGRESSION_DEFAULTS = {
     **TRAINING_DEFAULTS,
