@@ -30,6 +30,9 @@ class TrainingConfig(JobResources):
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
     # Train and tune with this algorithm resource (name or ARN) instead of the image.
     algorithm_name: str | None = None
+    # Create the account's own algorithm resource for the use case's image (from its manifest)
+    # and train and tune with it, so SageMaker validates every job against its declaration.
+    own_algorithm: bool = False
 
     def validate(self, key: str) -> None:
         super().validate(key)
@@ -49,6 +52,10 @@ class TrainingConfig(JobResources):
 
     def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
         self.channels.validate_for(f"{key}.channels", manifest)
+        if self.own_algorithm and (self.algorithm != "script" or self.algorithm_name):
+            report(f"{key}.own_algorithm", "declares the use case's own image as an algorithm "
+                   "resource: not with algorithm 'builtin' or another algorithm_name",
+                   "false, or algorithm 'script' without algorithm_name")
         builtin = manifest.image.builtin_training
         if self.algorithm == "builtin" and builtin is None:
             report(f"{key}.algorithm", f"use case {manifest.name!r} names no built-in "

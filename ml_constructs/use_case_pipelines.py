@@ -35,6 +35,7 @@ from ml_constructs.input_validation import InputValidator
 from ml_constructs.lake_governance import lake_tags
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
+from ml_constructs.own_algorithm import OwnAlgorithm
 from ml_constructs.pipeline_defaults import (
     backtest_defaults,
     backtest_platform,
@@ -108,8 +109,15 @@ class UseCasePipelines(Construct):
         self.glue_etl = glue_etl
         artifacts = shared.artifacts_bucket.bucket_name
         finish = {"key": shared.key, "log_retention": shared.log_retention}
-        # What every pipeline that trains takes when no algorithm resource is named.
+        # What every pipeline that trains takes when no algorithm resource is named, and the
+        # use case's own algorithm resource when the stage creates one.
         image_spec = {"algorithm_specification": jobs.image_algorithm_specification(settings)}
+        own = None
+        if use_case.training.own_algorithm:
+            own = OwnAlgorithm(self, "Algorithm", base_name=names.algorithm, settings=settings,
+                               manifest=manifest, instance_type=use_case.training.instance_type,
+                               key=shared.key, log_retention=shared.log_retention)
+            image_spec["own_algorithm"] = own.name
 
         training = TrainingPipeline(self, "Training", props=TrainingPipelineProps(
             frame=self._frame("TrainingFrame", "training", TRAINING, config, shared),
@@ -118,9 +126,9 @@ class UseCasePipelines(Construct):
             model_package_group_name=names.model_package_group,
             name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
             glue_job_name=glue_etl.job_name, serving=manifest.serving,
-            defaults=training_defaults(config, use_case,
-                                       raw_bucket=shared.raw_bucket.bucket_name,
-                                       curated_bucket=shared.curated_bucket.bucket_name),
+            defaults=trains_with(own, training_defaults(
+                config, use_case, raw_bucket=shared.raw_bucket.bucket_name,
+                curated_bucket=shared.curated_bucket.bucket_name)),
             platform={**training_platform(config, use_case, artifacts_bucket=artifacts),
                       **image_spec},
             region=config.region,
@@ -149,8 +157,8 @@ class UseCasePipelines(Construct):
                     name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
                     profiles_prefix=names.data_profiles_prefix,
                     map_results_prefix=names.map_results_prefix,
-                    defaults=cross_validation_defaults(
-                        config, use_case, raw_bucket=shared.raw_bucket.bucket_name),
+                    defaults=trains_with(own, cross_validation_defaults(
+                        config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
                     platform={**cross_validation_platform(config, use_case,
                                                           artifacts_bucket=artifacts),
                               **image_spec},
@@ -170,8 +178,8 @@ class UseCasePipelines(Construct):
                 profiles_prefix=names.data_profiles_prefix,
                 map_results_prefix=names.map_results_prefix,
                 max_job_attempts=config.job_retries.max_attempts,
-                defaults=backtest_defaults(config, use_case,
-                                           raw_bucket=shared.raw_bucket.bucket_name),
+                defaults=trains_with(own, backtest_defaults(
+                    config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
                 platform={**backtest_platform(config, use_case, artifacts_bucket=artifacts),
                           **image_spec},
             ), timeout=BACKTEST_TIMEOUT, **finish)
@@ -210,3 +218,10 @@ class UseCasePipelines(Construct):
                               job_retries=config.job_retries)
         self.names.tag(frame, pipeline)
         return frame
+
+
+def trains_with(own: OwnAlgorithm | None, defaults: dict) -> dict:
+    """`defaults` whose training names the use case's own algorithm resource, if it has one."""
+    if own is None:
+        return defaults
+    return {**defaults, "training": {**defaults["training"], "algorithm_name": own.name}}
