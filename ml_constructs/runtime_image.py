@@ -79,7 +79,8 @@ class RuntimeImage(Construct):
 
     def job_settings(self, *, role: iam.IRole, key: kms.IKey, git_commit: str,
                      network: IsolatedNetwork | None,
-                     tracking_server_arn: str | None = None) -> JobSettings:
+                     tracking_server_arn: str | None = None,
+                     tags: dict[str, str] | None = None) -> JobSettings:
         """What every job request of a stack needs: this image, the role, the key, the VPC,
         and the tracking server the jobs log to, if the stage has one."""
         return JobSettings(role_arn=role.role_arn, image_uri=self.image_uri,
@@ -89,4 +90,5 @@ class RuntimeImage(Construct):
                            subnet_ids=network.subnet_ids if network else (),
                            security_group_ids=network.security_group_ids if network else (),
                            training_metrics=self.training_metrics,
-                           tracking_server_arn=tracking_server_arn)
+                           tracking_server_arn=tracking_server_arn,
+                           tags=tuple((tags or {}).items()))

@@ -43,6 +43,9 @@ class JobSettings:
     training_metrics: tuple[str, ...] = ()
     # The stage's MLflow tracking server (ml_constructs/experiment_tracking.py), if any.
     tracking_server_arn: str | None = None
+    # The stage's cost allocation tags and the use case's (the stack's resources carry them
+    # through CDK; jobs the state machines create get them in their requests).
+    tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def environment(self) -> dict[str, str]:
@@ -76,8 +79,10 @@ class JobSettings:
 
 
 def lineage_tags(settings: JobSettings, data_path: str) -> list[dict]:
-    """Tags that let a job be traced back to the app version, the data and the execution."""
+    """Tags that let a job be traced back to the app version, the data and the execution, and
+    be counted to its project, stage, cost centre, owner and use case."""
     return [
+        *({"Key": key, "Value": value} for key, value in settings.tags),
         {"Key": "git-commit", "Value": settings.git_commit},
         {"Key": "execution", "Value.$": "$.run.execution_name"},
         {"Key": "data", "Value.$": data_path},

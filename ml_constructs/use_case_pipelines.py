@@ -53,6 +53,7 @@ from ml_constructs.resource_names import (
     BATCH_INFERENCE,
     CROSS_VALIDATION,
     TRAINING,
+    USE_CASE_TAG,
     UseCaseNames,
 )
 from ml_constructs.runtime_image import RuntimeImage
@@ -93,7 +94,8 @@ class UseCasePipelines(Construct):
         self.image.grant_pull(shared.execution_role)
         settings = self.image.job_settings(
             role=shared.execution_role, key=shared.key, git_commit=shared.git_commit,
-            network=shared.network, tracking_server_arn=shared.tracking_server_arn)
+            network=shared.network, tracking_server_arn=shared.tracking_server_arn,
+            tags={**config.tags, USE_CASE_TAG: use_case.name})
 
         self.group_name = names.model_package_group
         # No description: it is create-only, so editing it would make CloudFormation replace

@@ -43,7 +43,7 @@ def test_each_use_case_declares_its_algorithm_as_create_algorithm_accepts(synthe
             r["name"] for kind in manifest.tuning.ranges.values() for r in kind}
         # Trained with by default: the training state machine's defaults name it.
         machine = definitions[TWO_USE_CASES][f"mlplatform-dev-{manifest.name}-training"]
-        payload = machine["States"]["Validate input"]["Parameters"]["Payload"]
+        payload = machine["States"]["Validate input"]["Parameters"]
         assert payload["defaults"]["training"]["algorithm_name"] == name
         assert payload["platform"]["own_algorithm"] == name
     policies = [assembly.render(stack, p["Properties"]["PolicyDocument"])
