@@ -12,6 +12,7 @@ from config.checks import check_range
 from config.problems import nearest, report
 from config.resources import JobResources
 from runtime_scripts import contract
+from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import UseCaseManifest
 
 
@@ -67,6 +68,14 @@ class TrainingConfig(JobResources):
             report(f"{key}.hyperparameters.objective",
                    f"{objective!r} is not what use case {manifest.name!r} serves",
                    f"{builtin.hyperparameters.get('objective')!r}, or leave it out")
+        if self.algorithm == "builtin" and builtin is not None:
+            # What the algorithm receives: the manifest's, its needs, then the stage's values.
+            merged = {**manifest.hyperparameters, **builtin.hyperparameters,
+                      **self.hyperparameters}
+            problem = builtin_algorithms.algorithm(builtin.framework).hyperparameter_problem(
+                merged, manifest.problem_type)
+            if problem:
+                report(f"{key}.hyperparameters", problem)
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,11 @@ class TuningConfig:
 
     def validate_for(self, key: str, manifest: UseCaseManifest, *, builtin: bool) -> None:
         allowed = objective_metrics(manifest, builtin=builtin)
+        if self.enabled and not allowed:
+            report(f"{key}.enabled", f"use case {manifest.name!r} trains with built-in "
+                   f"{manifest.image.builtin_training.framework}, which reports no metric a "
+                   "tuning job could optimise", "false, or training.algorithm \"script\"")
+            return
         if self.objective_metric is not None and self.objective_metric not in allowed:
             guess = nearest(self.objective_metric, allowed)
             report(f"{key}.objective_metric", f"{self.objective_metric!r} is not a metric "
@@ -98,10 +112,11 @@ class TuningConfig:
 
 def objective_metrics(manifest: UseCaseManifest, *, builtin: bool) -> list[str]:
     """The metrics a tuning job of the use case can optimise: its training log's, or what the
-    built-in algorithm emits when it trains."""
+    built-in algorithm reports for the use case's problem type (common/builtin_algorithms.py)."""
     algorithm = manifest.image.builtin_training
     if builtin and algorithm is not None:
-        return [algorithm.objective_metric]
+        return builtin_algorithms.algorithm(algorithm.framework).objective_metrics(
+            manifest.problem_type)
     return list(manifest.training_metrics)
 
 

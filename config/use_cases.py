@@ -9,6 +9,7 @@ from config.problems import independently, nearest, report
 from config.resources import BatchInferenceConfig
 from config.serving import MonitoringConfig, ServingConfig
 from config.training import GateCondition, QualityGateConfig, TrainingConfig, TuningConfig
+from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import (
     USE_CASE_NAME,
     USE_CASE_NAME_MAX,
@@ -72,8 +73,13 @@ class UseCaseConfig:
         builtin = manifest.image.builtin_training
         default = (builtin.objective_metric if self.builtin_training and builtin
                    and builtin.objective_metric else manifest.tuning.objective_metric)
-        return (self.tuning.objective_metric or default,
-                self.tuning.objective_type or manifest.tuning.objective_type)
+        metric = self.tuning.objective_metric or default
+        direction = manifest.tuning.objective_type
+        if self.builtin_training and builtin:  # the algorithm's documented direction
+            spec = builtin_algorithms.algorithm(builtin.framework)
+            if metric in spec.objective_metrics(manifest.problem_type):
+                direction = spec.direction(metric)
+        return metric, self.tuning.objective_type or direction
 
     @property
     def gate(self) -> list[GateCondition]:

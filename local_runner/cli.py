@@ -211,11 +211,10 @@ def _run_pipeline(platform, run: str, execution_input: dict, name: str,
 
 
 def _emulated(platform) -> dict[str, str]:
-    from local_runner.stand_ins import emulated_jobs, emulated_training
+    from local_runner.stand_ins import emulated_jobs
 
     jobs = platform.sagemaker.state.jobs
-    return {**emulated_jobs(jobs.get("processing-job", {})),
-            **emulated_training(jobs.get("training-job", {}))}
+    return emulated_jobs(jobs.get("processing-job", {}), jobs.get("training-job", {}))
 
 
 # --- start (AWS) ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from local_runner.executors.tuning import best_trial
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
 from local_runner.local_faults import JOB_ACTIONS, InjectedFaults, api_error_message
 from local_runner.local_monitoring import LocalMonitoring
+from local_runner.stand_ins import TRAINING_LABEL_KEY, training_label
 
 
 @dataclass
@@ -164,8 +165,9 @@ class LocalSageMaker:
             "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
             "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": now()}
                                     for k, v in outcome.final_metrics.items()],
-            # Local only, like LogTail: what a labelled stand-in did (`mlplatform run` prints it).
-            **({"LocalEmulations": list(outcome.emulations)} if outcome.emulations else {}),
+            # A stand-in's emulation label (stand_ins.TRAINING_LABEL_KEY), for the CLI to print:
+            # the built-in algorithm's stand-in, the channels emulated (a Pipe's FIFO).
+            **({TRAINING_LABEL_KEY: label} if (label := training_label(outcome)) else {}),
             "LogTail": outcome.log_tail})
 
     def _api_describeTrainingJob(self, request: dict) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime_scripts import contract
+from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import USE_CASE_ENV
 
 OPT_ML = contract.DEFAULT_ML_ROOT
@@ -27,12 +28,12 @@ class JobSettings:
 
     `image_uri` is the runtime scripts' image (processing, models, registry, batch transform);
     `training_image_uri` the image of training and tuning jobs: the same one, or SageMaker's
-    built-in XGBoost when `builtin_training` (ml_constructs/runtime_image.py)."""
+    built-in algorithm when `builtin_training` (ml_constructs/runtime_image.py)."""
 
     role_arn: str
     image_uri: str
     training_image_uri: str
-    builtin_training: bool  # True: training_image_uri is SageMaker's built-in XGBoost
+    builtin_training: bool  # True: training_image_uri is a SageMaker built-in algorithm
     kms_key_id: str
     git_commit: str
     use_case: str  # the use case whose image this is: ML_USE_CASE of every job it runs
@@ -46,6 +47,9 @@ class JobSettings:
     # The stage's cost allocation tags and the use case's (the stack's resources carry them
     # through CDK; jobs the state machines create get them in their requests).
     tags: tuple[tuple[str, str], ...] = ()
+    # The built-in algorithm training_image_uri runs when `builtin_training` (its SDK name in
+    # runtime_scripts/common/builtin_algorithms.py): its channels and content type.
+    builtin_algorithm: str | None = None
 
     @property
     def environment(self) -> dict[str, str]:
@@ -203,7 +207,7 @@ def metric_definitions(settings: JobSettings) -> list[dict]:
             for name in settings.training_metrics]
 
 
-# Every channel a training job may have (`training_channels`).
+# Every channel a training job of the use case's image may have (`training_channels`).
 CHANNELS = (contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION, contract.CHANNEL_TRANSFORM)
 
 
@@ -216,8 +220,24 @@ def channel_data_source(name: str) -> str:
             f"$.run.channel_sources.{name}, false)")
 
 
+def _builtin_channels(settings: JobSettings) -> list[dict]:
+    """A built-in algorithm's own channel names (K-Means computes test:msd on `test`, and
+    takes no `validation`) and its CSV flavour (label first, or label_size=0 when it has
+    none), as its documentation says: runtime_scripts/common/builtin_algorithms.py. Their
+    options are the algorithm's, not the execution's."""
+    spec = builtin_algorithms.algorithm(settings.builtin_algorithm)
+    return [{"ChannelName": name,
+             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                             "S3Uri.$": f"$.run.s3.{split}",
+                                             "S3DataDistributionType": "FullyReplicated"}},
+             "ContentType": spec.content_type, "CompressionType": "None"}
+            for name, split in spec.channels.items()]
+
+
 def training_channels(settings: JobSettings) -> list[dict]:
     """The channels with their options (`training.channel_config`, docs/pipeline-inputs.md)."""
+    if settings.builtin_training and settings.builtin_algorithm:
+        return _builtin_channels(settings)
     names = [contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION]
     if not settings.builtin_training:
         # Our image packages the fitted transform with the model; for the built-in one the

@@ -25,6 +25,9 @@ from pathlib import Path
 from local_runner.executors import container, pipe, staging
 from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram, failed
 from local_runner.executors.staging import StagingError
+from local_runner.stand_ins import repository, stand_in_environment, training_stand_in_command
+from runtime_scripts import contract
+from runtime_scripts.common import builtin_algorithms
 
 
 def hosts_of(request: dict) -> list[str]:
@@ -67,8 +70,10 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
     ml = staging.fresh_ml_root(workdir)
     hyperparameters = {k: str(v) for k, v in (request.get("HyperParameters") or {}).items()}
     checkpoint = _checkpoint_config(request, workdir) if checkpoints else None
+    stand_in = training_stand_in_command(
+        request.get("AlgorithmSpecification", {}).get("TrainingImage", ""))
     try:
-        argv = staging.image_program(program, "train")
+        argv = stand_in or staging.image_program(program, "train")
         channels, feeders = _stage_channels(request, s3, ml, workdir)
         if checkpoint:
             # Resume: SageMaker copies the checkpoint prefix to LocalPath before `train` starts.
@@ -78,7 +83,8 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
     _write_config(ml, hyperparameters, request, channels, hosts, host)
     env = staging.job_environment(program, workdir, request.get("Environment") or {},
                                   _sm_environment(request, ml, hyperparameters, channels,
-                                                  checkpoint, hosts, host), rendezvous)
+                                                  checkpoint, hosts, host), rendezvous,
+                                  stand_in_environment() if stand_in else {})
     max_runtime = staging.max_runtime(request)
     try:
         with contextlib.ExitStack() as pipes:
@@ -96,10 +102,11 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
             artifacts = _upload_outputs(request, s3, ml, workdir)
     except StagingError as exc:
         reason = reason or str(exc)
-    metrics = final_metrics(request.get("AlgorithmSpecification", {}).get("MetricDefinitions", []),
-                            result.log_text())
+    metrics = final_metrics(_metric_definitions(request, bool(stand_in)), result.log_text())
     return JobOutcome(COMPLETED if reason is None else FAILED, reason, result.tail(), metrics,
-                      artifacts, None, emulations=emulations(channels, mode_of(request)))
+                      artifacts, None,
+                      exit_message=staging.read_text(ml / "output" / "message") if stand_in
+                      else None, emulations=emulations(channels, mode_of(request)))
 
 
 def mode_of(request: dict) -> str:
@@ -112,6 +119,18 @@ def emulations(channels: list[dict], mode: str) -> tuple[str, ...]:
               "FastFile": "FastFile input mode staged as File (SageMaker mounts S3 instead)"}
     return tuple(f"channel {c['ChannelName']!r}: {labels[c.get('InputMode', mode)]}"
                  for c in channels if c.get("InputMode", mode) in labels)
+
+
+def _metric_definitions(request: dict, stand_in: bool) -> list[dict]:
+    """The request's MetricDefinitions; for a built-in algorithm's stand-in, which SageMaker
+    gives none (the algorithm's are predefined), the metrics the algorithm documents, as the
+    stand-in logs them."""
+    spec = request.get("AlgorithmSpecification", {})
+    if not stand_in:
+        return spec.get("MetricDefinitions", [])
+    algorithm = builtin_algorithms.by_repository(repository(spec.get("TrainingImage", "")))
+    return [{"Name": m.name, "Regex": contract.metric_regex(m.name)}
+            for m in (algorithm.metrics if algorithm else ())]
 
 
 def final_metrics(definitions: list[dict], log: str) -> dict[str, float]:

@@ -16,6 +16,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # what the stand-ins import 
 EMULATED = "EMULATED:"
 # ECR repository name -> the module run as the stand-in's entry point.
 STAND_INS = {"sagemaker-data-wrangler-container": "local_runner.stand_ins.data_wrangler"}
+# Training images: a training job whose TrainingImage is one of these built-in algorithms runs
+# the scikit-learn emulation of it (builtin_training.py) instead of the image's `train`.
+TRAINING_STAND_IN = "local_runner.stand_ins.builtin_training"
+EMULATED_TRAINING = ("linear-learner", "kmeans", "pca", "xgboost")  # their SDK names
+# What a local DescribeTrainingJob adds for a job a stand-in ran (training has no ExitMessage).
+TRAINING_LABEL_KEY = "LocalEmulation"
 
 
 def repository(image_uri: str) -> str:
@@ -29,17 +35,32 @@ def stand_in_command(image_uri: str) -> list[str] | None:
     return None if module is None else [sys.executable, "-m", module]
 
 
-def emulated_jobs(processing_jobs: dict[str, dict]) -> dict[str, str]:
-    """name -> ExitMessage of the processing jobs (DescribeProcessingJob documents, by name) a
-    stand-in ran."""
-    return {name: job["ExitMessage"] for name, job in processing_jobs.items()
-            if str(job.get("ExitMessage", "")).startswith(EMULATED)}
+def training_stand_in_command(image_uri: str) -> list[str] | None:
+    from runtime_scripts.common import builtin_algorithms
+
+    spec = builtin_algorithms.by_repository(repository(image_uri))
+    if spec is None or spec.framework not in EMULATED_TRAINING:
+        return None
+    return [sys.executable, "-m", TRAINING_STAND_IN, spec.framework]
 
 
-def emulated_training(training_jobs: dict[str, dict]) -> dict[str, str]:
-    """name -> what ran emulated in each training job (a Pipe channel's FIFO, say)."""
-    return {name: f"{EMULATED} " + "; ".join(job["LocalEmulations"])
-            for name, job in training_jobs.items() if job.get("LocalEmulations")}
+def emulated_jobs(processing_jobs: dict[str, dict],
+                  training_jobs: dict[str, dict] | None = None) -> dict[str, str]:
+    """name -> the label of the jobs (DescribeProcessingJob / DescribeTrainingJob documents, by
+    name) a stand-in ran: a processing job's ExitMessage, a training job's LocalEmulation."""
+    labels = {name: job.get("ExitMessage", "") for name, job in processing_jobs.items()}
+    labels.update({name: job.get(TRAINING_LABEL_KEY, "")
+                   for name, job in (training_jobs or {}).items()})
+    return {name: label for name, label in labels.items() if str(label).startswith(EMULATED)}
+
+
+def training_label(outcome) -> str:
+    """A training job's label: its stand-in's (the job's exit message), and the channels this
+    machine emulated (a Pipe channel's FIFO, say); '' when it ran as on SageMaker."""
+    parts = [outcome.exit_message] if outcome.exit_message else []
+    if outcome.emulations:
+        parts.append(f"{EMULATED} " + "; ".join(outcome.emulations))
+    return " / ".join(parts)
 
 
 def stand_in_environment() -> dict[str, str]:

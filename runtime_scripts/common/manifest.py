@@ -31,8 +31,11 @@ USE_CASE_ENV = "ML_USE_CASE"
 USE_CASE_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,11}$")
 USE_CASE_NAME_MAX = 12
 
+# clustering and dimensionality_reduction are unsupervised: their dataset spec names no target.
 ProblemType = Literal["binary_classification", "multiclass_classification", "regression",
-                      "forecasting", "image_classification"]
+                      "forecasting", "image_classification", "clustering",
+                      "dimensionality_reduction"]
+UNSUPERVISED_PROBLEM_TYPES = ("clustering", "dimensionality_reduction")
 Comparison = Literal[">=", ">", "<=", "<"]
 
 
@@ -94,10 +97,30 @@ class BuiltinAlgorithm:
     """One of SageMaker's own training images the use case can train with instead of its own
     (`training.algorithm = "builtin"`); its model is repacked by `process package`."""
 
-    framework: str  # the SageMaker SDK's image_uris name, e.g. "xgboost"
+    framework: str  # the SageMaker SDK's image_uris name (common/builtin_algorithms.py)
     version: str
     hyperparameters: dict[str, str] = field(default_factory=dict)  # what it needs on top
     objective_metric: str = ""  # the tuning objective it emits, e.g. "validation:auc"
+
+    def problem(self, manifest: UseCaseManifest) -> str | None:
+        """Why the algorithm cannot train the use case's models, or None (the algorithm's
+        documented needs: common/builtin_algorithms.py)."""
+        from runtime_scripts.common import builtin_algorithms
+
+        try:
+            spec = builtin_algorithms.algorithm(self.framework)
+        except KeyError as exc:
+            return f"image.builtin_training: {exc.args[0]}"
+        problem = spec.hyperparameter_problem({**manifest.hyperparameters, **self.hyperparameters},
+                                              manifest.problem_type)
+        if problem:
+            return f"image.builtin_training: {problem}"
+        allowed = spec.objective_metrics(manifest.problem_type)
+        if self.objective_metric and self.objective_metric not in allowed:
+            return (f"image.builtin_training.objective_metric {self.objective_metric!r} is not "
+                    f"a metric {self.framework} reports for {manifest.problem_type}: "
+                    f"{', '.join(allowed) or 'it reports none (no tuning)'}")
+        return None
 
 
 @dataclass(frozen=True)
@@ -303,9 +326,10 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
         self._validate_resampling(where)
         self._validate_channels(where)
-        objectives = [self.tuning.objective_metric]
-        if self.image.builtin_training and self.image.builtin_training.objective_metric:
-            objectives.append(self.image.builtin_training.objective_metric)
+        builtin = self.image.builtin_training
+        problem = builtin.problem(self) if builtin else None
+        if problem:
+            raise ManifestError(f"{where}: {problem}")
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")

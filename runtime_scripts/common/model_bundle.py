@@ -63,12 +63,14 @@ def load_transform(path: Path) -> FittedTransform:
         raise JobError(f"{path} is not a usable transform: {exc}") from None
 
 
-def resolve_model_dir(path: Path, extract_to: Path) -> Path:
-    """The directory holding the model files: `path` itself, or its archive extracted."""
+def resolve_model_dir(path: Path, extract_to: Path,
+                      required: tuple[str, ...] = MODEL_FILES) -> Path:
+    """The directory holding the model files (`required`: the tabular bundle's unless a use
+    case's own jobs name theirs): `path` itself, or its archive extracted."""
     archive: Path | None = None
     if path.is_file() and path.name.endswith(".tar.gz"):
         archive = path
-    elif path.is_dir() and not (path / contract.MODEL_FILE).exists():
+    elif path.is_dir() and not (path / required[0]).exists():
         archives = sorted(path.glob("*.tar.gz"))
         if len(archives) > 1:
             raise JobError(f"{path} holds several archives {[a.name for a in archives]}: "
@@ -85,7 +87,7 @@ def resolve_model_dir(path: Path, extract_to: Path) -> Path:
         except (tarfile.TarError, OSError) as exc:
             raise JobError(f"cannot extract model archive {archive}: {exc}") from None
         model_dir = extract_to
-    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    missing = [name for name in required if not (model_dir / name).is_file()]
     if missing:
         raise JobError(
             f"model at {path} lacks {missing}: it must be the output of a training job"

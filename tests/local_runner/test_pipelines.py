@@ -59,9 +59,10 @@ def test_the_training_split_streamed_through_a_pipe_trains_the_registered_model(
         "S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated",
         "S3Uri": trained.output["run"]["s3"]["train"]}
     assert channels["train"]["ContentType"] == "text/csv"
-    labels = job["LocalEmulations"]
-    assert any("'train'" in label and "FIFO" in label for label in labels), labels
-    assert any("'validation'" in label and "FastFile" in label for label in labels), labels
+    label = job["LocalEmulation"]
+    assert label.startswith("EMULATED:"), label
+    assert "channel 'train': Pipe input mode emulated with a local FIFO" in label
+    assert "channel 'validation': FastFile input mode staged as File" in label
 
 
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):

@@ -1,0 +1,94 @@
+"""One run of personas' jobs per session, in process (the test process has pandas and
+scikit-learn loaded already), in SageMaker's directory layout under a temp root, each job on
+the one before's outputs as the training pipeline maps them: preprocess, script-mode training,
+evaluation; and the built-in path: K-Means' local emulation trains on the same splits, and
+`process package` repacks its model_algo-1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runtime_scripts import contract
+from runtime_scripts.common import quality_gate
+from runtime_scripts.common.manifest import USE_CASE_ENV
+from runtime_scripts.use_cases import testing
+from runtime_scripts.use_cases.personas import evaluate, package, preprocess, train
+from runtime_scripts.use_cases.personas.manifest import MANIFEST
+
+
+@dataclass
+class PersonasRun:
+    root: Path
+    summary: dict
+    trained: dict
+    evaluation: dict
+    packaged: dict
+    builtin_evaluation: dict
+
+    @property
+    def ml(self) -> contract.MlPaths:
+        return contract.MlPaths(self.root)
+
+
+def gate() -> list:
+    return [quality_gate.Condition.parse(f"{c.metric}{c.comparison}{c.threshold!r}", MANIFEST)
+            for c in MANIFEST.gate]
+
+
+def _builtin_kmeans(root: Path, processed: contract.MlPaths, into: Path) -> Path:
+    """What built-in K-Means writes for the platform's channels (train, and the validation split
+    as `test`), made by its local emulation: model.tar.gz holding model_algo-1."""
+    from local_runner.stand_ins import builtin_training
+
+    for channel, split in (("train", "train"), ("test", "validation")):
+        (root / "input" / "data" / channel).mkdir(parents=True)
+        shutil.copy(processed.processing_output(split) / contract.SPLIT_FILE,
+                    root / "input" / "data" / channel)
+    (root / "input" / "config").mkdir(parents=True)
+    (root / "input" / "config" / "hyperparameters.json").write_text(
+        json.dumps(MANIFEST.image.builtin_training.hyperparameters))
+    (root / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(
+        {c: {"ContentType": "text/csv;label_size=0"} for c in ("train", "test")}))
+    builtin_training.run("kmeans", root)
+    return testing.make_model_archive(root / "model", into)
+
+
+@pytest.fixture(scope="session")
+def personas(tmp_path_factory: pytest.TempPathFactory) -> PersonasRun:
+    root = tmp_path_factory.mktemp("personas")
+    ml = contract.MlPaths(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(USE_CASE_ENV, MANIFEST.name)
+        raw = ml.processing_input(contract.PROCESSING_INPUT_RAW)
+        raw.mkdir(parents=True)
+        shutil.copy(MANIFEST.path(MANIFEST.sample_data), raw)
+        summary = preprocess.preprocess(ml)
+        testing.stage_training(root, root, MANIFEST.hyperparameters)
+        trained = train.train(ml)
+        testing.stage_evaluation(root, testing.make_model_archive(ml.model, root / "staged"),
+                                 ml.processing_output(contract.PROCESSING_OUTPUT_TEST))
+        evaluation = evaluate.evaluate(ml, gate())
+        # The built-in path: its model repacked, then evaluated as the pipeline does.
+        builtin = contract.MlPaths(root / "builtin")
+        testing.stage_processing(builtin.root, {
+            contract.PROCESSING_INPUT_MODEL: _builtin_kmeans(root / "kmeans", ml,
+                                                             root / "kmeans-model"),
+            contract.PROCESSING_INPUT_TRANSFORM: ml.processing_output("transform"),
+            contract.PROCESSING_INPUT_TEST: ml.processing_output("test")})
+        packaged = package.package(builtin)
+        repacked = contract.MlPaths(root / "repacked")
+        testing.stage_evaluation(repacked.root,
+                                 builtin.processing_output(contract.PROCESSING_OUTPUT_PACKAGED),
+                                 ml.processing_output("test"))
+        builtin_evaluation = evaluate.evaluate(repacked, gate())
+    return PersonasRun(root, summary, trained, evaluation, packaged, builtin_evaluation)
+
+
+@pytest.fixture(autouse=True)
+def _personas_use_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(USE_CASE_ENV, MANIFEST.name)

@@ -1,0 +1,84 @@
+"""personas end to end on its sample: preprocessing writes unlabelled, standardised splits;
+script-mode K-Means logs built-in K-Means' metric names; evaluation scores silhouette and
+cluster shares and passes the manifest's gate; the built-in path's model_algo-1 repacks into
+the same bundle; serving answers cluster assignments in built-in K-Means' formats."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from runtime_scripts import contract
+from runtime_scripts.common.jobio import JobError
+from runtime_scripts.use_cases.personas import bundle, serve
+from runtime_scripts.use_cases.personas.manifest import FEATURES, MANIFEST
+
+
+def test_preprocessing_writes_unlabelled_standardised_splits(personas) -> None:
+    assert personas.summary == {"rows": {"train": 840, "validation": 180, "test": 180},
+                                "features": FEATURES, "dropped_empty": 0}
+    train = np.loadtxt(personas.ml.processing_output("train") / contract.SPLIT_FILE,
+                       delimiter=",")
+    # No label column: every column is a feature, centred and scaled on the training split.
+    assert train.shape == (840, FEATURES)
+    assert np.abs(train.mean(axis=0)).max() < 1e-6 and np.allclose(train.std(axis=0), 1.0)
+    raw = pd.read_csv(personas.ml.processing_output("test") / contract.RAW_TEST_FILE)
+    assert list(raw.columns) == ["customer_id", *json.loads(
+        MANIFEST.path(MANIFEST.dataset_spec).read_text())["features"]]
+
+
+def test_training_and_evaluation_score_the_clusters_and_pass_the_gate(personas) -> None:
+    assert set(MANIFEST.training_metrics) <= set(personas.trained)
+    metrics = personas.evaluation["metrics"]
+    assert list(metrics) == list(MANIFEST.metric_names)
+    assert metrics["inertia"] == pytest.approx(metrics["msd"] * 180)
+    assert sum(c["rows"] for c in personas.evaluation["clusters"]) == 180
+    assert personas.evaluation["quality_gate"]["passed"], personas.evaluation["quality_gate"]
+
+
+def test_the_builtin_models_centroids_repack_into_the_same_bundle(personas) -> None:
+    assert personas.packaged == {"k": 4, "features": FEATURES}
+    # Scikit-learn's emulation of built-in K-Means on the same splits: the same kind of model.
+    repacked = personas.builtin_evaluation["metrics"]
+    assert repacked["silhouette"] > 0 and repacked["min_cluster_share"] > 0.05
+    assert repacked["msd"] == pytest.approx(personas.evaluation["metrics"]["msd"], rel=0.2)
+
+
+def test_a_model_of_other_features_is_refused_when_repacked(personas) -> None:
+    scaling = bundle.Segmenter.read(personas.ml.processing_output("transform")
+                                    / contract.TRANSFORM_FILE)
+    with pytest.raises(JobError, match=r"centroids have shape \(4, 3\).*another preprocessing"):
+        scaling.with_centroids(np.zeros((4, 3)))
+
+
+@pytest.fixture(scope="module")
+def app(personas) -> serve.App:
+    return serve.App(personas.ml.model, ["customer_id"])
+
+
+def test_serving_answers_each_rows_segment_as_builtin_kmeans_does(app) -> None:
+    holdout = MANIFEST.path(MANIFEST.local_batch).read_bytes()  # a header, ids and features
+    status, kind, body = app.handle("POST", "/invocations", "text/csv", None, holdout)
+    assert (status, kind) == (200, "text/csv")
+    answers = [line.split(",") for line in body.decode().splitlines()]
+    assert len(answers) == 100 and {a[0] for a in answers} <= {"0", "1", "2", "3"}
+    first = pd.read_csv(MANIFEST.path(MANIFEST.local_batch)).iloc[0]
+    features = app.model.features
+    status, kind, body = app.handle(
+        "POST", "/invocations", "application/json", "application/json",
+        json.dumps({"instances": [{"features": first[features].tolist()}]}).encode())
+    (prediction,) = json.loads(body)["predictions"]
+    assert str(prediction["closest_cluster"]) == answers[0][0]
+    assert prediction["distance_to_cluster"] == pytest.approx(float(answers[0][1]), rel=1e-5)
+
+
+def test_a_bad_request_is_a_400_naming_the_row_and_column(app) -> None:
+    row = ",".join(["1"] * (FEATURES - 1) + ["lots"])
+    status, _, body = app.handle("POST", "/invocations", "text/csv", None, row.encode())
+    assert status == 400
+    assert json.loads(body)["error"] == "row 1: number_customer_service_calls is 'lots', " \
+                                        "not a number"
+    assert app.handle("POST", "/invocations", "text/plain", None, b"x")[0] == 415

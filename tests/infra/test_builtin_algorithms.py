@@ -1,0 +1,117 @@
+"""Linear Learner, K-Means and PCA as the training algorithm: their image URIs from the SageMaker
+SDK per region, their channels and CSV flavour in the training request, the manifest's and the
+stage's hyperparameters checked against what each requires, their own metrics as tuning
+objectives (with the documented direction)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from config import ConfigError, TrainingConfig, TuningConfig, UseCaseConfig
+from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.runtime_image import builtin_image_uri
+from runtime_scripts.common import builtin_algorithms
+from runtime_scripts.common.manifest import (
+    BuiltinAlgorithm,
+    Image,
+    ManifestError,
+    Resampling,
+    load_manifest,
+)
+
+CHURN = load_manifest("churn")
+
+
+def with_builtin(framework: str, problem_type: str, objective: str = "",
+                 **hyperparameters: str):
+    """Churn's manifest, its problem type and built-in algorithm replaced."""
+    return dataclasses.replace(
+        CHURN, problem_type=problem_type, hyperparameters={},
+        cross_validation=Resampling(allowed=False, refusal="folds are tabular"),
+        image=Image(dockerfile=CHURN.image.dockerfile, builtin_training=BuiltinAlgorithm(
+            framework=framework, version="1", hyperparameters=hyperparameters,
+            objective_metric=objective)))
+
+
+@pytest.mark.parametrize("framework", ["linear-learner", "kmeans", "pca"])
+def test_the_image_uri_is_the_sdks_for_the_region(framework):
+    spec = builtin_algorithms.algorithm(framework)
+    ireland, virginia = (builtin_image_uri(framework, region, "1")
+                         for region in ("eu-west-1", "us-east-1"))
+    assert ireland.endswith(f".dkr.ecr.eu-west-1.amazonaws.com/{spec.repository}:1")
+    assert virginia.endswith(f".dkr.ecr.us-east-1.amazonaws.com/{spec.repository}:1")
+    assert ireland.split(".")[0] != virginia.split(".")[0]  # each region's own account
+
+
+def settings(framework: str) -> jobs.JobSettings:
+    return jobs.JobSettings(role_arn="arn:aws:iam::1:role/r", image_uri="ours",
+                            training_image_uri=builtin_image_uri(framework, "eu-west-1", "1"),
+                            builtin_training=True, kms_key_id="k", git_commit="c",
+                            use_case="churn", builtin_algorithm=framework)
+
+
+def test_kmeans_gets_train_and_test_channels_of_unlabelled_csv():
+    channels = jobs.training_channels(settings("kmeans"))
+    # K-Means takes no validation channel: the validation split is its `test`, where it
+    # computes test:msd; the platform's test split stays for the evaluation job.
+    assert [(c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri.$"], c["ContentType"])
+            for c in channels] == [("train", "$.run.s3.train", "text/csv;label_size=0"),
+                                   ("test", "$.run.s3.validation", "text/csv;label_size=0")]
+    request = jobs.training_job(settings("kmeans"))
+    assert "MetricDefinitions" not in request["AlgorithmSpecification"]
+    assert "Environment" not in request
+
+
+def test_linear_learner_gets_labelled_csv_on_train_and_validation():
+    assert [(c["ChannelName"], c["ContentType"])
+            for c in jobs.training_channels(settings("linear-learner"))] == [
+        ("train", "text/csv"), ("validation", "text/csv")]
+
+
+def test_the_manifest_must_give_what_the_algorithm_requires():
+    with pytest.raises(ManifestError, match="kmeans requires the hyperparameters k"):
+        with_builtin("kmeans", "clustering", feature_dim="4").validate()
+    with pytest.raises(ManifestError, match="set predictor_type=binary_classifier"):
+        with_builtin("linear-learner", "binary_classification",
+                     predictor_type="regressor").validate()
+    with pytest.raises(ManifestError, match="kmeans trains clustering models, not regression"):
+        with_builtin("kmeans", "regression", feature_dim="4", k="3").validate()
+    with pytest.raises(ManifestError, match="'validation:auc' is not a metric kmeans reports"):
+        with_builtin("kmeans", "clustering", "validation:auc", feature_dim="4",
+                     k="3").validate()
+    with pytest.raises(ManifestError, match="'svm' is not a built-in algorithm"):
+        with_builtin("svm", "clustering").validate()
+
+
+def test_the_stages_hyperparameters_are_checked_against_the_algorithm():
+    manifest = with_builtin("kmeans", "clustering", "test:msd", feature_dim="4", k="3")
+    manifest.validate()
+    TrainingConfig(algorithm="builtin", hyperparameters={"k": "5"}).validate_for("t", manifest)
+    with pytest.raises(ConfigError, match="k must be a positive integer, got '0'"):
+        TrainingConfig(algorithm="builtin", hyperparameters={"k": "0"}).validate_for(
+            "t", manifest)
+    multiclass = with_builtin("linear-learner", "multiclass_classification",
+                              predictor_type="multiclass_classifier", num_classes="3")
+    multiclass.validate()
+    with pytest.raises(ConfigError, match="set predictor_type=multiclass_classifier"):
+        TrainingConfig(algorithm="builtin", hyperparameters={
+            "predictor_type": "binary_classifier"}).validate_for("t", multiclass)
+
+
+def test_tuning_objectives_are_the_algorithms_documented_metrics(monkeypatch):
+    manifest = with_builtin("kmeans", "clustering", "test:msd", feature_dim="4", k="3")
+    TuningConfig(objective_metric="test:ssd").validate_for("u", manifest, builtin=True)
+    with pytest.raises(ConfigError, match="'validation:msd' is not a metric"):
+        TuningConfig(objective_metric="validation:msd").validate_for("u", manifest,
+                                                                      builtin=True)
+    pca = with_builtin("pca", "dimensionality_reduction", feature_dim="4", num_components="2",
+                       mini_batch_size="100")
+    with pytest.raises(ConfigError, match="reports no metric a tuning job could optimise"):
+        TuningConfig(enabled=True).validate_for("u", pca, builtin=True)
+    # The objective's direction is the algorithm's (minimise squared distances), not the
+    # manifest's own (churn maximises AUC).
+    monkeypatch.setattr(UseCaseConfig, "manifest", property(lambda self: manifest))
+    use_case = UseCaseConfig(name="churn", training=TrainingConfig(algorithm="builtin"))
+    assert use_case.objective == ("test:msd", "Minimize")

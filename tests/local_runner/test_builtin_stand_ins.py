@@ -1,0 +1,195 @@
+"""A training job in SageMaker's Linear Learner, K-Means or PCA image runs locally as the
+labelled scikit-learn emulation: the algorithm's channels and content types in, its documented
+metric names in FinalMetricDataList, `model_algo-1` (MXNet NDArray format) in model.tar.gz."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+from moto import mock_aws
+
+from local_runner.executors import LocalProgram, training
+from local_runner.local_sagemaker import LocalSageMaker
+from local_runner.stand_ins import EMULATED, builtin_training, emulated_jobs
+from runtime_scripts import contract
+from runtime_scripts.common import builtin_algorithms, mxnet_ndarray
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = LocalProgram(bin_dir=ROOT / "runtime_scripts" / "bin")
+BUCKET = "builtin-stand-ins"
+REGISTRY = "438346466558.dkr.ecr.eu-west-1.amazonaws.com"  # the SDK's for eu-west-1
+CENTRES = np.array([[0.0, 0.0, 0.0], [10.0, 10.0, 0.0], [0.0, 10.0, 10.0]])
+
+
+def _csv(rows: np.ndarray) -> bytes:
+    return "\n".join(",".join(f"{v:.6g}" for v in row) for row in rows).encode() + b"\n"
+
+
+@pytest.fixture(scope="module")
+def s3():
+    rng = np.random.default_rng(7)
+    blobs = np.vstack([c + rng.normal(scale=0.5, size=(60, 3)) for c in CENTRES])
+    rng.shuffle(blobs)
+    with mock_aws():
+        client = boto3.client("s3", region_name="eu-west-1")
+        client.create_bucket(Bucket=BUCKET,
+                             CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        for split, rows in (("train", blobs[:120]), ("validation", blobs[120:])):
+            client.put_object(Bucket=BUCKET, Key=f"blobs/{split}/data.csv", Body=_csv(rows))
+        yield client
+
+
+def request(name: str, framework: str, data: str, **hyperparameters: str) -> dict:
+    """What the training pipeline sends for a built-in (ml_constructs/sagemaker_jobs.py): the
+    algorithm's channels and content type, no MetricDefinitions, no Environment."""
+    spec = builtin_algorithms.algorithm(framework)
+    return {
+        "TrainingJobName": name, "HyperParameters": hyperparameters,
+        "AlgorithmSpecification": {"TrainingImage": f"{REGISTRY}/{spec.repository}:1",
+                                   "TrainingInputMode": "File"},
+        "InputDataConfig": [
+            {"ChannelName": channel, "ContentType": spec.content_type,
+             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                             "S3Uri": f"s3://{BUCKET}/{data}/{split}/"}}}
+            for channel, split in spec.channels.items()],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models/"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                           "VolumeSizeInGB": 5},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 120},
+    }
+
+
+def model_arrays(s3, described: dict, tmp_path: Path):
+    uri = described["ModelArtifacts"]["S3ModelArtifacts"]
+    body = s3.get_object(Bucket=BUCKET, Key=uri.split(f"{BUCKET}/", 1)[1])["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+        assert tar.getnames() == ["model_algo-1"]
+        tar.extractall(tmp_path, filter="data")
+    return mxnet_ndarray.load(tmp_path / "model_algo-1")
+
+
+def metrics(described: dict) -> dict[str, float]:
+    return {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]}
+
+
+@pytest.fixture(scope="module")
+def sagemaker(s3, tmp_path_factory):
+    return LocalSageMaker(s3=s3, program=PROGRAM, workdir=tmp_path_factory.mktemp("builtins"))
+
+
+def test_kmeans_finds_the_clusters_and_reports_test_msd(s3, sagemaker, tmp_path):
+    described = sagemaker.call("createTrainingJob", request(
+        "km", "kmeans", "blobs", k="3", feature_dim="3", eval_metrics='["msd", "ssd"]'))
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    (centroids,) = model_arrays(s3, described, tmp_path)
+    assert centroids.shape == (3, 3) and centroids.dtype == np.float32
+    nearest = np.min(np.linalg.norm(CENTRES[:, None] - centroids[None], axis=-1), axis=1)
+    assert nearest.max() < 0.5  # each true centre has a centroid next to it
+    found = metrics(described)
+    assert set(found) == {"test:msd", "test:ssd"} and 0.3 < found["test:msd"] < 1.2
+    assert found["test:ssd"] == pytest.approx(found["test:msd"] * 60, rel=1e-4)
+    label = emulated_jobs({}, sagemaker.state.jobs["training-job"])["km"]
+    assert label.startswith(EMULATED) and "kmeans" in label and "KMeans" in label
+
+
+def container_root(tmp_path: Path, framework: str, channels: dict[str, np.ndarray],
+                   **hyperparameters: str) -> Path:
+    """What the training executor stages (executors/training.py), for an in-process run: the
+    subprocess path is the K-Means job's above."""
+    spec = builtin_algorithms.algorithm(framework)
+    config = tmp_path / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+    (config / "inputdataconfig.json").write_text(json.dumps(
+        {name: {"ContentType": spec.content_type} for name in channels}))
+    for name, rows in channels.items():
+        folder = tmp_path / "input" / "data" / name
+        folder.mkdir(parents=True)
+        (folder / "data.csv").write_bytes(_csv(rows))
+    return tmp_path
+
+
+def test_pca_saves_mean_v_and_s(tmp_path):
+    rows = np.random.default_rng(3).normal(size=(80, 3)) * [5.0, 1.0, 0.1]
+    root = container_root(tmp_path, "pca", {"train": rows, "test": rows[:20]},
+                          feature_dim="3", num_components="2", mini_batch_size="50")
+    assert "scikit-learn's PCA" in builtin_training.run("pca", root)
+    arrays = mxnet_ndarray.load(root / "model" / "model_algo-1")
+    assert {k: v.shape for k, v in arrays.items()} == {"mean": (1, 3), "v": (3, 2), "s": (2,)}
+    assert abs(arrays["v"][0, 0]) > 0.99  # the first component is the widest feature's axis
+
+
+@pytest.mark.parametrize(("predictor", "metric"), [
+    ("binary_classifier", "validation:binary_classification_accuracy"),
+    ("regressor", "validation:mse"),
+])
+def test_linear_learner_scores_its_validation_channel(tmp_path, capsys, predictor, metric):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(240, 3)) * [1.0, 4.0, 0.5] + [0.0, 2.0, -1.0]
+    weights = np.array([1.5, -2.0, 0.5])
+    y = x @ weights + 3.0 if predictor == "regressor" else (x @ weights + 3.0 > 0).astype(float)
+    rows = np.column_stack([y, x])
+    root = container_root(tmp_path, "linear-learner",
+                          {"train": rows[:180], "validation": rows[180:]},
+                          predictor_type=predictor)
+    builtin_training.run("linear-learner", root)
+    logged = capsys.readouterr().out
+    found = training.final_metrics(
+        [{"Name": m, "Regex": contract.metric_regex(m)} for m in
+         builtin_algorithms.algorithm("linear-learner").objective_metrics(
+             "regression" if predictor == "regressor" else "binary_classification")], logged)
+    assert "validation:objective_loss" in found
+    assert found[metric] <= 1e-3 if predictor == "regressor" else found[metric] >= 0.9
+    arrays = mxnet_ndarray.load(root / "model" / "model_algo-1")
+    assert arrays["fc0_weight"].shape == (3, 1) and arrays["fc0_bias"].shape == (1,)
+    if predictor == "regressor":  # in feature space: the standardisation is folded in
+        assert arrays["fc0_weight"].ravel() == pytest.approx(weights, abs=0.01)
+        assert arrays["fc0_bias"][0] == pytest.approx(3.0, abs=0.01)
+
+
+def test_a_missing_required_hyperparameter_fails_as_the_algorithm_would(sagemaker):
+    described = sagemaker.call("createTrainingJob",
+                               request("km-no-k", "kmeans", "blobs", feature_dim="3"))
+    assert described["TrainingJobStatus"] == "Failed"
+    assert "missing required hyperparameters: k" in described["FailureReason"]
+
+
+def test_a_feature_dim_that_is_not_the_datas_width_fails(sagemaker):
+    described = sagemaker.call("createTrainingJob",
+                               request("km-dim", "kmeans", "blobs", feature_dim="4", k="3"))
+    assert described["TrainingJobStatus"] == "Failed"
+    assert "feature_dim=4 but the data has 3 features" in described["FailureReason"]
+
+
+def test_the_ndarray_format_round_trips_lists_and_named_arrays(tmp_path):
+    named = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(4)}
+    mxnet_ndarray.save(tmp_path / "named", named)
+    loaded = mxnet_ndarray.load(tmp_path / "named")
+    assert list(loaded) == ["a", "b"] and np.array_equal(loaded["a"], named["a"])
+    (tmp_path / "bad").write_bytes(b"\x00" * 24)
+    with pytest.raises(mxnet_ndarray.NDArrayFormatError, match="not an MXNet NDArray file"):
+        mxnet_ndarray.load(tmp_path / "bad")
+
+
+def test_xgboost_saves_the_booster_the_package_job_repacks(tmp_path, capsys):
+    from runtime_scripts.common.tabular.package import load_builtin_booster
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(200, 3))
+    rows = np.column_stack([(x[:, 0] - x[:, 1] > 0).astype(float), x])
+    root = container_root(tmp_path, "xgboost", {"train": rows[:150], "validation": rows[150:]},
+                          objective="binary:logistic", eval_metric="auc", num_round="30",
+                          early_stopping_rounds="5", max_depth="3")
+    assert "xgboost.train" in builtin_training.run("xgboost", root)
+    found = training.final_metrics([{"Name": "validation:auc",
+                                     "Regex": contract.metric_regex("validation:auc")}],
+                                   capsys.readouterr().out)
+    assert found["validation:auc"] > 0.9
+    booster = load_builtin_booster(root / "model" / "xgboost-model")
+    assert booster.num_features() == 3 and booster.attr("best_iteration") is not None
