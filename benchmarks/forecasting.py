@@ -68,6 +68,9 @@ def main() -> int:
     print(f"wall time, fits and forecasts over all windows: gbm {result.seconds['gbm']:.1f} s, "
           f"prophet {result.seconds['prophet']:.1f} s, ets {result.seconds['ets']:.1f} s, "
           f"seasonal naive {result.seconds['seasonal_naive']:.1f} s")
+    # Wall times mean little on a shared machine without its load beside them.
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()[0]:.1f}, "
+          f"{os.getloadavg()[1]:.1f}, {os.getloadavg()[2]:.1f} on {os.cpu_count()} CPUs")
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"table": frame.to_dict(orient="index"), "goals": goals,

@@ -57,6 +57,12 @@ class TrainingConfig(JobResources):
             report(f"{key}.own_algorithm", "declares the use case's own image as an algorithm "
                    "resource: not with algorithm 'builtin' or another algorithm_name",
                    "false, or algorithm 'script' without algorithm_name")
+        family = manifest.image.instance_family
+        problem = contract.instance_family_problem(family, self.instance_type, manifest.name)
+        if problem:
+            # Here, not by SageMaker: a CPU instance would start and bill, then the training
+            # script would fail (or crawl) without CUDA.
+            report(f"{key}.instance_type", problem, contract.INSTANCE_FAMILY_EXAMPLES[family])
         builtin = manifest.image.builtin_training
         if self.algorithm == "builtin" and builtin is None:
             report(f"{key}.algorithm", f"use case {manifest.name!r} names no built-in "

@@ -95,6 +95,10 @@ INTEGRATIONS: dict[str, ApiErrors] = {
          "ApplicationAutoScaling.InternalServiceException"),
         "ApplicationAutoScaling.ApplicationAutoScalingException"),
     "aws-sdk:sfn": ApiErrors((), "Sfn.SfnException"),
+    # PutMetricData's modeled server error, InternalServiceFault (500), as the SDK names it;
+    # throttling is not modeled: the generic name.
+    "aws-sdk:cloudwatch": ApiErrors(("CloudWatch.InternalServiceFaultException",),
+                                    "CloudWatch.CloudWatchException"),
 }
 
 # Causes of a generic name that are transient. SDK 1.x messages carry the code

@@ -1,6 +1,8 @@
 """The batch inference pipeline: a model package (given, or the group's latest Approved one) ->
 model -> batch transform over the input data -> (when labels are known for the batch) the
-predictions scored against them -> notification. Optionally on a schedule."""
+predictions scored against them, and, for a use case with an accuracy monitor, the score
+published for its alarm (accuracy_metric.py) -> notification. Optionally on a schedule; a use
+case with a prediction table writes into its partition of the day (prediction_table.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ml_constructs import accuracy_metric
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.model_package_choice import choose_model_package, list_packages_arn
@@ -26,6 +29,7 @@ from ml_constructs.pipeline_states import (
     sagemaker_job_state,
 )
 from runtime_scripts import contract
+from runtime_scripts.common.manifest import UseCaseManifest
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class BatchPipelineProps:
     runs_prefix: str  # the artifacts bucket's folder of this use case's executions
     defaults: dict
     platform: dict
+    # Its use case's manifest: with an accuracy_monitor, a run given labels publishes it.
+    manifest: UseCaseManifest | None = None
 
 
 class BatchPipeline(Construct):
@@ -53,6 +59,8 @@ class BatchPipeline(Construct):
                                            create_model))
         create_model.next(self._transform())
         self.state_machine = frame.finish(validate, **finish_kwargs)
+        if self._publishes_accuracy:
+            self.state_machine.add_to_role_policy(accuracy_metric.publish_statement())
         grant_sagemaker_jobs(self, self.state_machine.role, [TRANSFORM, PROCESSING],
                              name_prefix=props.name_prefix, execution_role=props.execution_role)
         stack = cdk.Stack.of(self)
@@ -61,7 +69,8 @@ class BatchPipeline(Construct):
             "Reads the versions of its own model package group; ListModelPackages is authorized "
             "on model packages only (no group ARN applies), the request filters to the group; "
             "creates models named after the stage prefix; reads evaluation.json under the "
-            "per-execution batch/ prefix of its use case.",
+            "per-execution batch/ prefix of its use case; PutMetricData authorizes no "
+            "resource, limited to the accuracy namespace by condition.",
             wildcard_findings(resources=(
                 in_finding(self, list_packages_arn(self)),
                 in_finding(self, stack.format_arn(
@@ -71,8 +80,14 @@ class BatchPipeline(Construct):
                     f"{props.runs_prefix}*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="model",
                                                   resource_name=f"{props.name_prefix}-*")),
+                *(("*",) if self._publishes_accuracy else ()),
             )),
         )
+
+    @property
+    def _publishes_accuracy(self) -> bool:
+        manifest = self.props.manifest
+        return manifest is not None and manifest.accuracy_monitor is not None
 
     def _create_model(self) -> sfn.IChainable:
         return self.props.frame.protect(create_model_state(
@@ -137,7 +152,10 @@ class BatchPipeline(Construct):
             result_path="$.jobs.evaluation",
             comment="Score the predictions against the labels known for the batch",
         ), kind="evaluation")
-        describe.next(evaluate).next(frame.protect(
-            read_evaluation_state(self, props.artifacts_bucket,
-                                  f"{props.runs_prefix}*"))).next(then)
+        read = describe.next(evaluate).next(frame.protect(
+            read_evaluation_state(self, props.artifacts_bucket, f"{props.runs_prefix}*")))
+        if self._publishes_accuracy:
+            read = read.next(frame.protect(accuracy_metric.publish_state(
+                self, props.manifest, props.model_package_group_name)))
+        read.next(then)
         return describe

@@ -1,6 +1,7 @@
 """The cross-validation pipeline: Validate input -> data profile check -> split job -> a
 distributed Map over the folds, each running the use case's own preprocessing, training and
-evaluation -> aggregate job -> gate on the mean and spread -> notification
+evaluation -> aggregate job -> gate on the mean and spread -> with `final_model`, the model of
+all the data registered (final_model.py) -> notification
 (`<prefix>-<use case>-cross-validation`; README "Cross-validation")."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -19,6 +21,7 @@ from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
+from ml_constructs.final_model import FinalModelProps, FinalModelStates
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     ERROR_PATH,
@@ -31,6 +34,7 @@ from ml_constructs.pipeline_states import (
 )
 from ml_constructs.training_pipeline import MODEL_SELECTOR
 from runtime_scripts import contract
+from runtime_scripts.common.manifest import Serving
 
 FOLD = "Fold"  # the Map's label and the prefix of its iteration's states
 
@@ -46,6 +50,8 @@ class CrossValidationPipelineProps:
     runs_prefix: str  # the artifacts bucket's folder of this use case's executions
     profiles_prefix: str  # the artifacts bucket's folder of this use case's data profiles
     map_results_prefix: str  # where the Map writes its results
+    model_package_group_name: str  # where `final_model` registers
+    serving: Serving  # what the final model takes and answers (the manifest's)
     defaults: dict
     platform: dict
 
@@ -78,12 +84,16 @@ class CrossValidationPipeline(Construct):
         frame.acknowledge_policy(
             self.state_machine,
             "Reads its use case's data profiles (one per data location, named by a hash of it) "
-            "and each execution's cv_evaluation.json under its runs/ prefix.",
+            "and each execution's cv_evaluation.json under its runs/ prefix; registers the "
+            "final model's versions in its own model package group (SageMaker numbers them).",
             wildcard_findings(resources=(
                 in_finding(self, props.artifacts_bucket.arn_for_objects(
                     f"{props.profiles_prefix}*")),
                 in_finding(self, props.artifacts_bucket.arn_for_objects(
                     f"{props.runs_prefix}*/cross-validation/{contract.CV_EVALUATION_FILE}")),
+                in_finding(self, cdk.Stack.of(self).format_arn(
+                    service="sagemaker", resource="model-package",
+                    resource_name=f"{props.model_package_group_name}/*")),
             )),
         )
 
@@ -161,16 +171,7 @@ class CrossValidationPipeline(Construct):
         item = ItemFrame(self, "FoldFrame", label=FOLD, index_path="$.run.fold",
                          job_retries=props.frame.job_retries)
         preprocess = item.protect_job(sagemaker_job_state(
-            self, f"{FOLD}: preprocess", PROCESSING,
-            jobs.preprocessing_job(self.settings, data_path="$.run.s3.preprocessing_input",
-                                   inputs=[jobs.processing_input(contract.PROCESSING_INPUT_RAW,
-                                                                 "$.run.s3.preprocessing_input"),
-                                           jobs.processing_input(
-                                               contract.PROCESSING_INPUT_HOLDOUT,
-                                               "$.run.s3.holdout"),
-                                           jobs.processing_input(
-                                               contract.PROCESSING_INPUT_CONFIG,
-                                               "$.run.s3.dataset_spec")]),
+            self, f"{FOLD}: preprocess", PROCESSING, self._preprocessing(),
             result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.preprocessing",
             comment="The use case's preprocessing: the fold's held-out rows are its test split",
         ), kind="preprocessing")
@@ -210,6 +211,17 @@ class CrossValidationPipeline(Construct):
                           result_path="$.fan_out",
                           comment="Each fold a child execution: the use case's own "
                                   "preprocessing, training and evaluation"))
+
+    def _preprocessing(self) -> dict:
+        """The use case's preprocessing with a holdout (a fold's, or the final model's: the
+        data itself): its rows are the test split, the rest train and validation."""
+        return jobs.preprocessing_job(
+            self.settings, data_path="$.run.s3.preprocessing_input",
+            inputs=[jobs.processing_input(contract.PROCESSING_INPUT_RAW,
+                                          "$.run.s3.preprocessing_input"),
+                    jobs.processing_input(contract.PROCESSING_INPUT_HOLDOUT, "$.run.s3.holdout"),
+                    jobs.processing_input(contract.PROCESSING_INPUT_CONFIG,
+                                          "$.run.s3.dataset_spec")])
 
     def _aggregate(self) -> sfn.CustomState:
         return self.props.frame.protect_job(sagemaker_job_state(
@@ -251,6 +263,15 @@ class CrossValidationPipeline(Construct):
             "status": "PASSED", "metrics": sfn.JsonPath.object_at(
                 "$.evaluation.document.metrics_mean"), "report": report})
         passed.next(sfn.Succeed(self, "Cross-validation passed"))
+        final = FinalModelStates(self, "FinalModel", props=FinalModelProps(
+            frame=frame, job_settings=self.settings, preprocessing=self._preprocessing(),
+            model_package_group_name=self.props.model_package_group_name,
+            serving=self.props.serving))
+        train_final = (sfn.Choice(self, "Train final model?",
+                                  comment="final_model: train on all the data and register it")
+                       .when(sfn.Condition.boolean_equals("$.cross_validation.final_model",
+                                                          True), final.entry)
+                       .otherwise(passed))
         rejected = frame.notify("Notify rejection", f"{frame.state_machine_name}: rejected", {
             "status": "REJECTED",
             "reason": sfn.JsonPath.format("Gate failed: {}",
@@ -259,5 +280,5 @@ class CrossValidationPipeline(Construct):
         rejected.next(sfn.Succeed(self, "Cross-validation rejected"))
         return (sfn.Choice(self, "Gate on mean and spread",
                            comment="Pass when every condition on the folds' statistics held")
-                .when(sfn.Condition.boolean_equals(f"{verdict}.passed", True), passed)
+                .when(sfn.Condition.boolean_equals(f"{verdict}.passed", True), train_final)
                 .otherwise(rejected))

@@ -13,7 +13,9 @@ from config import JobResources, StageConfig, UseCaseConfig
 from config.training import objective_metrics
 from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
+from runtime_scripts import contract
 from runtime_scripts.common.manifest import Resampling
+from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
 
 
 def _resources(resources: JobResources) -> dict:
@@ -61,20 +63,29 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
     }
 
 
-def batch_content_types(use_case: UseCaseConfig) -> list[str]:
-    """What a batch transform may send: the transform job asks for its input's own type back
-    (Accept), so a type the use case's model both takes and answers."""
+def batch_content_type(use_case: UseCaseConfig) -> str:
+    """The type a batch sends by default: the first the use case's model both takes and answers
+    (a prediction table's CSV first: the table reads CSV answers), else the first it takes."""
     serving = use_case.manifest.serving
-    return [t for t in serving.content_types if t in serving.accept_types]
+    both = [t for t in serving.content_types if t in serving.accept_types]
+    if use_case.manifest.batch_predictions is not None:
+        both.sort(key=lambda t: t != PREDICTION_TABLE_TYPE)
+    return both[0] if both else serving.content_types[0]
 
 
 def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
+    """By default a batch sends `batch_content_type` (accept null: that type back when the model
+    answers it, runtime_scripts/pipeline_input/batch.py); whole objects (images) unsplit, one
+    per request."""
     batch = use_case.batch_inference
     names = UseCaseNames(config.resource_prefix, use_case.name)
+    content_type = batch_content_type(use_case)
+    whole = contract.is_whole_object_type(content_type)
     return {
         "data": {
             "input_s3_uri": _s3(raw_bucket, names.batch_input_prefix),
-            "content_type": batch_content_types(use_case)[0], "split_type": "Line",
+            "s3_data_type": "S3Prefix", "content_type": content_type, "accept": None,
+            "split_type": "None" if whole else "Line",
             "join_source": "None", "input_filter": "$", "output_filter": "$",
             "output_s3_uri": None, "labels_s3_uri": None,
         },
@@ -84,7 +95,7 @@ def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: 
                       "instance_count": batch.instance_count,
                       "max_payload_mb": batch.max_payload_mb,
                       "max_concurrent_transforms": 0,  # 0: SageMaker asks /execution-parameters
-                      "batch_strategy": "MultiRecord",
+                      "batch_strategy": "SingleRecord" if whole else "MultiRecord",
                       "invocations_timeout_seconds": 600},
     }
 
@@ -115,10 +126,16 @@ def training_section_platform(use_case: UseCaseConfig) -> dict:
     (`algorithm_specification`, sagemaker_jobs.image_algorithm_specification)."""
     return {"channels": {c.name: c.allowed for c in use_case.manifest.channels},
             "own_algorithm": None}
+def training_instance_family(use_case: UseCaseConfig) -> dict:
+    """What the training instances need (the stage config's rule for training.instance_type)."""
+    return {"training_instance_family": use_case.manifest.image.instance_family}
 
 
 def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
-                      artifacts_bucket: str) -> dict:
+                      artifacts_bucket: str,
+                      script_mode_hyperparameters: dict[str, str] | None = None) -> dict:
+    """`script_mode_hyperparameters`: what AWS's framework image needs to run our code
+    (ml_constructs/runtime_image.py), added to every training job's hyperparameters."""
     manifest = use_case.manifest
     return {
         **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
@@ -131,6 +148,8 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
         # MetricDefinitions (the manifest's training_metrics), or the built-in algorithm's.
         "objective_metrics": objective_metrics(manifest, builtin=use_case.builtin_training),
         "pinned_hyperparameters": pinned_hyperparameters(use_case),
+        **training_instance_family(use_case),
+        "script_mode_hyperparameters": dict(script_mode_hyperparameters or {}),
         "data_wrangler_flows": _s3(artifacts_bucket, flows_prefix(use_case.name)),
         "dataset_spec_columns": dataset_spec_columns(use_case),
     }
@@ -138,8 +157,15 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
 
 def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
                    artifacts_bucket: str) -> dict:
+    serving = use_case.manifest.serving
+    table = use_case.manifest.batch_predictions
+    names = UseCaseNames(config.resource_prefix, use_case.name)
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
-            "content_types": batch_content_types(use_case)}
+            "content_types": list(serving.content_types),
+            "accept_types": list(serving.accept_types),
+            "predictions_s3_uri": _s3(artifacts_bucket, names.predictions_prefix) if table
+            else None,
+            "predictions_partition": table.partition if table else None}
 
 
 # Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,
@@ -170,8 +196,13 @@ def cross_validation_defaults(config: StageConfig, use_case: UseCaseConfig, *,
         "training": training["training"],
         "cross_validation": {"folds": CV_FOLDS, "seed": CV_SEED, "group_column": None,
                              "max_concurrency": CV_MAX_CONCURRENCY,
-                             "tolerated_failure_percentage": CV_TOLERATED_FAILURE_PERCENTAGE},
+                             "tolerated_failure_percentage": CV_TOLERATED_FAILURE_PERCENTAGE,
+                             "final_model": False},
         "quality_gate": {"conditions": cross_validation_gate(use_case)},
+        "registry": {**training["registry"],
+                     "description": f"{use_case.manifest.description}: model trained on all "
+                                    f"the data by {config.resource_prefix} after "
+                                    "cross-validation"},
     }
 
 
@@ -191,7 +222,8 @@ def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,
             "gate_metrics": training["gate_metrics"],
             "gate_requires_one_of": training["gate_requires_one_of"],
             "refusal": resampling.refusal or None,
-            "dataset_columns": dataset_columns(use_case)}
+            "dataset_columns": dataset_columns(use_case),
+            **training_instance_family(use_case)}
 
 
 # A backtest's fan-out: windows two at a time by default, none may fail (each window is one
@@ -230,6 +262,7 @@ def backtest_platform(config: StageConfig, use_case: UseCaseConfig, *,
         "gate_requires_one_of": training["gate_requires_one_of"],
         "refusal": manifest.backtest.refusal or None,
         "dataset_columns": dataset_columns(use_case),
+        **training_instance_family(use_case),
         "backtest_setup": {"baseline": manifest.backtest_setup.baseline,
                            "time": spec.get("time")},
     }

@@ -141,6 +141,11 @@ class UseCaseNames:
         return bounded(self.use_case.replace("-", "_"), GLUE_TABLE_NAME_MAX)
 
     @property
+    def predictions_table(self) -> str:
+        """The catalog table of its batch predictions (manifest `batch_predictions`)."""
+        return bounded(f"{self.glue_table}_predictions", GLUE_TABLE_NAME_MAX)
+
+    @property
     def batch_schedule(self) -> str:
         return bounded(f"{self.prefix}-{self.use_case}-{BATCH_INFERENCE}", SCHEDULE_NAME_MAX)
 
@@ -153,6 +158,11 @@ class UseCaseNames:
     @property
     def batch_runs_prefix(self) -> str:
         return f"batch/{self.use_case}/"
+
+    @property
+    def predictions_prefix(self) -> str:
+        """The artifacts bucket's folder of its prediction table, one folder per partition."""
+        return f"predictions/{self.use_case}/"
 
     @property
     def data_profiles_prefix(self) -> str:

@@ -1,6 +1,7 @@
-"""Drift-triggered retraining, rate-limited: an EventBridge rule on the drift (and model quality)
-alarms entering ALARM starts a small "retraining gate" state machine, which starts the training
-pipeline on the latest data unless a retraining started less than `min_hours` ago.
+"""Drift-triggered retraining, rate-limited: an EventBridge rule on the drift (and model quality,
+and batch accuracy) alarms entering ALARM starts a small "retraining gate" state machine, which
+starts the training pipeline on the latest data unless a retraining started less than
+`min_hours` ago.
 
 The rate limit is a lock the gate holds by waiting: a gate that starts the training pipeline then
 waits `min_hours` before it ends. Any gate execution that finds an older gate execution still
@@ -120,7 +121,7 @@ class RetrainingGate(Construct):
         alarms = self.props.alarms
         rule = events.Rule(
             self, "OnAlarm",
-            description="Drift or model quality alarm -> retraining gate",
+            description="Drift, model quality or accuracy alarm -> retraining gate",
             event_pattern=events.EventPattern(
                 source=["aws.cloudwatch"], detail_type=["CloudWatch Alarm State Change"],
                 resources=[a.alarm_arn for a in alarms],

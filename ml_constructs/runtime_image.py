@@ -1,7 +1,9 @@
 """The container images a use case's jobs run: its own image (built from its folder's Dockerfile),
 always used for processing, evaluation, packaging, serving and batch transform; and for training
-and tuning either that same image (script mode) or the SageMaker built-in algorithm its manifest
-names (`training.algorithm = "builtin"`), whose model the training pipeline then repacks."""
+and tuning either that same image (script mode), AWS's framework image its manifest chooses
+(`image.training_image = "framework"`: the same code, from an archive, in script mode), or the
+SageMaker built-in algorithm it names (`training.algorithm = "builtin"`), whose model the
+training pipeline then repacks."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from pathlib import Path
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from config import UseCaseConfig
+from ml_constructs.framework_code import ENTRY_POINT, build_archive
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.sagemaker_jobs import JobSettings
-from runtime_scripts.common.manifest import USE_CASE_ENV
+from runtime_scripts.common.manifest import USE_CASE_ENV, FrameworkTraining
 
 RUNTIME_SCRIPTS = Path(__file__).resolve().parent.parent / "runtime_scripts"
 
@@ -28,6 +32,21 @@ def builtin_image_uri(framework: str, region: str, version: str | None = None) -
 
     return image_uris.retrieve(framework, region, version) if version else \
         image_uris.retrieve(framework, region)
+
+
+# An instance type of each family, for the SDK's choice between a framework's CPU and GPU
+# image (image_uris.retrieve reads only the family from it).
+FAMILY_INSTANCE = {"cpu": "ml.m5.xlarge", "gpu": "ml.g5.xlarge"}
+
+
+def framework_image_uri(framework: FrameworkTraining, region: str, family: str) -> str:
+    """AWS's training image of a framework for `region`, resolved offline by the SageMaker SDK
+    (its version, Python and processor tables ship with it)."""
+    from sagemaker.core import image_uris
+
+    return image_uris.retrieve(framework.framework, region, version=framework.version,
+                               py_version=framework.py_version, image_scope="training",
+                               instance_type=FAMILY_INSTANCE[family])
 
 
 def build_context_excludes(folder: str) -> list[str]:
@@ -73,10 +92,33 @@ class RuntimeImage(Construct):
         self.training_image_uri = (
             builtin_image_uri(builtin.framework, region, builtin.version)
             if self.builtin_training and builtin is not None else self.image_uri)
+        # The hyperparameters AWS's framework image needs to find and run our code (none for
+        # our own image, whose `train` entry point knows it).
+        self.script_mode_hyperparameters: dict[str, str] = {}
+        self.code: s3_assets.Asset | None = None
+        framework = manifest.image.framework_training
+        if manifest.image.training_image == "framework" and not self.builtin_training \
+                and framework is not None:
+            self.training_image_uri = framework_image_uri(framework, region,
+                                                          manifest.image.instance_family)
+            self.code = s3_assets.Asset(self, "TrainingCode", path=str(build_archive(folder)))
+            # The SageMaker training toolkit of AWS's images reads these (its params module),
+            # downloads the archive and opens it as a gzipped tar, and runs the program from it
+            # with the other hyperparameters as --name value arguments. The image holds only
+            # what AWS installed: a network-isolated job cannot pip install more, so a use
+            # case's own requirements must already be in that image.
+            self.script_mode_hyperparameters = {
+                "sagemaker_program": ENTRY_POINT,
+                "sagemaker_submit_directory": self.code.s3_object_url,
+                "sagemaker_region": region,
+            }
 
     def grant_pull(self, grantee: iam.IGrantable) -> None:
-        # SageMaker pulls its built-in algorithm images itself: only ours needs a grant.
+        # SageMaker pulls its built-in and framework images itself: only ours needs a grant,
+        # and the framework image's jobs read our code archive.
         self.asset.repository.grant_pull(grantee)
+        if self.code is not None:
+            self.code.grant_read(grantee)
 
     def job_settings(self, *, role: iam.IRole, key: kms.IKey, git_commit: str,
                      network: IsolatedNetwork | None,

@@ -345,7 +345,8 @@ def tuning_job(settings: JobSettings, *, warm_start: bool) -> dict:
 
 # --- batch transform ------------------------------------------------------------------------------
 def transform_job(settings: JobSettings) -> dict:
-    """CreateTransformJob with line split, multi-record batches, KMS and optional input join."""
+    """CreateTransformJob over a prefix or a manifest, split by line (records) or not (whole
+    objects such as images), with KMS and optional input join."""
     return {
         "TransformJobName.$": "$.run.job_names.transform",
         "ModelName.$": "$.run.job_names.model",
@@ -357,7 +358,7 @@ def transform_job(settings: JobSettings) -> dict:
             "InvocationsMaxRetries": 1,
         },
         "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+            "DataSource": {"S3DataSource": {"S3DataType.$": "$.data.s3_data_type",
                                             "S3Uri.$": "$.data.input_s3_uri"}},
             "ContentType.$": "$.data.content_type",
             "SplitType.$": "$.data.split_type",
@@ -365,8 +366,9 @@ def transform_job(settings: JobSettings) -> dict:
         },
         "TransformOutput": {
             "S3OutputPath.$": "$.run.s3.output",
-            "Accept.$": "$.data.content_type",
-            "AssembleWith": "Line",
+            "Accept.$": "$.data.accept",
+            # Line: one output line per record; None: each object's answer as it came.
+            "AssembleWith.$": "$.data.assemble_with",
             "KmsKeyId": settings.kms_key_id,
         },
         "TransformResources": {

@@ -1,7 +1,9 @@
 """CloudWatch alarms on one use case's endpoint: the rollback alarms a blue/green deployment
 watches (5xx errors, p99 model latency), instance health, and what Model Monitor publishes
-(baseline drift; model quality with ground truth). Every alarm notifies the serving topic; the
-drift and model quality alarms also start the use case's retraining gate (retraining.py)."""
+(baseline drift; model quality with ground truth), and the accuracy its batch inference
+publishes once actuals arrive (the manifest's accuracy_monitor). Every alarm notifies the
+serving topic; the drift, model quality and accuracy alarms also start the use case's
+retraining gate (retraining.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from config import MonitoringConfig, RollbackAlarmsConfig
+from ml_constructs import accuracy_metric
 from ml_constructs.model_monitor import ModelQuality
 from ml_constructs.serving_defaults import ServingNames
+from runtime_scripts.common.manifest import UseCaseManifest
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -48,6 +52,9 @@ class ServingAlarmsProps:
     model_quality_schedule: str | None
     model_quality: ModelQuality | None
     drift: bool = True  # the manifest's monitoring.drift
+    # With an accuracy_monitor: the alarm on what its batch inference publishes.
+    manifest: UseCaseManifest | None = None
+    model_package_group: str = ""
 
 
 class ServingAlarms(Construct):
@@ -98,6 +105,9 @@ class ServingAlarms(Construct):
         self.model_quality: cloudwatch.Alarm | None = None
         if props.model_quality_schedule and props.model_quality is not None:
             self._model_quality_alarm(props.model_quality_schedule, props.model_quality)
+        self.accuracy: cloudwatch.Alarm | None = None
+        if props.manifest is not None and props.manifest.accuracy_monitor is not None:
+            self._accuracy_alarm(props.manifest)
 
     @property
     def rollback_alarm_names(self) -> list[str]:
@@ -152,3 +162,15 @@ class ServingAlarms(Construct):
                         "gate)")
         self.retraining_triggers.append(self.model_quality)
 
+
+    def _accuracy_alarm(self, manifest: UseCaseManifest) -> None:
+        """The worst accuracy a day's batch runs with actuals measured (none: not breaching)."""
+        monitor, group = manifest.accuracy_monitor, self.props.model_package_group
+        worse = "below" if manifest.metric(monitor.metric).higher_is_better else "above"
+        self.accuracy = self._alarm(
+            "Accuracy", self.props.names.alarm("accuracy"),
+            accuracy_metric.accuracy_metric(manifest, group),
+            threshold=monitor.threshold, periods=1, comparison=accuracy_metric.worse_than(manifest),
+            description=f"{group}: batch predictions' {monitor.metric} against the actuals "
+                        f"{worse} {monitor.threshold:g} (starts the retraining gate)")
+        self.retraining_triggers.append(self.accuracy)

@@ -15,6 +15,7 @@ from constructs import Construct
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates, flows_prefix
+from ml_constructs.model_registry import register_model_package_state, run_metadata
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     PROCESSING,
@@ -273,49 +274,10 @@ class TrainingPipeline(Construct):
         frame = props.frame
         create = frame.protect(create_model_state(
             self, jobs.model_from_artifacts(settings), name_prefix=props.name_prefix))
-        register = frame.protect(tasks.CallAwsService(
-            self, "Register model package",
-            service="sagemaker", action="createModelPackage",
-            parameters={
-                "ModelPackageGroupName": props.model_package_group_name,
-                "ModelPackageDescription.$": "$.registry.description",
-                "ModelApprovalStatus.$": "$.registry.approval_status",
-                "InferenceSpecification": {
-                    "Containers": [{"Image": settings.image_uri,
-                                    "ModelDataUrl.$": "$.model.artifacts",
-                                    "Environment": settings.environment}],
-                    "SupportedContentTypes": list(props.serving.content_types),
-                    "SupportedResponseMIMETypes": list(props.serving.accept_types),
-                },
-                "ModelMetrics": {"ModelQuality": {"Statistics": {
-                    "ContentType": "application/json",
-                    "S3Uri.$": "States.Format('s3://{}/{}', $.run.s3.evaluation_bucket, "
-                               "$.run.s3.evaluation_key)",
-                }}},
-                "MetadataProperties": {"CommitId": settings.git_commit,
-                                       "GeneratedBy.$": "$$.Execution.Id"},
-                "CustomerMetadataProperties": {
-                    "execution.$": "$.run.execution_name",
-                    # The run's folder (its baseline, evaluation, ...), for the deployment.
-                    "run.$": "$.run.prefix",
-                    "training_job.$": "$.model.training_job_name",
-                    "data.$": "$.run.s3.preprocessing_input",
-                    # The conditions it passed; their values are in the ModelQuality document.
-                    "quality_gate.$": "$.quality_gate.summary",
-                    # Its MLflow runs: named after the training job, tagged ml.execution.
-                    **({"tracking_server": settings.tracking_server_arn}
-                       if settings.tracking_server_arn else {}),
-                },
-            },
-            iam_resources=[cdk.Stack.of(self).format_arn(
-                service="sagemaker", resource="model-package",
-                resource_name=f"{props.model_package_group_name}/*"),
-                cdk.Stack.of(self).format_arn(
-                service="sagemaker", resource="model-package-group",
-                resource_name=props.model_package_group_name)],
-            result_selector={"arn.$": "$.ModelPackageArn"},
-            result_path="$.registered",
-        ))
+        register = frame.protect(register_model_package_state(
+            self, "Register model package", settings=settings, serving=props.serving,
+            group_name=props.model_package_group_name,
+            customer_metadata=run_metadata(settings)))
         notify = frame.notify("Notify success", f"{frame.state_machine_name}: model registered", {
             "status": "REGISTERED",
             "model_package_arn": sfn.JsonPath.string_at("$.registered.arn"),

@@ -48,6 +48,7 @@ from ml_constructs.pipeline_defaults import (
 )
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_triggers import ScheduledStart
+from ml_constructs.prediction_table import PredictionTable, PredictionTableProps
 from ml_constructs.resource_names import (
     BACKTEST,
     BATCH_INFERENCE,
@@ -60,7 +61,8 @@ from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
 
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
-CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)  # K trainings, a few at a time
+# K trainings a few at a time, and with `final_model` one more on all the data.
+CROSS_VALIDATION_TIMEOUT = cdk.Duration.hours(48)
 BATCH_TIMEOUT = cdk.Duration.hours(12)
 # Windows run a few at a time, each a training pipeline of its own.
 BACKTEST_TIMEOUT = cdk.Duration.hours(72)
@@ -131,8 +133,10 @@ class UseCasePipelines(Construct):
             defaults=trains_with(own, training_defaults(
                 config, use_case, raw_bucket=shared.raw_bucket.bucket_name,
                 curated_bucket=shared.curated_bucket.bucket_name)),
-            platform={**training_platform(config, use_case, artifacts_bucket=artifacts),
-                      **image_spec},
+            platform={**training_platform(
+                config, use_case, artifacts_bucket=artifacts,
+                script_mode_hyperparameters=self.image.script_mode_hyperparameters),
+                **image_spec},
             region=config.region,
         ), timeout=TRAINING_TIMEOUT, **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
@@ -144,7 +148,16 @@ class UseCasePipelines(Construct):
             defaults=batch_defaults(config, use_case,
                                     raw_bucket=shared.raw_bucket.bucket_name),
             platform=batch_platform(config, use_case, artifacts_bucket=artifacts),
+            manifest=manifest,
         ), timeout=BATCH_TIMEOUT, **finish)
+        self.prediction_table: PredictionTable | None = None
+        if manifest.batch_predictions is not None:
+            self.prediction_table = PredictionTable(self, "PredictionTable",
+                                                    props=PredictionTableProps(
+                database=shared.glue_catalog.database, table_name=names.predictions_table,
+                bucket=shared.artifacts_bucket, prefix=names.predictions_prefix,
+                columns=manifest.serving.prediction_columns, spec=manifest.batch_predictions,
+                description=f"{use_case.name}: batch predictions, one partition per day"))
         for pipeline in (training, batch):
             pipeline.node.add_dependency(group)
             shared.key.grant_decrypt(pipeline.state_machine)  # reads evaluation.json / packages
@@ -159,12 +172,15 @@ class UseCasePipelines(Construct):
                     name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
                     profiles_prefix=names.data_profiles_prefix,
                     map_results_prefix=names.map_results_prefix,
+                    model_package_group_name=names.model_package_group,
+                    serving=manifest.serving,
                     defaults=trains_with(own, cross_validation_defaults(
                         config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
                     platform={**cross_validation_platform(config, use_case,
                                                           artifacts_bucket=artifacts),
                               **image_spec},
                 ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
+            cross_validation.node.add_dependency(group)  # its final model registers there
             self.cross_validation_state_machine = cross_validation.state_machine
             cdk.CfnOutput(self, "CrossValidationStateMachineArn",
                           value=cross_validation.state_machine.state_machine_arn,

@@ -127,7 +127,8 @@ class UseCaseServing(Construct):
             monitoring=use_case.monitoring, serverless=serverless,
             topic=shared.notifications.topic, data_quality_schedule=schedules.get("DataQuality"),
             model_quality_schedule=schedules.get("ModelQuality"), model_quality=model_quality,
-            drift=manifest.monitoring.drift))
+            drift=manifest.monitoring.drift, manifest=manifest,
+            model_package_group=pipelines.group_name))
 
         self.deployment = self._deployment(shared, use_case, pipelines.group_name, settings,
                                            role, monitorings)

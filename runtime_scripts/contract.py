@@ -203,6 +203,14 @@ CV_EVALUATION_FILE = "cv_evaluation.json"
 CV_REPORT_FILE = "cv_report.html"
 # Statistics a resampling gate condition may bound (`auc:mean>=0.85`, `auc:std<=0.03`).
 RESAMPLING_STATISTICS = ("mean", "std", "min", "max")
+# With `final_model`, the model trained on all the data is registered with the cross-validated
+# statistics as CustomerMetadataProperties: one `cv.<metric>` key per metric, at most this many
+# (the rest of the map's entries are the pipeline's own keys; the full statistics are in the
+# ModelQuality document either way).
+CV_METADATA_PREFIX = "cv."
+CV_METADATA_METRICS_MAX = 40
+# Where the final model's preprocessing and training write, under the execution's run folder.
+CV_FINAL_MODEL_DIR = "final"
 
 # --- Limits --------------------------------------------------------------------------------------
 # Every limit that more than one side applies (the stage config in config/, the input validator
@@ -218,7 +226,40 @@ LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
 ALGORITHM_NAME_MAX = 170
 ALGORITHM_ARN_OR_NAME = re.compile(r"^(arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:"
                                    r"[a-z\-]*\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)$")
+# What a use case's manifest may need its training instances to have (image.instance_family):
+# "cpu" runs anywhere; "gpu" needs an NVIDIA GPU, which SageMaker's P (p3, p4d, p5, p6-b200, ...)
+# and G (g4dn, g5, g6, g6e, ...) families have and no other training family does (Trainium's
+# trn* runs no CUDA). API: TrainingInstanceType's enum (tests/contract check the pattern on it).
+INSTANCE_FAMILY_PATTERNS = {"gpu": re.compile(r"^ml\.[pg]\d[a-z0-9-]*\.")}
+INSTANCE_FAMILY_EXAMPLES = {"gpu": "ml.g4dn.*, ml.g5.*, ml.g6.*, ml.g6e.*, ml.p3.*, ml.p4d.*, "
+                                   "ml.p5.* (a P or G family)"}
+
+
+def instance_family_problem(family: str, instance_type: str, use_case: str) -> str | None:
+    """Why `instance_type` cannot train `use_case`, whose manifest needs `family` instances."""
+    pattern = INSTANCE_FAMILY_PATTERNS.get(family)
+    if pattern is None or pattern.match(instance_type):
+        return None
+    return (f"{instance_type!r} has no {family.upper()}: use case {use_case!r} trains on "
+            f"{family} instances (its manifest's image.instance_family)")
+
+
+# Content types whose object is one record, never lines (images, NumPy arrays): a batch
+# transform of them sends each object whole (SplitType None).
+WHOLE_OBJECT_TYPES = ("image/", "application/x-npy", "application/x-image")
+
+
+def is_whole_object_type(content_type: str) -> bool:
+    return content_type.lower().startswith(WHOLE_OBJECT_TYPES)
+
+
 SAGEMAKER_NAME_MAX = 63  # API: TrainingJobName, ProcessingJobName, EndpointName, ... max 63
+# API: CreateModelPackage's CustomerMetadataProperties, at most 50 entries, keys of 1..128 and
+# values of 1..256 characters, each of letters, digits, spaces and _.:/=+-@ only.
+MODEL_PACKAGE_METADATA_MAX = 50
+MODEL_PACKAGE_METADATA_KEY_MAX = 128
+MODEL_PACKAGE_METADATA_VALUE_MAX = 256
+MODEL_PACKAGE_METADATA_PATTERN = re.compile(r"^[\w .:/=+\-@]*$")
 TUNING_JOB_NAME_MAX = 32  # API: HyperParameterTuningJobName max 32
 
 # Jobs (processing, training, batch transform).

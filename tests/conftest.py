@@ -83,12 +83,28 @@ def write_two_use_case_stage(directory: Path, *, ground_truth: bool = False) -> 
     return path
 
 
+# The training instance a use case whose image needs a GPU gets in the 'every' variant (the
+# stage's own default is a CPU type, which the config refuses for it).
+GPU_TRAINING_INSTANCE = "ml.g5.xlarge"
+
+
+def every_use_case_entry(name: str) -> dict:
+    """A use case's entry as the 'every' variant adds it: its defaults, on instances it can
+    train on (its manifest's image.instance_family)."""
+    from runtime_scripts.common.manifest import load_manifest
+
+    if load_manifest(name).image.instance_family == "gpu":
+        return {"name": name, "training": {"instance_type": GPU_TRAINING_INSTANCE}}
+    return {"name": name}
+
+
 def write_every_use_case_stage(directory: Path) -> Path:
     from runtime_scripts.common.manifest import available_use_cases
 
     data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
     listed = {entry["name"] for entry in data["use_cases"]}
-    data["use_cases"] += [{"name": name} for name in available_use_cases() if name not in listed]
+    data["use_cases"] += [every_use_case_entry(name) for name in available_use_cases()
+                          if name not in listed]
     path = directory / f"{EVERY_USE_CASE}.json"
     path.write_text(json.dumps(data))
     return path

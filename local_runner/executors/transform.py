@@ -1,6 +1,7 @@
 """CreateTransformJob, run locally: the model staged to /opt/ml/model, the image's `serve` started
-on a free port, every input object split into records, batched, posted to /invocations, and the
-responses assembled into <S3OutputPath>/<input name>.out, with DataProcessing applied."""
+on a free port, every input object (under the prefix, or listed by a manifest) split into
+records, batched, posted to /invocations, and the responses assembled into
+<S3OutputPath>/<input name>.out, with DataProcessing applied."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from local_runner.executors import model_server, staging
 from local_runner.executors.container import log_tail
+from local_runner.executors.manifest_input import manifest_objects
 from local_runner.executors.records import (
     JsonPathFilter,
     RecordError,
@@ -53,11 +55,7 @@ def run_transform_job(request: dict, model: dict, s3, program: LocalProgram,
     log_path = workdir / "logs" / "transform.log"
     client = request.get("ModelClientConfig") or {}
     try:
-        source = request["TransformInput"]["DataSource"]["S3DataSource"]
-        if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-            raise StagingError(f"S3DataType {source['S3DataType']} is not supported locally; "
-                               "use S3Prefix")
-        inputs = staging.require_objects(s3, source["S3Uri"])
+        inputs = _inputs(s3, request["TransformInput"]["DataSource"]["S3DataSource"])
         staging.stage_model(model, s3, workdir, ml)
         argv = staging.image_program(program, "serve")
         env = staging.job_environment(program, workdir, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
@@ -76,6 +74,17 @@ def run_transform_job(request: dict, model: dict, s3, program: LocalProgram,
         return JobOutcome(FAILED, f"cannot run the model server: {exc}", log_tail(log_path), {},
                           None, output_path)
     return JobOutcome(COMPLETED, None, log_tail(log_path), {}, None, output_path)
+
+
+def _inputs(s3, source: dict) -> list[tuple[str, str]]:
+    """The objects the job transforms, each with the name its output is written under."""
+    data_type = source.get("S3DataType", "S3Prefix")
+    if data_type == "ManifestFile":
+        return manifest_objects(s3, source["S3Uri"])
+    if data_type != "S3Prefix":
+        raise StagingError(f"S3DataType {data_type} is not supported locally; use S3Prefix or "
+                           "ManifestFile")
+    return staging.require_objects(s3, source["S3Uri"])
 
 
 def _batch_environment(request: dict) -> dict[str, str]:

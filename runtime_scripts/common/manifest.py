@@ -20,6 +20,12 @@ from typing import Literal
 
 from runtime_scripts import contract
 from runtime_scripts.channels import ChannelSupport
+from runtime_scripts.common.manifest_outputs import (
+    AccuracyMonitor,
+    PredictionTable,
+    accuracy_monitor_problem,
+    prediction_table_problem,
+)
 
 USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 USE_CASES_PACKAGE = "runtime_scripts.use_cases"
@@ -124,12 +130,30 @@ class BuiltinAlgorithm:
 
 
 @dataclass(frozen=True)
+class FrameworkTraining:
+    """AWS's deep learning container for a framework (e.g. its PyTorch training image), which
+    runs the use case's own training code in script mode: the image's SageMaker training toolkit
+    downloads the code (hyperparameter `sagemaker_submit_directory`, a tar.gz the platform
+    builds at synth) and runs its entry point (`sagemaker_program`) with the other
+    hyperparameters as `--name value` arguments. The URI comes from the SageMaker SDK
+    (image_uris.retrieve) for the stage's region, the pinned version and the instance family."""
+
+    framework: str  # the SDK's image_uris name, e.g. "pytorch"
+    version: str  # pinned, e.g. "2.10.0"
+    py_version: str  # e.g. "py313": one the SDK lists for that version
+
+
+@dataclass(frozen=True)
 class Image:
     # Relative to the use case folder; the build context is runtime_scripts/, and the platform
     # passes the use case's name as the ML_USE_CASE build argument.
     dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
+    # Which image trains (and tunes) in script mode: "own" (the image built from `dockerfile`)
+    # or "framework" (AWS's image `framework_training` names, running the same code).
+    training_image: Literal["own", "framework"] = "own"
+    framework_training: FrameworkTraining | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +280,10 @@ class UseCaseManifest:
     # wrapper, S3 data and distribution types): the stage config and the first state refuse any
     # other value. One entry per contract channel (train, validation, transform).
     channels: tuple[ChannelSupport, ...] = DEFAULT_CHANNELS
+    # Batch predictions as a catalog table (by partition of the run's day), and their accuracy
+    # once the actuals arrive (runtime_scripts/common/manifest_outputs.py).
+    batch_predictions: PredictionTable | None = None
+    accuracy_monitor: AccuracyMonitor | None = None
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -326,6 +354,11 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
         self._validate_resampling(where)
         self._validate_channels(where)
+        if self.image.training_image == "framework" and self.image.framework_training is None:
+            raise ManifestError(f"{where}: image.training_image is 'framework' but "
+                                "image.framework_training names no framework image: give "
+                                "FrameworkTraining(framework=..., version=..., py_version=...), "
+                                "or training_image='own'")
         builtin = self.image.builtin_training
         problem = builtin.problem(self) if builtin else None
         if problem:
@@ -345,6 +378,18 @@ class UseCaseManifest:
                 raise ManifestError(f"{where}: {relative} does not exist in its folder")
         self._validate_glue_schema(where)
         self._validate_backtest_setup(where)
+        self._validate_outputs(where)
+
+    def _validate_outputs(self, where: str) -> None:
+        problem = None
+        if self.batch_predictions is not None:
+            problem = prediction_table_problem(
+                self.batch_predictions, self.serving.prediction_columns,
+                self.serving.content_types, self.serving.accept_types)
+        if problem is None and self.accuracy_monitor is not None:
+            problem = accuracy_monitor_problem(self.accuracy_monitor, self.metric_names)
+        if problem:
+            raise ManifestError(f"{where}: {problem}")
 
     def _validate_channels(self, where: str) -> None:
         names = sorted(c.name for c in self.channels)

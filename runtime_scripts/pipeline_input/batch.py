@@ -8,6 +8,7 @@ under `processing`) scores the predictions against them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import contract
@@ -35,9 +36,14 @@ SCHEMA = Obj({
     "data": Obj({
         # Null in the defaults is allowed: then every execution must name its input.
         "input_s3_uri": Nullable(S3Uri()),
-        # One the use case's model both takes and answers (platform.content_types): the
-        # transform job sends it as ContentType and asks for it as Accept.
+        # S3Prefix: every object under input_s3_uri; ManifestFile: input_s3_uri is a JSON
+        # manifest listing the objects (TransformS3DataSource in the API reference).
+        "s3_data_type": Enum(("S3Prefix", "ManifestFile")),
+        # One the use case's model takes (platform.content_types), sent as ContentType; and
+        # one it answers (platform.accept_types), asked for as Accept. A null accept: the
+        # content type itself where the model answers it, else the first it answers.
         "content_type": Str(max_len=256),
+        "accept": Nullable(Str(max_len=256)),
         "split_type": Enum(("Line", "None")),
         "join_source": Enum(("None", "Input")),
         "input_filter": _FILTER,
@@ -62,9 +68,28 @@ SCHEMA = Obj({
 })
 
 
-# The use case's values the batch state machine fixes: the content types its model serves and
-# answers (its manifest's `serving`).
-PLATFORM = Obj({**COMMON, "content_types": ListOf(Str(max_len=256), 1)})
+# The use case's values the batch state machine fixes: the content types its model takes and
+# answers (its manifest's `serving`), and, when it declares a prediction table
+# (`batch_predictions`), the table's S3 location and partition column: a run that names no
+# output writes into the partition of its own day there.
+PLATFORM = Obj({**COMMON, "content_types": ListOf(Str(max_len=256), 1),
+                "accept_types": ListOf(Str(max_len=256), 1),
+                "predictions_s3_uri": Nullable(S3Uri()),
+                "predictions_partition": Nullable(Str(max_len=255))})
+
+
+def today() -> str:
+    """The run's day (UTC), the partition a prediction table's run writes into."""
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def default_output(platform: dict[str, Any], run_prefix: str, day: str) -> str:
+    """Where a run that names no output writes: its prediction table's partition of `day`,
+    else its own folder."""
+    table = platform.get("predictions_s3_uri")
+    if table:
+        return f"{table}{platform['predictions_partition']}={day}/"
+    return f"{run_prefix}output/"
 
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
@@ -74,6 +99,16 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
         out.append(Problem("data.content_type", f"{render(data['content_type'])} is not a "
                            f"content type use case {render(platform['use_case'])} serves",
                            ", ".join(platform["content_types"])))
+    if data["accept"] is not None and data["accept"] not in platform["accept_types"]:
+        out.append(Problem("data.accept", f"{render(data['accept'])} is not a content type "
+                           f"use case {render(platform['use_case'])} answers",
+                           ", ".join(platform["accept_types"])))
+    if data["split_type"] == "Line" and contract.is_whole_object_type(data["content_type"]):
+        # An image or a NumPy array is one record: split at newline bytes it would be garbage.
+        out.append(Problem(origin.pick("data.split_type", "data.content_type"),
+                           f"{render(data['content_type'])} records are whole objects, which "
+                           "SplitType Line would cut at every newline byte",
+                           "split_type None (with batch_strategy SingleRecord)"))
     if origin.final and data["input_s3_uri"] is None:
         out.append(Problem("data.input_s3_uri", "is required (the stage has no default input)",
                            "an S3 URI such as s3://bucket/prefix/"))
@@ -93,9 +128,10 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     if source is not None:
         check_tag_value("data.input_s3_uri", source, "written into the transform job's 'data' "
                         "tag", out)
-    # A null output goes under s3://<artifacts>/batch/<use case>/<execution>/output/: check
-    # its parent.
-    output = data["output_s3_uri"] or f"s3://{platform['artifacts_bucket']}/{_runs(platform)}"
+    # A null output goes under s3://<artifacts>/batch/<use case>/<execution>/output/ (or the
+    # prediction table's location): check its parent.
+    output = data["output_s3_uri"] or platform.get("predictions_s3_uri") or \
+        f"s3://{platform['artifacts_bucket']}/{_runs(platform)}"
     if source is not None and is_inside(output, source):
         out.append(Problem(origin.pick("data.output_s3_uri", "data.input_s3_uri"),
                            f"{render(output)} is inside data.input_s3_uri {render(source)}: "
@@ -129,6 +165,15 @@ def _check_package(arn: str | None, platform: dict[str, str], out: list[Problem]
                            f"a version of {group}"))
 
 
+def accept_type(data: dict[str, Any], platform: dict[str, Any]) -> str:
+    """The transform job's Accept: the one asked, else the input's own type where the model
+    answers it (a CSV batch gets CSV back), else the first type it answers (images: JSON)."""
+    if data["accept"] is not None:
+        return data["accept"]
+    answered = platform["accept_types"]
+    return data["content_type"] if data["content_type"] in answered else answered[0]
+
+
 def _runs(platform: dict[str, Any]) -> str:
     """Where the executions' folders go: per use case, since two use cases' executions may have
     the same name."""
@@ -142,6 +187,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     data["data_processing"] = {"InputFilter": data["input_filter"],
                                "JoinSource": data["join_source"],
                                "OutputFilter": data["output_filter"]}
+    data["accept"] = accept_type(data, platform)
     # TransformOutput.AssembleWith mirrors the split: records out, one per line, as they came in.
     data["assemble_with"] = data["split_type"]
     transform["model_client_config"] = {
@@ -149,6 +195,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     # The server's own limit, as an environment value (a string), so that a batch allowed up to an
     # hour is not ended by the server's 60 s default first.
     transform["server_timeout"] = str(transform["invocations_timeout_seconds"])
+    day = today()
     return {
         **doc,
         "data": data,
@@ -158,7 +205,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             "pipeline": PIPELINE,
             "execution_name": execution_name,
             "prefix": prefix,
-            "s3": {"output": data["output_s3_uri"] or f"{prefix}output/",
+            # The day whose partition of the prediction table a run without output writes.
+            **({"prediction_date": day} if platform.get("predictions_s3_uri") else {}),
+            "s3": {"output": data["output_s3_uri"] or default_output(platform, prefix, day),
                    # Predictions scored against data.labels_s3_uri, when given.
                    "evaluation": f"{prefix}evaluation/",
                    "evaluation_bucket": platform["artifacts_bucket"],

@@ -16,7 +16,7 @@ from . import channels, gate, names, resampling, training
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
-from .schema import Int, ListOf, Nullable, Obj, S3Uri, Str
+from .schema import Bool, Int, ListOf, Nullable, Obj, S3Uri, Str
 from .values import check_tag_value
 
 PIPELINE = "cross-validation"
@@ -33,14 +33,18 @@ SCHEMA = Obj({
         # Rows sharing this column's value stay in one fold (default: the spec's group_column).
         "group_column": Nullable(Str(max_len=255)),
         **resampling.FAN_OUT_FIELDS,
+        # After the gate passed: train on all the data and register that model (README).
+        "final_model": Bool(),
     }),
     "quality_gate": resampling.GATE,
+    # The final model's package, as the training pipeline registers one.
+    "registry": training.SCHEMA.fields["registry"],
 })
 
 # The use case's values the state machine fixes (ml_constructs/pipeline_defaults.py): its gate
 # metrics, and the columns of its bundled dataset spec (what a group column may name).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
-                **training.SECTION_PLATFORM_FIELDS,
+                **training.SECTION_PLATFORM_FIELDS, **training.INSTANCE_FAMILY_FIELDS,
                 "dataset_columns": ListOf(Str(max_len=255), 1)})
 
 
@@ -48,6 +52,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     resampling.refuse_if_not_allowed(platform, PIPELINE)
     training.check_section(doc["training"], platform, origin, out)
+    training.check_instance_family(doc["training"], platform, out)
     group = doc["cross_validation"]["group_column"]
     # With a dataset spec of its own the columns are that spec's: the split job checks them.
     if group is not None and doc["data"]["dataset_spec_s3_uri"] is None \
@@ -56,6 +61,16 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
                            "of the use case's dataset spec",
                            ", ".join(platform["dataset_columns"])))
     resampling.check_gate(doc["quality_gate"], platform, out)
+    if doc["cross_validation"]["final_model"]:
+        training.check_registry(doc["registry"], out)
+        summary = resampling.gate_summary(doc["quality_gate"])
+        if len(summary) > contract.MODEL_PACKAGE_METADATA_VALUE_MAX:
+            out.append(Problem(origin.pick("quality_gate.conditions"),
+                               f"the conditions take {len(summary)} characters written out "
+                               f"({summary!r}); the final model's package records them in one "
+                               "metadata value of at most "
+                               f"{contract.MODEL_PACKAGE_METADATA_VALUE_MAX}",
+                               "fewer conditions, or cross_validation.final_model false"))
     check_tag_value("data.input_s3_uri", doc["data"]["input_s3_uri"], "written into every "
                     "job's 'data' tag", out)
 
@@ -89,6 +104,40 @@ def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str,
     }
 
 
+def _final(prefix: str, run_key: str, data_uri: str, platform: dict[str, Any],
+           execution_name: str, channel_config: dict[str, Any]) -> dict:
+    """What the final model's states read as `$.run` (with `final_model`): the training
+    pipeline's shape, so its request builders and its registration serve them unchanged. The
+    preprocessing reads the data twice, as `raw` and as `holdout`: a holdout is the test split as
+    given and every raw row goes to train or validation (common/tabular/preprocess.py), so the
+    model trains on all the rows, validation kept for early stopping as in the folds; the test
+    split is never scored (the package's metrics are the folds'). Its `evaluation` is the
+    aggregate's cv_evaluation.json, the package's ModelQuality document."""
+    root = f"{prefix}{contract.CV_FINAL_MODEL_DIR}/"
+    kinds = names.FINAL_MODEL_JOBS
+    common = {"use_case": platform["use_case"]}
+    locations = training.model_locations(root)
+    return {
+        "pipeline": PIPELINE,
+        "execution_name": execution_name,
+        "prefix": root,
+        "s3": {
+            "preprocessing_input": data_uri,
+            "holdout": data_uri,
+            # The spec the split job used (bundled or the input's), as every fold reads it.
+            "dataset_spec": f"{prefix}folds/0/{contract.FOLD_CONFIG_DIR}/",
+            **locations,
+            "evaluation_bucket": platform["artifacts_bucket"],
+            "evaluation_key": f"{run_key}cross-validation/{contract.CV_EVALUATION_FILE}",
+        },
+        "job_names": names.job_names(platform["resource_prefix"], execution_name, kinds,
+                                     **common),
+        "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name, kinds,
+                                           platform["max_job_attempts"], **common),
+        "channel_sources": channels.sources(locations, channel_config),
+    }
+
+
 def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -> dict[str, Any]:
     bucket, use_case = platform["artifacts_bucket"], platform["use_case"]
     run_key = f"runs/{use_case}/{execution_name}/"
@@ -109,7 +158,8 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         "training": training_section,
         "cross_validation": {**cv, "split_arguments": split_arguments},
         "quality_gate": {**doc["quality_gate"],
-                         "arguments": resampling.gate_arguments(doc["quality_gate"])},
+                         "arguments": resampling.gate_arguments(doc["quality_gate"]),
+                         "summary": resampling.gate_summary(doc["quality_gate"])},
         "platform": dict(platform),
         "run": {
             "pipeline": PIPELINE,
@@ -135,5 +185,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                                                kinds, platform["max_job_attempts"], **common),
             "folds": [_fold(prefix, k, platform, execution_name,
                             training_section["channel_config"]) for k in range(cv["folds"])],
+            "final": _final(prefix, run_key, data_uri, platform, execution_name,
+                            training_section["channel_config"]),
         },
     }

@@ -27,7 +27,7 @@ COMPARISONS = contract.GATE_COMPARISONS
 MAX_CONDITIONS = contract.GATE_MAX_CONDITIONS
 # The model package records the conditions as one CustomerMetadataProperties value: at most 256
 # characters of letters, digits, spaces and _.:/=+-@ (no '<' or '>', hence the words).
-METADATA_VALUE_MAX = 256
+METADATA_VALUE_MAX = contract.MODEL_PACKAGE_METADATA_VALUE_MAX
 _WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
 _METRIC_NAME = Str(max_len=64)
 

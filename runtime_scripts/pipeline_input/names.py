@@ -71,6 +71,11 @@ CROSS_VALIDATION_JOBS: dict[str, tuple[str, int]] = {
     "aggregate": ("cv-agg", SAGEMAKER_NAME_MAX),
 }
 FOLD_JOB_WORDS = {"preprocessing": "prep", "training": "train", "evaluation": "eval"}
+# With `final_model`: the use case's preprocessing and training on all the data.
+FINAL_MODEL_JOBS: dict[str, tuple[str, int]] = {
+    "preprocessing": ("cv-prep", SAGEMAKER_NAME_MAX),
+    "training": ("cv-train", SAGEMAKER_NAME_MAX),
+}
 
 
 def fold_jobs(fold: int) -> dict[str, tuple[str, int]]:

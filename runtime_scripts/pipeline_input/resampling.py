@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import contract
 from .errors import InvalidPipelineInput, Problem, render
+from .gate import metadata_summary
 from .schema import Enum, Float, Int, ListOf, Nullable, Obj, Str
 
 # The distributed Map over the items (folds, windows): how many run at once, and the share of
@@ -68,6 +69,13 @@ def check_gate(gate: dict[str, Any], platform: dict[str, Any], out: list[Problem
             out.append(Problem(f"{key}.threshold", f"{threshold:g} is out of range for {name}",
                                f"{'' if low is None else low} .. "
                                f"{'' if high is None else high}".strip()))
+
+
+def gate_summary(gate: dict[str, Any]) -> str:
+    """'auc mean at least 0.85 / auc std at most 0.03': the conditions as a registered model
+    package records them (gate.metadata_summary's words)."""
+    return metadata_summary([{**c, "metric": f"{c['metric']} {c['statistic']}"}
+                             for c in gate["conditions"]])
 
 
 def gate_arguments(gate: dict[str, Any]) -> list[str]:

@@ -68,6 +68,11 @@ SCHEMA = Obj({
 })
 
 
+# What every pipeline that trains fixes: the instances the use case's training image needs (its
+# manifest's image.instance_family; contract.INSTANCE_FAMILY_PATTERNS).
+INSTANCE_FAMILY_FIELDS = {"training_instance_family": Enum(("cpu", "gpu"))}
+
+
 # The use case's values the training state machine fixes (ml_constructs/pipeline_defaults.py):
 # its gate metrics, its tuning objectives, and the hyperparameters its model needs as they are
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
@@ -75,8 +80,13 @@ SCHEMA = Obj({
 # What the `training` section is checked against, in every pipeline that trains.
 SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS, **algorithm.PLATFORM_FIELDS}
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
-                **data_wrangler.PLATFORM_FIELDS, **SECTION_PLATFORM_FIELDS,
-                "pinned_hyperparameters": StringMap()})
+                **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS,
+                **SECTION_PLATFORM_FIELDS,
+                "pinned_hyperparameters": StringMap(),
+                # What AWS's framework training image needs to run the use case's code
+                # (sagemaker_program, sagemaker_submit_directory, ...): added to every
+                # training job's hyperparameters; empty when the use case's own image trains.
+                "script_mode_hyperparameters": StringMap()})
 
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
@@ -84,17 +94,16 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     """Rules that involve more than one key; run only once every key has the right type."""
     t = doc["training"]
     check_section(t, platform, origin, out)
+    check_instance_family(t, platform, out)
     # An algorithm resource of someone else's declares its own metrics: SageMaker checks the
     # objective against them when the tuning job is created.
     tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out,
                  known_metrics=not algorithm.external(t, platform))
     _check_pinned(doc, platform, out)
+    _check_script_mode(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
-    bad = outside_classes(doc["registry"]["description"], "LMZSNP")
-    if bad:
-        out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
-                           f"{bad}", DESCRIPTION_HELP))
+    check_registry(doc["registry"], out)
     data = doc["data"]
     source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
     check_tag_value(source, data[source.split(".")[1]], "written into the preprocessing job's "
@@ -117,6 +126,14 @@ def derive_section(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any
             "algorithm_specification": algorithm.specification(t, platform)}
 
 
+def check_registry(registry: dict[str, Any], out: list[Problem]) -> None:
+    """The `registry` section (also the cross-validation's, for its final model)."""
+    bad = outside_classes(registry["description"], "LMZSNP")
+    if bad:
+        out.append(Problem("registry.description", f"has characters CreateModelPackage rejects: "
+                           f"{bad}", DESCRIPTION_HELP))
+
+
 def check_spot(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
     """The `training` section's rule across keys: managed spot waits at least as long as the job
     may run."""
@@ -128,6 +145,17 @@ def check_spot(t: dict[str, Any], origin: Origin, out: list[Problem]) -> None:
             f"max_runtime_seconds ({t['max_runtime_seconds']}): managed spot training needs "
             "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
             f">= {t['max_runtime_seconds']}"))
+
+
+def check_instance_family(t: dict[str, Any], platform: dict[str, Any],
+                          out: list[Problem]) -> None:
+    """The `training` section's instances have what the use case's image needs (a GPU): refused
+    here, before any job, rather than by a training job that starts, bills and then fails."""
+    family = platform["training_instance_family"]
+    problem = contract.instance_family_problem(family, t["instance_type"], platform["use_case"])
+    if problem:
+        out.append(Problem("training.instance_type", problem,
+                           contract.INSTANCE_FAMILY_EXAMPLES[family]))
 
 
 def stopping_condition(training: dict[str, Any]) -> dict[str, int]:
@@ -152,6 +180,19 @@ def _check_pinned(doc: dict[str, Any], platform: dict[str, Any], out: list[Probl
                 out.append(Problem(f"{key}.{name}", f"{found}: use case "
                                    f"{render(platform['use_case'])} needs {name} {render(value)} "
                                    "(what its model is scored and served as)", render(value)))
+
+
+def _check_script_mode(doc: dict[str, Any], platform: dict[str, Any],
+                       out: list[Problem]) -> None:
+    """The script-mode hyperparameters are the platform's: one given would point AWS's image at
+    other code than the use case's."""
+    for key in ("training.hyperparameters", "tuning.static_hyperparameters"):
+        given = doc["training"]["hyperparameters"] if key.startswith("training") \
+            else doc["tuning"]["static_hyperparameters"]
+        for name in sorted(set(given) & set(platform["script_mode_hyperparameters"])):
+            out.append(Problem(f"{key}.{name}", "is set by the platform: AWS's training image "
+                               f"of use case {render(platform['use_case'])} runs its code "
+                               "from it", "leave it out"))
 
 
 def model_locations(prefix: str) -> dict[str, str]:
@@ -179,7 +220,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         "evaluation_bucket": bucket,
         "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
     }
-    training = derive_section(doc["training"], platform)
+    training = derive_section({**doc["training"], "hyperparameters": {
+        **doc["training"]["hyperparameters"], **platform["script_mode_hyperparameters"]}},
+        platform)
     return {
         **doc,
         "training": training,

@@ -174,11 +174,11 @@ _FUNCTIONS = {
     "States.Format": _format,
     "States.StringToJson": json.loads,
     "States.JsonToString": lambda v: json.dumps(v, separators=(",", ":")),
-    # Shallow (the third argument false): the second object's keys win.
-    "States.JsonMerge": lambda a, b, deep: {**a, **b},
     "States.Array": lambda *v: list(v),
     "States.ArrayGetItem": lambda array, index: array[index],
     "States.ArrayLength": len,
+    # Step Functions merges shallowly only: the third argument must be false.
+    "States.JsonMerge": lambda a, b, deep: {**a, **b} if deep is False else _deep_merge(),
     "States.MathAdd": lambda a, b: a + b,
     # A random integer in [start, end]: the walk takes the start, so requests stay reproducible.
     "States.MathRandom": lambda start, end, seed=None: int(start),
@@ -186,6 +186,10 @@ _FUNCTIONS = {
         {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
          "SHA-512": "sha512"}[algorithm], data.encode()).hexdigest(),
 }
+
+
+def _deep_merge() -> Any:
+    raise Unsupported("States.JsonMerge: Step Functions supports only a shallow merge (false)")
 
 
 def _call(name: str, args: list, text: str) -> Any:

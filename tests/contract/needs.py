@@ -109,11 +109,19 @@ def caller_needs(task, role: str, *, region: str, topic_keys: dict, bucket_keys:
         action = {"listExecutions": "ListExecutions", "startExecution": "StartExecution"}[
             task.operation]
         need(f"states:{action}", request["StateMachineArn"])
-    elif task.service == "applicationautoscaling":
-        _autoscaling(task, need, region)
+    elif task.service in SERVICE_CALLS:
+        SERVICE_CALLS[task.service](task, need, region)
     else:
         raise ValueError(f"{why}: no permission model for this integration")
     return needs
+
+
+def _cloudwatch(task, need, region: str) -> None:
+    """PutMetricData authorizes no resource; its condition key is the namespace."""
+    if task.operation != "putMetricData":
+        raise ValueError(f"{task.state}: no permission model for cloudwatch:{task.operation}")
+    need("cloudwatch:PutMetricData", "*",
+         **{"cloudwatch:namespace": task.request["Namespace"]})
 
 
 def _sync_job(task, need, region: str) -> None:
@@ -216,3 +224,7 @@ def _role_arns(request) -> list[str]:
         for item in request:
             found += _role_arns(item)
     return found
+
+
+# The services whose calls a helper of their own models: (task, need, region).
+SERVICE_CALLS = {"applicationautoscaling": _autoscaling, "cloudwatch": _cloudwatch}

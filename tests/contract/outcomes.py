@@ -27,6 +27,8 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
 from runtime_scripts import contract
+from runtime_scripts.common.manifest import available_use_cases, load_manifest
+from runtime_scripts.common.resampling.statistics import registry_metadata, summarise
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 # Step Functions' service names where botocore's differ.
@@ -148,6 +150,9 @@ THROTTLED: dict[tuple[str, str], Failure] = {
         f"Rate exceeded (Service: ApplicationAutoScaling, Status Code: 400, {_ID})"),
     ("aws-sdk", "stepfunctions"): Failure(
         "Sfn.SfnException", f"Rate exceeded (Service: Sfn, Status Code: 400, {_ID})"),
+    ("aws-sdk", "cloudwatch"): Failure(
+        "CloudWatch.CloudWatchException",
+        f"Rate exceeded (Service: CloudWatch, Status Code: 400, {_ID})"),
 }
 
 
@@ -213,21 +218,30 @@ def _job(succeeded: Outcome, status_key: str) -> list[Outcome]:
             _job_failed(status_key, SCRIPT_FAILED)]
 
 
+# The metrics a batch run's scoring publishes for an accuracy monitor (the manifests' own).
+ACCURACY_METRICS = sorted({m.accuracy_monitor.metric for m in map(load_manifest,
+                                                                 available_use_cases())
+                           if m.accuracy_monitor is not None})
+
+
 def _evaluation(passed: bool) -> Outcome:
     """evaluation.json as the evaluation job writes it: the use case's metrics (those the first
     state's `platform` names; a batch run's scoring names none) and the gate's verdict."""
     def outcome(req: dict, world: dict) -> dict:
         platform = world.get("Invoke", {}).get("Payload", {}).get("platform", {})
         names = [m["name"] for m in platform.get("gate_metrics", [])] or ["score"]
-        metrics = {m: 0.95 if passed else 0.5 for m in names}
+        metrics = {m: 0.95 if passed else 0.5 for m in [*names, *ACCURACY_METRICS]}
         gate = {"passed": passed, "failed": "" if passed else f"{names[0]} 0.5000 is not >= 0.6",
                 "conditions": [{"metric": names[0], "comparison": ">=", "threshold": 0.6,
                                 "value": metrics[names[0]], "passed": passed}]}
         document = {"metrics": metrics, "quality_gate": gate}
         if req.get("Key", "").endswith(contract.CV_EVALUATION_FILE):
-            # The aggregate job's: statistics per metric, and the means.
-            document = {"metrics": {m: {"mean": v, "std": 0.01} for m, v in metrics.items()},
-                        "metrics_mean": metrics, "quality_gate": gate}
+            # The aggregate job's: statistics per metric, the means, and the package metadata
+            # its own code writes (the requests then carry what the job would give them).
+            summary = {m: summarise([v - 0.01234567891, v, v + 0.0098765432]) for m, v in
+                       metrics.items()}
+            document = {"metrics": summary, "metrics_mean": metrics, "quality_gate": gate,
+                        "registry_metadata": registry_metadata(summary)}
         return {"Body": json.dumps(document), "ContentLength": 100}
     return outcome
 

@@ -149,6 +149,8 @@ CROSS_VALIDATION = {
         "cross_validation": {"max_concurrency": 2, "tolerated_failure_percentage": 20}}},
     "a dataset spec of its own": {"execution_name": "cv-spec", "input": {"data": {
         "dataset_spec_s3_uri": "s3://{artifacts}/specs/churn.json"}}},
+    "final model, longest name": {"execution_name": LONGEST_NAME, "input": {
+        "cross_validation": {"final_model": True}}},
     "too many folds": {"execution_name": "cv-21", "input": {"cross_validation": {"folds": 21}},
                        "rejected": "folds': 21 is out of range (allowed: 2 .. 20)"},
     "one fold": {"execution_name": "cv-1", "input": {"cross_validation": {"folds": 1}},

@@ -95,7 +95,8 @@ def test_valid_schedules_are_accepted(tmp_path):
 
 
 def test_unknown_stage_lists_the_stages():
-    with pytest.raises(ConfigError, match=r"unknown stage 'qa' \(allowed: cicd, dev, prod"):
+    with pytest.raises(ConfigError,
+                       match=r"unknown stage 'qa' \(allowed: cicd, dev, forecast, prod"):
         load_stage_config("qa")
 
 

@@ -80,3 +80,28 @@ def test_the_map_may_start_only_its_own_children_and_read_only_fold_lists(dev):
     assert "stateMachine:mlplatform-dev-churn-cross-validation" in text
     assert "execution:mlplatform-dev-churn-cross-validation/*" in text
     assert "/folds/folds.json" in text and "map-runs/churn/*" in text
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_a_final_model_is_trained_and_registered_only_when_asked_after_the_gate(definitions,
+                                                                               stage):
+    """`final_model`: the passed gate's Choice; the model trained and registered in the use
+    case's group with the folds' statistics merged (shallowly, all Step Functions allows) into
+    the run's metadata; otherwise the cross-validation notice, as before."""
+    for name, asl in _machines(definitions, stage).items():
+        states = asl["States"]
+        assert states["Gate on mean and spread"]["Choices"][0]["Next"] == "Train final model?"
+        choice = states["Train final model?"]
+        assert choice["Choices"] == [{"Variable": "$.cross_validation.final_model",
+                                      "BooleanEquals": True,
+                                      "Next": "Final model: keep the folds' run"}]
+        assert choice["Default"] == "Notify cross-validated"
+        register = states["Final model: register"]["Parameters"]
+        assert register["ModelPackageGroupName"] == name.removesuffix(SUFFIX)
+        assert register["CustomerMetadataProperties.$"] == (
+            "States.JsonMerge($.final_model.metadata, "
+            "$.evaluation.document.registry_metadata, false)")
+        train = states["Final model: train"]["Parameters"]
+        assert train["HyperParameters.$"] == "$.training.hyperparameters"
+        for state in ("Final model: preprocess", "Final model: train", "Final model: register"):
+            assert states[state]["Catch"][-1]["Next"] == "Notify failure", (name, state)

@@ -1,7 +1,8 @@
 """The cross-validation state machine, executed locally on churn: 3 folds (the fewest that
 still show a spread; benchmarks/cross_validation.py runs 5) of the bundled
 sample, each running churn's own preprocessing, training and evaluation as a child execution
-of the distributed Map; one execution shared by the tests that inspect it."""
+of the distributed Map, then (`final_model`) the model of all the rows, registered with the
+folds' statistics; one execution shared by the tests that inspect it."""
 
 from __future__ import annotations
 
@@ -16,16 +17,20 @@ FOLDS = 3
 PATH = ["Validate input", "Read data profile", "No data profile yet", "Folds fit the classes?",
         "Dataset spec given?", "Use bundled dataset spec", "Split into folds",
         "Cross-validate folds", "Aggregate folds", "Read cross-validation",
-        "Gate on mean and spread", "Notify cross-validated", "Cross-validation passed"]
+        "Gate on mean and spread", "Train final model?", "Final model: keep the folds' run",
+        "Final model: its own run", "Final model: preprocess", "Final model: train",
+        "Final model: metadata", "Final model: register", "Final model: restore the folds' run",
+        "Notify final model registered", "Final model registered"]
 
 
 @pytest.fixture(scope="module")
 def cross_validated(platform):
     """Two folds at a time (the local engine's cores), each training on one thread (two
     OpenMP pools spinning on two shared cores cost more than they give on 3,000 rows, as in
-    tests/runtime), the stage defaults otherwise."""
+    tests/runtime), and the final model; the stage defaults otherwise."""
     return platform.run("churn:cross-validation",
-                        {"cross_validation": {"folds": FOLDS, "max_concurrency": 2},
+                        {"cross_validation": {"folds": FOLDS, "max_concurrency": 2,
+                                              "final_model": True},
                          "training": {"hyperparameters": {"nthread": "1"}}},
                         name="cv-three")
 
@@ -39,13 +44,15 @@ def test_each_fold_runs_the_use_cases_own_jobs(platform, cross_validated):
     result = cross_validated
     assert result.status == "SUCCEEDED", result.cause
     assert result.path == PATH
-    folds = result.output["run"]["folds"]
+    folds, final = result.output["run"]["folds"], result.output["run"]["final"]
     trainings = _jobs(platform, "training-job", "cv-three")
     processing = _jobs(platform, "processing-job", "cv-three")
-    # split + aggregate + per fold preprocess and evaluate; one training job per fold.
-    assert sorted(trainings) == sorted(f["job_names"]["training"] for f in folds)
-    assert len(processing) == 2 + 2 * FOLDS
-    assert len(set(trainings) | set(processing)) == 3 * FOLDS + 2  # every name its own
+    # split + aggregate + per fold preprocess and evaluate + the final model's preprocessing;
+    # one training job per fold and the final model's.
+    assert sorted(trainings) == sorted([*(f["job_names"]["training"] for f in folds),
+                                        final["job_names"]["training"]])
+    assert len(processing) == 2 + 2 * FOLDS + 1
+    assert len(set(trainings) | set(processing)) == 3 * FOLDS + 2 + 2  # every name its own
     for fold in folds:
         job = trainings[fold["job_names"]["training"]]
         # What every job of the stage gets: spot (with its wait), max runtime, KMS.
@@ -92,6 +99,46 @@ def test_the_aggregate_reports_mean_spread_and_interval_per_metric(platform, cro
     page = platform.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
     assert page.count("data:image/png;base64,") == len(document["metrics"])  # a plot per metric
     assert "Per fold" in page and "auc:std" in page
+
+
+def _rows(platform, uri: str) -> int:
+    bucket, _, key = (uri + contract.SPLIT_FILE)[5:].partition("/")
+    body = platform.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    return len(body.splitlines())
+
+
+def test_the_final_model_trains_on_every_row_and_is_registered_with_the_cv_metrics(
+        platform, cross_validated):
+    """`final_model`: after the gate passed, churn's own preprocessing and training on all the
+    rows (none held out: the train and validation splits together are the data), registered in
+    churn's group with the aggregate's document as ModelQuality and each metric's mean, spread
+    and interval as metadata."""
+    output = cross_validated.output
+    final, document = output["run"]["final"], output["evaluation"]["document"]
+    items = platform.read_json(output["run"]["s3"]["fold_list"])
+    assert _rows(platform, final["s3"]["train"]) + _rows(platform, final["s3"]["validation"]) \
+        == items[0]["train_rows"] + items[0]["holdout_rows"]
+    training = platform.sagemaker.state.jobs["training-job"][final["job_names"]["training"]]
+    assert training["HyperParameters"] == output["training"]["hyperparameters"]
+    assert output["model"]["training_job_name"] == final["job_names"]["training"]
+    package = platform.sagemaker.call("describeModelPackage",
+                                      {"ModelPackageName": output["registered"]["arn"]})
+    assert package["ModelPackageGroupName"] == output["platform"]["model_package_group"]
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == \
+        output["model"]["artifacts"]
+    assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] == \
+        output["run"]["s3"]["aggregate"] + contract.CV_EVALUATION_FILE
+    metadata = package["CustomerMetadataProperties"]
+    auc = document["metrics"]["auc"]
+    assert metadata["cv.auc"].startswith(
+        f"mean={auc['mean']:.6g} std={auc['std']:.6g} ci95_low={auc['ci95_low']:.6g} "
+        f"ci95_high={auc['ci95_high']:.6g}")
+    assert {f"cv.{name}" for name in document["metrics"]} <= set(metadata)
+    assert metadata["run"] == final["prefix"]  # its baseline, for the deployment
+    assert metadata["training_job"] == final["job_names"]["training"]
+    assert metadata["quality_gate"] == ("auc mean at least 0.85 / recall mean at least 0.5 / "
+                                        "auc std at most 0.03")
+    assert output["run"]["prefix"] + "final/" == final["prefix"]  # the folds' run restored
 
 
 def test_the_split_leaves_a_profile_the_next_run_reads(platform, cross_validated):

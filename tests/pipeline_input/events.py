@@ -83,12 +83,16 @@ TRAINING_PLATFORM = {
     "objective_metrics": ["train:logloss", "train:auc", "validation:logloss", "validation:auc",
                           "validation:aucpr"],
     "pinned_hyperparameters": {},
+    "training_instance_family": "cpu",
+    "script_mode_hyperparameters": {},
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/churn/",
     "dataset_spec_columns": {"target": "churn", "id_columns": ["customer_id"],
                              "features": CHURN_FEATURES},
 }
 BATCH_PLATFORM = {**PLATFORM,
-                  "content_types": ["text/csv", "application/json", "application/jsonlines"]}
+                  "content_types": ["text/csv", "application/json", "application/jsonlines"],
+                  "accept_types": ["text/csv", "application/json", "application/jsonlines"],
+                  "predictions_s3_uri": None, "predictions_partition": None}
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "data": {
@@ -129,7 +133,9 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 BATCH_DEFAULTS: dict[str, Any] = {
     "data": {
         "input_s3_uri": None,
+        "s3_data_type": "S3Prefix",
         "content_type": "text/csv",
+        "accept": None,
         "split_type": "Line",
         "join_source": "None",
         "input_filter": "$",

@@ -191,3 +191,60 @@ def test_the_invocation_timeout_reaches_the_server_as_its_own_limit():
     out = batch({"transform": {"invocations_timeout_seconds": 1800}})
     assert out["transform"]["model_client_config"] == {"InvocationsTimeoutInSeconds": 1800}
     assert out["transform"]["server_timeout"] == "1800"  # an environment value is a string
+
+
+# A use case whose model takes images and answers JSON (manifest serving content/accept types).
+IMAGE_PLATFORM = {**BATCH_PLATFORM, "accept_types": ["application/json"],
+                  "content_types": ["image/png", "image/jpeg", "application/json"]}
+IMAGES = {"content_type": "image/png", "split_type": "None"}
+SINGLE = {"batch_strategy": "SingleRecord"}
+IMAGE_DEFAULTS = {**BATCH_DEFAULTS, "data": {**BATCH_DEFAULTS["data"], **IMAGES},
+                  "transform": {**BATCH_DEFAULTS["transform"], **SINGLE}}
+
+
+def test_images_are_sent_whole_and_answered_in_a_type_the_model_answers():
+    images = {"platform": IMAGE_PLATFORM, "defaults": IMAGE_DEFAULTS}
+    out = batch(**images)
+    assert out["data"]["accept"] == "application/json"  # not image/png, which it cannot answer
+    assert out["data"]["assemble_with"] == "None"
+    listed = batch({"data": {"s3_data_type": "ManifestFile",
+                             "input_s3_uri": BATCH_INPUT + "images.manifest"}}, **images)
+    assert listed["data"]["s3_data_type"] == "ManifestFile"
+    assert batch()["data"]["accept"] == "text/csv"  # a CSV batch still gets CSV back
+
+
+def test_an_image_batch_split_by_line_or_asking_an_unanswered_type_is_refused():
+    images = {"platform": IMAGE_PLATFORM, "defaults": IMAGE_DEFAULTS}
+    exc = error(InvalidPipelineInput, batch, {"data": {"split_type": "Line"},
+                                              "transform": {"batch_strategy": "MultiRecord"}},
+                **images)
+    assert exc.keys == ["data.split_type"]
+    assert "'image/png' records are whole objects" in str(exc).replace('"', "'")
+    exc = error(InvalidPipelineInput, batch, {"data": {"accept": "image/png"}}, **images)
+    assert exc.keys == ["data.accept"]
+    assert "(allowed: application/json)" in str(exc)
+    exc = error(InvalidPipelineInput, batch, {"data": {"s3_data_type": "AugmentedManifestFile"}})
+    assert exc.keys == ["data.s3_data_type"]
+
+
+def test_a_prediction_tables_run_writes_into_the_partition_of_its_day(monkeypatch):
+    """With a prediction table (the manifest's batch_predictions), a run that names no output
+    writes into `<table>/<partition>=<today>/`; a given output still wins."""
+    from runtime_scripts.pipeline_input import batch as batch_input
+
+    table = f"s3://{PLATFORM['artifacts_bucket']}/predictions/churn/"
+    platform = {**BATCH_PLATFORM, "predictions_s3_uri": table,
+                "predictions_partition": "scored_on"}
+    monkeypatch.setattr(batch_input, "today", lambda: "2026-03-01")
+    out = batch(platform=platform)
+    assert out["run"]["s3"]["output"] == f"{table}scored_on=2026-03-01/"
+    assert out["run"]["prediction_date"] == "2026-03-01"
+    given = "s3://elsewhere/scores/"
+    assert batch({"data": {"output_s3_uri": given}}, platform=platform)["run"]["s3"][
+        "output"] == given
+    # An input above the table would read the runs' forecasts back: refused.
+    above = f"s3://{PLATFORM['artifacts_bucket']}/predictions/"
+    problem = error(InvalidPipelineInput, batch, {"data": {"input_s3_uri": above}},
+                    platform=platform)
+    assert f'is inside data.input_s3_uri "{above}": the next run would read' in str(problem)
+    assert "prediction_date" not in batch()["run"]  # without a table: its own folder

@@ -59,11 +59,12 @@ def test_each_fold_gets_its_own_valid_job_names_and_locations_for_the_longest_na
     out = _resolve({"cross_validation": {"folds": 20}}, name=LONGEST)
     folds = out["run"]["folds"]
     assert [f["fold"] for f in folds] == list(range(20))
-    for run in (out["run"], *folds):  # attempt 1 is the job's name
+    runs = (out["run"], *folds, out["run"]["final"])  # the final model's jobs too
+    for run in runs:  # attempt 1 is the job's name
         assert {k: a["names"][0] for k, a in run["job_attempts"].items()} == run["job_names"]
-    names = [n for run in (out["run"], *folds) for a in run["job_attempts"].values()
-             for n in a["names"]]
-    assert len(set(names)) == len(names) == 3 * (2 + 3 * 20)  # across folds, kinds, attempts
+    names = [n for run in runs for a in run["job_attempts"].values() for n in a["names"]]
+    # across folds, the final model, kinds and attempts
+    assert len(set(names)) == len(names) == 3 * (2 + 3 * 20 + 2)
     for name in names:
         assert len(name) <= job_names.SAGEMAKER_NAME_MAX
         assert name.startswith(f"{PLATFORM['resource_prefix']}-churn-")
@@ -88,6 +89,26 @@ def test_a_fold_reads_what_the_training_pipelines_jobs_read():
     assert set(fold["job_names"]) == {"preprocessing", "training", "evaluation"}
 
 
+def test_the_final_model_trains_on_all_the_data_where_the_training_pipeline_would():
+    """`final_model`: a run of the training pipeline's shape under `final/`, whose
+    preprocessing reads the data as raw rows and as the holdout (every row trains), whose
+    registered metrics document is the aggregate's."""
+    out = _resolve({"cross_validation": {"final_model": True}})
+    final, prefix = out["run"]["final"], out["run"]["prefix"]
+    assert out["cross_validation"]["final_model"] is True
+    assert final["s3"]["preprocessing_input"] == final["s3"]["holdout"] == \
+        out["data"]["input_s3_uri"]
+    assert final["s3"]["train"] == f"{prefix}final/preprocessing/train/"
+    assert final["s3"]["dataset_spec"] == f"{prefix}folds/0/config/"
+    assert f"s3://{final['s3']['evaluation_bucket']}/{final['s3']['evaluation_key']}" == \
+        out["run"]["s3"]["aggregate"] + "cv_evaluation.json"
+    assert set(final["job_names"]) == {"preprocessing", "training"}
+    # The package records the gate in words (CustomerMetadataProperties has no '<' or '>').
+    assert out["quality_gate"]["summary"] == (
+        "auc mean at least 0.85 / recall mean at least 0.5 / auc std at most 0.03")
+    assert _resolve({})["cross_validation"]["final_model"] is False  # the default
+
+
 @pytest.mark.parametrize(("given", "key", "says"), [
     ({"cross_validation": {"folds": 1}}, "cross_validation.folds", "(allowed: 2 .. 20)"),
     ({"cross_validation": {"folds": 21}}, "cross_validation.folds", "(allowed: 2 .. 20)"),
@@ -103,6 +124,10 @@ def test_a_fold_reads_what_the_training_pipelines_jobs_read():
     ({"quality_gate": {"conditions": [{"metric": "log_loss", "statistic": "mean",
                                        "comparison": ">=", "threshold": 0.1}]}},
      "quality_gate.conditions[0].comparison", "would pass worse models"),
+    ({"cross_validation": {"final_model": "yes"}}, "cross_validation.final_model",
+     "must be a boolean (true or false)"),
+    ({"cross_validation": {"final_model": True}, "registry": {"description": "final \u200d model"}},
+     "registry.description", "characters CreateModelPackage rejects"),
 ])
 def test_bad_input_names_the_key_and_the_allowed_values(given, key, says):
     with pytest.raises(InvalidPipelineInput) as error:

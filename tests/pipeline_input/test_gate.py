@@ -32,6 +32,8 @@ REGRESSION_PLATFORM = {
     "gate_requires_one_of": [],
     "objective_metrics": ["validation:rmse"],
     "pinned_hyperparameters": {},
+    "training_instance_family": "cpu",
+    "script_mode_hyperparameters": {},
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/prices/",
     "dataset_spec_columns": {"target": "price", "id_columns": [], "features": ["area"]},
     "channels": CHANNEL_SUPPORT,

@@ -16,7 +16,12 @@ from runtime_scripts.common.jobio import JobError
 from runtime_scripts.common.manifest import USE_CASE_ENV, load_manifest
 from runtime_scripts.common.resampling import split as split_job
 from runtime_scripts.common.resampling.folds import FoldError, assign_folds
-from runtime_scripts.common.resampling.statistics import SpreadCondition, judge, summarise
+from runtime_scripts.common.resampling.statistics import (
+    SpreadCondition,
+    judge,
+    registry_metadata,
+    summarise,
+)
 from runtime_scripts.common.tabular import preprocess
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 
@@ -118,6 +123,23 @@ def test_statistics_over_folds_and_the_gate_on_mean_and_spread():
     verdict = judge(conditions, {"auc": stats})
     assert verdict["passed"] is False
     assert verdict["failed"] == "auc:std 0.0158 is not <= 0.01"
+
+
+def test_the_statistics_a_final_model_records_fit_create_model_packages_limits():
+    """`cv.<metric>` values: letters, digits, spaces and _.:/=+-@ only (no JSON), at most 256
+    characters, at most CV_METADATA_METRICS_MAX keys, even for extreme values."""
+    tiny = summarise([-1.23456789e-300, 2.5e-300, -9.87654321e-301])
+    metrics = {f"metric_{i}": tiny if i % 2 else summarise([1e150, -1e150, 3e149])
+               for i in range(contract.CV_METADATA_METRICS_MAX + 5)}
+    metadata = registry_metadata(metrics)
+    assert list(metadata) == [f"cv.metric_{i}" for i in range(contract.CV_METADATA_METRICS_MAX)]
+    for key, value in metadata.items():
+        assert len(key) <= contract.MODEL_PACKAGE_METADATA_KEY_MAX
+        assert 0 < len(value) <= contract.MODEL_PACKAGE_METADATA_VALUE_MAX
+        assert contract.MODEL_PACKAGE_METADATA_PATTERN.match(key), key
+        assert contract.MODEL_PACKAGE_METADATA_PATTERN.match(value), value
+    assert registry_metadata({"auc": summarise([0.9, 0.92, 0.94])})["cv.auc"] == \
+        "mean=0.92 std=0.02 ci95_low=0.870317 ci95_high=0.969683 min=0.9 max=0.94 folds=3"
 
 
 @pytest.mark.parametrize(("text", "says"), [

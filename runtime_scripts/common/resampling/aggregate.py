@@ -8,7 +8,9 @@ Outputs (published together): processing/output/aggregate/
                         failed_folds [k...], metrics {name: {mean, std, min, max, ci95_low,
                         ci95_high, folds}}, per_fold [{fold, holdout_rows, metrics {...}}],
                         quality_gate {passed, conditions, failed} (the `--gate` conditions),
-                        and `metrics_mean` {name: mean} (what a registered model records)
+                        `metrics_mean` {name: mean}, and `registry_metadata` {"cv.<name>":
+                        "mean=... std=... ci95_low=... ..."} (what a model registered with
+                        `final_model` records)
     cv_report.html      the statistics, the per-fold table and a per-fold plot per metric
 `--gate auc:mean>=0.85 --gate auc:std<=0.03` (repeatable). A fold whose iteration failed (the
 distributed Map tolerated it) has no evaluation: it is listed in failed_folds, and the
@@ -26,7 +28,12 @@ from runtime_scripts import contract
 from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
 from runtime_scripts.common.manifest import current_use_case
 from runtime_scripts.common.resampling import cv_report
-from runtime_scripts.common.resampling.statistics import SpreadCondition, judge, summarise
+from runtime_scripts.common.resampling.statistics import (
+    SpreadCondition,
+    judge,
+    registry_metadata,
+    summarise,
+)
 
 
 def read_folds(paths: contract.MlPaths) -> tuple[list[dict], list[dict]]:
@@ -65,6 +72,7 @@ def aggregate(paths: contract.MlPaths, gate: list[SpreadCondition]) -> dict:
         "failed_folds": sorted({f["fold"] for f in folds} - {e["fold"] for e in evaluated}),
         "metrics": summary,
         "metrics_mean": {name: stats["mean"] for name, stats in summary.items()},
+        "registry_metadata": registry_metadata(summary),
         "per_fold": evaluated,
         "quality_gate": judge(gate, summary),
     }

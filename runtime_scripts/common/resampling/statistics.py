@@ -33,6 +33,22 @@ def summarise(values: list[float]) -> dict[str, float]:
             "ci95_low": mean - half, "ci95_high": mean + half, "folds": n}
 
 
+def registry_metadata(summary: dict[str, dict[str, float]]) -> dict[str, str]:
+    """`{"cv.auc": "mean=0.91234 std=0.0123 ci95_low=0.8971 ci95_high=0.9276 min=... max=...
+    folds=5"}`: the statistics as a registered model package's CustomerMetadataProperties, within
+    CreateModelPackage's limits (contract.MODEL_PACKAGE_METADATA_*: no braces or quotes, so no
+    JSON; six significant digits, the ModelQuality document keeps every digit), the first
+    `CV_METADATA_METRICS_MAX` metrics in the manifest's order."""
+    out = {}
+    for name, stats in list(summary.items())[:contract.CV_METADATA_METRICS_MAX]:
+        key = f"{contract.CV_METADATA_PREFIX}{name}"[:contract.MODEL_PACKAGE_METADATA_KEY_MAX]
+        value = " ".join(f"{stat}={stats[stat]:.6g}" for stat in
+                         ("mean", "std", "ci95_low", "ci95_high", "min", "max")
+                         ) + f" folds={stats['folds']}"
+        out[key] = value[:contract.MODEL_PACKAGE_METADATA_VALUE_MAX]
+    return out
+
+
 @dataclass(frozen=True)
 class SpreadCondition:
     metric: str

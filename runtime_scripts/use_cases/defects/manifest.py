@@ -2,6 +2,7 @@
 small ResNet-style CNN in PyTorch, served as an int8 ONNX model on onnxruntime."""
 
 from runtime_scripts.common.manifest import (
+    FrameworkTraining,
     GateCondition,
     Image,
     Metric,
@@ -61,7 +62,14 @@ MANIFEST = UseCaseManifest(
         prediction_columns=("label", "probability"),
     ),
     monitoring=Monitoring(record_preprocessor="capture.py"),
-    image=Image(dockerfile="Dockerfile"),
+    # GPU training (mixed precision, data-parallel over GPUs): the stage config and the first
+    # state refuse a CPU training instance for it. Its own image trains: the training job also
+    # exports and quantises ONNX (onnx, onnxruntime), which a network-isolated job cannot pip
+    # install into AWS's PyTorch training image, and which that image is not known here to
+    # hold. `training_image="framework"` runs the same code on AWS's image (script mode).
+    image=Image(dockerfile="Dockerfile", instance_family="gpu", training_image="own",
+                framework_training=FrameworkTraining(framework="pytorch", version="2.10.0",
+                                                     py_version="py313")),
     requirements="requirements.txt",  # torch, onnx, onnxruntime, pillow
     wording=Wording(rows="images", positive_rows="defective images"),
     sample_data="sample_data/defects.tar",

@@ -10,6 +10,9 @@ needs a history of at least one season. `future` gives each known-future covaria
 forecast period (the spec's `covariates`; required when it has any).
 CSV request: one `id,horizon` per line (a header line `id,horizon` may lead; horizon may be left
 out: the trained one).
+The id `*` (EVERY_SERIES) stands for every series the model knows, each from its own history:
+a batch transform of the one line `*` forecasts them all (the model's series, not a list that
+could go stale).
 Answers: JSON {"predictions": [{"id", "forecast": [{"timestamp", "p10", "p50", "p90"}]}]}, or
 CSV lines `id,timestamp,p10,p50,p90`. Problems are `BadRequest`s naming the series and the fix.
 """
@@ -27,6 +30,7 @@ from runtime_scripts.use_cases.demand.forecasters import MissingCovariates, futu
 from runtime_scripts.use_cases.demand.series import period_labels
 
 MAX_SERIES_SHOWN = 5
+EVERY_SERIES = "*"
 
 
 class BadRequest(ValueError):
@@ -148,7 +152,7 @@ def _future(item: dict, forecaster: Forecaster, end, horizon: int) -> pd.DataFra
 def answer(items: list[dict], forecaster: Forecaster) -> list[dict]:
     """Forecasts per item: {"id", "forecast": [{timestamp, p10, p50, p90}]}."""
     out = []
-    for item in items:
+    for item in _every_series(items, forecaster):
         horizon = _horizon(item, forecaster)
         history = _history(item, forecaster)
         future = _future(item, forecaster, history["timestamp"].max(), horizon)
@@ -161,6 +165,21 @@ def answer(items: list[dict], forecaster: Forecaster) -> list[dict]:
              "p50": round(float(row.p50), 4), "p90": round(float(row.p90), 4)}
             for row in result.itertuples()]})
     return out
+
+
+def _every_series(items: list[dict], forecaster: Forecaster) -> list[dict]:
+    """Items with `EVERY_SERIES` replaced by one item per series of the model's history."""
+    expanded = []
+    for item in items:
+        if str(item["id"]) != EVERY_SERIES:
+            expanded.append(item)
+            continue
+        if "history" in item or "future" in item:
+            raise BadRequest(f"series {EVERY_SERIES!r} (every series) takes no history or "
+                             "future: send them per series id")
+        known = sorted(forecaster.history["series"].unique())
+        expanded += [{**item, "id": series} for series in known]
+    return expanded
 
 
 def to_json(predictions: list[dict]) -> bytes:

@@ -29,7 +29,7 @@ from runtime_scripts import contract
 from runtime_scripts.common import quality_gate
 from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
 from runtime_scripts.common.manifest import current_use_case
-from runtime_scripts.use_cases.demand import backtest, jobs, report
+from runtime_scripts.use_cases.demand import backtest, jobs, monitoring, report
 from runtime_scripts.use_cases.demand import bundle as model_bundle
 from runtime_scripts.use_cases.demand import gbm as gbm_model
 from runtime_scripts.use_cases.demand.forecasters import BASELINES
@@ -102,14 +102,19 @@ def main(argv: list[str] | None = None) -> int:
         if unknown or args.windows < 1:
             raise JobError(f"--baselines must name of {', '.join(BASELINES)} (got {unknown}) "
                            "and --windows be at least 1")
-        document, page = evaluate(ml, args.windows, chosen, gate)
+        # A batch run's forecasts against their actuals (monitoring.py), else the backtest.
+        if ml.processing_input(contract.PROCESSING_INPUT_PREDICTIONS).is_dir():
+            document, page = monitoring.evaluate_forecasts(ml), None
+        else:
+            document, page = evaluate(ml, args.windows, chosen, gate)
         target = ml.processing_output(contract.PROCESSING_OUTPUT_EVALUATION)
         with atomic_outputs({"evaluation": target}) as staged:
             (staged["evaluation"] / contract.EVALUATION_FILE).write_text(
                 json.dumps(document, indent=1))
-            (staged["evaluation"] / contract.REPORT_FILE).write_text(page)
+            if page is not None:
+                (staged["evaluation"] / contract.REPORT_FILE).write_text(page)
         print(json.dumps({"metrics": document["metrics"],
-                          "quality_gate": document["quality_gate"]}), flush=True)
+                          "quality_gate": document.get("quality_gate")}), flush=True)
 
     return run_job(job, ml.exit_message, "evaluation")
 

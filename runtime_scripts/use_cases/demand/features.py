@@ -25,6 +25,11 @@ CALENDAR = {"D": ("dayofweek",), "MS": ()}
 YEARLY = {"D": ("month", "dayofyear"), "MS": ("month",)}
 WEEKLY_CALENDAR, WEEKLY_YEARLY = (), ("weekofyear", "month")
 PERIODS_PER_YEAR = {"D": 365, "MS": 12}
+# Smoothing weights of the recency-weighted features (as simple exponential smoothing's alpha):
+# a slow and a fast level, and the same period of past seasons.
+LEVEL_ALPHAS = (0.05, 0.2)
+MIN_CLOSURE_SERIES = 5
+SEASONAL_ALPHA = 0.2
 
 
 @dataclass(frozen=True)
@@ -39,14 +44,19 @@ class FeatureConfig:
     holidays: str | None
     yearly: bool = False
     scale_window: int = 28
+    profile_seasons: int = 0  # > 0: seasonal profiles over this many seasons (series, total)
+    aggregate: bool = False  # the panel's total: its recent trend and profile
+    smoothed: bool = False  # exponentially smoothed level and seasonal values (recency-weighted)
+    closures: bool = False  # periods in which no series sells are unknown, not demand (below)
 
     @classmethod
     def of(cls, spec: ForecastSpec, lags: tuple[int, ...], windows: tuple[int, ...],
-           periods: int = 0):
+           periods: int = 0, profile_seasons: int = 0, aggregate: bool = False,
+           smoothed: bool = False, closures: bool = False):
         yearly = periods >= 2 * PERIODS_PER_YEAR.get(spec.frequency, 52)
         return cls(lags, windows, spec.horizon, spec.season, spec.frequency,
                    tuple(spec.covariates), spec.static, spec.holidays, yearly,
-                   max(spec.season * 4, 4))
+                   max(spec.season * 4, 4), profile_seasons, aggregate, smoothed, closures)
 
     @property
     def calendar(self) -> tuple[str, ...]:
@@ -56,7 +66,12 @@ class FeatureConfig:
     def names(self, categories: dict[str, list[str]]) -> list[str]:
         calendar = self.calendar
         return [*(f"lag_{lag}" for lag in self.lags), *(f"mean_{w}" for w in self.windows),
-                "std_scale", "same_season_last", "same_season_mean", "log_scale", "h",
+                "std_scale", "same_season_last", "same_season_mean",
+                *(["season_profile"] if self.profile_seasons else []),
+                *(["total_trend", "total_last", "total_profile"] if self.aggregate else []),
+                *([*(f"level_{a}" for a in LEVEL_ALPHAS), "seasonal_smoothed"]
+                  if self.smoothed else []),
+                "log_scale", "h",
                 *calendar, *(["holiday", "holiday_near"] if self.holidays else []),
                 *self.covariates, *(f"{c}_ratio" for c in self.covariates),
                 "series_code", *(f"{c}_code" for c in self.static)]
@@ -156,7 +171,7 @@ def build_rows(wide: Wide, config: FeatureConfig, origins: np.ndarray,
     target_col = o + h
     keep = target_col < n_periods
     s, o, h, target_col = s[keep], o[keep], h[keep], target_col[keep]
-    y = wide.y
+    y = open_periods(wide.y) if config.closures else wide.y
     scale = _rolling_mean(y, config.scale_window)[s, o]
     scale = np.where(np.isnan(scale) | (scale < 1e-3), 1.0, scale)
     columns = [_shift(y, o - lag, s) / scale for lag in config.lags]
@@ -170,6 +185,13 @@ def build_rows(wide: Wide, config: FeatureConfig, origins: np.ndarray,
     counts = (~np.isnan(same)).sum(axis=0)
     sums = np.nansum(same, axis=0)
     columns.append(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan) / scale)
+    if config.profile_seasons:
+        columns.append(_profile(y, target_col, back, o, s, m, config.profile_seasons))
+    if config.aggregate:
+        columns += _aggregate(y, config, target_col, back, o)
+    if config.smoothed:
+        columns += [_smoothed(y, alpha)[s, o] / scale for alpha in LEVEL_ALPHAS]
+        columns.append(_shift(_seasonal_smoothed(y, m), target_col - back, s) / scale)
     columns += [np.log1p(scale), h.astype(float)]
     calendar = calendar_features(wide.index, config)
     columns += [values[target_col] for values in calendar.values()]
@@ -187,6 +209,59 @@ def build_rows(wide: Wide, config: FeatureConfig, origins: np.ndarray,
     X = np.column_stack(columns).astype(np.float32)
     target = y[s, target_col] / scale if with_target else np.full(len(s), np.nan)
     return X, target, scale, np.column_stack([s, o, h])
+
+
+def open_periods(y: np.ndarray) -> np.ndarray:
+    """`y` with closures unknown: a period in which every series of a panel of at least
+    MIN_CLOSURE_SERIES is 0 says the shop was shut (pizzaplace: Christmas, some Mondays in
+    October), not that nobody wanted anything; as 0s those days would drag the levels and the
+    weekday profiles down and teach the trees closures they cannot foresee."""
+    if y.shape[0] < MIN_CLOSURE_SERIES:
+        return y
+    shut = np.nansum(y, axis=0) == 0
+    return np.where(shut[None, :], np.nan, y)
+
+
+def _smoothed(y: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponentially weighted mean of each row up to each column (unknown values skipped)."""
+    return pd.DataFrame(y.T).ewm(alpha=alpha, ignore_na=True).mean().to_numpy().T
+
+
+def _seasonal_smoothed(y: np.ndarray, m: int) -> np.ndarray:
+    """Each column's exponentially weighted mean over the same period of its past seasons
+    (columns c, c - m, c - 2m, ...)."""
+    out = np.full(y.shape, np.nan)
+    for position in range(min(m, y.shape[1])):
+        out[:, position::m] = _smoothed(y[:, position::m], SEASONAL_ALPHA)
+    return out
+
+
+def _profile(y: np.ndarray, target_col: np.ndarray, back: np.ndarray, o: np.ndarray,
+             s: np.ndarray, m: int, seasons: int) -> np.ndarray:
+    """The target period's seasonal index: the mean of its position in the last `seasons`
+    seasons over the mean of those seasons (1 = an average period; NaN-aware)."""
+    same = np.stack([_shift(y, target_col - back - m * j, s) for j in range(seasons)])
+    counts = (~np.isnan(same)).sum(axis=0)
+    position = np.where(counts > 0, np.nansum(same, axis=0) / np.maximum(counts, 1), np.nan)
+    level = _rolling_mean(y, m * seasons)[s, o]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(level > 0, position / level, np.nan)
+
+
+def _aggregate(y: np.ndarray, config: FeatureConfig, target_col: np.ndarray,
+               back: np.ndarray, o: np.ndarray) -> list[np.ndarray]:
+    """The panel's total (the sum over series, far less noisy than one series): its last week
+    over its last `scale_window` periods, its latest period over the same, and the target
+    period's seasonal index in it."""
+    known = ~np.isnan(y).all(axis=0)
+    total = np.where(known, np.nansum(y, axis=0), np.nan)[None, :]
+    zero = np.zeros_like(o)
+    recent = _rolling_mean(total, config.scale_window)[0, o]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        trend = _rolling_mean(total, config.season)[0, o] / recent
+        last = total[0, o] / recent
+    seasons = config.profile_seasons or 4
+    return [trend, last, _profile(total, target_col, back, o, zero, config.season, seasons)]
 
 
 def _code(known: list[str], value: str) -> float:

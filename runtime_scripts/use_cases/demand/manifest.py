@@ -5,10 +5,12 @@ sales, 49,574 pizzas; sample_data/regenerate.py). Its own jobs: spec.py, series.
 backtest.py; its own image (Dockerfile, requirements.txt) and server (serve.py)."""
 
 from runtime_scripts.common.manifest import (
+    AccuracyMonitor,
     GateCondition,
     Image,
     Metric,
     Monitoring,
+    PredictionTable,
     Resampling,
     Serving,
     Tuning,
@@ -26,6 +28,13 @@ MANIFEST = UseCaseManifest(
         allowed=False,
         refusal=("sales are time-ordered: random folds would train on the future; its evaluation "
                  "is a rolling-origin backtest")),
+    # The platform's backtest cuts the rows of a tabular dataset spec by its `time` key and
+    # scores them as classification or regression; this evaluation is the backtest itself.
+    backtest=Resampling(
+        allowed=False,
+        refusal=("its evaluation (process evaluate --windows N) is a rolling-origin backtest of "
+                 "the model against every baseline on the same windows; the platform's window "
+                 "split cuts rows of a tabular dataset spec, not a forecasting spec's series")),
     metrics=(
         Metric("mase", higher_is_better=False, maximum=None),
         Metric("smape", higher_is_better=False, maximum=2.0),
@@ -36,6 +45,8 @@ MANIFEST = UseCaseManifest(
         Metric("coverage_p10_p90", higher_is_better=True),
         Metric("relative_mase", higher_is_better=False, maximum=None),
         Metric("relative_wape", higher_is_better=False, maximum=None),
+        # A batch run's WAPE against the actuals over the model's held-out WAPE (monitoring.py).
+        Metric("wape_ratio", higher_is_better=False, gateable=False, maximum=None),
     ),
     training_metrics=("train:rmse", "validation:rmse", "validation:wape",
                       "validation:coverage"),
@@ -44,14 +55,16 @@ MANIFEST = UseCaseManifest(
     gate=(GateCondition("relative_mase", "<=", 0.9),
           GateCondition("coverage_p10_p90", ">=", 0.7)),
     gate_requires_one_of=("mase", "wape", "relative_mase", "relative_wape"),
-    hyperparameters={"model": "gbm", "num_round": "300", "eta": "0.05", "max_depth": "5",
-                     "lags": "0-13", "windows": "7,28"},
+    hyperparameters={"model": "gbm", "num_round": "300", "eta": "0.05", "max_depth": "4",
+                     "lags": "0-6", "windows": "7,28", "objective": "reg:absoluteerror",
+                     "ets_weight": "0.5"},
     tuning=Tuning(
         objective_metric="validation:wape", objective_type="Minimize",
         ranges={
             "continuous": [
                 {"name": "eta", "min": 0.02, "max": 0.2, "scaling": "Logarithmic"},
                 {"name": "min_child_weight", "min": 5, "max": 200, "scaling": "Logarithmic"},
+                {"name": "ets_weight", "min": 0.0, "max": 0.8, "scaling": "Linear"},
             ],
             "integer": [{"name": "max_depth", "min": 3, "max": 8, "scaling": "Linear"}],
             "categorical": [{"name": "lags", "values": ["0-6", "0-13", "0-27",
@@ -68,4 +81,11 @@ MANIFEST = UseCaseManifest(
     requirements="requirements.txt",
     requirements_no_deps="requirements-no-deps.txt",
     sample_data="sample_data/pizzaplace.csv",
+    # Batch forecasts every series (the one request line `*`: answer.py) into a catalog table
+    # partitioned by the day they were made; once the actuals arrive, a batch run given them
+    # alarms when its WAPE is 1.5x the model's held-out WAPE (the retraining gate starts).
+    local_batch="sample_data/every_series.csv",
+    batch_predictions=PredictionTable(column_types=("string", "date", "double", "double",
+                                                    "double"), partition="forecast_date"),
+    accuracy_monitor=AccuracyMonitor(metric="wape_ratio", threshold=1.5),
 )

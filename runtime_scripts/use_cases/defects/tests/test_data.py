@@ -150,3 +150,20 @@ def test_a_split_without_enough_images_per_class_is_refused(tmp_path):
     generate.write(raw, size=16, per_class=2, products=("wood",))
     done = run_entry("process", "preprocess", root=tmp_path, use_case=USE_CASE)
     assert done.returncode == 1 and "fewer than 3 usable images" in done.stderr
+
+
+def test_a_stage_training_it_on_cpu_instances_is_refused_at_synth(tmp_path):
+    """Its manifest needs GPU training instances: the stage's default ml.m5.xlarge is named
+    with the families allowed, before anything is deployed."""
+    import json
+
+    from config import ConfigError, load_stage_config
+
+    path = tmp_path / "stage.json"
+    path.write_text(json.dumps({"use_cases": [{"name": USE_CASE}]}))
+    with pytest.raises(ConfigError, match=r"use_cases\[0\]\.training\.instance_type': "
+                                          r"'ml\.m5\.xlarge' has no GPU.*ml\.g5\.\*"):
+        load_stage_config("test", path)
+    path.write_text(json.dumps({"use_cases": [{"name": USE_CASE, "training": {
+        "instance_type": "ml.g5.xlarge"}}]}))
+    assert load_stage_config("test", path).use_cases[0].training.instance_type == "ml.g5.xlarge"

@@ -122,3 +122,48 @@ def test_two_instances_train_one_model_data_parallel(run, tmp_path):
     assert training["steps"] == 2 * math.ceil(per_rank / int(HYPERPARAMETERS["batch_size"]))
     assert "#metrics" in first_run.stdout and "#metrics" not in second_run.stdout
     assert not (second / "model" / "serving.json").exists()  # rank 0 alone writes the model
+
+
+def test_its_code_runs_from_the_archive_aws_pytorch_image_runs(tmp_path):
+    """Script mode as AWS's training toolkit runs it: the platform's code archive extracted, its
+    entry point run from there (no PYTHONPATH) with the hyperparameters as `--name value`
+    arguments over hyperparameters.json, which holds the toolkit's own sagemaker_* keys too.
+    The job reaches the use case's training and reads both: the argument's value is the one
+    refused (a real training from the archive would cost the suite a second training run)."""
+    import io
+    import os
+    import subprocess
+    import sys
+    import tarfile
+
+    from ml_constructs.framework_code import ENTRY_POINT, build_archive
+
+    code = tmp_path / "code"
+    with tarfile.open(fileobj=io.BytesIO(build_archive(USE_CASE).read_bytes()), mode="r:gz") \
+            as archive:
+        archive.extractall(code, filter="data")
+    script_mode = {"sagemaker_program": ENTRY_POINT, "sagemaker_region": "eu-west-1",
+                   "sagemaker_submit_directory": "s3://bucket/code.tar.gz"}
+    # No channel data: the job refuses its hyperparameters before it reads any.
+    stage_training(tmp_path / "ml", tmp_path / "no-data", {**HYPERPARAMETERS, **script_mode})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "PYTHONPATH"))}
+    env.update({"ML_ROOT": str(tmp_path / "ml"), "ML_USE_CASE": USE_CASE})
+    done = subprocess.run([sys.executable, ENTRY_POINT, "--precision", "fp8", "--epochs", "1"],
+                          cwd=code, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode != 0
+    failure = (tmp_path / "ml" / "output" / "failure").read_text()
+    assert "must be one of fp32, bf16, fp16" in failure and "sagemaker_" not in failure
+
+
+def test_int8_leaves_the_image_convolution_and_the_classifier_in_float(run):
+    """Quantised elsewhere (QDQ), but not where it costs more than it saves (export.py)."""
+    import onnx
+
+    graph = onnx.load(str(run.ml.model / "model-int8.onnx")).graph
+    dequantised = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    weights = {n.name: n.input[1] for n in graph.node if n.op_type in ("Conv", "Gemm")}
+    first = next(n for n in graph.node if n.op_type == "Conv")
+    float_ones = {name for name, weight in weights.items() if weight not in dequantised}
+    assert float_ones == {first.name, *(n.name for n in graph.node if n.op_type == "Gemm")}
+    assert len(weights) > len(float_ones) + 3  # the other convolutions are int8

@@ -6,13 +6,15 @@ from __future__ import annotations
 from runtime_scripts.common.manifest import load_manifest
 from runtime_scripts.use_cases.demand.forecasters import MODELS
 from runtime_scripts.use_cases.demand.metrics import METRICS, RELATIVE
+from runtime_scripts.use_cases.demand.monitoring import WAPE_RATIO
 from runtime_scripts.use_cases.demand.train import hyperparameters
 
 
 def test_the_manifest_loads_and_names_what_the_jobs_write(tmp_path) -> None:
     manifest = load_manifest("demand")
     assert manifest.problem_type == "forecasting"
-    assert manifest.metric_names == (*METRICS, *RELATIVE)
+    assert manifest.metric_names == (*METRICS, *RELATIVE, WAPE_RATIO)
+    assert manifest.accuracy_monitor.metric == WAPE_RATIO  # what a batch evaluation writes
     assert {c.metric for c in manifest.gate} <= set(manifest.gateable_metrics)
     assert manifest.hyperparameters["model"] == "gbm" and set(MODELS) == {
         "gbm", "ets", "prophet", "seasonal_naive"}

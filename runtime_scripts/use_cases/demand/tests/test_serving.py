@@ -73,6 +73,19 @@ def test_bad_requests_get_a_400_naming_the_series_and_the_fix(app, request_body,
     assert expected in json.loads(body)["error"]
 
 
+def test_the_id_star_forecasts_every_series_the_model_knows(app) -> None:
+    """What a batch transform of the one line `*` asks (sample_data/every_series.csv)."""
+    request = MANIFEST.path(MANIFEST.local_batch).read_text()
+    status, body = post(app, request, CSV)
+    lines = [line.split(",") for line in body.decode().splitlines()]
+    assert status == 200 and len(lines) == 3 * 14
+    assert sorted({line[0] for line in lines}) == ["brie_carre", "classic_dlx", "the_greek"]
+    status, body = post(app, {"series": [{"id": "*", "horizon": 2}]})
+    assert status == 200 and len(json.loads(body)["predictions"]) == 3
+    status, body = post(app, {"series": [{"id": "*", "history": []}]})
+    assert status == 400 and "takes no history or future" in json.loads(body)["error"]
+
+
 def test_other_types_and_routes_are_refused(app) -> None:
     assert post(app, "x", "application/x-npy")[0] == 415
     assert post(app, {"series": [{"id": "the_greek"}]}, accept="image/png")[0] == 406

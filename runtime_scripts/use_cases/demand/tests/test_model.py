@@ -1,0 +1,97 @@
+"""The default global model's choices, on small synthetic panels: p50 is a median, the panel's
+total and the recency-weighted features say what they claim, closures are not demand, the
+combination with AutoETS, and the hyperparameters (the lag set among them) the tuning searches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from runtime_scripts.use_cases.demand import baselines, gbm
+from runtime_scripts.use_cases.demand.features import FeatureConfig, Wide, build_rows
+from runtime_scripts.use_cases.demand.manifest import MANIFEST
+from runtime_scripts.use_cases.demand.spec import ForecastSpec
+
+SPEC = ForecastSpec.from_json({"name": "synthetic", "series_id": ["sku"], "target": "units",
+                               "timestamp": "day", "horizon": 7})
+DEFAULT = gbm.GbmParams.of(MANIFEST.hyperparameters)
+
+
+def panel(values: np.ndarray) -> pd.DataFrame:
+    """[series, days] -> a panel from 2024-01-01."""
+    days = pd.date_range("2024-01-01", periods=values.shape[1])
+    return pd.concat([pd.DataFrame({"series": f"s{i}", "timestamp": days, "y": row})
+                      for i, row in enumerate(values.astype(float))], ignore_index=True)
+
+
+def features(values: np.ndarray, params: gbm.GbmParams, origin: int) -> pd.DataFrame:
+    wide = Wide.of(panel(values), SPEC)
+    config = FeatureConfig.of(SPEC, params.lags, params.windows, values.shape[1],
+                              params.profile_seasons, bool(params.aggregate),
+                              bool(params.smoothed), bool(params.closures))
+    categories = {"series": wide.series}
+    X, _, _, rows = build_rows(wide, config, np.array([origin]), categories)
+    frame = pd.DataFrame(X, columns=config.names(categories))
+    return frame.assign(series=rows[:, 0], h=rows[:, 2])
+
+
+def test_the_default_p50_is_a_median_not_a_mean() -> None:
+    # Skewed counts: 1 on four days of five, 11 on the fifth: median 1, mean 3. WAPE and MASE
+    # reward the median; squared error (the old objective) forecast the mean.
+    rng = np.random.default_rng(3)
+    values = np.where(rng.random((8, 100)) < 0.8, 1.0, 11.0)
+    params = gbm.GbmParams.of({**MANIFEST.hyperparameters, "ets_weight": "0", "nthread": "1",
+                               "num_round": "30", "max_origins": "60"})
+    fitted = gbm.fit(panel(values), SPEC, params, log=lambda *_: None)
+    wide = Wide.of(panel(values), SPEC, extend=SPEC.horizon)
+    p50 = fitted.predict(wide, SPEC.horizon)["p50"]
+    assert p50.median() < 1.6, p50.describe()
+
+
+def test_aggregate_profile_and_smoothed_features_follow_the_data() -> None:
+    # Six series with a weekly profile (Mondays 8, other days 4: a mean of 32/7) over 12 weeks
+    # from a Monday, and one day (40, a Saturday) on which every series is 0: a closure.
+    values = np.tile(np.tile([8.0, 4, 4, 4, 4, 4, 4], 12), (6, 1))
+    values[:, 40] = 0.0
+    frame = features(values, DEFAULT, values.shape[1] - 1)
+    monday, saturday = frame[frame["h"] == 1], frame[frame["h"] == 6]
+    assert np.allclose(monday["season_profile"], 8 / (32 / 7))
+    assert np.allclose(monday["total_profile"], 8 / (32 / 7))
+    # The closure is no Saturday dip: as a 0 it would pull Saturday's profile to 0.81.
+    assert np.allclose(saturday["season_profile"], 4 / (32 / 7))
+    # The whole panel up 50% in its last week: the total's trend, and the fast level moved
+    # further towards it than the slow one.
+    values[:, -7:] *= 1.5
+    frame = features(values, DEFAULT, values.shape[1] - 1)
+    assert np.allclose(frame["total_trend"], 1.5 / ((1.5 * 7 + 21) / 28))
+    assert (frame["level_0.2"] > frame["level_0.05"]).all()
+
+
+def test_the_combination_is_the_weighted_mean_of_the_gbm_and_autoets() -> None:
+    rng = np.random.default_rng(5)
+    history = rng.poisson(4, (2, 28)).astype(float)
+    rows = np.array([[s, 27, h] for s in range(2) for h in range(1, 4)])
+    gbm_p50 = np.full(len(rows), 10.0)
+    ets = np.stack([baselines.ets(y, 3, 7)[:, 1] for y in history])
+    combined = gbm.combined_p50(gbm_p50, history, rows, 7, 0.5)
+    assert np.allclose(combined, 0.5 * 10 + 0.5 * ets[rows[:, 0], rows[:, 2] - 1])
+    assert np.array_equal(gbm.combined_p50(gbm_p50, history, rows, 7, 0.0), gbm_p50)
+
+
+def test_the_tuning_searches_the_hyperparameters_and_the_lag_set() -> None:
+    ranges = MANIFEST.tuning.ranges
+    searched = {r["name"] for kind in ranges.values() for r in kind}
+    assert {"lags", "eta", "max_depth", "min_child_weight", "ets_weight"} <= searched
+    for lags in next(r for r in ranges["categorical"] if r["name"] == "lags")["values"]:
+        assert gbm.GbmParams.of({"lags": lags}).lags  # each value parses as a lag set
+    assert MANIFEST.tuning.objective_metric == "validation:wape"
+
+
+@pytest.mark.parametrize(("hyperparameters", "message"), [
+    ({"objective": "reg:gamma"}, "objective 'reg:gamma' is not one of reg:absoluteerror"),
+    ({"ets_weight": "1.5"}, "ets_weight 1.5 must lie in 0..1"),
+])
+def test_bad_model_hyperparameters_are_named(hyperparameters, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        gbm.GbmParams.of(hyperparameters)

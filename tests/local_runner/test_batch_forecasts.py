@@ -1,0 +1,139 @@
+"""Batch forecasts into a catalog table, and their accuracy once the actuals arrive, executed
+locally on the `every` stage (a use case that declares both: demand). Its model is trained as its
+training job trains it (the real entry points, on three pizzas up to two weeks before the
+sample's end; the training pipeline itself is exercised elsewhere) and registered Approved; the
+batch inference state machine then forecasts every series the model knows (the one request line
+`*`) into the table's partition of the day, is given the two weeks' actual sales as labels,
+scores its forecasts against them and publishes the accuracy metric the retraining alarm
+watches."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from local_runner.local_run import LocalPlatform
+from local_runner.local_seed import RAW_BUCKET_OUTPUT, Seed, Upload
+from runtime_scripts import contract
+from runtime_scripts.common.manifest import USE_CASE_ENV, load_manifest
+from runtime_scripts.pipeline_input.batch import today
+from runtime_scripts.use_cases import testing
+
+USE_CASE = "demand"
+PIZZAS = ("classic_dlx", "brie_carre", "the_greek")
+ACTUALS_FROM = "2015-12-18"  # the last 14 days (the horizon) arrive after the forecast
+HYPERPARAMETERS = {"num_round": "40", "nthread": "1"}
+ARTIFACTS = "ArtifactsBucketName"  # the storage stack's output
+
+
+def _resources(stage, type_name: str) -> dict:
+    found = {}
+    for template in stage.templates:
+        for logical_id, resource in json.loads(template.read_text())["Resources"].items():
+            if resource["Type"] == type_name:
+                found[logical_id] = resource["Properties"]
+    return found
+
+
+def _trained_model(folder, history, manifest) -> object:
+    """model.tar.gz of the use case's preprocessing and training jobs on `history`."""
+    root = folder / "jobs"
+    raw = contract.MlPaths(root).processing_input(contract.PROCESSING_INPUT_RAW)
+    raw.mkdir(parents=True)
+    (raw / history.name).symlink_to(history)
+    testing.ok(testing.run_entry("process", "preprocess", root=root, use_case=USE_CASE))
+    testing.stage_training(root, root, {**manifest.hyperparameters, **HYPERPARAMETERS})
+    testing.ok(testing.run_entry("train", root=root, use_case=USE_CASE))
+    return testing.make_model_archive(contract.MlPaths(root).model, folder / "model") \
+        / "model.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def forecasts(synthesized, tmp_path_factory):
+    stage = synthesized["every"]
+    use_case = next(u for u in stage.config.use_cases if u.name == USE_CASE)
+    manifest = use_case.manifest
+    folder = tmp_path_factory.mktemp("batch-forecasts")
+    sales = pd.read_csv(manifest.path(manifest.sample_data))
+    sales = sales[sales["name"].isin(PIZZAS)]
+    sales[sales["date"] < ACTUALS_FROM].to_csv(folder / "history.csv", index=False)
+    sales[sales["date"] >= ACTUALS_FROM].to_csv(folder / "actuals.csv", index=False)
+    model = _trained_model(folder, folder / "history.csv", manifest)
+    raw = f"s3://${{{RAW_BUCKET_OUTPUT}}}/"
+    model_key = f"models/{USE_CASE}/model.tar.gz"
+    seed = Seed((Upload(model, ARTIFACTS, model_key),
+                 Upload(manifest.path(manifest.local_batch), RAW_BUCKET_OUTPUT,
+                        f"batch/input/{use_case.prefix}every_series.csv"),
+                 Upload(folder / "actuals.csv", RAW_BUCKET_OUTPUT,
+                        f"batch/labels/{use_case.prefix}actuals.csv")),
+                {f"{USE_CASE}:batch-inference": {"data": {
+                     "labels_s3_uri": f"{raw}batch/labels/{use_case.prefix}"}}})
+    with LocalPlatform(stage.outdir, workdir=folder / "run", max_local_trials=1) as platform:
+        platform.seed(seed)
+        inputs = platform.seed_inputs(seed)
+        platform.sagemaker.call("createModelPackage", {
+            "ModelPackageGroupName": f"mlplatform-dev-{USE_CASE}",
+            "ModelApprovalStatus": "Approved",
+            "InferenceSpecification": {"Containers": [{
+                "Image": "local", "ModelDataUrl": f"s3://{platform.account.output(ARTIFACTS)}/{model_key}",
+                "Environment": {USE_CASE_ENV: USE_CASE, "PYTHONUNBUFFERED": "1"}}],
+                "SupportedContentTypes": list(manifest.serving.content_types),
+                "SupportedResponseMIMETypes": list(manifest.serving.accept_types)}})
+        batch = platform.run(f"{USE_CASE}:batch-inference",
+                             inputs[f"{USE_CASE}:batch-inference"], name="forecast-batch")
+        assert batch.status == "SUCCEEDED", (batch.error, batch.cause)
+        yield stage, platform, batch
+
+
+def test_every_series_is_forecast_into_the_tables_partition_of_the_day(forecasts):
+    stage, platform, batch = forecasts
+    manifest = load_manifest(USE_CASE)
+    output = batch.output["run"]["s3"]["output"]
+    bucket, _, prefix = output[5:].partition("/")
+    assert prefix == f"predictions/{USE_CASE}/forecast_date={today()}/"
+    body = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}every_series.csv.out")
+    rows = list(csv.reader(io.StringIO(body["Body"].read().decode())))
+    horizon = json.loads(manifest.path(manifest.dataset_spec).read_text())["horizon"]
+    assert len(rows) == len(PIZZAS) * horizon  # no header: the table reads every line
+    assert {r[0] for r in rows} == set(PIZZAS)
+    assert {r[1] for r in rows} == {f"{d:%Y-%m-%d}" for d in pd.date_range(ACTUALS_FROM,
+                                                                          periods=horizon)}
+    assert all(0 <= float(r[2]) <= float(r[3]) <= float(r[4]) for r in rows)
+    # The catalog table reads that folder: its columns the answer's, partitioned by the day.
+    (table,) = [t["TableInput"] for t in _resources(stage, "AWS::Glue::Table").values()
+                if t["TableInput"]["Name"] == f"{USE_CASE}_predictions"]
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == list(
+        manifest.serving.prediction_columns)
+    assert [p["Name"] for p in table["PartitionKeys"]] == ["forecast_date"]
+    template = "".join(part if isinstance(part, str) else bucket for part in
+                       table["Parameters"]["storage.location.template"]["Fn::Join"][1])
+    assert template.replace("${forecast_date}", today()) == output
+
+
+def test_the_forecasts_are_scored_against_the_actuals_and_the_accuracy_published(forecasts):
+    stage, platform, batch = forecasts
+    document = batch.output["evaluation"]["document"]
+    assert document["data"]["source"] == "predictions"
+    assert document["rows"]["total"] == len(PIZZAS) * 14
+    assert document["window"] == {"start": ACTUALS_FROM, "end": "2015-12-31"}
+    assert document["data_quality"]["periods_without_actual"] == 0
+    metrics = document["metrics"]
+    assert 0 < metrics["wape"] < 1 and metrics["wape_ratio"] == pytest.approx(
+        metrics["wape"] / document["reference"]["wape"])
+    assert "Publish accuracy" in batch.path
+    listed = platform.clients.cloudwatch.list_metrics(Namespace="MLPlatform/Accuracy")
+    assert [(m["MetricName"], m["Dimensions"]) for m in listed["Metrics"]] == [
+        ("wape_ratio", [{"Name": "ModelPackageGroup", "Value": f"mlplatform-dev-{USE_CASE}"}])]
+    # The alarm on that metric is one the retraining gate's rule starts on.
+    alarms = {k: a for k, a in _resources(stage, "AWS::CloudWatch::Alarm").items()
+              if a.get("Namespace") == "MLPlatform/Accuracy"}
+    assert [(a["MetricName"], a["Threshold"], a["ComparisonOperator"])
+            for a in alarms.values()] == [("wape_ratio", 1.5, "GreaterThanThreshold")]
+    (alarm,) = alarms
+    starts = [rule for rule in _resources(stage, "AWS::Events::Rule").values()
+              if {"Fn::GetAtt": [alarm, "Arn"]} in rule["EventPattern"].get("resources", [])]
+    assert len(starts) == 1  # the retraining gate's rule
