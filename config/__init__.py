@@ -32,12 +32,19 @@ from config.serving import (
 from config.stage import RESOURCE_PREFIX_MAX, StageConfig
 from config.stage_files import available_stages, stage_file
 from config.tracking import ExperimentTrackingConfig
-from config.training import GateCondition, QualityGateConfig, TrainingConfig, TuningConfig
+from config.training import (
+    AutoMLConfig,
+    GateCondition,
+    QualityGateConfig,
+    TrainingConfig,
+    TuningConfig,
+)
 from config.use_cases import UseCaseConfig
 
 __all__ = [
     "LOG_RETENTION_DAYS",
     "RESOURCE_PREFIX_MAX",
+    "AutoMLConfig",
     "AutoscalingConfig",
     "BatchInferenceConfig",
     "ChannelConfig",

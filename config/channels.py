@@ -30,9 +30,9 @@ class ChannelConfig:
                 report(f"{key}.{name}", f"{value!r} is not a SageMaker value",
                        ", ".join(allowed))
 
-    def options(self, manifest: UseCaseManifest, name: str) -> dict:
+    def options(self, manifest: UseCaseManifest, name: str, *, builtin: bool = False) -> dict:
         chosen = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**manifest.channel(name).defaults,
+        return {**manifest.channel(name, builtin=builtin).defaults,
                 **{k: v for k, v in chosen.items() if v not in (None, [])}}
 
 
@@ -46,12 +46,15 @@ class ChannelsConfig:
         for f in fields(self):
             getattr(self, f.name).validate(f"{key}.{f.name}")
 
-    def options(self, manifest: UseCaseManifest) -> dict[str, dict]:
-        """Each channel's options as the pipelines' defaults hold them."""
-        return {f.name: getattr(self, f.name).options(manifest, f.name) for f in fields(self)}
+    def options(self, manifest: UseCaseManifest, *, builtin: bool = False) -> dict[str, dict]:
+        """Each channel's options as the pipelines' defaults hold them (`builtin`: training
+        with the built-in algorithm, UseCaseManifest.channel)."""
+        return {f.name: getattr(self, f.name).options(manifest, f.name, builtin=builtin)
+                for f in fields(self)}
 
-    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
-        for name, options in self.options(manifest).items():
-            for found in rules.channel_problems(name, options, manifest.channel(name).allowed,
-                                                manifest.name):
+    def validate_for(self, key: str, manifest: UseCaseManifest, *,
+                     builtin: bool = False) -> None:
+        for name, options in self.options(manifest, builtin=builtin).items():
+            allowed = manifest.channel(name, builtin=builtin).allowed
+            for found in rules.channel_problems(name, options, allowed, manifest.name):
                 report(f"{key}.{name}.{found.key}", found.problem, found.allowed)

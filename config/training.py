@@ -11,9 +11,47 @@ from config.channels import ChannelsConfig
 from config.checks import check_range
 from config.problems import nearest, report
 from config.resources import JobResources
+from runtime_scripts import channels as channel_rules
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import UseCaseManifest
+
+
+@dataclass(frozen=True)
+class AutoMLConfig:
+    """`training.automl`: the Autopilot job of `algorithm: "automl"` (CreateAutoMLJobV2's
+    TabularJobConfig); the problem type and target are the use case's."""
+
+    mode: Literal[contract.AUTOML_MODES] = "ENSEMBLING"
+    # None: Autopilot's default for the problem type (contract.AUTOML_OBJECTIVE_METRICS).
+    objective_metric: str | None = None
+    max_candidates: int = 10
+    max_runtime_seconds: int = 4 * 3600
+    max_runtime_per_training_job_seconds: int | None = None
+
+    def validate(self, key: str) -> None:
+        check_range(f"{key}.max_candidates", self.max_candidates, 1,
+                    contract.AUTOML_MAX_CANDIDATES)
+        check_range(f"{key}.max_runtime_seconds", self.max_runtime_seconds,
+                    contract.AUTOML_MIN_RUNTIME_SECONDS, contract.AUTOML_MAX_RUNTIME_SECONDS)
+        per_job = self.max_runtime_per_training_job_seconds
+        if per_job is not None:
+            check_range(f"{key}.max_runtime_per_training_job_seconds", per_job,
+                        contract.JOB_MIN_RUNTIME_SECONDS, self.max_runtime_seconds)
+
+    def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        problem = contract.AUTOML_PROBLEM_TYPES.get(manifest.problem_type)
+        if problem is None:
+            report(f"{key[:key.rindex('.')]}.algorithm", f"use case {manifest.name!r} is "
+                   f"{manifest.problem_type}: Autopilot's tabular problem types are "
+                   f"{', '.join(contract.AUTOML_PROBLEM_TYPES)}", "script")
+            return
+        allowed = contract.AUTOML_OBJECTIVE_METRICS[problem]
+        if self.objective_metric is not None and self.objective_metric not in allowed:
+            guess = nearest(self.objective_metric, list(allowed))
+            report(f"{key}.objective_metric", f"{self.objective_metric!r} is not an Autopilot "
+                   f"objective for {problem}" + (f"; did you mean {guess!r}?" if guess else ""),
+                   ", ".join(allowed))
 
 
 @dataclass(frozen=True)
@@ -21,8 +59,9 @@ class TrainingConfig(JobResources):
     MAX_RUNTIME_SECONDS: ClassVar[int] = contract.TRAINING_MAX_RUNTIME_SECONDS
 
     # "script": the use case's own image trains; "builtin": the SageMaker algorithm its manifest
-    # names (image.builtin_training), whose model the training pipeline repacks.
-    algorithm: Literal["script", "builtin"] = "script"
+    # names (image.builtin_training), whose model the training pipeline repacks; "automl":
+    # SageMaker Autopilot trains, its best candidate is evaluated (ml_constructs/automl_branch.py).
+    algorithm: Literal["script", "builtin", "automl"] = "script"
     use_spot: bool = False
     max_wait_seconds: int = 7200
     # Over the use case's own defaults (its manifest's `hyperparameters`).
@@ -34,16 +73,33 @@ class TrainingConfig(JobResources):
     # Create the account's own algorithm resource for the use case's image (from its manifest)
     # and train and tune with it, so SageMaker validates every job against its declaration.
     own_algorithm: bool = False
+    # The use case's training rules (its manifest's training_rules), judged after training: a
+    # rule that found an issue only warns (notification, report) or fails the execution;
+    # "off": no rule job at all.
+    rules: Literal["warn", "fail", "off"] = "warn"
+    # Attach SageMaker Debugger to the training job: its built-in rules (with the built-in
+    # algorithm) and the ProfilerReport rule. Off by default: AWS closed Debugger to new
+    # customers (existing ones keep it), and its rule containers are billed processing jobs.
+    debugger: bool = False
+    automl: AutoMLConfig = field(default_factory=AutoMLConfig)
 
     def validate(self, key: str) -> None:
         super().validate(key)
         self.channels.validate(f"{key}.channels")
+        self.automl.validate(f"{key}.automl")
         if self.algorithm_name is not None and not (
                 len(self.algorithm_name) <= contract.ALGORITHM_NAME_MAX
                 and contract.ALGORITHM_ARN_OR_NAME.match(self.algorithm_name)):
             report(f"{key}.algorithm_name", f"{self.algorithm_name!r} is not an algorithm "
                    "resource's name or ARN", "1-63 letters, digits and '-', or "
                    "arn:aws:sagemaker:<region>:<account>:algorithm/<name>")
+        if self.algorithm == "automl" and (self.algorithm_name or self.own_algorithm):
+            # Autopilot picks and trains its own candidates (CreateAutoMLJobV2 takes no
+            # AlgorithmSpecification): an algorithm resource would never be used.
+            given = "algorithm_name" if self.algorithm_name else "own_algorithm"
+            report(f"{key}.{given}", "trains with an algorithm resource: not with algorithm "
+                   "'automl' (Autopilot chooses and trains its own candidates)",
+                   "leave algorithm_name out and own_algorithm false, or algorithm 'script'")
         check_range(f"{key}.max_wait_seconds", self.max_wait_seconds,
                     contract.JOB_MIN_RUNTIME_SECONDS, contract.TRAINING_MAX_WAIT_SECONDS)
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
@@ -52,11 +108,24 @@ class TrainingConfig(JobResources):
                    f">= {self.max_runtime_seconds}")
 
     def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
-        self.channels.validate_for(f"{key}.channels", manifest)
+        builtin = self.algorithm == "builtin"
+        self.channels.validate_for(f"{key}.channels", manifest, builtin=builtin)
+        train = self.channels.options(manifest, builtin=builtin)[contract.CHANNEL_TRAIN]
+        if (manifest.image.sharded_training and self.algorithm == "script"
+                and self.instance_count > 1
+                and train["s3_data_distribution_type"] != channel_rules.SHARDED):
+            # Preprocessing writes one train shard per instance: a replicated channel would
+            # hand every instance every shard, and the collective would count each row n times.
+            report(f"{key}.channels.train.s3_data_distribution_type",
+                   f"{train['s3_data_distribution_type']!r} with instance_count "
+                   f"{self.instance_count}: use case {manifest.name!r} trains on one train shard "
+                   "per instance", f"{channel_rules.SHARDED}, or instance_count 1")
         if self.own_algorithm and (self.algorithm != "script" or self.algorithm_name):
             report(f"{key}.own_algorithm", "declares the use case's own image as an algorithm "
                    "resource: not with algorithm 'builtin' or another algorithm_name",
                    "false, or algorithm 'script' without algorithm_name")
+        if self.algorithm == "automl":
+            self.automl.validate_for(f"{key}.automl", manifest)
         family = manifest.image.instance_family
         problem = contract.instance_family_problem(family, self.instance_type, manifest.name)
         if problem:

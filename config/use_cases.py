@@ -52,6 +52,10 @@ class UseCaseConfig:
     def builtin_training(self) -> bool:
         return self.training.algorithm == "builtin"
 
+    @property
+    def automl_training(self) -> bool:
+        return self.training.algorithm == "automl"
+
     def _builtin_hyperparameters(self) -> dict[str, str]:
         builtin = self.manifest.image.builtin_training
         return builtin.hyperparameters if self.builtin_training and builtin else {}

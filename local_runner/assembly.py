@@ -30,6 +30,7 @@ class StackTemplate:
     stack_name: str
     construct_id: str
     template: dict
+    directory: Path = Path(".")  # the cloud assembly it is in: where its assets are staged
 
     @property
     def resource_counts(self) -> Counter:
@@ -118,5 +119,6 @@ def read_stacks(outdir: Path) -> list[StackTemplate]:
             continue
         props = artifact["properties"]
         template = json.loads((outdir / props["templateFile"]).read_text())
-        stacks.append(StackTemplate(props.get("stackName", artifact_id), artifact_id, template))
+        stacks.append(StackTemplate(props.get("stackName", artifact_id), artifact_id, template,
+                                    outdir))
     return stacks

@@ -214,7 +214,8 @@ def _emulated(platform) -> dict[str, str]:
     from local_runner.stand_ins import emulated_jobs
 
     jobs = platform.sagemaker.state.jobs
-    return emulated_jobs(jobs.get("processing-job", {}), jobs.get("training-job", {}))
+    return emulated_jobs({**jobs.get("processing-job", {}), **jobs.get("automl-job", {})},
+                         jobs.get("training-job", {}))
 
 
 # --- start (AWS) ----------------------------------------------------------------------------------

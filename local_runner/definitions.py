@@ -1,6 +1,7 @@
 """State machine definitions (ASL) from the synthesized templates in cdk.out.
 
-A template's `DefinitionString` is a `Fn::Join` of JSON text and intrinsics (bucket names, role
+A definition (inline `DefinitionString`, or the staged asset file with its
+`DefinitionSubstitutions`) is JSON text with intrinsics (bucket names, role
 ARNs, account ids) that always sit inside JSON strings. Each intrinsic is rendered as a readable
 placeholder (or a value from `substitutions`), the parts are joined and parsed: the result is the
 ASL document Step Functions would run.
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from config.problems import nearest
 from local_runner.assembly import StackTemplate
@@ -130,6 +133,34 @@ def assembly_substitutions(stacks: list[StackTemplate]) -> dict[str, str]:
     return subs
 
 
+_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+
+def definition_text(resource: dict, assembly_dir: Path, render: Callable[[object], str]) -> str:
+    """A state machine resource's definition with every reference rendered by `render`: inline
+    (`DefinitionString`) or, as the stacks write it (ml_constructs/stored_definition.py), an
+    asset file (`DefinitionS3Location`, staged at its `aws:asset:path` under `assembly_dir`)
+    whose `${name}` placeholders CloudFormation fills from `DefinitionSubstitutions`."""
+    props = resource["Properties"]
+    if "DefinitionString" in props:
+        return render(props["DefinitionString"])
+    staged = resource.get("Metadata", {}).get("aws:asset:path")
+    if staged is None:
+        raise RunnerError("a state machine's definition is in S3 and no asset path says where "
+                          "the synth staged it",
+                          "synthesize with asset metadata on (the CDK CLI's default)")
+    substitutions = {name: render(value)
+                     for name, value in props.get("DefinitionSubstitutions", {}).items()}
+
+    def substitute(match: re.Match) -> str:
+        if match.group(1) not in substitutions:
+            raise RunnerError(f"{staged}: the definition's placeholder ${{{match.group(1)}}} "
+                              "has no DefinitionSubstitutions entry", "synthesize again")
+        return substitutions[match.group(1)]
+
+    return _PLACEHOLDER.sub(substitute, (assembly_dir / staged).read_text())
+
+
 def state_machines(stacks: list[StackTemplate],
                    substitutions: dict[str, str] | None = None) -> list[StateMachineDefinition]:
     subs = substitutions if substitutions is not None else assembly_substitutions(stacks)
@@ -139,7 +170,8 @@ def state_machines(stacks: list[StackTemplate],
             if resource["Type"] != "AWS::StepFunctions::StateMachine":
                 continue
             props = resource["Properties"]
-            text = render_intrinsic(props["DefinitionString"], subs)
+            text = definition_text(resource, stack.directory,
+                                   lambda node: render_intrinsic(node, subs))
             try:
                 asl = json.loads(text)
             except json.JSONDecodeError as error:

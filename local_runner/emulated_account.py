@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_runner.assembly import StackTemplate
-from local_runner.definitions import PSEUDO_PARAMETERS, generated_name, render_intrinsic
+from local_runner.definitions import (
+    PSEUDO_PARAMETERS,
+    definition_text,
+    generated_name,
+    render_intrinsic,
+)
 from local_runner.errors import RunnerError
 
 ACCOUNT = PSEUDO_PARAMETERS["AWS::AccountId"]
@@ -174,7 +179,7 @@ def _create(account: EmulatedAccount, stack: StackTemplate, logical_id: str, res
         account.rules.append({"Name": logical_id, **_rendered(account, props)})
     elif kind == "AWS::StepFunctions::StateMachine":
         name = account.render(props.get("StateMachineName", logical_id))
-        definition = account.render(props["DefinitionString"])
+        definition = definition_text(resource, assembly_dir, account.render)
         # With the template's tags, which is how `mlplatform start` finds a deployed pipeline.
         response = clients.sfn.create_state_machine(
             name=name, definition=definition, roleArn=account.render(props["RoleArn"]),

@@ -19,10 +19,11 @@ from pathlib import Path
 from local_runner import executors
 from local_runner.api_common import SageMakerError, now, sagemaker_arn
 from local_runner.executors.tuning import best_trial
+from local_runner.local_automl import LocalAutoML
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
 from local_runner.local_faults import JOB_ACTIONS, InjectedFaults, api_error_message
 from local_runner.local_monitoring import LocalMonitoring
-from local_runner.stand_ins import TRAINING_LABEL_KEY, training_label
+from local_runner.stand_ins import TRAINING_LABEL_KEY, debugger_rules, training_label
 
 
 @dataclass
@@ -51,6 +52,8 @@ class LocalSageMaker:
                                         alarm_states=alarm_states, time_scale=time_scale)
         self.monitoring = LocalMonitoring(
             arn=self.arn, endpoint_exists=lambda name: name in self.endpoints.endpoints)
+        self.automl = LocalAutoML(s3=s3, register=self._register_job, finish=self._finish_job,
+                                  describe=self.describe_job, arn=self.arn)
 
     # --- test and demo hooks ---------------------------------------------------------------------
     def inject_faults(self, action: str, codes: list[str]) -> None:
@@ -69,7 +72,8 @@ class LocalSageMaker:
     # --- dispatch --------------------------------------------------------------------------------
     def _handler(self, action: str) -> Callable[[dict], dict] | None:
         method = f"_api_{action}"
-        return next((getattr(api, method) for api in (self, self.endpoints, self.monitoring)
+        return next((getattr(api, method) for api in (self, self.endpoints, self.monitoring,
+                                                     self.automl)
                      if hasattr(api, method)), None)
 
     def handles(self, action: str) -> bool:
@@ -162,6 +166,8 @@ class LocalSageMaker:
             **request, "TrainingJobArn": self.arn("training-job", name),
             "TrainingJobStatus": outcome.status, "SecondaryStatus": outcome.status,
             **_failure(outcome),
+            # Debugger's rule containers, emulated (stand_ins/debugger_rules.py).
+            **debugger_rules.rule_statuses(request, workdir),
             "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
             "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": now()}
                                     for k, v in outcome.final_metrics.items()],
@@ -268,8 +274,13 @@ class LocalSageMaker:
         if "ModelPackageName" in container:
             package = self._package(container["ModelPackageName"])
             container = package["InferenceSpecification"]["Containers"][0]
+        environment = dict(container.get("Environment") or {})
+        # A serial inference pipeline of an emulated AutoML candidate: its containers hold one
+        # fitted pipeline (stand_ins/automl.py), served once with their environments merged.
+        for later in (model.get("Containers") or [])[1:]:
+            environment.update(later.get("Environment") or {})
         return {"ModelDataUrl": container["ModelDataUrl"], "Image": container.get("Image"),
-                "Environment": container.get("Environment") or {}}
+                "Environment": environment}
 
     def _package(self, arn: str) -> dict:
         for packages in self.state.groups.values():

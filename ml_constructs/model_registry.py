@@ -31,11 +31,15 @@ def run_metadata(settings: jobs.JobSettings) -> dict:
 def register_model_package_state(scope: Construct, state_id: str, *,
                                  settings: jobs.JobSettings, serving: Serving,
                                  group_name: str,
-                                 customer_metadata: dict | str) -> tasks.CallAwsService:
+                                 customer_metadata: dict | str,
+                                 inference_specification: dict | None = None,
+                                 ) -> tasks.CallAwsService:
     """CreateModelPackage of `$.model.artifacts` in `group_name`, its ModelQuality statistics
     the JSON document at `$.run.s3.evaluation_bucket` / `evaluation_key`, described and approved
     as `$.registry` says; `customer_metadata` a map of fields, or a JsonPath token that gives
-    one (e.g. `sfn.JsonPath.json_merge`). The package's ARN to `$.registered.arn`."""
+    one (e.g. `sfn.JsonPath.json_merge`); `inference_specification` replaces the use case's
+    image and artefacts (an AutoML candidate's containers). The package's ARN to
+    `$.registered.arn`."""
     stack = cdk.Stack.of(scope)
     return tasks.CallAwsService(
         scope, state_id,
@@ -44,7 +48,7 @@ def register_model_package_state(scope: Construct, state_id: str, *,
             "ModelPackageGroupName": group_name,
             "ModelPackageDescription.$": "$.registry.description",
             "ModelApprovalStatus.$": "$.registry.approval_status",
-            "InferenceSpecification": {
+            "InferenceSpecification": inference_specification or {
                 "Containers": [{"Image": settings.image_uri,
                                 "ModelDataUrl.$": "$.model.artifacts",
                                 "Environment": settings.environment}],

@@ -16,6 +16,7 @@ from ml_constructs.resource_names import UseCaseNames
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Resampling
 from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
+from runtime_scripts.contract import AUTOML_PROBLEM_TYPES
 
 
 def _resources(resources: JobResources) -> dict:
@@ -46,7 +47,8 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
         "training": {**_resources(training), "use_spot": training.use_spot,
                      "max_wait_seconds": training.max_wait_seconds,
                      "hyperparameters": use_case.hyperparameters,
-                     "channels": training.channels.options(manifest),
+                     "channels": training.channels.options(
+                         manifest, builtin=use_case.builtin_training),
                      "algorithm_name": training.algorithm_name},
         "tuning": {
             "enabled": tuning.enabled, "strategy": tuning.strategy,
@@ -56,7 +58,9 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
             "static_hyperparameters": use_case.static_tuning_hyperparameters,
             "ranges": manifest.tuning.ranges, "warm_start": None, "hyperband": None,
         },
+        "automl": dataclasses.asdict(training.automl),
         "quality_gate": {"conditions": [dataclasses.asdict(c) for c in use_case.gate]},
+        "training_rules": {"on_issue": "fail" if training.rules == "fail" else "warn"},
         "registry": {"approval_status": config.registry.approval_status,
                      "description": f"{manifest.description}: model trained by "
                                     f"{config.resource_prefix}"},
@@ -124,7 +128,9 @@ def training_section_platform(use_case: UseCaseConfig) -> dict:
     """What the `training` section is checked against in every pipeline that trains: what each
     of the use case's channels accepts. The constructs add the image's AlgorithmSpecification
     (`algorithm_specification`, sagemaker_jobs.image_algorithm_specification)."""
-    return {"channels": {c.name: c.allowed for c in use_case.manifest.channels},
+    manifest = use_case.manifest
+    return {"channels": {c.name: manifest.channel(c.name, builtin=use_case.builtin_training)
+                         .allowed for c in manifest.channels},
             "own_algorithm": None}
 def training_instance_family(use_case: UseCaseConfig) -> dict:
     """What the training instances need (the stage config's rule for training.instance_type)."""
@@ -152,7 +158,18 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
         "script_mode_hyperparameters": dict(script_mode_hyperparameters or {}),
         "data_wrangler_flows": _s3(artifacts_bucket, flows_prefix(use_case.name)),
         "dataset_spec_columns": dataset_spec_columns(use_case),
+        "automl": automl_platform(use_case),
     }
+
+
+def automl_platform(use_case: UseCaseConfig) -> dict | None:
+    """What the AutoML branch fixes: Autopilot's problem type and the target attribute (the
+    dataset spec's target); None where the stage does not deploy the branch."""
+    columns = dataset_spec_columns(use_case)
+    if not use_case.automl_training or columns is None:
+        return None
+    return {"problem_type": AUTOML_PROBLEM_TYPES[use_case.manifest.problem_type],
+            "target": columns["target"]}
 
 
 def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,

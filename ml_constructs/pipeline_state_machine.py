@@ -18,6 +18,7 @@ from ml_constructs.job_retries import retry_transient_failures
 from ml_constructs.notifications import NotificationTopic
 from ml_constructs.physical_names import name_per_stack
 from ml_constructs.pipeline_states import ERROR_PATH, catch_all, protect
+from ml_constructs.stored_definition import stored_state_machine
 
 NOTIFICATION_ERROR_PATH = "$.notification_error"  # beside $.error, which the Fail state reports
 
@@ -126,10 +127,10 @@ class PipelineFrame(Construct):
             self, "Logs",
             log_group_name=name_per_stack(f"/aws/vendedlogs/states/{self.state_machine_name}"),
             encryption_key=key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN)
-        state_machine = sfn.StateMachine(
+        state_machine = stored_state_machine(
             self, "StateMachine",
             state_machine_name=self.state_machine_name,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            definition=definition,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
                                 include_execution_data=True),
             tracing_enabled=True,

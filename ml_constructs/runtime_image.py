@@ -89,6 +89,7 @@ class RuntimeImage(Construct):
         self.image_uri = self.asset.image_uri
         self.builtin_training = use_case.builtin_training and builtin is not None
         self.builtin_algorithm = builtin.framework if self.builtin_training and builtin else None
+        self.automl_training = use_case.automl_training
         self.training_image_uri = (
             builtin_image_uri(builtin.framework, region, builtin.version)
             if self.builtin_training and builtin is not None else self.image_uri)
@@ -135,4 +136,5 @@ class RuntimeImage(Construct):
                            training_metrics=self.training_metrics,
                            tracking_server_arn=tracking_server_arn,
                            tags=tuple((tags or {}).items()),
-                           builtin_algorithm=self.builtin_algorithm)
+                           builtin_algorithm=self.builtin_algorithm,
+                           automl_training=self.automl_training)

@@ -50,6 +50,8 @@ class JobSettings:
     # The built-in algorithm training_image_uri runs when `builtin_training` (its SDK name in
     # runtime_scripts/common/builtin_algorithms.py): its channels and content type.
     builtin_algorithm: str | None = None
+    # SageMaker Autopilot trains instead of the image (ml_constructs/automl_branch.py).
+    automl_training: bool = False
 
     @property
     def environment(self) -> dict[str, str]:
@@ -186,13 +188,16 @@ def preprocessing_job(settings: JobSettings, *, inputs: list[dict] | str,
                           data_path=data_path)
 
 
-def evaluation_job(settings: JobSettings, *, arguments_path: str | None = None) -> dict:
+def evaluation_job(settings: JobSettings, *, arguments_path: str | None = None,
+                   extra_inputs: list[dict] | tuple = ()) -> dict:
     """The use case's `process evaluate` of `$.model.artifacts` on `$.run.s3.test`, to
-    `$.run.s3.evaluation`; `arguments_path`, e.g. its quality gate's `--gate` arguments."""
+    `$.run.s3.evaluation`; `arguments_path`, e.g. its quality gate's `--gate` arguments;
+    `extra_inputs`, e.g. the training rules' verdict for the report."""
     return processing_job(
         settings, job_name_path="$.run.job_names.evaluation", command=["process", "evaluate"],
         inputs=[processing_input(contract.PROCESSING_INPUT_MODEL, "$.model.artifacts"),
-                processing_input(contract.PROCESSING_INPUT_TEST, "$.run.s3.test")],
+                processing_input(contract.PROCESSING_INPUT_TEST, "$.run.s3.test"),
+                *extra_inputs],
         outputs=[processing_output(contract.PROCESSING_OUTPUT_EVALUATION, "$.run.s3.evaluation")],
         data_path="$.run.s3.test", arguments_path=arguments_path)
 

@@ -12,7 +12,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ml_constructs import distributed_training
 from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.automl_branch import AutoMLBranch, AutoMLBranchProps, automl_preprocessing_job
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_wrangler import DataWranglerProps, DataWranglerStates, flows_prefix
 from ml_constructs.model_registry import register_model_package_state, run_metadata
@@ -20,6 +22,7 @@ from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     PROCESSING,
     TRAINING,
+    TRANSFORM,
     TUNING,
     create_model_state,
     dataset_spec_choice,
@@ -27,8 +30,10 @@ from ml_constructs.pipeline_states import (
     read_evaluation_state,
     sagemaker_job_state,
 )
+from ml_constructs.training_rules import TrainingRuleProps, TrainingRuleStates
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Serving
+from runtime_scripts.common.training_rules import TrainingRules
 
 # What the state keeps of a finished training job, whichever branch (training or tuning) ran.
 MODEL_SELECTOR = {
@@ -52,6 +57,11 @@ class TrainingPipelineProps:
     defaults: dict
     platform: dict
     region: str  # the stage's: Data Wrangler's image URI is per region
+    # The use case's training rules, judged after training (None: training.rules is "off"),
+    # and the Debugger members of its training job (ml_constructs/training_rules.py).
+    training_rules: TrainingRules | None = None
+    debugger_request: dict | None = None
+    sharded_training: bool = False  # the manifest's image.sharded_training (script mode)
 
 
 class TrainingPipeline(Construct):
@@ -59,14 +69,11 @@ class TrainingPipeline(Construct):
                  **finish_kwargs) -> None:
         super().__init__(scope, construct_id)
         self.props = props
+        # No training job in the AutoML branch, so no curve for the rules to judge.
+        self.training_rules = None if props.job_settings.automl_training else props.training_rules
         frame = props.frame
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
         preprocess_entry, preprocess = self._preprocess()
-        evaluate = self._evaluate()
-        # Built-in XGBoost (a synth-time choice): repack its model into our bundle first, so
-        # evaluation, the registry and serving see the same model format as in script mode.
-        trained = (self._package_builtin_model(evaluate)
-                   if props.job_settings.builtin_training else evaluate)
         # A Data Wrangler flow named in the input: checked first, run before preprocessing. Only
         # for a use case whose data is a table of target and features (what a flow writes);
         # the first state refuses a flow for any other.
@@ -79,11 +86,40 @@ class TrainingPipeline(Construct):
                 region=props.region))
             validate.next(wrangler.check_states(
                 self._optional_glue(wrangler.job_states(preprocess_entry))))
-        preprocess.next(self._train_or_tune(trained))
-        evaluate.next(self._read_evaluation()).next(self._quality_gate())
+        read_evaluation = self._read_evaluation()
+        read_evaluation.next(self._quality_gate())
+        automl = props.job_settings.automl_training
+        if automl:  # Autopilot in place of training (a synth-time choice, like built-in)
+            self.automl = AutoMLBranch(self, "AutoML", props=AutoMLBranchProps(
+                frame=frame, job_settings=props.job_settings,
+                execution_role=props.execution_role, name_prefix=props.name_prefix,
+                classifier=props.platform["automl"]["problem_type"] != "Regression"))
+            preprocess.next(self.automl.chain(read_evaluation))
+        else:
+            evaluate = self._evaluate()
+            # Built-in XGBoost (a synth-time choice): repack its model into our bundle first,
+            # so evaluation, the registry and serving see the same model format as in script
+            # mode.
+            trained = (self._package_builtin_model(evaluate)
+                       if props.job_settings.builtin_training else evaluate)
+            if self.training_rules is None:
+                preprocess.next(self._train_or_tune(trained))
+            else:
+                rules = TrainingRuleStates(
+                    self, "TrainingRules", then=trained, props=TrainingRuleProps(
+                        frame=frame, job_settings=props.job_settings,
+                        artifacts_bucket=props.artifacts_bucket, runs_prefix=props.runs_prefix,
+                        name_prefix=props.name_prefix, rules=self.training_rules,
+                        debugger_request=props.debugger_request or {}))
+                preprocess.next(self._train_or_tune(
+                    rules.after_tuning, after_training_job=rules.after_training_job))
+            evaluate.next(read_evaluation)
         self.state_machine = frame.finish(validate, **finish_kwargs)
-        grant_sagemaker_jobs(self, self.state_machine.role, [PROCESSING, TRAINING, TUNING],
+        grant_sagemaker_jobs(self, self.state_machine.role,
+                             [PROCESSING, TRANSFORM] if automl else [PROCESSING, TRAINING, TUNING],
                              name_prefix=props.name_prefix, execution_role=props.execution_role)
+        if automl:
+            self.automl.grant_job_role()
         stack = cdk.Stack.of(self)
         frame.acknowledge_policy(
             self.state_machine,
@@ -91,7 +127,8 @@ class TrainingPipeline(Construct):
             "the best training job of a tuning run (named by SageMaker after the stage prefix); "
             "registers versions in its own model package group; creates models named after the "
             "stage prefix; reads the Data Wrangler flows under its use case's flows prefix (the "
-            "execution input names one).",
+            "execution input names one); starts and describes AutoML jobs named after the stage "
+            "prefix (the AutoML branch).",
             wildcard_findings(resources=(
                 in_finding(self, props.artifacts_bucket.arn_for_objects(
                     f"{props.runs_prefix}*")),
@@ -104,6 +141,7 @@ class TrainingPipeline(Construct):
                     resource_name=f"{props.model_package_group_name}/*")),
                 in_finding(self, stack.format_arn(service="sagemaker", resource="model",
                                                   resource_name=f"{props.name_prefix}-*")),
+                *((in_finding(self, self.automl.job_arn),) if automl else ()),
             )),
         )
 
@@ -131,10 +169,14 @@ class TrainingPipeline(Construct):
     def _preprocess(self) -> tuple[sfn.IChainable, sfn.CustomState]:
         """The preprocessing job, entered through a choice that adds the optional dataset spec
         input (a processing input cannot be null, so the inputs list is built per case)."""
+        settings = self.props.job_settings
+        build = automl_preprocessing_job if settings.automl_training else jobs.preprocessing_job
+        request = build(settings, inputs="$.preprocessing.inputs",
+                        data_path="$.run.s3.preprocessing_input")
+        if self.props.sharded_training:
+            request = distributed_training.sharded_preprocessing(request)
         job = self.props.frame.protect_job(sagemaker_job_state(
-            self, "Preprocess data", PROCESSING,
-            jobs.preprocessing_job(self.props.job_settings, inputs="$.preprocessing.inputs",
-                                   data_path="$.run.s3.preprocessing_input"),
+            self, "Preprocess data", PROCESSING, request,
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.preprocessing",
             comment="Validate, clean, encode and split the data; fit the transform on train",
@@ -143,10 +185,15 @@ class TrainingPipeline(Construct):
         return dataset_spec_choice(self, job, [raw], "$.preprocessing"), job
 
     # --- training ------------------------------------------------------------------------------
-    def _train_or_tune(self, then: sfn.IChainable) -> sfn.IChainable:
+    def _train_or_tune(self, then: sfn.IChainable, *,
+                       after_training_job: sfn.IChainable | None = None) -> sfn.IChainable:
+        """Training or tuning, then `then` (`after_training_job` after a single job)."""
         settings = self.props.job_settings
+        # A sharded use case's train channel is ShardedByS3Key through its channel options
+        # (the manifest's default, `training.channel_config`), like any other channel option.
+        training = {**jobs.training_job(settings), **(self.props.debugger_request or {})}
         train = self.props.frame.protect_job(sagemaker_job_state(
-            self, "Train model", TRAINING, jobs.training_job(settings),
+            self, "Train model", TRAINING, training,
             result_selector=MODEL_SELECTOR, result_path="$.model",
             comment="One training job with the input's hyperparameters",
         ), kind="training")
@@ -187,7 +234,7 @@ class TrainingPipeline(Construct):
                 .when(sfn.Condition.boolean_equals("$.tuning.has_strategy_config", True),
                       tuning_config[True])
                 .otherwise(tuning_config[False]))
-        train.next(then)
+        train.next(after_training_job or then)
         best.next(then)
         return (sfn.Choice(self, "Tune hyperparameters?")
                 .when(sfn.Condition.boolean_equals("$.tuning.enabled", True), tune)
@@ -235,7 +282,11 @@ class TrainingPipeline(Construct):
             self, "Evaluate model", PROCESSING,
             # `--gate auc>=0.85 ...`: the input validator's fixed form of the conditions.
             jobs.evaluation_job(self.props.job_settings,
-                                arguments_path="$.quality_gate.arguments"),
+                                arguments_path="$.quality_gate.arguments",
+                                extra_inputs=[jobs.processing_input(
+                                    contract.PROCESSING_INPUT_TRAINING_RULES,
+                                    "$.run.s3.training_rules")]
+                                if self.training_rules else ()),
             result_selector={"arn.$": "$.ProcessingJobArn"},
             result_path="$.jobs.evaluation",
             comment="Score the held-out test split, judge the quality gate conditions; write "
@@ -269,21 +320,34 @@ class TrainingPipeline(Construct):
 
     # --- registry ------------------------------------------------------------------------------
     def _create_model(self) -> sfn.IChainable:
+        """The model, then its package. The AutoML branch created its model already (its
+        candidate's batch transform needed it): its package names the candidate's containers."""
         props = self.props
         settings = props.job_settings
         frame = props.frame
-        create = frame.protect(create_model_state(
-            self, jobs.model_from_artifacts(settings), name_prefix=props.name_prefix))
+        automl = settings.automl_training
+        # CSV in and out, as Autopilot's containers are.
         register = frame.protect(register_model_package_state(
             self, "Register model package", settings=settings, serving=props.serving,
             group_name=props.model_package_group_name,
-            customer_metadata=run_metadata(settings)))
+            customer_metadata=run_metadata(settings),
+            inference_specification={"Containers.$": "$.model.containers",
+                                     "SupportedContentTypes": ["text/csv"],
+                                     "SupportedResponseMIMETypes": ["text/csv"]}
+            if automl else None))
         notify = frame.notify("Notify success", f"{frame.state_machine_name}: model registered", {
             "status": "REGISTERED",
             "model_package_arn": sfn.JsonPath.string_at("$.registered.arn"),
             "approval_status": sfn.JsonPath.string_at("$.registry.approval_status"),
             "metrics": sfn.JsonPath.object_at("$.evaluation.document.metrics"),
             "report": sfn.JsonPath.string_at("$.run.s3.evaluation"),
+            **({"training_rules": sfn.JsonPath.string_at(
+                "$.training_rules.verdict.document.summary")} if self.training_rules else {}),
         })
-        create.next(register).next(notify).next(sfn.Succeed(self, "Model registered"))
+        register.next(notify).next(sfn.Succeed(self, "Model registered"))
+        if automl:
+            return register
+        create = frame.protect(create_model_state(
+            self, jobs.model_from_artifacts(settings), name_prefix=props.name_prefix))
+        create.next(register)
         return create

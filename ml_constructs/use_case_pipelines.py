@@ -59,6 +59,7 @@ from ml_constructs.resource_names import (
 )
 from ml_constructs.runtime_image import RuntimeImage
 from ml_constructs.training_pipeline import TrainingPipeline, TrainingPipelineProps
+from ml_constructs.training_rules import training_rule_props
 
 TRAINING_TIMEOUT = cdk.Duration.hours(24)
 # K trainings a few at a time, and with `final_model` one more on all the data.
@@ -138,6 +139,7 @@ class UseCasePipelines(Construct):
                 script_mode_hyperparameters=self.image.script_mode_hyperparameters),
                 **image_spec},
             region=config.region,
+            **training_rule_props(use_case, region=config.region),
         ), timeout=TRAINING_TIMEOUT, **finish)
         batch = BatchPipeline(self, "BatchInference", props=BatchPipelineProps(
             frame=self._frame("BatchFrame", "batch", BATCH_INFERENCE, config, shared),

@@ -20,7 +20,10 @@ INPUT_MODES = ("File", "FastFile", "Pipe")
 COMPRESSION_TYPES = ("None", "Gzip")
 RECORD_WRAPPER_TYPES = ("None", "RecordIO")
 S3_DATA_TYPES = ("S3Prefix", "ManifestFile", "AugmentedManifestFile")
-DISTRIBUTION_TYPES = ("FullyReplicated", "ShardedByS3Key")
+# S3DataDistributionType: every instance gets all of the channel's objects, or about 1/n each.
+REPLICATED = "FullyReplicated"
+SHARDED = "ShardedByS3Key"
+DISTRIBUTION_TYPES = (REPLICATED, SHARDED)
 MAX_ATTRIBUTE_NAMES = 16  # API: AttributeNames max 16
 MAX_CONTENT_TYPE = 256  # API: ContentType max 256
 # The option keys of a channel (stage config and execution input), each with its API member.

@@ -350,3 +350,59 @@ PROCESSING_OUTPUT_DATA_PROFILE = "profile"
 
 def window_manifest_file(index: int) -> str:
     return f"window-{index}.json"
+
+# --- Training rules (common/training_rules.py, `process training-rules`) --------------------------
+# In: the training job's output.tar.gz (its training_curve.jsonl); out: rules.json, which the
+# training pipeline reads and the evaluation job puts in its report.
+PROCESSING_INPUT_TRAINING_OUTPUT = "training_output"
+PROCESSING_INPUT_TRAINING_RULES = "training_rules"
+PROCESSING_OUTPUT_TRAINING_RULES = "training_rules"
+TRAINING_RULES_FILE = "rules.json"
+
+# --- Distributed training (common/tabular/distributed.py) -----------------------------------------
+# How many files preprocessing writes the train split as (the training job's instance count):
+# with the train channel ShardedByS3Key each instance then receives one shard.
+TRAIN_SHARDS_ENV = "ML_TRAIN_SHARDS"
+
+
+def shard_file(index: int) -> str:
+    """The train split's shard `index` when it is written in several (else SPLIT_FILE)."""
+    return f"data-{index:05d}.csv"
+
+# AutoML (SageMaker Autopilot, CreateAutoMLJobV2 with a TabularJobConfig), the training
+# pipeline's `training.algorithm = "automl"` branch.
+AUTOML_JOB_NAME_MAX = 32  # API: AutoMLJobName max 32
+AUTOML_MODES = ("ENSEMBLING", "HYPERPARAMETER_TUNING")  # API: AutoMLMode (less AUTO: see docs)
+AUTOML_MAX_CANDIDATES = 750  # API: CompletionCriteria.MaxCandidates max 750
+# API: MaxAutoMLJobRuntimeInSeconds and MaxRuntimePerTrainingJobInSeconds have no maximum; the
+# platform caps both at the longest training job (28 days), and a run at 1 hour at least
+# (Autopilot's own analysis and feature engineering take longer than that on any data).
+AUTOML_MIN_RUNTIME_SECONDS = 3600
+AUTOML_MAX_RUNTIME_SECONDS = TRAINING_MAX_RUNTIME_SECONDS
+# The use case's problem type -> Autopilot's ProblemType (API: ProblemType enum); a use case of
+# another problem type (images, time series) has no tabular AutoML branch.
+AUTOML_PROBLEM_TYPES = {"binary_classification": "BinaryClassification",
+                        "regression": "Regression"}
+# AWS's "Autopilot metrics" page: the objective metrics each problem type accepts (a subset of
+# the API's AutoMLMetricEnum), the first the default Autopilot itself picks (F1 for binary
+# classification, MSE for regression).
+AUTOML_OBJECTIVE_METRICS = {
+    "BinaryClassification": ("F1", "Accuracy", "AUC", "BalancedAccuracy", "Precision", "Recall"),
+    "Regression": ("MSE", "MAE", "R2", "RMSE"),
+}
+# Preprocessing's AutoML splits (only in the AutoML branch): raw feature columns and the target
+# by name, as Autopilot reads them (CSV with a header, the target among the columns) for train
+# and validation; the test split header-less with the target first, what the candidate's batch
+# transform reads (its DataProcessing InputFilter drops the target, JoinSource Input keeps it
+# beside the prediction for the evaluation).
+PROCESSING_OUTPUT_AUTOML = "automl"
+AUTOML_SPLITS = ("train", "validation", "test")
+# What the candidate's inference containers answer for a classifier (AWS: "Configure inference
+# output in generated containers", SAGEMAKER_INFERENCE_OUTPUT keys): the probabilities of every
+# label and the labels, which read the same in ENSEMBLING and HYPERPARAMETER_TUNING mode.
+AUTOML_INFERENCE_OUTPUT_ENV = "SAGEMAKER_INFERENCE_OUTPUT"
+AUTOML_INFERENCE_INPUT_ENV = "SAGEMAKER_INFERENCE_INPUT"
+AUTOML_CLASSIFIER_OUTPUT = "predicted_label,probability,probabilities,labels"
+# The evaluation job of the AutoML branch learns the best candidate's name from it (the report
+# and evaluation.json name it).
+AUTOML_CANDIDATE_ENV = "ML_AUTOML_CANDIDATE"

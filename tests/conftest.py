@@ -21,8 +21,11 @@ STAGES = ("dev", "prod")
 # the committed stages so that cdk-nag, cfn-lint and the ASL validator cover that option too.
 BUILTIN = "builtin"
 # dev serving from a serverless endpoint (`serving.serverless`; Model Monitor off, since
-# serverless endpoints have no data capture): the deployment state machine's other shape.
+# serverless endpoints have no data capture): the deployment state machine's other shape. Its
+# churn also trains with SageMaker Autopilot (`training.algorithm: "automl"`, two candidates):
+# the training state machine's AutoML shape, in every stage-wide check at no extra synth.
 SERVERLESS = "serverless"
+AUTOML_TRAINING = {"algorithm": "automl", "automl": {"max_candidates": 2}}
 # dev deploying ames beside churn, from a stage file of its own but as stage dev (names
 # mlplatform-dev-<use case>-...): every check of every stage covers two use cases side by side,
 # and tests/infra/test_two_use_cases.py that nothing collides.
@@ -32,8 +35,8 @@ SECOND_USE_CASE = "ames"
 SECOND_USE_CASE_ENTRY = {"name": SECOND_USE_CASE,
                          "batch_inference": {"schedule": "cron(0 4 * * ? *)"},
                          "monitoring": {"drift_threshold": 0.3}}
-# With ground truth for ames too (its model quality monitoring): the serving side's checks
-# (tests/infra/test_serving_use_cases.py, the `two_use_cases` fixture).
+# With ground truth for ames too (its model quality monitoring), which the serving side's checks
+# read (tests/infra/test_serving_use_cases.py, the `two_use_cases` fixture).
 GROUND_TRUTH = "s3://labels-bucket/ames/"
 # A data scientist who reads ames's internal columns through Lake Formation, nothing of churn
 # (tests/contract/test_lake_permissions.py).
@@ -51,7 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def write_builtin_stage(directory: Path) -> Path:
     data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
-    data["training"] = {**data["training"], "algorithm": "builtin"}
+    # With SageMaker Debugger: its built-in rules apply to the built-in algorithm.
+    data["training"] = {**data["training"], "algorithm": "builtin", "debugger": True}
     path = directory / f"{BUILTIN}.json"
     path.write_text(json.dumps(data))
     return path
@@ -62,6 +66,7 @@ def write_serverless_stage(directory: Path) -> Path:
     data["serving"] = {**data["serving"], "serverless": {"memory_size_mb": 3072,
                                                          "max_concurrency": 10}}
     data["monitoring"] = {**data["monitoring"], "enabled": False}
+    data["training"] = {**data["training"], **AUTOML_TRAINING}
     path = directory / f"{SERVERLESS}.json"
     path.write_text(json.dumps(data))
     return path
@@ -162,7 +167,7 @@ def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
     stages_dir = tmp_path_factory.mktemp("stages")
     variants = [(BUILTIN, write_builtin_stage(stages_dir)),
                 (SERVERLESS, write_serverless_stage(stages_dir)),
-                (TWO_USE_CASES, write_two_use_case_stage(stages_dir)),
+                (TWO_USE_CASES, write_two_use_case_stage(stages_dir, ground_truth=True)),
                 (EVERY_USE_CASE, write_every_use_case_stage(stages_dir))]
     for stage, config_path in [*((stage, None) for stage in STAGES), *variants]:
         outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
@@ -223,13 +228,7 @@ def updated_dev(tmp_path_factory) -> SynthesizedStage:
 
 
 @pytest.fixture(scope="session")
-def two_use_cases(tmp_path_factory) -> SynthesizedStage:
+def two_use_cases(synthesized) -> SynthesizedStage:
     """dev with churn and ames side by side, ames with ground truth for model quality
-    monitoring (the `two` variant of `synthesized`, plus that)."""
-    from stacks.platform_app import build_app
-
-    directory = tmp_path_factory.mktemp("two-use-cases")
-    outdir = tmp_path_factory.mktemp("cdk-out-two-use-cases")
-    app, config = build_app(STAGE_NAMES[TWO_USE_CASES], outdir=str(outdir),
-                            config_path=write_two_use_case_stage(directory, ground_truth=True))
-    return SynthesizedStage(app, config, app.synth(), outdir)
+    monitoring (the `two` variant of `synthesized`)."""
+    return synthesized[TWO_USE_CASES]

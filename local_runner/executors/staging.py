@@ -144,12 +144,21 @@ def require_objects(s3, uri: str) -> list[tuple[str, str]]:
     return found
 
 
-def download(s3, uri: str, local: Path, *, allow_empty: bool = False) -> list[Path]:
+def download(s3, uri: str, local: Path, *, allow_empty: bool = False,
+             share: tuple[int, int] | None = None) -> list[Path]:
     """S3Prefix semantics: every object under the prefix into `local`, relative paths kept. No
     object at all fails (as a data channel does on SageMaker) unless `allow_empty` (checkpoints:
-    a first run has none)."""
+    a first run has none). `share` (host index, hosts): ShardedByS3Key, where SageMaker gives
+    each of n instances about 1/n of the objects: here every n-th in key order."""
     local.mkdir(parents=True, exist_ok=True)
     objects = list_objects(s3, uri) if allow_empty else require_objects(s3, uri)
+    if share is not None:
+        index, count = share
+        objects = sorted(objects)[index::count]
+        if not objects:
+            raise StagingError(f"{uri}: ShardedByS3Key over {count} instances leaves instance "
+                               f"{index + 1} no object: write at least {count} objects (one "
+                               "per instance) or use fewer instances")
     files = []
     for source, relative in objects:
         target = local / relative

@@ -3,9 +3,10 @@ written, `train` run as a subprocess, the model uploaded as SageMaker lays it ou
 (<S3OutputPath>/<TrainingJobName>/output/model.tar.gz), checkpoints synced both ways.
 
 A job with ResourceConfig.InstanceCount N > 1 runs N `train` processes at once, one per host
-`algo-1` .. `algo-N`, each in its own container root with every channel (FullyReplicated) and
-the host's SM_HOSTS / SM_CURRENT_HOST and resourceconfig.json, as SageMaker starts the same
-command on every instance of a distributed job. SageMaker's hosts resolve each other by those
+`algo-1` .. `algo-N`, each in its own container root with every channel (all of a
+FullyReplicated one, its share of a ShardedByS3Key one's objects) and the host's SM_HOSTS /
+SM_CURRENT_HOST and resourceconfig.json, as SageMaker starts the same command on every
+instance of a distributed job. SageMaker's hosts resolve each other by those
 names; these do not, so each also gets MASTER_ADDR (loopback) and MASTER_PORT (a free port):
 where the first host listens, under the names torchrun and PyTorch's process group read. The job
 fails when any host fails; the model, the metrics and the checkpoints are the first host's
@@ -27,6 +28,7 @@ from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalP
 from local_runner.executors.staging import StagingError
 from local_runner.stand_ins import repository, stand_in_environment, training_stand_in_command
 from runtime_scripts import contract
+from runtime_scripts.channels import SHARDED
 from runtime_scripts.common import builtin_algorithms
 
 
@@ -74,7 +76,8 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
         request.get("AlgorithmSpecification", {}).get("TrainingImage", ""))
     try:
         argv = stand_in or staging.image_program(program, "train")
-        channels, feeders = _stage_channels(request, s3, ml, workdir)
+        channels, feeders = _stage_channels(request, s3, ml, workdir,
+                                            (hosts.index(host), len(hosts)))
         if checkpoint:
             # Resume: SageMaker copies the checkpoint prefix to LocalPath before `train` starts.
             staging.download(s3, checkpoint[1], checkpoint[0], allow_empty=True)
@@ -158,10 +161,13 @@ def _checkpoint_config(request: dict, workdir: Path) -> tuple[Path, str] | None:
     return staging.container_path(workdir, local), config["S3Uri"]
 
 
-def _stage_channels(request: dict, s3, ml: Path,
-                    workdir: Path) -> tuple[list[dict], list[pipe.PipeFeeder]]:
+def _stage_channels(request: dict, s3, ml: Path, workdir: Path,
+                    host: tuple[int, int]) -> tuple[list[dict], list[pipe.PipeFeeder]]:
     """File and FastFile channels downloaded to /opt/ml/input/data/<channel>; Pipe channels
-    staged beside the container and fed to it through FIFOs while it runs (pipe.py)."""
+    staged beside the container and fed to it through FIFOs while it runs (pipe.py). Each
+    channel's S3DataDistributionType decides what this host gets: all of its objects
+    (FullyReplicated) or its share of them (ShardedByS3Key; `host` is (its index, the number
+    of hosts))."""
     mode = mode_of(request)
     channels = request.get("InputDataConfig") or []
     feeders = []
@@ -173,14 +179,16 @@ def _stage_channels(request: dict, s3, ml: Path,
         if source.get("S3DataType", "S3Prefix") != "S3Prefix":
             raise StagingError(f"channel {name!r}: S3DataType {source['S3DataType']} is not "
                                "supported locally; use S3Prefix")
+        share = host if source.get("S3DataDistributionType") == SHARDED else None
         if channel.get("InputMode", mode) == "Pipe":
-            files = staging.download(s3, source["S3Uri"], workdir / "pipe-source" / name)
+            files = staging.download(s3, source["S3Uri"], workdir / "pipe-source" / name,
+                                     share=share)
             feeders.append(pipe.PipeFeeder(
                 ml / "input" / "data", name, files,
                 compression=channel.get("CompressionType", "None"),
                 record_wrapper=channel.get("RecordWrapperType", "None")))
         else:
-            staging.download(s3, source["S3Uri"], ml / "input" / "data" / name)
+            staging.download(s3, source["S3Uri"], ml / "input" / "data" / name, share=share)
     return channels, feeders
 
 

@@ -22,6 +22,7 @@ from local_runner.executors.records import (
 )
 from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram
 from local_runner.executors.staging import StagingError
+from local_runner.stand_ins import serving_stand_in_command, stand_in_environment
 
 # SageMaker's defaults when neither the request nor /execution-parameters sets a value.
 DEFAULT_MAX_PAYLOAD_MB = 6
@@ -57,10 +58,13 @@ def run_transform_job(request: dict, model: dict, s3, program: LocalProgram,
     try:
         inputs = _inputs(s3, request["TransformInput"]["DataSource"]["S3DataSource"])
         staging.stage_model(model, s3, workdir, ml)
-        argv = staging.image_program(program, "serve")
+        # An image AWS owns whose server runs here as a labelled stand-in (stand_ins/).
+        stand_in = serving_stand_in_command(model.get("Image") or "")
+        argv = stand_in or staging.image_program(program, "serve")
         env = staging.job_environment(program, workdir, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
                                       model.get("Environment") or {},
-                                      request.get("Environment") or {}, _batch_environment(request))
+                                      request.get("Environment") or {}, _batch_environment(request),
+                                      stand_in_environment() if stand_in else {})
         timeout = float(client.get("InvocationsTimeoutInSeconds") or DEFAULT_INVOCATION_TIMEOUT_S)
         with model_server.serving(argv, env, ml, log_path, timeout) as server:
             server.wait_until_ready()

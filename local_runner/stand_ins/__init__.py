@@ -22,6 +22,9 @@ TRAINING_STAND_IN = "local_runner.stand_ins.builtin_training"
 EMULATED_TRAINING = ("linear-learner", "kmeans", "pca", "xgboost")  # their SDK names
 # What a local DescribeTrainingJob adds for a job a stand-in ran (training has no ExitMessage).
 TRAINING_LABEL_KEY = "LocalEmulation"
+# ECR repository name -> the module run as a model's server (batch transform) instead of the
+# image's `serve`: the serving image the AutoML stand-in's candidates name (automl.py).
+SERVING_STAND_INS = {"sagemaker-sklearn-automl": "local_runner.stand_ins.automl_serving"}
 
 
 def repository(image_uri: str) -> str:
@@ -61,6 +64,11 @@ def training_label(outcome) -> str:
     if outcome.emulations:
         parts.append(f"{EMULATED} " + "; ".join(outcome.emulations))
     return " / ".join(parts)
+
+
+def serving_stand_in_command(image_uri: str) -> list[str] | None:
+    module = SERVING_STAND_INS.get(repository(image_uri))
+    return None if module is None else [sys.executable, "-m", module]
 
 
 def stand_in_environment() -> dict[str, str]:

@@ -14,18 +14,19 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from runtime_scripts import contract
-from runtime_scripts.channels import ChannelSupport
+from runtime_scripts.channels import REPLICATED, SHARDED, ChannelSupport
 from runtime_scripts.common.manifest_outputs import (
     AccuracyMonitor,
     PredictionTable,
     accuracy_monitor_problem,
     prediction_table_problem,
 )
+from runtime_scripts.common.training_rules import TrainingRules
 
 USE_CASES_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 USE_CASES_PACKAGE = "runtime_scripts.use_cases"
@@ -150,6 +151,10 @@ class Image:
     dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
+    # Its training script trains across the instances of a job on a share of the rows each
+    # (common/tabular/distributed.py): the train channel is ShardedByS3Key over one
+    # preprocessed shard per instance. False: every instance gets every row.
+    sharded_training: bool = False
     # Which image trains (and tunes) in script mode: "own" (the image built from `dockerfile`)
     # or "framework" (AWS's image `framework_training` names, running the same code).
     training_image: Literal["own", "framework"] = "own"
@@ -280,6 +285,9 @@ class UseCaseManifest:
     # wrapper, S3 data and distribution types): the stage config and the first state refuse any
     # other value. One entry per contract channel (train, validation, transform).
     channels: tuple[ChannelSupport, ...] = DEFAULT_CHANNELS
+    # What SageMaker Debugger and the platform's rule job watch during training
+    # (common/training_rules.py says which kind applies where).
+    training_rules: TrainingRules = field(default_factory=TrainingRules)
     # Batch predictions as a catalog table (by partition of the run's day), and their accuracy
     # once the actuals arrive (runtime_scripts/common/manifest_outputs.py).
     batch_predictions: PredictionTable | None = None
@@ -303,8 +311,14 @@ class UseCaseManifest:
                 return metric
         raise KeyError(name)
 
-    def channel(self, name: str) -> ChannelSupport:
-        return next(c for c in self.channels if c.name == name)
+    def channel(self, name: str, *, builtin: bool = False) -> ChannelSupport:
+        """What channel `name` accepts; with the built-in algorithm (`builtin`), which trains on
+        the splits as preprocessing writes them for it (one train file, no shards), only
+        FullyReplicated: every instance gets every object."""
+        support = next(c for c in self.channels if c.name == name)
+        if builtin:
+            support = replace(support, s3_data_distribution_types=(REPLICATED,))
+        return support
 
     @property
     def gateable_metrics(self) -> tuple[str, ...]:
@@ -381,7 +395,10 @@ class UseCaseManifest:
         self._validate_outputs(where)
 
     def _validate_outputs(self, where: str) -> None:
-        problem = None
+        problem = self.training_rules.problem(self.training_metrics,
+                                              self.image.builtin_training is not None)
+        if problem:
+            raise ManifestError(f"{where}: training_rules: {problem}")
         if self.batch_predictions is not None:
             problem = prediction_table_problem(
                 self.batch_predictions, self.serving.prediction_columns,
@@ -401,6 +418,15 @@ class UseCaseManifest:
             problem = channel.problem()
             if problem:
                 raise ManifestError(f"{where}: {problem}")
+        # A sharded script trains on one shard per instance: its train channel's default
+        # distribution must hand each instance its share (ShardedByS3Key), or every instance
+        # would train on every shard.
+        train = self.channel(contract.CHANNEL_TRAIN)
+        if self.image.sharded_training and train.s3_data_distribution_types[0] != SHARDED:
+            raise ManifestError(f"{where}: image.sharded_training needs the train channel's "
+                                f"s3_data_distribution_types to start with {SHARDED} (its "
+                                "default), not "
+                                f"{', '.join(train.s3_data_distribution_types)}")
 
     def _validate_glue_schema(self, where: str) -> None:
         """The raw table's keys name its columns: a copied schema's stale key would otherwise

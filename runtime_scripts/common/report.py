@@ -39,7 +39,8 @@ METRIC_HELP = {
     "r2": ("R\u00b2", "share of the target's variance the model explains (1 = perfect, 0 = no "
                       "better than the mean)"),
 }
-ROWS_WORD = {"raw": "test", "encoded": "test", "predictions": "scored batch"}
+ROWS_WORD = {"raw": "test", "encoded": "test", "predictions": "scored batch",
+             "candidate": "test"}
 CSS = """
 body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:24px;color:#1f2328}
 h1{margin:0 0 4px}.sub{color:#57606a;margin:0 0 24px}
@@ -92,6 +93,20 @@ def gate_table(gate: dict[str, Any]) -> str:
             f"<th></th></tr>{rows}</table>")
 
 
+def rules_table(rules: dict[str, Any] | None) -> str:
+    """The training rules' statuses (evaluation.json's training_rules); empty without them."""
+    if not rules:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(s['RuleConfigurationName'])}</td>"
+        f"<td>{html.escape(s['RuleEvaluationStatus'])}</td>"
+        f"<td>{html.escape(s.get('StatusDetails', ''))}</td>"
+        f"<td>{html.escape(s.get('source', ''))}</td></tr>"
+        for s in [*rules["statuses"], *rules.get("profiler", [])])
+    return (f"<h2>Training rules</h2><p>{html.escape(rules['summary'])}</p><table><tr>"
+            f"<th>rule</th><th>status</th><th>details</th><th>judged by</th></tr>{rows}</table>")
+
+
 @dataclass(frozen=True)
 class ReportParts:
     """What one problem type adds to the page."""
@@ -115,8 +130,10 @@ def render(evaluation: dict[str, Any], importance: Sequence[tuple[str, float]],
            parts: ReportParts, wording: Wording) -> str:
     """The HTML page for one evaluation (the document written to evaluation.json)."""
     metrics, model = evaluation["metrics"], evaluation["model"]
+    # An AutoML candidate is no booster of ours: no gains to plot, no trees to count.
     plots = [*parts.plots,
-             (importance_plot(importance), "Encoded features that the trees gain most from.")]
+             *([(importance_plot(importance), "Encoded features that the trees gain most from.")]
+               if importance else [])]
     cards = ""
     for key, value in metrics.items():
         title, text = METRIC_HELP.get(key, (key, ""))
@@ -129,7 +146,8 @@ def render(evaluation: dict[str, Any], importance: Sequence[tuple[str, float]],
     )
     subtitle = " &middot; ".join(filter(None, (
         parts.rows,
-        f"{model['num_boosted_rounds']} trees, {model['num_features']} encoded features",
+        (f"AutoML candidate {html.escape(str(model['candidate']))}" if model.get("candidate")
+         else f"{model['num_boosted_rounds']} trees, {model['num_features']} encoded features"),
         parts.settings, html.escape(evaluation["generated_at"]))))
     target = html.escape(model["target"])
     return (
@@ -138,6 +156,7 @@ def render(evaluation: dict[str, Any], importance: Sequence[tuple[str, float]],
         f"</head><body><h1>Evaluation of the {target} model</h1>"
         f'<p class="sub">{subtitle}</p><div class="cards">{cards}</div>'
         f"{gate_table(evaluation['quality_gate'])}"
+        f"{rules_table(evaluation.get('training_rules'))}"
         f"{parts.tables}<h2>Plots</h2><div class=\"plots\">{figures}</div>"
         f'<p class="sub">evaluation.json schema version {evaluation["schema_version"]}</p>'
         "</body></html>\n"

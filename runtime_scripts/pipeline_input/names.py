@@ -54,6 +54,12 @@ TRAINING_JOBS: dict[str, tuple[str, int]] = {
     "model": ("model", SAGEMAKER_NAME_MAX),
     # Runs a Data Wrangler flow before preprocessing (when the input names one).
     "data_wrangler": ("dw", SAGEMAKER_NAME_MAX),
+    # Judges the training rules after training (training.rules not "off").
+    "training_rules": ("rules", SAGEMAKER_NAME_MAX),
+    # The AutoML branch: the Autopilot job, and its best candidate's batch transform of the
+    # test split (what the evaluation job scores).
+    "automl": ("automl", contract.AUTOML_JOB_NAME_MAX),
+    "candidate_transform": ("cand", SAGEMAKER_NAME_MAX),
 }
 # Distinct words from the training pipeline's: two state machines may run executions with the
 # same name, and SageMaker model names are unique per account and region.
@@ -141,7 +147,8 @@ def job_names(prefix: str, execution_name: str, kinds: dict[str, tuple[str, int]
 # per account and region, so each attempt needs a name of its own.
 JOB_KINDS = frozenset({"preprocessing", "training", "tuning", "package", "evaluation",
                        "transform", "baseline", "split", "aggregate", "data_wrangler",
-                       "window_split", "window_aggregate"})
+                       "window_split", "window_aggregate", "training_rules",
+                       "candidate_transform"})
 
 
 def attempt_name(prefix: str, word: str, execution_name: str, attempt: int,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import algorithm, channels, data_wrangler, gate, names, tuning
+from . import algorithm, automl, channels, data_wrangler, gate, names, tuning
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -59,7 +59,11 @@ SCHEMA = Obj({
         "algorithm_name": algorithm.FIELD,
     }),
     "tuning": tuning.TUNING,
+    # Autopilot in place of training (the AutoML branch, where the stage deploys it).
+    "automl": automl.SCHEMA,
     "quality_gate": gate.SCHEMA,
+    # What a training rule that found an issue does (ml_constructs/training_rules.py).
+    "training_rules": Obj({"on_issue": Enum(("warn", "fail"))}),
     "registry": Obj({
         "approval_status": Enum(("Approved", "PendingManualApproval")),
         # ModelPackageDescription allows 1024; 1000 leaves room for a suffix the pipeline adds.
@@ -80,7 +84,7 @@ INSTANCE_FAMILY_FIELDS = {"training_instance_family": Enum(("cpu", "gpu"))}
 # What the `training` section is checked against, in every pipeline that trains.
 SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS, **algorithm.PLATFORM_FIELDS}
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
-                **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS,
+                **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS, **automl.PLATFORM_FIELDS,
                 **SECTION_PLATFORM_FIELDS,
                 "pinned_hyperparameters": StringMap(),
                 # What AWS's framework training image needs to run the use case's code
@@ -103,6 +107,12 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     _check_script_mode(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
+    automl.check(doc, platform, out)
+    if platform["automl"] is not None and t["algorithm_name"] is not None:
+        # CreateAutoMLJobV2 takes no AlgorithmSpecification: Autopilot trains its own candidates.
+        out.append(Problem("training.algorithm_name", "is an algorithm resource: this state "
+                           "machine trains with Autopilot (the AutoML branch), which chooses "
+                           "and trains its own candidates", "null"))
     check_registry(doc["registry"], out)
     data = doc["data"]
     source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
@@ -198,6 +208,9 @@ def _check_script_mode(doc: dict[str, Any], platform: dict[str, Any],
 def model_locations(prefix: str) -> dict[str, str]:
     """Where preprocessing, training and checkpoints of one run write, under `prefix`."""
     return {**{name: f"{prefix}preprocessing/{name}/" for name in PREPROCESSING_OUTPUTS},
+            # The AutoML branch's raw splits (contract.AUTOML_SPLITS under it).
+            contract.PROCESSING_OUTPUT_AUTOML:
+                f"{prefix}preprocessing/{contract.PROCESSING_OUTPUT_AUTOML}/",
             "model_output": f"{prefix}training/",
             "checkpoints": f"{prefix}checkpoints/"}
 
@@ -219,15 +232,27 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         # The S3 GetObject task takes bucket and key separately, not a URI.
         "evaluation_bucket": bucket,
         "evaluation_key": f"{run_key}evaluation/{EVALUATION_FILE}",
+        # Where the built-in algorithm writes the tensors Debugger's rules read.
+        "debug_output": f"{prefix}debugger/",
+        # The training rules job's verdict (rules.json), read by the state machine.
+        "training_rules": f"{prefix}training-rules/",
+        "training_rules_key": f"{run_key}training-rules/{contract.TRAINING_RULES_FILE}",
     }
     training = derive_section({**doc["training"], "hyperparameters": {
         **doc["training"]["hyperparameters"], **platform["script_mode_hyperparameters"]}},
         platform)
+    # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's preprocessing).
+    training["train_shards"] = str(training["instance_count"])
+    quality_gate = gate.derive(doc["quality_gate"])
+    automl_run = automl.derive(doc, platform, prefix)
+    # The evaluation job of the AutoML branch scores the candidate's predictions, same gate.
+    automl_run["evaluation_arguments"] = ["--candidate", *quality_gate["arguments"]]
     return {
         **doc,
         "training": training,
         "tuning": {**doc["tuning"], **tuning.derive(doc["tuning"], training["hyperparameters"])},
-        "quality_gate": gate.derive(doc["quality_gate"]),
+        "quality_gate": quality_gate,
+        "automl": automl_run,
         "platform": dict(platform),
         "run": {
             "pipeline": PIPELINE,

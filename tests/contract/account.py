@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_runner.definitions import definition_text
 from tests.contract.cfn_render import ACCOUNT, Assembly, Stack
 from tests.contract.iam_eval import Decision, Request, as_list, authorize
 
@@ -86,7 +87,8 @@ class Account:
             self.state_machines.append(StateMachine(
                 name=self.assembly.physical_name(stack, lid), stack=stack,
                 role_arn=render(stack, props["RoleArn"]),
-                asl=json.loads(render(stack, props["DefinitionString"]))))
+                asl=json.loads(definition_text(machine, stack.directory,
+                                               lambda node, s=stack: render(s, node)))))
 
     def state_machine(self, name: str) -> StateMachine:
         (found,) = [m for m in self.state_machines if m.name == name]

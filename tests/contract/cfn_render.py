@@ -26,6 +26,7 @@ class Stack:
     name: str
     template: dict
     region: str
+    directory: Path  # its cloud assembly, where its assets are staged
 
     @property
     def resources(self) -> dict:
@@ -76,7 +77,7 @@ class Assembly:
             if artifact["type"] == "aws:cloudformation:stack":
                 region = artifact["environment"].rsplit("/", 1)[-1]
                 template = json.loads((outdir / props["templateFile"]).read_text())
-                self.stacks.append(Stack(props["stackName"], template, region))
+                self.stacks.append(Stack(props["stackName"], template, region, outdir))
             elif artifact["type"] == "cdk:cloud-assembly" and nested:
                 self._read(outdir / props["directoryName"], nested)
 

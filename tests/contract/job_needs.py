@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from tests.contract import authorization as sar
 from tests.contract.cfn_render import ACCOUNT
-from tests.contract.needs import GRANT_FOR_AWS_RESOURCE, Need, s3_bucket_arn, s3_object_arn
+from tests.contract.needs import (
+    GRANT_FOR_AWS_RESOURCE,
+    PASSED_TO_SAGEMAKER,
+    Need,
+    s3_bucket_arn,
+    s3_object_arn,
+    sagemaker_arn,
+)
 
 VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
                "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
@@ -121,18 +128,49 @@ def job_needs(task, *, region: str, bucket_keys: dict, models: dict[str, dict],
         job.logs("TransformJobs", request["TransformJobName"])
         return job.needs
     if operation == "createModel":
-        job = JobNeeds(request["ExecutionRoleArn"], why, region=region, bucket_keys=bucket_keys)
-        containers = [request["PrimaryContainer"]]
-        if "ModelPackageName" in containers[0]:
-            containers = packages
-        for container in containers:
-            job.reads(container["ModelDataUrl"])
-            job.image(container["Image"])
-        job.vpc(request.get("VpcConfig"))
-        return job.needs
+        return _model(request, why, region, bucket_keys, packages)
     if operation == "createEndpointConfig":
         return _endpoint_config(request, why, region, bucket_keys, models)
+    if operation == "createAutoMLJobV2":
+        return _automl(request, why, region, bucket_keys)
     return []
+
+
+def _model(request: dict, why: str, region: str, bucket_keys: dict,
+           packages: list[dict]) -> list[Need]:
+    job = JobNeeds(request["ExecutionRoleArn"], why, region=region, bucket_keys=bucket_keys)
+    # An AutoML candidate's model is a serial pipeline of its containers.
+    containers = [request["PrimaryContainer"]] if "PrimaryContainer" in request \
+        else list(request["Containers"])
+    if "ModelPackageName" in containers[0]:
+        containers = packages
+    for container in containers:
+        job.reads(container["ModelDataUrl"])
+        job.image(container["Image"])
+    job.vpc(request.get("VpcConfig"))
+    return job.needs
+
+
+def _automl(request: dict, why: str, region: str, bucket_keys: dict) -> list[Need]:
+    """The AutoML job's role: it reads the channels, writes the output, encrypts volumes with
+    the key, runs in the VPC, and creates and passes itself to the jobs Autopilot runs."""
+    job = JobNeeds(request["RoleArn"], why, region=region, bucket_keys=bucket_keys)
+    for channel in request["AutoMLJobInputDataConfig"]:
+        job.reads(channel["DataSource"]["S3DataSource"]["S3Uri"])
+    output = request["OutputDataConfig"]
+    job.writes(output["S3OutputPath"], output.get("KmsKeyId"))
+    security = request.get("SecurityConfig") or {}
+    job.volume_key(security.get("VolumeKmsKeyId"))
+    job.vpc(security.get("VpcConfig"))
+    name = request["AutoMLJobName"]
+    for noun, resource in (("ProcessingJob", "processing-job"), ("TrainingJob", "training-job"),
+                           ("TransformJob", "transform-job")):
+        # Autopilot names them after the AutoML job ("<job name>-<step>-...").
+        arn = sagemaker_arn(resource, f"{name}-dpp0-1", region=region)
+        for verb in ("Create", "Describe", "Stop"):
+            job.add(f"sagemaker:{verb}{noun}", arn)
+    job.add("iam:PassRole", request["RoleArn"], **PASSED_TO_SAGEMAKER)
+    return job.needs
 
 
 def _training(definition: dict, name: str, why: str, region: str, bucket_keys: dict

@@ -43,6 +43,8 @@ SDK_NAMES = {
     "createMonitoringSchedule": ("MonitoringScheduleName", "monitoring-schedule"),
     "updateMonitoringSchedule": ("MonitoringScheduleName", "monitoring-schedule"),
     "listMonitoringSchedules": (None, None),
+    "createAutoMLJobV2": ("AutoMLJobName", "automl-job"),
+    "describeAutoMLJobV2": ("AutoMLJobName", "automl-job"),
 }
 
 

@@ -186,6 +186,22 @@ def _tuning(req: dict, world: dict) -> dict:
             "HyperParameterTuningJobStatus": "Completed", "BestTrainingJob": best}
 
 
+def _rule_statuses(status: str) -> Outcome:
+    """DescribeTrainingJob of a training job with Debugger rules (its CreateTrainingJob request
+    in `world`), every rule `status`; of a tuning job's best trial (no rules) otherwise."""
+    def outcome(req: dict, world: dict) -> dict | None:
+        created = world.get("CreateTrainingJob")
+        if created is None or "CreateHyperParameterTuningJob" in world:
+            return _best_training_job(req, world) if status == "NoIssuesFound" else None
+        return _training(created, world) | {
+            member.replace("Configurations", "EvaluationStatuses"): [
+                {"RuleConfigurationName": rule["RuleConfigurationName"],
+                 "RuleEvaluationStatus": status} for rule in created[member]]
+            for member in ("DebugRuleConfigurations", "ProfilerRuleConfigurations")
+            if member in created}
+    return outcome
+
+
 def _best_training_job(req: dict, world: dict) -> dict:
     definition = world["CreateHyperParameterTuningJob"]["TrainingJobDefinition"]
     return _training({**req, "OutputDataConfig": definition["OutputDataConfig"]}, world) | {
@@ -235,6 +251,12 @@ def _evaluation(passed: bool) -> Outcome:
                 "conditions": [{"metric": names[0], "comparison": ">=", "threshold": 0.6,
                                 "value": metrics[names[0]], "passed": passed}]}
         document = {"metrics": metrics, "quality_gate": gate}
+        if req.get("Key", "").endswith(contract.TRAINING_RULES_FILE):  # the rule job's verdict
+            document = {"statuses": [{"RuleConfigurationName": "Overfit",
+                                      "RuleEvaluationStatus": "NoIssuesFound" if passed
+                                      else "IssuesFound"}], "profiler": [],
+                        "issues_found": not passed, "curve_steps": 70,
+                        "summary": "no issues found" if passed else "Overfit: IssuesFound"}
         if req.get("Key", "").endswith(contract.CV_EVALUATION_FILE):
             # The aggregate job's: statistics per metric, the means, and the package metadata
             # its own code writes (the requests then carry what the job would give them).
@@ -387,6 +409,39 @@ def _executions(count: str) -> Outcome:
     return outcome
 
 
+# Autopilot's images are AWS's (another account); the model data under the job's output path.
+AUTOPILOT_IMAGE = ("492215442770.dkr.ecr.eu-west-1.amazonaws.com/"
+                   "sagemaker-sklearn-automl:2.5-1-cpu-py3")
+
+
+def _automl_job(status: str) -> Outcome:
+    """DescribeAutoMLJobV2: still running, ended without a candidate, or done with its best
+    candidate (three containers: a tuned classifier's, the most any variant reads)."""
+    def outcome(req: dict, world: dict) -> dict:
+        created = world["CreateAutoMLJobV2"]
+        out = {"AutoMLJobName": req["AutoMLJobName"],
+               "AutoMLJobArn": _sm("automl-job", req["AutoMLJobName"]),
+               "AutoMLJobStatus": status,
+               "AutoMLJobSecondaryStatus": {"Completed": "Completed", "Failed": "Failed",
+                                            "Stopped": "Stopped"}.get(status, "TrainingModels")}
+        if status == "Failed":
+            out["FailureReason"] = "ClientError: the training data has fewer than 500 rows"
+        if status == "Completed":
+            name = f"{req['AutoMLJobName']}-trial-1"
+            data = f"{created['OutputDataConfig']['S3OutputPath']}{req['AutoMLJobName']}/"
+            out["BestCandidate"] = {
+                "CandidateName": name, "ObjectiveStatus": "Succeeded",
+                "CandidateStatus": "Completed", "CandidateSteps": [],
+                "FinalAutoMLJobObjectiveMetric": {"MetricName": "F1", "Value": 0.87,
+                                                  "Type": "Maximize"},
+                "InferenceContainers": [
+                    {"Image": AUTOPILOT_IMAGE, "ModelDataUrl": f"{data}{step}/model.tar.gz",
+                     "Environment": {"AUTOML_TRANSFORM_MODE": "feature-transform"}}
+                    for step in ("dpp", "algo", "labels")]}
+        return out
+    return outcome
+
+
 def _arn_of(field: str, resource: str, name_key: str) -> Outcome:
     return lambda req, world: {field: _sm(resource, req[name_key])}
 
@@ -397,9 +452,13 @@ OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
     ("sagemaker", "CreateTrainingJob"): _job(_training, "TrainingJobStatus"),
     ("sagemaker", "CreateHyperParameterTuningJob"): _job(_tuning,
                                                          "HyperParameterTuningJobStatus"),
-    ("sagemaker", "DescribeTrainingJob"): [_best_training_job],
+    ("sagemaker", "DescribeTrainingJob"): [_rule_statuses("NoIssuesFound"),
+                                           _rule_statuses("InProgress")],
     ("sagemaker", "CreateTransformJob"): _job(_transform, "TransformJobStatus"),
     ("sagemaker", "CreateModel"): [_arn_of("ModelArn", "model", "ModelName")],
+    ("sagemaker", "CreateAutoMLJobV2"): [_arn_of("AutoMLJobArn", "automl-job", "AutoMLJobName")],
+    ("sagemaker", "DescribeAutoMLJobV2"): [_automl_job("Completed"), _automl_job("InProgress"),
+                                          _automl_job("Failed"), _automl_job("Stopped")],
     ("sagemaker", "CreateModelPackage"): [
         lambda req, world: {"ModelPackageArn": _package(req["ModelPackageGroupName"], 1)}],
     ("sagemaker", "ListModelPackages"): [_latest(True), _latest(False)],

@@ -31,6 +31,8 @@ ACTIONS = {
         "UpdateEndpointWeightsAndCapacities", "CreateMonitoringSchedule",
         "UpdateMonitoringSchedule", "ListMonitoringSchedules", "DescribeDataQualityJobDefinition",
         "DescribeModelQualityJobDefinition",
+        # The AutoML branch: the state machine's Autopilot calls, the AutoML job role's models.
+        "CreateAutoMLJobV2", "DescribeAutoMLJobV2", "DescribeModel", "DeleteModel",
     ],
     "glue": ["StartJobRun", "GetJobRun", "GetJobRuns", "BatchStopJobRun", "GetDatabase",
              "CreateDatabase", "GetTable", "CreateTable", "UpdateTable", "GetPartition",
@@ -55,7 +57,7 @@ ACTIONS = {
 # AddTags and ListTags list every taggable SageMaker type; the ARN formats kept are the platform's.
 TAGGED_TYPES = {"processing-job", "training-job", "hyper-parameter-tuning-job", "transform-job",
                 "model", "model-package", "model-package-group", "endpoint", "endpoint-config",
-                "monitoring-schedule"}
+                "monitoring-schedule", "automl-job"}
 
 
 def extract(definition: list[dict]) -> dict:

@@ -54,12 +54,20 @@ TRAINING = {
             {"name": "eta", "values": ["0.05", "0.1"]}]}}}},
     "tuning off, spot off": {"execution_name": "on-demand", "input": {
         "tuning": {"enabled": False}, "training": {"use_spot": False}}},
+    # A training rule with an issue then fails the execution (the outcome that finds one).
+    "training rules fail": {"execution_name": "strict-rules",
+                            "input": {"training_rules": {"on_issue": "fail"}}},
     # Only where the use case's data is a table (its training pipeline has the flow's states).
     "a Data Wrangler flow, then glue": {"execution_name": "wrangled",
                                         "when_set": ["dataset_spec_columns"], "input": {
         "data": {"run_glue": True}, "preprocessing": {
             "data_wrangler_flow": "{data_wrangler_flows}prepare.flow",
             "output_node": "dw-destination.default"}}},
+    # Only where the stage deploys the AutoML branch: a classifier's tuned candidates (three
+    # containers) beside the default ensemble.
+    "AutoML, tuned candidates": {"execution_name": "automl-hpo", "when_set": ["automl"],
+                                 "input": {"automl": {"mode": "HYPERPARAMETER_TUNING",
+                                                      "objective_metric": "AUC"}}},
     "glue and a dataset spec": {"execution_name": "with-glue", "input": {"data": {
         "run_glue": True, "dataset_spec_s3_uri": "s3://{artifacts}/specs/churn.json"}}},
     "manual approval, long description": {"execution_name": "needs-approval", "input": {

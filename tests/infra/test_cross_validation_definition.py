@@ -60,8 +60,12 @@ def test_each_fold_job_inherits_spot_runtime_network_and_keys(definitions, stage
         assert train["OutputDataConfig"]["KmsKeyId"] and train["ResourceConfig"]["VolumeKmsKeyId"]
         # Isolated as the use case's training jobs are (not where they log to experiment
         # tracking, which needs the network).
-        trained = definitions[stage][name.replace("-cross-validation", "-training")]
-        isolated = trained["States"]["Train model"]["Parameters"].get("EnableNetworkIsolation")
+        trained = definitions[stage][name.replace("-cross-validation", "-training")]["States"]
+        # Where Autopilot trains (the AutoML branch) no training job of ours says it: the
+        # preprocessing job is isolated alike.
+        reference = trained["Train model"]["Parameters"] if "Train model" in trained else \
+            trained["Preprocess data"]["Parameters"]["NetworkConfig"]
+        isolated = reference.get("EnableNetworkIsolation")
         assert bool(train.get("EnableNetworkIsolation")) == bool(isolated), name
         prep = states["Fold: preprocess"]["Parameters"]
         assert prep["StoppingCondition"] == {"MaxRuntimeInSeconds.$":

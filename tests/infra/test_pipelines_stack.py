@@ -256,8 +256,11 @@ def test_builtin_xgboost_keeps_our_image_for_everything_else(builtin, training):
 
 def test_builtin_xgboost_model_is_packaged_before_evaluation(builtin):
     states = builtin["States"]
-    assert states["Train model"]["Next"] == "Package model"
-    assert states["Describe best training job"]["Next"] == "Package model"
+    # After the training rules (Debugger's statuses polled after a single job: builtin has
+    # training.debugger on), whichever branch trained.
+    assert states["Train model"]["Next"] == "Describe training rules"
+    assert states["Describe best training job"]["Next"] == "No Debugger rule statuses"
+    assert states["Training rules passed?"]["Default"] == "Package model"
     package = states["Package model"]
     assert package["Resource"].endswith(":states:::sagemaker:createProcessingJob.sync")
     assert package["Next"] == "Use packaged model"
@@ -299,8 +302,10 @@ def test_builtin_xgboost_defaults_ask_for_probabilities_and_auc(builtin, trainin
 def test_script_mode_has_no_package_step_and_trains_in_our_image(definitions, stage, name):
     states = definitions[stage][name]["States"]
     assert "Package model" not in states and "Use packaged model" not in states
-    assert states["Train model"]["Next"] == "Evaluate model"
-    assert states["Describe best training job"]["Next"] == "Evaluate model"
+    # Through the training rules (no Debugger in script mode here) to the evaluation.
+    assert states["Train model"]["Next"] == "No Debugger rule statuses"
+    assert states["Describe best training job"]["Next"] == "No Debugger rule statuses"
+    assert states["Training rules passed?"]["Default"] == "Evaluate model"
     spec = states["Validate input"]["Parameters"]["platform"]["algorithm_specification"]
     assert spec["TrainingImage"] == \
         states["Preprocess data"]["Parameters"]["AppSpecification"]["ImageUri"]

@@ -10,7 +10,9 @@ from pathlib import Path
 TRAINING_PATH = ["Validate input", "Data Wrangler flow given?", "Run Glue ETL?",
                  "Run Data Wrangler flow?", "Dataset spec given?",
                  "Use bundled dataset spec", "Preprocess data", "Tune hyperparameters?",
-                 "Train model", "Evaluate model", "Read evaluation", "Quality gate",
+                 "Train model", "No Debugger rule statuses", "Training rule arguments",
+                 "Check training rules", "Read training rules", "Training rules passed?",
+                 "Evaluate model", "Read evaluation", "Quality gate",
                  "Create model", "Register model package", "Notify success", "Model registered"]
 
 
@@ -56,13 +58,29 @@ def test_the_training_split_streamed_through_a_pipe_trains_the_registered_model(
     assert {n: c["InputMode"] for n, c in channels.items()} == {
         "train": "Pipe", "validation": "FastFile", "transform": "File"}
     assert channels["train"]["DataSource"]["S3DataSource"] == {
-        "S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated",
+        "S3DataType": "S3Prefix", "S3DataDistributionType": "ShardedByS3Key",
         "S3Uri": trained.output["run"]["s3"]["train"]}
     assert channels["train"]["ContentType"] == "text/csv"
     label = job["LocalEmulation"]
     assert label.startswith("EMULATED:"), label
     assert "channel 'train': Pipe input mode emulated with a local FIFO" in label
     assert "channel 'validation': FastFile input mode staged as File" in label
+
+
+def test_training_rules_are_judged_on_the_curve_and_reported(platform, trained):
+    """The rule job ran the churn manifest's curve rules over the curve its training wrote: a
+    model trained with early stopping shows no issue, and the report says so."""
+    verdict = trained.output["training_rules"]["verdict"]["document"]
+    assert {s["RuleConfigurationName"]: s["RuleEvaluationStatus"]
+            for s in verdict["statuses"]} == {"LossNotDecreasing": "NoIssuesFound",
+                                              "Overfit": "NoIssuesFound"}
+    assert verdict["issues_found"] is False and verdict["curve_steps"] > 20
+    evaluation = platform.read_json(trained.output["run"]["s3"]["evaluation"]
+                                    + "evaluation.json")
+    assert evaluation["training_rules"] == verdict
+    bucket, _, key = (trained.output["run"]["s3"]["evaluation"] + "report.html")[5:].partition("/")
+    report = platform.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    assert "<h2>Training rules</h2><p>no issues found</p>" in report
 
 
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):

@@ -55,15 +55,18 @@ _SPLIT_SUPPORT = {"content_type": ["text/csv"], "compression_type": ["None", "Gz
                   "record_wrapper_type": ["None"], "s3_data_type": ["S3Prefix"],
                   "s3_data_distribution_type": ["FullyReplicated", "ShardedByS3Key"],
                   "input_mode": ["File", "FastFile", "Pipe"], "manifest_file": None}
-# What churn's training channels accept (its manifest's channels), and their defaults.
-CHANNEL_SUPPORT = {"train": _SPLIT_SUPPORT, "validation": _SPLIT_SUPPORT, "transform": {
+# What churn's training channels accept (its manifest's channels), and their defaults: its
+# script trains on one train shard per instance (image.sharded_training).
+CHANNEL_SUPPORT = {"train": {**_SPLIT_SUPPORT, "s3_data_distribution_type": [
+    "ShardedByS3Key", "FullyReplicated"]}, "validation": _SPLIT_SUPPORT, "transform": {
     **_SPLIT_SUPPORT, "content_type": ["application/json"], "compression_type": ["None"],
     "s3_data_distribution_type": ["FullyReplicated"], "input_mode": ["File", "FastFile"]}}
 _SPLIT_CHANNEL = {"content_type": "text/csv", "compression_type": "None",
                   "record_wrapper_type": "None", "s3_data_type": "S3Prefix",
                   "attribute_names": [], "s3_data_distribution_type": "FullyReplicated",
                   "input_mode": "File"}
-CHANNELS = {"train": _SPLIT_CHANNEL, "validation": _SPLIT_CHANNEL,
+CHANNELS = {"train": {**_SPLIT_CHANNEL, "s3_data_distribution_type": "ShardedByS3Key"},
+            "validation": _SPLIT_CHANNEL,
             "transform": {**_SPLIT_CHANNEL, "content_type": "application/json"}}
 # What the constructs add to every training platform: the image's AlgorithmSpecification.
 IMAGE_SPECIFICATION = {"algorithm_specification": {
@@ -88,6 +91,7 @@ TRAINING_PLATFORM = {
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/churn/",
     "dataset_spec_columns": {"target": "churn", "id_columns": ["customer_id"],
                              "features": CHURN_FEATURES},
+    "automl": None,  # the stage deploys no AutoML branch (training.algorithm "script")
 }
 BATCH_PLATFORM = {**PLATFORM,
                   "content_types": ["text/csv", "application/json", "application/jsonlines"],
@@ -124,8 +128,11 @@ TRAINING_DEFAULTS: dict[str, Any] = {
         "warm_start": None,
         "hyperband": None,
     },
+    "automl": {"mode": "ENSEMBLING", "objective_metric": None, "max_candidates": 10,
+               "max_runtime_seconds": 14400, "max_runtime_per_training_job_seconds": None},
     "quality_gate": {"conditions": [{"metric": "auc", "comparison": ">=", "threshold": 0.85},
                                     {"metric": "recall", "comparison": ">=", "threshold": 0.5}]},
+    "training_rules": {"on_issue": "warn"},
     "registry": {"approval_status": "Approved",
                  "description": "Churn model trained by the training pipeline"},
 }

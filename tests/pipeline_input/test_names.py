@@ -8,6 +8,7 @@ import string
 
 import pytest
 
+from runtime_scripts import contract
 from runtime_scripts.common.manifest import USE_CASE_NAME_MAX
 from runtime_scripts.pipeline_input import names
 from runtime_scripts.pipeline_input.values import SAGEMAKER_NAME, TUNING_JOB_NAME
@@ -40,10 +41,16 @@ def test_short_clean_names_are_kept_readable():
     assert len(tuning) == names.TUNING_NAME_MAX
     assert tuning.startswith("mlplatform-dev-churn-tu-")
     assert all_names("n42")["tuning"] == "mlplatform-dev-churn-tune-n42"
+    # An AutoML job name has the tuning job's limit (AutoMLJobName: 32 characters).
+    automl = result.pop("automl")
+    assert len(automl) == contract.AUTOML_JOB_NAME_MAX and automl.startswith("mlplatform-dev-")
+    assert all_names("n42")["automl"] == "mlplatform-dev-churn-automl-n42"
     assert result == {
+        "candidate_transform": "mlplatform-dev-churn-cand-nightly-42",
         "preprocessing": "mlplatform-dev-churn-prep-nightly-42",
         "training": "mlplatform-dev-churn-train-nightly-42",
         "data_wrangler": "mlplatform-dev-churn-dw-nightly-42",
+        "training_rules": "mlplatform-dev-churn-rules-nightly-42",
         "package": "mlplatform-dev-churn-pkg-nightly-42",
         "evaluation": "mlplatform-dev-churn-eval-nightly-42",
         "model": "mlplatform-dev-churn-model-nightly-42",

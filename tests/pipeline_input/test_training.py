@@ -32,12 +32,16 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "test": f"{PREFIX}preprocessing/test/",
         "baseline": f"{PREFIX}preprocessing/baseline/",
         "transform": f"{PREFIX}preprocessing/transform/",
+        "automl": f"{PREFIX}preprocessing/automl/",
         "model_output": f"{PREFIX}training/",
         "checkpoints": f"{PREFIX}checkpoints/",
         "packaged": f"{PREFIX}packaged/",
         "evaluation": f"{PREFIX}evaluation/",
         "evaluation_bucket": PLATFORM["artifacts_bucket"],
         "evaluation_key": f"runs/churn/{EXECUTION}/evaluation/evaluation.json",
+        "debug_output": f"{PREFIX}debugger/",
+        "training_rules": f"{PREFIX}training-rules/",
+        "training_rules_key": f"runs/churn/{EXECUTION}/training-rules/rules.json",
     }
     assert run["job_names"] == {
         "preprocessing": f"mlplatform-dev-churn-prep-{EXECUTION}",
@@ -47,7 +51,11 @@ def test_empty_input_gives_the_stage_defaults_and_derived_values():
         "evaluation": f"mlplatform-dev-churn-eval-{EXECUTION}",
         "model": f"mlplatform-dev-churn-model-{EXECUTION}",
         "data_wrangler": f"mlplatform-dev-churn-dw-{EXECUTION}",
+        "training_rules": f"mlplatform-dev-churn-rules-{EXECUTION}",
+        "automl": run["job_names"]["automl"],  # 32 characters at most, like a tuning job
+        "candidate_transform": f"mlplatform-dev-churn-cand-{EXECUTION}",
     }
+    assert TUNING_JOB_NAME.match(run["job_names"]["automl"])
     assert run["data_wrangler"] == {"enabled": False}
     assert TUNING_JOB_NAME.match(run["job_names"]["tuning"])
     assert all(SAGEMAKER_NAME.match(n) for n in run["job_names"].values())

@@ -74,3 +74,20 @@ def test_an_algorithm_resource_replaces_image_and_metric_definitions():
     assert out["training"]["algorithm_specification"] == {"AlgorithmName": ALGORITHM_ARN,
                                                           "TrainingInputMode": "File"}
     assert out["tuning"]["objective"]["MetricName"] == "validation:rmse"
+
+
+def test_a_sharded_script_must_default_its_train_channel_to_sharded_by_s3_key():
+    """One train shard per instance (image.sharded_training) only works when each instance gets
+    its share: the manifest refuses a replicated default for train."""
+    import dataclasses
+
+    from runtime_scripts.common.manifest import ManifestError
+    from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
+
+    replicated = tuple(dataclasses.replace(c, s3_data_distribution_types=(
+        "FullyReplicated", "ShardedByS3Key")) for c in CHURN.channels)
+    with pytest.raises(ManifestError, match="image.sharded_training needs the train channel's "
+                                            "s3_data_distribution_types to start with "
+                                            "ShardedByS3Key"):
+        dataclasses.replace(CHURN, channels=replicated).validate()
+    CHURN.validate()

@@ -20,7 +20,8 @@ def test_unknown_top_level_key_lists_the_allowed_keys():
     exc = input_error({"trainig": {}})
     assert str(exc).startswith("input key 'trainig': unknown key")
     assert str(exc).endswith(
-        "(allowed: data, processing, preprocessing, training, tuning, quality_gate, registry)")
+        "(allowed: data, processing, preprocessing, training, tuning, automl, quality_gate, "
+        "training_rules, registry)")
     assert 'did you mean "training"?' in str(exc)
 
 

@@ -5,6 +5,9 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/test    the preprocess `test` output: raw.csv (raw rows + target, scored
                              through the packaged transform exactly as the server would) and/or
                              data.csv (encoded, label first). `--source auto` prefers raw.csv.
+  or, with `--candidate`, an AutoML candidate's test predictions (candidate_predictions):
+    processing/input/model        preprocessing's `transform` output (feature_schema.json)
+    processing/input/predictions  its batch transform of automl/test, joined with the input
   or, to score what a batch transform predicted (`batch_labels`):
     processing/input/predictions  the transform job's output (*.out, with a header and ids)
     processing/input/labels       CSV files of the id columns and the target
@@ -46,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -66,6 +70,7 @@ from runtime_scripts.common.jobio import (
 )
 from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
 from runtime_scripts.common.model_bundle import ModelBundle, load_bundle, resolve_model_dir
+from runtime_scripts.common.tabular.candidate_predictions import load_candidate_predictions
 from runtime_scripts.common.tabular.scores import calibration_error
 from runtime_scripts.common.tabular.task import task_for
 
@@ -116,11 +121,20 @@ def metrics_of(manifest: UseCaseManifest, computed: dict[str, float]) -> dict[st
     return {name: computed[name] for name in manifest.metric_names}
 
 
+def training_rules_of(paths: contract.MlPaths) -> dict[str, Any]:
+    """{"training_rules": the rule job's rules.json} when the pipeline passed it, else {}."""
+    path = (paths.processing_input(contract.PROCESSING_INPUT_TRAINING_RULES)
+            / contract.TRAINING_RULES_FILE)
+    return {"training_rules": json.loads(path.read_text())} if path.is_file() else {}
+
+
 def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
              gate: list[quality_gate.Condition] | None = None,
-             write_predictions: bool = False) -> dict[str, Any]:
+             write_predictions: bool = False, candidate: str | None = None) -> dict[str, Any]:
     manifest = current_use_case()
     task = task_for(manifest.problem_type)
+    if candidate is not None:
+        return _evaluate_candidate(paths, manifest, candidate, threshold, gate or [])
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         model_input = paths.processing_input(contract.PROCESSING_INPUT_MODEL)
         bundle = load_bundle(resolve_model_dir(model_input, Path(scratch)), manifest)
@@ -161,10 +175,50 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
         },
         "feature_importance": [{"feature": f, "gain": g} for f, g in importance[:20]],
         **scores.sections,
+        **training_rules_of(paths),
     }
+    _write(paths, manifest, document, importance, scores, y, p, write_predictions)
+    return document
+
+
+def _evaluate_candidate(paths: contract.MlPaths, manifest: UseCaseManifest, candidate: str,
+                        threshold: float | None,
+                        gate: list[quality_gate.Condition]) -> dict[str, Any]:
+    """An AutoML candidate's predictions of the test split, scored as any model's: the same
+    metrics, gate and report, without what only a booster of ours has (trees, gains)."""
+    from runtime_scripts.common.model_bundle import load_feature_schema
+
+    task = task_for(manifest.problem_type)
+    schema = load_feature_schema(paths.processing_input(contract.PROCESSING_INPUT_MODEL)
+                                 / contract.FEATURE_SCHEMA_FILE, task)
+    threshold = task.decision_threshold(schema, threshold)
+    y, p, data = load_candidate_predictions(
+        paths.processing_input(contract.PROCESSING_INPUT_PREDICTIONS), schema, task)
+    scores = task.score(y, p, threshold)
+    metrics = metrics_of(manifest, scores.metrics)
+    document = {
+        "schema_version": contract.EVALUATION_SCHEMA_VERSION,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "metrics": metrics,
+        "quality_gate": quality_gate.judge(gate, metrics),
+        "data": data,
+        "model": {"file": None, "candidate": candidate,
+                  "input_columns": schema["input_columns"], "target": schema["target"],
+                  **{key: schema[key] for key in task.schema_keys}},
+        "feature_importance": [],
+        **scores.sections,
+    }
+    _write(paths, manifest, document, [], scores, y, p, False)
+    return document
+
+
+def _write(paths: contract.MlPaths, manifest: UseCaseManifest, document: dict[str, Any],
+           importance: list, scores, y: np.ndarray, p: np.ndarray,
+           write_predictions: bool) -> None:
     from runtime_scripts.common import report
 
-    parts = task.report_parts(document, scores, y, p, manifest.wording)
+    parts = task_for(manifest.problem_type).report_parts(document, scores, y, p,
+                                                         manifest.wording)
     page = report.render(document, importance, parts, manifest.wording)
     target = paths.processing_output(contract.PROCESSING_OUTPUT_EVALUATION)
     with atomic_outputs({"evaluation": target}) as out:
@@ -173,7 +227,6 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
         if write_predictions:  # for a backtest's aggregate: metrics by the rows' age
             np.savetxt(out["evaluation"] / contract.PREDICTIONS_FILE, np.column_stack([y, p]),
                        delimiter=",", header="actual,predicted", comments="", fmt="%.10g")
-    return document
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-predictions", action="store_true",
                         help=f"also write {contract.PREDICTIONS_FILE}: each row's target and "
                              "prediction, in input order")
+    parser.add_argument("--candidate", action="store_true",
+                        help="score an AutoML candidate's batch predictions of the test split "
+                             "(the predictions input) instead of a model of ours; its name "
+                             f"from {contract.AUTOML_CANDIDATE_ENV}")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
@@ -198,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
             run.log_params({"source": args.source, "threshold": args.threshold,
                             "gate": " and ".join(args.gate) or None})
             document = evaluate(paths, args.source, args.threshold, gate,
-                                args.write_predictions)
+                                args.write_predictions,
+                                (os.environ.get(contract.AUTOML_CANDIDATE_ENV) or "unnamed")
+                                if args.candidate else None)
             run.log_metrics(document["metrics"])
             run.log_artifacts(paths.processing_output(contract.PROCESSING_OUTPUT_EVALUATION),
                               "evaluation")

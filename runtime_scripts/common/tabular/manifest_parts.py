@@ -12,12 +12,24 @@ from typing import Literal
 from runtime_scripts import contract
 from runtime_scripts.channels import ChannelSupport
 from runtime_scripts.common.manifest import BuiltinAlgorithm, Image, Serving, Tuning
+from runtime_scripts.common.training_rules import CurveRule, TrainingRules
 
 # The request and response types of the shared server (serving/codecs.py MEDIA_TYPES; a test
 # keeps them equal).
 MEDIA_TYPES = ("text/csv", "application/json", "application/jsonlines")
 # num_round is a cap: early stopping on the validation split ends training long before it.
 BOOSTING = {"num_round": "1000", "early_stopping_rounds": "20"}
+
+
+def tree_training_rules(loss: str) -> TrainingRules:
+    """Boosting's training rules over its `loss` eval metric (e.g. "logloss"): in script mode
+    the curve rules (train:<loss> keeps falling; validation:<loss> does not climb away from its
+    best while it does), with the built-in algorithm Debugger's Overfit and TreeDepth."""
+    train, validation = f"train:{loss}", f"validation:{loss}"
+    return TrainingRules(
+        builtin=("Overfit", "TreeDepth"),
+        curve=(CurveRule("LossNotDecreasing", loss=train),
+               CurveRule("Overfit", loss=train, validation_loss=validation)))
 
 
 def serving(*prediction_columns: str) -> Serving:
@@ -68,7 +80,7 @@ def xgboost_image(*, objective: str, eval_metric: str) -> Image:
     built-in default (reg:squarederror), so the repack's check and the tuning objective never
     rest on a default; early stopping and the tuning objective read validation:<eval_metric>.
     """
-    return Image(dockerfile=TABULAR_DOCKERFILE, instance_family="cpu",
+    return Image(dockerfile=TABULAR_DOCKERFILE, instance_family="cpu", sharded_training=True,
                  builtin_training=BuiltinAlgorithm(
         framework="xgboost", version="3.0-5",
         hyperparameters={"objective": objective, "eval_metric": eval_metric},
@@ -78,12 +90,16 @@ def xgboost_image(*, objective: str, eval_metric: str) -> Image:
 # The shared training script's channels (train.py): the splits read from files (File; FastFile
 # mounts the same files) or streamed (Pipe, where SageMaker also unpacks Gzip objects), each
 # split whole on every instance or a share of its files per instance (ShardedByS3Key); the
-# transform's JSON files only as files.
+# transform's JSON files only as files. The script trains across instances on one train shard
+# each (xgboost_image's sharded_training, distributed.py), so the train channel is
+# ShardedByS3Key by default: SageMaker copies each instance about 1/n of its objects (with one
+# instance, all of them, as FullyReplicated would).
 SPLIT_CHANNEL = {"content_types": ("text/csv",), "input_modes": ("File", "FastFile", "Pipe"),
                  "compression_types": ("None", "Gzip"),
                  "s3_data_distribution_types": ("FullyReplicated", "ShardedByS3Key")}
 CHANNELS = (
-    ChannelSupport(contract.CHANNEL_TRAIN, **SPLIT_CHANNEL),
+    ChannelSupport(contract.CHANNEL_TRAIN, **{
+        **SPLIT_CHANNEL, "s3_data_distribution_types": ("ShardedByS3Key", "FullyReplicated")}),
     ChannelSupport(contract.CHANNEL_VALIDATION, **SPLIT_CHANNEL),
     ChannelSupport(contract.CHANNEL_TRANSFORM, content_types=("application/json",),
                    input_modes=("File", "FastFile")),

@@ -10,12 +10,17 @@ Inputs (processing job layout, root redirectable with ML_ROOT):
 Outputs, published together only when every one of them was written:
     train/data.csv, validation/data.csv, test/data.csv   header-less, label first (0/1, or the
                                                          target value of a regression), then the
-                                                         encoded features (XGBoost CSV layout)
+                                                         encoded features (XGBoost CSV layout);
+                                 with ML_TRAIN_SHARDS=N > 1 the train split is N files of
+                                 shuffled rows, train/data-00000.csv ... (distributed training)
     test/raw.csv                 header-ful raw feature columns + target, for evaluation and
                                  batch inference of raw rows
     baseline/baseline.csv        header-ful sample of raw train feature rows for Model Monitor
     transform/transform.json     the FittedTransform, fitted on the train split only
     transform/feature_schema.json
+  with `--automl-splits` also (the training pipeline's AutoML branch, contract.AUTOML_SPLITS):
+    automl/train/data.csv, automl/validation/data.csv   header-ful raw feature columns + target
+    automl/test/data.csv         header-less, the target first, then the raw feature columns
 Prints one JSON summary line (row counts, duplicates dropped) to stdout.
 """
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -250,8 +256,46 @@ def feature_schema(spec: DatasetSpec, record_columns: list[str]) -> dict[str, ob
     }
 
 
-def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
+def write_shards(folder: Path, labels: np.ndarray, features: np.ndarray, shards: int,
+                 seed: int) -> None:
+    """The train split as `shards` files of shuffled rows (each instance of a ShardedByS3Key
+    channel receives whole files: shuffled, every shard is a sample of the whole)."""
+    if len(labels) < shards:
+        raise JobError(f"{len(labels)} training rows cannot fill {shards} shards (one per "
+                       "training instance): train on fewer instances")
+    order = np.random.default_rng(seed).permutation(len(labels))
+    for index, rows in enumerate(np.array_split(order, shards)):
+        rows = np.sort(rows)
+        write_split(folder / contract.shard_file(index), labels[rows], features[rows])
+
+
+def train_shards(env: dict[str, str]) -> int:
+    text = env.get(contract.TRAIN_SHARDS_ENV) or "1"
+    if not text.isdigit() or int(text) < 1:
+        raise JobError(f"{contract.TRAIN_SHARDS_ENV}={text!r}: give the number of training "
+                       "instances, a whole number >= 1")
+    return int(text)
+
+
+def write_automl_splits(folder: Path, raw: pd.DataFrame, parts: dict[str, np.ndarray],
+                        spec: DatasetSpec) -> None:
+    """The same rows as the encoded splits, raw: what Autopilot trains on (by column name, the
+    target among them) and what its candidate's batch transform scores."""
+    columns = [*spec.feature_names, spec.target]
+    for split in contract.AUTOML_SPLITS:
+        rows = raw.iloc[parts[split]]
+        (folder / split).mkdir()
+        if split == contract.PROCESSING_OUTPUT_TEST:
+            rows[[spec.target, *spec.feature_names]].to_csv(
+                folder / split / contract.SPLIT_FILE, header=False, index=False)
+        else:
+            rows[columns].to_csv(folder / split / contract.SPLIT_FILE, index=False)
+
+
+def preprocess(paths: contract.MlPaths, spec: DatasetSpec,
+               automl_splits: bool = False) -> dict[str, object]:
     task = task_for(spec.problem_type)
+    shards = train_shards(dict(os.environ))
     data, n_files, layout = read_raw(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
     holdout_dir = paths.processing_input(contract.PROCESSING_INPUT_HOLDOUT)
     given = holdout_dir.is_dir() and any(holdout_dir.iterdir())
@@ -275,9 +319,16 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
     parts = dict(zip(OUTPUTS[:3], rows, strict=True))
     transform = FittedTransform.fit(typed.iloc[parts[contract.PROCESSING_OUTPUT_TRAIN]], spec)
 
-    targets = {name: paths.processing_output(name) for name in OUTPUTS}
+    names = (*OUTPUTS, contract.PROCESSING_OUTPUT_AUTOML) if automl_splits else OUTPUTS
+    targets = {name: paths.processing_output(name) for name in names}
     with atomic_outputs(targets) as out:
+        if automl_splits:
+            write_automl_splits(out[contract.PROCESSING_OUTPUT_AUTOML], raw, parts, spec)
         for name, rows in parts.items():
+            if name == contract.PROCESSING_OUTPUT_TRAIN and shards > 1:
+                write_shards(out[name], y[rows], transform.transform_frame(typed.iloc[rows]),
+                             shards, spec.split.seed)
+                continue
             write_split(out[name] / contract.SPLIT_FILE, y[rows],
                         transform.transform_frame(typed.iloc[rows]))
         test_rows = raw.iloc[parts[contract.PROCESSING_OUTPUT_TEST]]
@@ -309,11 +360,14 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="process preprocess", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset-spec", help="dataset spec JSON (overrides the config input)")
+    parser.add_argument("--automl-splits", action="store_true",
+                        help=f"also write the raw splits AutoML reads to "
+                             f"{contract.PROCESSING_OUTPUT_AUTOML}/")
     args = parser.parse_args(argv)
     paths = contract.MlPaths.from_env()
 
     def job() -> None:
-        summary = preprocess(paths, load_spec(args.dataset_spec, paths))
+        summary = preprocess(paths, load_spec(args.dataset_spec, paths), args.automl_splits)
         print(json.dumps(summary), flush=True)
 
     return run_job(job, paths.exit_message, "preprocess")

@@ -33,11 +33,11 @@ import numpy as np
 
 from runtime_scripts import contract
 from runtime_scripts.channels import pipe_path
-from runtime_scripts.common import checkpoint, tracking
+from runtime_scripts.common import checkpoint, tracking, training_rules
 from runtime_scripts.common.jobio import JobError, find_data_files, read_table, run_job
 from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
 from runtime_scripts.common.model_bundle import load_feature_schema, load_transform
-from runtime_scripts.common.tabular import hyperparameters
+from runtime_scripts.common.tabular import distributed, hyperparameters
 from runtime_scripts.common.tabular.hyperparameters import HyperparameterError, Hyperparameters
 from runtime_scripts.common.tabular.task import Task, task_for
 
@@ -178,8 +178,10 @@ def parse_eval(text: str, training_metrics: tuple[str, ...]) -> dict[str, float]
 
 def boost(hp: Hyperparameters, objective: Objective, dtrain: xgboost.DMatrix,
           dvalid: xgboost.DMatrix, store: checkpoint.Store, fingerprint: str, nthread: int,
+          curve: Path | None = None,
           ) -> tuple[xgboost.Booster, checkpoint.TrainingState, int | None]:
-    """Run (or resume) the boosting loop; returns (booster, state, resumed_from)."""
+    """Run (or resume) the boosting loop; returns (booster, state, resumed_from). Every
+    round's metrics also go to the training curve under `curve` (the rule job reads it)."""
     import xgboost
 
     params = {
@@ -208,6 +210,8 @@ def boost(hp: Hyperparameters, objective: Objective, dtrain: xgboost.DMatrix,
             metrics = parse_eval(booster.eval_set([(dtrain, "train"), (dvalid, "validation")], i),
                                  objective.training_metrics)
             state.record(i, metrics, hp)
+            if curve is not None:
+                training_rules.append_curve(curve, i + 1, metrics)
             if (i + 1) % hp.metrics_frequency == 0:
                 print(contract.format_metric_line(metrics, round=i + 1), flush=True)
             if state.stopped_early:
@@ -238,9 +242,10 @@ def train(paths: TrainPaths, hp: Hyperparameters, objective: Objective,
     nthread = hp.nthread or len(os.sched_getaffinity(0))
     dtrain = xgboost.DMatrix(x_train, label=y_train, nthread=nthread)
     dvalid = xgboost.DMatrix(x_valid, label=y_valid, nthread=nthread)
-    fingerprint = checkpoint.fingerprint(hp, train_files + valid_files)
+    fingerprint = distributed.shared_fingerprint(
+        checkpoint.fingerprint(hp, train_files + valid_files))
     booster, state, resumed_from = boost(hp, objective, dtrain, dvalid, store, fingerprint,
-                                         nthread)
+                                         nthread, curve=paths.output_data)
 
     # Early stopping keeps the best round; without it the model is every round trained.
     selected = state.best_iteration if hp.early_stopping_rounds else state.rounds_done - 1
@@ -289,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         store = checkpoint.Store.for_job(
             paths.checkpoints, env.get("TRAINING_JOB_NAME"),
             tuning_trial=hyperparameters.TUNING_OBJECTIVE in raw)
-        with tracking.job_run("training", env.get("TRAINING_JOB_NAME")) as run:
+        hosts = distributed.hosts_of(env)
+        with tracking.job_run("training", env.get("TRAINING_JOB_NAME")) as run, \
+                distributed.collective(hosts):
             run.log_params(hp.as_dict())
             summary = train(paths, hp, objective, store)
             run.log_artifacts(paths.model, "model")

@@ -46,4 +46,6 @@ MANIFEST = UseCaseManifest(
                                                 "there is no past to train on and future to score"),
     # The shared training script reads its splits from files or pipes (manifest_parts.py).
     channels=manifest_parts.CHANNELS,
+    # Judged after training (script mode: the curve rules; built-in XGBoost: Debugger's).
+    training_rules=manifest_parts.tree_training_rules("logloss"),
 )

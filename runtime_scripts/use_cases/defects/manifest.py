@@ -13,6 +13,7 @@ from runtime_scripts.common.manifest import (
     UseCaseManifest,
     Wording,
 )
+from runtime_scripts.common.training_rules import CurveRule, TrainingRules
 
 MANIFEST = UseCaseManifest(
     name="defects",
@@ -75,4 +76,11 @@ MANIFEST = UseCaseManifest(
     sample_data="sample_data/defects.tar",
     # Hold-out images (another seed) a local batch inference scores, as JSON lines.
     local_batch="sample_data/holdout.jsonl",
+    # Judged after training over the epochs' curve. Debugger's VanishingGradient and
+    # ClassImbalance read tensors only an smdebug hook writes, and smdebug supports no current
+    # PyTorch: they are not offered (README, "Training rules and SageMaker Debugger").
+    training_rules=TrainingRules(curve=(
+        CurveRule("LossNotDecreasing", loss="train:loss", num_steps=3, diff_percent=1.0),
+        CurveRule("Overfit", loss="train:loss", validation_loss="validation:loss", patience=3,
+                  ratio_threshold=0.25))),
 )

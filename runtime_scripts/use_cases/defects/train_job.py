@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime_scripts import contract
+from runtime_scripts.common import training_rules
 from runtime_scripts.common.checkpoint import Store
 from runtime_scripts.common.jobio import JobError, run_job
 from runtime_scripts.common.tabular.hyperparameters import TUNING_OBJECTIVE, HyperparameterError
@@ -261,6 +262,10 @@ def write_model(paths: TrainPaths, hp: hparams.TrainingHyperparameters, prep: di
                "world_size": world_size, "history": state["history"],
                "train_images_per_second": state["train_images"] / seconds if seconds else None}
     (out / TRAINING_FILE).write_text(json.dumps(summary, indent=2))
+    # The whole curve (a resumed job's history too), for the platform's training rules job.
+    for record in state["history"]:
+        training_rules.append_curve(paths.output_data, record["epoch"],
+                                    {k: v for k, v in record.items() if k != "epoch"})
     return summary
 
 

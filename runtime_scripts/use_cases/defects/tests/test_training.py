@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from runtime_scripts import contract
+from runtime_scripts.common import training_rules
 from runtime_scripts.common.checkpoint import Store
 from runtime_scripts.common.jobio import JobError
 from runtime_scripts.common.manifest import load_manifest
@@ -32,6 +33,11 @@ def test_every_epoch_logs_the_metrics_its_manifest_declares(run):
         values = [float(re.search(contract.metric_regex(name), line).group(1))
                   for line in lines]
         assert all(math.isfinite(v) for v in values), name
+    # The same values per epoch in the training curve the platform's rule job judges.
+    curve = training_rules.read_curve(contract.MlPaths(run.root).output_data
+                                      / training_rules.CURVE_FILE)
+    assert [r["step"] for r in curve] == list(range(1, len(lines) + 1))
+    assert set(manifest.training_metrics) <= set(curve[0])
 
 
 def test_the_model_directory_holds_every_variant_and_the_served_one(run):
