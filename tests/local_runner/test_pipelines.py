@@ -7,6 +7,8 @@ import csv
 import json
 from pathlib import Path
 
+from runtime_scripts.pipeline_input.names import TRAINING_JOBS
+
 TRAINING_PATH = ["Validate input", "Data Wrangler flow given?", "Run Glue ETL?",
                  "Run Data Wrangler flow?", "Dataset spec given?",
                  "Use bundled dataset spec", "Preprocess data", "Tune hyperparameters?",
@@ -86,10 +88,14 @@ def test_training_rules_are_judged_on_the_curve_and_reported(platform, trained):
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):
     names = trained.output["run"]["job_names"]
     assert all(name.startswith("mlplatform-dev-") for name in names.values())
+    # Tuning and AutoML job names have 32 characters (names.TRAINING_JOBS): theirs are hashed.
+    short = {kind for kind, (_, limit) in TRAINING_JOBS.items()
+             if limit < TRAINING_JOBS["training"][1]}
+    assert short == {"tuning", "automl"}
     assert all(name.startswith("mlplatform-dev-churn-") for kind, name in names.items()
-               if kind != "tuning")  # the use case in every name that has room for it
-    assert len(names["tuning"]) <= 32  # SageMaker's limit for tuning job names
-    assert all("session-training" in name for kind, name in names.items() if kind != "tuning")
+               if kind not in short)  # the use case in every name that has room for it
+    assert all(len(names[kind]) <= TRAINING_JOBS[kind][1] for kind in short)
+    assert all("session-training" in name for kind, name in names.items() if kind not in short)
     for split in ("train", "validation", "test", "baseline", "transform"):
         uri = trained.output["run"]["s3"][split]
         assert "/runs/churn/session-training/" in uri
