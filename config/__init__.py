@@ -5,6 +5,7 @@ file), the sections (`resources`, `training`, `serving`, `cicd`, `use_cases`, `s
 and `delivery` (what a CI/CD stage's pipeline deploys).
 """
 
+from config.channels import ChannelConfig, ChannelsConfig
 from config.checks import LOG_RETENTION_DAYS
 from config.cicd import CicdConfig
 from config.delivery import DeliveredStage, deploys_elsewhere, plan_delivery
@@ -46,6 +47,8 @@ __all__ = [
     "AutoMLConfig",
     "AutoscalingConfig",
     "BatchInferenceConfig",
+    "ChannelConfig",
+    "ChannelsConfig",
     "CicdConfig",
     "ConfigError",
     "DeliveredStage",

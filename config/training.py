@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from config.channels import ChannelsConfig
 from config.checks import check_range
 from config.problems import nearest, report
 from config.resources import JobResources
+from runtime_scripts import channels as channel_rules
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import UseCaseManifest
@@ -64,6 +66,13 @@ class TrainingConfig(JobResources):
     max_wait_seconds: int = 7200
     # Over the use case's own defaults (its manifest's `hyperparameters`).
     hyperparameters: dict[str, str] = field(default_factory=dict)
+    # Each channel's options over the use case's defaults (its manifest's `channels`).
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig)
+    # Train and tune with this algorithm resource (name or ARN) instead of the image.
+    algorithm_name: str | None = None
+    # Create the account's own algorithm resource for the use case's image (from its manifest)
+    # and train and tune with it, so SageMaker validates every job against its declaration.
+    own_algorithm: bool = False
     # The use case's training rules (its manifest's training_rules), judged after training: a
     # rule that found an issue only warns (notification, report) or fails the execution;
     # "off": no rule job at all.
@@ -76,7 +85,21 @@ class TrainingConfig(JobResources):
 
     def validate(self, key: str) -> None:
         super().validate(key)
+        self.channels.validate(f"{key}.channels")
         self.automl.validate(f"{key}.automl")
+        if self.algorithm_name is not None and not (
+                len(self.algorithm_name) <= contract.ALGORITHM_NAME_MAX
+                and contract.ALGORITHM_ARN_OR_NAME.match(self.algorithm_name)):
+            report(f"{key}.algorithm_name", f"{self.algorithm_name!r} is not an algorithm "
+                   "resource's name or ARN", "1-63 letters, digits and '-', or "
+                   "arn:aws:sagemaker:<region>:<account>:algorithm/<name>")
+        if self.algorithm == "automl" and (self.algorithm_name or self.own_algorithm):
+            # Autopilot picks and trains its own candidates (CreateAutoMLJobV2 takes no
+            # AlgorithmSpecification): an algorithm resource would never be used.
+            given = "algorithm_name" if self.algorithm_name else "own_algorithm"
+            report(f"{key}.{given}", "trains with an algorithm resource: not with algorithm "
+                   "'automl' (Autopilot chooses and trains its own candidates)",
+                   "leave algorithm_name out and own_algorithm false, or algorithm 'script'")
         check_range(f"{key}.max_wait_seconds", self.max_wait_seconds,
                     contract.JOB_MIN_RUNTIME_SECONDS, contract.TRAINING_MAX_WAIT_SECONDS)
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
@@ -85,6 +108,22 @@ class TrainingConfig(JobResources):
                    f">= {self.max_runtime_seconds}")
 
     def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
+        builtin = self.algorithm == "builtin"
+        self.channels.validate_for(f"{key}.channels", manifest, builtin=builtin)
+        train = self.channels.options(manifest, builtin=builtin)[contract.CHANNEL_TRAIN]
+        if (manifest.image.sharded_training and self.algorithm == "script"
+                and self.instance_count > 1
+                and train["s3_data_distribution_type"] != channel_rules.SHARDED):
+            # Preprocessing writes one train shard per instance: a replicated channel would
+            # hand every instance every shard, and the collective would count each row n times.
+            report(f"{key}.channels.train.s3_data_distribution_type",
+                   f"{train['s3_data_distribution_type']!r} with instance_count "
+                   f"{self.instance_count}: use case {manifest.name!r} trains on one train shard "
+                   "per instance", f"{channel_rules.SHARDED}, or instance_count 1")
+        if self.own_algorithm and (self.algorithm != "script" or self.algorithm_name):
+            report(f"{key}.own_algorithm", "declares the use case's own image as an algorithm "
+                   "resource: not with algorithm 'builtin' or another algorithm_name",
+                   "false, or algorithm 'script' without algorithm_name")
         if self.algorithm == "automl":
             self.automl.validate_for(f"{key}.automl", manifest)
         family = manifest.image.instance_family

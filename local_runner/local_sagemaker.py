@@ -23,7 +23,7 @@ from local_runner.local_automl import LocalAutoML
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
 from local_runner.local_faults import JOB_ACTIONS, InjectedFaults, api_error_message
 from local_runner.local_monitoring import LocalMonitoring
-from local_runner.stand_ins import debugger_rules
+from local_runner.stand_ins import TRAINING_LABEL_KEY, debugger_rules, training_label
 
 
 @dataclass
@@ -171,8 +171,9 @@ class LocalSageMaker:
             "ModelArtifacts": {"S3ModelArtifacts": outcome.model_artifacts or ""},
             "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": now()}
                                     for k, v in outcome.final_metrics.items()],
-            # A stand-in's emulation label (stand_ins.TRAINING_LABEL_KEY), for the CLI to print.
-            **({"LocalEmulation": outcome.exit_message} if outcome.exit_message else {}),
+            # A stand-in's emulation label (stand_ins.TRAINING_LABEL_KEY), for the CLI to print:
+            # the built-in algorithm's stand-in, the channels emulated (a Pipe's FIFO).
+            **({TRAINING_LABEL_KEY: label} if (label := training_label(outcome)) else {}),
             "LogTail": outcome.log_tail})
 
     def _api_describeTrainingJob(self, request: dict) -> dict:

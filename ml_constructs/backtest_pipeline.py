@@ -212,6 +212,11 @@ class BacktestPipeline(Construct):
             "checkpoints.$": under("window_runs", "checkpoints/"),
             "evaluation.$": under("evaluations"),
         }
+        # Each channel's {"S3Uri": ...} (its folder, or the manifest object in it), what the
+        # training request merges into its S3DataSource (sagemaker_jobs.channel_data_source).
+        channel_sources = {name: {"S3Uri.$": (
+            f"States.Format('{{}}{{}}/preprocessing/{name}/{{}}', $.run.s3.window_runs, {INDEX}, "
+            f"$.training.channel_config.{name}.object)")} for name in jobs.CHANNELS}
         return {
             "processing.$": "$.processing",
             "training.$": "$.training",
@@ -220,6 +225,7 @@ class BacktestPipeline(Construct):
                 "execution_name.$": "$.run.execution_name",
                 "window.$": INDEX,
                 "s3": s3_paths,
+                "channel_sources": channel_sources,
                 "job_names": {f"{kind}.$": named(f"$.run.item_job_names.{kind}")
                               for kind in WINDOW_JOBS},
                 "job_attempts": {kind: {"attempt": 1, "names.$": "States.Array({})".format(

@@ -85,3 +85,28 @@ def _render(node) -> str:
     if "Fn::GetStackOutput" in node:  # another stack's output: cdk-nag writes its JSON
         return json.dumps(node, separators=(",", ":"))
     raise ValueError(f"cannot render {node!r} as cdk-nag does")
+
+
+# The construct id of CDK's one provider function per stack behind every AwsCustomResource (a
+# SingletonFunction whose uuid is fixed in aws-cdk-lib's custom_resources).
+SDK_PROVIDER_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
+
+
+def acknowledge_sdk_provider(stack: cdk.Stack) -> None:
+    """The findings every AwsCustomResource's provider function has, on the stack's one."""
+    provider = stack.node.find_child(SDK_PROVIDER_FUNCTION_ID)
+    acknowledge(
+        provider,
+        "Runs only while CloudFormation deploys the stack, synchronously for it; "
+        "CloudFormation receives every error, so a dead-letter queue would stay empty.",
+        "NIST.800.53.R5-LambdaDLQ")
+    acknowledge(
+        provider,
+        "Calls one SageMaker API at deploy time, a few times a year; reserving concurrency "
+        "for it would take capacity from the account for nothing.",
+        "NIST.800.53.R5-LambdaConcurrency")
+    acknowledge(
+        provider,
+        "Calls the SageMaker API only; in the isolated stage it would need its own SageMaker "
+        "API endpoint route for a call CloudFormation makes a few times a year.",
+        "NIST.800.53.R5-LambdaInsideVPC")

@@ -46,7 +46,10 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
         "preprocessing": {"data_wrangler_flow": None, "output_node": None},
         "training": {**_resources(training), "use_spot": training.use_spot,
                      "max_wait_seconds": training.max_wait_seconds,
-                     "hyperparameters": use_case.hyperparameters},
+                     "hyperparameters": use_case.hyperparameters,
+                     "channels": training.channels.options(
+                         manifest, builtin=use_case.builtin_training),
+                     "algorithm_name": training.algorithm_name},
         "tuning": {
             "enabled": tuning.enabled, "strategy": tuning.strategy,
             "objective_metric": objective_metric, "objective_type": objective_type,
@@ -121,6 +124,14 @@ def pinned_hyperparameters(use_case: UseCaseConfig) -> dict[str, str]:
     return {k: v for k, v in builtin.hyperparameters.items() if k == "objective"}
 
 
+def training_section_platform(use_case: UseCaseConfig) -> dict:
+    """What the `training` section is checked against in every pipeline that trains: what each
+    of the use case's channels accepts. The constructs add the image's AlgorithmSpecification
+    (`algorithm_specification`, sagemaker_jobs.image_algorithm_specification)."""
+    manifest = use_case.manifest
+    return {"channels": {c.name: manifest.channel(c.name, builtin=use_case.builtin_training)
+                         .allowed for c in manifest.channels},
+            "own_algorithm": None}
 def training_instance_family(use_case: UseCaseConfig) -> dict:
     """What the training instances need (the stage config's rule for training.instance_type)."""
     return {"training_instance_family": use_case.manifest.image.instance_family}
@@ -134,6 +145,7 @@ def training_platform(config: StageConfig, use_case: UseCaseConfig, *,
     manifest = use_case.manifest
     return {
         **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+        **training_section_platform(use_case),
         "gate_metrics": [{"name": m.name, "higher_is_better": m.higher_is_better,
                           "minimum": m.minimum, "maximum": m.maximum}
                          for m in manifest.metrics if m.gateable],
@@ -223,6 +235,7 @@ def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,
     training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)
     resampling = use_case.manifest.cross_validation
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+            **training_section_platform(use_case),
             "gate_metrics": training["gate_metrics"],
             "gate_requires_one_of": training["gate_requires_one_of"],
             "refusal": resampling.refusal or None,
@@ -261,6 +274,7 @@ def backtest_platform(config: StageConfig, use_case: UseCaseConfig, *,
     training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)
     return {
         **platform_values(config, use_case, artifacts_bucket=artifacts_bucket),
+        **training_section_platform(use_case),
         "gate_metrics": training["gate_metrics"],
         "gate_requires_one_of": training["gate_requires_one_of"],
         "refusal": manifest.backtest.refusal or None,

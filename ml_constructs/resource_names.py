@@ -127,6 +127,11 @@ class UseCaseNames:
         return bounded(f"{self.prefix}-{self.use_case}", SAGEMAKER_NAME_MAX)
 
     @property
+    def algorithm(self) -> str:
+        """The app's own algorithm resource for the use case (training.own_algorithm)."""
+        return bounded(f"{self.prefix}-{self.use_case}", SAGEMAKER_NAME_MAX)
+
+    @property
     def glue_job(self) -> str:
         return bounded(f"{self.prefix}-{self.use_case}-etl", GLUE_JOB_NAME_MAX)
 

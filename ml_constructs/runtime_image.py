@@ -123,7 +123,8 @@ class RuntimeImage(Construct):
 
     def job_settings(self, *, role: iam.IRole, key: kms.IKey, git_commit: str,
                      network: IsolatedNetwork | None,
-                     tracking_server_arn: str | None = None) -> JobSettings:
+                     tracking_server_arn: str | None = None,
+                     tags: dict[str, str] | None = None) -> JobSettings:
         """What every job request of a stack needs: this image, the role, the key, the VPC,
         and the tracking server the jobs log to, if the stage has one."""
         return JobSettings(role_arn=role.role_arn, image_uri=self.image_uri,
@@ -134,5 +135,6 @@ class RuntimeImage(Construct):
                            security_group_ids=network.security_group_ids if network else (),
                            training_metrics=self.training_metrics,
                            tracking_server_arn=tracking_server_arn,
+                           tags=tuple((tags or {}).items()),
                            builtin_algorithm=self.builtin_algorithm,
                            automl_training=self.automl_training)

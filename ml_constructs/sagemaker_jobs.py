@@ -44,6 +44,9 @@ class JobSettings:
     training_metrics: tuple[str, ...] = ()
     # The stage's MLflow tracking server (ml_constructs/experiment_tracking.py), if any.
     tracking_server_arn: str | None = None
+    # The stage's cost allocation tags and the use case's (the stack's resources carry them
+    # through CDK; jobs the state machines create get them in their requests).
+    tags: tuple[tuple[str, str], ...] = ()
     # The built-in algorithm training_image_uri runs when `builtin_training` (its SDK name in
     # runtime_scripts/common/builtin_algorithms.py): its channels and content type.
     builtin_algorithm: str | None = None
@@ -82,8 +85,10 @@ class JobSettings:
 
 
 def lineage_tags(settings: JobSettings, data_path: str) -> list[dict]:
-    """Tags that let a job be traced back to the app version, the data and the execution."""
+    """Tags that let a job be traced back to the app version, the data and the execution, and
+    be counted to its project, stage, cost centre, owner and use case."""
     return [
+        *({"Key": key, "Value": value} for key, value in settings.tags),
         {"Key": "git-commit", "Value": settings.git_commit},
         {"Key": "execution", "Value.$": "$.run.execution_name"},
         {"Key": "data", "Value.$": data_path},
@@ -207,47 +212,67 @@ def metric_definitions(settings: JobSettings) -> list[dict]:
             for name in settings.training_metrics]
 
 
-def _channel_splits(settings: JobSettings) -> list[tuple[str, str, str]]:
-    """(channel name, the split `$.run.s3.<split>` it reads, content type) of each channel."""
-    if settings.builtin_training and settings.builtin_algorithm:
-        # A built-in algorithm's own channel names (K-Means computes test:msd on `test`, and
-        # takes no `validation`) and its CSV flavour (label first, or label_size=0 when it has
-        # none), as its documentation says: runtime_scripts/common/builtin_algorithms.py.
-        spec = builtin_algorithms.algorithm(settings.builtin_algorithm)
-        return [(name, split, spec.content_type) for name, split in spec.channels.items()]
-    splits = [(name, name, "text/csv")
-              for name in (contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION)]
-    if not settings.builtin_training:
-        # Our image packages the fitted transform with the model; for the built-in one the
-        # training pipeline's "Package model" state adds it afterwards.
-        splits.append((contract.CHANNEL_TRANSFORM, contract.CHANNEL_TRANSFORM,
-                       "application/json"))
-    return splits
+# Every channel a training job of the use case's image may have (`training_channels`).
+CHANNELS = (contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION, contract.CHANNEL_TRANSFORM)
+
+
+def channel_data_source(name: str) -> str:
+    """The channel's S3DataSource: what the first state shaped from `training.channels.<name>`
+    (data type, distribution, attribute names) merged with the run's `{"S3Uri": ...}` for the
+    channel (`run.channel_sources`: per run, fold and window). Merged in the state because a
+    member that does not apply (AttributeNames) must be absent from the request, not null."""
+    return (f"States.JsonMerge($.training.channel_config.{name}.s3_data_source, "
+            f"$.run.channel_sources.{name}, false)")
+
+
+def _builtin_channels(settings: JobSettings) -> list[dict]:
+    """A built-in algorithm's own channel names (K-Means computes test:msd on `test`, and
+    takes no `validation`) and its CSV flavour (label first, or label_size=0 when it has
+    none), as its documentation says: runtime_scripts/common/builtin_algorithms.py. Their
+    options are the algorithm's, not the execution's."""
+    spec = builtin_algorithms.algorithm(settings.builtin_algorithm)
+    return [{"ChannelName": name,
+             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                             "S3Uri.$": f"$.run.s3.{split}",
+                                             "S3DataDistributionType": "FullyReplicated"}},
+             "ContentType": spec.content_type, "CompressionType": "None"}
+            for name, split in spec.channels.items()]
 
 
 def training_channels(settings: JobSettings) -> list[dict]:
+    """The channels with their options (`training.channel_config`, docs/pipeline-inputs.md)."""
+    if settings.builtin_training and settings.builtin_algorithm:
+        return _builtin_channels(settings)
+    names = [contract.CHANNEL_TRAIN, contract.CHANNEL_VALIDATION]
+    if not settings.builtin_training:
+        # Our image packages the fitted transform with the model; for the built-in one the
+        # training pipeline's "Package model" state adds it afterwards.
+        names.append(contract.CHANNEL_TRANSFORM)
     return [
         {
             "ChannelName": name,
-            "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3Uri.$": f"$.run.s3.{split}",
-                "S3DataDistributionType": "FullyReplicated",
-            }},
-            "ContentType": content_type,
-            "CompressionType": "None",
+            "DataSource": {"S3DataSource.$": channel_data_source(name)},
+            **{f"{member}.$": f"$.training.channel_config.{name}.{member}"
+               for member in ("ContentType", "CompressionType", "RecordWrapperType",
+                              "InputMode")},
         }
-        for name, split, content_type in _channel_splits(settings)
+        for name in names
     ]
 
 
-def _algorithm_specification(settings: JobSettings) -> dict:
+def image_algorithm_specification(settings: JobSettings) -> dict:
+    """AlgorithmSpecification with the use case's training image: the first state takes it
+    (`platform.algorithm_specification`) unless the execution names an algorithm resource
+    (runtime_scripts/pipeline_input/algorithm.py), and the requests read its choice."""
     spec = {"TrainingImage": settings.training_image_uri, "TrainingInputMode": "File"}
     if not settings.builtin_training:
         # Built-in algorithms publish their own metrics (validation:auc, ...) and reject
         # custom definitions.
         spec["MetricDefinitions"] = metric_definitions(settings)
     return spec
+
+
+ALGORITHM_SPECIFICATION = "$.training.algorithm_specification"
 
 
 def _training_common(settings: JobSettings) -> dict:
@@ -276,7 +301,7 @@ def training_job(settings: JobSettings) -> dict:
     """CreateTrainingJob, with spot, checkpoints and profiling the CDK L2 task cannot express."""
     params = {
         "TrainingJobName.$": "$.run.job_names.training",
-        "AlgorithmSpecification": _algorithm_specification(settings),
+        "AlgorithmSpecification.$": ALGORITHM_SPECIFICATION,
         "HyperParameters.$": "$.training.hyperparameters",
         **_training_common(settings),
         # System metrics only: cheap (no rule jobs), works with any container (seed 001).
@@ -307,7 +332,7 @@ def tuning_job(settings: JobSettings, *, warm_start: bool) -> dict:
     """CreateHyperParameterTuningJob over `$.tuning.job_config` (see `tuning_job_config`); the
     warm start block only where asked, since the API rejects a null WarmStartConfig."""
     definition = {
-        "AlgorithmSpecification": _algorithm_specification(settings),
+        "AlgorithmSpecification.$": ALGORITHM_SPECIFICATION,
         "StaticHyperParameters.$": "$.tuning.effective_static_hyperparameters",
         **_training_common(settings),
     }

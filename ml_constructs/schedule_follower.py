@@ -21,8 +21,8 @@ from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import (
-    acknowledge,
     acknowledge_role_policy,
+    acknowledge_sdk_provider,
     ref_in_finding,
     wildcard_findings,
 )
@@ -31,9 +31,6 @@ from ml_constructs.model_monitor import ModelMonitor
 # The error UpdateMonitoringSchedule returns for a schedule that does not exist (botocore's
 # sagemaker model lists ResourceNotFound among the operation's errors).
 NO_SCHEDULE_YET = "ResourceNotFound"
-# The construct id of CDK's one provider function per stack behind every AwsCustomResource (a
-# SingletonFunction whose uuid is fixed in aws-cdk-lib's custom_resources).
-PROVIDER_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 
 
 class ScheduleFollower(Construct):
@@ -80,19 +77,4 @@ class ScheduleFollower(Construct):
             self.role.node.find_child("DefaultPolicy"),
             "Log streams get generated names inside this function's own log group.",
             wildcard_findings(resources=(f"{ref_in_finding(log_group)}:log-stream:*",)))
-        provider = stack.node.find_child(PROVIDER_FUNCTION_ID)
-        acknowledge(
-            provider,
-            "Runs only while CloudFormation deploys the stack, synchronously for it; "
-            "CloudFormation receives every error, so a dead-letter queue would stay empty.",
-            "NIST.800.53.R5-LambdaDLQ")
-        acknowledge(
-            provider,
-            "Calls one SageMaker API at deploy time, a few times a year; reserving concurrency "
-            "for it would take capacity from the account for nothing.",
-            "NIST.800.53.R5-LambdaConcurrency")
-        acknowledge(
-            provider,
-            "Calls the SageMaker API only; in the isolated stage it would need its own SageMaker "
-            "API endpoint route for a call CloudFormation makes a few times a year.",
-            "NIST.800.53.R5-LambdaInsideVPC")
+        acknowledge_sdk_provider(stack)

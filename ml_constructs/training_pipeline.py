@@ -189,11 +189,11 @@ class TrainingPipeline(Construct):
                        after_training_job: sfn.IChainable | None = None) -> sfn.IChainable:
         """Training or tuning, then `then` (`after_training_job` after a single job)."""
         settings = self.props.job_settings
-        sharded = self.props.sharded_training
+        # A sharded use case's train channel is ShardedByS3Key through its channel options
+        # (the manifest's default, `training.channel_config`), like any other channel option.
         training = {**jobs.training_job(settings), **(self.props.debugger_request or {})}
         train = self.props.frame.protect_job(sagemaker_job_state(
-            self, "Train model", TRAINING,
-            distributed_training.shard_train_channel(training) if sharded else training,
+            self, "Train model", TRAINING, training,
             result_selector=MODEL_SELECTOR, result_path="$.model",
             comment="One training job with the input's hyperparameters",
         ), kind="training")
@@ -209,9 +209,7 @@ class TrainingPipeline(Construct):
         tune_states = {
             warm: self.props.frame.protect_job(sagemaker_job_state(
                 self, "Tune hyperparameters (warm start)" if warm else "Tune hyperparameters",
-                TUNING, distributed_training.shard_train_channel(
-                    jobs.tuning_job(settings, warm_start=warm), "TrainingJobDefinition")
-                if sharded else jobs.tuning_job(settings, warm_start=warm),
+                TUNING, jobs.tuning_job(settings, warm_start=warm),
                 result_selector={"name.$": "$.HyperParameterTuningJobName",
                                  "best_training_job.$": "$.BestTrainingJob.TrainingJobName"},
                 result_path="$.tuning_result",

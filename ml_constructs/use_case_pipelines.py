@@ -23,6 +23,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from config import StageConfig, UseCaseConfig
+from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.backtest_pipeline import BacktestPipeline, BacktestPipelineProps
 from ml_constructs.batch_pipeline import BatchPipeline, BatchPipelineProps
 from ml_constructs.cross_validation_pipeline import (
@@ -34,6 +35,7 @@ from ml_constructs.input_validation import InputValidator
 from ml_constructs.lake_governance import lake_tags
 from ml_constructs.network import IsolatedNetwork
 from ml_constructs.notifications import NotificationTopic
+from ml_constructs.own_algorithm import OwnAlgorithm
 from ml_constructs.pipeline_defaults import (
     backtest_defaults,
     backtest_platform,
@@ -52,6 +54,7 @@ from ml_constructs.resource_names import (
     BATCH_INFERENCE,
     CROSS_VALIDATION,
     TRAINING,
+    USE_CASE_TAG,
     UseCaseNames,
 )
 from ml_constructs.runtime_image import RuntimeImage
@@ -94,7 +97,8 @@ class UseCasePipelines(Construct):
         self.image.grant_pull(shared.execution_role)
         settings = self.image.job_settings(
             role=shared.execution_role, key=shared.key, git_commit=shared.git_commit,
-            network=shared.network, tracking_server_arn=shared.tracking_server_arn)
+            network=shared.network, tracking_server_arn=shared.tracking_server_arn,
+            tags={**config.tags, USE_CASE_TAG: use_case.name})
 
         self.group_name = names.model_package_group
         # No description: it is create-only, so editing it would make CloudFormation replace
@@ -110,6 +114,15 @@ class UseCasePipelines(Construct):
         self.glue_etl = glue_etl
         artifacts = shared.artifacts_bucket.bucket_name
         finish = {"key": shared.key, "log_retention": shared.log_retention}
+        # What every pipeline that trains takes when no algorithm resource is named, and the
+        # use case's own algorithm resource when the stage creates one.
+        image_spec = {"algorithm_specification": jobs.image_algorithm_specification(settings)}
+        own = None
+        if use_case.training.own_algorithm:
+            own = OwnAlgorithm(self, "Algorithm", base_name=names.algorithm, settings=settings,
+                               manifest=manifest, instance_type=use_case.training.instance_type,
+                               key=shared.key, log_retention=shared.log_retention)
+            image_spec["own_algorithm"] = own.name
 
         training = TrainingPipeline(self, "Training", props=TrainingPipelineProps(
             frame=self._frame("TrainingFrame", "training", TRAINING, config, shared),
@@ -118,12 +131,13 @@ class UseCasePipelines(Construct):
             model_package_group_name=names.model_package_group,
             name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
             glue_job_name=glue_etl.job_name, serving=manifest.serving,
-            defaults=training_defaults(config, use_case,
-                                       raw_bucket=shared.raw_bucket.bucket_name,
-                                       curated_bucket=shared.curated_bucket.bucket_name),
-            platform=training_platform(
+            defaults=trains_with(own, training_defaults(
+                config, use_case, raw_bucket=shared.raw_bucket.bucket_name,
+                curated_bucket=shared.curated_bucket.bucket_name)),
+            platform={**training_platform(
                 config, use_case, artifacts_bucket=artifacts,
                 script_mode_hyperparameters=self.image.script_mode_hyperparameters),
+                **image_spec},
             region=config.region,
             **training_rule_props(use_case, region=config.region),
         ), timeout=TRAINING_TIMEOUT, **finish)
@@ -162,10 +176,11 @@ class UseCasePipelines(Construct):
                     map_results_prefix=names.map_results_prefix,
                     model_package_group_name=names.model_package_group,
                     serving=manifest.serving,
-                    defaults=cross_validation_defaults(
-                        config, use_case, raw_bucket=shared.raw_bucket.bucket_name),
-                    platform=cross_validation_platform(config, use_case,
-                                                       artifacts_bucket=artifacts),
+                    defaults=trains_with(own, cross_validation_defaults(
+                        config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
+                    platform={**cross_validation_platform(config, use_case,
+                                                          artifacts_bucket=artifacts),
+                              **image_spec},
                 ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
             cross_validation.node.add_dependency(group)  # its final model registers there
             self.cross_validation_state_machine = cross_validation.state_machine
@@ -183,9 +198,10 @@ class UseCasePipelines(Construct):
                 profiles_prefix=names.data_profiles_prefix,
                 map_results_prefix=names.map_results_prefix,
                 max_job_attempts=config.job_retries.max_attempts,
-                defaults=backtest_defaults(config, use_case,
-                                           raw_bucket=shared.raw_bucket.bucket_name),
-                platform=backtest_platform(config, use_case, artifacts_bucket=artifacts),
+                defaults=trains_with(own, backtest_defaults(
+                    config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
+                platform={**backtest_platform(config, use_case, artifacts_bucket=artifacts),
+                          **image_spec},
             ), timeout=BACKTEST_TIMEOUT, **finish)
             shared.key.grant_decrypt(backtest.state_machine)  # reads backtest.json, the profile
             self.backtest_state_machine = backtest.state_machine
@@ -222,3 +238,10 @@ class UseCasePipelines(Construct):
                               job_retries=config.job_retries)
         self.names.tag(frame, pipeline)
         return frame
+
+
+def trains_with(own: OwnAlgorithm | None, defaults: dict) -> dict:
+    """`defaults` whose training names the use case's own algorithm resource, if it has one."""
+    if own is None:
+        return defaults
+    return {**defaults, "training": {**defaults["training"], "algorithm_name": own.name}}

@@ -103,7 +103,8 @@ class UseCaseServing(Construct):
                                       read_prefixes=ground_truth).role
         pipelines.image.grant_pull(role)
         settings = pipelines.image.job_settings(role=role, key=key, git_commit=shared.git_commit,
-                                                network=shared.network)
+                                                network=shared.network,
+                                                tags={**config.tags, USE_CASE_TAG: use_case.name})
 
         self.monitor: ModelMonitor | None = None
         model_quality = None

@@ -53,6 +53,11 @@ class MlPaths:
         return self.root / "input" / "config" / "hyperparameters.json"
 
     @property
+    def input_data_config(self) -> Path:
+        """Each channel's ContentType, TrainingInputMode, ... as SageMaker writes them."""
+        return self.root / "input" / "config" / "inputdataconfig.json"
+
+    @property
     def resource_config(self) -> Path:
         return self.root / "input" / "config" / "resourceconfig.json"
 
@@ -216,6 +221,11 @@ INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 # Families with local NVMe storage (m5d, c5d, r5dn, g4dn, p4d, ...): CreateEndpointConfig rejects
 # a KmsKeyId for them, and the platform always encrypts endpoint volumes with its key.
 LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
+# API: ArnOrName (AlgorithmSpecification.AlgorithmName), 1 .. 170 characters: an algorithm
+# resource's name or ARN.
+ALGORITHM_NAME_MAX = 170
+ALGORITHM_ARN_OR_NAME = re.compile(r"^(arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:"
+                                   r"[a-z\-]*\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)$")
 # What a use case's manifest may need its training instances to have (image.instance_family):
 # "cpu" runs anywhere; "gpu" needs an NVIDIA GPU, which SageMaker's P (p3, p4d, p5, p6-b200, ...)
 # and G (g4dn, g5, g6, g6e, ...) families have and no other training family does (Trainium's

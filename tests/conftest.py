@@ -78,6 +78,10 @@ def write_two_use_case_stage(directory: Path, *, ground_truth: bool = False) -> 
     if ground_truth:
         second["monitoring"]["ground_truth_s3_uri"] = GROUND_TRUTH
     data["use_cases"] = [*data["use_cases"], second]
+    # Each use case trains with its own algorithm resource (ml_constructs/own_algorithm.py):
+    # two in one stack share the deploy-time provider's role.
+    for entry in data["use_cases"]:
+        entry["training"] = {**entry.get("training", {}), "own_algorithm": True}
     data["lake_formation"] = {**data["lake_formation"], "readers": [LAKE_READER]}
     path = directory / f"{TWO_USE_CASES}{'-ground-truth' if ground_truth else ''}.json"
     path.write_text(json.dumps(data))

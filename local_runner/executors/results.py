@@ -34,6 +34,8 @@ class JobOutcome:
     model_artifacts: str | None  # training: s3 URI of the uploaded model.tar.gz
     output_location: str | None  # transform: TransformOutput.S3OutputPath
     exit_message: str | None = None  # processing: output/message, DescribeProcessingJob's field
+    # What ran as a labelled local stand-in for part of the job (a Pipe channel's FIFO, say).
+    emulations: tuple[str, ...] = ()
 
     @property
     def completed(self) -> bool:

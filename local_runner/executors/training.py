@@ -15,6 +15,7 @@ fails when any host fails; the model, the metrics and the checkpoints are the fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,11 +23,12 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from local_runner.executors import container, staging
+from local_runner.executors import container, pipe, staging
 from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram, failed
 from local_runner.executors.staging import StagingError
 from local_runner.stand_ins import repository, stand_in_environment, training_stand_in_command
 from runtime_scripts import contract
+from runtime_scripts.channels import SHARDED
 from runtime_scripts.common import builtin_algorithms
 
 
@@ -74,7 +76,8 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
         request.get("AlgorithmSpecification", {}).get("TrainingImage", ""))
     try:
         argv = stand_in or staging.image_program(program, "train")
-        channels = _stage_channels(request, s3, ml, (hosts.index(host), len(hosts)))
+        channels, feeders = _stage_channels(request, s3, ml, workdir,
+                                            (hosts.index(host), len(hosts)))
         if checkpoint:
             # Resume: SageMaker copies the checkpoint prefix to LocalPath before `train` starts.
             staging.download(s3, checkpoint[1], checkpoint[0], allow_empty=True)
@@ -87,7 +90,10 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
                                   stand_in_environment() if stand_in else {})
     max_runtime = staging.max_runtime(request)
     try:
-        result = container.run(argv, env, ml, workdir / "logs" / "training.log", max_runtime)
+        with contextlib.ExitStack() as pipes:
+            for feeder in feeders:
+                pipes.enter_context(feeder)
+            result = container.run(argv, env, ml, workdir / "logs" / "training.log", max_runtime)
     except OSError as exc:
         return failed(f"cannot start the entry point {argv[0]}: {exc}")
     reason = staging.failure_reason(result, ml, max_runtime)
@@ -103,7 +109,19 @@ def _run_host(request: dict, s3, program: LocalProgram, workdir: Path, hosts: li
     return JobOutcome(COMPLETED if reason is None else FAILED, reason, result.tail(), metrics,
                       artifacts, None,
                       exit_message=staging.read_text(ml / "output" / "message") if stand_in
-                      else None)
+                      else None, emulations=emulations(channels, mode_of(request)))
+
+
+def mode_of(request: dict) -> str:
+    return request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
+
+
+def emulations(channels: list[dict], mode: str) -> tuple[str, ...]:
+    """What ran differently here than on SageMaker, per channel, for the run's output."""
+    labels = {"Pipe": pipe.LABEL,
+              "FastFile": "FastFile input mode staged as File (SageMaker mounts S3 instead)"}
+    return tuple(f"channel {c['ChannelName']!r}: {labels[c.get('InputMode', mode)]}"
+                 for c in channels if c.get("InputMode", mode) in labels)
 
 
 def _metric_definitions(request: dict, stand_in: bool) -> list[dict]:
@@ -143,26 +161,35 @@ def _checkpoint_config(request: dict, workdir: Path) -> tuple[Path, str] | None:
     return staging.container_path(workdir, local), config["S3Uri"]
 
 
-def _stage_channels(request: dict, s3, ml: Path, host: tuple[int, int]) -> list[dict]:
-    """Every channel into input/data/<name>: all of it (FullyReplicated), or this host's share
-    of its objects (ShardedByS3Key; `host` is (its index, the number of hosts))."""
-    mode = request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File")
+def _stage_channels(request: dict, s3, ml: Path, workdir: Path,
+                    host: tuple[int, int]) -> tuple[list[dict], list[pipe.PipeFeeder]]:
+    """File and FastFile channels downloaded to /opt/ml/input/data/<channel>; Pipe channels
+    staged beside the container and fed to it through FIFOs while it runs (pipe.py). Each
+    channel's S3DataDistributionType decides what this host gets: all of its objects
+    (FullyReplicated) or its share of them (ShardedByS3Key; `host` is (its index, the number
+    of hosts))."""
+    mode = mode_of(request)
     channels = request.get("InputDataConfig") or []
+    feeders = []
     for channel in channels:
         name = channel["ChannelName"]
-        if channel.get("InputMode", mode) == "Pipe":
-            raise StagingError(f"channel {name!r}: Pipe input mode is not supported locally; "
-                               "use File or FastFile")
         source = channel.get("DataSource", {}).get("S3DataSource")
         if source is None:
             raise StagingError(f"channel {name!r}: only S3DataSource can be staged locally")
         if source.get("S3DataType", "S3Prefix") != "S3Prefix":
             raise StagingError(f"channel {name!r}: S3DataType {source['S3DataType']} is not "
                                "supported locally; use S3Prefix")
-        sharded = source.get("S3DataDistributionType") == "ShardedByS3Key"
-        staging.download(s3, source["S3Uri"], ml / "input" / "data" / name,
-                         share=host if sharded else None)
-    return channels
+        share = host if source.get("S3DataDistributionType") == SHARDED else None
+        if channel.get("InputMode", mode) == "Pipe":
+            files = staging.download(s3, source["S3Uri"], workdir / "pipe-source" / name,
+                                     share=share)
+            feeders.append(pipe.PipeFeeder(
+                ml / "input" / "data", name, files,
+                compression=channel.get("CompressionType", "None"),
+                record_wrapper=channel.get("RecordWrapperType", "None")))
+        else:
+            staging.download(s3, source["S3Uri"], ml / "input" / "data" / name, share=share)
+    return channels, feeders
 
 
 def _write_config(ml: Path, hyperparameters: dict[str, str], request: dict,

@@ -57,6 +57,15 @@ def emulated_jobs(processing_jobs: dict[str, dict],
     return {name: label for name, label in labels.items() if str(label).startswith(EMULATED)}
 
 
+def training_label(outcome) -> str:
+    """A training job's label: its stand-in's (the job's exit message), and the channels this
+    machine emulated (a Pipe channel's FIFO, say); '' when it ran as on SageMaker."""
+    parts = [outcome.exit_message] if outcome.exit_message else []
+    if outcome.emulations:
+        parts.append(f"{EMULATED} " + "; ".join(outcome.emulations))
+    return " / ".join(parts)
+
+
 def serving_stand_in_command(image_uri: str) -> list[str] | None:
     module = SERVING_STAND_INS.get(repository(image_uri))
     return None if module is None else [sys.executable, "-m", module]

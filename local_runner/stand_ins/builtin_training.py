@@ -33,6 +33,9 @@ from runtime_scripts.common import builtin_algorithms, mxnet_ndarray
 LABEL = (f"{EMULATED} SageMaker's built-in {{framework}} cannot run on this machine; "
          "scikit-learn's {estimator} trained instead, with the same inputs, metric names and "
          "model layout")
+# The least L2 regularisation the emulations use (Linear Learner's wd 0 has none; Ridge needs
+# alpha > 0, and 1 / MIN_L2 is LogisticRegression's C then).
+MIN_L2 = 1e-6
 
 
 class AlgorithmError(ValueError):
@@ -104,12 +107,13 @@ def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> 
     kind = hp["predictor_type"]
     scaler = StandardScaler().fit(train[0])
     x = scaler.transform(train[0])
-    l2 = float(hp.get("wd", "0") if hp.get("wd", "auto") != "auto" else "0")
+    # wd 0 (no L2 term) as the least regularisation both estimators take.
+    l2 = max(float(hp.get("wd", "0") if hp.get("wd", "auto") != "auto" else "0"), MIN_L2)
     if kind == "regressor":
-        estimator = Ridge(alpha=max(l2, 1e-6) * len(x)).fit(x, train[1])
+        estimator = Ridge(alpha=l2 * len(x)).fit(x, train[1])
         weight, bias = estimator.coef_[:, None], np.atleast_1d(estimator.intercept_)
     else:
-        estimator = LogisticRegression(C=1.0 / l2 if l2 > 0 else 1e6, max_iter=1000).fit(
+        estimator = LogisticRegression(C=1.0 / l2, max_iter=1000).fit(
             x, train[1].astype(int))
         weight, bias = estimator.coef_.T, estimator.intercept_
     # Fold the standardisation into the weights: scores of raw features, as the model serves.

@@ -79,11 +79,15 @@ class TrainingState:
         self.rounds_done = iteration + 1
 
 
-def fingerprint(hp: Hyperparameters, data_files: list[Path]) -> str:
+def fingerprint(hp: Hyperparameters, data_files: list[Path | bytes]) -> str:
+    """Of the hyperparameters and the data: files, or the bytes a Pipe channel streamed."""
     digest = hashlib.sha256()
     shaping = {k: v for k, v in hp.as_dict().items() if k not in NOT_FINGERPRINTED}
     digest.update(json.dumps(shaping, sort_keys=True).encode())
     for path in data_files:
+        if isinstance(path, bytes):
+            digest.update(path)
+            continue
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)

@@ -14,10 +14,12 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from runtime_scripts import contract
+from runtime_scripts.channels import REPLICATED, SHARDED, ChannelSupport
 from runtime_scripts.common.manifest_outputs import (
     AccuracyMonitor,
     PredictionTable,
@@ -229,6 +231,13 @@ class Resampling:
         return None
 
 
+# The channels every use case's training jobs get (contract.py's names), File mode only, unless
+# its manifest declares more (`channels`): the split CSVs and the preprocessing transform's JSON.
+DEFAULT_CHANNELS = (ChannelSupport(contract.CHANNEL_TRAIN),
+                    ChannelSupport(contract.CHANNEL_VALIDATION),
+                    ChannelSupport(contract.CHANNEL_TRANSFORM, content_types=("application/json",)))
+
+
 # Backtesting needs rows in time order (a time column in the dataset spec): a use case says it
 # has one by allowing the pipeline.
 NO_TIME_ORDER = "the use case declares no time-ordered data (its manifest's backtest)"
@@ -272,6 +281,10 @@ class UseCaseManifest:
     # for a package whose declared bounds contradict the platform's pins although the parts the
     # use case uses work with them (its tests show it).
     requirements_no_deps: str | None = None
+    # What each training channel accepts (content types, input modes, compression, record
+    # wrapper, S3 data and distribution types): the stage config and the first state refuse any
+    # other value. One entry per contract channel (train, validation, transform).
+    channels: tuple[ChannelSupport, ...] = DEFAULT_CHANNELS
     # What SageMaker Debugger and the platform's rule job watch during training
     # (common/training_rules.py says which kind applies where).
     training_rules: TrainingRules = field(default_factory=TrainingRules)
@@ -297,6 +310,15 @@ class UseCaseManifest:
             if metric.name == name:
                 return metric
         raise KeyError(name)
+
+    def channel(self, name: str, *, builtin: bool = False) -> ChannelSupport:
+        """What channel `name` accepts; with the built-in algorithm (`builtin`), which trains on
+        the splits as preprocessing writes them for it (one train file, no shards), only
+        FullyReplicated: every instance gets every object."""
+        support = next(c for c in self.channels if c.name == name)
+        if builtin:
+            support = replace(support, s3_data_distribution_types=(REPLICATED,))
+        return support
 
     @property
     def gateable_metrics(self) -> tuple[str, ...]:
@@ -345,6 +367,7 @@ class UseCaseManifest:
             if name not in names:
                 raise ManifestError(f"{where}: gate_requires_one_of names unknown metric {name!r}")
         self._validate_resampling(where)
+        self._validate_channels(where)
         if self.image.training_image == "framework" and self.image.framework_training is None:
             raise ManifestError(f"{where}: image.training_image is 'framework' but "
                                 "image.framework_training names no framework image: give "
@@ -384,6 +407,26 @@ class UseCaseManifest:
             problem = accuracy_monitor_problem(self.accuracy_monitor, self.metric_names)
         if problem:
             raise ManifestError(f"{where}: {problem}")
+
+    def _validate_channels(self, where: str) -> None:
+        names = sorted(c.name for c in self.channels)
+        expected = sorted(c.name for c in DEFAULT_CHANNELS)
+        if names != expected:
+            raise ManifestError(f"{where}: channels must declare each of {', '.join(expected)} "
+                                f"once, not {', '.join(names) or 'none'}")
+        for channel in self.channels:
+            problem = channel.problem()
+            if problem:
+                raise ManifestError(f"{where}: {problem}")
+        # A sharded script trains on one shard per instance: its train channel's default
+        # distribution must hand each instance its share (ShardedByS3Key), or every instance
+        # would train on every shard.
+        train = self.channel(contract.CHANNEL_TRAIN)
+        if self.image.sharded_training and train.s3_data_distribution_types[0] != SHARDED:
+            raise ManifestError(f"{where}: image.sharded_training needs the train channel's "
+                                f"s3_data_distribution_types to start with {SHARDED} (its "
+                                "default), not "
+                                f"{', '.join(train.s3_data_distribution_types)}")
 
     def _validate_glue_schema(self, where: str) -> None:
         """The raw table's keys name its columns: a copied schema's stale key would otherwise

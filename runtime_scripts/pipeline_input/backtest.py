@@ -54,7 +54,7 @@ SCHEMA = Obj({
 
 # What the use case's manifest and dataset spec say (ml_constructs/pipeline_defaults.py).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
-                **training.INSTANCE_FAMILY_FIELDS,
+                **training.SECTION_PLATFORM_FIELDS, **training.INSTANCE_FAMILY_FIELDS,
                 "dataset_columns": ListOf(Str(max_len=255), 1),
                 "backtest_setup": Obj({
                     "baseline": Nullable(Str(max_len=64)),  # resampling/baselines.py
@@ -129,7 +129,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
     time = time_spec(doc, platform, out)
     if time is not None:
         window_request(doc, time, out)
-    training.check_spot(doc["training"], origin, out)
+    training.check_section(doc["training"], platform, origin, out)
     training.check_instance_family(doc["training"], platform, out)
     resampling.check_gate(doc["quality_gate"], platform, out)
     check_tag_value("data.raw_s3_uri", doc["data"]["raw_s3_uri"], "written into every job's "
@@ -181,8 +181,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
             arguments += [flag, str(value)]
     if b["time"] is not None:
         arguments += ["--time", json.dumps(b["time"], sort_keys=True)]
-    training_section = dict(doc["training"])
-    training_section["stopping_condition"] = training.stopping_condition(training_section)
+    training_section = training.derive_section(doc["training"], platform)
     return {
         **doc,
         "training": training_section,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import gate, names, resampling, training
+from . import channels, gate, names, resampling, training
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -44,14 +44,14 @@ SCHEMA = Obj({
 # The use case's values the state machine fixes (ml_constructs/pipeline_defaults.py): its gate
 # metrics, and the columns of its bundled dataset spec (what a group column may name).
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
-                **training.INSTANCE_FAMILY_FIELDS,
+                **training.SECTION_PLATFORM_FIELDS, **training.INSTANCE_FAMILY_FIELDS,
                 "dataset_columns": ListOf(Str(max_len=255), 1)})
 
 
 def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     resampling.refuse_if_not_allowed(platform, PIPELINE)
-    training.check_spot(doc["training"], origin, out)
+    training.check_section(doc["training"], platform, origin, out)
     training.check_instance_family(doc["training"], platform, out)
     group = doc["cross_validation"]["group_column"]
     # With a dataset spec of its own the columns are that spec's: the split job checks them.
@@ -75,12 +75,14 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
                     "job's 'data' tag", out)
 
 
-def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str) -> dict:
+def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str,
+          channel_config: dict[str, Any]) -> dict:
     """What fold `fold`'s iteration reads as `$.run`: the training pipeline's shape, so its
     request builders (ml_constructs/sagemaker_jobs.py) serve the fold's jobs unchanged."""
     root = f"{prefix}folds/{fold}/"
     kinds = names.fold_jobs(fold)
     common = {"use_case": platform["use_case"]}
+    locations = training.model_locations(root)
     return {
         "pipeline": PIPELINE,
         "execution_name": execution_name,
@@ -90,7 +92,7 @@ def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str)
             "preprocessing_input": f"{root}{contract.FOLD_TRAIN_DIR}/",
             "holdout": f"{root}{contract.FOLD_HOLDOUT_DIR}/",
             "dataset_spec": f"{root}{contract.FOLD_CONFIG_DIR}/",
-            **training.model_locations(root),
+            **locations,
             # Apart from the fold's data: the aggregate job reads only the evaluations.
             "evaluation": f"{prefix}evaluations/{fold}/",
         },
@@ -98,11 +100,12 @@ def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str)
                                      **common),
         "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name, kinds,
                                            platform["max_job_attempts"], **common),
+        "channel_sources": channels.sources(locations, channel_config),
     }
 
 
 def _final(prefix: str, run_key: str, data_uri: str, platform: dict[str, Any],
-           execution_name: str) -> dict:
+           execution_name: str, channel_config: dict[str, Any]) -> dict:
     """What the final model's states read as `$.run` (with `final_model`): the training
     pipeline's shape, so its request builders and its registration serve them unchanged. The
     preprocessing reads the data twice, as `raw` and as `holdout`: a holdout is the test split as
@@ -113,6 +116,7 @@ def _final(prefix: str, run_key: str, data_uri: str, platform: dict[str, Any],
     root = f"{prefix}{contract.CV_FINAL_MODEL_DIR}/"
     kinds = names.FINAL_MODEL_JOBS
     common = {"use_case": platform["use_case"]}
+    locations = training.model_locations(root)
     return {
         "pipeline": PIPELINE,
         "execution_name": execution_name,
@@ -122,7 +126,7 @@ def _final(prefix: str, run_key: str, data_uri: str, platform: dict[str, Any],
             "holdout": data_uri,
             # The spec the split job used (bundled or the input's), as every fold reads it.
             "dataset_spec": f"{prefix}folds/0/{contract.FOLD_CONFIG_DIR}/",
-            **training.model_locations(root),
+            **locations,
             "evaluation_bucket": platform["artifacts_bucket"],
             "evaluation_key": f"{run_key}cross-validation/{contract.CV_EVALUATION_FILE}",
         },
@@ -130,6 +134,7 @@ def _final(prefix: str, run_key: str, data_uri: str, platform: dict[str, Any],
                                      **common),
         "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name, kinds,
                                            platform["max_job_attempts"], **common),
+        "channel_sources": channels.sources(locations, channel_config),
     }
 
 
@@ -147,8 +152,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         split_arguments += ["--group-column", cv["group_column"]]
     common = {"use_case": use_case}
     kinds = names.CROSS_VALIDATION_JOBS
-    training_section = dict(doc["training"])
-    training_section["stopping_condition"] = training.stopping_condition(training_section)
+    training_section = training.derive_section(doc["training"], platform)
     return {
         **doc,
         "training": training_section,
@@ -179,7 +183,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                                          **common),
             "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
                                                kinds, platform["max_job_attempts"], **common),
-            "folds": [_fold(prefix, k, platform, execution_name) for k in range(cv["folds"])],
-            "final": _final(prefix, run_key, data_uri, platform, execution_name),
+            "folds": [_fold(prefix, k, platform, execution_name,
+                            training_section["channel_config"]) for k in range(cv["folds"])],
+            "final": _final(prefix, run_key, data_uri, platform, execution_name,
+                            training_section["channel_config"]),
         },
     }

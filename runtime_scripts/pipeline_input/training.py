@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import automl, data_wrangler, gate, names, tuning
+from . import algorithm, automl, channels, data_wrangler, gate, names, tuning
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -55,6 +55,8 @@ SCHEMA = Obj({
         "max_wait_seconds": Int(contract.JOB_MIN_RUNTIME_SECONDS,
                                 contract.TRAINING_MAX_WAIT_SECONDS),
         "hyperparameters": StringMap(),
+        "channels": channels.SCHEMA,
+        "algorithm_name": algorithm.FIELD,
     }),
     "tuning": tuning.TUNING,
     # Autopilot in place of training (the AutoML branch, where the stage deploys it).
@@ -79,8 +81,11 @@ INSTANCE_FAMILY_FIELDS = {"training_instance_family": Enum(("cpu", "gpu"))}
 # its gate metrics, its tuning objectives, and the hyperparameters its model needs as they are
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
+# What the `training` section is checked against, in every pipeline that trains.
+SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS, **algorithm.PLATFORM_FIELDS}
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
                 **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS, **automl.PLATFORM_FIELDS,
+                **SECTION_PLATFORM_FIELDS,
                 "pinned_hyperparameters": StringMap(),
                 # What AWS's framework training image needs to run the use case's code
                 # (sagemaker_program, sagemaker_submit_directory, ...): added to every
@@ -92,19 +97,43 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
     """Rules that involve more than one key; run only once every key has the right type."""
     t = doc["training"]
-    check_spot(t, origin, out)
+    check_section(t, platform, origin, out)
     check_instance_family(t, platform, out)
-    tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out)
+    # An algorithm resource of someone else's declares its own metrics: SageMaker checks the
+    # objective against them when the tuning job is created.
+    tuning.check(doc["tuning"], t["hyperparameters"], platform, origin, out,
+                 known_metrics=not algorithm.external(t, platform))
     _check_pinned(doc, platform, out)
     _check_script_mode(doc, platform, out)
     gate.check(doc["quality_gate"], platform, origin, out)
     data_wrangler.check(doc, platform, out)
     automl.check(doc, platform, out)
+    if platform["automl"] is not None and t["algorithm_name"] is not None:
+        # CreateAutoMLJobV2 takes no AlgorithmSpecification: Autopilot trains its own candidates.
+        out.append(Problem("training.algorithm_name", "is an algorithm resource: this state "
+                           "machine trains with Autopilot (the AutoML branch), which chooses "
+                           "and trains its own candidates", "null"))
     check_registry(doc["registry"], out)
     data = doc["data"]
     source = "data.curated_s3_uri" if data["run_glue"] else "data.raw_s3_uri"
     check_tag_value(source, data[source.split(".")[1]], "written into the preprocessing job's "
                     "'data' tag and the model package's 'data' metadata", out)
+
+
+def check_section(t: dict[str, Any], platform: dict[str, Any], origin: Origin,
+                  out: list[Problem]) -> None:
+    """The `training` section's rules, in every pipeline that trains."""
+    check_spot(t, origin, out)
+    channels.check(t["channels"], platform, out)
+    algorithm.check(t, platform, out)
+
+
+def derive_section(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+    """The `training` section plus what its requests read: the stopping condition, each
+    channel's request members (`channel_config`) and the AlgorithmSpecification."""
+    return {**t, "stopping_condition": stopping_condition(t),
+            "channel_config": channels.derive(t["channels"], platform),
+            "algorithm_specification": algorithm.specification(t, platform)}
 
 
 def check_registry(registry: dict[str, Any], out: list[Problem]) -> None:
@@ -209,10 +238,9 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
         "training_rules": f"{prefix}training-rules/",
         "training_rules_key": f"{run_key}training-rules/{contract.TRAINING_RULES_FILE}",
     }
-    training = dict(doc["training"])
-    training["hyperparameters"] = {**training["hyperparameters"],
-                                   **platform["script_mode_hyperparameters"]}
-    training["stopping_condition"] = stopping_condition(training)
+    training = derive_section({**doc["training"], "hyperparameters": {
+        **doc["training"]["hyperparameters"], **platform["script_mode_hyperparameters"]}},
+        platform)
     # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's preprocessing).
     training["train_shards"] = str(training["instance_count"])
     quality_gate = gate.derive(doc["quality_gate"])
@@ -237,5 +265,6 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                                                names.TRAINING_JOBS, platform["max_job_attempts"],
                                                use_case=platform["use_case"]),
             "data_wrangler": data_wrangler.derive(doc, prefix),
+            "channel_sources": channels.sources(s3, training["channel_config"]),
         },
     }

@@ -84,9 +84,11 @@ PLATFORM_FIELDS = {"objective_metrics": ListOf(Str(max_len=255, pattern=METRIC_N
 
 
 def check(t: dict[str, Any], training_hps: dict[str, str], platform: dict[str, Any],
-          origin: Origin, out: list[Problem]) -> None:
+          origin: Origin, out: list[Problem], *, known_metrics: bool = True) -> None:
+    """`known_metrics`: whether the training jobs' metrics are the use case's (not those of
+    an algorithm resource the platform does not know)."""
     allowed = platform["objective_metrics"]
-    if t["objective_metric"] not in allowed:
+    if known_metrics and t["objective_metric"] not in allowed:
         out.append(Problem("tuning.objective_metric", f"{render(t['objective_metric'])} is not "
                            f"a metric the training jobs of use case "
                            f"{render(platform['use_case'])} report", ", ".join(allowed)))

@@ -188,7 +188,10 @@ def _training(definition: dict, name: str, why: str, region: str, bucket_keys: d
     if "ProfilerConfig" in definition:
         job.writes(definition["ProfilerConfig"]["S3OutputPath"], None)
     job.volume_key(definition["ResourceConfig"].get("VolumeKmsKeyId"))
-    job.image(definition["AlgorithmSpecification"]["TrainingImage"])
+    # An algorithm resource (AlgorithmName) is the account's or a Marketplace seller's: its
+    # image is SageMaker's to pull, not the role's.
+    if "TrainingImage" in definition["AlgorithmSpecification"]:
+        job.image(definition["AlgorithmSpecification"]["TrainingImage"])
     job.logs("TrainingJobs", name)
     job.vpc(definition.get("VpcConfig"))
     return job.needs

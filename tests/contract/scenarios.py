@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 from local_runner.definitions import PSEUDO_PARAMETERS
+from runtime_scripts.common.tabular import manifest_parts
 
 # What the Step Functions console proposes: a UUID.
 CONSOLE_NAME = "3f1c2b8e-9d4a-4e7b-8c1f-0a2b3c4d5e6f"
@@ -26,6 +27,9 @@ ODD_NAMES = {
 }
 PACKAGE = "arn:aws:sagemaker:{region}:{account}:model-package/{group}/7"
 WARM_PARENTS = ["mlplatform-dev-tune-nightly-0422", "a" * 32]  # the longest allowed: 32
+
+
+TABULAR_CHANNELS = {c.name: c.allowed for c in manifest_parts.CHANNELS}
 
 
 def _named(base: dict, names: dict[str, str]) -> dict[str, dict]:
@@ -69,6 +73,19 @@ TRAINING = {
     "manual approval, long description": {"execution_name": "needs-approval", "input": {
         "registry": {"approval_status": "PendingManualApproval",
                      "description": "June retrain: données été, 'quoted' & (tagged) — " * 10}}},
+    # Where the use case's channels are the shared tabular script's: every channel option it
+    # declares besides the defaults, tuned with an algorithm resource instead of the image.
+    "channel options, an algorithm resource, tuning": {
+        "execution_name": "piped", "when": {"channels": TABULAR_CHANNELS}, "input": {
+            "training": {"algorithm_name": "arn:aws:sagemaker:{region}:{account}:algorithm/gbm-2",
+                         "channels": {"train": {"input_mode": "Pipe", "compression_type": "Gzip",
+                                                "s3_data_distribution_type": "ShardedByS3Key"},
+                                      "validation": {"input_mode": "FastFile"}}},
+            "tuning": {"enabled": True}}},
+    "a channel option the use case does not declare": {"execution_name": "wrapped", "input": {
+        "training": {"channels": {"train": {"record_wrapper_type": "RecordIO",
+                                            "input_mode": "Pipe"}}}},
+        "rejected": "training.channels.train.record_wrapper_type"},
     "characters tags cannot hold": {"execution_name": "june-retrain(v2)!", "input": {},
                                     "rejected": "execution name"},
     # SageMaker's name pattern lets dashes repeat freely: 35 characters that match it.

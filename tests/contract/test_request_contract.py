@@ -92,7 +92,10 @@ def test_a_request_broken_on_purpose_is_reported(deployed_definitions):
     training = "mlplatform-dev-churn-training"
 
     def bad_enum(state):
-        state["Parameters"]["AlgorithmSpecification"]["TrainingInputMode"] = "Streaming"
+        # The first state shapes AlgorithmSpecification; a fixed one breaks as well.
+        del state["Parameters"]["AlgorithmSpecification.$"]
+        state["Parameters"]["AlgorithmSpecification"] = {"TrainingImage": "x",
+                                                         "TrainingInputMode": "Streaming"}
 
     def too_long(state):
         state["Parameters"]["TrainingJobName.$"] = "States.Format('{}-{}', " \

@@ -72,6 +72,21 @@ def test_dev_and_prod_exist_and_validate():
          "1 .. 750"),
         ({"use_cases": [{"name": "defects", "training": {"algorithm": "automl"}}]},
          "use_cases[0].training.algorithm", "binary_classification, regression"),
+        # Autopilot trains its own candidates: no algorithm resource with it.
+        ({"training": {"algorithm": "automl", "algorithm_name": "someone-elses-algorithm"}},
+         "training.algorithm_name", "algorithm 'script'"),
+        ({"training": {"algorithm": "automl", "own_algorithm": True}},
+         "training.own_algorithm", "algorithm 'script'"),
+        # churn trains on one train shard per instance: a replicated train channel over two
+        # instances would hand each every shard.
+        ({"training": {"instance_count": 2, "channels": {"train": {
+            "s3_data_distribution_type": "FullyReplicated"}}}},
+         "use_cases[0].training.channels.train.s3_data_distribution_type",
+         "ShardedByS3Key, or instance_count 1"),
+        # The built-in algorithm trains on one unsharded train file.
+        ({"training": {"algorithm": "builtin", "channels": {"train": {
+            "s3_data_distribution_type": "ShardedByS3Key"}}}},
+         "use_cases[0].training.channels.train.s3_data_distribution_type", "FullyReplicated"),
         ({"job_retries": {"max_attempts": 0}}, "job_retries.max_attempts", "1 .. 5"),
         ({"job_retries": {"max_attempts": 9}}, "job_retries.max_attempts", "1 .. 5"),
         ({"job_retries": {"backoff_rate": 0.5}}, "job_retries.backoff_rate", "1.0 .. 5.0"),

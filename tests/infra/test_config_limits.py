@@ -22,7 +22,7 @@ from ml_constructs.pipeline_defaults import (
 from ml_constructs.serving_defaults import deployment_defaults, deployment_platform
 from runtime_scripts import contract
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, resolve
-from tests.pipeline_input.events import EXECUTION, PLATFORM
+from tests.pipeline_input.events import EXECUTION, IMAGE_SPECIFICATION, PLATFORM
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,8 @@ def _defaults(pipeline: str, config) -> tuple[dict, dict]:
     if pipeline == "training":
         return (training_defaults(config, use_case, raw_bucket=DATA_BUCKET,
                                   curated_bucket=DATA_BUCKET),
-                training_platform(config, use_case, artifacts_bucket=artifacts))
+                {**training_platform(config, use_case, artifacts_bucket=artifacts),
+                 **IMAGE_SPECIFICATION})
     if pipeline == "batch":
         return (batch_defaults(config, use_case, raw_bucket=DATA_BUCKET),
                 batch_platform(config, use_case, artifacts_bucket=artifacts))

@@ -111,11 +111,19 @@ def test_job_requests_use_kms_spot_checkpoints_and_metric_regexes(training):
     assert train["OutputDataConfig"]["KmsKeyId"]
     assert train["ResourceConfig"]["VolumeKmsKeyId"]
     assert train["EnableNetworkIsolation"] is True
-    metrics = {m["Name"]: m["Regex"] for m in train["AlgorithmSpecification"]["MetricDefinitions"]}
+    # The image's AlgorithmSpecification, which the first state passes on unless the execution
+    # names an algorithm resource.
+    assert train["AlgorithmSpecification.$"] == "$.training.algorithm_specification"
+    spec = training["States"]["Validate input"]["Parameters"]["platform"]["algorithm_specification"]
+    metrics = {m["Name"]: m["Regex"] for m in spec["MetricDefinitions"]}
     assert tuple(metrics) == CHURN.training_metrics  # the manifest's, each with its regex
     assert metrics["validation:auc"].startswith("validation:auc=")
-    tags = {t["Key"] for t in train["Tags"]}
-    assert {"git-commit", "execution", "data"} <= tags
+    tags = {t["Key"]: t.get("Value", t.get("Value.$")) for t in train["Tags"]}
+    assert {"git-commit", "execution", "data"} <= set(tags)
+    # The stage's cost allocation tags and the use case's, as its stack's resources have them.
+    assert {k: tags[k] for k in ("project", "stage", "cost-centre", "owner", "use-case")} == {
+        "project": "mlplatform", "stage": "dev", "cost-centre": "ml-platform-dev",
+        "owner": "ml-team", "use-case": "churn"}
     tune = training["States"]["Tune hyperparameters (warm start)"]["Parameters"]
     assert tune["WarmStartConfig.$"] == "$.tuning.warm_start_config"
     assert "WarmStartConfig.$" not in training["States"]["Tune hyperparameters"]["Parameters"]
@@ -226,12 +234,14 @@ def test_builtin_xgboost_trains_and_tunes_in_the_sagemaker_image(builtin, synthe
     train = builtin["States"]["Train model"]["Parameters"]
     tunes = [builtin["States"][name]["Parameters"]["TrainingJobDefinition"]
              for name in ("Tune hyperparameters", "Tune hyperparameters (warm start)")]
+    spec = builtin["States"]["Validate input"]["Parameters"]["platform"][
+        "algorithm_specification"]
+    assert spec == {"TrainingImage": expected, "TrainingInputMode": "File"}  # no metrics
+    assert _defaults(builtin)["training"]["channels"]["train"]["content_type"] == "text/csv"
     for request in (train, *tunes):
-        spec = request["AlgorithmSpecification"]
-        assert spec == {"TrainingImage": expected, "TrainingInputMode": "File"}  # no metrics
+        assert request["AlgorithmSpecification.$"] == "$.training.algorithm_specification"
         channels = request["InputDataConfig"]
         assert [c["ChannelName"] for c in channels] == ["train", "validation"]
-        assert {c["ContentType"] for c in channels} == {"text/csv"}
 
 
 def test_builtin_xgboost_keeps_our_image_for_everything_else(builtin, training):
@@ -296,7 +306,7 @@ def test_script_mode_has_no_package_step_and_trains_in_our_image(definitions, st
     assert states["Train model"]["Next"] == "No Debugger rule statuses"
     assert states["Describe best training job"]["Next"] == "No Debugger rule statuses"
     assert states["Training rules passed?"]["Default"] == "Evaluate model"
-    spec = states["Train model"]["Parameters"]["AlgorithmSpecification"]
+    spec = states["Validate input"]["Parameters"]["platform"]["algorithm_specification"]
     assert spec["TrainingImage"] == \
         states["Preprocess data"]["Parameters"]["AppSpecification"]["ImageUri"]
     channels = states["Train model"]["Parameters"]["InputDataConfig"]

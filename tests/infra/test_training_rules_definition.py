@@ -68,18 +68,35 @@ def test_script_mode_judges_the_curve_in_the_rule_job_without_debugger(script):
 
 
 def test_the_tabular_train_channel_is_sharded_over_one_shard_per_instance(script, builtin):
+    """One mechanism: the distribution is the channel's option (the first state derives the
+    request's S3DataSource from it); a sharded use case's default for train is ShardedByS3Key,
+    the built-in algorithm's (one unsharded train file) FullyReplicated only."""
     for request in (script["Train model"]["Parameters"],
                     script["Tune hyperparameters"]["Parameters"]["TrainingJobDefinition"]):
-        distribution = {c["ChannelName"]: c["DataSource"]["S3DataSource"]
-                        ["S3DataDistributionType"] for c in request["InputDataConfig"]}
-        assert distribution == {"train": "ShardedByS3Key", "validation": "FullyReplicated",
-                                "transform": "FullyReplicated"}
+        assert {c["ChannelName"]: c["DataSource"]["S3DataSource.$"]
+                for c in request["InputDataConfig"]} == {
+            name: f"States.JsonMerge($.training.channel_config.{name}.s3_data_source, "
+                  f"$.run.channel_sources.{name}, false)"
+            for name in ("train", "validation", "transform")}
+    validate = script["Validate input"]["Parameters"]
+    defaults = {name: channel["s3_data_distribution_type"]
+                for name, channel in validate["defaults"]["training"]["channels"].items()}
+    assert defaults == {"train": "ShardedByS3Key", "validation": "FullyReplicated",
+                        "transform": "FullyReplicated"}
+    assert validate["platform"]["channels"]["train"]["s3_data_distribution_type"] == [
+        "ShardedByS3Key", "FullyReplicated"]
     environment = script["Preprocess data"]["Parameters"]["Environment"]
     assert environment[f"{contract.TRAIN_SHARDS_ENV}.$"] == "$.training.train_shards"
     # The built-in algorithm trains as it does: every instance gets every row.
-    assert {c["DataSource"]["S3DataSource"]["S3DataDistributionType"]
-            for c in builtin["Train model"]["Parameters"]["InputDataConfig"]} == \
+    builtin_input = builtin["Validate input"]["Parameters"]
+    assert {c["s3_data_distribution_type"]
+            for c in builtin_input["defaults"]["training"]["channels"].values()} == \
         {"FullyReplicated"}
+    assert {name: c["s3_data_distribution_type"]
+            for name, c in builtin_input["platform"]["channels"].items()} == {
+        name: ["FullyReplicated"] for name in ("train", "validation", "transform")}
+    assert f"{contract.TRAIN_SHARDS_ENV}.$" not in \
+        builtin["Preprocess data"]["Parameters"]["Environment"]
 
 
 def _branch(states: dict, names: tuple[str, ...]) -> dict:

@@ -132,8 +132,8 @@ def test_each_metric_definition_is_its_use_cases_training_metric(machines):
                                       "validation:auc", "validation:aucpr"]),
                            (OTHER, ["train:rmse", "validation:rmse", "validation:mae"])):
         states = machines[f"{PREFIX}-{name}-training"]["States"]
-        definitions = states["Train model"]["Parameters"]["AlgorithmSpecification"][
-            "MetricDefinitions"]
+        definitions = states["Validate input"]["Parameters"]["platform"][
+            "algorithm_specification"]["MetricDefinitions"]
         assert [d["Name"] for d in definitions] == expected, name
 
 
@@ -195,9 +195,10 @@ def test_outputs_per_use_case_have_distinct_ids(template):
 
 
 def test_shared_resources_exist_once(template):
-    """One execution role, topic, validator and Glue database for the stage's use cases."""
+    """One execution role, topic, validator and Glue database for the stage's use cases, and
+    one deploy-time provider function for both use cases' algorithm resources."""
     template.resource_count_is("AWS::SNS::Topic", 1)
-    template.resource_count_is("AWS::Lambda::Function", 1)
+    template.resource_count_is("AWS::Lambda::Function", 2)
     roles = [r for r in template.find_resources("AWS::IAM::Role").values()
              if "sagemaker.amazonaws.com" in json.dumps(r["Properties"]
                                                         ["AssumeRolePolicyDocument"])]

@@ -25,5 +25,11 @@ def platform(synthesized, local_seed, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(platform):
-    """The success path of the training pipeline with the stage defaults (`{}`)."""
-    return platform.run("churn:training", {}, name="session-training")
+    """The success path of the training pipeline with the stage defaults, but for the input
+    modes of two channels: the training split streamed (Pipe, emulated with a FIFO) and the
+    validation split in FastFile mode (staged as File)."""
+    return platform.run("churn:training", {"training": {"channels": PIPE_AND_FAST_FILE}},
+                        name="session-training")
+
+
+PIPE_AND_FAST_FILE = {"train": {"input_mode": "Pipe"}, "validation": {"input_mode": "FastFile"}}

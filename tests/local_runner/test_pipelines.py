@@ -7,6 +7,8 @@ import csv
 import json
 from pathlib import Path
 
+from runtime_scripts.pipeline_input.names import TRAINING_JOBS
+
 TRAINING_PATH = ["Validate input", "Data Wrangler flow given?", "Run Glue ETL?",
                  "Run Data Wrangler flow?", "Dataset spec given?",
                  "Use bundled dataset spec", "Preprocess data", "Tune hyperparameters?",
@@ -47,6 +49,26 @@ def test_success_path_registers_an_approved_model(platform, trained):
         "auc at least 0.85 / recall at least 0.5"
 
 
+def test_the_training_split_streamed_through_a_pipe_trains_the_registered_model(platform,
+                                                                                trained):
+    """The shared execution's train channel is Pipe, validation FastFile (conftest.py): the
+    request carries each channel's options from the first state, the job read its split from
+    the FIFO `train_0`, and the emulations are labelled."""
+    job = platform.sagemaker.describe_job("training-job",
+                                          trained.output["run"]["job_names"]["training"])
+    channels = {c["ChannelName"]: c for c in job["InputDataConfig"]}
+    assert {n: c["InputMode"] for n, c in channels.items()} == {
+        "train": "Pipe", "validation": "FastFile", "transform": "File"}
+    assert channels["train"]["DataSource"]["S3DataSource"] == {
+        "S3DataType": "S3Prefix", "S3DataDistributionType": "ShardedByS3Key",
+        "S3Uri": trained.output["run"]["s3"]["train"]}
+    assert channels["train"]["ContentType"] == "text/csv"
+    label = job["LocalEmulation"]
+    assert label.startswith("EMULATED:"), label
+    assert "channel 'train': Pipe input mode emulated with a local FIFO" in label
+    assert "channel 'validation': FastFile input mode staged as File" in label
+
+
 def test_training_rules_are_judged_on_the_curve_and_reported(platform, trained):
     """The rule job ran the churn manifest's curve rules over the curve its training wrote: a
     model trained with early stopping shows no issue, and the report says so."""
@@ -66,10 +88,14 @@ def test_training_rules_are_judged_on_the_curve_and_reported(platform, trained):
 def test_jobs_are_named_after_the_execution_and_write_under_its_prefix(platform, trained):
     names = trained.output["run"]["job_names"]
     assert all(name.startswith("mlplatform-dev-") for name in names.values())
+    # Tuning and AutoML job names have 32 characters (names.TRAINING_JOBS): theirs are hashed.
+    short = {kind for kind, (_, limit) in TRAINING_JOBS.items()
+             if limit < TRAINING_JOBS["training"][1]}
+    assert short == {"tuning", "automl"}
     assert all(name.startswith("mlplatform-dev-churn-") for kind, name in names.items()
-               if kind != "tuning")  # the use case in every name that has room for it
-    assert len(names["tuning"]) <= 32  # SageMaker's limit for tuning job names
-    assert all("session-training" in name for kind, name in names.items() if kind != "tuning")
+               if kind not in short)  # the use case in every name that has room for it
+    assert all(len(names[kind]) <= TRAINING_JOBS[kind][1] for kind in short)
+    assert all("session-training" in name for kind, name in names.items() if kind not in short)
     for split in ("train", "validation", "test", "baseline", "transform"):
         uri = trained.output["run"]["s3"][split]
         assert "/runs/churn/session-training/" in uri

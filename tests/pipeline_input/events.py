@@ -51,8 +51,34 @@ CHURN_FEATURES = [
     "total_intl_charge",
     "number_customer_service_calls",
 ]
+_SPLIT_SUPPORT = {"content_type": ["text/csv"], "compression_type": ["None", "Gzip"],
+                  "record_wrapper_type": ["None"], "s3_data_type": ["S3Prefix"],
+                  "s3_data_distribution_type": ["FullyReplicated", "ShardedByS3Key"],
+                  "input_mode": ["File", "FastFile", "Pipe"], "manifest_file": None}
+# What churn's training channels accept (its manifest's channels), and their defaults: its
+# script trains on one train shard per instance (image.sharded_training).
+CHANNEL_SUPPORT = {"train": {**_SPLIT_SUPPORT, "s3_data_distribution_type": [
+    "ShardedByS3Key", "FullyReplicated"]}, "validation": _SPLIT_SUPPORT, "transform": {
+    **_SPLIT_SUPPORT, "content_type": ["application/json"], "compression_type": ["None"],
+    "s3_data_distribution_type": ["FullyReplicated"], "input_mode": ["File", "FastFile"]}}
+_SPLIT_CHANNEL = {"content_type": "text/csv", "compression_type": "None",
+                  "record_wrapper_type": "None", "s3_data_type": "S3Prefix",
+                  "attribute_names": [], "s3_data_distribution_type": "FullyReplicated",
+                  "input_mode": "File"}
+CHANNELS = {"train": {**_SPLIT_CHANNEL, "s3_data_distribution_type": "ShardedByS3Key"},
+            "validation": _SPLIT_CHANNEL,
+            "transform": {**_SPLIT_CHANNEL, "content_type": "application/json"}}
+# What the constructs add to every training platform: the image's AlgorithmSpecification.
+IMAGE_SPECIFICATION = {"algorithm_specification": {
+    "TrainingImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-assets:churn",
+    "TrainingInputMode": "File",
+    "MetricDefinitions": [{"Name": "validation:auc",
+                           "Regex": "validation:auc=([-+]?[0-9]*\\.?[0-9]+)"}]}}
 TRAINING_PLATFORM = {
     **PLATFORM,
+    "channels": CHANNEL_SUPPORT,
+    "own_algorithm": None,
+    **IMAGE_SPECIFICATION,
     "gate_metrics": [*map(_metric, ("auc", "pr_auc", "accuracy", "precision", "recall", "f1")),
                      _metric("log_loss", higher=False, maximum=None),
                      _metric("brier", higher=False), _metric("ece", higher=False)],
@@ -87,6 +113,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
         "max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 7200,
         "hyperparameters": {"num_round": "1000", "max_depth": "5", "eta": "0.1",
                             "early_stopping_rounds": "20"},
+        "channels": CHANNELS,
+        "algorithm_name": None,
     },
     "tuning": {
         "enabled": False, "strategy": "Bayesian", "objective_metric": "validation:auc",

@@ -61,3 +61,14 @@ def test_bad_values_are_refused_naming_what_is_allowed(section, expected):
 def test_a_state_machine_without_the_branch_ignores_the_section():
     out = training({"automl": {"objective_metric": "RMSE"}})["automl"]
     assert out["enabled"] is False
+
+
+def test_an_algorithm_resource_is_refused_where_autopilot_trains():
+    message = str(error(InvalidPipelineInput, training,
+                        {"training": {"algorithm_name": "someone-elses-algorithm"}},
+                        platform=AUTOML_PLATFORM))
+    assert "'training.algorithm_name': is an algorithm resource: this state machine trains " \
+           "with Autopilot" in message
+    # Where the branch is not deployed, the same input trains with that algorithm resource.
+    assert training({"training": {"algorithm_name": "someone-elses-algorithm"}})[
+        "training"]["algorithm_specification"]["AlgorithmName"] == "someone-elses-algorithm"

@@ -12,7 +12,7 @@ from config import UseCaseConfig, load_stage_config
 from ml_constructs import pipeline_defaults
 from runtime_scripts.pipeline_input import InvalidPipelineInput, resolve
 
-from .events import EXECUTION, PLATFORM, error
+from .events import EXECUTION, IMAGE_SPECIFICATION, PLATFORM, error
 
 RAW = "mlplatform-dev-raw-123456789012"
 DEV = load_stage_config("dev")
@@ -23,8 +23,9 @@ def event(use_case: str, user_input: dict, data: dict | None = None) -> dict:
     config = UseCaseConfig(name=use_case)
     return {"pipeline": "backtest", "execution_name": EXECUTION,
             "defaults": pipeline_defaults.backtest_defaults(DEV, config, raw_bucket=RAW),
-            "platform": pipeline_defaults.backtest_platform(DEV, config,
-                                                            artifacts_bucket=ARTIFACTS),
+            "platform": {**pipeline_defaults.backtest_platform(DEV, config,
+                                                               artifacts_bucket=ARTIFACTS),
+                         **IMAGE_SPECIFICATION},
             "input": copy.deepcopy(user_input), "data": data}
 
 

@@ -23,6 +23,7 @@ from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 from .events import (
     BATCH_DEFAULTS,
     BATCH_PLATFORM,
+    IMAGE_SPECIFICATION,
     PLATFORM,
     TRAINING_DEFAULTS,
     TRAINING_PLATFORM,
@@ -43,8 +44,8 @@ def documents(stage: str, use_case) -> dict[str, dict]:
     return {
         "training": pipeline_defaults.training_defaults(config, use_case, raw_bucket=RAW,
                                                         curated_bucket=CURATED),
-        "training platform": pipeline_defaults.training_platform(config, use_case,
-                                                                 artifacts_bucket=artifacts),
+        "training platform": {**pipeline_defaults.training_platform(
+            config, use_case, artifacts_bucket=artifacts), **IMAGE_SPECIFICATION},
         "batch": pipeline_defaults.batch_defaults(config, use_case, raw_bucket=RAW),
         "batch platform": pipeline_defaults.batch_platform(config, use_case,
                                                            artifacts_bucket=artifacts),

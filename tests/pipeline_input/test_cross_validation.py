@@ -14,7 +14,7 @@ from runtime_scripts.common.manifest import ManifestError, Resampling, SpreadLim
 from runtime_scripts.pipeline_input import InvalidPipelineInput, resolve
 from runtime_scripts.pipeline_input import names as job_names
 
-from .events import PLATFORM, event
+from .events import IMAGE_SPECIFICATION, PLATFORM, event
 
 RAW = "mlplatform-dev-raw-123456789012"
 LONGEST = "nightly-" + "x" * 72  # 80 characters: Step Functions' longest execution name
@@ -24,8 +24,9 @@ def _documents(stage: str, use_case: str) -> tuple[dict, dict]:
     config = load_stage_config(stage)
     chosen = config.use_case(use_case)
     return (pipeline_defaults.cross_validation_defaults(config, chosen, raw_bucket=RAW),
-            pipeline_defaults.cross_validation_platform(
-                config, chosen, artifacts_bucket=PLATFORM["artifacts_bucket"]))
+            {**pipeline_defaults.cross_validation_platform(
+                config, chosen, artifacts_bucket=PLATFORM["artifacts_bucket"]),
+             **IMAGE_SPECIFICATION})
 
 
 def _resolve(given: dict, *, use_case: str = "churn", name: str = "cv-1",
@@ -78,9 +79,9 @@ def test_a_fold_reads_what_the_training_pipelines_jobs_read():
     """Each fold's `run` has the training pipeline's keys, so its request builders serve it."""
     training = resolve(event("training", {}, defaults=pipeline_defaults.training_defaults(
         load_stage_config("dev"), load_stage_config("dev").use_case("churn"), raw_bucket=RAW,
-        curated_bucket=RAW), platform=pipeline_defaults.training_platform(
+        curated_bucket=RAW), platform={**pipeline_defaults.training_platform(
         load_stage_config("dev"), load_stage_config("dev").use_case("churn"),
-        artifacts_bucket=PLATFORM["artifacts_bucket"])))
+        artifacts_bucket=PLATFORM["artifacts_bucket"]), **IMAGE_SPECIFICATION}))
     fold = _resolve({})["run"]["folds"][0]
     needed = {"train", "validation", "test", "baseline", "transform", "model_output",
               "checkpoints", "evaluation", "preprocessing_input"}

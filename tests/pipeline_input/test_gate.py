@@ -13,7 +13,15 @@ from runtime_scripts.common.quality_gate import Condition
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, InvalidPipelineInput
 from runtime_scripts.pipeline_input.gate import derive
 
-from .events import PLATFORM, TRAINING_DEFAULTS, TRAINING_PLATFORM, error, training
+from .events import (
+    CHANNEL_SUPPORT,
+    IMAGE_SPECIFICATION,
+    PLATFORM,
+    TRAINING_DEFAULTS,
+    TRAINING_PLATFORM,
+    error,
+    training,
+)
 
 # A regression use case's platform and defaults: other metrics, other directions and ranges.
 REGRESSION_PLATFORM = {
@@ -28,6 +36,9 @@ REGRESSION_PLATFORM = {
     "script_mode_hyperparameters": {},
     "data_wrangler_flows": "s3://mlplatform-dev-artifacts-123456789012/data-wrangler/prices/",
     "dataset_spec_columns": {"target": "price", "id_columns": [], "features": ["area"]},
+    "channels": CHANNEL_SUPPORT,
+    "own_algorithm": None,
+    **IMAGE_SPECIFICATION,
 }
 REGRESSION_DEFAULTS = {
     **TRAINING_DEFAULTS,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from runtime_scripts import contract
+from runtime_scripts.channels import ChannelSupport
 from runtime_scripts.common.manifest import BuiltinAlgorithm, Image, Serving, Tuning
 from runtime_scripts.common.training_rules import CurveRule, TrainingRules
 
@@ -83,3 +85,22 @@ def xgboost_image(*, objective: str, eval_metric: str) -> Image:
         framework="xgboost", version="3.0-5",
         hyperparameters={"objective": objective, "eval_metric": eval_metric},
         objective_metric=f"validation:{eval_metric}"))
+
+
+# The shared training script's channels (train.py): the splits read from files (File; FastFile
+# mounts the same files) or streamed (Pipe, where SageMaker also unpacks Gzip objects), each
+# split whole on every instance or a share of its files per instance (ShardedByS3Key); the
+# transform's JSON files only as files. The script trains across instances on one train shard
+# each (xgboost_image's sharded_training, distributed.py), so the train channel is
+# ShardedByS3Key by default: SageMaker copies each instance about 1/n of its objects (with one
+# instance, all of them, as FullyReplicated would).
+SPLIT_CHANNEL = {"content_types": ("text/csv",), "input_modes": ("File", "FastFile", "Pipe"),
+                 "compression_types": ("None", "Gzip"),
+                 "s3_data_distribution_types": ("FullyReplicated", "ShardedByS3Key")}
+CHANNELS = (
+    ChannelSupport(contract.CHANNEL_TRAIN, **{
+        **SPLIT_CHANNEL, "s3_data_distribution_types": ("ShardedByS3Key", "FullyReplicated")}),
+    ChannelSupport(contract.CHANNEL_VALIDATION, **SPLIT_CHANNEL),
+    ChannelSupport(contract.CHANNEL_TRANSFORM, content_types=("application/json",),
+                   input_modes=("File", "FastFile")),
+)

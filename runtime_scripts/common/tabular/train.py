@@ -25,13 +25,14 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from runtime_scripts import contract
+from runtime_scripts.channels import pipe_path
 from runtime_scripts.common import checkpoint, tracking, training_rules
 from runtime_scripts.common.jobio import JobError, find_data_files, read_table, run_job
 from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
@@ -87,6 +88,8 @@ class TrainPaths:
     checkpoints: Path
     hyperparameters: Path
     failure: Path
+    # channel -> File | FastFile | Pipe (inputdataconfig.json); none given: every one a folder
+    input_modes: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TrainPaths:
@@ -104,7 +107,25 @@ class TrainPaths:
             checkpoints=pick("SM_CHECKPOINT_DIR", ml.checkpoints),
             hyperparameters=ml.hyperparameters,
             failure=ml.failure,
+            input_modes=input_modes(ml.input_data_config),
         )
+
+    def streamed(self, channel: Path) -> Path | None:
+        """The FIFO of the channel's first epoch when SageMaker streams it (Pipe mode; the
+        splits are read once, so one epoch), else None: File, and FastFile, whose mount holds
+        the same files at the same path."""
+        if self.input_modes.get(channel.name) != "Pipe":
+            return None
+        return channel.parent / pipe_path(channel.name, 0)
+
+
+def input_modes(path: Path) -> dict[str, str]:
+    """Each channel's TrainingInputMode from inputdataconfig.json; {} without it (a run outside
+    a training job: every channel is a folder)."""
+    if not path.is_file():
+        return {}
+    return {name: str(config.get("TrainingInputMode", "File"))
+            for name, config in json.loads(path.read_text()).items()}
 
 
 def load_raw_hyperparameters(paths: TrainPaths, env: Mapping[str, str], argv: list[str],
@@ -119,17 +140,30 @@ def load_raw_hyperparameters(paths: TrainPaths, env: Mapping[str, str], argv: li
     return raw
 
 
-def read_split(channel: Path, name: str, task: Task) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+def read_split(channel: Path, name: str, task: Task, pipe: Path | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, list[Path | bytes]]:
+    """The split's rows from the channel's files, or streamed through `pipe` (its Pipe-mode
+    FIFO: the channel's objects one after another, read to the end once)."""
+    import io
+
     import pandas as pd
 
-    files = find_data_files(channel, (".csv",))
-    frame = pd.concat([read_table(f, header=False, dtype=np.float32) for f in files])
+    if pipe is not None:
+        data = pipe.read_bytes()
+        if not data:
+            raise JobError(f"{name} channel: its pipe {pipe} streamed no data")
+        frame = pd.read_csv(io.BytesIO(data), header=None, dtype=np.float32)
+        sources: list[Path | bytes] = [data]
+    else:
+        files = find_data_files(channel, (".csv",))
+        frame = pd.concat([read_table(f, header=False, dtype=np.float32) for f in files])
+        sources = list(files)
     if frame.empty or frame.shape[1] < 2:
         raise JobError(f"{name} channel {channel} must hold rows of a label and features")
     labels = frame.iloc[:, 0].to_numpy()
     if not task.labels_valid(labels):
         raise JobError(f"{name} channel {channel}: the first column must be {task.label_rule}")
-    return frame.iloc[:, 1:].to_numpy(dtype=np.float32), labels, files
+    return frame.iloc[:, 1:].to_numpy(dtype=np.float32), labels, sources
 
 
 def parse_eval(text: str, training_metrics: tuple[str, ...]) -> dict[str, float]:
@@ -196,8 +230,10 @@ def train(paths: TrainPaths, hp: Hyperparameters, objective: Objective,
     task = objective.task
     transform = load_transform(paths.transform / contract.TRANSFORM_FILE)
     schema = load_feature_schema(paths.transform / contract.FEATURE_SCHEMA_FILE, task)
-    x_train, y_train, train_files = read_split(paths.train, "train", task)
-    x_valid, y_valid, valid_files = read_split(paths.validation, "validation", task)
+    x_train, y_train, train_files = read_split(paths.train, "train", task,
+                                               paths.streamed(paths.train))
+    x_valid, y_valid, valid_files = read_split(paths.validation, "validation", task,
+                                               paths.streamed(paths.validation))
     for name, x in (("train", x_train), ("validation", x_valid)):
         if x.shape[1] != transform.width:
             raise JobError(f"the {name} split has {x.shape[1]} features but transform.json "

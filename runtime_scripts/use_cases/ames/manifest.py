@@ -45,6 +45,8 @@ MANIFEST = UseCaseManifest(
     # months before its cutoff and prices the next six; the naive price is the median sale.
     backtest=Resampling(max_std=(SpreadLimit("r2", 0.05),)),
     backtest_setup=BacktestSetup(baseline="training_median", horizon=6, windows=4),
+    # The shared training script reads its splits from files or pipes (manifest_parts.py).
+    channels=manifest_parts.CHANNELS,
     # Judged after training (script mode: the curve rules; built-in XGBoost: Debugger's).
     training_rules=manifest_parts.tree_training_rules("rmse"),
 )

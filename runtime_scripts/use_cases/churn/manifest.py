@@ -44,6 +44,8 @@ MANIFEST = UseCaseManifest(
     cross_validation=Resampling(max_std=(SpreadLimit("auc", 0.03),)),
     backtest=Resampling(allowed=False, refusal="customers are one snapshot with no time column: "
                                                 "there is no past to train on and future to score"),
+    # The shared training script reads its splits from files or pipes (manifest_parts.py).
+    channels=manifest_parts.CHANNELS,
     # Judged after training (script mode: the curve rules; built-in XGBoost: Debugger's).
     training_rules=manifest_parts.tree_training_rules("logloss"),
 )
