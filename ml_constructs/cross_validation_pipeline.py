@@ -35,6 +35,7 @@ from ml_constructs.pipeline_states import (
 from ml_constructs.training_pipeline import MODEL_SELECTOR
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Serving
+from runtime_scripts.pipeline_input.first_run_profile import CHECK as FIRST_RUN_CHECK
 
 FOLD = "Fold"  # the Map's label and the prefix of its iteration's states
 
@@ -45,6 +46,8 @@ class CrossValidationPipelineProps:
     job_settings: jobs.JobSettings
     execution_role: iam.IRole
     artifacts_bucket: s3.IBucket
+    # The one bucket whose data the validator profiles on a first run (its role reads it).
+    raw_bucket: s3.IBucket
     key: kms.IKey
     name_prefix: str  # the stage's: every job name starts with it
     runs_prefix: str  # the artifacts bucket's folder of this use case's executions
@@ -52,6 +55,9 @@ class CrossValidationPipelineProps:
     map_results_prefix: str  # where the Map writes its results
     model_package_group_name: str  # where `final_model` registers
     serving: Serving  # what the final model takes and answers (the manifest's)
+    # The bundled dataset spec's target, features, group and stratification, for the first
+    # run's profile (pipeline_defaults.first_run_profile_spec).
+    profile_spec: dict
     defaults: dict
     platform: dict
 
@@ -99,10 +105,12 @@ class CrossValidationPipeline(Construct):
 
     # --- before any job: the data profile ------------------------------------------------------
     def _profile_check(self, then: sfn.IChainable) -> sfn.IChainable:
-        """More folds than the smallest class has rows, refused in the first second when a data
-        profile of this data location exists (its key is named by a hash of the location;
-        runtime_scripts/common/resampling/data_profile.py says why a profile); without one
-        the split job applies the same rule to the data."""
+        """More folds than the smallest class has rows, refused in the first second: with the
+        data profile of this data location when one exists (its key is named by a hash of the
+        location; runtime_scripts/common/resampling/data_profile.py says why a profile), else,
+        on the first run, with the profile the validator makes of small CSV data in the raw
+        bucket (runtime_scripts/pipeline_input/first_run_profile.py); for larger data, Parquet
+        or another bucket the split job applies the same rule to the data."""
         props, frame = self.props, self.props.frame
         read = tasks.CallAwsService(
             self, "Read data profile", service="s3", action="getObject",
@@ -116,9 +124,17 @@ class CrossValidationPipeline(Construct):
             result_path="$.profile",
             comment="The rows per class of this data location, as the last split counted them",
         )
-        none = sfn.Pass(self, "No data profile yet", result=sfn.Result.from_object({}),
-                        result_path="$.profile",
-                        comment="First run on this data: the split job checks the folds")
+        none = frame.invoke_validator(
+            "Profile the data", {
+                "check": FIRST_RUN_CHECK,
+                "data_s3_uri": sfn.JsonPath.string_at("$.run.s3.input"),
+                "dataset_spec_s3_uri": sfn.JsonPath.string_at("$.data.dataset_spec_s3_uri"),
+                "group_column": sfn.JsonPath.string_at("$.cross_validation.group_column"),
+                "spec": props.profile_spec,
+                "readable_bucket": props.raw_bucket.bucket_name,
+            }, result_path="$.profile",
+            comment="First run on this data: the validator profiles small CSV data itself; "
+                    "otherwise no profile, and the split job checks the folds")
         # Catchers match in order: the generic name's transient check first (api_retries.py),
         # then the missing profile, then everything else.
         retry_transient_api_errors(read, not_transient=frame.notify_failure,

@@ -8,11 +8,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.compliance import (
     acknowledge,
     acknowledge_role_policy,
+    in_finding,
     ref_in_finding,
     wildcard_findings,
 )
@@ -27,7 +29,8 @@ ERROR_NAME = "InvalidPipelineInput"  # the exception class the handler raises on
 class InputValidator(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, function_name: str,
                  key: kms.IKey, log_retention: logs.RetentionDays,
-                 reserved_concurrency: int | None) -> None:
+                 reserved_concurrency: int | None,
+                 readable_bucket: s3.IBucket | None = None) -> None:
         super().__init__(scope, construct_id)
         # The function logs here (LoggingConfig), not to Lambda's default /aws/lambda/<name>.
         # Retained by `cdk destroy`: a name that is new for every incarnation of the stack.
@@ -37,12 +40,25 @@ class InputValidator(Construct):
                                   removal_policy=cdk.RemovalPolicy.RETAIN)
         # An inline policy scoped to its own log group, instead of the managed
         # AWSLambdaBasicExecutionRole that grants every log group in the account.
+        reads = " and read the raw bucket's data" if readable_bucket else ""
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description=f"{function_name}: write its own logs, nothing else")
+                        description=f"{function_name}: write its own logs{reads}, nothing else")
         role.add_to_policy(iam.PolicyStatement(
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
             resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:log-stream:*"],
         ))
+        wildcard_resources = [f"{ref_in_finding(log_group)}:log-stream:*", "*"]
+        if readable_bucket is not None:
+            # Cross-validation's first run (pipeline_input/first_run_profile.py): list a data
+            # location and read its small CSV files, never write. ListObjectsV2 needs
+            # s3:ListBucket on the bucket, GetObject s3:GetObject on the object and, for an
+            # SSE-KMS object, kms:Decrypt on its key.
+            role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"],
+                                                   resources=[readable_bucket.bucket_arn]))
+            role.add_to_policy(iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[readable_bucket.arn_for_objects("*")]))
+            key.grant_decrypt(role)
+            wildcard_resources.append(in_finding(self, readable_bucket.arn_for_objects("*")))
         self.function = lambda_.Function(
             self, "Function",
             function_name=function_name,
@@ -65,8 +81,10 @@ class InputValidator(Construct):
         acknowledge_role_policy(
             role.node.find_child("DefaultPolicy"),
             "Log streams are created per invocation with generated names inside this function's "
-            "own log group; X-Ray trace segments have no resource ARN (AWS requires '*').",
-            wildcard_findings(resources=(f"{ref_in_finding(log_group)}:log-stream:*", "*")),
+            "own log group; X-Ray trace segments have no resource ARN (AWS requires '*'); a "
+            "cross-validation input may name any data location in the raw bucket, whose small "
+            "CSV files the first run reads (read only).",
+            wildcard_findings(resources=tuple(wildcard_resources)),
         )
         acknowledge(
             self.function,
@@ -85,8 +103,10 @@ class InputValidator(Construct):
             )
         acknowledge(
             self.function,
-            "A pure function over its input: it calls no AWS or network service, so a VPC adds "
-            "nothing but cold-start latency.",
+            "A function over its input that calls no network service but S3 (a first run's "
+            "small data, through S3's public endpoint over TLS, as the bucket policy requires): "
+            "a VPC would add a gateway endpoint and cold-start latency, and no isolation the "
+            "role's read-only grant on one bucket does not give.",
             "NIST.800.53.R5-LambdaInsideVPC",
         )
 

@@ -16,6 +16,8 @@ from ml_constructs.resource_names import UseCaseNames
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Resampling
 from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
+from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.common.tabular.task import task_for
 from runtime_scripts.contract import AUTOML_PROBLEM_TYPES
 
 
@@ -228,6 +230,16 @@ def dataset_columns(use_case: UseCaseConfig) -> list[str]:
     manifest = use_case.manifest
     spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
     return [spec["target"], *spec.get("id_columns", []), *spec["features"]]
+
+
+def first_run_profile_spec(use_case: UseCaseConfig) -> dict:
+    """What the validator needs of the bundled dataset spec to profile a first run's data as
+    the split job would (runtime_scripts/pipeline_input/first_run_profile.py)."""
+    manifest = use_case.manifest
+    spec = DatasetSpec.load(manifest.path(manifest.dataset_spec))
+    return {"name": spec.name, "target": spec.target, "features": list(spec.features),
+            "group_column": spec.group_column,
+            "stratified": task_for(spec.problem_type).stratified}
 
 
 def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,

@@ -14,6 +14,10 @@ import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Lambda's Python runtimes run the code "in an environment that includes the SDK for Python
+# (Boto3)" (AWS Lambda developer guide): the one library beyond the standard one a package
+# may import without shipping it.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 
 
 class AssetImportError(ValueError):
@@ -37,9 +41,11 @@ def package_files(package: str, root: Path = PROJECT_ROOT) -> list[str]:
         for module in _imports(path, root):
             if module.split(".")[0] == project:
                 pending.extend(_module_files(module, root))
-            elif module.split(".")[0] not in sys.stdlib_module_names | {"__future__"}:
+            elif module.split(".")[0] not in sys.stdlib_module_names | {"__future__"} \
+                    | RUNTIME_PROVIDED:
                 raise AssetImportError(f"{path.relative_to(root)} imports {module}, which the "
-                                       "Lambda runtime does not have (standard library only)")
+                                       "Lambda runtime does not have (standard library and "
+                                       "boto3 only)")
     return sorted(p.relative_to(root).as_posix() for p in needed)
 
 

@@ -194,6 +194,18 @@ FOLD_CONFIG_DIR = "config"
 # The data profile the split job writes beside its run (rows, class counts) and to the use
 # case's profile location, where the next execution's first states read it.
 DATA_PROFILE_FILE = "data_profile.json"
+# The data files a job reads (common/jobio.py) and the first-run check lists (by key suffix).
+CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+# Cross-validation's first run on a data location (no profile yet): the input validator reads
+# CSV data of at most this many bytes in all, in this many files at most (one ListObjectsV2
+# page), and profiles it itself. Why 2 MiB: the validator has 256 MB and a 30 s timeout
+# (ml_constructs/input_validation.py), and Lambda gives 256 MB about a seventh of a vCPU (a
+# full one at 1,769 MB): profiling 2 MiB with the standard library's csv module takes ~0.1 s of
+# CPU time (benchmarks/first_run_profile.py), so under a second there. Larger data keeps the
+# split job's check.
+FIRST_RUN_PROFILE_MAX_BYTES = 2 * 1024 * 1024
+FIRST_RUN_PROFILE_MAX_FILES = 100
 # The aggregate job: the fold list and each fold's evaluation.json (`evaluations/<k>/`) in,
 # the cross-validated metrics and their report out.
 PROCESSING_INPUT_FOLD_LIST = "fold_list"

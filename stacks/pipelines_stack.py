@@ -52,7 +52,8 @@ class PipelinesStack(cdk.Stack):
         validator = InputValidator(
             self, "InputValidator", function_name=names.pipeline_input_function, key=key,
             log_retention=log_retention,
-            reserved_concurrency=config.input_validation.reserved_concurrency)
+            reserved_concurrency=config.input_validation.reserved_concurrency,
+            readable_bucket=raw)
         # Construct id of the single-use-case layout: the database's name is fixed, and a new
         # logical id would make CloudFormation create it again before deleting the old one.
         glue_catalog = GlueCatalog(

@@ -21,14 +21,15 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime_scripts import contract
 from runtime_scripts.common.tabular.dataset import DatasetSpecError
 from runtime_scripts.common.tabular.transform import TransformInputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-CSV_SUFFIXES = (".csv",)
-PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = contract.CSV_SUFFIXES
+PARQUET_SUFFIXES = contract.PARQUET_SUFFIXES
 # SageMaker's failure reason and ExitMessage both keep only the first 1 KB.
 FAILURE_MESSAGE_LIMIT = 1024
 

@@ -19,7 +19,15 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from . import backtest, batch, cross_validation, data_wrangler, deployment, training
+from . import (
+    backtest,
+    batch,
+    cross_validation,
+    data_wrangler,
+    deployment,
+    first_run_profile,
+    training,
+)
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
 from .origin import Origin
 from .schema import AnyValue, Enum, Obj, Str
@@ -54,6 +62,9 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     # The training pipeline's second check, once it has read a Data Wrangler flow.
     if isinstance(event, dict) and event.get("check") == data_wrangler.CHECK:
         return data_wrangler.check_flow(event)
+    # Cross-validation's first run on a data location: the profile of small CSV data.
+    if isinstance(event, dict) and event.get("check") == first_run_profile.CHECK:
+        return first_run_profile.check(event)
     return resolve(event)
 
 

@@ -90,10 +90,12 @@ def test_the_asset_holds_the_package_and_the_contract_it_imports_and_nothing_els
     assert files == package_files(PACKAGE)
     assert "runtime_scripts/contract.py" in files
     # Of the shared runtime, only the standard-library modules the backtest's rules share
-    # with its split job (the window arithmetic and the dataset spec's time key).
+    # with its split job (the window arithmetic and the dataset spec's time key) and the
+    # data profile cross-validation's first run builds as its split job does.
     shared = {f for f in files if f.startswith("runtime_scripts/common/")}
     assert shared == {"runtime_scripts/common/__init__.py",
                       "runtime_scripts/common/resampling/__init__.py",
+                      "runtime_scripts/common/resampling/data_profile.py",
                       "runtime_scripts/common/resampling/periods.py",
                       "runtime_scripts/common/resampling/windows.py",
                       "runtime_scripts/common/tabular/__init__.py",
@@ -124,7 +126,8 @@ def test_the_handler_imports_and_runs_from_its_asset_alone(dev):
     assert all(Path(f).is_relative_to(folder) for f in result["files"])
 
 
-def test_a_package_importing_beyond_the_standard_library_cannot_be_shipped(tmp_path):
+def test_a_package_importing_beyond_the_standard_library_and_boto3_cannot_be_shipped(
+        tmp_path):
     package = tmp_path / "project" / "handlers"
     package.mkdir(parents=True)
     (tmp_path / "project" / "__init__.py").write_text("")
@@ -135,6 +138,8 @@ def test_a_package_importing_beyond_the_standard_library_cannot_be_shipped(tmp_p
     assert package_files("project.handlers", tmp_path) == [
         "project/__init__.py", "project/handlers/__init__.py", "project/handlers/ok.py",
         "project/handlers/other.py", "project/shared.py"]
+    (package / "sdk.py").write_text("import boto3\n")  # the Lambda runtime's own SDK
+    assert "project/handlers/sdk.py" in package_files("project.handlers", tmp_path)
     (package / "bad.py").write_text("import numpy\n")
     with pytest.raises(AssetImportError, match="bad.py imports numpy"):
         package_files("project.handlers", tmp_path)

@@ -7,6 +7,7 @@ folds' statistics; one execution shared by the tests that inspect it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,9 @@ from runtime_scripts import contract
 from runtime_scripts.pipeline_input.names import short_hash
 
 FOLDS = 3
-PATH = ["Validate input", "Read data profile", "No data profile yet", "Folds fit the classes?",
+SAMPLE = Path(__file__).resolve().parents[2] / "runtime_scripts" / "use_cases" / "churn" / \
+    "sample_data" / "mlc_churn.csv"
+PATH = ["Validate input", "Read data profile", "Profile the data", "Folds fit the classes?",
         "Dataset spec given?", "Use bundled dataset spec", "Split into folds",
         "Cross-validate folds", "Aggregate folds", "Read cross-validation",
         "Gate on mean and spread", "Train final model?", "Final model: keep the folds' run",
@@ -169,6 +172,31 @@ def test_more_folds_than_the_smallest_class_are_refused_before_any_job(platform,
     assert result.cause.startswith("cross_validation.folds 5 is more than the 3 rows of the "
                                    "smallest class")
     assert result.cause.endswith("(allowed: 2 .. 3)")
+    assert len(platform.sagemaker.calls) == calls
+
+
+def test_more_folds_than_the_smallest_class_are_refused_on_the_first_run_too(platform,
+                                                                          cross_validated):
+    """No profile of this data location yet, but small CSV data in the raw bucket: the
+    validator profiles it itself (40 rows, 3 churners) and 5 folds are refused before any
+    job, in the same words."""
+    data = cross_validated.output["data"]["input_s3_uri"].rstrip("/") + "-first-run/"
+    bucket, _, prefix = data[5:].partition("/")
+    lines = SAMPLE.read_text().splitlines()
+    churn = lines[0].split(",").index("churn")
+    yes = [r for r in lines[1:] if r.split(",")[churn] == "yes"][:3]
+    no = [r for r in lines[1:] if r.split(",")[churn] == "no"][:37]
+    platform.clients.s3.put_object(Bucket=bucket, Key=f"{prefix}part-0.csv",
+                                   Body="\n".join([lines[0], *yes, *no]) + "\n")
+    calls = len(platform.sagemaker.calls)
+    result = platform.run("churn:cross-validation", {"data": {"input_s3_uri": data}},
+                          name="cv-first-small")
+    assert result.path == ["Validate input", "Read data profile", "Profile the data",
+                           "Folds fit the classes?", "Explain too many folds", "Notify failure",
+                           "Pipeline failed"]
+    assert result.error == "InvalidPipelineInput"
+    assert result.cause.startswith("cross_validation.folds 5 is more than the 3 rows of the "
+                                   "smallest class")
     assert len(platform.sagemaker.calls) == calls
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from config import available_stages, load_stage_config
 from ml_constructs import pipeline_defaults
+from ml_constructs.python_asset import RUNTIME_PROVIDED
 from runtime_scripts.pipeline_input import resolve, training
 from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
@@ -100,8 +101,8 @@ def test_stages_are_checked_at_all():
     assert ("dev", "churn") in STAGE_USE_CASES and ("prod", "churn") in STAGE_USE_CASES
 
 
-def test_package_imports_only_the_standard_library():
-    allowed = set(sys.stdlib_module_names) | {"__future__"}
+def test_package_imports_only_the_standard_library_and_the_runtimes_sdk():
+    allowed = set(sys.stdlib_module_names) | {"__future__"} | RUNTIME_PROVIDED
     for path in PACKAGE.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):

@@ -10,15 +10,16 @@ profile records the data location it describes; a profile of another location is
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
-import numpy as np
 
-
-def profile_of(rows: int, labels: np.ndarray | None, groups: np.ndarray | None,
+def profile_of(rows: int, labels: Iterable[object] | None, groups: Iterable[object] | None,
                data_s3_uri: str | None = None) -> dict:
-    counts = dict(sorted(Counter(labels.tolist()).items())) if labels is not None else {}
+    """`labels` and `groups` one per row (a numpy array or a list), None when not stratified
+    or not grouped."""
+    counts = dict(sorted(Counter(labels).items())) if labels is not None else {}
     return {"data_s3_uri": data_s3_uri, "rows": rows,
             "class_counts": {str(k): int(v) for k, v in counts.items()},
             # null for a regression: no class can run short of rows.
             "minority_count": int(min(counts.values())) if counts else None,
-            "groups": len(set(groups.tolist())) if groups is not None else None}
+            "groups": len(set(groups)) if groups is not None else None}
