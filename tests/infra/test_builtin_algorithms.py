@@ -60,7 +60,9 @@ def test_kmeans_gets_train_and_test_channels_of_unlabelled_csv():
             for c in channels] == [("train", "$.run.s3.train", "text/csv;label_size=0"),
                                    ("test", "$.run.s3.validation", "text/csv;label_size=0")]
     request = jobs.training_job(settings("kmeans"))
-    assert "MetricDefinitions" not in request["AlgorithmSpecification"]
+    # The request reads the first state's choice, which defaults to the image's specification.
+    assert request["AlgorithmSpecification.$"] == jobs.ALGORITHM_SPECIFICATION
+    assert "MetricDefinitions" not in jobs.image_algorithm_specification(settings("kmeans"))
     assert "Environment" not in request
 
 

@@ -16,7 +16,7 @@ import pytest
 from config import load_stage_config
 from ml_constructs import framework_code, pipeline_defaults
 from ml_constructs.runtime_image import RuntimeImage
-from ml_constructs.sagemaker_jobs import training_job
+from ml_constructs.sagemaker_jobs import image_algorithm_specification, training_job
 from runtime_scripts.common.manifest import FrameworkTraining, ManifestError, load_manifest
 from tests.contract.asl import resolve
 from tests.contract.shapes import request_problems
@@ -79,14 +79,15 @@ def test_every_training_request_carries_the_script_mode_contract(images):
                                                 "sagemaker_submit_directory": submit}}
     defaults = {**TRAINING_DEFAULTS, "training": {**TRAINING_DEFAULTS["training"],
                                                   "instance_type": "ml.g5.xlarge"}}
-    state = training({}, defaults=defaults, platform=platform)
-    assert state["training"]["hyperparameters"]["sagemaker_submit_directory"] == submit
-    assert state["tuning"]["effective_static_hyperparameters"]["sagemaker_program"] == \
-        framework_code.ENTRY_POINT
     settings = image.job_settings(role=role, key=cdk.aws_kms.Key(stack, "Key"), git_commit="abc",
                                   network=None)
     settings = dataclasses.replace(settings, role_arn="arn:aws:iam::123456789012:role/jobs",
                                    kms_key_id="arn:aws:kms:eu-west-1:123456789012:key/k")
+    platform["algorithm_specification"] = image_algorithm_specification(settings)
+    state = training({}, defaults=defaults, platform=platform)
+    assert state["training"]["hyperparameters"]["sagemaker_submit_directory"] == submit
+    assert state["tuning"]["effective_static_hyperparameters"]["sagemaker_program"] == \
+        framework_code.ENTRY_POINT
     request = resolve(training_job(settings), state, {"Execution": {"Name": "x"}})
     assert request["AlgorithmSpecification"]["TrainingImage"] == image.training_image_uri
     assert request["Environment"]["ML_USE_CASE"] == "churn"  # the entry point's use case

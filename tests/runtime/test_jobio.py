@@ -18,7 +18,9 @@ FORBIDDEN = {"aws_cdk", "boto3", "botocore", "constructs", "stacks", "config", "
 # Code that never runs in a job's container may use the AWS SDK its runtime provides: the Glue
 # script (Glue ships boto3; it assigns Lake Formation tags) and the notebooks' data access
 # (Studio ships boto3; it queries Athena). Both import it inside the function that needs it.
-SDK_ALLOWED = {"glue/etl.py", "common/tabular/notebook.py"}
+SDK_ALLOWED = {"glue/etl.py", "common/tabular/notebook.py",
+               # The input validator Lambda's data read (the Python runtimes ship boto3).
+               "pipeline_input/first_run_profile.py"}
 
 
 def test_failed_job_leaves_targets_untouched_and_no_staging(tmp_path: Path) -> None:

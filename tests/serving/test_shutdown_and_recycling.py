@@ -18,6 +18,7 @@ from runtime_scripts.common.serving.config import (
     ConfigError,
     ServerConfig,
 )
+from runtime_scripts.common.serving.supervisor import MAX_RESTARTS
 from tests.serving.server_process import ServerProcess, says_close
 
 ROW = b"KS,128,area_code_415,no,yes,25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1"
@@ -204,4 +205,6 @@ def test_a_crash_loop_stops_the_server(one_worker):
         time.sleep(0.05)
     assert proc.process.wait(5) == 1
     assert "workers keep dying" in proc.log
-    assert len(killed) == 6
+    # MAX_RESTARTS + 1 deaths stop it; this loop kills on its own clock, so it can also see
+    # (and kill) the replacement started while the supervisor had not yet counted the last one.
+    assert MAX_RESTARTS + 1 <= len(killed) <= MAX_RESTARTS + 2
