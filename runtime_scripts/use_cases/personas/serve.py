@@ -13,23 +13,18 @@ A malformed request is a 400 naming the row and column; other types are 415/406.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
-import logging
-import os
-import signal
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from runtime_scripts import contract
+from runtime_scripts.common.serving.plain import PlainApp, media_type, serve
 from runtime_scripts.use_cases.personas.bundle import BUNDLE_FILE, Segmenter
 
 JSON, CSV = "application/json", "text/csv"
-log = logging.getLogger("personas.serve")
 
 
 class BadRequest(ValueError):
@@ -104,11 +99,7 @@ def answer(model: Segmenter, rows: np.ndarray, kind: str) -> bytes:
         for c, d in zip(closest, distance, strict=True)]}).encode()
 
 
-def _media(value: str | None) -> str | None:
-    return value.split(";")[0].strip().lower() if value else None
-
-
-class App:
+class App(PlainApp):
     def __init__(self, model_dir: Path, ids: list[str]) -> None:
         self.model = Segmenter.read(model_dir / BUNDLE_FILE)
         if self.model.centroids is None:
@@ -121,11 +112,11 @@ class App:
             return 200, JSON, b'{"status": "ok"}'
         if path != "/invocations" or method != "POST":
             return 404, JSON, json.dumps({"error": f"no route {method} {path}"}).encode()
-        kind = _media(content_type) or CSV
+        kind = media_type(content_type) or CSV
         if kind not in (JSON, CSV):
             return 415, JSON, json.dumps({"error": f"Content-Type {kind} is not served: send "
                                                    f"{CSV} or {JSON}"}).encode()
-        wanted = _media(accept)
+        wanted = media_type(accept)
         answer_kind = kind if wanted in (None, "*/*") else wanted
         if answer_kind not in (JSON, CSV):
             return 406, JSON, json.dumps({"error": f"Accept {wanted} cannot be answered: ask "
@@ -137,51 +128,13 @@ class App:
             return 400, JSON, json.dumps({"error": str(exc)}).encode()
         return 200, answer_kind, answer(self.model, rows, answer_kind)
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        status, kind, payload = self.handle(scope["method"], scope["path"],
-                                            headers.get("content-type"), headers.get("accept"),
-                                            body)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", kind.encode())]})
-        await send({"type": "http.response.body", "body": payload})
-
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     from runtime_scripts.use_cases.personas.bundle import dataset_spec
 
-    parser = argparse.ArgumentParser(prog="serve")
-    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - the container's interface
-    parser.add_argument("--port", type=int,
-                        default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080")))
-    parser.add_argument("--model-dir")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    directory = Path(args.model_dir or os.environ.get("SM_MODEL_DIR")
-                     or contract.MlPaths.from_env().model)
-    try:
-        app = App(directory, list(dataset_spec().get("id_columns", [])))
-    except Exception as exc:  # noqa: BLE001 - any unloadable model: say which, exit non-zero
-        log.error("cannot load the model in %s: %s", directory, exc)
-        return 1
-    log.info("serving %d segments from %s", len(app.model.centroids), directory)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=None,
-                timeout_graceful_shutdown=25)
-    return 0
+    return serve(argv, lambda directory: App(directory, list(dataset_spec().get("id_columns",
+                                                                                  []))),
+                 lambda app: f"{len(app.model.centroids)} segments")
 
 
 if __name__ == "__main__":
