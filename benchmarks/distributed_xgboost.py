@@ -72,21 +72,25 @@ def preprocess(raw: Path, root: Path) -> float:
     return time.perf_counter() - started
 
 
-def request(name: str, count: int) -> dict:
+def training_request(name: str, count: int, *, bucket: str = BUCKET,
+                     hyperparameters: dict[str, str] = HYPERPARAMETERS,
+                     max_runtime_seconds: int = 3600) -> dict:
+    """A CreateTrainingJob request for churn's script on `count` instances, the train channel
+    under s3://<bucket>/data/ sharded across them (the test of the same path uses it too)."""
     def channel(name: str, distribution: str) -> dict:
         return {"ChannelName": name, "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/{name}/",
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/{name}/",
             "S3DataDistributionType": distribution}}}
 
-    return {"TrainingJobName": name, "HyperParameters": HYPERPARAMETERS,
+    return {"TrainingJobName": name, "HyperParameters": hyperparameters,
             "AlgorithmSpecification": {"TrainingImage": "local", "TrainingInputMode": "File"},
             "InputDataConfig": [channel("train", "ShardedByS3Key"),
                                 channel("validation", "FullyReplicated"),
                                 channel("transform", "FullyReplicated")],
-            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models/"},
+            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/models/"},
             "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": count,
                                "VolumeSizeInGB": 5},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
             "Environment": {"ML_USE_CASE": "churn"}}
 
 
@@ -120,7 +124,7 @@ def main(rows: int = ROWS) -> dict:
         runs = {}
         for instances in (1, 2):  # one after the other: each job has the machine to itself
             started = time.perf_counter()
-            outcome = executors.run_training_job(request(f"n{instances}", instances), s3,
+            outcome = executors.run_training_job(training_request(f"n{instances}", instances), s3,
                                                  program, work / f"n{instances}")
             seconds = time.perf_counter() - started
             if not outcome.completed:

@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.distributed_xgboost import training_request
 from local_runner import executors
 from local_runner.executors import LocalProgram
 from runtime_scripts import contract
@@ -55,24 +56,9 @@ def s3(splits):
 
 
 def _request(name: str, count: int) -> dict:
-    def channel(name: str, distribution: str) -> dict:
-        return {"ChannelName": name, "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/{name}/",
-            "S3DataDistributionType": distribution}}}
-
-    return {
-        "TrainingJobName": name,
-        "HyperParameters": {"nthread": "1", "num_round": "60", "early_stopping_rounds": "0"},
-        "AlgorithmSpecification": {"TrainingImage": "local", "TrainingInputMode": "File"},
-        "InputDataConfig": [channel("train", "ShardedByS3Key"),
-                            channel("validation", "FullyReplicated"),
-                            channel("transform", "FullyReplicated")],
-        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models/"},
-        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": count,
-                           "VolumeSizeInGB": 5},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
-        "Environment": {"ML_USE_CASE": "churn"},
-    }
+    return training_request(name, count, bucket=BUCKET, max_runtime_seconds=300,
+                            hyperparameters={"nthread": "1", "num_round": "60",
+                                             "early_stopping_rounds": "0"})
 
 
 def _auc(s3, artifacts: str, splits: contract.MlPaths, into: Path) -> float:
