@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +16,17 @@ class LocalProgram:
     """The image's programs, as found on this machine."""
 
     bin_dir: Path  # runtime_scripts/bin of the checkout: the image's entry points (on its PATH)
-    python: str = sys.executable  # exported as PYTHON; the bin scripts run their module with it
+    # Exported as PYTHON; the bin scripts run their module with it. None: this interpreter,
+    # warm (executors/warm_python.py).
+    python: str | None = None
     # Set for every job, over its request's Environment: what this machine has instead of an
     # AWS service (the local experiment tracking store, say).
     environment: Mapping[str, str] = field(default_factory=dict)
+
+    def interpreter(self) -> str:
+        from local_runner.executors import warm_python
+
+        return self.python or warm_python.interpreter()
 
 
 @dataclass(frozen=True)

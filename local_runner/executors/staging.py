@@ -58,7 +58,7 @@ def map_argument(workdir: Path, arg: str) -> str:
 
 def resolve_entry_point(argv: list[str], program: LocalProgram, workdir: Path) -> list[str]:
     """The image's command on this machine: its programs are in bin_dir (on the image's PATH),
-    its Python is program.python, container paths in arguments point under <workdir>/ml."""
+    its Python is program.interpreter(), container paths in arguments point under <workdir>/ml."""
     if not argv:
         raise StagingError("the job has no entry point to run")
     exe, args = argv[0], [map_argument(workdir, a) for a in argv[1:]]
@@ -66,7 +66,7 @@ def resolve_entry_point(argv: list[str], program: LocalProgram, workdir: Path) -
     if (program.bin_dir / name).is_file() and ("/" not in exe or not Path(exe).exists()):
         return [str(program.bin_dir / name), *args]
     if name in PYTHON_NAMES:
-        return [program.python, *args]
+        return [program.interpreter(), *args]
     found = shutil.which(exe)
     if found is None:
         raise StagingError(f"entry point {exe!r} is neither in {program.bin_dir} nor on PATH")
@@ -92,7 +92,7 @@ def job_environment(program: LocalProgram, workdir: Path,
            if k not in (ML_ROOT_ENV, USE_CASE_ENV) and not k.startswith(CONTRACT_PREFIXES)}
     env.update({
         ML_ROOT_ENV: str(workdir / "ml"),
-        "PYTHON": program.python,
+        "PYTHON": program.interpreter(),
         "PATH": f"{program.bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}",
         # Like the image's ENV: log lines reach the log (and the metric regexes) as printed.
         "PYTHONUNBUFFERED": "1",
