@@ -226,10 +226,23 @@ def cross_validation_defaults(config: StageConfig, use_case: UseCaseConfig, *,
 
 
 def dataset_columns(use_case: UseCaseConfig) -> list[str]:
-    """The columns of the use case's bundled dataset spec: what a group column may name."""
+    """The columns of the use case's bundled dataset spec: what a group column (or a
+    backtest's time) may name. A spec of the use case's own format (backtest_setup.time) names
+    its columns its own way: then its raw table's, from its Glue schema."""
     manifest = use_case.manifest
+    if manifest.backtest_setup.time is not None:
+        return list(json.loads(manifest.path(manifest.glue_schema).read_text())["columns"])
     spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
     return [spec["target"], *spec.get("id_columns", []), *spec["features"]]
+
+
+def window_evaluation_arguments(use_case: UseCaseConfig) -> list[str]:
+    """What each backtest window's `process evaluate` gets: where the platform scores the
+    windows, the rows' predictions too (the aggregate's pooled and by-age scores); then the
+    use case's own (backtest_setup.window_evaluation_arguments)."""
+    setup = use_case.manifest.backtest_setup
+    return [*(["--write-predictions"] if setup.scored_by == "platform" else []),
+            *setup.window_evaluation_arguments]
 
 
 def first_run_profile_spec(use_case: UseCaseConfig) -> dict:
@@ -293,5 +306,6 @@ def backtest_platform(config: StageConfig, use_case: UseCaseConfig, *,
         "dataset_columns": dataset_columns(use_case),
         **training_instance_family(use_case),
         "backtest_setup": {"baseline": manifest.backtest_setup.baseline,
-                           "time": spec.get("time")},
+                           "time": manifest.backtest_setup.time or spec.get("time"),
+                           "window_evaluation_arguments": window_evaluation_arguments(use_case)},
     }

@@ -195,6 +195,21 @@ class BacktestSetup:
     baseline: str | None = None
     horizon: int = 1
     windows: int = 3
+    # The rows' time ({"column": ..., "unit": ...}, the tabular spec's `time` key's form) for a
+    # use case whose dataset spec is its own format, not the platform's tabular spec: the
+    # window split then cuts its rows by that time alone, keeps every row (its preprocessing
+    # decides what a row without a target means) and hands each window the spec unchanged.
+    # None: the tabular spec's own `time` key. A request's `backtest.time` replaces either.
+    time: dict | None = None
+    # Who scores a window. "platform": each window's evaluation writes predictions.csv and the
+    # aggregate scores it with the problem type's metrics (and the split the baseline: one of
+    # baselines.py). "evaluation": the use case's own evaluation.json of the window holds its
+    # metrics, and `baselines.<baseline>` the declared baseline's on the same window (a model
+    # of its own, e.g. a seasonal naive forecast), for problem types the platform cannot score.
+    scored_by: Literal["platform", "evaluation"] = "platform"
+    # Arguments each window's `process evaluate` gets on top of the platform's (with
+    # "platform" scoring: --write-predictions), e.g. to score one window at the training end.
+    window_evaluation_arguments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -448,21 +463,35 @@ class UseCaseManifest:
     def _validate_backtest_setup(self, where: str) -> None:
         """A backtest needs time-ordered data and a baseline that fits the problem type."""
         from runtime_scripts.common.resampling import baselines
+        from runtime_scripts.common.tabular.time_spec import TimeSpec, TimeSpecError
 
         if not self.backtest.allowed:
             return
-        spec = json.loads(self.path(self.dataset_spec).read_text())
-        if not spec.get("time"):
-            raise ManifestError(f"{where}: backtest is allowed but {self.dataset_spec} has no "
-                                "'time' key: name the column(s) saying when each row happened")
         setup = self.backtest_setup
+        if setup.time is not None:
+            try:
+                TimeSpec.from_dict(setup.time)
+            except TimeSpecError as exc:
+                raise ManifestError(f"{where}: backtest_setup.time: {exc}") from None
+        elif not json.loads(self.path(self.dataset_spec).read_text()).get("time"):
+            raise ManifestError(f"{where}: backtest is allowed but {self.dataset_spec} has no "
+                                "'time' key: name the column(s) saying when each row happened, "
+                                "or give backtest_setup.time for a spec of the use case's own "
+                                "format")
+        if setup.horizon < 1 or setup.windows < 1:
+            raise ManifestError(f"{where}: backtest_setup.horizon and .windows must be >= 1")
+        if setup.scored_by == "evaluation":
+            return  # its baseline is a model of its own evaluation's, by its name there
+        if self.problem_type not in FOLDED_PROBLEM_TYPES:
+            raise ManifestError(f"{where}: backtest_setup.scored_by is 'platform', which scores "
+                                f"{', '.join(FOLDED_PROBLEM_TYPES)} predictions, not "
+                                f"{self.problem_type}: set scored_by=\"evaluation\" and let "
+                                "each window's evaluation.json hold its metrics")
         if setup.baseline is not None:
             try:
                 baselines.baseline(setup.baseline, self.problem_type)
             except ValueError as exc:
                 raise ManifestError(f"{where}: backtest_setup.baseline: {exc}") from None
-        if setup.horizon < 1 or setup.windows < 1:
-            raise ManifestError(f"{where}: backtest_setup.horizon and .windows must be >= 1")
 
 
 def available_use_cases() -> list[str]:

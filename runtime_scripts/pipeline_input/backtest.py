@@ -59,6 +59,8 @@ PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **resampling.PLATFORM_FIELDS,
                 "backtest_setup": Obj({
                     "baseline": Nullable(Str(max_len=64)),  # resampling/baselines.py
                     "time": Nullable(AnyValue(object_only=True)),  # the dataset spec's
+                    # Each window's evaluation's (pipeline_defaults.window_evaluation_arguments)
+                    "window_evaluation_arguments": ListOf(Str(max_len=255), 0, 20),
                 })})
 
 WINDOW_JOBS = {
@@ -189,8 +191,10 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                          "arguments": resampling.gate_arguments(doc["quality_gate"])},
         "platform": dict(platform),
         "split": {"arguments": arguments},
-        # Each window's evaluation job: the rows' predictions too, for the aggregate's ages.
-        "window_evaluation": {"arguments": ["--write-predictions"]},
+        # Each window's evaluation job: with the platform scoring the windows, the rows'
+        # predictions too, for the aggregate's ages; and the use case's own arguments.
+        "window_evaluation": {"arguments": list(
+            platform["backtest_setup"]["window_evaluation_arguments"])},
         "run": {
             "pipeline": PIPELINE,
             "execution_name": execution_name,

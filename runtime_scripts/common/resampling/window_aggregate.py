@@ -3,7 +3,11 @@
 Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/plan          the window split's plan (plan.json, window-<k>.json)
     processing/input/evaluations   <k>/evaluation.json and <k>/predictions.csv of each window
-                                   (`process evaluate --write-predictions` on its test rows)
+                                   (`process evaluate --write-predictions` on its test rows);
+                                   evaluation.json alone where the use case's evaluation scores
+                                   its windows (backtest_setup.scored_by "evaluation": its
+                                   `metrics`, and `baselines.<baseline>` the baseline's; then
+                                   no pooled or by-age scores)
 Outputs (published together): processing/output/backtest/{backtest.json, backtest_report.html}.
 `--gate mae:mean<=20000 --gate r2:std<=0.05` (repeatable) judges conditions on the windows'
 statistics, as cross-validation's aggregate does (statistics.py). A window whose iteration
@@ -85,6 +89,19 @@ def _score(manifest: UseCaseManifest, y: np.ndarray, p: np.ndarray) -> dict[str,
         return None
 
 
+def _own_baseline(document: dict[str, Any], name: str | None,
+                  index: int) -> dict[str, float] | None:
+    """The declared baseline's metrics the window's own evaluation wrote beside the model's."""
+    if name is None:
+        return None
+    found = (document.get("baselines") or {}).get(name)
+    if not isinstance(found, dict):
+        raise JobError(f"window {index}: its evaluation.json has no baselines.{name}: the "
+                       f"use case's evaluation must score its declared baseline {name!r} on "
+                       "each window (backtest_setup.scored_by='evaluation')")
+    return found
+
+
 def _trend(values: list[float]) -> float | None:
     if len(values) < 2:
         return None
@@ -96,26 +113,38 @@ def aggregate(paths: contract.MlPaths, gate: list[SpreadCondition],
     plan = _read_json(paths.processing_input(contract.PROCESSING_INPUT_WINDOW_PLAN)
                       / contract.WINDOW_PLAN_FILE, "window plan")
     unit, evaluations = plan["unit"], paths.processing_input(contract.PROCESSING_INPUT_EVALUATIONS)
+    by_evaluation = manifest.backtest_setup.scored_by == "evaluation"
     windows, ys, ps, ages, failed = [], [], [], [], []
     for entry in plan["windows"]:
         if not (evaluations / str(entry["index"]) / contract.EVALUATION_FILE).is_file():
             failed.append(entry["index"])
             continue
-        document, y, p, age = load_window(evaluations, entry, unit)
-        baseline = entry.get("baseline")
+        if by_evaluation:
+            document = _read_json(evaluations / str(entry["index"]) / contract.EVALUATION_FILE,
+                                  "window evaluation")
+            baseline = _own_baseline(document, plan.get("baseline"), entry["index"])
+        else:
+            document, y, p, age = load_window(evaluations, entry, unit)
+            ys.append(y), ps.append(p), ages.append(age)
+            baseline = (entry.get("baseline") or {}).get("metrics")
         windows.append({key: entry[key] for key in ("index", "train_first", "train_last",
                                                     "cutoff", "evaluate_last", "rows")}
-                       | {"metrics": document["metrics"],
-                          "baseline": baseline["metrics"] if baseline else None})
-        ys.append(y), ps.append(p), ages.append(age)
+                       | {"metrics": document["metrics"], "baseline": baseline})
     if len(windows) < contract.BACKTEST_MIN_WINDOWS:
         raise JobError(f"{len(windows)} of {len(plan['windows'])} windows were evaluated "
                        f"(failed: {failed}): a metric over time needs at least "
                        f"{contract.BACKTEST_MIN_WINDOWS}")
-    y, p, age = np.concatenate(ys), np.concatenate(ps), np.concatenate(ages)
-    pooled = _score(manifest, y, p) or {}
+    if by_evaluation:  # the rows were scored by the use case's own evaluation, per window
+        pooled, by_age = {}, []
+    else:
+        y, p, age = np.concatenate(ys), np.concatenate(ps), np.concatenate(ages)
+        pooled = _score(manifest, y, p) or {}
+        by_age = [{"age": int(a), "rows": int((age == a).sum()),
+                   "metrics": _score(manifest, y[age == a], p[age == a])}
+                  for a in np.unique(age)]
     summary = {}
-    for metric in manifest.metrics:
+    # Every metric each window's evaluation reports (one a batch run alone writes is absent).
+    for metric in (m for m in manifest.metrics if all(m.name in w["metrics"] for w in windows)):
         values = [w["metrics"][metric.name] for w in windows]
         item = {**{k: v for k, v in summarise(values).items() if k != "folds"},
                 "windows": len(values), "pooled": pooled.get(metric.name),
@@ -127,12 +156,12 @@ def aggregate(paths: contract.MlPaths, gate: list[SpreadCondition],
             item |= {"baseline_mean": float(np.mean(base)), "windows_beating_baseline":
                      int(sum(better))}
         summary[metric.name] = item
-    by_age = [{"age": int(a), "rows": int((age == a).sum()),
-               "metrics": _score(manifest, y[age == a], p[age == a])}
-              for a in np.unique(age)]
     means = {name: item["mean"] for name, item in summary.items()}
     baseline = None
-    if plan.get("baseline"):
+    if plan.get("baseline") and by_evaluation:
+        baseline = {"name": plan["baseline"], "description": f"{plan['baseline']}, scored by "
+                    "the use case's evaluation on each window's horizon beside the model"}
+    elif plan.get("baseline"):
         first = plan["windows"][0]["baseline"]
         baseline = {"name": first["name"], "description": first["description"]}
     return {

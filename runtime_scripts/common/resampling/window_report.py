@@ -85,12 +85,14 @@ def _window_table(document: dict[str, Any], metrics: list[str]) -> str:
 
 
 def render(document: dict[str, Any], manifest: UseCaseManifest) -> str:
-    metrics = list(manifest.metric_names)
+    metrics = list(document["summary"])  # those every window's evaluation reported
     request, data = document["request"], document["data"]
     figures = [(over_time_plot(document, m), f"{_title(m)} of each window's model on the "
                 "periods after its cutoff") for m in metrics]
+    # By age only where the platform scored the rows (scored_by 'platform').
     figures += [(by_age_plot(document, m), f"{_title(m)} of every window's rows by how many "
-                 f"{document['unit']}s after the cutoff they happened") for m in metrics]
+                 f"{document['unit']}s after the cutoff they happened")
+                for m in metrics if document["by_age"]]
     plots = "".join(
         f'<figure><img alt="{html.escape(c)}" src="data:image/png;base64,{d}">'
         f"<figcaption>{html.escape(c)}</figcaption></figure>" for d, c in figures)

@@ -27,6 +27,7 @@ import dataclasses
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from runtime_scripts.common.resampling import baselines, periods, windows
 from runtime_scripts.common.resampling.row_periods import period_numbers
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 from runtime_scripts.common.tabular.evaluate import metrics_of
-from runtime_scripts.common.tabular.preprocess import load_spec
+from runtime_scripts.common.tabular.preprocess import load_spec, spec_file
 from runtime_scripts.common.tabular.task import task_for
 from runtime_scripts.common.tabular.time_spec import TimeSpec, TimeSpecError
 
@@ -54,18 +55,52 @@ log = logging.getLogger("resampling.window_split")
 PERIOD_COLUMN = "__period__"
 
 
-def read_rows(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int]:
+@dataclass(frozen=True)
+class RowsInTime:
+    """What the split needs of a dataset spec: its name, the rows' time, the target whose
+    missing values leave a row out (None: every row is kept, for a spec of the use case's own
+    format whose preprocessing decides), and the document each window's preprocessing reads."""
+
+    name: str
+    time: TimeSpec | None
+    target: str | None
+    document: dict[str, Any]
+
+    @classmethod
+    def of(cls, spec: DatasetSpec) -> RowsInTime:
+        return cls(spec.name, spec.time, spec.target, spec.to_dict())
+
+
+def own_format_spec(cli_path: str | None, paths: contract.MlPaths, time: dict) -> RowsInTime:
+    """The use case's own dataset spec (`--dataset-spec`, else the one JSON file of the
+    `config` input, else the bundled one), read as a document only; its rows' time is the
+    manifest's backtest_setup.time."""
+    manifest = current_use_case()
+    path = Path(cli_path) if cli_path else spec_file(paths) or manifest.path(
+        manifest.dataset_spec)
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise JobError(f"dataset spec {path.name}: {exc}") from None
+    if not isinstance(document, dict):
+        raise JobError(f"dataset spec {path.name} must be a JSON object")
+    name = document.get("name") if isinstance(document.get("name"), str) else manifest.name
+    return RowsInTime(name, TimeSpec.from_dict(time), None, document)
+
+
+def read_rows(raw_dir: Path, spec: RowsInTime) -> tuple[pd.DataFrame, int]:
     """Every input row with its period number; (rows, how many had no target)."""
     if spec.time is None:
         raise JobError(f"dataset spec {spec.name!r} has no 'time' key, so its rows have no "
                        "order in time: add e.g. \"time\": {\"column\": \"date\"} to backtest it")
-    frames = []
+    frames, target = [], () if spec.target is None else (spec.target,)
     for path in find_data_files(raw_dir):
         frame = read_table(path)
-        missing = [c for c in (*spec.time.columns, spec.target) if c not in frame.columns]
+        missing = [c for c in (*spec.time.columns, *target) if c not in frame.columns]
         if missing:
             raise JobError(f"{path.name}: columns {', '.join(missing)} are missing (the dataset "
-                           f"spec's time {spec.time.describe()} and target {spec.target!r})")
+                           f"spec's time {spec.time.describe()}"
+                           f"{f' and target {spec.target!r}' if target else ''})")
         frames.append(frame)
     data = pd.concat(frames, ignore_index=True)
     numbers = period_numbers(spec.time, data)
@@ -76,6 +111,8 @@ def read_rows(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int]:
                        f"{spec.time.describe()} (e.g. {first}): fix or drop them; a row that "
                        "cannot be placed in time cannot be kept out of the past")
     data[PERIOD_COLUMN] = numbers.astype(np.int64)
+    if spec.target is None:
+        return data, 0
     no_target = data[spec.target].isna()
     return data[~no_target].reset_index(drop=True), int(no_target.sum())
 
@@ -93,10 +130,11 @@ def request_from(args: argparse.Namespace, unit: str) -> windows.WindowRequest:
 
 def baseline_metrics(name: str | None, train: pd.DataFrame, test: pd.DataFrame,
                      spec: DatasetSpec) -> dict[str, Any] | None:
-    """The declared baseline's metrics on one window: predicted from its training rows alone."""
-    if name is None:
-        return None
+    """The declared baseline's metrics on one window: predicted from its training rows alone.
+    None without one, or when each window's own evaluation scores it (scored_by)."""
     manifest = current_use_case()
+    if name is None or manifest.backtest_setup.scored_by == "evaluation":
+        return None
     task = task_for(manifest.problem_type)
     model = baselines.baseline(name, manifest.problem_type)
     y_train = task.encode_target(train[spec.target].tolist(), spec.positive_label, spec.target)
@@ -107,7 +145,7 @@ def baseline_metrics(name: str | None, train: pd.DataFrame, test: pd.DataFrame,
             "metrics": metrics_of(manifest, task.score(y_test, p, threshold).metrics)}
 
 
-def with_time(spec: DatasetSpec, time: str | None) -> DatasetSpec:
+def with_time(spec: DatasetSpec | RowsInTime, time: str | None) -> DatasetSpec | RowsInTime:
     """The spec with the request's `time` in place of its own (JSON, as in a dataset spec)."""
     if time is None:
         return spec
@@ -117,8 +155,11 @@ def with_time(spec: DatasetSpec, time: str | None) -> DatasetSpec:
         raise JobError(f"backtest key 'time': {exc}") from None
 
 
-def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) -> dict[str, Any]:
+def split(paths: contract.MlPaths, spec: DatasetSpec | RowsInTime,
+          args: argparse.Namespace) -> dict[str, Any]:
     spec = with_time(spec, args.time)
+    tabular = spec if isinstance(spec, DatasetSpec) else None
+    spec = RowsInTime.of(spec) if tabular else spec
     data, no_target = read_rows(paths.processing_input(contract.PROCESSING_INPUT_RAW), spec)
     if data.empty:
         raise JobError("the input holds no rows with a target value")
@@ -141,7 +182,7 @@ def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) 
         (out[contract.PROCESSING_OUTPUT_DATA_PROFILE] / contract.TIME_PROFILE_FILE).write_text(
             json.dumps(profile, indent=2))
         (out[contract.PROCESSING_OUTPUT_WINDOW_SPEC] / contract.DATASET_SPEC_FILE).write_text(
-            json.dumps(spec.to_dict(), indent=2))
+            json.dumps(spec.document, indent=2))
         for window in planned:
             period = data[PERIOD_COLUMN]
             train = data[(period >= window.train_first) & (period <= window.train_last)]
@@ -160,7 +201,8 @@ def split(paths: contract.MlPaths, spec: DatasetSpec, args: argparse.Namespace) 
                 # In the order of test/raw.csv: which evaluated rows are how old a forecast.
                 "evaluate_rows_per_period": {periods.label(unit, int(p)): int(n)
                                              for p, n in per_period.items()},
-                "baseline": baseline_metrics(args.baseline, train, test, spec),
+                "baseline": baseline_metrics(args.baseline, train, test, tabular)
+                            if tabular else None,
             }
             entries.append(entry)
             (out[contract.PROCESSING_OUTPUT_WINDOW_PLAN]
@@ -234,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     paths = contract.MlPaths.from_env()
 
     def job() -> None:
-        document = split(paths, load_spec(args.dataset_spec, paths), args)
+        time = current_use_case().backtest_setup.time
+        spec = (load_spec(args.dataset_spec, paths) if time is None
+                else own_format_spec(args.dataset_spec, paths, time))
+        document = split(paths, spec, args)
         print(json.dumps({"data": document["data"], "request": document["request"]}), flush=True)
 
     return run_job(job, paths.exit_message, "window split")

@@ -70,20 +70,25 @@ def load_spec(cli_path: str | None, paths: contract.MlPaths) -> DatasetSpec:
     """`--dataset-spec`, else the one JSON file of the `config` input, else the bundled spec.
     SageMaker stages an S3 object under its own name (`specs/subscriptions.json` arrives as
     config/subscriptions.json), so the file is found by its suffix, not by a fixed name."""
-    channel = paths.processing_input(contract.PROCESSING_INPUT_CONFIG)
-    path = Path(cli_path) if cli_path else None
-    if path is None and channel.is_dir():
-        found = sorted(f for f in channel.rglob("*.json") if f.is_file())
-        if len(found) != 1:
-            names = ", ".join(str(f.relative_to(channel)) for f in found) or "none"
-            raise JobError(f"the dataset spec input must hold one JSON file, found {names}: "
-                           "point data.dataset_spec_s3_uri at the spec's full key")
-        path = found[0]
+    path = Path(cli_path) if cli_path else spec_file(paths)
     spec = DatasetSpec.load(path)
     manifest = current_use_case()
     spec.check_problem_type(manifest.problem_type, manifest.name)
     log.info("dataset spec %r from %s", spec.name, path or "the bundled default")
     return spec
+
+
+def spec_file(paths: contract.MlPaths) -> Path | None:
+    """The one JSON file of the `config` input, or None without that input."""
+    channel = paths.processing_input(contract.PROCESSING_INPUT_CONFIG)
+    if not channel.is_dir():
+        return None
+    found = sorted(f for f in channel.rglob("*.json") if f.is_file())
+    if len(found) != 1:
+        names = ", ".join(str(f.relative_to(channel)) for f in found) or "none"
+        raise JobError(f"the dataset spec input must hold one JSON file, found {names}: "
+                       "point data.dataset_spec_s3_uri at the spec's full key")
+    return found[0]
 
 
 def read_raw(raw_dir: Path, spec: DatasetSpec) -> tuple[pd.DataFrame, int, list[str]]:
