@@ -6,6 +6,7 @@ backtest.py; its own image (Dockerfile, requirements.txt) and server (serve.py).
 
 from runtime_scripts.common.manifest import (
     AccuracyMonitor,
+    BacktestSetup,
     GateCondition,
     Image,
     Metric,
@@ -13,6 +14,7 @@ from runtime_scripts.common.manifest import (
     PredictionTable,
     Resampling,
     Serving,
+    SpreadLimit,
     Tuning,
     UseCaseManifest,
 )
@@ -28,13 +30,15 @@ MANIFEST = UseCaseManifest(
         allowed=False,
         refusal=("sales are time-ordered: random folds would train on the future; its evaluation "
                  "is a rolling-origin backtest")),
-    # The platform's backtest cuts the rows of a tabular dataset spec by its `time` key and
-    # scores them as classification or regression; this evaluation is the backtest itself.
-    backtest=Resampling(
-        allowed=False,
-        refusal=("its evaluation (process evaluate --windows N) is a rolling-origin backtest of "
-                 "the model against every baseline on the same windows; the platform's window "
-                 "split cuts rows of a tabular dataset spec, not a forecasting spec's series")),
+    # The platform's backtest (<prefix>-demand-backtest) cuts the sales rows by their date;
+    # each window's preprocessing trains on the rows before the cutoff and its evaluation
+    # scores the trained model's forecast of the horizon beside the seasonal naive's
+    # (preprocess.py, --windows 1), with this use case's forecast metrics.
+    backtest=Resampling(max_std=(SpreadLimit("wape", 0.1),)),
+    backtest_setup=BacktestSetup(
+        baseline="seasonal_naive", horizon=14, windows=3, time={"column": "date", "unit": "day"},
+        scored_by="evaluation",
+        window_evaluation_arguments=("--windows", "1", "--baselines", "seasonal_naive")),
     metrics=(
         Metric("mase", higher_is_better=False, maximum=None),
         Metric("smape", higher_is_better=False, maximum=2.0),
