@@ -26,6 +26,7 @@ from runtime_scripts.use_cases import testing
 USE_CASE = "demand"
 PIZZAS = ("classic_dlx", "brie_carre", "the_greek")
 ACTUALS_FROM = "2015-12-18"  # the last 14 days (the horizon) arrive after the forecast
+BACKTEST_FROM = "2015-07-01"  # the backtest's sales: half a year, enough for two windows
 HYPERPARAMETERS = {"num_round": "40", "nthread": "1"}
 ARTIFACTS = "ArtifactsBucketName"  # the storage stack's output
 
@@ -53,15 +54,24 @@ def _trained_model(folder, history, manifest) -> object:
 
 
 @pytest.fixture(scope="module")
-def forecasts(synthesized, tmp_path_factory):
+def every(synthesized, tmp_path_factory):
+    """The `every` stage's account, with three pizzas' sales split at ACTUALS_FROM."""
     stage = synthesized["every"]
     use_case = next(u for u in stage.config.use_cases if u.name == USE_CASE)
-    manifest = use_case.manifest
     folder = tmp_path_factory.mktemp("batch-forecasts")
-    sales = pd.read_csv(manifest.path(manifest.sample_data))
+    sales = pd.read_csv(use_case.manifest.path(use_case.manifest.sample_data))
     sales = sales[sales["name"].isin(PIZZAS)]
+    sales[sales["date"] >= BACKTEST_FROM].to_csv(folder / "sales.csv", index=False)
     sales[sales["date"] < ACTUALS_FROM].to_csv(folder / "history.csv", index=False)
     sales[sales["date"] >= ACTUALS_FROM].to_csv(folder / "actuals.csv", index=False)
+    with LocalPlatform(stage.outdir, workdir=folder / "run", max_local_trials=1) as platform:
+        yield stage, use_case, folder, platform
+
+
+@pytest.fixture(scope="module")
+def forecasts(every):
+    stage, use_case, folder, platform = every
+    manifest = use_case.manifest
     model = _trained_model(folder, folder / "history.csv", manifest)
     raw = f"s3://${{{RAW_BUCKET_OUTPUT}}}/"
     model_key = f"models/{USE_CASE}/model.tar.gz"
@@ -72,21 +82,20 @@ def forecasts(synthesized, tmp_path_factory):
                         f"batch/labels/{use_case.prefix}actuals.csv")),
                 {f"{USE_CASE}:batch-inference": {"data": {
                      "labels_s3_uri": f"{raw}batch/labels/{use_case.prefix}"}}})
-    with LocalPlatform(stage.outdir, workdir=folder / "run", max_local_trials=1) as platform:
-        platform.seed(seed)
-        inputs = platform.seed_inputs(seed)
-        platform.sagemaker.call("createModelPackage", {
-            "ModelPackageGroupName": f"mlplatform-dev-{USE_CASE}",
-            "ModelApprovalStatus": "Approved",
-            "InferenceSpecification": {"Containers": [{
-                "Image": "local", "ModelDataUrl": f"s3://{platform.account.output(ARTIFACTS)}/{model_key}",
-                "Environment": {USE_CASE_ENV: USE_CASE, "PYTHONUNBUFFERED": "1"}}],
-                "SupportedContentTypes": list(manifest.serving.content_types),
-                "SupportedResponseMIMETypes": list(manifest.serving.accept_types)}})
-        batch = platform.run(f"{USE_CASE}:batch-inference",
-                             inputs[f"{USE_CASE}:batch-inference"], name="forecast-batch")
-        assert batch.status == "SUCCEEDED", (batch.error, batch.cause)
-        yield stage, platform, batch
+    platform.seed(seed)
+    inputs = platform.seed_inputs(seed)
+    platform.sagemaker.call("createModelPackage", {
+        "ModelPackageGroupName": f"mlplatform-dev-{USE_CASE}",
+        "ModelApprovalStatus": "Approved",
+        "InferenceSpecification": {"Containers": [{
+            "Image": "local", "ModelDataUrl": f"s3://{platform.account.output(ARTIFACTS)}/{model_key}",
+            "Environment": {USE_CASE_ENV: USE_CASE, "PYTHONUNBUFFERED": "1"}}],
+            "SupportedContentTypes": list(manifest.serving.content_types),
+            "SupportedResponseMIMETypes": list(manifest.serving.accept_types)}})
+    batch = platform.run(f"{USE_CASE}:batch-inference",
+                         inputs[f"{USE_CASE}:batch-inference"], name="forecast-batch")
+    assert batch.status == "SUCCEEDED", (batch.error, batch.cause)
+    return stage, platform, batch
 
 
 def test_every_series_is_forecast_into_the_tables_partition_of_the_day(forecasts):
@@ -137,3 +146,63 @@ def test_the_forecasts_are_scored_against_the_actuals_and_the_accuracy_published
     starts = [rule for rule in _resources(stage, "AWS::Events::Rule").values()
               if {"Fn::GetAtt": [alarm, "Arn"]} in rule["EventPattern"].get("resources", [])]
     assert len(starts) == 1  # the retraining gate's rule
+
+
+# --- the platform's backtest of demand on the same account: its sales cut by their date into two
+# windows of a week, each window demand's own preprocessing, training and evaluation (forecast
+# metrics beside the seasonal naive's), then the aggregate's verdict per window and overall.
+BACKTEST = {"windows": 2, "horizon": 7}
+
+
+@pytest.fixture(scope="module")
+def backtest(every):
+    stage, use_case, folder, platform = every
+    key = f"backtest/{use_case.prefix}sales.csv"
+    seed = Seed((Upload(folder / "sales.csv", RAW_BUCKET_OUTPUT, key),), {
+        f"{USE_CASE}:backtest": {
+            "data": {"raw_s3_uri": f"s3://${{{RAW_BUCKET_OUTPUT}}}/{key.rpartition('/')[0]}/"},
+            "backtest": BACKTEST, "training": {"hyperparameters": HYPERPARAMETERS}}})
+    platform.seed(seed)
+    result = platform.run(f"{USE_CASE}:backtest", platform.seed_inputs(seed)[
+        f"{USE_CASE}:backtest"], name="forecast-backtest")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return platform, result
+
+
+def test_the_backtest_pipeline_scores_each_window_with_demands_own_jobs_against_its_baseline(
+        backtest):
+    platform, result = backtest
+    document = result.output["evaluation"]["document"]
+    manifest = load_manifest(USE_CASE)
+    assert [(w["cutoff"], w["evaluate_last"]) for w in document["windows"]] == [
+        ("2015-12-18", "2015-12-24"), ("2015-12-25", "2015-12-31")]
+    assert [w["train_last"] for w in document["windows"]] == ["2015-12-17", "2015-12-24"]
+    assert document["baseline"]["name"] == manifest.backtest_setup.baseline
+    assert set(document["summary"]) == set(manifest.metric_names) - {
+        manifest.accuracy_monitor.metric}
+    for window in document["windows"]:
+        # The seasonal naive is the MASE's own scale: relative to itself it is 1.
+        assert window["baseline"]["relative_wape"] == pytest.approx(1.0)
+        assert 0 < window["metrics"]["wape"] < 1
+    summary = document["summary"]["wape"]
+    assert summary["windows"] == 2 and summary["mean"] == pytest.approx(
+        sum(w["metrics"]["wape"] for w in document["windows"]) / 2)
+    assert 0 <= summary["windows_beating_baseline"] <= 2
+    assert document["by_age"] == []  # scored by demand's evaluation, not row by row
+    gate = document["quality_gate"]
+    assert ("wape:std", 0.1) in [(c["metric"], c["threshold"]) for c in gate["conditions"]]
+    assert result.path[-1] == ("Backtest passed" if gate["passed"] else
+                               "Backtest failed its gate")
+    run = result.output["run"]
+    for index in (0, 1):  # each window's own jobs: demand's image, the window's rows
+        job = platform.sagemaker.describe_job(
+            "processing-job", f"{run['item_job_names']['evaluation']}-w{index}")
+        assert job["Environment"]["ML_USE_CASE"] == USE_CASE
+        assert job["AppSpecification"]["ContainerArguments"] == list(
+            manifest.backtest_setup.window_evaluation_arguments)
+    bucket, _, prefix = run["s3"]["backtest"][5:].partition("/")
+    page = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}backtest_report.html")
+    page = page["Body"].read().decode()
+    assert page.count("<figure>") == len(document["summary"])  # each metric over the windows
+    assert page.count("beaten in 1 of 2 windows") + page.count("beaten in 2 of 2") + page.count(
+        "beaten in 0 of 2") == len(document["summary"])  # each metric against the baseline
