@@ -93,23 +93,67 @@ def write_two_use_case_stage(directory: Path, *, ground_truth: bool = False) -> 
 GPU_TRAINING_INSTANCE = "ml.g5.xlarge"
 
 
+# The committed stage files synthesized by a fixture of their own (`synthesized`,
+# `synthesized_cicd`); any other committed stage is covered through the 'every' variant.
+SYNTHESIZED_STAGE_FILES = (*STAGES, "cicd")
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """`over` over `base` key by key, nested sections too (as the config loader merges)."""
+    return {**base, **{k: _merged(base[k], v) if isinstance(v, dict) and isinstance(
+        base.get(k), dict) else v for k, v in over.items()}}
+
+
+def committed_stage_entry(name: str) -> dict | None:
+    """Use case `name`'s entry in the committed stage file besides the synthesized ones that
+    deploys it (config/stages/forecast.json: demand, with scheduled batch forecasts), with that
+    stage's overridable sections folded in: deployed so in the 'every' variant, each
+    stage-wide check covers that stage without a synth of its own (tests/infra/
+    test_committed_stages.py checks that the two agree)."""
+    from config import available_stages
+    from config.use_cases import OVERRIDABLE
+
+    for stage in available_stages():
+        if stage in SYNTHESIZED_STAGE_FILES:
+            continue
+        data = json.loads((ROOT / "config" / "stages" / f"{stage}.json").read_text())
+        for entry in data.get("use_cases", []):
+            if entry.get("name") == name:
+                return _merged({k: data[k] for k in OVERRIDABLE if k in data}, entry)
+    return None
+
+
 def every_use_case_entry(name: str) -> dict:
-    """A use case's entry as the 'every' variant adds it: its defaults, on instances it can
-    train on (its manifest's image.instance_family)."""
+    """A use case's entry as the 'every' variant adds it: as a committed stage file deploys
+    it, else its defaults, on instances it can train on (its manifest's
+    image.instance_family)."""
     from runtime_scripts.common.manifest import load_manifest
 
+    committed = committed_stage_entry(name)
+    if committed is not None:
+        return committed
     if load_manifest(name).image.instance_family == "gpu":
         return {"name": name, "training": {"instance_type": GPU_TRAINING_INSTANCE}}
     return {"name": name}
 
 
+# An analyst who reads, through Lake Formation, the domains of the use cases with a prediction
+# table at the default level (tests/contract/test_lake_permissions.py: their predictions too).
+PREDICTIONS_READER = "arn:aws:iam::123456789012:role/predictions-analyst"
+
+
 def write_every_use_case_stage(directory: Path) -> Path:
-    from runtime_scripts.common.manifest import available_use_cases
+    from runtime_scripts.common.manifest import available_use_cases, load_manifest
 
     data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
     listed = {entry["name"] for entry in data["use_cases"]}
     data["use_cases"] += [every_use_case_entry(name) for name in available_use_cases()
                           if name not in listed]
+    predicting = [e["name"] for e in data["use_cases"]
+                  if load_manifest(e["name"]).batch_predictions is not None]
+    if predicting:
+        data["lake_formation"] = {**data["lake_formation"], "readers": [
+            {"role_arn": PREDICTIONS_READER, "domains": predicting, "sensitivity": ["internal"]}]}
     path = directory / f"{EVERY_USE_CASE}.json"
     path.write_text(json.dumps(data))
     return path
