@@ -1,7 +1,8 @@
 """Lake Formation over the stage's data lake: the data lake settings (administrators, no
 IAMAllowedPrincipals defaults), the LF-tags (the domain, i.e. the use case, and the sensitivity),
-the raw and curated locations of every use case registered with a role scoped to them, the
-database's tag, and the grants of the pipelines' roles and of the readers (data scientists).
+the raw and curated locations of every use case (and its prediction table's folder) registered
+with a role scoped to them, the database's tag, the prediction tables' tags, and the grants of
+the pipelines' roles and of the readers (data scientists).
 
 The tables are created by each use case's Glue ETL job at run time, so the job assigns their
 tags (runtime_scripts/glue/etl.py `--lake_formation_tags`, from `lake_tags` here); the stack
@@ -30,6 +31,7 @@ from ml_constructs.compliance import (
 )
 from ml_constructs.glue_etl import GlueCatalog
 from ml_constructs.lake_permissions import READ, WRITE, LakeGrants
+from ml_constructs.prediction_table import PredictionTable
 
 
 def lake_tags(config: LakeFormationConfig, use_case: UseCaseConfig) -> dict | None:
@@ -50,6 +52,9 @@ def location_arn(bucket: s3.IBucket, prefix: str) -> str:
 class GovernedUseCase:
     config: UseCaseConfig
     etl_role: iam.IRole  # creates and writes the use case's curated table
+    # Its batch predictions' catalog table (manifest `batch_predictions`), which the stack
+    # creates: tagged and registered here as the ETL tags and registers its curated table.
+    prediction_table: PredictionTable | None = None
 
 
 class LakeGovernance(Construct):
@@ -88,6 +93,8 @@ class LakeGovernance(Construct):
         self.registration_role = self._register(key, raw_bucket, curated_bucket, use_cases)
         for use_case in use_cases:
             self._grant_etl(use_case, curated_bucket)
+            if use_case.prediction_table is not None:
+                self._tag_prediction_table(use_case)
         for i, role in enumerate(pipeline_readers):
             # The jobs read the curated data of every use case (one execution role per stage).
             self.grant_reader(self, f"PipelineReader{i}", role.role_arn, self.domains,
@@ -122,21 +129,26 @@ class LakeGovernance(Construct):
                         assumed_by=iam.ServicePrincipal("lakeformation.amazonaws.com"),
                         description="Lake Formation: the raw and curated data of the use cases")
         objects = []
-        for bucket, kind in ((raw_bucket, "Raw"), (curated_bucket, "Curated")):
-            for use_case in use_cases:
-                prefix = use_case.config.prefix
-                objects.append(bucket.arn_for_objects(f"{prefix}*"))
-                bucket.grant_read_write(role, f"{prefix}*")
-                resource = lakeformation.CfnResource(
-                    self, f"{kind}{use_case.config.name}",
-                    resource_arn=location_arn(bucket, prefix), role_arn=role.role_arn,
-                    use_service_linked_role=False, hybrid_access_enabled=False)
-                resource.node.add_dependency(*self._after, role)
+        # Its prediction table's folder too: Lake Formation vends the credentials that read it.
+        locations = [(bucket, kind, u.config.name, u.config.prefix)
+                     for bucket, kind in ((raw_bucket, "Raw"), (curated_bucket, "Curated"))
+                     for u in use_cases]
+        locations += [(u.prediction_table.bucket, "Predictions", u.config.name,
+                       u.prediction_table.prefix) for u in use_cases if u.prediction_table]
+        for bucket, kind, name, prefix in locations:
+            objects.append(bucket.arn_for_objects(f"{prefix}*"))
+            bucket.grant_read_write(role, f"{prefix}*")
+            resource = lakeformation.CfnResource(
+                self, f"{kind}{name}",
+                resource_arn=location_arn(bucket, prefix), role_arn=role.role_arn,
+                use_service_linked_role=False, hybrid_access_enabled=False)
+            resource.node.add_dependency(*self._after, role)
         key.grant_encrypt_decrypt(role)
         acknowledge_role_policy(
             role.node.find_child("DefaultPolicy"),
             "Lake Formation reads and writes the objects under each registered prefix of the "
-            "raw and curated buckets (object keys are per partition and file); KMS actions "
+            "raw and curated buckets and of the prediction tables' folders in the artifacts "
+            "bucket (object keys are per partition and file); KMS actions "
             "from CDK's key grant on the stage key.",
             wildcard_findings(actions=(*BUCKET_WRITE_ACTIONS, *KEY_ACTIONS),
                               resources=tuple(in_finding(self, arn) for arn in objects)))
@@ -156,6 +168,20 @@ class LakeGovernance(Construct):
         grants.associate("DomainTag", config.domain_tag, [name])
         grants.associate("SensitivityTag", config.sensitivity_tag, sorted(levels))
         grants.on_tables("Tables", {config.domain_tag: [name]}, WRITE)
+
+    def _tag_prediction_table(self, use_case: GovernedUseCase) -> None:
+        """The tags the ETL job gives the curated table (`lake_tags`): whoever may read the
+        use case's domain at its default level selects its predictions as its curated rows
+        (the readers' grants are LF-tag expressions, `grant_reader`)."""
+        table = use_case.prediction_table
+        tags = lake_tags(self.config, use_case.config)["table"]
+        association = lakeformation.CfnTagAssociation(
+            self, f"PredictionTableTags{use_case.config.name}",
+            resource={"table": {"catalogId": cdk.Aws.ACCOUNT_ID,
+                                "databaseName": self.database_name, "name": table.table_name}},
+            lf_tags=[{"catalogId": cdk.Aws.ACCOUNT_ID, "tagKey": key, "tagValues": [value]}
+                     for key, value in tags.items()])
+        association.node.add_dependency(table.table, *self._after)
 
     def grant_reader(self, scope: Construct, construct_id: str, role_arn: str,
                      domains: Sequence[str], sensitivity: Sequence[str]) -> LakeGrants:

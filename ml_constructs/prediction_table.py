@@ -74,3 +74,6 @@ class PredictionTable(Construct):
         self.table.node.default_child.add_property_override(
             "TableInput.StorageDescriptor.SerdeInfo.Parameters", SERDE_PARAMETERS)
         self.location = location
+        # What Lake Formation registers and tags (the name as given: the table's Ref would do
+        # as well, but a literal reads the same in the template and in the tests).
+        self.bucket, self.prefix, self.table_name = props.bucket, props.prefix, props.table_name

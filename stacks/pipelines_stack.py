@@ -71,6 +71,7 @@ class PipelinesStack(cdk.Stack):
         self.lake = None  # the governed lake (Lake Formation, Athena), when the stage has one
         if config.lake_formation.enabled:
             self.lake = DataLake(self, "DataLake", config=config, shared=shared, use_cases=[
-                GovernedUseCase(config=u, etl_role=self.use_cases[u.name].glue_etl.role)
+                GovernedUseCase(config=u, etl_role=self.use_cases[u.name].glue_etl.role,
+                                prediction_table=self.use_cases[u.name].prediction_table)
                 for u in config.use_cases])
         cdk.CfnOutput(self, "NotificationTopicArn", value=notifications.topic.topic_arn)

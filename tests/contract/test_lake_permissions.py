@@ -16,7 +16,13 @@ import json
 
 import pytest
 
-from tests.conftest import ALL_STAGES, LAKE_READER, TWO_USE_CASES
+from tests.conftest import (
+    ALL_STAGES,
+    EVERY_USE_CASE,
+    LAKE_READER,
+    PREDICTIONS_READER,
+    TWO_USE_CASES,
+)
 from tests.contract.cfn_render import ACCOUNT
 
 LOGS_ONLY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -184,3 +190,43 @@ def test_a_configured_reader_reads_its_domains_at_its_levels_through_athena(lake
     assert account.can(reader, "athena:StartQueryExecution", workgroup)
     assert account.can(reader, "glue:GetTable", f"arn:aws:glue:{config.region}:{ACCOUNT}:table/"
                        f"{config.resource_prefix.replace('-', '_')}/ames")
+
+
+def test_whoever_reads_a_domain_selects_its_predictions_table_as_its_curated_table(lakes) -> None:
+    from ml_constructs.lake_governance import lake_tags
+    from ml_constructs.resource_names import UseCaseNames
+
+    checked = []
+    for stage, (config, account, grants, registration) in lakes.items():
+        lake = config.lake_formation
+        tagged = {props["Resource"]["Table"]["Name"]: {t["TagKey"]: t["TagValues"]
+                                                       for t in props["LFTags"]}
+                  for _, _, props in account.resources("AWS::LakeFormation::TagAssociation")
+                  if "Table" in props["Resource"]}
+        registered = {p["ResourceArn"] for _, _, p in
+                      account.resources("AWS::LakeFormation::Resource")}
+        (role,) = registration
+        artifacts = bucket(account, config, "Artifacts")
+        for use_case in config.use_cases:
+            if use_case.manifest.batch_predictions is None:
+                continue
+            names = UseCaseNames(config.resource_prefix, use_case.name)
+            # Tagged as its ETL job tags its curated table: the same grants select both.
+            curated = {key: [value] for key, value in lake_tags(lake, use_case)["table"].items()}
+            assert tagged.get(names.predictions_table) == curated, (stage, use_case.name)
+            # Its folder registered: Lake Formation vends the credentials that read it.
+            location = f"arn:aws:s3:::{artifacts}/{names.predictions_prefix.rstrip('/')}"
+            assert location in registered, (stage, location)
+            assert account.can(role, "s3:GetObject", f"{location}/forecast_date=2026-01-01/x")
+            readers = set()
+            for principal, mine in grants.items():
+                for expression in table_grants(mine, "SELECT", lake.domain_tag, use_case.name):
+                    # Lake Formation: a table matches when each key's tag is among its values.
+                    matches = all(set(curated.get(k, [])) & set(v) for k, v in expression.items())
+                    reads_its_level = lake.default_sensitivity in expression.get(
+                        lake.sensitivity_tag, lake.sensitivity_levels)
+                    assert matches == reads_its_level, (stage, principal, expression)
+                    readers |= {principal} if matches else set()
+            assert PREDICTIONS_READER in readers or stage != EVERY_USE_CASE, readers
+            checked.append((stage, use_case.name))
+    assert checked, "no governed stage deploys a use case with batch predictions"
