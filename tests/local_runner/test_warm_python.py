@@ -30,8 +30,9 @@ PROBE = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def launcher() -> str:
+    if not warm_python.enabled():
+        pytest.skip(f"{warm_python.SWITCH}=0 switches the warm interpreter off")
     path = warm_python.interpreter()
-    assert path != sys.executable, "the warm interpreter is switched off in this environment"
     _wait_until_warm(path)
     return path
 
