@@ -1,4 +1,4 @@
-"""Cross-validation's first run on a data location: the validator profiles small CSV data itself.
+"""Cross-validation's first run on a data location: the validator checks the data itself.
 
 The state machine reads the data profile the split job left for this location; when there is
 none yet (the first run), it asks the validator again with this module's CHECK. When the
@@ -7,10 +7,13 @@ contract.FIRST_RUN_PROFILE_MAX_BYTES in all, the validator reads them with the s
 library's csv module and answers the profile the split job would write (data_profile.profile_of
 over the same rows: rows without a target and exact duplicates left out, as split.read_rows
 does); the state machine's "Folds fit the classes?" then refuses too many folds in the first
-second. A missing spec column is refused here, in the split job's words. Anything else (larger
-data, Parquet, which needs pyarrow, another bucket, a dataset spec from S3) answers no profile,
-and the split job checks the data as before. The profile is not written: the split job of any
-run that passes writes it, and a refused run leaves nothing to reuse but a read of small data.
+second. A missing spec column is refused here, in the split job's words. Larger CSV data and
+Parquet are not read whole (data_reads.py): each CSV file's header (a ranged GET) and each
+Parquet file's footer (parquet_footer.py; the Lambda has no pyarrow) show a missing spec or
+group column, and Parquet statistics refuse more folds than the rows with a target can hold
+(footer_facts.py); the class counts themselves are not in them, so no profile is answered and
+the split job counts. Another bucket or a dataset spec from S3 answers no profile either. The
+profile is not written: the split job of any run that passes writes it.
 """
 
 from __future__ import annotations
