@@ -260,6 +260,9 @@ def first_run_time_spec(use_case: UseCaseConfig) -> dict:
     (runtime_scripts/pipeline_input/first_run_windows.py): its target and time key."""
     manifest = use_case.manifest
     spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    own_time = manifest.backtest_setup.time
+    if own_time is not None:  # a spec of its own format: every row kept, as the split keeps it
+        return {"name": spec.get("name") or manifest.name, "target": None, "time": own_time}
     return {"name": spec["name"], "target": spec["target"], "time": spec.get("time")}
 
 

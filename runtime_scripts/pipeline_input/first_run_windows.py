@@ -52,7 +52,9 @@ EVENT = Obj({
     "dataset_spec_s3_uri": Nullable(S3Uri()),
     "time": Nullable(AnyValue(object_only=True)),  # the input's backtest.time, validated
     # The use case's bundled dataset spec (pipeline_defaults.first_run_time_spec).
-    "spec": Obj({"name": _NAME, "target": _NAME, "time": Nullable(AnyValue(object_only=True))}),
+    # target null: a spec of the use case's own format, whose every row the split keeps.
+    "spec": Obj({"name": _NAME, "target": Nullable(_NAME),
+                 "time": Nullable(AnyValue(object_only=True))}),
     "readable_bucket": Str(max_len=63),
 })
 # The ISO 8601 forms pandas' format="ISO8601" and datetime.fromisoformat read alike.
@@ -76,7 +78,7 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     files = data_reads.data_files(s3, bucket, prefix)
     if files is None:
         return NO_PROFILE
-    needed = [*time.columns, spec["target"]]
+    needed = [*time.columns, *filter(None, [spec["target"]])]
     if files.small_csv:
         texts = data_reads.read_all(s3, bucket, list(files.csv))
         headers = {key: _header(text) for key, text in (texts or {}).items()}
@@ -98,24 +100,26 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     return document
 
 
-def csv_periods(texts: dict[str, str], time: TimeSpec, target: str) -> Counter[int] | None:
-    """Rows with a target per period, as window_split.read_rows counts them; None when a row's
-    time is not read here as the job would read it (the job then says which)."""
+def csv_periods(texts: dict[str, str], time: TimeSpec,
+                target: str | None) -> Counter[int] | None:
+    """Rows with a target (every row: `target` None) per period, as window_split.read_rows
+    counts them; None when a row's time is not read here as the job would read it (the job
+    then says which)."""
     counts: Counter[int] = Counter()
     for text in texts.values():
         reader = csv.reader(io.StringIO(text), skipinitialspace=True)
         header = next(reader, None)
         if header is None:
             return None  # an empty file: the job names it
-        at = [header.index(c) for c in (*time.columns, target)]
+        at = [header.index(c) for c in (*time.columns, *filter(None, [target]))]
         for row in reader:
             if not row:
                 continue  # pandas skips blank lines
             cells = [row[i] if i < len(row) else "" for i in at]
-            period = _period(time, cells[:-1])
+            period = _period(time, cells[:len(time.columns)])
             if period is None:
                 return None
-            if cells[-1] != "":  # read_table's only missing value
+            if target is None or cells[-1] != "":  # read_table's only missing value
                 counts[period] += 1
     return counts or None
 
@@ -200,7 +204,8 @@ def _profile(files: data_reads.DataFiles, time: TimeSpec,
 
 
 def _refuse_missing(problems: list[str], time: TimeSpec, spec: dict[str, Any]) -> None:
+    target = f" and target {spec['target']!r}" if spec["target"] else ""
     if problems:
         raise InvalidPipelineInput([Problem(
             "data.raw_s3_uri", f"{'; '.join(problems)} (the dataset spec's time "
-            f"{time.describe()} and target {spec['target']!r})")])
+            f"{time.describe()}{target})")])

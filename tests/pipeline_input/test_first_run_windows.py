@@ -137,3 +137,25 @@ def test_a_time_column_missing_from_parquet_or_a_large_csv_header_is_refused(ame
     with pytest.raises(InvalidPipelineInput, match="big.csv: columns missing: Sale_Price"):
         first_run.check(_event(), s3)
     assert s3.read == [] and len(s3.ranges) == 1
+
+
+def test_a_spec_of_the_use_cases_own_format_is_profiled_by_its_manifests_time_every_row_kept(
+        tmp_path):
+    # demand: transactions counted per day (no target column), cut by their `date`.
+    spec = first_run_time_spec(UseCaseConfig(name="demand"))
+    assert spec["target"] is None and spec["time"] == {"column": "date", "unit": "day"}
+    text = ("line_id,date,name\n1,2015-01-01,hawaiian\n2,2015-01-01,\n3,2015-01-03,thai\n")
+    s3 = StubS3({"demand/sales.csv": text.encode()})
+    ours = first_run.check(_event(spec=spec, data_s3_uri=f"s3://{RAW}/demand/"), s3)["document"]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "sales.csv").write_text(text)
+    own = window_split.RowsInTime("pizzaplace", TimeSpec.from_dict(spec["time"]), None, {})
+    data, _ = window_split.read_rows(raw, own)
+    counts = data[window_split.PERIOD_COLUMN].value_counts().to_dict()
+    assert ours == window_split.data_profile(raw, own, counts, len(data))
+    assert ours["time"]["rows_per_period"] == {"2015-01-01": 2, "2015-01-03": 1}
+    missing = StubS3({"demand/sales.csv": b"line_id,day,name\n1,2015-01-01,hawaiian\n"})
+    with pytest.raises(InvalidPipelineInput, match=r"columns missing: date \(the dataset "
+                                                   r"spec's time column 'date'\)"):
+        first_run.check(_event(spec=spec, data_s3_uri=f"s3://{RAW}/demand/"), missing)

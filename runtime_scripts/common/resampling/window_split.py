@@ -88,7 +88,7 @@ def own_format_spec(cli_path: str | None, paths: contract.MlPaths, time: dict) -
     return RowsInTime(name, TimeSpec.from_dict(time), None, document)
 
 
-def read_rows(raw_dir: Path, spec: RowsInTime) -> tuple[pd.DataFrame, int]:
+def read_rows(raw_dir: Path, spec: DatasetSpec | RowsInTime) -> tuple[pd.DataFrame, int]:
     """Every input row with its period number; (rows, how many had no target)."""
     if spec.time is None:
         raise JobError(f"dataset spec {spec.name!r} has no 'time' key, so its rows have no "
