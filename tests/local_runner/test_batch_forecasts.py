@@ -26,7 +26,7 @@ from runtime_scripts.use_cases import testing
 USE_CASE = "demand"
 PIZZAS = ("classic_dlx", "brie_carre", "the_greek")
 ACTUALS_FROM = "2015-12-18"  # the last 14 days (the horizon) arrive after the forecast
-BACKTEST_FROM = "2015-07-01"  # the backtest's sales: half a year, enough for two windows
+BACKTEST_FROM = "2015-10-01"  # the backtest's sales: three months, enough for two windows
 HYPERPARAMETERS = {"num_round": "40", "nthread": "1"}
 ARTIFACTS = "ArtifactsBucketName"  # the storage stack's output
 

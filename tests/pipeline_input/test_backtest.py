@@ -116,9 +116,26 @@ def test_data_that_changed_since_its_profile_is_left_to_the_split_job(data):
 
 
 def test_the_stage_defaults_of_every_backtestable_use_case_are_valid():
-    for name in ("ames",):
+    for name in ("ames", "demand"):
         document = backtest(use_case=name)
         json.dumps(document)  # the state's next input: JSON only
+
+
+def test_each_window_evaluates_as_its_use_case_scores_windows():
+    # ames: the platform scores the windows' predictions; demand's evaluation scores its own.
+    assert backtest()["window_evaluation"]["arguments"] == ["--write-predictions"]
+    demand = backtest(use_case="demand")
+    assert demand["window_evaluation"]["arguments"] == ["--windows", "1", "--baselines",
+                                                        "seasonal_naive"]
+    assert demand["split"]["arguments"][-2:] == ["--baseline", "seasonal_naive"]
+    # Its spec is its own format: a request's time may name its raw table's columns.
+    refused = error(InvalidPipelineInput, backtest, {"backtest": {"time": {"column": "day"}}},
+                    use_case="demand")
+    assert ("input key 'backtest.time.column': \"day\" is not a column of the use case's "
+            "dataset spec (allowed: line_id, order_id, date, time, name") in str(refused)
+    assert backtest({"backtest": {"time": {"column": "date", "unit": "week"}}},
+                    use_case="demand")["split"]["arguments"][-2:] == [
+        "--time", '{"column": "date", "unit": "week"}']
 
 
 def test_the_readme_backtest_example_is_accepted():
@@ -127,3 +144,22 @@ def test_the_readme_backtest_example_is_accepted():
     doc = backtest(readme_json("### Backtesting: "))
     assert doc["backtest"]["training_window"] == "sliding"
     assert "--first-cutoff" in doc["split"]["arguments"]
+
+
+def test_the_docs_backtest_example_of_demand_is_accepted():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pipeline-inputs.md").read_text()
+    (example,) = re.findall(r"<!-- example: backtest demand -->\s*```json\n(.*?)```", doc,
+                            re.DOTALL)
+    resolved = backtest(json.loads(example), use_case="demand")
+    assert resolved["split"]["arguments"][:2] == ["--horizon", "7"]
+    assert resolved["quality_gate"]["arguments"][-2:] == ["--gate", "wape:std<=0.1"]
+
+
+def test_the_readme_backtest_example_of_demand_is_accepted():
+    from tests.infra.test_docs import readme_json
+
+    doc = backtest(readme_json("**Backtested by the platform's pipeline**"), use_case="demand")
+    assert doc["backtest"]["windows"] == 2 and doc["backtest"]["horizon"] == 7
