@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from runtime_scripts.use_cases.demand import baselines, gbm
+from runtime_scripts.use_cases.demand.combination import combine
 from runtime_scripts.use_cases.demand.features import FeatureConfig, Wide, build_rows
 from runtime_scripts.use_cases.demand.manifest import MANIFEST
 from runtime_scripts.use_cases.demand.spec import ForecastSpec
@@ -41,8 +42,9 @@ def test_the_default_p50_is_a_median_not_a_mean() -> None:
     # reward the median; squared error (the old objective) forecast the mean.
     rng = np.random.default_rng(3)
     values = np.where(rng.random((8, 100)) < 0.8, 1.0, 11.0)
-    params = gbm.GbmParams.of({**MANIFEST.hyperparameters, "ets_weight": "0", "nthread": "1",
-                               "num_round": "30", "max_origins": "60"})
+    params = gbm.GbmParams.of({**MANIFEST.hyperparameters, "ets_weight": "0",
+                               "prophet_weight": "0", "nthread": "1", "num_round": "30",
+                               "max_origins": "60"})
     fitted = gbm.fit(panel(values), SPEC, params, log=lambda *_: None)
     wide = Wide.of(panel(values), SPEC, extend=SPEC.horizon)
     p50 = fitted.predict(wide, SPEC.horizon)["p50"]
@@ -68,21 +70,39 @@ def test_aggregate_profile_and_smoothed_features_follow_the_data() -> None:
     assert (frame["level_0.2"] > frame["level_0.05"]).all()
 
 
-def test_the_combination_is_the_weighted_mean_of_the_gbm_and_autoets() -> None:
+def test_the_combination_is_the_weighted_mean_of_the_gbm_autoets_and_prophet() -> None:
     rng = np.random.default_rng(5)
-    history = rng.poisson(4, (2, 28)).astype(float)
-    rows = np.array([[s, 27, h] for s in range(2) for h in range(1, 4)])
+    values = rng.poisson(4, (2, 31)).astype(float)
+    wide = Wide.of(panel(values), SPEC)
+    config = FeatureConfig.of(SPEC, DEFAULT.lags, DEFAULT.windows, values.shape[1])
+    origin, horizon = 27, 3
+    rows = np.array([[s, origin, h] for s in range(2) for h in range(1, horizon + 1)])
     gbm_p50 = np.full(len(rows), 10.0)
-    ets = np.stack([baselines.ets(y, 3, 7)[:, 1] for y in history])
-    combined = gbm.combined_p50(gbm_p50, history, rows, 7, 0.5)
-    assert np.allclose(combined, 0.5 * 10 + 0.5 * ets[rows[:, 0], rows[:, 2] - 1])
-    assert np.array_equal(gbm.combined_p50(gbm_p50, history, rows, 7, 0.0), gbm_p50)
+    ets = np.stack([baselines.ets(y[:origin + 1], horizon, 7)[:, 1] for y in values])
+    # Prophet's part is the Prophet baseline's forecast of the same history.
+    prophet = np.stack([baselines.prophet(y[:origin + 1], wide.index[:origin + 1], horizon, "D",
+                                          None, wide.index[origin + 1:origin + 1 + horizon])[:, 1]
+                        for y in values])
+    combined = combine(gbm_p50, wide, config, origin, rows, {"ets": 0.2, "prophet": 0.5})
+    at = (rows[:, 0], rows[:, 2] - 1)
+    assert np.allclose(combined, 0.3 * 10 + 0.2 * ets[at] + 0.5 * prophet[at])
+    alone = combine(gbm_p50, wide, config, origin, rows, {"ets": 0.0, "prophet": 0.0})
+    assert np.array_equal(alone, gbm_p50)
+
+
+def test_the_default_p50_combines_the_trees_and_prophet_equally() -> None:
+    # The default chosen on the backtest windows before the benchmark's (README).
+    assert DEFAULT.weights == {"ets": 0.0, "prophet": 0.5}
 
 
 def test_the_tuning_searches_the_hyperparameters_and_the_lag_set() -> None:
     ranges = MANIFEST.tuning.ranges
     searched = {r["name"] for kind in ranges.values() for r in kind}
-    assert {"lags", "eta", "max_depth", "min_child_weight", "ets_weight"} <= searched
+    assert {"lags", "eta", "max_depth", "min_child_weight", "ets_weight",
+            "prophet_weight"} <= searched
+    # No sampled pair of weights leaves the GBM a negative weight.
+    weights = [r for r in ranges["continuous"] if r["name"] in ("ets_weight", "prophet_weight")]
+    assert sum(r["max"] for r in weights) <= 1.0
     for lags in next(r for r in ranges["categorical"] if r["name"] == "lags")["values"]:
         assert gbm.GbmParams.of({"lags": lags}).lags  # each value parses as a lag set
     assert MANIFEST.tuning.objective_metric == "validation:wape"
@@ -91,6 +111,7 @@ def test_the_tuning_searches_the_hyperparameters_and_the_lag_set() -> None:
 @pytest.mark.parametrize(("hyperparameters", "message"), [
     ({"objective": "reg:gamma"}, "objective 'reg:gamma' is not one of reg:absoluteerror"),
     ({"ets_weight": "1.5"}, "ets_weight 1.5 must lie in 0..1"),
+    ({"ets_weight": "0.6", "prophet_weight": "0.6"}, "sum to more than 1"),
 ])
 def test_bad_model_hyperparameters_are_named(hyperparameters, message) -> None:
     with pytest.raises(ValueError, match=message):
