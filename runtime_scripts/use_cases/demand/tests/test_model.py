@@ -70,24 +70,37 @@ def test_aggregate_profile_and_smoothed_features_follow_the_data() -> None:
     assert (frame["level_0.2"] > frame["level_0.05"]).all()
 
 
-def test_the_combination_is_the_weighted_mean_of_the_gbm_autoets_and_prophet() -> None:
-    rng = np.random.default_rng(5)
-    values = rng.poisson(4, (2, 31)).astype(float)
-    wide = Wide.of(panel(values), SPEC)
-    config = FeatureConfig.of(SPEC, DEFAULT.lags, DEFAULT.windows, values.shape[1])
+def test_the_combination_is_the_weighted_mean_of_the_gbm_autoets_and_prophet(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The local models stand in by their input's last known value plus the lead time (their
+    # fits are the baselines' own, tested there): which history each sees, and the weights.
+    seen = {}
+
+    def stand_in(name, history, horizon, **arguments):
+        seen.setdefault(name, []).append(arguments)
+        last = np.asarray(history)[~np.isnan(history)][-1]
+        return np.repeat((last + np.arange(1, horizon + 1))[:, None], 3, axis=1)
+
+    monkeypatch.setattr(baselines, "ets", lambda history, horizon, season: stand_in(
+        "ets", history, horizon, season=season))
+    monkeypatch.setattr(baselines, "prophet", lambda history, dates, horizon, *rest: stand_in(
+        "prophet", history, horizon, dates=dates, future=rest[-1]))
+    values = np.tile([3.0, 5.0], (6, 14))  # six series, 28 days, none starts shut
+    values[:, 27] = 0.0  # the origin: every series 0, a closure
     origin, horizon = 27, 3
-    rows = np.array([[s, origin, h] for s in range(2) for h in range(1, horizon + 1)])
+    wide = Wide.of(panel(values), SPEC, extend=horizon)
+    config = FeatureConfig.of(SPEC, DEFAULT.lags, DEFAULT.windows, 28, closures=True)
+    rows = np.array([[s, origin, h] for s in range(6) for h in range(1, horizon + 1)])
     gbm_p50 = np.full(len(rows), 10.0)
-    ets = np.stack([baselines.ets(y[:origin + 1], horizon, 7)[:, 1] for y in values])
-    # Prophet's part is the Prophet baseline's forecast of the same history.
-    prophet = np.stack([baselines.prophet(y[:origin + 1], wide.index[:origin + 1], horizon, "D",
-                                          None, wide.index[origin + 1:origin + 1 + horizon])[:, 1]
-                        for y in values])
     combined = combine(gbm_p50, wide, config, origin, rows, {"ets": 0.2, "prophet": 0.5})
-    at = (rows[:, 0], rows[:, 2] - 1)
-    assert np.allclose(combined, 0.3 * 10 + 0.2 * ets[at] + 0.5 * prophet[at])
+    h = rows[:, 2]
+    # AutoETS sees the closure as unknown (last known 3); Prophet the data as given (0).
+    assert np.allclose(combined, 0.3 * 10 + 0.2 * (3 + h) + 0.5 * (0 + h))
+    prophet = seen["prophet"][0]
+    assert len(prophet["dates"]) == 28 and list(prophet["future"]) == list(wide.index[28:31])
+    seen.clear()
     alone = combine(gbm_p50, wide, config, origin, rows, {"ets": 0.0, "prophet": 0.0})
-    assert np.array_equal(alone, gbm_p50)
+    assert np.array_equal(alone, gbm_p50) and not seen  # weight 0: no model is fitted
 
 
 def test_the_default_p50_combines_the_trees_and_prophet_equally() -> None:
