@@ -186,6 +186,7 @@ class UseCasePipelines(Construct):
                     platform={**cross_validation_platform(config, use_case,
                                                           artifacts_bucket=artifacts),
                               **image_spec},
+                    sharded_training=manifest.image.sharded_training,
                 ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
             cross_validation.node.add_dependency(group)  # its final model registers there
             self.cross_validation_state_machine = cross_validation.state_machine
@@ -207,6 +208,7 @@ class UseCasePipelines(Construct):
                     config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
                 platform={**backtest_platform(config, use_case, artifacts_bucket=artifacts),
                           **image_spec},
+                sharded_training=manifest.image.sharded_training,
             ), timeout=BACKTEST_TIMEOUT, **finish)
             shared.key.grant_decrypt(backtest.state_machine)  # reads backtest.json, the profile
             self.backtest_state_machine = backtest.state_machine

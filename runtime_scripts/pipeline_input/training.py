@@ -135,6 +135,9 @@ def derive_section(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any
     (`channel_config`) and the AlgorithmSpecification."""
     return {**volumes.with_cluster(t, platform), "stopping_condition": stopping_condition(t),
             "channel_config": channels.derive(t["channels"], platform),
+            # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's
+            # preprocessing: the training pipeline's, each fold's and each window's).
+            "train_shards": str(t["instance_count"]),
             "algorithm_specification": algorithm.specification(t, platform)}
 
 
@@ -243,8 +246,6 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     training = derive_section({**doc["training"], "hyperparameters": {
         **doc["training"]["hyperparameters"], **platform["script_mode_hyperparameters"]}},
         platform)
-    # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's preprocessing).
-    training["train_shards"] = str(training["instance_count"])
     quality_gate = gate.derive(doc["quality_gate"])
     automl_run = automl.derive(doc, platform, prefix)
     # The evaluation job of the AutoML branch scores the candidate's predictions, same gate.
