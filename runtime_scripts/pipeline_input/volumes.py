@@ -11,15 +11,14 @@ because a member that does not apply must be absent, not null.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .. import contract
 from .schema import Str
 
-# API: KmsKeyId, at most 2048 characters of [a-zA-Z0-9:/_-] (a key ID, ARN or alias).
-PLATFORM_FIELDS = {"volume_kms_key": Str(max_len=2048, pattern=re.compile(r"^[a-zA-Z0-9:/_-]+$"),
-                                         pattern_help="a KMS key ID or ARN")}
+# The stage key's ARN, as the deployment renders it (API: KmsKeyId, at most 2048 characters;
+# SageMaker checks its form).
+PLATFORM_FIELDS = {"volume_kms_key": Str(max_len=2048)}
 
 
 def _volume_key(section: dict[str, Any], platform: dict[str, Any]) -> dict[str, str]:
