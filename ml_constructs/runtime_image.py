@@ -89,6 +89,8 @@ class RuntimeImage(Construct):
         self.image_uri = self.asset.image_uri
         self.builtin_training = use_case.builtin_training and builtin is not None
         self.builtin_algorithm = builtin.framework if self.builtin_training and builtin else None
+        self.builtin_content_type = builtin.content_type \
+            if self.builtin_training and builtin else None
         self.automl_training = use_case.automl_training
         self.training_image_uri = (
             builtin_image_uri(builtin.framework, region, builtin.version)
@@ -137,4 +139,5 @@ class RuntimeImage(Construct):
                            tracking_server_arn=tracking_server_arn,
                            tags=tuple((tags or {}).items()),
                            builtin_algorithm=self.builtin_algorithm,
+                           builtin_content_type=self.builtin_content_type,
                            automl_training=self.automl_training)

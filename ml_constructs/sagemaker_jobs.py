@@ -50,6 +50,9 @@ class JobSettings:
     # The built-in algorithm training_image_uri runs when `builtin_training` (its SDK name in
     # runtime_scripts/common/builtin_algorithms.py): its channels and content type.
     builtin_algorithm: str | None = None
+    # Its channels' ContentType (the manifest's BuiltinAlgorithm.content_type): preprocessing
+    # writes the training splits in that format.
+    builtin_content_type: str | None = None
     # SageMaker Autopilot trains instead of the image (ml_constructs/automl_branch.py).
     automl_training: bool = False
 
@@ -67,7 +70,15 @@ class JobSettings:
         tracking = {contract.TRACKING_URI_ENV: self.tracking_server_arn} \
             if self.tracking_server_arn else {}
         return {**self.environment, f"{contract.EXECUTION_ENV}.$": "$.run.execution_name",
-                **tracking}
+                **tracking, **self._training_format}
+
+    @property
+    def _training_format(self) -> dict[str, str]:
+        """Preprocessing's cue to write the built-in algorithm's RecordIO-protobuf input."""
+        recordio = self.builtin_training and self.builtin_content_type == \
+            builtin_algorithms.RECORDIO_PROTOBUF
+        return {contract.TRAINING_INPUT_FORMAT_ENV: builtin_algorithms.RECORDIO_PROTOBUF} \
+            if recordio else {}
 
     @property
     def network_isolation(self) -> bool:
@@ -235,7 +246,10 @@ def _builtin_channels(settings: JobSettings) -> list[dict]:
              "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
                                              "S3Uri.$": f"$.run.s3.{split}",
                                              "S3DataDistributionType": "FullyReplicated"}},
-             "ContentType": spec.content_type, "CompressionType": "None"}
+             "ContentType": settings.builtin_content_type or spec.content_type,
+             # Its RecordIO-protobuf input is already RecordIO-framed: the API says to set
+             # RecordIO only to have SageMaker wrap raw objects, and None in File mode.
+             "CompressionType": "None", "RecordWrapperType": "None"}
             for name, split in spec.channels.items()]
 
 

@@ -381,6 +381,15 @@ def shard_file(index: int) -> str:
     """The train split's shard `index` when it is written in several (else SPLIT_FILE)."""
     return f"data-{index:05d}.csv"
 
+
+# --- Built-in algorithms' input format (common/builtin_algorithms.py) -----------------------------
+# The format preprocessing writes the splits a built-in algorithm trains on (train, validation)
+# in: unset or text/csv, CSV (SPLIT_FILE); application/x-recordio-protobuf, RECORDIO_SPLIT_FILE
+# (common/recordio_protobuf.py). The test split stays CSV for the evaluation job.
+TRAINING_INPUT_FORMAT_ENV = "ML_TRAINING_INPUT_FORMAT"
+RECORDIO_SPLIT_FILE = "data.rec"
+TRAINING_SPLITS = (PROCESSING_OUTPUT_TRAIN, PROCESSING_OUTPUT_VALIDATION)
+
 # AutoML (SageMaker Autopilot, CreateAutoMLJobV2 with a TabularJobConfig), the training
 # pipeline's `training.algorithm = "automl"` branch.
 AUTOML_JOB_NAME_MAX = 32  # API: AutoMLJobName max 32

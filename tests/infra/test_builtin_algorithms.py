@@ -12,6 +12,7 @@ import pytest
 from config import ConfigError, TrainingConfig, TuningConfig, UseCaseConfig
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.runtime_image import builtin_image_uri
+from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import (
     BuiltinAlgorithm,
@@ -45,11 +46,33 @@ def test_the_image_uri_is_the_sdks_for_the_region(framework):
     assert ireland.split(".")[0] != virginia.split(".")[0]  # each region's own account
 
 
-def settings(framework: str) -> jobs.JobSettings:
+def settings(framework: str, content_type: str | None = None) -> jobs.JobSettings:
     return jobs.JobSettings(role_arn="arn:aws:iam::1:role/r", image_uri="ours",
                             training_image_uri=builtin_image_uri(framework, "eu-west-1", "1"),
                             builtin_training=True, kms_key_id="k", git_commit="c",
-                            use_case="churn", builtin_algorithm=framework)
+                            use_case="churn", builtin_algorithm=framework,
+                            builtin_content_type=content_type)
+
+
+def test_recordio_protobuf_channels_and_the_preprocessing_cue():
+    recordio = builtin_algorithms.RECORDIO_PROTOBUF
+    chosen = BuiltinAlgorithm(framework="pca", version="1", input_format=recordio)
+    channels = jobs.training_channels(settings("pca", chosen.content_type))
+    # Already RecordIO-framed: no wrapping asked of SageMaker (RecordWrapperType None).
+    assert [(c["ChannelName"], c["ContentType"], c["RecordWrapperType"]) for c in channels] == [
+        ("train", recordio, "None"), ("test", recordio, "None")]
+    preprocessing = jobs.preprocessing_job(settings("pca", recordio), inputs=[], data_path="$.x")
+    assert preprocessing["Environment"][contract.TRAINING_INPUT_FORMAT_ENV] == recordio
+    csv = jobs.preprocessing_job(settings("pca", "text/csv;label_size=0"), inputs=[],
+                                 data_path="$.x")
+    assert contract.TRAINING_INPUT_FORMAT_ENV not in csv["Environment"]
+    script_mode = dataclasses.replace(settings("pca", recordio), builtin_training=False)
+    assert contract.TRAINING_INPUT_FORMAT_ENV not in script_mode.job_environment
+    with pytest.raises(ManifestError, match="input_format 'application/x-recordio-protobuf': "
+                       "xgboost trains on text/csv"):
+        dataclasses.replace(CHURN, image=dataclasses.replace(
+            CHURN.image, builtin_training=dataclasses.replace(
+                CHURN.image.builtin_training, input_format=recordio))).validate()
 
 
 def test_kmeans_gets_train_and_test_channels_of_unlabelled_csv():

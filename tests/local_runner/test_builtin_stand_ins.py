@@ -18,7 +18,7 @@ from local_runner.executors import LocalProgram, training
 from local_runner.local_sagemaker import LocalSageMaker
 from local_runner.stand_ins import EMULATED, builtin_training, emulated_jobs
 from runtime_scripts import contract
-from runtime_scripts.common import builtin_algorithms, mxnet_ndarray
+from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = LocalProgram(bin_dir=ROOT / "runtime_scripts" / "bin")
@@ -99,19 +99,25 @@ def test_kmeans_finds_the_clusters_and_reports_test_msd(s3, sagemaker, tmp_path)
 
 
 def container_root(tmp_path: Path, framework: str, channels: dict[str, np.ndarray],
-                   **hyperparameters: str) -> Path:
+                   input_format: str | None = None, **hyperparameters: str) -> Path:
     """What the training executor stages (executors/training.py), for an in-process run: the
-    subprocess path is the K-Means job's above."""
+    subprocess path is the K-Means job's above. Rows are label first when supervised; with
+    RecordIO-protobuf each row is a Record (preprocessing's writer)."""
     spec = builtin_algorithms.algorithm(framework)
     config = tmp_path / "input" / "config"
     config.mkdir(parents=True)
     (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     (config / "inputdataconfig.json").write_text(json.dumps(
-        {name: {"ContentType": spec.content_type} for name in channels}))
+        {name: {"ContentType": spec.channel_content_type(input_format)} for name in channels}))
     for name, rows in channels.items():
         folder = tmp_path / "input" / "data" / name
         folder.mkdir(parents=True)
-        (folder / "data.csv").write_bytes(_csv(rows))
+        if input_format == recordio_protobuf.CONTENT_TYPE:
+            labelled = spec.supervised
+            recordio_protobuf.write(folder / "data.rec", rows[:, 1:] if labelled else rows,
+                                    rows[:, 0] if labelled else None)
+        else:
+            (folder / "data.csv").write_bytes(_csv(rows))
     return tmp_path
 
 
@@ -125,18 +131,21 @@ def test_pca_saves_mean_v_and_s(tmp_path):
     assert abs(arrays["v"][0, 0]) > 0.99  # the first component is the widest feature's axis
 
 
-@pytest.mark.parametrize(("predictor", "metric"), [
-    ("binary_classifier", "validation:binary_classification_accuracy"),
-    ("regressor", "validation:mse"),
+@pytest.mark.parametrize(("predictor", "metric", "input_format"), [
+    ("binary_classifier", "validation:binary_classification_accuracy", None),
+    ("regressor", "validation:mse", None),
+    ("binary_classifier", "validation:binary_classification_accuracy",
+     recordio_protobuf.CONTENT_TYPE),
 ])
-def test_linear_learner_scores_its_validation_channel(tmp_path, capsys, predictor, metric):
+def test_linear_learner_scores_its_validation_channel(tmp_path, capsys, predictor, metric,
+                                                      input_format):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(240, 3)) * [1.0, 4.0, 0.5] + [0.0, 2.0, -1.0]
     weights = np.array([1.5, -2.0, 0.5])
     y = x @ weights + 3.0 if predictor == "regressor" else (x @ weights + 3.0 > 0).astype(float)
     rows = np.column_stack([y, x])
     root = container_root(tmp_path, "linear-learner",
-                          {"train": rows[:180], "validation": rows[180:]},
+                          {"train": rows[:180], "validation": rows[180:]}, input_format,
                           predictor_type=predictor)
     builtin_training.run("linear-learner", root)
     logged = capsys.readouterr().out
@@ -193,3 +202,18 @@ def test_xgboost_saves_the_booster_the_package_job_repacks(tmp_path, capsys):
     assert found["validation:auc"] > 0.9
     booster = load_builtin_booster(root / "model" / "xgboost-model")
     assert booster.num_features() == 3 and booster.attr("best_iteration") is not None
+
+
+def test_kmeans_trains_on_unlabelled_records(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    blobs = np.vstack([c + rng.normal(scale=0.5, size=(40, 3)) for c in CENTRES])
+    root = container_root(tmp_path, "kmeans", {"train": blobs, "test": blobs[::4]},
+                          recordio_protobuf.CONTENT_TYPE, k="3", feature_dim="3")
+    builtin_training.run("kmeans", root)
+    (centroids,) = mxnet_ndarray.load(root / "model" / "model_algo-1")
+    assert np.min(np.linalg.norm(CENTRES[:, None] - centroids[None], axis=-1), axis=1).max() < 0.5
+    assert "test:msd" in capsys.readouterr().out
+    (root / "input" / "data" / "train" / "data.rec").write_bytes(_csv(blobs))  # CSV mislabelled
+    with pytest.raises(builtin_training.AlgorithmError, match="channel 'train': data.rec: no "
+                       "RecordIO magic number"):
+        builtin_training.run("kmeans", root)
