@@ -25,6 +25,10 @@ TRAINING_LABEL_KEY = "LocalEmulation"
 # ECR repository name -> the module run as a model's server (batch transform) instead of the
 # image's `serve`: the serving image the AutoML stand-in's candidates name (automl.py).
 SERVING_STAND_INS = {"sagemaker-sklearn-automl": "local_runner.stand_ins.automl_serving"}
+# Built-in algorithms' inference containers (their SDK names): a model served from one runs the
+# numpy emulation of its answers (builtin_serving.py) on its model_algo-1.
+SERVING_STAND_IN = "local_runner.stand_ins.builtin_serving"
+EMULATED_SERVING = ("linear-learner", "kmeans", "pca")
 
 
 def repository(image_uri: str) -> str:
@@ -67,8 +71,15 @@ def training_label(outcome) -> str:
 
 
 def serving_stand_in_command(image_uri: str) -> list[str] | None:
+    from runtime_scripts.common import builtin_algorithms
+
     module = SERVING_STAND_INS.get(repository(image_uri))
-    return None if module is None else [sys.executable, "-m", module]
+    if module is not None:
+        return [sys.executable, "-m", module]
+    spec = builtin_algorithms.by_repository(repository(image_uri))
+    if spec is None or spec.framework not in EMULATED_SERVING:
+        return None
+    return [sys.executable, "-m", SERVING_STAND_IN, spec.framework]
 
 
 def stand_in_environment() -> dict[str, str]:

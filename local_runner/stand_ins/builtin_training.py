@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from local_runner.stand_ins import EMULATED
+from local_runner.stand_ins.builtin_serving import LINEAR_LEARNER_SIDECAR
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
 
@@ -139,6 +140,8 @@ def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> 
     bias = bias - scaler.mean_ @ weight
     mxnet_ndarray.save(model / spec_model_file("linear-learner"),
                        {"fc0_weight": weight, "fc0_bias": bias})
+    # What the serving emulation needs and the arrays do not say (builtin_serving.py).
+    (model / LINEAR_LEARNER_SIDECAR).write_text(json.dumps({"predictor_type": kind}))
     if validation is None:
         return {}, type(estimator).__name__
     features, labels = validation
