@@ -55,6 +55,9 @@ class JobSettings:
     builtin_content_type: str | None = None
     # SageMaker Autopilot trains instead of the image (ml_constructs/automl_branch.py).
     automl_training: bool = False
+    # The built-in algorithm's own inference image when it serves the model (serving.container
+    # "builtin"); None: our image serves the repacked bundle.
+    builtin_serving_image_uri: str | None = None
 
     @property
     def environment(self) -> dict[str, str]:
@@ -420,11 +423,20 @@ def model(settings: JobSettings, *, container: dict, network_isolation: bool = T
     return params
 
 
+def inference_container(settings: JobSettings) -> dict:
+    """The container that serves a trained model: our image on the bundle (`$.model.artifacts`,
+    the repacked one after a built-in trained), or the built-in algorithm's own image on its
+    own model.tar.gz (`$.model.builtin_artifacts`, the training pipeline's "Use packaged model"),
+    which takes no environment of ours."""
+    if settings.builtin_serving_image_uri:
+        return {"Image": settings.builtin_serving_image_uri,
+                "ModelDataUrl.$": "$.model.builtin_artifacts"}
+    return {"Image": settings.image_uri, "ModelDataUrl.$": "$.model.artifacts",
+            "Environment": settings.environment}
+
+
 def model_from_artifacts(settings: JobSettings) -> dict:
-    return model(settings, container={"Image": settings.image_uri,
-                                      "Environment": settings.environment,
-                                      "ModelDataUrl.$": "$.model.artifacts",
-                                      "Mode": "SingleModel"})
+    return model(settings, container={**inference_container(settings), "Mode": "SingleModel"})
 
 
 def model_from_package() -> dict:

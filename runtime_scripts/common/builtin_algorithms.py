@@ -15,6 +15,11 @@ channels, content type) and the local stand-ins. What each says is SageMaker's d
 - PCA: unsupervised, `train` and optional `test`; `feature_dim`, `mini_batch_size` and
   `num_components` are required; it reports no metric a tuning job could optimise.
 - Linear Learner, K-Means and PCA save MXNet models (`model_algo-1` in model.tar.gz).
+- Inference: Linear Learner, K-Means and PCA serve from their own image (the training image's
+  URI) rows of features as CSV, JSON ({"instances": [{"features": [...]}]}), JSON Lines or
+  RecordIO-protobuf, and answer JSON or JSON Lines: {"predictions": [{"score", "predicted_label"}]},
+  {"predictions": [{"closest_cluster", "distance_to_cluster"}]}, {"projections":
+  [{"projection"}]}.
 - Input formats: Linear Learner, K-Means and PCA train on RecordIO-protobuf
   (`application/x-recordio-protobuf`, common/recordio_protobuf.py) or CSV; the platform's
   XGBoost trains on CSV. RecordIO-protobuf files are already RecordIO-framed, so the channel's
@@ -30,6 +35,9 @@ from dataclasses import dataclass, field
 CSV = "text/csv"
 UNLABELLED_CSV = "text/csv;label_size=0"
 RECORDIO_PROTOBUF = "application/x-recordio-protobuf"  # common/recordio_protobuf.CONTENT_TYPE
+JSON, JSONLINES = "application/json", "application/jsonlines"
+# What the MXNet-based algorithms' inference containers take: rows of features (no label).
+_INFERENCE_TYPES = (CSV, JSON, JSONLINES, RECORDIO_PROTOBUF)
 # Where the platform's splits go: the validation split is the channel the algorithm computes its
 # own metrics on (`validation`, or `test` for an algorithm that takes no validation channel); the
 # test split stays for the platform's evaluation job.
@@ -59,6 +67,15 @@ class AlgorithmSpec:
     # The training input formats the platform writes for it (preprocessing), the first the
     # default: CSV and/or RECORDIO_PROTOBUF.
     input_formats: tuple[str, ...] = (CSV,)
+    # What its own inference container takes and answers, and the keys of each row's answer
+    # (its "Common data formats for inference" and response formats); none: the platform serves
+    # its model from the use case's image only.
+    inference_content_types: tuple[str, ...] = ()
+    answer_keys: tuple[str, ...] = ()
+
+    @property
+    def answer_types(self) -> tuple[str, ...]:
+        return (JSON, JSONLINES) if self.inference_content_types else ()
 
     @property
     def content_type(self) -> str:
@@ -159,6 +176,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {spec.framework: spec for spec in (
         channels={"train": "train", "validation": VALIDATION_SPLIT},
         required_hyperparameters=("predictor_type",), metrics=_linear_learner_metrics(),
         model_file="model_algo-1", input_formats=_MXNET_FORMATS,
+        inference_content_types=_INFERENCE_TYPES, answer_keys=("score", "predicted_label"),
         predictor_types={_BINARY: "binary_classifier", _MULTI: "multiclass_classifier",
                          _REGRESSION: "regressor"}),
     AlgorithmSpec(
@@ -167,12 +185,15 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {spec.framework: spec for spec in (
         required_hyperparameters=("feature_dim", "k"),
         metrics=(AlgorithmMetric("test:msd", "Minimize", (_CLUSTERING,)),
                  AlgorithmMetric("test:ssd", "Minimize", (_CLUSTERING,))),
-        model_file="model_algo-1", input_formats=_MXNET_FORMATS),
+        model_file="model_algo-1", input_formats=_MXNET_FORMATS,
+        inference_content_types=_INFERENCE_TYPES,
+        answer_keys=("closest_cluster", "distance_to_cluster")),
     AlgorithmSpec(
         framework="pca", repository="pca", problem_types=(_REDUCTION,),
         supervised=False, channels={"train": "train", "test": VALIDATION_SPLIT},
         required_hyperparameters=("feature_dim", "mini_batch_size", "num_components"),
-        metrics=(), model_file="model_algo-1", input_formats=_MXNET_FORMATS),
+        metrics=(), model_file="model_algo-1", input_formats=_MXNET_FORMATS,
+        inference_content_types=_INFERENCE_TYPES, answer_keys=("projection",)),
 )}
 
 

@@ -9,7 +9,14 @@ import dataclasses
 
 import pytest
 
-from config import ConfigError, TrainingConfig, TuningConfig, UseCaseConfig
+from config import (
+    ConfigError,
+    MonitoringConfig,
+    ServingConfig,
+    TrainingConfig,
+    TuningConfig,
+    UseCaseConfig,
+)
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.runtime_image import builtin_image_uri
 from runtime_scripts import contract
@@ -21,6 +28,7 @@ from runtime_scripts.common.manifest import (
     Resampling,
     load_manifest,
 )
+from tests.contract import shapes
 
 CHURN = load_manifest("churn")
 
@@ -47,7 +55,7 @@ def test_the_image_uri_is_the_sdks_for_the_region(framework):
 
 
 def settings(framework: str, content_type: str | None = None) -> jobs.JobSettings:
-    return jobs.JobSettings(role_arn="arn:aws:iam::1:role/r", image_uri="ours",
+    return jobs.JobSettings(role_arn="arn:aws:iam::123456789012:role/r", image_uri="ours",
                             training_image_uri=builtin_image_uri(framework, "eu-west-1", "1"),
                             builtin_training=True, kms_key_id="k", git_commit="c",
                             use_case="churn", builtin_algorithm=framework,
@@ -140,3 +148,62 @@ def test_tuning_objectives_are_the_algorithms_documented_metrics(monkeypatch):
     monkeypatch.setattr(UseCaseConfig, "manifest", property(lambda self: manifest))
     use_case = UseCaseConfig(name="churn", training=TrainingConfig(algorithm="builtin"))
     assert use_case.objective == ("test:msd", "Minimize")
+
+
+def personas(**sections) -> UseCaseConfig:
+    return UseCaseConfig(name="personas", training=TrainingConfig(algorithm="builtin"),
+                         **sections)
+
+
+def test_serving_from_the_builtin_container_is_refused_where_it_cannot_answer():
+    with pytest.raises(ConfigError, match=r"monitoring\.enabled.*preprocessed features"):
+        personas(serving=ServingConfig(container="builtin")).validate("u")
+    with pytest.raises(ConfigError, match=r"serving\.container.*training\.algorithm"):
+        UseCaseConfig(name="personas", serving=ServingConfig(container="builtin"),
+                      monitoring=MonitoringConfig(enabled=False)).validate("u")
+    with pytest.raises(ConfigError, match="serves a xgboost model from the use case's image"):
+        UseCaseConfig(name="churn", training=TrainingConfig(algorithm="builtin"),
+                      serving=ServingConfig(container="builtin"),
+                      monitoring=MonitoringConfig(enabled=False)).validate("u")
+
+
+def concrete(request: dict, values: dict[str, object]) -> dict:
+    """A state's parameters as the service receives them: each `Name.$` path replaced by the
+    value the state input holds there (`values`, by path)."""
+    out = {}
+    for name, value in request.items():
+        if name.endswith(".$"):
+            out[name[:-2]] = values[value]
+        elif isinstance(value, dict):
+            out[name] = concrete(value, values)
+        elif isinstance(value, list):
+            out[name] = [concrete(v, values) if isinstance(v, dict) else v for v in value]
+        else:
+            out[name] = value
+    return out
+
+
+def test_the_builtin_container_serves_its_own_model_in_its_own_formats():
+    use_case = personas(serving=ServingConfig(container="builtin"),
+                        monitoring=MonitoringConfig(enabled=False))
+    use_case.validate("u")
+    assert use_case.served.content_types == ("text/csv", "application/json",
+                                             "application/jsonlines",
+                                             builtin_algorithms.RECORDIO_PROTOBUF)
+    assert use_case.served.accept_types == ("application/json", "application/jsonlines")
+    image = builtin_image_uri("kmeans", "eu-west-1", "1")
+    builtin = dataclasses.replace(settings("kmeans"), builtin_serving_image_uri=image)
+    values = {"$.model.builtin_artifacts": "s3://artifacts/runs/r/model/km/output/model.tar.gz",
+              "$.model.artifacts": "s3://artifacts/runs/r/packaged/model.tar.gz",
+              "$.run.job_names.model": "mlplatform-dev-personas-r", "$.run.execution_name": "r"}
+    container = jobs.inference_container(builtin)
+    assert container == {"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}
+    model = concrete(jobs.model_from_artifacts(builtin), values)
+    assert shapes.request_problems("sagemaker", "CreateModel", model) == []
+    package = {"ModelPackageGroupName": "g", "InferenceSpecification": {
+        "Containers": [concrete(container, values)],
+        "SupportedContentTypes": list(use_case.served.content_types),
+        "SupportedResponseMIMETypes": list(use_case.served.accept_types)}}
+    assert shapes.request_problems("sagemaker", "CreateModelPackage", package) == []
+    # Our image on the repacked bundle otherwise.
+    assert jobs.inference_container(settings("kmeans"))["ModelDataUrl.$"] == "$.model.artifacts"
