@@ -256,9 +256,11 @@ def instance_family_problem(family: str, instance_type: str, use_case: str) -> s
             f"{family} instances (its manifest's image.instance_family)")
 
 
-# Content types whose object is one record, never lines (images, NumPy arrays): a batch
-# transform of them sends each object whole (SplitType None).
-WHOLE_OBJECT_TYPES = ("image/", "application/x-npy", "application/x-image")
+# Content types whose object is one record, never lines (images, NumPy arrays), or binary
+# framed records a Line split would cut (RecordIO-protobuf, which a built-in algorithm's
+# container reads every record of): a batch transform sends each object whole (SplitType None).
+WHOLE_OBJECT_TYPES = ("image/", "application/x-npy", "application/x-image",
+                      "application/x-recordio-protobuf")
 
 
 def is_whole_object_type(content_type: str) -> bool:

@@ -18,6 +18,7 @@ from config import (
     UseCaseConfig,
 )
 from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.resource_names import BATCH_INFERENCE
 from ml_constructs.runtime_image import builtin_image_uri
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms
@@ -28,6 +29,7 @@ from runtime_scripts.common.manifest import (
     Resampling,
     load_manifest,
 )
+from tests.conftest import EVERY_USE_CASE
 from tests.contract import shapes
 
 CHURN = load_manifest("churn")
@@ -205,5 +207,33 @@ def test_the_builtin_container_serves_its_own_model_in_its_own_formats():
         "SupportedContentTypes": list(use_case.served.content_types),
         "SupportedResponseMIMETypes": list(use_case.served.accept_types)}}
     assert shapes.request_problems("sagemaker", "CreateModelPackage", package) == []
+    # A batch sends RecordIO-protobuf objects whole: a Line split would cut the frames.
+    assert contract.is_whole_object_type(builtin_algorithms.RECORDIO_PROTOBUF)
     # Our image on the repacked bundle otherwise.
     assert jobs.inference_container(settings("kmeans"))["ModelDataUrl.$"] == "$.model.artifacts"
+
+
+def test_a_use_case_synthesized_with_its_builtin_trains_on_records_and_serves_from_it(
+        definitions, synthesized):
+    """The 'every' variant trains each use case whose built-in has an inference container with
+    it and serves from that container (tests/conftest.py BUILTIN_SERVING_ENTRY): personas'
+    K-Means on RecordIO-protobuf."""
+    every = synthesized[EVERY_USE_CASE]
+    (name,) = [u.name for u in every.config.use_cases if u.builtin_serving]
+    framework = every.config.use_case(name).manifest.image.builtin_training.framework
+    image = builtin_image_uri(framework, every.config.region, "1")
+    states = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-training"]["States"]
+    environment = states["Preprocess data"]["Parameters"]["Environment"]
+    assert environment[contract.TRAINING_INPUT_FORMAT_ENV] == builtin_algorithms.RECORDIO_PROTOBUF
+    channels = states["Train model"]["Parameters"]["InputDataConfig"]
+    assert {(c["ContentType"], c["RecordWrapperType"]) for c in channels} == {
+        (builtin_algorithms.RECORDIO_PROTOBUF, "None")}
+    container = states["Create model"]["Parameters"]["PrimaryContainer"]
+    assert (container["Image"], container["ModelDataUrl.$"]) == (
+        image, "$.model.builtin_artifacts")
+    spec = states["Register model package"]["Parameters"]["InferenceSpecification"]
+    assert spec["Containers"] == [{"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}]
+    assert spec["SupportedResponseMIMETypes"] == ["application/json", "application/jsonlines"]
+    batch = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-{BATCH_INFERENCE}"]["States"]
+    platform = batch["Validate input"]["Parameters"]["platform"]
+    assert builtin_algorithms.RECORDIO_PROTOBUF in platform["content_types"]
