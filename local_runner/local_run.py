@@ -32,6 +32,10 @@ from runtime_scripts.contract import TRACKING_URI_ENV
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# The status is polled soon after the start (most refusals end within a second), then less and
+# less often: each poll is an emulated API call that costs the engine's threads CPU.
+STATUS_POLL_S = (0.05, 1.5, 0.5)  # first interval, growth, longest interval
+HISTORY_POLL_S = 0.5  # when someone watches the states (the CLI's live view)
 
 
 @dataclass
@@ -230,12 +234,19 @@ class LocalPlatform:
         started = time.monotonic()
         steps: dict[str, StateStep] = {}
         seen = 0
+        # The whole history is served on every call (the emulation pages nothing) and costs far
+        # more than the status: read it only for a watcher, at most every HISTORY_POLL_S.
+        watched = on_step is not None or on_tick is not None
+        history_read = float("-inf")
+        interval, growth, longest = STATUS_POLL_S
         while True:
-            history = self.clients.sfn.get_execution_history(
-                executionArn=arn, maxResults=1000)["events"]
-            for event in history[seen:]:
-                _track(event, steps, on_step)
-            seen = len(history)
+            if watched and time.monotonic() - history_read >= HISTORY_POLL_S:
+                history_read = time.monotonic()
+                history = self.clients.sfn.get_execution_history(
+                    executionArn=arn, maxResults=1000)["events"]
+                for event in history[seen:]:
+                    _track(event, steps, on_step)
+                seen = len(history)
             described = self.clients.sfn.describe_execution(executionArn=arn)
             if described["status"] in TERMINAL:
                 break
@@ -243,7 +254,8 @@ class LocalPlatform:
                 raise RunnerError(f"execution {name} did not finish in {timeout_seconds:.0f} s")
             if on_tick is not None:
                 on_tick(next((s for s in reversed(steps.values()) if s.duration is None), None))
-            time.sleep(0.05)
+            time.sleep(interval)
+            interval = min(longest, interval * growth)
         history = self.clients.sfn.get_execution_history(executionArn=arn,
                                                          maxResults=1000)["events"]
         for event in history[seen:]:

@@ -52,6 +52,20 @@ ALL_STAGES = (*STAGES, *VARIANTS)  # what tests that check every stage iterate o
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config) -> None:
+    """The jobs the tests start (through LocalProgram, or bin/* with testing.job_python()) run
+    on the local runner's warm interpreter: each starts in milliseconds instead of importing the
+    scientific stack again (local_runner/executors/warm_python.py; ML_LOCAL_WARM_PYTHON=0: cold).
+    Not in xdist's controller, which runs no test."""
+    from local_runner.executors import warm_python
+    from runtime_scripts.use_cases.testing import JOB_PYTHON_ENV
+
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    if warm_python.enabled():
+        os.environ.setdefault(JOB_PYTHON_ENV, warm_python.interpreter())
+
+
 def write_builtin_stage(directory: Path) -> Path:
     data = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
     # With SageMaker Debugger: its built-in rules apply to the built-in algorithm.

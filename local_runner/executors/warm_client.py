@@ -71,9 +71,11 @@ def main() -> None:
         cold(args)
     job = started["pid"]
 
+    # To the job's own process, as a signal to this one would have reached it (docker stop, too,
+    # signals the container's first process, not its group).
     def forward(sig: int, _frame: object) -> None:
         try:
-            os.killpg(job, sig)
+            os.kill(job, sig)
         except OSError:
             pass
 

@@ -7,7 +7,6 @@ no stand-in fails the job, as before."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # what the stand-ins import from
@@ -37,9 +36,16 @@ def repository(image_uri: str) -> str:
     return path.split("@", 1)[0].split(":", 1)[0]
 
 
+def _module_command(module: str, *args: str) -> list[str]:
+    """This runner's interpreter (warm: executors/warm_python.py) running `module`."""
+    from local_runner.executors import warm_python
+
+    return [warm_python.interpreter(), "-m", module, *args]
+
+
 def stand_in_command(image_uri: str) -> list[str] | None:
     module = STAND_INS.get(repository(image_uri))
-    return None if module is None else [sys.executable, "-m", module]
+    return None if module is None else _module_command(module)
 
 
 def training_stand_in_command(image_uri: str) -> list[str] | None:
@@ -48,7 +54,7 @@ def training_stand_in_command(image_uri: str) -> list[str] | None:
     spec = builtin_algorithms.by_repository(repository(image_uri))
     if spec is None or spec.framework not in EMULATED_TRAINING:
         return None
-    return [sys.executable, "-m", TRAINING_STAND_IN, spec.framework]
+    return _module_command(TRAINING_STAND_IN, spec.framework)
 
 
 def emulated_jobs(processing_jobs: dict[str, dict],
@@ -75,11 +81,11 @@ def serving_stand_in_command(image_uri: str) -> list[str] | None:
 
     module = SERVING_STAND_INS.get(repository(image_uri))
     if module is not None:
-        return [sys.executable, "-m", module]
+        return _module_command(module)
     spec = builtin_algorithms.by_repository(repository(image_uri))
     if spec is None or spec.framework not in EMULATED_SERVING:
         return None
-    return [sys.executable, "-m", SERVING_STAND_IN, spec.framework]
+    return _module_command(SERVING_STAND_IN, spec.framework)
 
 
 def stand_in_environment() -> dict[str, str]:

@@ -26,6 +26,13 @@ from runtime_scripts import contract
 from runtime_scripts.common.manifest import USE_CASE_ENV
 
 BIN = Path(__file__).resolve().parent.parent / "bin"
+# The interpreter the jobs under test run with (their PYTHON): this one, unless the test session
+# names another (the suite names a warm one that starts each job in milliseconds).
+JOB_PYTHON_ENV = "ML_JOB_PYTHON"
+
+
+def job_python() -> str:
+    return os.environ.get(JOB_PYTHON_ENV) or sys.executable
 
 
 def run_entry(entry: str, *args: str, root: Path, use_case: str,
@@ -33,7 +40,7 @@ def run_entry(entry: str, *args: str, root: Path, use_case: str,
     """bin/<entry> for `use_case` with ML_ROOT=root, its output captured; SM_* variables of the
     surrounding shell do not leak into the job under test."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
-    full_env.update({"ML_ROOT": str(root), "PYTHON": sys.executable, USE_CASE_ENV: use_case})
+    full_env.update({"ML_ROOT": str(root), "PYTHON": job_python(), USE_CASE_ENV: use_case})
     full_env.update(env or {})
     return subprocess.run([str(BIN / entry), *args], env=full_env, capture_output=True,
                           text=True, timeout=300, check=False)
@@ -132,7 +139,7 @@ class Server:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.log = log
-        variables = {**os.environ, "PYTHON": sys.executable, USE_CASE_ENV: use_case,
+        variables = {**os.environ, "PYTHON": job_python(), USE_CASE_ENV: use_case,
                      "ML_ROOT": str(ml_root), **(env or {})}
         with log.open("wb") as out:
             self.process = subprocess.Popen(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 from runtime_scripts import contract
 from runtime_scripts.common.tabular import capture, drift
 from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.use_cases import testing
 from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
 CHURN_SPEC = CHURN.path(CHURN.dataset_spec)
@@ -37,7 +37,7 @@ def preprocessed(tmp_path_factory) -> contract.MlPaths:
     raw.mkdir(parents=True)
     (raw / SAMPLE.name).symlink_to(SAMPLE)
     done = subprocess.run([str(REPO / "runtime_scripts" / "bin" / "process"), "preprocess"],
-                          env={"ML_ROOT": str(root), "PYTHON": sys.executable,
+                          env={"ML_ROOT": str(root), "PYTHON": testing.job_python(),
                                "PATH": "/usr/bin:/bin", "ML_USE_CASE": "churn"},
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
@@ -167,7 +167,8 @@ def test_capture_errors_name_the_line():
 def run_drift(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"ML_ROOT": str(root), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
            "ML_USE_CASE": "churn"}
-    return subprocess.run([sys.executable, "-m", "runtime_scripts.common.tabular.drift", *args],
+    drift_module = "runtime_scripts.common.tabular.drift"
+    return subprocess.run([testing.job_python(), "-m", drift_module, *args],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -23,6 +23,7 @@ from ml_constructs.serving_alarms import DRIFT_SUMMARY_METRIC
 from runtime_scripts import contract
 from runtime_scripts.common.tabular import capture, drift_summary
 from runtime_scripts.common.tabular.dataset import DatasetSpec
+from runtime_scripts.use_cases import testing
 from runtime_scripts.use_cases.churn.manifest import MANIFEST as CHURN
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def other_run(tmp_path_factory) -> tuple[contract.MlPaths, DatasetSpec]:
     (raw / SAMPLE.name).symlink_to(SAMPLE)
     done = subprocess.run([str(REPO / "runtime_scripts" / "bin" / "process"), "preprocess",
                            "--dataset-spec", str(spec_path)],
-                          env={"ML_ROOT": str(root), "PYTHON": sys.executable,
+                          env={"ML_ROOT": str(root), "PYTHON": testing.job_python(),
                                "PATH": "/usr/bin:/bin", "ML_USE_CASE": "churn"},
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr

@@ -46,6 +46,8 @@ class ServerProcess:
     def __init__(self, log_path: Path, env: dict[str, str], args: list[str] | None = None) -> None:
         self.port = free_port()
         self.log_path = log_path
+        # A cold interpreter (not testing.job_python()): these tests read the server's own
+        # process tree (its supervisor is the process started here, its workers its children).
         full_env = {**os.environ, "PYTHON": sys.executable, "ML_USE_CASE": "churn", **env}
         command = [str(SERVE), "--host", "127.0.0.1", "--port", str(self.port), *(args or [])]
         with open(log_path, "wb") as log:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import load_manifest
+from runtime_scripts.use_cases import testing
 
 FOLDER = Path(__file__).resolve().parents[1]
 USE_CASE = "churn"
@@ -55,7 +55,7 @@ def test_the_local_run_data_fits_the_dataset_spec(manifest, spec):
 
 def _run(entry: str, *args: str, root: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
-    env.update(ML_ROOT=str(root), PYTHON=sys.executable, ML_USE_CASE=USE_CASE)
+    env.update(ML_ROOT=str(root), PYTHON=testing.job_python(), ML_USE_CASE=USE_CASE)
     done = subprocess.run([str(BIN / entry), *args], env=env, capture_output=True, text=True,
                           timeout=600, check=False)
     assert done.returncode == 0, f"{entry} {args}: exit {done.returncode}\n{done.stderr[-3000:]}"
