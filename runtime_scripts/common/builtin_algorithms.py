@@ -36,8 +36,9 @@ CSV = "text/csv"
 UNLABELLED_CSV = "text/csv;label_size=0"
 RECORDIO_PROTOBUF = "application/x-recordio-protobuf"  # common/recordio_protobuf.CONTENT_TYPE
 JSON, JSONLINES = "application/json", "application/jsonlines"
-# What the MXNet-based algorithms' inference containers take: rows of features (no label).
-_INFERENCE_TYPES = (CSV, JSON, JSONLINES, RECORDIO_PROTOBUF)
+# What the MXNet-based algorithms' inference containers take: rows of features (no label);
+# the line-based types last (a batch's scenarios pick the last one with SplitType Line).
+_INFERENCE_TYPES = (CSV, RECORDIO_PROTOBUF, JSON, JSONLINES)
 # Where the platform's splits go: the validation split is the channel the algorithm computes its
 # own metrics on (`validation`, or `test` for an algorithm that takes no validation channel); the
 # test split stays for the platform's evaluation job.

@@ -189,9 +189,8 @@ def test_the_builtin_container_serves_its_own_model_in_its_own_formats():
     use_case = personas(serving=ServingConfig(container="builtin"),
                         monitoring=MonitoringConfig(enabled=False))
     use_case.validate("u")
-    assert use_case.served.content_types == ("text/csv", "application/json",
-                                             "application/jsonlines",
-                                             builtin_algorithms.RECORDIO_PROTOBUF)
+    assert use_case.served.content_types == ("text/csv", builtin_algorithms.RECORDIO_PROTOBUF,
+                                             "application/json", "application/jsonlines")
     assert use_case.served.accept_types == ("application/json", "application/jsonlines")
     image = builtin_image_uri("kmeans", "eu-west-1", "1")
     builtin = dataclasses.replace(settings("kmeans"), builtin_serving_image_uri=image)
