@@ -44,6 +44,7 @@ from ml_constructs.pipeline_states import (
 )
 from ml_constructs.training_pipeline import MODEL_SELECTOR
 from runtime_scripts import contract
+from runtime_scripts.pipeline_input.first_run_windows import CHECK as FIRST_RUN_CHECK
 
 # The listing the first state compares with the data's profile: more files than this and the
 # check is left to the split job (a listing is one page; a state holds at most 256 KiB).
@@ -67,6 +68,9 @@ class BacktestPipelineProps:
     profiles_prefix: str  # and of its data profiles
     map_results_prefix: str  # where the Map writes its results
     max_job_attempts: int  # job_retries.max_attempts: one name per attempt of each job
+    # The bundled dataset spec's name, target and time key, for a first run's profile
+    # (pipeline_defaults.first_run_time_spec).
+    profile_spec: dict
     defaults: dict
     platform: dict
 
@@ -110,8 +114,10 @@ class BacktestPipeline(Construct):
     # --- does the request fit the data? --------------------------------------------------------
     def _data_check(self, *, then: sfn.IChainable) -> sfn.IChainable:
         """The data's files and their profile, then the first state's rules once more with
-        them. Data outside the stage's raw bucket (which this role may not list) or never
-        profiled leaves the check to the split job."""
+        them. Never profiled (the first run on this location): the validator's own profile of
+        the data (runtime_scripts/pipeline_input/first_run_windows.py). Data outside the stage's
+        raw bucket (which this role may not list), or that cannot be profiled cheaply, leaves
+        the check to the split job."""
         props = self.props
         skip = sfn.Pass(self, "No data profile to check against",
                         result_path=sfn.JsonPath.DISCARD,
@@ -137,7 +143,19 @@ class BacktestPipeline(Construct):
         # then never profiled (the first backtest of this data), then everything else.
         retry_transient_api_errors(profile, not_transient=props.frame.notify_failure,
                                    error_path=ERROR_PATH)
-        profile.add_catch(skip, errors=["S3.NoSuchKeyException"],
+        first_run = props.frame.invoke_validator(
+            "Profile the data", {
+                "check": FIRST_RUN_CHECK,
+                "data_s3_uri": sfn.JsonPath.string_at("$.run.s3.raw"),
+                "dataset_spec_s3_uri": sfn.JsonPath.string_at("$.data.dataset_spec_s3_uri"),
+                "time": sfn.JsonPath.object_at("$.backtest.time"),
+                "spec": props.profile_spec,
+                "readable_bucket": props.raw_bucket.bucket_name,
+            }, result_path="$.data_check.profile",
+            comment="First run on this data: the validator profiles small CSV data's periods, "
+                    "bounds Parquet data's by its footers' statistics, checks larger CSV "
+                    "data's headers; otherwise no profile, and the split job checks")
+        profile.add_catch(first_run, errors=["S3.NoSuchKeyException"],
                           result_path=sfn.JsonPath.DISCARD)
         catch_all(profile, props.frame.notify_failure)
         check = props.frame.validate_input(
@@ -149,6 +167,7 @@ class BacktestPipeline(Construct):
             comment="The same validation with the data's profile, when the data is the "
                     "profiled one: windows that do not fit are refused before any job runs")
         listing.next(profile).next(check).next(then)
+        first_run.next(check)
         return (sfn.Choice(self, "Data in the raw bucket?")
                 .when(sfn.Condition.string_equals("$.run.s3.data_bucket",
                                                   props.raw_bucket.bucket_name), listing)

@@ -130,11 +130,13 @@ class CrossValidationPipeline(Construct):
                 "data_s3_uri": sfn.JsonPath.string_at("$.run.s3.input"),
                 "dataset_spec_s3_uri": sfn.JsonPath.string_at("$.data.dataset_spec_s3_uri"),
                 "group_column": sfn.JsonPath.string_at("$.cross_validation.group_column"),
+                "folds": sfn.JsonPath.number_at("$.cross_validation.folds"),
                 "spec": props.profile_spec,
                 "readable_bucket": props.raw_bucket.bucket_name,
             }, result_path="$.profile",
-            comment="First run on this data: the validator profiles small CSV data itself; "
-                    "otherwise no profile, and the split job checks the folds")
+            comment="First run on this data: the validator profiles small CSV data itself, "
+                    "checks larger data's headers and Parquet footers; otherwise no profile, "
+                    "and the split job checks the folds")
         # Catchers match in order: the generic name's transient check first (api_retries.py),
         # then the missing profile, then everything else.
         retry_transient_api_errors(read, not_transient=frame.notify_failure,

@@ -49,10 +49,11 @@ class InputValidator(Construct):
         ))
         wildcard_resources = [f"{ref_in_finding(log_group)}:log-stream:*", "*"]
         if readable_bucket is not None:
-            # Cross-validation's first run (pipeline_input/first_run_profile.py): list a data
-            # location and read its small CSV files, never write. ListObjectsV2 needs
-            # s3:ListBucket on the bucket, GetObject s3:GetObject on the object and, for an
-            # SSE-KMS object, kms:Decrypt on its key.
+            # A cross-validation's or backtest's first run (pipeline_input/first_run_profile.py,
+            # first_run_windows.py): list a data location, read its small CSV files whole and
+            # a larger file's header or a Parquet file's footer by ranged GETs, never write.
+            # ListObjectsV2 needs s3:ListBucket on the bucket; GetObject, ranged or not,
+            # s3:GetObject on the object and, for an SSE-KMS object, kms:Decrypt on its key.
             role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"],
                                                    resources=[readable_bucket.bucket_arn]))
             role.add_to_policy(iam.PolicyStatement(
@@ -82,8 +83,8 @@ class InputValidator(Construct):
             role.node.find_child("DefaultPolicy"),
             "Log streams are created per invocation with generated names inside this function's "
             "own log group; X-Ray trace segments have no resource ARN (AWS requires '*'); a "
-            "cross-validation input may name any data location in the raw bucket, whose small "
-            "CSV files the first run reads (read only).",
+            "cross-validation or backtest input may name any data location in the raw bucket, "
+            "whose small CSV files, headers and Parquet footers the first run reads (read only).",
             wildcard_findings(resources=tuple(wildcard_resources)),
         )
         acknowledge(

@@ -242,6 +242,14 @@ def first_run_profile_spec(use_case: UseCaseConfig) -> dict:
             "stratified": task_for(spec.problem_type).stratified}
 
 
+def first_run_time_spec(use_case: UseCaseConfig) -> dict:
+    """What the validator needs of the bundled dataset spec to profile a backtest's first run
+    (runtime_scripts/pipeline_input/first_run_windows.py): its target and time key."""
+    manifest = use_case.manifest
+    spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    return {"name": spec["name"], "target": spec["target"], "time": spec.get("time")}
+
+
 def cross_validation_platform(config: StageConfig, use_case: UseCaseConfig, *,
                               artifacts_bucket: str) -> dict:
     training = training_platform(config, use_case, artifacts_bucket=artifacts_bucket)

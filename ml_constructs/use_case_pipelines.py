@@ -44,6 +44,7 @@ from ml_constructs.pipeline_defaults import (
     cross_validation_defaults,
     cross_validation_platform,
     first_run_profile_spec,
+    first_run_time_spec,
     training_defaults,
     training_platform,
 )
@@ -201,6 +202,7 @@ class UseCasePipelines(Construct):
                 profiles_prefix=names.data_profiles_prefix,
                 map_results_prefix=names.map_results_prefix,
                 max_job_attempts=config.job_retries.max_attempts,
+                profile_spec=first_run_time_spec(use_case),
                 defaults=trains_with(own, backtest_defaults(
                     config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
                 platform={**backtest_platform(config, use_case, artifacts_bucket=artifacts),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,21 @@ STAGE_NAMES = {TWO_USE_CASES: "dev", EVERY_USE_CASE: "dev"}  # a variant's stage
 VARIANTS = (BUILTIN, SERVERLESS, TWO_USE_CASES, EVERY_USE_CASE)
 ALL_STAGES = (*STAGES, *VARIANTS)  # what tests that check every stage iterate over
 ROOT = Path(__file__).resolve().parents[1]
+
+
+# The test directories whose checks read every synth variant (cdk-nag, cfn-lint, ASL, request
+# and permission contracts): one test process runs them all (`make test`: xdist's loadgroup),
+# so the variants, their rendered requests and their IAM views are built once per suite, not
+# once per process; every other file is a unit of its own, its module fixtures run once.
+STAGE_WIDE_DIRECTORIES = ("tests/contract/", "tests/infra/")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "stage-wide" if path.startswith(STAGE_WIDE_DIRECTORIES) else path
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_configure(config) -> None:
@@ -186,23 +202,50 @@ class SynthesizedStage:
                        *self.outdir.glob("assembly-*/*.template.json")])
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory) -> dict[str, SynthesizedStage]:
-    from stacks.platform_app import build_app
+class SynthesizedStages(Mapping):
+    """stage -> SynthesizedStage, each synthesized when first asked for: a test process that
+    runs only dev's local executions synthesizes dev alone; iterating synthesizes every one."""
 
-    result = {}
-    stages_dir = tmp_path_factory.mktemp("stages")
-    variants = [(BUILTIN, write_builtin_stage(stages_dir)),
-                (SERVERLESS, write_serverless_stage(stages_dir)),
-                (TWO_USE_CASES, write_two_use_case_stage(stages_dir, ground_truth=True)),
-                (EVERY_USE_CASE, write_every_use_case_stage(stages_dir))]
-    for stage, config_path in [*((stage, None) for stage in STAGES), *variants]:
-        outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
+    def __init__(self, tmp_path_factory) -> None:
+        self._factory = tmp_path_factory
+        self._done: dict[str, SynthesizedStage] = {}
+        self._stages_dir: Path | None = None
+
+    def __getitem__(self, stage: str) -> SynthesizedStage:
+        if stage not in ALL_STAGES:
+            raise KeyError(stage)
+        if stage not in self._done:
+            self._done[stage] = self._synthesize(stage)
+        return self._done[stage]
+
+    def __iter__(self):
+        return iter(ALL_STAGES)
+
+    def __contains__(self, stage: object) -> bool:
+        return stage in ALL_STAGES
+
+    def __len__(self) -> int:
+        return len(ALL_STAGES)
+
+    def _synthesize(self, stage: str) -> SynthesizedStage:
+        from stacks.platform_app import build_app
+
+        if self._stages_dir is None:
+            self._stages_dir = self._factory.mktemp("stages")
+        writers = {BUILTIN: write_builtin_stage, SERVERLESS: write_serverless_stage,
+                   TWO_USE_CASES: lambda d: write_two_use_case_stage(d, ground_truth=True),
+                   EVERY_USE_CASE: write_every_use_case_stage}
+        config_path = writers[stage](self._stages_dir) if stage in writers else None
+        outdir = self._factory.mktemp(f"cdk-out-{stage}")
         app, config = build_app(STAGE_NAMES.get(stage, stage), outdir=str(outdir),
                                 config_path=config_path)
         assembly = app.synth()
-        result[stage] = SynthesizedStage(app, config, assembly, outdir)
-    return result
+        return SynthesizedStage(app, config, assembly, outdir)
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory) -> SynthesizedStages:
+    return SynthesizedStages(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

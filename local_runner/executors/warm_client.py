@@ -35,21 +35,28 @@ def request_for(args: list[str]) -> dict | None:
     return None
 
 
+def read_exactly(conn: socket.socket, size: int) -> bytes | None:
+    """`size` bytes, or None when the peer closes first."""
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
 def receive(conn: socket.socket) -> dict | None:
-    head = b""
-    while len(head) < HEADER.size:
-        chunk = conn.recv(HEADER.size - len(head))
-        if not chunk:
-            return None
-        head += chunk
-    (size,) = HEADER.unpack(head)
-    body = b""
-    while len(body) < size:
-        chunk = conn.recv(size - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return json.loads(body)
+    """One length-prefixed JSON message (the protocol of both sides), or None at the end."""
+    head = read_exactly(conn, HEADER.size)
+    body = None if head is None else read_exactly(conn, HEADER.unpack(head)[0])
+    return None if body is None else json.loads(body)
+
+
+def send(conn: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+    data = json.dumps(message).encode()
+    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    conn.sendmsg([HEADER.pack(len(data)) + data], ancillary)
 
 
 def main() -> None:
@@ -60,9 +67,7 @@ def main() -> None:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(socket_path)
-        body = json.dumps({**request, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
-        conn.sendmsg([HEADER.pack(len(body)) + body],
-                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1, 2]))])
+        send(conn, {**request, "env": dict(os.environ), "cwd": os.getcwd()}, fds=[0, 1, 2])
         started = receive(conn)
     except OSError:
         started = None

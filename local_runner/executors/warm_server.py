@@ -24,10 +24,17 @@ import runpy
 import selectors
 import signal
 import socket
-import struct
 import sys
 import threading
 import traceback
+
+# A job's sys.path ends with the interpreter's own (`-I` puts no script folder first).
+BASE_PATH = [p for p in sys.path if p]
+# The message protocol is the client's, the module beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from warm_client import HEADER, read_exactly, send  # noqa: E402
+
+del sys.path[0]
 
 # What the runtime image ships and nearly every job imports (runtime_scripts/requirements.txt).
 # A module missing here is skipped: the job then imports it itself, as a cold start would.
@@ -43,18 +50,12 @@ IMPORT_TIME_PREFIXES = ("OMP_", "OPENBLAS_", "MKL_", "KMP_", "GOTO_", "BLIS_", "
 # The interpreter variables a forked job can honour after the fact.
 # (PYTHON itself is the bin scripts' choice of interpreter, which no interpreter reads.)
 HONOURED = {"PYTHON", "PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}
-HEADER = struct.Struct("!I")
 MAX_FDS = 3
 
 
 def _import_sensitive(env: dict[str, str], other: dict | None = None) -> dict[str, str | None]:
     return {key: env.get(key) for key in {*env, *(other or ())}
             if key.startswith(IMPORT_TIME_PREFIXES) and key not in HONOURED}
-
-
-def _send(conn: socket.socket, message: dict) -> None:
-    data = json.dumps(message).encode()
-    conn.sendall(HEADER.pack(len(data)) + data)
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]] | None:
@@ -67,14 +68,8 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]] | None:
         for fd in fds:
             os.close(fd)
         return None
-    (size,) = HEADER.unpack(head)
-    body = b""
-    while len(body) < size:
-        chunk = conn.recv(size - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return json.loads(body), list(fds)
+    body = read_exactly(conn, HEADER.unpack(head)[0])
+    return None if body is None else (json.loads(body), list(fds))
 
 
 class Server:
@@ -88,7 +83,7 @@ class Server:
         self.children: dict[int, socket.socket] = {}  # pid -> the client waiting for it
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
-        self.base_path = [p for p in sys.path[1:] if p]  # without this file's directory
+        self.base_path = BASE_PATH
 
     def serve(self) -> None:
         signal.set_wakeup_fd(self.wake_w)
@@ -130,7 +125,7 @@ class Server:
         if len(fds) != MAX_FDS or _import_sensitive(request["env"], self.seen) != self.seen:
             for fd in fds:
                 os.close(fd)
-            _send(conn, {"cold": True})
+            send(conn, {"cold": True})
             self.selector.unregister(conn)
             conn.close()
             return
@@ -140,7 +135,7 @@ class Server:
         for fd in fds:
             os.close(fd)
         self.children[pid] = conn
-        _send(conn, {"pid": pid})
+        send(conn, {"pid": pid})
 
     def _reap(self) -> None:
         while self.children:
@@ -155,7 +150,7 @@ class Server:
                 continue
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             with contextlib.suppress(OSError):
-                _send(conn, {"status": code})
+                send(conn, {"status": code})
             with contextlib.suppress(KeyError, ValueError):
                 self.selector.unregister(conn)
             conn.close()
@@ -211,6 +206,7 @@ def _streams(env: dict[str, str]) -> None:
 def _run_job(request: dict, base_path: list[str], import_set: dict[str, str]) -> int:
     """What `python -m module args` or `python script args` would do, from here; its status."""
     env = request["env"]
+    sys.modules.pop("warm_client", None)  # not the job's to import by that name
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(env)

@@ -6,13 +6,15 @@ each window trains the use case's model on the periods before its cutoff and is 
 whose manifest allows backtesting (`platform.backtesting`) may run one; its dataset spec's
 `time` key says when each row happened, `backtest.time` may name another.
 
-Does the request fit the data? The validator reads no data (a pure function, no AWS calls).
-The window split job writes a data profile (the data's files and their sizes, its periods and
-their row counts) beside each run's plan and under `run.s3.profile`, keyed by the data's
-location; the state machine lists the data's files and reads that profile right after this
-state and asks again (`data` in the event): when the files are the ones profiled, windows that
-do not fit are refused then, within the first second; when the data changed or was never
-profiled, the split job refuses them with the same message.
+Does the request fit the data? This first call reads no data. The window split job writes a
+data profile (the data's files and their sizes, its periods and their row counts) beside each
+run's plan and under `run.s3.profile`, keyed by the data's location; the state machine lists
+the data's files and reads that profile right after this state and asks again (`data` in the
+event): when the files are the ones profiled, windows that do not fit are refused then, within
+the first second. On the first run of a location (no profile yet) the validator profiles the
+data in the raw bucket itself, within bounded reads (first_run_windows.py), and the same check
+runs on that profile; when the data changed since, or cannot be profiled cheaply, the split job
+refuses such windows with the same message.
 """
 
 from __future__ import annotations
@@ -150,12 +152,16 @@ def check_data(doc: dict[str, Any], platform: dict[str, Any], data: dict[str, An
     if request is None or _profiled_time(profile) != time:
         return  # another time than profiled: the split job checks
     first, last = (periods.parse(time.unit, profile["time"][k]) for k in ("first", "last"))
-    rows = {periods.parse(time.unit, label): n
-            for label, n in profile["time"]["rows_per_period"].items()}
+    per_period = profile["time"]["rows_per_period"]  # null: bounds only (first_run_windows)
+    rows = None if per_period is None else {periods.parse(time.unit, label): n
+                                            for label, n in per_period.items()}
     try:
         windows.plan(request, first, last, rows)
     except windows.WindowError as exc:
-        out.append(Problem(f"backtest.{exc.key}", exc.problem, exc.allowed))
+        # Bounds are wider than the data: what does not fit them cannot fit the data.
+        bounds = f" (the data's time range as {profile['bounds']} bound it)" \
+            if profile.get("bounds") else ""
+        out.append(Problem(f"backtest.{exc.key}", f"{exc.problem}{bounds}", exc.allowed))
 
 
 def _profiled_time(profile: dict[str, Any]) -> TimeSpec | None:

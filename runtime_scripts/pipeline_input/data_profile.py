@@ -53,4 +53,7 @@ def current_profile(data: dict[str, Any]) -> dict[str, Any] | None:
     time = profile.get("time")
     if not isinstance(time, dict) or not {"spec", "first", "last", "rows_per_period"} <= set(time):
         return None
+    # rows_per_period null: a first run's bounds from Parquet statistics (first_run_windows.py).
+    if time["rows_per_period"] is not None and not isinstance(time["rows_per_period"], dict):
+        return None
     return profile

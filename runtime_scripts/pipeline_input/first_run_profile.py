@@ -1,4 +1,4 @@
-"""Cross-validation's first run on a data location: the validator profiles small CSV data itself.
+"""Cross-validation's first run on a data location: the validator checks the data itself.
 
 The state machine reads the data profile the split job left for this location; when there is
 none yet (the first run), it asks the validator again with this module's CHECK. When the
@@ -7,10 +7,13 @@ contract.FIRST_RUN_PROFILE_MAX_BYTES in all, the validator reads them with the s
 library's csv module and answers the profile the split job would write (data_profile.profile_of
 over the same rows: rows without a target and exact duplicates left out, as split.read_rows
 does); the state machine's "Folds fit the classes?" then refuses too many folds in the first
-second. A missing spec column is refused here, in the split job's words. Anything else (larger
-data, Parquet, which needs pyarrow, another bucket, a dataset spec from S3) answers no profile,
-and the split job checks the data as before. The profile is not written: the split job of any
-run that passes writes it, and a refused run leaves nothing to reuse but a read of small data.
+second. A missing spec column is refused here, in the split job's words. Larger CSV data and
+Parquet are not read whole (data_reads.py): each CSV file's header (a ranged GET) and each
+Parquet file's footer (parquet_footer.py; the Lambda has no pyarrow) show a missing spec or
+group column, and Parquet statistics refuse more folds than the rows with a target can hold
+(footer_facts.py); the class counts themselves are not in them, so no profile is answered and
+the split job counts. Another bucket or a dataset spec from S3 answers no profile either. The
+profile is not written: the split job of any run that passes writes it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from typing import Any
 
 from .. import contract
 from ..common.resampling.data_profile import profile_of
+from . import data_reads, footer_facts
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem
-from .schema import Bool, ListOf, Nullable, Obj, S3Uri, Str
+from .parquet_footer import Footer
+from .schema import Bool, Int, ListOf, Nullable, Obj, S3Uri, Str
 from .values import split_s3_uri
 
 CHECK = "first-run-data-profile"  # the event's `check` (handler.py)
+FOLDS_KEY = "cross_validation.folds"
 NO_PROFILE: dict[str, Any] = {"document": {}}  # the state machine's Choice finds no count
 
 _NAME = Str(max_len=255)
@@ -35,32 +41,12 @@ EVENT = Obj({
     "data_s3_uri": S3Uri(),
     "dataset_spec_s3_uri": Nullable(S3Uri()),  # the input's: its columns may differ
     "group_column": Nullable(_NAME),  # the input's, else the spec's (below)
+    "folds": Int(contract.CV_MIN_FOLDS, contract.CV_MAX_FOLDS),  # the validated input's
     # The use case's bundled dataset spec, as the split job reads it (pipeline_defaults.py).
     "spec": Obj({"name": _NAME, "target": _NAME, "features": ListOf(_NAME),
                  "group_column": Nullable(_NAME), "stratified": Bool()}),
     "readable_bucket": Str(max_len=63),  # the one bucket the validator's role may read
 })
-
-
-def data_files(listing: dict[str, Any], prefix: str) -> dict[str, int] | None:
-    """{key: size} of the CSV files a job would read under `prefix` (jobio.find_data_files'
-    rule: data suffixes, no hidden part below the prefix); None when the data is not small CSV
-    (a truncated listing, a Parquet file, more than the limit in bytes)."""
-    if listing.get("IsTruncated"):
-        return None
-    files: dict[str, int] = {}
-    for item in listing.get("Contents") or []:
-        key, size = item["Key"], item["Size"]
-        suffix = "." + key.rsplit(".", 1)[-1].lower() if "." in key else ""
-        if any(part.startswith(".") for part in key[len(prefix):].split("/")):
-            continue
-        if suffix in contract.PARQUET_SUFFIXES:
-            return None
-        if suffix in contract.CSV_SUFFIXES:
-            files[key] = size
-    if not files or sum(files.values()) > contract.FIRST_RUN_PROFILE_MAX_BYTES:
-        return None
-    return files
 
 
 def csv_profile(texts: dict[str, str], spec: dict[str, Any], group_column: str | None,
@@ -100,6 +86,11 @@ def csv_profile(texts: dict[str, str], spec: dict[str, Any], group_column: str |
                       groups if group_column else None, data_s3_uri)
 
 
+def _some(labels: list[str], shown: int = 5) -> str:
+    more = f", ... ({len(labels) - shown} more)" if len(labels) > shown else ""
+    return ", ".join(labels[:shown]) + more
+
+
 def _rows(reader: Iterable[list[str]]) -> Iterable[list[str]]:
     for row in reader:
         if row:  # pandas skips blank lines
@@ -107,7 +98,8 @@ def _rows(reader: Iterable[list[str]]) -> Iterable[list[str]]:
 
 
 def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
-    """The handler's answer to CHECK: {"document": profile}, or NO_PROFILE."""
+    """The handler's answer to CHECK: {"document": profile}, or NO_PROFILE; raises
+    InvalidPipelineInput for what the data's columns or footers prove wrong."""
     problems: list[Problem] = []
     checked = EVENT.check(event, "", problems)
     if problems:
@@ -115,21 +107,53 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     bucket, prefix = split_s3_uri(checked["data_s3_uri"]) or ("", "")
     if checked["dataset_spec_s3_uri"] is not None or bucket != checked["readable_bucket"]:
         return NO_PROFILE
-    if s3 is None:
-        # The Lambda runtime's own SDK (Lambda's Python runtimes include boto3).
-        import boto3
-        s3 = boto3.client("s3")
-    listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix,
-                                 MaxKeys=contract.FIRST_RUN_PROFILE_MAX_FILES)
-    files = data_files(listing, prefix)
+    s3 = data_reads.client(s3)
+    files = data_reads.data_files(s3, bucket, prefix)
     if files is None:
         return NO_PROFILE
-    texts = {}
-    for key in sorted(files):
-        try:
-            texts[key] = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        except UnicodeDecodeError:
-            return NO_PROFILE  # the split job says what is wrong with the file
     spec = checked["spec"]
     group = checked["group_column"] or spec["group_column"]
-    return {"document": csv_profile(texts, spec, group, checked["data_s3_uri"])}
+    if files.small_csv:
+        texts = data_reads.read_all(s3, bucket, list(files.csv))
+        if texts is None:
+            return NO_PROFILE  # the split job says what is wrong with the file
+        return {"document": csv_profile(texts, spec, group, checked["data_s3_uri"])}
+    # Larger data or Parquet: each file's header or footer only.
+    facts = data_reads.heads(s3, bucket, files)
+    needed = [spec["target"], *spec["features"], *([group] if group else [])]
+    _refuse_missing(data_reads.missing_columns(facts, needed), spec)
+    footers = [f for f in facts.values() if isinstance(f, Footer)]
+    if not files.csv and len(footers) == len(facts):
+        _refuse_more_folds_than_rows(checked["folds"], footers, spec, checked["data_s3_uri"])
+    return NO_PROFILE  # the class counts are the split job's to count
+
+
+def _refuse_missing(problems: list[str], spec: dict[str, Any]) -> None:
+    if problems:
+        raise InvalidPipelineInput([Problem("data.input_s3_uri", f"does not match dataset spec "
+                                            f"{spec['name']!r}: {'; '.join(problems)}")])
+
+
+def _refuse_more_folds_than_rows(folds: int, footers: list[Footer], spec: dict[str, Any],
+                                 data_s3_uri: str) -> None:
+    """What every Parquet footer together proves: at most R rows have a target, and at least
+    C classes are among them (their statistics' smallest and largest values), so the smallest
+    class has at most R // C rows (one class: R). More folds than that cannot all hold out a
+    row of every class (folds.folds_problem); the class counts themselves are not in a footer."""
+    target = spec["target"]
+    labelled = footer_facts.rows_with_value(footers, target)
+    labels = sorted(footer_facts.labels_present(footers, target)) if spec["stratified"] else []
+    most = labelled // max(len(labels), 1)
+    if folds <= most:
+        return
+    low, high = contract.CV_MIN_FOLDS, contract.CV_MAX_FOLDS
+    allowed = f"{low} .. {max(low, min(high, most))}"
+    if labels:
+        why = (f"its Parquet files' statistics allow at most {labelled} rows with a "
+               f"{target!r} and show {len(labels)} classes ({_some(labels)}), so the "
+               f"smallest class has at most {most} rows: every fold must hold out rows of "
+               "every class")
+    else:
+        why = f"its Parquet files hold at most {labelled} rows with a {target!r}"
+    raise InvalidPipelineInput([Problem(FOLDS_KEY, f"{folds} is more than the data at "
+                                        f"{data_s3_uri} allows: {why}", allowed)])

@@ -26,6 +26,7 @@ from . import (
     data_wrangler,
     deployment,
     first_run_profile,
+    first_run_windows,
     training,
 )
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, describe, render
@@ -62,9 +63,13 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     # The training pipeline's second check, once it has read a Data Wrangler flow.
     if isinstance(event, dict) and event.get("check") == data_wrangler.CHECK:
         return data_wrangler.check_flow(event)
-    # Cross-validation's first run on a data location: the profile of small CSV data.
+    # Cross-validation's first run on a data location: small CSV profiled, larger data's
+    # headers and Parquet footers checked.
     if isinstance(event, dict) and event.get("check") == first_run_profile.CHECK:
         return first_run_profile.check(event)
+    # A backtest's first run on a data location: the data's periods, or their bounds.
+    if isinstance(event, dict) and event.get("check") == first_run_windows.CHECK:
+        return first_run_windows.check(event)
     return resolve(event)
 
 

@@ -271,10 +271,14 @@ def _evaluation(passed: bool) -> Outcome:
 def _read(passed: bool, profile_rows: int | None) -> Outcome:
     """An S3 object the definitions read: a data profile (runtime_scripts/common/resampling/
     data_profile.py) whose smallest class has `profile_rows` rows (None: there is none yet, S3's
-    NoSuchKey), else an evaluation (`_evaluation`); None skips the outcome for the other kind."""
+    NoSuchKey; so for a backtest's time profile), else an evaluation (`_evaluation`); None
+    skips the outcome for the other kind."""
     evaluation = _evaluation(passed)
 
     def outcome(req: dict, world: dict) -> object:
+        # A backtest's time profile: there, or not yet (its first run profiles the data).
+        if req["Key"].endswith(contract.TIME_PROFILE_FILE) and profile_rows is None:
+            return Failure("S3.NoSuchKeyException", "The specified key does not exist.")
         if not req["Key"].endswith(contract.DATA_PROFILE_FILE):
             return evaluation(req, world) if profile_rows is not None else None
         if profile_rows is None:

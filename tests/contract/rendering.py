@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from local_runner.definitions import PSEUDO_PARAMETERS
-from runtime_scripts.pipeline_input import first_run_profile
+from runtime_scripts.pipeline_input import first_run_profile, first_run_windows
 from runtime_scripts.pipeline_input import handler as validate_input
 from tests.contract import asl
 from tests.contract.outcomes import (
@@ -133,10 +133,11 @@ def _default_lambda(request: dict) -> object:
     """The input validator (ml_constructs/input_validation.py), the one function the state
     machines invoke; any other needs its handler in `render(..., lambdas=...)`."""
     payload = request["Payload"]
-    if isinstance(payload, dict) and payload.get("check") == first_run_profile.CHECK:
+    first_runs = {module.CHECK: module for module in (first_run_profile, first_run_windows)}
+    if isinstance(payload, dict) and payload.get("check") in first_runs:
         # Its event checked as the function checks it; the data it would read is S3's, not the
         # state machine's request: an empty location, so no profile.
-        return first_run_profile.check(payload, _EmptyBucket())
+        return first_runs[payload["check"]].check(payload, _EmptyBucket())
     if not isinstance(payload, dict) or "pipeline" not in payload:
         raise asl.Unsupported(f"{request['FunctionName']}: not the input validator's event")
     return validate_input(payload, None)

@@ -1,6 +1,8 @@
-"""The pipelines' input validator reads a first cross-validation run's small CSV data itself
-(runtime_scripts/pipeline_input/first_run_profile.py): its role, asked of the IAM evaluator over
-the synthesized account, lists and reads the raw bucket and nothing else, and writes nowhere."""
+"""The pipelines' input validator reads a first cross-validation or backtest run's data itself
+(runtime_scripts/pipeline_input/first_run_profile.py, first_run_windows.py: small CSV whole, a
+header or a Parquet footer by ranged GETs, which S3 authorizes as s3:GetObject): its role,
+asked of the IAM evaluator over the synthesized account, lists and reads the raw bucket and
+nothing else, and writes nowhere."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ def test_the_validator_reads_the_raw_bucket_and_writes_nowhere(synthesized, acco
     # What first_run_profile.check asks: ListObjectsV2, GetObject of an SSE-KMS object.
     assert account.can(role, "s3:ListBucket", f"arn:aws:s3:::{raw}")
     assert account.can(role, "s3:GetObject", f"arn:aws:s3:::{raw}/churn/part-0.csv")
+    assert account.can(role, "s3:GetObject", f"arn:aws:s3:::{raw}/ames/sales.parquet")
     assert account.can(role, "kms:Decrypt", raw_key)
     assert not account.can(role, "s3:PutObject", f"arn:aws:s3:::{raw}/churn/part-0.csv")
     for other in ("artifacts", "curated"):

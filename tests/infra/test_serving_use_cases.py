@@ -1,14 +1,12 @@
 """Two use cases served side by side in one stage (tests/conftest.py `two_use_cases`: churn, and
 ames with model quality monitoring): each gets its own deployment state machine, endpoint, Model
 Monitor job definitions and schedules, alarms, approval and retraining rules, every name unique
-and within its service's limit (botocore's models say the limits); cdk-nag, cfn-lint, the ASL
-validator and the request contract hold for both."""
+and within its service's limit (botocore's models say the limits); the request contract holds for
+both (cdk-nag, cfn-lint and the ASL validator run over this variant with every other's)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +14,6 @@ import botocore.session
 import pytest
 
 from config import RESOURCE_PREFIX_MAX
-from ml_constructs.compliance import nag_packs
 from ml_constructs.physical_names import DIGEST_LENGTH
 from ml_constructs.serving_defaults import ServingNames
 from runtime_scripts.common.manifest import USE_CASE_NAME_MAX
@@ -188,34 +185,9 @@ def test_each_deployment_may_touch_only_its_own_use_cases_resources(resources):
         assert f"mlplatform-dev-{other}-" not in text
 
 
-# --- checks on the whole app ---------------------------------------------------------------------
-def test_nag_packs_report_nothing_unacknowledged(two_use_cases):
-    app = two_use_cases.app
-    findings = [f"{v.rule_name} on {[r.resource_logical_id for r in v.violating_resources]}"
-                for pack in nag_packs(app) for v in pack.validate_scope(app).violations]
-    assert findings == []
-
-
-def test_cfn_lint_finds_nothing(two_use_cases):
-    cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run([str(cfn_lint), "--format", "parseable",
-                             *map(str, two_use_cases.templates)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
-
-
-def test_definitions_pass_the_asl_validator(deployed, tmp_path):
-    paths = []
-    for name, asl in deployed.items():
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(asl))
-        paths += ["--json-path", str(path)]
-    result = subprocess.run(["npx", "--no-install", "asl-validator", *paths],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count(" is valid") == len(deployed), result.stdout
-
-
+# --- the request contract over both deployments ------------------------------------------------
+# (cdk-nag, cfn-lint and the ASL validator hold for this variant as for every other:
+# tests/infra/test_compliance.py and test_definitions.py run over each synth variant.)
 def test_every_serving_request_of_both_holds_to_its_botocore_shape(deployed):
     """The request contract (tests/contract) over both use cases' serving state machines: every
     state reached over the deployment scenarios, every request valid for its operation."""

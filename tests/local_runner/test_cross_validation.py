@@ -6,9 +6,11 @@ folds' statistics; one execution shared by the tests that inspect it."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from runtime_scripts import contract
@@ -212,4 +214,28 @@ def test_bad_input_is_refused_in_the_first_state(platform, given, says):
     result = platform.run("churn:cross-validation", given, name=f"cv-bad-{len(says)}")
     assert result.path == ["Validate input", "Notify failure", "Pipeline failed"]
     assert says in json.loads(result.cause)["errorMessage"]
+    assert len(platform.sagemaker.calls) == calls
+
+
+def test_a_group_column_missing_from_parquet_data_is_refused_on_the_first_run(platform,
+                                                                             local_seed):
+    """Parquet, which the validator cannot read whole: its footer (one ranged GET) shows the
+    group column is not in the data, refused before any job, in the split job's words."""
+    data = pd.read_csv(SAMPLE, dtype=str).head(200).drop(columns=["customer_id"])
+    out = io.BytesIO()
+    data.to_parquet(out, index=False)
+    raw = platform.seed_inputs(local_seed)["churn:training"]["data"]["raw_s3_uri"]
+    bucket, _, prefix = raw[5:].partition("/")
+    location = f"{prefix.rstrip('/')}-parquet/"
+    platform.clients.s3.put_object(Bucket=bucket, Key=f"{location}part-0.parquet",
+                                   Body=out.getvalue())
+    calls = len(platform.sagemaker.calls)
+    result = platform.run("churn:cross-validation",
+                          {"data": {"input_s3_uri": f"s3://{bucket}/{location}"},
+                           "cross_validation": {"group_column": "customer_id"}},
+                          name="cv-first-parquet")
+    assert result.path == ["Validate input", "Read data profile", "Profile the data",
+                           "Notify failure", "Pipeline failed"]
+    assert "input key 'data.input_s3_uri': does not match dataset spec 'mlc_churn': " \
+           "part-0.parquet: columns missing: customer_id" in result.cause
     assert len(platform.sagemaker.calls) == calls

@@ -134,3 +134,26 @@ def test_a_backtest_that_does_not_fit_the_profiled_data_is_refused_before_any_jo
     assert "Check the windows against the data" in result.path
     assert "Split windows" not in result.path
     assert len(platform.sagemaker.state.jobs.get("processing-job", {})) == jobs_before
+
+
+def test_a_first_backtest_of_new_data_that_does_not_fit_it_is_refused_before_any_job(two):
+    """No profile of this location yet: the validator profiles the small CSV data itself (its
+    sales run 2006-01 .. 2010-07) and 30 windows are refused by the same check, no job run."""
+    platform, inputs = two
+    seeded = inputs["ames:backtest"]["data"]["raw_s3_uri"]
+    bucket, _, prefix = seeded[5:].partition("/")
+    new = f"{prefix.rstrip('/')}-first-run/"
+    for item in platform.clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+        platform.clients.s3.copy_object(Bucket=bucket, Key=new + item["Key"][len(prefix):],
+                                        CopySource={"Bucket": bucket, "Key": item["Key"]})
+    jobs_before = len(platform.sagemaker.state.jobs.get("processing-job", {}))
+    result = platform.run("ames:backtest", {**inputs["ames:backtest"], "data": {
+        "raw_s3_uri": f"s3://{bucket}/{new}"}, "backtest": {"windows": 30}},
+        name="two-ames-backtest-first-run")
+    assert result.status == "FAILED" and result.error == "InvalidPipelineInput"
+    assert "input key 'backtest.windows'" in result.cause and "(allowed: 2 .. 8)" in result.cause
+    assert result.path[:6] == ["Validate input", "Data in the raw bucket?",
+                               "List the data's files", "Read the data's profile",
+                               "Profile the data", "Check the windows against the data"]
+    assert "Split windows" not in result.path
+    assert len(platform.sagemaker.state.jobs.get("processing-job", {})) == jobs_before

@@ -1,10 +1,10 @@
 """Cross-validation's first run: the validator's own profile of small CSV data is the one the
 split job writes for the same files, and it reads only what it may and can (small CSV in the
-raw bucket; larger data, Parquet, another bucket or a spec from S3 answer no profile)."""
+raw bucket; another bucket or a spec from S3 answer no profile, and so does what cannot be
+read: test_first_run_bounded_reads.py has larger CSV and Parquet data)."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from runtime_scripts.common.resampling import split as split_job
 from runtime_scripts.pipeline_input import InvalidPipelineInput
 from runtime_scripts.pipeline_input import first_run_profile as first_run
 from runtime_scripts.pipeline_input.handler import handler
+from tests.pipeline_input.s3_stub import StubS3
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "local_run" / \
@@ -66,31 +67,15 @@ def test_a_spec_column_missing_from_the_data_is_refused_in_the_split_jobs_words(
         "columns missing: account_length")
 
 
-class FakeS3:
-    """ListObjectsV2 and GetObject answers, recording what was read."""
-
-    def __init__(self, objects: dict[str, bytes]) -> None:
-        self.objects, self.read = objects, []
-
-    def list_objects_v2(self, *, Bucket, Prefix, MaxKeys):  # noqa: N803 (boto3's names)
-        keys = sorted(k for k in self.objects if k.startswith(Prefix))
-        return {"IsTruncated": len(keys) > MaxKeys, "Contents": [
-            {"Key": k, "Size": len(self.objects[k])} for k in keys[:MaxKeys]]}
-
-    def get_object(self, *, Bucket, Key):  # noqa: N803
-        self.read.append(Key)
-        return {"Body": io.BytesIO(self.objects[Key])}
-
-
 def _event(**changes) -> dict:
     return {"check": first_run.CHECK, "data_s3_uri": f"s3://{RAW}/churn/",
-            "dataset_spec_s3_uri": None, "group_column": None, "spec": SPEC,
+            "dataset_spec_s3_uri": None, "group_column": None, "folds": 5, "spec": SPEC,
             "readable_bucket": RAW, **changes}
 
 
 def test_small_csv_in_the_raw_bucket_is_profiled_hidden_and_other_files_skipped():
     text = _awkward_csv().encode()
-    s3 = FakeS3({"churn/a.csv": text, "churn/.staging/b.csv": b"x", "churn/README.md": b"x",
+    s3 = StubS3({"churn/a.csv": text, "churn/.staging/b.csv": b"x", "churn/README.md": b"x",
                  "churn/": b""})
     answer = first_run.check(_event(), s3)
     assert s3.read == ["churn/a.csv"]
@@ -101,15 +86,16 @@ def test_small_csv_in_the_raw_bucket_is_profiled_hidden_and_other_files_skipped(
 
 @pytest.mark.parametrize(("objects", "changes"), [
     ({"churn/a.csv": b"x" * (contract.FIRST_RUN_PROFILE_MAX_BYTES + 1)}, {}),
-    ({"churn/a.csv": b"churn\nyes\n", "churn/b.parquet": b"PAR1"}, {}),
+    ({"churn/a.parquet": b"PAR1 not a footer PAR1"}, {}),
     ({f"churn/{i}.csv": b"churn\nyes\n" for i in range(contract.FIRST_RUN_PROFILE_MAX_FILES + 1)},
      {}),
     ({"churn/a.csv": b"churn\nyes\n"}, {"readable_bucket": "another-bucket"}),
     ({"churn/a.csv": b"churn\nyes\n"}, {"dataset_spec_s3_uri": f"s3://{RAW}/specs/x.json"}),
     ({"churn/a.csv": b"\xff\xfe"}, {}),
-], ids=["too-large", "parquet", "too-many-files", "another-bucket", "spec-from-s3", "not-utf8"])
+], ids=["too-large-without-a-header", "not-parquet", "too-many-files", "another-bucket",
+        "spec-from-s3", "not-utf8"])
 def test_data_it_cannot_or_may_not_read_answers_no_profile(objects, changes):
-    assert first_run.check(_event(**changes), FakeS3(objects)) == first_run.NO_PROFILE
+    assert first_run.check(_event(**changes), StubS3(objects)) == first_run.NO_PROFILE
 
 
 def test_the_handler_routes_the_check(monkeypatch):
