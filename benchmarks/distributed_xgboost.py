@@ -10,12 +10,13 @@ the same shards, one thread per instance (an "instance" is one core here). Both 
 scored on the same test split (AUC), and the load average is recorded before and after: the
 machine is shared, so the speed-up is only as good as the cores that were free.
 
-Run from the repository root: `python -m benchmarks.distributed_xgboost [ROWS]`. Writes
-benchmarks/results/distributed_xgboost.json.
+Run from the repository root: `python -m benchmarks.distributed_xgboost [ROWS]` (`--help`
+says the same). Writes benchmarks/results/distributed_xgboost.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -40,6 +41,7 @@ BIN = ROOT / "runtime_scripts" / "bin"
 SAMPLE = ROOT / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
 RESULTS = ROOT / "benchmarks" / "results" / "distributed_xgboost.json"
 ROWS = 400_000
+MIN_ROWS = 1_000
 BUCKET = "bench"
 HYPERPARAMETERS = {"nthread": "1", "num_round": "200", "early_stopping_rounds": "0",
                    "max_depth": "6", "metrics_frequency": "50"}
@@ -148,5 +150,24 @@ def main(rows: int = ROWS) -> dict:
     return result
 
 
+def _rows(text: str) -> int:
+    if not text.replace("_", "").isdigit() or int(text) < MIN_ROWS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of rows >= {MIN_ROWS}")
+    return int(text)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.distributed_xgboost",
+        description="Wall time of churn's training job on 1 instance against 2 (2 local `train` "
+                    "processes joined by XGBoost's collective, each on its ShardedByS3Key "
+                    "shard), on a generated churn-shaped data set; writes "
+                    f"{RESULTS.relative_to(ROOT)}.")
+    parser.add_argument("rows", nargs="?", type=_rows, default=ROWS,
+                        help=f"rows of the generated data set (default {ROWS:,}; at least "
+                             f"{MIN_ROWS:,}, so each of 2 shards has rows of both classes)")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else ROWS)
+    main(parse_args().rows)

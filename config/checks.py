@@ -30,10 +30,10 @@ def check_instance_type(key: str, value: str) -> None:
 
 def check_hosting_instance(key: str, value: str) -> None:
     check_instance_type(key, value)
-    if contract.LOCAL_STORAGE_FAMILY.match(value):
+    if contract.has_instance_storage(value):
         report(key, f"{value!r} has local instance storage, which SageMaker cannot "
                "encrypt with the platform's KMS key",
-               "an EBS-backed type such as ml.m5.large, ml.c5.xlarge, ml.g5.xlarge")
+               "an EBS-backed type such as ml.m5.large, ml.c5.xlarge, ml.p3.2xlarge")
 
 
 def check_schedule(key: str, value: str) -> bool:

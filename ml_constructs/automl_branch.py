@@ -101,8 +101,9 @@ def candidate_transform_job(settings: jobs.JobSettings) -> dict:
         },
         "TransformOutput": {"S3OutputPath.$": "$.automl.predictions_s3_uri", "Accept": CSV,
                             "AssembleWith": "Line", "KmsKeyId": settings.kms_key_id},
-        "TransformResources": {"InstanceType.$": "$.processing.instance_type",
-                               "InstanceCount": 1, "VolumeKmsKeyId": settings.kms_key_id},
+        # One processing-type instance, the key on its volume unless the type has local
+        # storage (runtime_scripts/pipeline_input/volumes.py).
+        "TransformResources.$": "$.automl.transform_resources",
         "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input"},
         "Tags": jobs.lineage_tags(settings, f"$.run.s3.{contract.PROCESSING_OUTPUT_AUTOML}"),
     }

@@ -30,6 +30,7 @@ from constructs import Construct
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.distributed_training import sharded_preprocessing
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
@@ -73,6 +74,9 @@ class BacktestPipelineProps:
     profile_spec: dict
     defaults: dict
     platform: dict
+    # The manifest's image.sharded_training: each window's preprocessing writes one train
+    # shard per training instance, which the window's ShardedByS3Key train channel hands out.
+    sharded_training: bool = False
 
 
 class BacktestPipeline(Construct):
@@ -257,12 +261,14 @@ class BacktestPipeline(Construct):
     def _window(self) -> sfn.IChainable:
         item = ItemFrame(self, "WindowFrame", label=WINDOW, index_path="$.run.window",
                          job_retries=self.props.frame.job_retries)
+        request = jobs.preprocessing_job(self.settings, data_path="$.run.s3.raw", inputs=[
+            jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw"),
+            jobs.processing_input(contract.PROCESSING_INPUT_HOLDOUT, "$.run.s3.holdout"),
+            jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.run.s3.spec")])
+        if self.props.sharded_training:
+            request = sharded_preprocessing(request)
         preprocess = item.protect_job(sagemaker_job_state(
-            self, f"{WINDOW}: preprocess", PROCESSING,
-            jobs.preprocessing_job(self.settings, data_path="$.run.s3.raw", inputs=[
-                jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw"),
-                jobs.processing_input(contract.PROCESSING_INPUT_HOLDOUT, "$.run.s3.holdout"),
-                jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.run.s3.spec")]),
+            self, f"{WINDOW}: preprocess", PROCESSING, request,
             result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.preprocessing",
             comment="The use case's preprocessing on the window's training rows; its horizon "
                     "is the test split",

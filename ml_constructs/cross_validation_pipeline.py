@@ -20,6 +20,7 @@ from constructs import Construct
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.distributed_training import sharded_preprocessing
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.final_model import FinalModelProps, FinalModelStates
 from ml_constructs.pipeline_state_machine import PipelineFrame
@@ -60,6 +61,9 @@ class CrossValidationPipelineProps:
     profile_spec: dict
     defaults: dict
     platform: dict
+    # The manifest's image.sharded_training: each fold's preprocessing writes one train shard
+    # per training instance, which the fold's ShardedByS3Key train channel hands out.
+    sharded_training: bool = False
 
 
 class CrossValidationPipeline(Construct):
@@ -233,13 +237,14 @@ class CrossValidationPipeline(Construct):
     def _preprocessing(self) -> dict:
         """The use case's preprocessing with a holdout (a fold's, or the final model's: the
         data itself): its rows are the test split, the rest train and validation."""
-        return jobs.preprocessing_job(
+        request = jobs.preprocessing_job(
             self.settings, data_path="$.run.s3.preprocessing_input",
             inputs=[jobs.processing_input(contract.PROCESSING_INPUT_RAW,
                                           "$.run.s3.preprocessing_input"),
                     jobs.processing_input(contract.PROCESSING_INPUT_HOLDOUT, "$.run.s3.holdout"),
                     jobs.processing_input(contract.PROCESSING_INPUT_CONFIG,
                                           "$.run.s3.dataset_spec")])
+        return sharded_preprocessing(request) if self.props.sharded_training else request
 
     def _aggregate(self) -> sfn.CustomState:
         return self.props.frame.protect_job(sagemaker_job_state(

@@ -246,7 +246,9 @@ class ModelMonitor(Construct):
                 cluster_config=cfn.ClusterConfigProperty(
                     instance_count=1, instance_type=props.config.instance_type,
                     volume_size_in_gb=contract.MONITOR_VOLUME_SIZE_GB,
-                    volume_kms_key_id=props.key.key_arn)),
+                    # None for a type with local storage: SageMaker refuses a key for it.
+                    volume_kms_key_id=contract.volume_kms_key(
+                        props.config.instance_type, props.key.key_arn).get("VolumeKmsKeyId"))),
             "network_config": cfn.NetworkConfigProperty(
                 # The analyzer publishes the drift metrics to CloudWatch itself: it needs the
                 # network (in the isolated VPC, through the CloudWatch endpoint).

@@ -98,6 +98,13 @@ class JobSettings:
         return {"SecurityGroupIds": list(self.security_group_ids), "Subnets": list(self.subnet_ids)}
 
 
+def volume_key_platform(settings: JobSettings) -> dict[str, str]:
+    """What the first state needs to give each job's instances the stage key on their volumes
+    (`platform.volume_kms_key`, runtime_scripts/pipeline_input/volumes.py): the instance type
+    is the execution's, and SageMaker refuses the key for a type with local storage."""
+    return {"volume_kms_key": settings.kms_key_id}
+
+
 def lineage_tags(settings: JobSettings, data_path: str) -> list[dict]:
     """Tags that let a job be traced back to the app version, the data and the execution, and
     be counted to its project, stage, cost centre, owner and use case."""
@@ -162,14 +169,10 @@ def processing_job(
         "ProcessingJobName.$": job_name_path,
         "RoleArn": settings.role_arn,
         "AppSpecification": app,
-        "ProcessingResources": {
-            "ClusterConfig": {
-                "InstanceType.$": "$.processing.instance_type",
-                "InstanceCount.$": "$.processing.instance_count",
-                "VolumeSizeInGB.$": "$.processing.volume_size_gb",
-                "VolumeKmsKeyId": settings.kms_key_id,
-            }
-        },
+        # Instances and volume key as the first state shaped them for the execution's instance
+        # type (runtime_scripts/pipeline_input/volumes.py): SageMaker refuses VolumeKmsKeyId
+        # for a type with local NVMe storage (contract.INSTANCE_STORAGE_FAMILIES).
+        "ProcessingResources": {"ClusterConfig.$": "$.processing.cluster_config"},
         "StoppingCondition": {"MaxRuntimeInSeconds.$": "$.processing.max_runtime_seconds"},
         "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_id},
         "Environment": settings.job_environment,
@@ -298,12 +301,9 @@ def _training_common(settings: JobSettings) -> dict:
         "InputDataConfig": training_channels(settings),
         "OutputDataConfig": {"S3OutputPath.$": "$.run.s3.model_output",
                              "KmsKeyId": settings.kms_key_id},
-        "ResourceConfig": {
-            "InstanceType.$": "$.training.instance_type",
-            "InstanceCount.$": "$.training.instance_count",
-            "VolumeSizeInGB.$": "$.training.volume_size_gb",
-            "VolumeKmsKeyId": settings.kms_key_id,
-        },
+        # With the stage key on the volumes unless the type has local storage (as for
+        # processing_job's ClusterConfig).
+        "ResourceConfig.$": "$.training.cluster_config",
         "StoppingCondition.$": "$.training.stopping_condition",
         "EnableManagedSpotTraining.$": "$.training.use_spot",
         # Checkpoints let managed spot resume after an interruption instead of starting over.
@@ -393,11 +393,9 @@ def transform_job(settings: JobSettings) -> dict:
             "AssembleWith.$": "$.data.assemble_with",
             "KmsKeyId": settings.kms_key_id,
         },
-        "TransformResources": {
-            "InstanceType.$": "$.transform.instance_type",
-            "InstanceCount.$": "$.transform.instance_count",
-            "VolumeKmsKeyId": settings.kms_key_id,
-        },
+        # With the stage key on the volumes unless the type has local storage (as for
+        # processing_job's ClusterConfig).
+        "TransformResources.$": "$.transform.resources",
         "DataProcessing.$": "$.data.data_processing",
         "Environment": {**settings.environment,
                         f"{contract.MODEL_SERVER_TIMEOUT_ENV}.$": "$.transform.server_timeout"},
@@ -534,7 +532,7 @@ def baseline_job(settings: JobSettings, *, image_uri: str, instance_type: str,
         "ProcessingResources": {"ClusterConfig": {
             "InstanceType": instance_type, "InstanceCount": 1,
             "VolumeSizeInGB": contract.MONITOR_VOLUME_SIZE_GB,
-            "VolumeKmsKeyId": settings.kms_key_id}},
+            **contract.volume_kms_key(instance_type, settings.kms_key_id)}},
         "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
         "Tags": lineage_tags(settings, "$.baseline_source.s3_uri"),
     }

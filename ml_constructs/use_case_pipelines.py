@@ -116,9 +116,10 @@ class UseCasePipelines(Construct):
         self.glue_etl = glue_etl
         artifacts = shared.artifacts_bucket.bucket_name
         finish = {"key": shared.key, "log_retention": shared.log_retention}
-        # What every pipeline that trains takes when no algorithm resource is named, and the
-        # use case's own algorithm resource when the stage creates one.
-        image_spec = {"algorithm_specification": jobs.image_algorithm_specification(settings)}
+        # What every pipeline that trains takes when no algorithm resource is named, the use
+        # case's own algorithm resource when the stage creates one, and the jobs' volume key.
+        image_spec = {"algorithm_specification": jobs.image_algorithm_specification(settings),
+                      **jobs.volume_key_platform(settings)}
         own = None
         if use_case.training.own_algorithm:
             own = OwnAlgorithm(self, "Algorithm", base_name=names.algorithm, settings=settings,
@@ -151,7 +152,8 @@ class UseCasePipelines(Construct):
             name_prefix=config.resource_prefix, runs_prefix=names.batch_runs_prefix,
             defaults=batch_defaults(config, use_case,
                                     raw_bucket=shared.raw_bucket.bucket_name),
-            platform=batch_platform(config, use_case, artifacts_bucket=artifacts),
+            platform={**batch_platform(config, use_case, artifacts_bucket=artifacts),
+                      **jobs.volume_key_platform(settings)},
             manifest=manifest,
         ), timeout=BATCH_TIMEOUT, **finish)
         self.prediction_table: PredictionTable | None = None
@@ -185,6 +187,7 @@ class UseCasePipelines(Construct):
                     platform={**cross_validation_platform(config, use_case,
                                                           artifacts_bucket=artifacts),
                               **image_spec},
+                    sharded_training=manifest.image.sharded_training,
                 ), timeout=CROSS_VALIDATION_TIMEOUT, **finish)
             cross_validation.node.add_dependency(group)  # its final model registers there
             self.cross_validation_state_machine = cross_validation.state_machine
@@ -207,6 +210,7 @@ class UseCasePipelines(Construct):
                     config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),
                 platform={**backtest_platform(config, use_case, artifacts_bucket=artifacts),
                           **image_spec},
+                sharded_training=manifest.image.sharded_training,
             ), timeout=BACKTEST_TIMEOUT, **finish)
             shared.key.grant_decrypt(backtest.state_machine)  # reads backtest.json, the profile
             self.backtest_state_machine = backtest.state_machine

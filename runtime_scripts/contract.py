@@ -238,9 +238,35 @@ CV_FINAL_MODEL_DIR = "final"
 # model (the shape's min/max or enum), "API reference" its documentation text; "platform" is a
 # rule of ours, not AWS's.
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
-# Families with local NVMe storage (m5d, c5d, r5dn, g4dn, p4d, ...): CreateEndpointConfig rejects
-# a KmsKeyId for them, and the platform always encrypts endpoint volumes with its key.
-LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.[a-z]+\d+[a-z]*d[a-z]*\.")
+# The SageMaker instance families with instance store (local NVMe SSD) volumes. SageMaker's API
+# reference (ResourceConfig, ProcessingClusterConfig, TransformResources: VolumeKmsKeyId;
+# CreateEndpointConfig: KmsKeyId) says a request cannot name a volume key for an instance type
+# with local storage, which a hardware module on the instance encrypts (XTS-AES-256, keys
+# destroyed with the instance, per the EC2 user guide); it names ml.p4d, ml.g4dn and ml.g5 as
+# NVMe families. Every family of the API's instance type enums is classified in
+# tests/contract/test_instance_storage.py, so a new one fails that test until it is added here
+# or to its EBS-only list.
+INSTANCE_STORAGE_FAMILIES = frozenset({
+    "c5d", "c6gd", "dl1", "g4dn", "g5", "g6", "g6e", "g7", "g7e", "m5d", "m6gd", "p3dn", "p4d",
+    "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200", "r5d", "r6gd", "r7gd",
+    "trn1", "trn1n", "trn2"})
+
+
+def instance_family(instance_type: str) -> str:
+    """'ml.g4dn.xlarge' -> 'g4dn'."""
+    return instance_type.split(".")[1] if instance_type.count(".") >= 2 else instance_type
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """Whether SageMaker refuses a volume KMS key for `instance_type` (its local storage is
+    encrypted by the instance's hardware instead)."""
+    return instance_family(instance_type) in INSTANCE_STORAGE_FAMILIES
+
+
+def volume_kms_key(instance_type: str, key: str) -> dict[str, str]:
+    """The request member that encrypts an instance's volume with `key`: `{"VolumeKmsKeyId":
+    key}`, or nothing for an instance type with local storage (see INSTANCE_STORAGE_FAMILIES)."""
+    return {} if has_instance_storage(instance_type) else {"VolumeKmsKeyId": key}
 # API: ArnOrName (AlgorithmSpecification.AlgorithmName), 1 .. 170 characters: an algorithm
 # resource's name or ARN.
 ALGORITHM_NAME_MAX = 170

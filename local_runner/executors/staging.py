@@ -150,15 +150,27 @@ def download(s3, uri: str, local: Path, *, allow_empty: bool = False,
     object at all fails (as a data channel does on SageMaker) unless `allow_empty` (checkpoints:
     a first run has none). `share` (host index, hosts): ShardedByS3Key, where SageMaker gives
     each of n instances about 1/n of the objects: here every n-th in key order."""
-    local.mkdir(parents=True, exist_ok=True)
     objects = list_objects(s3, uri) if allow_empty else require_objects(s3, uri)
     if share is not None:
-        index, count = share
-        objects = sorted(objects)[index::count]
-        if not objects:
-            raise StagingError(f"{uri}: ShardedByS3Key over {count} instances leaves instance "
-                               f"{index + 1} no object: write at least {count} objects (one "
-                               "per instance) or use fewer instances")
+        objects = shard(sorted(objects), share, uri)
+    return fetch(s3, objects, local)
+
+
+def shard(entries: list, share: tuple[int, int], uri: str) -> list:
+    """ShardedByS3Key: host `index` of `count` gets every count-th entry (of a prefix's objects,
+    a manifest's keys or an augmented manifest's lines), failing as a host with none would."""
+    index, count = share
+    mine = entries[index::count]
+    if not mine:
+        raise StagingError(f"{uri}: ShardedByS3Key over {count} instances leaves instance "
+                           f"{index + 1} no object: write at least {count} objects (one "
+                           "per instance) or use fewer instances")
+    return mine
+
+
+def fetch(s3, objects: list[tuple[str, str]], local: Path) -> list[Path]:
+    """Each (object URI, relative path) downloaded to `local` / its relative path."""
+    local.mkdir(parents=True, exist_ok=True)
     files = []
     for source, relative in objects:
         target = local / relative

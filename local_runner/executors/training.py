@@ -23,7 +23,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from local_runner.executors import container, pipe, staging
+from local_runner.executors import container, manifest_input, pipe, staging
 from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram, failed
 from local_runner.executors.staging import StagingError
 from local_runner.stand_ins import repository, stand_in_environment, training_stand_in_command
@@ -176,19 +176,18 @@ def _stage_channels(request: dict, s3, ml: Path, workdir: Path,
         source = channel.get("DataSource", {}).get("S3DataSource")
         if source is None:
             raise StagingError(f"channel {name!r}: only S3DataSource can be staged locally")
-        if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-            raise StagingError(f"channel {name!r}: S3DataType {source['S3DataType']} is not "
-                               "supported locally; use S3Prefix")
         share = host if source.get("S3DataDistributionType") == SHARDED else None
-        if channel.get("InputMode", mode) == "Pipe":
-            files = staging.download(s3, source["S3Uri"], workdir / "pipe-source" / name,
-                                     share=share)
-            feeders.append(pipe.PipeFeeder(
-                ml / "input" / "data", name, files,
-                compression=channel.get("CompressionType", "None"),
-                record_wrapper=channel.get("RecordWrapperType", "None")))
-        else:
-            staging.download(s3, source["S3Uri"], ml / "input" / "data" / name, share=share)
+        # S3Prefix, ManifestFile or AugmentedManifestFile, as SageMaker reads each.
+        if channel.get("InputMode", mode) != "Pipe":
+            manifest_input.stage_source(s3, source, ml / "input" / "data" / name, share=share,
+                                        pipe=False)
+            continue
+        files = manifest_input.stage_source(s3, source, workdir / "pipe-source" / name,
+                                            share=share, pipe=True)
+        feeders.append(pipe.PipeFeeder(
+            ml / "input" / "data", name, files,
+            compression=channel.get("CompressionType", "None"),
+            record_wrapper=channel.get("RecordWrapperType", "None")))
     return channels, feeders
 
 

@@ -36,12 +36,13 @@ from warm_client import HEADER, read_exactly, send  # noqa: E402
 
 del sys.path[0]
 
-# What the runtime image ships and nearly every job imports (runtime_scripts/requirements.txt).
-# A module missing here is skipped: the job then imports it itself, as a cold start would.
+# What the runtime image ships and nearly every job imports (runtime_scripts/requirements.txt),
+# then the frameworks use cases' own images add (PyTorch, say). A module not installed here is
+# skipped: a job then imports it itself, as a cold start would.
 PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "scipy.stats", "sklearn",
            "sklearn.metrics", "sklearn.model_selection", "sklearn.linear_model",
            "sklearn.ensemble", "sklearn.preprocessing", "sklearn.cluster", "sklearn.decomposition",
-           "xgboost", "matplotlib", "matplotlib.pyplot", "orjson", "uvicorn")
+           "xgboost", "matplotlib", "matplotlib.pyplot", "orjson", "uvicorn", "torch")
 # Variables read when those modules are imported (thread pools, plotting back end) or when an
 # interpreter starts: a job that sets one of them differently from this process gets a cold
 # interpreter instead, so it sees exactly what it asked for.

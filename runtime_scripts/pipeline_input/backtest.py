@@ -25,7 +25,7 @@ from typing import Any
 from .. import contract
 from ..common.resampling import periods, windows
 from ..common.tabular.time_spec import TimeSpec, TimeSpecError
-from . import gate, names, resampling, training
+from . import gate, names, resampling, training, volumes
 from .data_profile import current_profile, profile_location
 from .errors import Problem, render
 from .origin import Origin
@@ -190,6 +190,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     training_section = training.derive_section(doc["training"], platform)
     return {
         **doc,
+        "processing": volumes.with_cluster(doc["processing"], platform),
         "training": training_section,
         "quality_gate": {**doc["quality_gate"],
                          "arguments": resampling.gate_arguments(doc["quality_gate"])},

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import contract
-from . import names
+from . import names, volumes
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -72,7 +72,7 @@ SCHEMA = Obj({
 # answers (its manifest's `serving`), and, when it declares a prediction table
 # (`batch_predictions`), the table's S3 location and partition column: a run that names no
 # output writes into the partition of its own day there.
-PLATFORM = Obj({**COMMON, "content_types": ListOf(Str(max_len=256), 1),
+PLATFORM = Obj({**COMMON, **volumes.PLATFORM_FIELDS, "content_types": ListOf(Str(max_len=256), 1),
                 "accept_types": ListOf(Str(max_len=256), 1),
                 "predictions_s3_uri": Nullable(S3Uri()),
                 "predictions_partition": Nullable(Str(max_len=255))})
@@ -195,9 +195,11 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     # The server's own limit, as an environment value (a string), so that a batch allowed up to an
     # hour is not ended by the server's 60 s default first.
     transform["server_timeout"] = str(transform["invocations_timeout_seconds"])
+    transform["resources"] = volumes.transform_resources(transform, platform)
     day = today()
     return {
         **doc,
+        "processing": volumes.with_cluster(doc["processing"], platform),
         "data": data,
         "transform": transform,
         "platform": dict(platform),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import channels, gate, names, resampling, training
+from . import channels, gate, names, resampling, training, volumes
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -155,6 +155,7 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     training_section = training.derive_section(doc["training"], platform)
     return {
         **doc,
+        "processing": volumes.with_cluster(doc["processing"], platform),
         "training": training_section,
         "cross_validation": {**cv, "split_arguments": split_arguments},
         "quality_gate": {**doc["quality_gate"],

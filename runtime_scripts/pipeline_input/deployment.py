@@ -24,7 +24,6 @@ from .values import SAGEMAKER_NAME, check_bucket_name, check_tag_value
 PIPELINE = "deployment"
 
 SERVERLESS_MEMORY_SIZES_MB = contract.SERVERLESS_MEMORY_SIZES_MB
-LOCAL_STORAGE_FAMILY = contract.LOCAL_STORAGE_FAMILY
 DATA_CAPTURE_PREFIX = contract.DATA_CAPTURE_PREFIX
 BASELINE_FILES = contract.BASELINE_FILES
 baseline_prefix = contract.baseline_prefix
@@ -109,7 +108,7 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
         out.append(Problem("endpoint.serverless.memory_size_mb",
                            f"{serverless['memory_size_mb']} is not allowed",
                            ", ".join(map(str, SERVERLESS_MEMORY_SIZES_MB))))
-    if LOCAL_STORAGE_FAMILY.match(endpoint["instance_type"]):
+    if contract.has_instance_storage(endpoint["instance_type"]):
         out.append(Problem("endpoint.instance_type", f"{render(endpoint['instance_type'])} has "
                            "local instance storage: CreateEndpointConfig rejects the platform's "
                            "KMS key for it", "an EBS-backed type such as ml.m5.large"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import contract
-from . import algorithm, automl, channels, data_wrangler, gate, names, tuning
+from . import algorithm, automl, channels, data_wrangler, gate, names, tuning, volumes
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -82,7 +82,8 @@ INSTANCE_FAMILY_FIELDS = {"training_instance_family": Enum(("cpu", "gpu"))}
 # (a built-in algorithm's `objective`: the repacked model is scored and served as the use
 # case's prediction).
 # What the `training` section is checked against, in every pipeline that trains.
-SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS, **algorithm.PLATFORM_FIELDS}
+SECTION_PLATFORM_FIELDS = {**channels.PLATFORM_FIELDS, **algorithm.PLATFORM_FIELDS,
+                           **volumes.PLATFORM_FIELDS}
 PLATFORM = Obj({**COMMON, **gate.PLATFORM_FIELDS, **tuning.PLATFORM_FIELDS,
                 **data_wrangler.PLATFORM_FIELDS, **INSTANCE_FAMILY_FIELDS, **automl.PLATFORM_FIELDS,
                 **SECTION_PLATFORM_FIELDS,
@@ -129,10 +130,14 @@ def check_section(t: dict[str, Any], platform: dict[str, Any], origin: Origin,
 
 
 def derive_section(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
-    """The `training` section plus what its requests read: the stopping condition, each
-    channel's request members (`channel_config`) and the AlgorithmSpecification."""
-    return {**t, "stopping_condition": stopping_condition(t),
+    """The `training` section plus what its requests read: the ResourceConfig
+    (`cluster_config`), the stopping condition, each channel's request members
+    (`channel_config`) and the AlgorithmSpecification."""
+    return {**volumes.with_cluster(t, platform), "stopping_condition": stopping_condition(t),
             "channel_config": channels.derive(t["channels"], platform),
+            # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's
+            # preprocessing: the training pipeline's, each fold's and each window's).
+            "train_shards": str(t["instance_count"]),
             "algorithm_specification": algorithm.specification(t, platform)}
 
 
@@ -241,14 +246,16 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     training = derive_section({**doc["training"], "hyperparameters": {
         **doc["training"]["hyperparameters"], **platform["script_mode_hyperparameters"]}},
         platform)
-    # One train shard per instance (ML_TRAIN_SHARDS of a sharded use case's preprocessing).
-    training["train_shards"] = str(training["instance_count"])
     quality_gate = gate.derive(doc["quality_gate"])
     automl_run = automl.derive(doc, platform, prefix)
     # The evaluation job of the AutoML branch scores the candidate's predictions, same gate.
     automl_run["evaluation_arguments"] = ["--candidate", *quality_gate["arguments"]]
+    # Its candidate's batch transform of the test split, on one processing instance.
+    automl_run["transform_resources"] = volumes.transform_resources(
+        {**doc["processing"], "instance_count": 1}, platform)
     return {
         **doc,
+        "processing": volumes.with_cluster(doc["processing"], platform),
         "training": training,
         "tuning": {**doc["tuning"], **tuning.derive(doc["tuning"], training["hyperparameters"])},
         "quality_gate": quality_gate,

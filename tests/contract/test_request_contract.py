@@ -102,7 +102,7 @@ def test_a_request_broken_on_purpose_is_reported(deployed_definitions):
             "$.run.job_names.training, $.run.job_names.training)"
 
     def unknown_member(state):
-        state["Parameters"]["ResourceConfig"]["VolumeSizeInGb"] = 30
+        state["Parameters"]["OutputDataConfig"]["VolumeSizeInGb"] = 30
 
     def bad_tag(state):
         state["Parameters"]["Tags"].append({"Key": "note", "Value": "a (note)!"})

@@ -22,7 +22,7 @@ from ml_constructs.pipeline_defaults import (
 from ml_constructs.serving_defaults import deployment_defaults, deployment_platform
 from runtime_scripts import contract
 from runtime_scripts.pipeline_input import InvalidPipelineDefaults, resolve
-from tests.pipeline_input.events import EXECUTION, IMAGE_SPECIFICATION, PLATFORM
+from tests.pipeline_input.events import EXECUTION, IMAGE_SPECIFICATION, PLATFORM, VOLUME_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def _defaults(pipeline: str, config) -> tuple[dict, dict]:
                  **IMAGE_SPECIFICATION})
     if pipeline == "batch":
         return (batch_defaults(config, use_case, raw_bucket=DATA_BUCKET),
-                batch_platform(config, use_case, artifacts_bucket=artifacts))
+                {**batch_platform(config, use_case, artifacts_bucket=artifacts), **VOLUME_KEY})
     return deployment_defaults(use_case), deployment_platform(
         config, use_case, artifacts_bucket=artifacts,
         monitoring_bucket="mlplatform-test-monitoring",
@@ -142,8 +142,7 @@ SCANNED = ("config", "ml_constructs", "stacks", "runtime_scripts/pipeline_input"
 NUMBERS = {contract.PROCESSING_MAX_RUNTIME_SECONDS, contract.TRAINING_MAX_RUNTIME_SECONDS,
            contract.VOLUME_MAX_SIZE_GB, contract.BLUE_GREEN_MAX_TIMEOUT_SECONDS,
            contract.AUTOSCALING_MAX_TARGET_INVOCATIONS, max(contract.SERVERLESS_MEMORY_SIZES_MB)}
-PATTERNS = {contract.INSTANCE_TYPE_PATTERN.pattern, contract.LOCAL_STORAGE_FAMILY.pattern,
-            contract.METRIC_NAME_PATTERN.pattern}
+PATTERNS = {contract.INSTANCE_TYPE_PATTERN.pattern, contract.METRIC_NAME_PATTERN.pattern}
 TUPLES = {contract.TUNING_STRATEGIES, contract.GATE_COMPARISONS,
           contract.SERVERLESS_MEMORY_SIZES_MB, contract.BASELINE_FILES}
 

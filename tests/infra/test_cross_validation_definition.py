@@ -57,7 +57,8 @@ def test_each_fold_job_inherits_spot_runtime_network_and_keys(definitions, stage
         train = states["Fold: train"]["Parameters"]
         assert train["EnableManagedSpotTraining.$"] == "$.training.use_spot"
         assert train["StoppingCondition.$"] == "$.training.stopping_condition"
-        assert train["OutputDataConfig"]["KmsKeyId"] and train["ResourceConfig"]["VolumeKmsKeyId"]
+        assert train["OutputDataConfig"]["KmsKeyId"]
+        assert train["ResourceConfig.$"] == "$.training.cluster_config"
         # Isolated as the use case's training jobs are (not where they log to experiment
         # tracking, which needs the network).
         trained = definitions[stage][name.replace("-cross-validation", "-training")]["States"]

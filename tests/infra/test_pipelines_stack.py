@@ -109,7 +109,11 @@ def test_job_requests_use_kms_spot_checkpoints_and_metric_regexes(training):
     assert train["EnableManagedSpotTraining.$"] == "$.training.use_spot"
     assert train["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
     assert train["OutputDataConfig"]["KmsKeyId"]
-    assert train["ResourceConfig"]["VolumeKmsKeyId"]
+    # Instances and volume key as the first state shaped them for the execution's instance
+    # type, with the stage key it was given (tests/pipeline_input/test_volumes.py).
+    assert train["ResourceConfig.$"] == "$.training.cluster_config"
+    platform = training["States"]["Validate input"]["Parameters"]["platform"]
+    assert platform["volume_kms_key"] == train["OutputDataConfig"]["KmsKeyId"]
     assert train["EnableNetworkIsolation"] is True
     # The image's AlgorithmSpecification, which the first state passes on unless the execution
     # names an algorithm resource.

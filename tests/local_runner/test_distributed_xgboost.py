@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.distributed_xgboost import training_request
+from benchmarks.distributed_xgboost import ROWS, parse_args, training_request
 from local_runner import executors
 from local_runner.executors import LocalProgram
 from runtime_scripts import contract
@@ -101,3 +101,13 @@ def test_two_instances_train_one_model_as_good_as_one_instance(s3, splits, tmp_p
     print(f"test AUC: one instance {one:.4f}, two instances {two:.4f}")
     assert abs(one - two) <= 0.01, (one, two)
     assert two > 0.85
+
+
+def test_the_benchmark_explains_itself_and_refuses_a_bad_row_count(capsys):
+    with pytest.raises(SystemExit) as done:
+        parse_args(["--help"])
+    assert done.value.code == 0 and "rows of the generated data set" in capsys.readouterr().out
+    assert parse_args([]).rows == ROWS and parse_args(["2000"]).rows == 2000
+    with pytest.raises(SystemExit):
+        parse_args(["12"])
+    assert "give a whole number of rows >= 1000" in capsys.readouterr().err

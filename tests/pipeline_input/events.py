@@ -68,8 +68,11 @@ _SPLIT_CHANNEL = {"content_type": "text/csv", "compression_type": "None",
 CHANNELS = {"train": {**_SPLIT_CHANNEL, "s3_data_distribution_type": "ShardedByS3Key"},
             "validation": _SPLIT_CHANNEL,
             "transform": {**_SPLIT_CHANNEL, "content_type": "application/json"}}
-# What the constructs add to every training platform: the image's AlgorithmSpecification.
-IMAGE_SPECIFICATION = {"algorithm_specification": {
+# What the constructs add to every platform that runs jobs: the stage key for their volumes.
+VOLUME_KEY = {"volume_kms_key": "arn:aws:kms:eu-west-1:123456789012:key/"
+                                "1234abcd-12ab-34cd-56ef-1234567890ab"}
+# ... and to every training platform: the image's AlgorithmSpecification.
+IMAGE_SPECIFICATION = {**VOLUME_KEY, "algorithm_specification": {
     "TrainingImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-assets:churn",
     "TrainingInputMode": "File",
     "MetricDefinitions": [{"Name": "validation:auc",
@@ -93,7 +96,7 @@ TRAINING_PLATFORM = {
                              "features": CHURN_FEATURES},
     "automl": None,  # the stage deploys no AutoML branch (training.algorithm "script")
 }
-BATCH_PLATFORM = {**PLATFORM,
+BATCH_PLATFORM = {**PLATFORM, **VOLUME_KEY,
                   "content_types": ["text/csv", "application/json", "application/jsonlines"],
                   "accept_types": ["text/csv", "application/json", "application/jsonlines"],
                   "predictions_s3_uri": None, "predictions_partition": None}

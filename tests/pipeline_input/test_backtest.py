@@ -127,3 +127,9 @@ def test_the_readme_backtest_example_is_accepted():
     doc = backtest(readme_json("### Backtesting: "))
     assert doc["backtest"]["training_window"] == "sliding"
     assert "--first-cutoff" in doc["split"]["arguments"]
+
+
+def test_each_window_writes_one_train_shard_per_training_instance():
+    """What the window's preprocessing is told (ML_TRAIN_SHARDS): its ShardedByS3Key train
+    channel over two instances needs two objects to hand out."""
+    assert backtest({"training": {"instance_count": 2}})["training"]["train_shards"] == "2"

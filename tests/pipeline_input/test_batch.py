@@ -19,6 +19,7 @@ from .events import (
     event,
 )
 
+VOLUME_KEY_ID = {"VolumeKmsKeyId": BATCH_PLATFORM["volume_kms_key"]}
 PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/batch/churn/{EXECUTION}/"
 
 
@@ -32,7 +33,9 @@ def test_latest_approved_package_by_default():
     assert out["data"]["input_s3_uri"] == BATCH_INPUT
     assert out["transform"] == {**BATCH_DEFAULTS["transform"],
                                 "model_client_config": {"InvocationsTimeoutInSeconds": 600},
-                                "server_timeout": "600"}
+                                "server_timeout": "600",
+                                "resources": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                                              **VOLUME_KEY_ID}}
     assert out["platform"] == BATCH_PLATFORM
     attempts = out["run"].pop("job_attempts")
     assert list(attempts) == ["transform", "evaluation"]  # jobs only: a model is no job
@@ -155,7 +158,8 @@ def test_labels_are_optional_and_kept_apart_from_the_records():
     assert batch()["data"]["labels_s3_uri"] is None
     out = batch({"data": {"labels_s3_uri": LABELS}})
     assert out["data"]["labels_s3_uri"] == LABELS
-    assert out["processing"] == BATCH_DEFAULTS["processing"]
+    processing = {k: v for k, v in out["processing"].items() if k != "cluster_config"}
+    assert processing == BATCH_DEFAULTS["processing"]
 
 
 @pytest.mark.parametrize("labels", [f"{BATCH_INPUT}labels/", BATCH_INPUT.rsplit("/", 2)[0]])

@@ -28,6 +28,7 @@ from .events import (
     PLATFORM,
     TRAINING_DEFAULTS,
     TRAINING_PLATFORM,
+    VOLUME_KEY,
     event,
 )
 
@@ -48,8 +49,8 @@ def documents(stage: str, use_case) -> dict[str, dict]:
         "training platform": {**pipeline_defaults.training_platform(
             config, use_case, artifacts_bucket=artifacts), **IMAGE_SPECIFICATION},
         "batch": pipeline_defaults.batch_defaults(config, use_case, raw_bucket=RAW),
-        "batch platform": pipeline_defaults.batch_platform(config, use_case,
-                                                           artifacts_bucket=artifacts),
+        "batch platform": {**pipeline_defaults.batch_platform(
+            config, use_case, artifacts_bucket=artifacts), **VOLUME_KEY},
     }
 
 

@@ -161,3 +161,9 @@ def test_the_manifest_says_why_when_it_refuses_and_bounds_real_metrics(resamplin
     with pytest.raises(ManifestError, match=says):
         manifest.validate()
     assert "time column" in load_manifest("churn").backtest.refusal
+
+
+def test_each_fold_writes_one_train_shard_per_training_instance():
+    """What the fold's preprocessing is told (ML_TRAIN_SHARDS): its ShardedByS3Key train
+    channel over two instances needs two objects to hand out."""
+    assert _resolve({"training": {"instance_count": 2}})["training"]["train_shards"] == "2"

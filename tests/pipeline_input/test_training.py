@@ -16,8 +16,13 @@ PREFIX = f"s3://{PLATFORM['artifacts_bucket']}/runs/churn/{EXECUTION}/"
 # --- happy path ----------------------------------------------------------------------------------
 def test_empty_input_gives_the_stage_defaults_and_derived_values():
     out = training({})
-    for section in ("data", "processing", "registry"):
+    for section in ("data", "registry"):
         assert out[section] == TRAINING_DEFAULTS[section]
+    processing = out["processing"]
+    assert processing.pop("cluster_config") == {
+        "InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30,
+        "VolumeKmsKeyId": TRAINING_PLATFORM["volume_kms_key"]}
+    assert processing == TRAINING_DEFAULTS["processing"]
     assert out["quality_gate"]["conditions"] == TRAINING_DEFAULTS["quality_gate"]["conditions"]
     assert out["training"]["instance_type"] == "ml.m5.xlarge"
     assert out["platform"] == TRAINING_PLATFORM
@@ -114,7 +119,9 @@ def test_overrides_merge_into_the_defaults_at_every_depth():
         "tuning": {"max_runtime_seconds": 7200},
         "quality_gate": {"conditions": [{"metric": "f1", "comparison": ">", "threshold": 1}]},
     })
-    assert out["processing"] == {**TRAINING_DEFAULTS["processing"], "instance_count": 2}
+    assert out["processing"]["cluster_config"]["InstanceCount"] == 2
+    assert {k: v for k, v in out["processing"].items() if k != "cluster_config"} == \
+        {**TRAINING_DEFAULTS["processing"], "instance_count": 2}
     # Hyperparameters merge key by key.
     assert out["training"]["hyperparameters"] == {
         "num_round": "1000", "max_depth": "7", "eta": "0.1", "early_stopping_rounds": "20",

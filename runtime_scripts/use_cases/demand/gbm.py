@@ -1,7 +1,7 @@
 """The default model: one global gradient-boosted model over all series (XGBoost, the runtime's
 pinned booster), direct multi-horizon (features.py), p50 from absolute error on the scaled
-target (a median), combined with AutoETS per series (combined_p50), p10/p90 by split-conformal
-intervals.
+target (a median), combined with per-series models (Prophet by default, AutoETS by weight:
+combination.py), p10/p90 by split-conformal intervals.
 
 Fitting: the last `horizon` periods of the data are held out; trees are added until the error
 (MAE for absolute error, else RMSE) of the held-out periods (forecast from every origin whose
@@ -12,7 +12,7 @@ refit on all the data with the rounds found, so the latest periods count too.
 
 Why the median: a pizza sells 1 to 7 a day, counts skewed to the right, and a mean forecast
 overshoots what most days sell; WAPE and MASE (absolute errors) are minimised by the median.
-Why the combination: see combined_p50. The intervals are the GBM's conformal errors placed
+Why the combination: see combination.py. The intervals are the GBM's conformal errors placed
 around the combined p50 (its errors are no wider: the backtest's coverage checks it).
 
 Why not quantile objectives: XGBoost's quantile loss refits every leaf per quantile, which made
@@ -29,13 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from runtime_scripts.use_cases.demand import baselines
-from runtime_scripts.use_cases.demand.features import (
-    FeatureConfig,
-    Wide,
-    build_rows,
-    open_periods,
-)
+from runtime_scripts.use_cases.demand.combination import combine
+from runtime_scripts.use_cases.demand.features import FeatureConfig, Wide, build_rows
 from runtime_scripts.use_cases.demand.spec import ForecastSpec
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -62,7 +57,10 @@ class GbmParams:
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     num_parallel_tree: int = 1
-    ets_weight: float = 0.5  # > 0: p50 combined with AutoETS's per series (see combined_p50)
+    # > 0: p50 combined with AutoETS's / Prophet's per series (combination.py); the GBM gets
+    # the rest of the weight
+    ets_weight: float = 0.0
+    prophet_weight: float = 0.0
     early_stopping_rounds: int = 30
     max_origins: int = 150  # the latest origins training uses (cost bound on long series)
     nthread: int = 0  # 0: all cores
@@ -72,8 +70,18 @@ class GbmParams:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective {self.objective!r} is not one of "
                              f"{', '.join(OBJECTIVES)}")
-        if not 0.0 <= self.ets_weight <= 1.0:
-            raise ValueError(f"ets_weight {self.ets_weight} must lie in 0..1 (0: the GBM alone)")
+        for name, weight in self.weights.items():
+            if not 0.0 <= weight <= 1.0:
+                raise ValueError(f"{name}_weight {weight} must lie in 0..1 (0: the GBM alone)")
+        if sum(self.weights.values()) > 1.0:
+            raise ValueError(f"ets_weight {self.ets_weight} and prophet_weight "
+                             f"{self.prophet_weight} sum to more than 1: the GBM's weight is "
+                             "1 minus their sum; lower one of them")
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The local models' weights in the combined p50 (combination.combine)."""
+        return {"ets": self.ets_weight, "prophet": self.prophet_weight}
 
     @classmethod
     def of(cls, hyperparameters: dict[str, str]) -> GbmParams:
@@ -115,7 +123,7 @@ class GbmModel:
     residuals: list[list[float]]  # per lead time h: the 10% and 90% scaled error quantiles
     rounds: int
     validation: dict = field(default_factory=dict)  # held-out RMSE, WAPE and coverage
-    ets_weight: float = 0.0
+    weights: dict[str, float] = field(default_factory=dict)  # combination.combine's
 
     def predict(self, wide: Wide, horizon: int) -> pd.DataFrame:
         """Forecasts from column `-horizon-1` of `wide.y` (the origin): `wide` is extended by
@@ -126,8 +134,7 @@ class GbmModel:
         X, _, scale, rows = build_rows(wide, self.config, origin, self.categories,
                                        with_target=False, horizon=horizon)
         gbm_p50 = self.booster.predict(xgboost.DMatrix(X)) * scale
-        p50 = combined_p50(gbm_p50, known_history(wide, self.config, origin[0]), rows,
-                           self.config.season, self.ets_weight)
+        p50 = combine(gbm_p50, wide, self.config, int(origin[0]), rows, self.weights)
         q = interval(p50, scale, rows[:, 2], np.asarray(self.residuals))
         return pd.DataFrame({
             "series": [wide.series[i] for i in rows[:, 0]],
@@ -138,7 +145,7 @@ class GbmModel:
         self.booster.save_model(folder / MODEL_FILE)
         state = {"config": {**self.config.__dict__}, "categories": self.categories,
                  "residuals": self.residuals, "rounds": self.rounds,
-                 "validation": self.validation, "ets_weight": self.ets_weight}
+                 "validation": self.validation, "weights": self.weights}
         (folder / STATE_FILE).write_text(json.dumps(state, indent=1))
 
     @classmethod
@@ -152,32 +159,8 @@ class GbmModel:
         for key in ("lags", "windows", "covariates", "static"):
             config[key] = tuple(config[key])
         return cls(booster, FeatureConfig(**config), state["categories"], state["residuals"],
-                   state["rounds"], state["validation"], state.get("ets_weight", 0.0))
-
-
-def known_history(wide: Wide, config: FeatureConfig, origin: int) -> np.ndarray:
-    """The targets up to the origin as the features see them (closures unknown)."""
-    y = wide.y[:, :origin + 1]
-    return open_periods(y) if config.closures else y
-
-
-def combined_p50(gbm_p50: np.ndarray, history: np.ndarray, rows: np.ndarray, season: int,
-                 ets_weight: float) -> np.ndarray:
-    """The GBM's p50 for rows [series, origin, h] of one origin, combined with AutoETS's
-    forecast of each series from `history` ([series, periods] up to the origin): (1 - w) gbm +
-    w ets. Why: a pizza's daily count is mostly noise around a level and a weekly profile; the
-    global trees and a per-series exponential smoothing err differently, and an equal-weight
-    combination of two such forecasts is, on average, more accurate than either (the
-    forecast-combination result the M competitions confirmed)."""
-    if ets_weight <= 0:
-        return gbm_p50
-    horizon = int(rows[:, 2].max())
-    ets = np.zeros((history.shape[0], horizon))
-    for i, y in enumerate(history):
-        known = np.flatnonzero(~np.isnan(y))
-        if len(known):  # from the series' first known period (ragged starts)
-            ets[i] = baselines.ets(y[known[0]:], horizon, season)[:, 1]
-    return (1 - ets_weight) * gbm_p50 + ets_weight * ets[rows[:, 0], rows[:, 2] - 1]
+                   state["rounds"], state["validation"],
+                   state.get("weights", {"ets": state.get("ets_weight", 0.0)}))
 
 
 def interval(p50: np.ndarray, scale: np.ndarray, h: np.ndarray,
@@ -254,9 +237,8 @@ def fit(frame: pd.DataFrame, spec: ForecastSpec, params: GbmParams, log=print) -
                          else [0.0, 0.0])
     # The forecast of the held-out window from its origin, as a backtest window scores it.
     at_origin = rows_val[:, 1] == holdout
-    p50 = combined_p50(predicted[at_origin] * scale_val[at_origin],
-                       known_history(wide, config, holdout), rows_val[at_origin], spec.season,
-                       params.ets_weight)
+    p50 = combine(predicted[at_origin] * scale_val[at_origin], wide, config, holdout,
+                  rows_val[at_origin], params.weights)
     q = interval(p50, scale_val[at_origin], h[at_origin], np.asarray(residuals))
     actual = y_val[at_origin] * scale_val[at_origin]
     validation = {"rmse": float(history["validation"]["rmse"][rounds - 1]),
@@ -265,4 +247,4 @@ def fit(frame: pd.DataFrame, spec: ForecastSpec, params: GbmParams, log=print) -
     X_all, y_all, _, _ = _rows(wide, config, categories, 0, end, params.max_origins)
     booster = xgboost.train(booster_params, xgboost.DMatrix(X_all, label=y_all), rounds)
     return GbmModel(booster, config, categories, residuals, rounds, validation,
-                    params.ets_weight)
+                    params.weights)

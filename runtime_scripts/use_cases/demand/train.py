@@ -4,8 +4,9 @@ Channels: train (series up to end - 2H), validation (up to end - H), transform (
 the full history). Hyperparameters (hyperparameters.json, all strings): `model` (gbm | ets |
 prophet | seasonal_naive, default gbm) and the global model's (gbm.GbmParams: lags "0-6",
 windows "7,28", profile_seasons, aggregate, smoothed, closures (0/1), objective, ets_weight
-(0..1), num_round, eta, max_depth, min_child_weight, subsample, colsample_bytree,
-num_parallel_tree, early_stopping_rounds, max_origins, nthread, seed). Keys SageMaker adds
+and prophet_weight (0..1 each, their sum at most 1: the combination's), num_round, eta,
+max_depth, min_child_weight, subsample, colsample_bytree, num_parallel_tree,
+early_stopping_rounds, max_origins, nthread, seed). Keys SageMaker adds
 (`_tuning_*`, `sagemaker_*`) are ignored; any other unknown key fails the job, naming it.
 
 Logs `#metrics` lines: train:rmse and validation:rmse while boosting (scaled target), and at the

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from runtime_scripts.use_cases.demand import baselines, gbm
+from runtime_scripts.use_cases.demand.combination import combine
 from runtime_scripts.use_cases.demand.features import FeatureConfig, Wide, build_rows
 from runtime_scripts.use_cases.demand.manifest import MANIFEST
 from runtime_scripts.use_cases.demand.spec import ForecastSpec
@@ -41,8 +42,9 @@ def test_the_default_p50_is_a_median_not_a_mean() -> None:
     # reward the median; squared error (the old objective) forecast the mean.
     rng = np.random.default_rng(3)
     values = np.where(rng.random((8, 100)) < 0.8, 1.0, 11.0)
-    params = gbm.GbmParams.of({**MANIFEST.hyperparameters, "ets_weight": "0", "nthread": "1",
-                               "num_round": "30", "max_origins": "60"})
+    params = gbm.GbmParams.of({**MANIFEST.hyperparameters, "ets_weight": "0",
+                               "prophet_weight": "0", "nthread": "1", "num_round": "30",
+                               "max_origins": "60"})
     fitted = gbm.fit(panel(values), SPEC, params, log=lambda *_: None)
     wide = Wide.of(panel(values), SPEC, extend=SPEC.horizon)
     p50 = fitted.predict(wide, SPEC.horizon)["p50"]
@@ -68,21 +70,52 @@ def test_aggregate_profile_and_smoothed_features_follow_the_data() -> None:
     assert (frame["level_0.2"] > frame["level_0.05"]).all()
 
 
-def test_the_combination_is_the_weighted_mean_of_the_gbm_and_autoets() -> None:
-    rng = np.random.default_rng(5)
-    history = rng.poisson(4, (2, 28)).astype(float)
-    rows = np.array([[s, 27, h] for s in range(2) for h in range(1, 4)])
+def test_the_combination_is_the_weighted_mean_of_the_gbm_autoets_and_prophet(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The local models stand in by their input's last known value plus the lead time (their
+    # fits are the baselines' own, tested there): which history each sees, and the weights.
+    seen = {}
+
+    def stand_in(name, history, horizon, **arguments):
+        seen.setdefault(name, []).append(arguments)
+        last = np.asarray(history)[~np.isnan(history)][-1]
+        return np.repeat((last + np.arange(1, horizon + 1))[:, None], 3, axis=1)
+
+    monkeypatch.setattr(baselines, "ets", lambda history, horizon, season: stand_in(
+        "ets", history, horizon, season=season))
+    monkeypatch.setattr(baselines, "prophet", lambda history, dates, horizon, *rest: stand_in(
+        "prophet", history, horizon, dates=dates, future=rest[-1]))
+    values = np.tile([3.0, 5.0], (6, 14))  # six series, 28 days, none starts shut
+    values[:, 27] = 0.0  # the origin: every series 0, a closure
+    origin, horizon = 27, 3
+    wide = Wide.of(panel(values), SPEC, extend=horizon)
+    config = FeatureConfig.of(SPEC, DEFAULT.lags, DEFAULT.windows, 28, closures=True)
+    rows = np.array([[s, origin, h] for s in range(6) for h in range(1, horizon + 1)])
     gbm_p50 = np.full(len(rows), 10.0)
-    ets = np.stack([baselines.ets(y, 3, 7)[:, 1] for y in history])
-    combined = gbm.combined_p50(gbm_p50, history, rows, 7, 0.5)
-    assert np.allclose(combined, 0.5 * 10 + 0.5 * ets[rows[:, 0], rows[:, 2] - 1])
-    assert np.array_equal(gbm.combined_p50(gbm_p50, history, rows, 7, 0.0), gbm_p50)
+    combined = combine(gbm_p50, wide, config, origin, rows, {"ets": 0.2, "prophet": 0.5})
+    h = rows[:, 2]
+    # AutoETS sees the closure as unknown (last known 3); Prophet the data as given (0).
+    assert np.allclose(combined, 0.3 * 10 + 0.2 * (3 + h) + 0.5 * (0 + h))
+    prophet = seen["prophet"][0]
+    assert len(prophet["dates"]) == 28 and list(prophet["future"]) == list(wide.index[28:31])
+    seen.clear()
+    alone = combine(gbm_p50, wide, config, origin, rows, {"ets": 0.0, "prophet": 0.0})
+    assert np.array_equal(alone, gbm_p50) and not seen  # weight 0: no model is fitted
+
+
+def test_the_default_p50_combines_the_trees_and_prophet_equally() -> None:
+    # The default chosen on the backtest windows before the benchmark's (README).
+    assert DEFAULT.weights == {"ets": 0.0, "prophet": 0.5}
 
 
 def test_the_tuning_searches_the_hyperparameters_and_the_lag_set() -> None:
     ranges = MANIFEST.tuning.ranges
     searched = {r["name"] for kind in ranges.values() for r in kind}
-    assert {"lags", "eta", "max_depth", "min_child_weight", "ets_weight"} <= searched
+    assert {"lags", "eta", "max_depth", "min_child_weight", "ets_weight",
+            "prophet_weight"} <= searched
+    # No sampled pair of weights leaves the GBM a negative weight.
+    weights = [r for r in ranges["continuous"] if r["name"] in ("ets_weight", "prophet_weight")]
+    assert sum(r["max"] for r in weights) <= 1.0
     for lags in next(r for r in ranges["categorical"] if r["name"] == "lags")["values"]:
         assert gbm.GbmParams.of({"lags": lags}).lags  # each value parses as a lag set
     assert MANIFEST.tuning.objective_metric == "validation:wape"
@@ -91,6 +124,7 @@ def test_the_tuning_searches_the_hyperparameters_and_the_lag_set() -> None:
 @pytest.mark.parametrize(("hyperparameters", "message"), [
     ({"objective": "reg:gamma"}, "objective 'reg:gamma' is not one of reg:absoluteerror"),
     ({"ets_weight": "1.5"}, "ets_weight 1.5 must lie in 0..1"),
+    ({"ets_weight": "0.6", "prophet_weight": "0.6"}, "sum to more than 1"),
 ])
 def test_bad_model_hyperparameters_are_named(hyperparameters, message) -> None:
     with pytest.raises(ValueError, match=message):
