@@ -14,6 +14,7 @@ from runtime_scripts.common.manifest import (
     USE_CASE_NAME,
     USE_CASE_NAME_MAX,
     ManifestError,
+    Serving,
     UseCaseManifest,
     available_use_cases,
     load_manifest,
@@ -55,6 +56,43 @@ class UseCaseConfig:
     @property
     def automl_training(self) -> bool:
         return self.training.algorithm == "automl"
+
+    @property
+    def builtin_serving(self) -> bool:
+        """The built-in algorithm's own inference container serves (serving.container)."""
+        return self.builtin_training and self.serving.container == "builtin"
+
+    @property
+    def served(self) -> Serving:
+        """What the model's container takes and answers: the use case's (its manifest), or the
+        built-in algorithm's own container's (common/builtin_algorithms.py)."""
+        if not self.builtin_serving:
+            return self.manifest.serving
+        spec = builtin_algorithms.algorithm(self.manifest.image.builtin_training.framework)
+        return Serving(content_types=spec.inference_content_types,
+                       accept_types=spec.answer_types, prediction_columns=spec.answer_keys)
+
+    def _validate_serving_container(self, key: str, manifest: UseCaseManifest) -> None:
+        if self.serving.container != "builtin":
+            return
+        builtin = manifest.image.builtin_training
+        if not self.builtin_training or builtin is None:
+            report(f"{key}.serving.container", "serves the built-in algorithm's model: train "
+                   "with it (training.algorithm \"builtin\")", "use_case")
+            return
+        if not builtin_algorithms.algorithm(builtin.framework).inference_content_types:
+            report(f"{key}.serving.container", f"the platform serves a {builtin.framework} "
+                   "model from the use case's image only", "use_case")
+        elif manifest.batch_predictions is not None:
+            report(f"{key}.serving.container", f"use case {manifest.name!r} writes its batch "
+                   "answers into a prediction table of its own columns; the built-in container "
+                   "answers its algorithm's JSON", "use_case")
+        elif self.monitoring.enabled:
+            # Model Monitor's baseline holds the use case's raw features; the built-in
+            # container is sent preprocessed features and answers in its own format.
+            report(f"{key}.monitoring.enabled", "Model Monitor compares captured raw rows "
+                   "with the use case's baseline; the built-in container is sent "
+                   "preprocessed features", "false, or serving.container \"use_case\"")
 
     def _builtin_hyperparameters(self) -> dict[str, str]:
         builtin = self.manifest.image.builtin_training
@@ -120,3 +158,5 @@ class UseCaseConfig:
             self.quality_gate.validate_for(f"{key}.quality_gate", manifest)
         with independently():
             self.monitoring.validate_for(f"{key}.monitoring", manifest)
+        with independently():
+            self._validate_serving_container(key, manifest)

@@ -72,7 +72,7 @@ def training_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucke
 def batch_content_type(use_case: UseCaseConfig) -> str:
     """The type a batch sends by default: the first the use case's model both takes and answers
     (a prediction table's CSV first: the table reads CSV answers), else the first it takes."""
-    serving = use_case.manifest.serving
+    serving = use_case.served
     both = [t for t in serving.content_types if t in serving.accept_types]
     if use_case.manifest.batch_predictions is not None:
         both.sort(key=lambda t: t != PREDICTION_TABLE_TYPE)
@@ -176,7 +176,7 @@ def automl_platform(use_case: UseCaseConfig) -> dict | None:
 
 def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
                    artifacts_bucket: str) -> dict:
-    serving = use_case.manifest.serving
+    serving = use_case.served
     table = use_case.manifest.batch_predictions
     names = UseCaseNames(config.resource_prefix, use_case.name)
     return {**platform_values(config, use_case, artifacts_bucket=artifacts_bucket),

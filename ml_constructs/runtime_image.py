@@ -89,10 +89,16 @@ class RuntimeImage(Construct):
         self.image_uri = self.asset.image_uri
         self.builtin_training = use_case.builtin_training and builtin is not None
         self.builtin_algorithm = builtin.framework if self.builtin_training and builtin else None
+        self.builtin_content_type = builtin.content_type \
+            if self.builtin_training and builtin else None
         self.automl_training = use_case.automl_training
         self.training_image_uri = (
             builtin_image_uri(builtin.framework, region, builtin.version)
             if self.builtin_training and builtin is not None else self.image_uri)
+        # The built-in's inference image is its training image (the SDK's one URI per
+        # algorithm and region for both).
+        self.builtin_serving_image_uri = self.training_image_uri \
+            if use_case.builtin_serving and self.builtin_training else None
         # The hyperparameters AWS's framework image needs to find and run our code (none for
         # our own image, whose `train` entry point knows it).
         self.script_mode_hyperparameters: dict[str, str] = {}
@@ -137,4 +143,6 @@ class RuntimeImage(Construct):
                            tracking_server_arn=tracking_server_arn,
                            tags=tuple((tags or {}).items()),
                            builtin_algorithm=self.builtin_algorithm,
-                           automl_training=self.automl_training)
+                           builtin_content_type=self.builtin_content_type,
+                           automl_training=self.automl_training,
+                           builtin_serving_image_uri=self.builtin_serving_image_uri)

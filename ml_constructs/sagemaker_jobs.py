@@ -50,8 +50,14 @@ class JobSettings:
     # The built-in algorithm training_image_uri runs when `builtin_training` (its SDK name in
     # runtime_scripts/common/builtin_algorithms.py): its channels and content type.
     builtin_algorithm: str | None = None
+    # Its channels' ContentType (the manifest's BuiltinAlgorithm.content_type): preprocessing
+    # writes the training splits in that format.
+    builtin_content_type: str | None = None
     # SageMaker Autopilot trains instead of the image (ml_constructs/automl_branch.py).
     automl_training: bool = False
+    # The built-in algorithm's own inference image when it serves the model (serving.container
+    # "builtin"); None: our image serves the repacked bundle.
+    builtin_serving_image_uri: str | None = None
 
     @property
     def environment(self) -> dict[str, str]:
@@ -67,7 +73,15 @@ class JobSettings:
         tracking = {contract.TRACKING_URI_ENV: self.tracking_server_arn} \
             if self.tracking_server_arn else {}
         return {**self.environment, f"{contract.EXECUTION_ENV}.$": "$.run.execution_name",
-                **tracking}
+                **tracking, **self._training_format}
+
+    @property
+    def _training_format(self) -> dict[str, str]:
+        """Preprocessing's cue to write the built-in algorithm's RecordIO-protobuf input."""
+        recordio = self.builtin_training and self.builtin_content_type == \
+            builtin_algorithms.RECORDIO_PROTOBUF
+        return {contract.TRAINING_INPUT_FORMAT_ENV: builtin_algorithms.RECORDIO_PROTOBUF} \
+            if recordio else {}
 
     @property
     def network_isolation(self) -> bool:
@@ -238,7 +252,10 @@ def _builtin_channels(settings: JobSettings) -> list[dict]:
              "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
                                              "S3Uri.$": f"$.run.s3.{split}",
                                              "S3DataDistributionType": "FullyReplicated"}},
-             "ContentType": spec.content_type, "CompressionType": "None"}
+             "ContentType": settings.builtin_content_type or spec.content_type,
+             # Its RecordIO-protobuf input is already RecordIO-framed: the API says to set
+             # RecordIO only to have SageMaker wrap raw objects, and None in File mode.
+             "CompressionType": "None", "RecordWrapperType": "None"}
             for name, split in spec.channels.items()]
 
 
@@ -404,11 +421,20 @@ def model(settings: JobSettings, *, container: dict, network_isolation: bool = T
     return params
 
 
+def inference_container(settings: JobSettings) -> dict:
+    """The container that serves a trained model: our image on the bundle (`$.model.artifacts`,
+    the repacked one after a built-in trained), or the built-in algorithm's own image on its
+    own model.tar.gz (`$.model.builtin_artifacts`, the training pipeline's "Use packaged model"),
+    which takes no environment of ours."""
+    if settings.builtin_serving_image_uri:
+        return {"Image": settings.builtin_serving_image_uri,
+                "ModelDataUrl.$": "$.model.builtin_artifacts"}
+    return {"Image": settings.image_uri, "ModelDataUrl.$": "$.model.artifacts",
+            "Environment": settings.environment}
+
+
 def model_from_artifacts(settings: JobSettings) -> dict:
-    return model(settings, container={"Image": settings.image_uri,
-                                      "Environment": settings.environment,
-                                      "ModelDataUrl.$": "$.model.artifacts",
-                                      "Mode": "SingleModel"})
+    return model(settings, container={**inference_container(settings), "Mode": "SingleModel"})
 
 
 def model_from_package() -> dict:

@@ -192,9 +192,13 @@ class TrainingPipeline(Construct):
         # A sharded use case's train channel is ShardedByS3Key through its channel options
         # (the manifest's default, `training.channel_config`), like any other channel option.
         training = {**jobs.training_job(settings), **(self.props.debugger_request or {})}
+        # Served from the built-in's own container: every state that stores `$.model` keeps
+        # the built-in's model.tar.gz as `builtin_artifacts` (the model and package read it).
+        selector = {**MODEL_SELECTOR, "builtin_artifacts.$": "$.ModelArtifacts.S3ModelArtifacts"} \
+            if settings.builtin_serving_image_uri else MODEL_SELECTOR
         train = self.props.frame.protect_job(sagemaker_job_state(
             self, "Train model", TRAINING, training,
-            result_selector=MODEL_SELECTOR, result_path="$.model",
+            result_selector=selector, result_path="$.model",
             comment="One training job with the input's hyperparameters",
         ), kind="training")
         best = self.props.frame.protect(tasks.CallAwsService(
@@ -204,7 +208,7 @@ class TrainingPipeline(Construct):
             iam_resources=[cdk.Stack.of(self).format_arn(
                 service="sagemaker", resource="training-job",
                 resource_name=f"{self.props.name_prefix}-*")],
-            result_selector=MODEL_SELECTOR, result_path="$.model",
+            result_selector=selector, result_path="$.model",
         ))
         tune_states = {
             warm: self.props.frame.protect_job(sagemaker_job_state(

@@ -133,7 +133,7 @@ class UseCasePipelines(Construct):
             artifacts_bucket=shared.artifacts_bucket,
             model_package_group_name=names.model_package_group,
             name_prefix=config.resource_prefix, runs_prefix=names.training_runs_prefix,
-            glue_job_name=glue_etl.job_name, serving=manifest.serving,
+            glue_job_name=glue_etl.job_name, serving=use_case.served,
             defaults=trains_with(own, training_defaults(
                 config, use_case, raw_bucket=shared.raw_bucket.bucket_name,
                 curated_bucket=shared.curated_bucket.bucket_name)),
@@ -180,7 +180,7 @@ class UseCasePipelines(Construct):
                     profiles_prefix=names.data_profiles_prefix,
                     map_results_prefix=names.map_results_prefix,
                     model_package_group_name=names.model_package_group,
-                    serving=manifest.serving,
+                    serving=use_case.served,
                     profile_spec=first_run_profile_spec(use_case),
                     defaults=trains_with(own, cross_validation_defaults(
                         config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),

@@ -290,9 +290,11 @@ def instance_family_problem(family: str, instance_type: str, use_case: str) -> s
             f"{family} instances (its manifest's image.instance_family)")
 
 
-# Content types whose object is one record, never lines (images, NumPy arrays): a batch
-# transform of them sends each object whole (SplitType None).
-WHOLE_OBJECT_TYPES = ("image/", "application/x-npy", "application/x-image")
+# Content types whose object is one record, never lines (images, NumPy arrays), or binary
+# framed records a Line split would cut (RecordIO-protobuf, which a built-in algorithm's
+# container reads every record of): a batch transform sends each object whole (SplitType None).
+WHOLE_OBJECT_TYPES = ("image/", "application/x-npy", "application/x-image",
+                      "application/x-recordio-protobuf")
 
 
 def is_whole_object_type(content_type: str) -> bool:
@@ -414,6 +416,15 @@ TRAIN_SHARDS_ENV = "ML_TRAIN_SHARDS"
 def shard_file(index: int) -> str:
     """The train split's shard `index` when it is written in several (else SPLIT_FILE)."""
     return f"data-{index:05d}.csv"
+
+
+# --- Built-in algorithms' input format (common/builtin_algorithms.py) -----------------------------
+# The format preprocessing writes the splits a built-in algorithm trains on (train, validation)
+# in: unset or text/csv, CSV (SPLIT_FILE); application/x-recordio-protobuf, RECORDIO_SPLIT_FILE
+# (common/recordio_protobuf.py). The test split stays CSV for the evaluation job.
+TRAINING_INPUT_FORMAT_ENV = "ML_TRAINING_INPUT_FORMAT"
+RECORDIO_SPLIT_FILE = "data.rec"
+TRAINING_SPLITS = (PROCESSING_OUTPUT_TRAIN, PROCESSING_OUTPUT_VALIDATION)
 
 # AutoML (SageMaker Autopilot, CreateAutoMLJobV2 with a TabularJobConfig), the training
 # pipeline's `training.algorithm = "automl"` branch.

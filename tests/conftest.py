@@ -153,16 +153,29 @@ def committed_stage_entry(name: str) -> dict | None:
     return None
 
 
+# What a use case whose built-in algorithm has an inference container of its own (Linear
+# Learner, K-Means, PCA) gets in the 'every' variant: trained by it and served from its own
+# container (Model Monitor off, which that container cannot serve), so that every stage-wide
+# check covers that shape at no extra synth.
+BUILTIN_SERVING_ENTRY = {"training": {"algorithm": "builtin"},
+                         "serving": {"container": "builtin"}, "monitoring": {"enabled": False}}
+
+
 def every_use_case_entry(name: str) -> dict:
     """A use case's entry as the 'every' variant adds it: as a committed stage file deploys
     it, else its defaults, on instances it can train on (its manifest's
-    image.instance_family)."""
+    image.instance_family); BUILTIN_SERVING_ENTRY where it applies."""
+    from runtime_scripts.common import builtin_algorithms
     from runtime_scripts.common.manifest import load_manifest
 
     committed = committed_stage_entry(name)
     if committed is not None:
         return committed
-    if load_manifest(name).image.instance_family == "gpu":
+    manifest = load_manifest(name)
+    builtin = manifest.image.builtin_training
+    if builtin and builtin_algorithms.algorithm(builtin.framework).inference_content_types:
+        return {"name": name, **json.loads(json.dumps(BUILTIN_SERVING_ENTRY))}
+    if manifest.image.instance_family == "gpu":
         return {"name": name, "training": {"instance_type": GPU_TRAINING_INSTANCE}}
     return {"name": name}
 

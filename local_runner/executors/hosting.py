@@ -13,6 +13,7 @@ from local_runner.executors import model_server, staging
 from local_runner.executors.model_server import Reply
 from local_runner.executors.results import LocalProgram
 from local_runner.executors.staging import StagingError
+from local_runner.stand_ins import serving_stand_in_command, stand_in_environment
 
 # SageMaker hosting's limit on one InvokeEndpoint call.
 INVOCATION_TIMEOUT_S = 60.0
@@ -36,11 +37,14 @@ class HostedModel:
         try:
             ml = staging.fresh_ml_root(self.workdir)
             staging.stage_model(self.model, self.s3, self.workdir, ml)
-            argv = staging.image_program(self.program, "serve")
+            # An image AWS owns whose server runs here as a labelled stand-in (stand_ins/).
+            stand_in = serving_stand_in_command(self.model.get("Image") or "")
+            argv = stand_in or staging.image_program(self.program, "serve")
             # One worker: a local endpoint answers tests and demos, not production load.
             env = staging.job_environment(self.program, self.workdir,
                                           {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
-                                          self.model.get("Environment") or {})
+                                          self.model.get("Environment") or {},
+                                          stand_in_environment() if stand_in else {})
             server = self._stack.enter_context(model_server.serving(
                 argv, env, ml, self.log_path, INVOCATION_TIMEOUT_S))
             server.wait_until_ready()

@@ -24,6 +24,10 @@ TRAINING_LABEL_KEY = "LocalEmulation"
 # ECR repository name -> the module run as a model's server (batch transform) instead of the
 # image's `serve`: the serving image the AutoML stand-in's candidates name (automl.py).
 SERVING_STAND_INS = {"sagemaker-sklearn-automl": "local_runner.stand_ins.automl_serving"}
+# Built-in algorithms' inference containers (their SDK names): a model served from one runs the
+# numpy emulation of its answers (builtin_serving.py) on its model_algo-1.
+SERVING_STAND_IN = "local_runner.stand_ins.builtin_serving"
+EMULATED_SERVING = ("linear-learner", "kmeans", "pca")
 
 
 def repository(image_uri: str) -> str:
@@ -73,8 +77,15 @@ def training_label(outcome) -> str:
 
 
 def serving_stand_in_command(image_uri: str) -> list[str] | None:
+    from runtime_scripts.common import builtin_algorithms
+
     module = SERVING_STAND_INS.get(repository(image_uri))
-    return None if module is None else _module_command(module)
+    if module is not None:
+        return _module_command(module)
+    spec = builtin_algorithms.by_repository(repository(image_uri))
+    if spec is None or spec.framework not in EMULATED_SERVING:
+        return None
+    return _module_command(SERVING_STAND_IN, spec.framework)
 
 
 def stand_in_environment() -> dict[str, str]:

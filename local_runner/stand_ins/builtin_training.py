@@ -3,8 +3,9 @@ labelled emulation with scikit-learn and open-source XGBoost, not the AWS contai
 
 `python -m local_runner.stand_ins.builtin_training <framework>` keeps the images' contract: the
 channels under /opt/ml/input/data (CSV with no header; the label first, or `label_size=0` in
-the channel's content type), hyperparameters.json with the algorithm's documented names (the
-required ones checked as the algorithm does), the metrics under the documented names on the log
+the channel's content type; or `application/x-recordio-protobuf` Records),
+hyperparameters.json with the algorithm's documented names (the required ones checked as the
+algorithm does), the metrics under the documented names on the log
 (`test:msd`, `validation:objective_loss`, ...: the local executor reads them as SageMaker reads
 the algorithm's), and the model in /opt/ml/model as `model_algo-1`, in MXNet's NDArray format
 (runtime_scripts/common/mxnet_ndarray.py):
@@ -27,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from local_runner.stand_ins import EMULATED
+from local_runner.stand_ins.builtin_serving import LINEAR_LEARNER_SIDECAR
 from runtime_scripts import contract
-from runtime_scripts.common import builtin_algorithms, mxnet_ndarray
+from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
 
 LABEL = (f"{EMULATED} SageMaker's built-in {{framework}} cannot run on this machine; "
          "scikit-learn's {estimator} trained instead, with the same inputs, metric names and "
@@ -51,13 +53,30 @@ def _label_size(content_type: str, supervised: bool) -> int:
 
 
 def read_channel(root: Path, name: str, config: dict, spec) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of channel `name`: every CSV file under it, header-less."""
+    """(features, labels) of channel `name`: every file under it, in the channel's content
+    type: header-less CSV, or RecordIO-protobuf (each Record's features and label)."""
     files = sorted(p for p in (root / "input" / "data" / name).rglob("*") if p.is_file())
     if not files:
         raise AlgorithmError(f"channel {name!r} holds no files")
+    content_type = config.get(name, {}).get("ContentType", "")
+    if content_type.split(";")[0].strip() == recordio_protobuf.CONTENT_TYPE:
+        return _read_recordio(files, name, spec)
     rows = np.vstack([np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64) for f in files])
-    size = _label_size(config.get(name, {}).get("ContentType", ""), spec.supervised)
+    size = _label_size(content_type, spec.supervised)
     return rows[:, size:], rows[:, :size].ravel() if size else np.empty(0)
+
+
+def _read_recordio(files: list[Path], name: str, spec) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        parts = [recordio_protobuf.read(f) for f in files]
+    except recordio_protobuf.RecordIOError as exc:
+        raise AlgorithmError(f"channel {name!r}: {exc}") from None
+    features = np.vstack([f for f, _ in parts])
+    labels = [label for _, label in parts]
+    if spec.supervised and any(label is None for label in labels):
+        raise AlgorithmError(f"channel {name!r}: records without a label: {spec.framework} "
+                             "trains on labelled records")
+    return features, (np.concatenate(labels) if spec.supervised else np.empty(0))
 
 
 def _check_width(features: np.ndarray, hyperparameters: dict[str, str]) -> None:
@@ -121,6 +140,8 @@ def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> 
     bias = bias - scaler.mean_ @ weight
     mxnet_ndarray.save(model / spec_model_file("linear-learner"),
                        {"fc0_weight": weight, "fc0_bias": bias})
+    # What the serving emulation needs and the arrays do not say (builtin_serving.py).
+    (model / LINEAR_LEARNER_SIDECAR).write_text(json.dumps({"predictor_type": kind}))
     if validation is None:
         return {}, type(estimator).__name__
     features, labels = validation

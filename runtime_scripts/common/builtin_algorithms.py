@@ -15,6 +15,16 @@ channels, content type) and the local stand-ins. What each says is SageMaker's d
 - PCA: unsupervised, `train` and optional `test`; `feature_dim`, `mini_batch_size` and
   `num_components` are required; it reports no metric a tuning job could optimise.
 - Linear Learner, K-Means and PCA save MXNet models (`model_algo-1` in model.tar.gz).
+- Inference: Linear Learner, K-Means and PCA serve from their own image (the training image's
+  URI) rows of features as CSV, JSON ({"instances": [{"features": [...]}]}), JSON Lines or
+  RecordIO-protobuf, and answer JSON or JSON Lines: {"predictions": [{"score", "predicted_label"}]},
+  {"predictions": [{"closest_cluster", "distance_to_cluster"}]}, {"projections":
+  [{"projection"}]}.
+- Input formats: Linear Learner, K-Means and PCA train on RecordIO-protobuf
+  (`application/x-recordio-protobuf`, common/recordio_protobuf.py) or CSV; the platform's
+  XGBoost trains on CSV. RecordIO-protobuf files are already RecordIO-framed, so the channel's
+  RecordWrapperType stays None (the API: "If the input data is already in RecordIO format, you
+  don't need to set this attribute"; "In File mode, leave this field unset or set it to None").
 Standard library only: manifests and the stage config read this without the jobs' dependencies.
 """
 
@@ -24,6 +34,11 @@ from dataclasses import dataclass, field
 
 CSV = "text/csv"
 UNLABELLED_CSV = "text/csv;label_size=0"
+RECORDIO_PROTOBUF = "application/x-recordio-protobuf"  # common/recordio_protobuf.CONTENT_TYPE
+JSON, JSONLINES = "application/json", "application/jsonlines"
+# What the MXNet-based algorithms' inference containers take: rows of features (no label);
+# the line-based types last (a batch's scenarios pick the last one with SplitType Line).
+_INFERENCE_TYPES = (CSV, RECORDIO_PROTOBUF, JSON, JSONLINES)
 # Where the platform's splits go: the validation split is the channel the algorithm computes its
 # own metrics on (`validation`, or `test` for an algorithm that takes no validation channel); the
 # test split stays for the platform's evaluation job.
@@ -50,10 +65,33 @@ class AlgorithmSpec:
     model_file: str  # what its model.tar.gz holds
     # predictor_type (Linear Learner) per problem type: the hyperparameter must say the same.
     predictor_types: dict[str, str] = field(default_factory=dict)
+    # The training input formats the platform writes for it (preprocessing), the first the
+    # default: CSV and/or RECORDIO_PROTOBUF.
+    input_formats: tuple[str, ...] = (CSV,)
+    # What its own inference container takes and answers, and the keys of each row's answer
+    # (its "Common data formats for inference" and response formats); none: the platform serves
+    # its model from the use case's image only.
+    inference_content_types: tuple[str, ...] = ()
+    answer_keys: tuple[str, ...] = ()
+
+    @property
+    def answer_types(self) -> tuple[str, ...]:
+        return (JSON, JSONLINES) if self.inference_content_types else ()
 
     @property
     def content_type(self) -> str:
-        return CSV if self.supervised else UNLABELLED_CSV
+        return self.channel_content_type(CSV)
+
+    def channel_content_type(self, input_format: str | None) -> str:
+        """The channels' ContentType for `input_format` (None: the default): CSV says whether
+        the first column is a label; a Record carries its label or none."""
+        chosen = input_format or self.input_formats[0]
+        if chosen not in self.input_formats:
+            raise KeyError(f"{self.framework} trains on {', '.join(self.input_formats)}, "
+                           f"not {chosen!r}")
+        if chosen == CSV:
+            return CSV if self.supervised else UNLABELLED_CSV
+        return chosen
 
     def objective_metrics(self, problem_type: str) -> list[str]:
         return [m.name for m in self.metrics if problem_type in m.problem_types]
@@ -114,6 +152,9 @@ def _linear_learner_metrics() -> tuple[AlgorithmMetric, ...]:
                  for channel in ("validation", "test") for name, direction, kinds in documented)
 
 
+# The documented input formats of the MXNet-based algorithms, CSV first (the platform's default).
+_MXNET_FORMATS = (CSV, RECORDIO_PROTOBUF)
+
 ALGORITHMS: dict[str, AlgorithmSpec] = {spec.framework: spec for spec in (
     AlgorithmSpec(
         framework="xgboost", repository="sagemaker-xgboost",
@@ -135,7 +176,8 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {spec.framework: spec for spec in (
         problem_types=(_BINARY, _MULTI, _REGRESSION), supervised=True,
         channels={"train": "train", "validation": VALIDATION_SPLIT},
         required_hyperparameters=("predictor_type",), metrics=_linear_learner_metrics(),
-        model_file="model_algo-1",
+        model_file="model_algo-1", input_formats=_MXNET_FORMATS,
+        inference_content_types=_INFERENCE_TYPES, answer_keys=("score", "predicted_label"),
         predictor_types={_BINARY: "binary_classifier", _MULTI: "multiclass_classifier",
                          _REGRESSION: "regressor"}),
     AlgorithmSpec(
@@ -144,12 +186,15 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {spec.framework: spec for spec in (
         required_hyperparameters=("feature_dim", "k"),
         metrics=(AlgorithmMetric("test:msd", "Minimize", (_CLUSTERING,)),
                  AlgorithmMetric("test:ssd", "Minimize", (_CLUSTERING,))),
-        model_file="model_algo-1"),
+        model_file="model_algo-1", input_formats=_MXNET_FORMATS,
+        inference_content_types=_INFERENCE_TYPES,
+        answer_keys=("closest_cluster", "distance_to_cluster")),
     AlgorithmSpec(
         framework="pca", repository="pca", problem_types=(_REDUCTION,),
         supervised=False, channels={"train": "train", "test": VALIDATION_SPLIT},
         required_hyperparameters=("feature_dim", "mini_batch_size", "num_components"),
-        metrics=(), model_file="model_algo-1"),
+        metrics=(), model_file="model_algo-1", input_formats=_MXNET_FORMATS,
+        inference_content_types=_INFERENCE_TYPES, answer_keys=("projection",)),
 )}
 
 

@@ -108,6 +108,17 @@ class BuiltinAlgorithm:
     version: str
     hyperparameters: dict[str, str] = field(default_factory=dict)  # what it needs on top
     objective_metric: str = ""  # the tuning objective it emits, e.g. "validation:auc"
+    # What preprocessing writes its training channels in: one of the algorithm's input formats
+    # (text/csv or application/x-recordio-protobuf); None: its default, CSV.
+    input_format: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        """Its training channels' ContentType (common/builtin_algorithms.py)."""
+        from runtime_scripts.common import builtin_algorithms
+
+        return builtin_algorithms.algorithm(self.framework).channel_content_type(
+            self.input_format)
 
     def problem(self, manifest: UseCaseManifest) -> str | None:
         """Why the algorithm cannot train the use case's models, or None (the algorithm's
@@ -118,6 +129,9 @@ class BuiltinAlgorithm:
             spec = builtin_algorithms.algorithm(self.framework)
         except KeyError as exc:
             return f"image.builtin_training: {exc.args[0]}"
+        if self.input_format is not None and self.input_format not in spec.input_formats:
+            return (f"image.builtin_training.input_format {self.input_format!r}: "
+                    f"{self.framework} trains on {', '.join(spec.input_formats)}")
         problem = spec.hyperparameter_problem({**manifest.hyperparameters, **self.hyperparameters},
                                               manifest.problem_type)
         if problem:

@@ -9,9 +9,18 @@ import dataclasses
 
 import pytest
 
-from config import ConfigError, TrainingConfig, TuningConfig, UseCaseConfig
+from config import (
+    ConfigError,
+    MonitoringConfig,
+    ServingConfig,
+    TrainingConfig,
+    TuningConfig,
+    UseCaseConfig,
+)
 from ml_constructs import sagemaker_jobs as jobs
+from ml_constructs.resource_names import BATCH_INFERENCE
 from ml_constructs.runtime_image import builtin_image_uri
+from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import (
     BuiltinAlgorithm,
@@ -20,6 +29,8 @@ from runtime_scripts.common.manifest import (
     Resampling,
     load_manifest,
 )
+from tests.conftest import EVERY_USE_CASE
+from tests.contract import shapes
 
 CHURN = load_manifest("churn")
 
@@ -45,11 +56,33 @@ def test_the_image_uri_is_the_sdks_for_the_region(framework):
     assert ireland.split(".")[0] != virginia.split(".")[0]  # each region's own account
 
 
-def settings(framework: str) -> jobs.JobSettings:
-    return jobs.JobSettings(role_arn="arn:aws:iam::1:role/r", image_uri="ours",
+def settings(framework: str, content_type: str | None = None) -> jobs.JobSettings:
+    return jobs.JobSettings(role_arn="arn:aws:iam::123456789012:role/r", image_uri="ours",
                             training_image_uri=builtin_image_uri(framework, "eu-west-1", "1"),
                             builtin_training=True, kms_key_id="k", git_commit="c",
-                            use_case="churn", builtin_algorithm=framework)
+                            use_case="churn", builtin_algorithm=framework,
+                            builtin_content_type=content_type)
+
+
+def test_recordio_protobuf_channels_and_the_preprocessing_cue():
+    recordio = builtin_algorithms.RECORDIO_PROTOBUF
+    chosen = BuiltinAlgorithm(framework="pca", version="1", input_format=recordio)
+    channels = jobs.training_channels(settings("pca", chosen.content_type))
+    # Already RecordIO-framed: no wrapping asked of SageMaker (RecordWrapperType None).
+    assert [(c["ChannelName"], c["ContentType"], c["RecordWrapperType"]) for c in channels] == [
+        ("train", recordio, "None"), ("test", recordio, "None")]
+    preprocessing = jobs.preprocessing_job(settings("pca", recordio), inputs=[], data_path="$.x")
+    assert preprocessing["Environment"][contract.TRAINING_INPUT_FORMAT_ENV] == recordio
+    csv = jobs.preprocessing_job(settings("pca", "text/csv;label_size=0"), inputs=[],
+                                 data_path="$.x")
+    assert contract.TRAINING_INPUT_FORMAT_ENV not in csv["Environment"]
+    script_mode = dataclasses.replace(settings("pca", recordio), builtin_training=False)
+    assert contract.TRAINING_INPUT_FORMAT_ENV not in script_mode.job_environment
+    with pytest.raises(ManifestError, match="input_format 'application/x-recordio-protobuf': "
+                       "xgboost trains on text/csv"):
+        dataclasses.replace(CHURN, image=dataclasses.replace(
+            CHURN.image, builtin_training=dataclasses.replace(
+                CHURN.image.builtin_training, input_format=recordio))).validate()
 
 
 def test_kmeans_gets_train_and_test_channels_of_unlabelled_csv():
@@ -117,3 +150,89 @@ def test_tuning_objectives_are_the_algorithms_documented_metrics(monkeypatch):
     monkeypatch.setattr(UseCaseConfig, "manifest", property(lambda self: manifest))
     use_case = UseCaseConfig(name="churn", training=TrainingConfig(algorithm="builtin"))
     assert use_case.objective == ("test:msd", "Minimize")
+
+
+def personas(**sections) -> UseCaseConfig:
+    return UseCaseConfig(name="personas", training=TrainingConfig(algorithm="builtin"),
+                         **sections)
+
+
+def test_serving_from_the_builtin_container_is_refused_where_it_cannot_answer():
+    with pytest.raises(ConfigError, match=r"monitoring\.enabled.*preprocessed features"):
+        personas(serving=ServingConfig(container="builtin")).validate("u")
+    with pytest.raises(ConfigError, match=r"serving\.container.*training\.algorithm"):
+        UseCaseConfig(name="personas", serving=ServingConfig(container="builtin"),
+                      monitoring=MonitoringConfig(enabled=False)).validate("u")
+    with pytest.raises(ConfigError, match="serves a xgboost model from the use case's image"):
+        UseCaseConfig(name="churn", training=TrainingConfig(algorithm="builtin"),
+                      serving=ServingConfig(container="builtin"),
+                      monitoring=MonitoringConfig(enabled=False)).validate("u")
+
+
+def concrete(request: dict, values: dict[str, object]) -> dict:
+    """A state's parameters as the service receives them: each `Name.$` path replaced by the
+    value the state input holds there (`values`, by path)."""
+    out = {}
+    for name, value in request.items():
+        if name.endswith(".$"):
+            out[name[:-2]] = values[value]
+        elif isinstance(value, dict):
+            out[name] = concrete(value, values)
+        elif isinstance(value, list):
+            out[name] = [concrete(v, values) if isinstance(v, dict) else v for v in value]
+        else:
+            out[name] = value
+    return out
+
+
+def test_the_builtin_container_serves_its_own_model_in_its_own_formats():
+    use_case = personas(serving=ServingConfig(container="builtin"),
+                        monitoring=MonitoringConfig(enabled=False))
+    use_case.validate("u")
+    assert use_case.served.content_types == ("text/csv", builtin_algorithms.RECORDIO_PROTOBUF,
+                                             "application/json", "application/jsonlines")
+    assert use_case.served.accept_types == ("application/json", "application/jsonlines")
+    image = builtin_image_uri("kmeans", "eu-west-1", "1")
+    builtin = dataclasses.replace(settings("kmeans"), builtin_serving_image_uri=image)
+    values = {"$.model.builtin_artifacts": "s3://artifacts/runs/r/model/km/output/model.tar.gz",
+              "$.model.artifacts": "s3://artifacts/runs/r/packaged/model.tar.gz",
+              "$.run.job_names.model": "mlplatform-dev-personas-r", "$.run.execution_name": "r"}
+    container = jobs.inference_container(builtin)
+    assert container == {"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}
+    model = concrete(jobs.model_from_artifacts(builtin), values)
+    assert shapes.request_problems("sagemaker", "CreateModel", model) == []
+    package = {"ModelPackageGroupName": "g", "InferenceSpecification": {
+        "Containers": [concrete(container, values)],
+        "SupportedContentTypes": list(use_case.served.content_types),
+        "SupportedResponseMIMETypes": list(use_case.served.accept_types)}}
+    assert shapes.request_problems("sagemaker", "CreateModelPackage", package) == []
+    # A batch sends RecordIO-protobuf objects whole: a Line split would cut the frames.
+    assert contract.is_whole_object_type(builtin_algorithms.RECORDIO_PROTOBUF)
+    # Our image on the repacked bundle otherwise.
+    assert jobs.inference_container(settings("kmeans"))["ModelDataUrl.$"] == "$.model.artifacts"
+
+
+def test_a_use_case_synthesized_with_its_builtin_trains_on_records_and_serves_from_it(
+        definitions, synthesized):
+    """The 'every' variant trains each use case whose built-in has an inference container with
+    it and serves from that container (tests/conftest.py BUILTIN_SERVING_ENTRY): personas'
+    K-Means on RecordIO-protobuf."""
+    every = synthesized[EVERY_USE_CASE]
+    (name,) = [u.name for u in every.config.use_cases if u.builtin_serving]
+    framework = every.config.use_case(name).manifest.image.builtin_training.framework
+    image = builtin_image_uri(framework, every.config.region, "1")
+    states = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-training"]["States"]
+    environment = states["Preprocess data"]["Parameters"]["Environment"]
+    assert environment[contract.TRAINING_INPUT_FORMAT_ENV] == builtin_algorithms.RECORDIO_PROTOBUF
+    channels = states["Train model"]["Parameters"]["InputDataConfig"]
+    assert {(c["ContentType"], c["RecordWrapperType"]) for c in channels} == {
+        (builtin_algorithms.RECORDIO_PROTOBUF, "None")}
+    container = states["Create model"]["Parameters"]["PrimaryContainer"]
+    assert (container["Image"], container["ModelDataUrl.$"]) == (
+        image, "$.model.builtin_artifacts")
+    spec = states["Register model package"]["Parameters"]["InferenceSpecification"]
+    assert spec["Containers"] == [{"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}]
+    assert spec["SupportedResponseMIMETypes"] == ["application/json", "application/jsonlines"]
+    batch = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-{BATCH_INFERENCE}"]["States"]
+    platform = batch["Validate input"]["Parameters"]["platform"]
+    assert builtin_algorithms.RECORDIO_PROTOBUF in platform["content_types"]

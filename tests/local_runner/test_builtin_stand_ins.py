@@ -18,7 +18,7 @@ from local_runner.executors import LocalProgram, training
 from local_runner.local_sagemaker import LocalSageMaker
 from local_runner.stand_ins import EMULATED, builtin_training, emulated_jobs
 from runtime_scripts import contract
-from runtime_scripts.common import builtin_algorithms, mxnet_ndarray
+from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = LocalProgram(bin_dir=ROOT / "runtime_scripts" / "bin")
@@ -83,9 +83,15 @@ def sagemaker(s3, tmp_path_factory):
     return LocalSageMaker(s3=s3, program=PROGRAM, workdir=tmp_path_factory.mktemp("builtins"))
 
 
-def test_kmeans_finds_the_clusters_and_reports_test_msd(s3, sagemaker, tmp_path):
-    described = sagemaker.call("createTrainingJob", request(
+@pytest.fixture(scope="module")
+def kmeans_job(sagemaker) -> dict:
+    """Built-in K-Means (its stand-in) trained once on the blobs, as DescribeTrainingJob says."""
+    return sagemaker.call("createTrainingJob", request(
         "km", "kmeans", "blobs", k="3", feature_dim="3", eval_metrics='["msd", "ssd"]'))
+
+
+def test_kmeans_finds_the_clusters_and_reports_test_msd(s3, sagemaker, kmeans_job, tmp_path):
+    described = kmeans_job
     assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
     (centroids,) = model_arrays(s3, described, tmp_path)
     assert centroids.shape == (3, 3) and centroids.dtype == np.float32
@@ -99,19 +105,25 @@ def test_kmeans_finds_the_clusters_and_reports_test_msd(s3, sagemaker, tmp_path)
 
 
 def container_root(tmp_path: Path, framework: str, channels: dict[str, np.ndarray],
-                   **hyperparameters: str) -> Path:
+                   input_format: str | None = None, **hyperparameters: str) -> Path:
     """What the training executor stages (executors/training.py), for an in-process run: the
-    subprocess path is the K-Means job's above."""
+    subprocess path is the K-Means job's above. Rows are label first when supervised; with
+    RecordIO-protobuf each row is a Record (preprocessing's writer)."""
     spec = builtin_algorithms.algorithm(framework)
     config = tmp_path / "input" / "config"
     config.mkdir(parents=True)
     (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     (config / "inputdataconfig.json").write_text(json.dumps(
-        {name: {"ContentType": spec.content_type} for name in channels}))
+        {name: {"ContentType": spec.channel_content_type(input_format)} for name in channels}))
     for name, rows in channels.items():
         folder = tmp_path / "input" / "data" / name
         folder.mkdir(parents=True)
-        (folder / "data.csv").write_bytes(_csv(rows))
+        if input_format == recordio_protobuf.CONTENT_TYPE:
+            labelled = spec.supervised
+            recordio_protobuf.write(folder / "data.rec", rows[:, 1:] if labelled else rows,
+                                    rows[:, 0] if labelled else None)
+        else:
+            (folder / "data.csv").write_bytes(_csv(rows))
     return tmp_path
 
 
@@ -125,18 +137,21 @@ def test_pca_saves_mean_v_and_s(tmp_path):
     assert abs(arrays["v"][0, 0]) > 0.99  # the first component is the widest feature's axis
 
 
-@pytest.mark.parametrize(("predictor", "metric"), [
-    ("binary_classifier", "validation:binary_classification_accuracy"),
-    ("regressor", "validation:mse"),
+@pytest.mark.parametrize(("predictor", "metric", "input_format"), [
+    ("binary_classifier", "validation:binary_classification_accuracy", None),
+    ("regressor", "validation:mse", None),
+    ("binary_classifier", "validation:binary_classification_accuracy",
+     recordio_protobuf.CONTENT_TYPE),
 ])
-def test_linear_learner_scores_its_validation_channel(tmp_path, capsys, predictor, metric):
+def test_linear_learner_scores_its_validation_channel(tmp_path, capsys, predictor, metric,
+                                                      input_format):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(240, 3)) * [1.0, 4.0, 0.5] + [0.0, 2.0, -1.0]
     weights = np.array([1.5, -2.0, 0.5])
     y = x @ weights + 3.0 if predictor == "regressor" else (x @ weights + 3.0 > 0).astype(float)
     rows = np.column_stack([y, x])
     root = container_root(tmp_path, "linear-learner",
-                          {"train": rows[:180], "validation": rows[180:]},
+                          {"train": rows[:180], "validation": rows[180:]}, input_format,
                           predictor_type=predictor)
     builtin_training.run("linear-learner", root)
     logged = capsys.readouterr().out
@@ -193,3 +208,81 @@ def test_xgboost_saves_the_booster_the_package_job_repacks(tmp_path, capsys):
     assert found["validation:auc"] > 0.9
     booster = load_builtin_booster(root / "model" / "xgboost-model")
     assert booster.num_features() == 3 and booster.attr("best_iteration") is not None
+
+
+def test_kmeans_trains_on_unlabelled_records(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    blobs = np.vstack([c + rng.normal(scale=0.5, size=(40, 3)) for c in CENTRES])
+    root = container_root(tmp_path, "kmeans", {"train": blobs, "test": blobs[::4]},
+                          recordio_protobuf.CONTENT_TYPE, k="3", feature_dim="3")
+    builtin_training.run("kmeans", root)
+    (centroids,) = mxnet_ndarray.load(root / "model" / "model_algo-1")
+    assert np.min(np.linalg.norm(CENTRES[:, None] - centroids[None], axis=-1), axis=1).max() < 0.5
+    assert "test:msd" in capsys.readouterr().out
+    (root / "input" / "data" / "train" / "data.rec").write_bytes(_csv(blobs))  # CSV mislabelled
+    with pytest.raises(builtin_training.AlgorithmError, match="channel 'train': data.rec: no "
+                       "RecordIO magic number"):
+        builtin_training.run("kmeans", root)
+
+
+def test_a_kmeans_model_batch_transforms_in_its_own_containers_formats(s3, sagemaker,
+                                                                        kmeans_job):
+    """CreateModel with the built-in's image and its model.tar.gz; a batch transform of
+    header-less feature rows answers K-Means' documented JSON Lines, from the emulation."""
+    image = kmeans_job["AlgorithmSpecification"]["TrainingImage"]
+    sagemaker.call("createModel", {
+        "ModelName": "km-model", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+        "PrimaryContainer": {"Image": image, "Mode": "SingleModel",
+                             "ModelDataUrl": kmeans_job["ModelArtifacts"]["S3ModelArtifacts"]}})
+    described = sagemaker.call("createTransformJob", {
+        "TransformJobName": "km-batch", "ModelName": "km-model", "BatchStrategy": "MultiRecord",
+        "TransformInput": {"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/blobs/validation/"}},
+            "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/km-batch/",
+                            "Accept": "application/jsonlines", "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}})
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    body = s3.get_object(Bucket=BUCKET, Key="km-batch/data.csv.out")["Body"].read().decode()
+    answers = [json.loads(line) for line in body.splitlines() if line.strip()]
+    rows = np.loadtxt(io.StringIO(s3.get_object(
+        Bucket=BUCKET, Key="blobs/validation/data.csv")["Body"].read().decode()), delimiter=",")
+    assert len(answers) == len(rows) == 60
+    assert set(answers[0]) == {"closest_cluster", "distance_to_cluster"}
+    # Rows of one true blob share one cluster; the distances are to that cluster's centroid.
+    truth = np.argmin(np.linalg.norm(rows[:, None] - CENTRES[None], axis=-1), axis=1)
+    clusters = np.array([a["closest_cluster"] for a in answers])
+    assert all(len(set(clusters[truth == t])) == 1 for t in range(3))
+    assert max(a["distance_to_cluster"] for a in answers) < 3.0
+    assert "EMULATED" in described["LogTail"] and "built-in kmeans inference" in \
+        described["LogTail"]
+
+
+def test_pca_and_linear_learner_answer_their_documented_json(tmp_path):
+    from local_runner.stand_ins import builtin_serving
+
+    rng = np.random.default_rng(2)
+    rows = rng.normal(size=(60, 3)) * [5.0, 1.0, 0.1]
+    pca_root = container_root(tmp_path / "pca", "pca", {"train": rows}, feature_dim="3",
+                              num_components="2", mini_batch_size="10")
+    builtin_training.run("pca", pca_root)
+    pca = builtin_serving.Model("pca", pca_root / "model")
+    request = json.dumps({"instances": [{"features": r} for r in rows[:2].tolist()]}).encode()
+    status, kind, body = builtin_serving.invoke(pca, "application/json", None, request)
+    projections = json.loads(body)["projections"]
+    assert (status, kind, len(projections)) == (200, "application/json", 2)
+    assert len(projections[0]["projection"]) == 2
+    x = rng.normal(size=(200, 3))
+    labelled = np.column_stack([(x @ [1.0, -1.0, 0.5] > 0).astype(float), x])
+    ll_root = container_root(tmp_path / "ll", "linear-learner", {"train": labelled},
+                             predictor_type="binary_classifier")
+    builtin_training.run("linear-learner", ll_root)
+    ll = builtin_serving.Model("linear-learner", ll_root / "model")
+    status, _, body = builtin_serving.invoke(
+        ll, recordio_protobuf.CONTENT_TYPE, "application/json", recordio_protobuf.encode(x[:50]))
+    predictions = json.loads(body)["predictions"]
+    assert status == 200 and set(predictions[0]) == {"score", "predicted_label"}
+    accuracy = np.mean([p["predicted_label"] for p in predictions] == labelled[:50, 0])
+    assert accuracy > 0.9
+    assert builtin_serving.invoke(ll, "text/csv", None, b"1,2\n")[0] == 400  # 2 of 3 features
+    assert builtin_serving.invoke(ll, "text/csv", "text/csv", b"1,2,3\n")[0] == 406

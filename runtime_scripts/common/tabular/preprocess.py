@@ -12,7 +12,10 @@ Outputs, published together only when every one of them was written:
                                                          target value of a regression), then the
                                                          encoded features (XGBoost CSV layout);
                                  with ML_TRAIN_SHARDS=N > 1 the train split is N files of
-                                 shuffled rows, train/data-00000.csv ... (distributed training)
+                                 shuffled rows, train/data-00000.csv ... (distributed training);
+                                 with ML_TRAINING_INPUT_FORMAT=application/x-recordio-protobuf
+                                 (a built-in algorithm's input) train/data.rec and
+                                 validation/data.rec instead: RecordIO-protobuf, the same rows
     test/raw.csv                 header-ful raw feature columns + target, for evaluation and
                                  batch inference of raw rows
     baseline/baseline.csv        header-ful sample of raw train feature rows for Model Monitor
@@ -37,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from runtime_scripts import contract
+from runtime_scripts.common import recordio_protobuf
 from runtime_scripts.common.jobio import (
     JobError,
     atomic_outputs,
@@ -333,6 +337,14 @@ def preprocess(paths: contract.MlPaths, spec: DatasetSpec,
             if name == contract.PROCESSING_OUTPUT_TRAIN and shards > 1:
                 write_shards(out[name], y[rows], transform.transform_frame(typed.iloc[rows]),
                              shards, spec.split.seed)
+                continue
+            if recordio_protobuf.writes_recordio(os.environ, name):
+                # What a built-in algorithm trained on RecordIO-protobuf reads: the same rows,
+                # float32 features and the label in each Record, and no CSV beside it (the
+                # algorithm reads every object of the channel in the channel's content type).
+                recordio_protobuf.write(out[name] / contract.RECORDIO_SPLIT_FILE,
+                                        np.asarray(transform.transform_frame(typed.iloc[rows]),
+                                                   dtype=np.float64), y[rows])
                 continue
             write_split(out[name] / contract.SPLIT_FILE, y[rows],
                         transform.transform_frame(typed.iloc[rows]))

@@ -64,7 +64,10 @@ MANIFEST = UseCaseManifest(
                 builtin_training=BuiltinAlgorithm(
                     framework="kmeans", version="1",
                     hyperparameters={"k": "4", "feature_dim": str(FEATURES)},
-                    objective_metric="test:msd")),
+                    objective_metric="test:msd",
+                    # Its preferred input: preprocessing writes train and validation as
+                    # RecordIO-protobuf Records for it.
+                    input_format="application/x-recordio-protobuf")),
     wording=Wording(rows="customers"),
     sample_data="sample_data/customers.csv",
     local_batch="sample_data/local_run/holdout.csv",

@@ -6,7 +6,9 @@ Outputs (processing/output/<name>/):
     train, validation, test   data.csv: the features standardised with the training split's
                               mean and scale, no header and no label column (the CSV of an
                               unsupervised built-in algorithm: `text/csv;label_size=0`);
-                              test also raw.csv, its rows as they came (ids and features)
+                              test also raw.csv, its rows as they came (ids and features);
+                              train and validation as data.rec (RecordIO-protobuf, no label)
+                              when ML_TRAINING_INPUT_FORMAT asks for it (built-in K-Means)
     baseline                  baseline.csv: raw features of up to `baseline_rows` training rows
     transform                 transform.json (the standardisation) and dataset.json
 Prints one JSON line: rows per split, the features, rows dropped for empty values.
@@ -15,11 +17,13 @@ Prints one JSON line: rows per split, the features, rows dropped for empty value
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
 
 from runtime_scripts import contract
+from runtime_scripts.common import recordio_protobuf
 from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
 from runtime_scripts.use_cases.personas.bundle import (
     Segmenter,
@@ -63,8 +67,11 @@ def preprocess(ml: contract.MlPaths) -> dict:
         *SPLITS, contract.PROCESSING_OUTPUT_BASELINE, contract.PROCESSING_OUTPUT_TRANSFORM)}
     with atomic_outputs(targets) as out:
         for name in SPLITS:
-            (out[name] / contract.SPLIT_FILE).write_text(
-                _csv(scaling.scaled(raw[parts[name]])))
+            scaled = scaling.scaled(raw[parts[name]])
+            if recordio_protobuf.writes_recordio(os.environ, name):  # built-in, unlabelled
+                recordio_protobuf.write(out[name] / contract.RECORDIO_SPLIT_FILE, scaled)
+            else:
+                (out[name] / contract.SPLIT_FILE).write_text(_csv(scaled))
         rows.iloc[parts["test"]][ids + features].to_csv(out["test"] / contract.RAW_TEST_FILE,
                                                         index=False)
         baseline = rows.iloc[parts["train"][:int(spec.get("baseline_rows", 500))]]

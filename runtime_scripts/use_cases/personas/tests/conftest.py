@@ -42,18 +42,20 @@ def gate() -> list:
 
 def _builtin_kmeans(root: Path, processed: contract.MlPaths, into: Path) -> Path:
     """What built-in K-Means writes for the platform's channels (train, and the validation split
-    as `test`), made by its local emulation: model.tar.gz holding model_algo-1."""
+    as `test`) in the manifest's input format (preprocessing's RecordIO-protobuf Records), made
+    by its local emulation: model.tar.gz holding model_algo-1."""
     from local_runner.stand_ins import builtin_training
 
+    builtin = MANIFEST.image.builtin_training
     for channel, split in (("train", "train"), ("test", "validation")):
         (root / "input" / "data" / channel).mkdir(parents=True)
-        shutil.copy(processed.processing_output(split) / contract.SPLIT_FILE,
-                    root / "input" / "data" / channel)
+        shutil.copytree(processed.processing_output(split), root / "input" / "data" / channel,
+                        dirs_exist_ok=True)
     (root / "input" / "config").mkdir(parents=True)
     (root / "input" / "config" / "hyperparameters.json").write_text(
-        json.dumps(MANIFEST.image.builtin_training.hyperparameters))
+        json.dumps(builtin.hyperparameters))
     (root / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(
-        {c: {"ContentType": "text/csv;label_size=0"} for c in ("train", "test")}))
+        {c: {"ContentType": builtin.content_type} for c in ("train", "test")}))
     builtin_training.run("kmeans", root)
     return testing.make_model_archive(root / "model", into)
 
@@ -73,18 +75,26 @@ def personas(tmp_path_factory: pytest.TempPathFactory) -> PersonasRun:
         testing.stage_evaluation(root, testing.make_model_archive(ml.model, root / "staged"),
                                  ml.processing_output(contract.PROCESSING_OUTPUT_TEST))
         evaluation = evaluate.evaluate(ml, gate())
-        # The built-in path: its model repacked, then evaluated as the pipeline does.
+        # The built-in path: preprocessing as the pipeline runs it for built-in K-Means (its
+        # input format), its model repacked, then evaluated as the pipeline does.
+        for_builtin = contract.MlPaths(root / "for-builtin")
+        shutil.copytree(ml.processing_input(contract.PROCESSING_INPUT_RAW),
+                        for_builtin.processing_input(contract.PROCESSING_INPUT_RAW))
+        patch.setenv(contract.TRAINING_INPUT_FORMAT_ENV,
+                     MANIFEST.image.builtin_training.content_type)
+        preprocess.preprocess(for_builtin)
+        patch.delenv(contract.TRAINING_INPUT_FORMAT_ENV)
         builtin = contract.MlPaths(root / "builtin")
         testing.stage_processing(builtin.root, {
-            contract.PROCESSING_INPUT_MODEL: _builtin_kmeans(root / "kmeans", ml,
+            contract.PROCESSING_INPUT_MODEL: _builtin_kmeans(root / "kmeans", for_builtin,
                                                              root / "kmeans-model"),
-            contract.PROCESSING_INPUT_TRANSFORM: ml.processing_output("transform"),
-            contract.PROCESSING_INPUT_TEST: ml.processing_output("test")})
+            contract.PROCESSING_INPUT_TRANSFORM: for_builtin.processing_output("transform"),
+            contract.PROCESSING_INPUT_TEST: for_builtin.processing_output("test")})
         packaged = package.package(builtin)
         repacked = contract.MlPaths(root / "repacked")
         testing.stage_evaluation(repacked.root,
                                  builtin.processing_output(contract.PROCESSING_OUTPUT_PACKAGED),
-                                 ml.processing_output("test"))
+                                 for_builtin.processing_output("test"))
         builtin_evaluation = evaluate.evaluate(repacked, gate())
     return PersonasRun(root, summary, trained, evaluation, packaged, builtin_evaluation)
 

@@ -41,6 +41,10 @@ def test_training_and_evaluation_score_the_clusters_and_pass_the_gate(personas) 
 
 def test_the_builtin_models_centroids_repack_into_the_same_bundle(personas) -> None:
     assert personas.packaged == {"k": 4, "features": FEATURES}
+    # Built-in K-Means trained on preprocessing's RecordIO-protobuf Records, nothing else.
+    channels = personas.root / "kmeans" / "input" / "data"
+    assert {p.relative_to(channels).as_posix() for p in channels.rglob("*.*")} == {
+        f"{channel}/{contract.RECORDIO_SPLIT_FILE}" for channel in ("train", "test")}
     # Scikit-learn's emulation of built-in K-Means on the same splits: the same kind of model.
     repacked = personas.builtin_evaluation["metrics"]
     assert repacked["silhouette"] > 0 and repacked["min_cluster_share"] > 0.05
