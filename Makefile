@@ -46,10 +46,10 @@ lint: setup
 
 # Test files are spread over TEST_WORKERS processes, each file whole in one of them (its module
 # fixtures, such as one local execution shared by its tests, run once), the checks of every
-# synth variant together in one (tests/conftest.py's groups).
+# synth variant together in one (tests/conftest.py's scheduler).
 TEST_WORKERS ?= 2
 test: lint $(VENV)/.use-cases-installed
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache

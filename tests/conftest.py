@@ -54,18 +54,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # The test directories whose checks read every synth variant (cdk-nag, cfn-lint, ASL, request
-# and permission contracts): one test process runs them all (`make test`: xdist's loadgroup),
-# so the variants, their rendered requests and their IAM views are built once per suite, not
-# once per process; every other file is a unit of its own, its module fixtures run once.
+# and permission contracts): under `make test` (xdist's loadfile) one test process runs them
+# all, so the variants, their rendered requests and their IAM views are built once per suite,
+# not once per process; every other file is a unit of its own (its module fixtures run once).
 STAGE_WIDE_DIRECTORIES = ("tests/contract/", "tests/infra/")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items) -> None:
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = "stage-wide" if path.startswith(STAGE_WIDE_DIRECTORIES) else path
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesAndStageWideChecks(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "stage-wide checks" if path.startswith(STAGE_WIDE_DIRECTORIES) else path
+
+    return FilesAndStageWideChecks(config, log)
 
 
 def pytest_configure(config) -> None:

@@ -123,7 +123,7 @@ class Server:
             conn.close()
             return
         request, fds = received
-        if len(fds) != MAX_FDS or _import_sensitive(request["env"], self.seen) != self.seen:
+        if len(fds) != MAX_FDS or not self._sees_the_same(request["env"]):
             for fd in fds:
                 os.close(fd)
             send(conn, {"cold": True})
@@ -137,6 +137,12 @@ class Server:
             os.close(fd)
         self.children[pid] = conn
         send(conn, {"pid": pid})
+
+    def _sees_the_same(self, env: dict[str, str]) -> bool:
+        """Whether the job's import-time variables are what the preloaded modules saw, or what
+        they set themselves (a runner that imported sklearn passes its KMP_* defaults on)."""
+        return all(value in (self.seen.get(key), self.import_set.get(key, self.seen.get(key)))
+                   for key, value in _import_sensitive(env, self.seen).items())
 
     def _reap(self) -> None:
         while self.children:

@@ -73,6 +73,15 @@ def test_a_job_that_sets_an_import_time_variable_gets_a_cold_interpreter(tmp_pat
     assert not report["warm"]
 
 
+def test_a_runner_that_imported_sklearn_still_starts_its_jobs_warm(tmp_path, launcher):
+    """sklearn sets KMP_* defaults in os.environ when imported, here as in the warm process:
+    jobs that inherit them are still the warm process's to start."""
+    import sklearn  # noqa: F401 - sets KMP_DUPLICATE_LIB_OK and KMP_INIT_AT_FORK
+
+    assert "KMP_INIT_AT_FORK" in os.environ
+    assert json.loads(_job(tmp_path, launcher).stdout)["warm"]
+
+
 def test_failures_exit_as_the_interpreter_exits(tmp_path, launcher):
     for code, want_status, want_stderr in (("raise ValueError('bad value')", 1, "ValueError"),
                                            ("import sys; sys.exit('stopped: why')", 1,

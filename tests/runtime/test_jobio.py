@@ -20,7 +20,7 @@ FORBIDDEN = {"aws_cdk", "boto3", "botocore", "constructs", "stacks", "config", "
 # (Studio ships boto3; it queries Athena). Both import it inside the function that needs it.
 SDK_ALLOWED = {"glue/etl.py", "common/tabular/notebook.py",
                # The input validator Lambda's data read (the Python runtimes ship boto3).
-               "pipeline_input/first_run_profile.py"}
+               "pipeline_input/data_reads.py"}
 
 
 def test_failed_job_leaves_targets_untouched_and_no_staging(tmp_path: Path) -> None:
