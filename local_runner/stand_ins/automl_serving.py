@@ -13,9 +13,8 @@ import io
 import os
 import pickle
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from local_runner.stand_ins import EMULATED
+from local_runner.stand_ins import EMULATED, http_stand_in
 from local_runner.stand_ins.automl import MODEL_FILE
 from runtime_scripts import contract
 
@@ -62,36 +61,16 @@ def main() -> int:
               f"allowed: {', '.join(KEYS)}", file=sys.stderr)
         return 1
 
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, status: int, body: bytes, content_type: str = "text/csv") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def reply(_path: str, _headers, body: bytes) -> tuple[int, str, bytes]:
+        try:
+            return 200, "text/csv", answer(candidate, body, keys)
+        except (ValueError, KeyError) as exc:
+            return (400, "application/json",
+                    f'{{"error": "{type(exc).__name__}: {exc}"}}'.encode())
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            if self.path == "/ping":
-                self._reply(200, b"", "text/plain")
-            else:
-                self._reply(404, b'{"error": "not found"}', "application/json")
-
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            try:
-                self._reply(200, answer(candidate, body, keys))
-            except (ValueError, KeyError) as exc:
-                self._reply(400, f'{{"error": "{type(exc).__name__}: {exc}"}}'.encode(),
-                            "application/json")
-
-        def log_message(self, *args) -> None:
-            return None
-
-    port = int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))
-    print(f"{EMULATED} Autopilot candidate {candidate['name']} served by a scikit-learn "
-          f"stand-in on port {port}", file=sys.stderr, flush=True)
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-    return 0
+    return http_stand_in.serve(reply, lambda port: (
+        f"{EMULATED} Autopilot candidate {candidate['name']} served by a scikit-learn "
+        f"stand-in on port {port}"))
 
 
 if __name__ == "__main__":

@@ -19,14 +19,12 @@ The numbers are those of the model file, computed with numpy; the AWS containers
 from __future__ import annotations
 
 import json
-import os
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 
-from local_runner.stand_ins import EMULATED
+from local_runner.stand_ins import EMULATED, http_stand_in
 from runtime_scripts import contract
 from runtime_scripts.common import mxnet_ndarray, recordio_protobuf
 from runtime_scripts.common.serving.plain import media_type
@@ -144,37 +142,14 @@ def main(arguments: list[str]) -> int:
     framework = arguments[0]
     model = Model(framework, contract.MlPaths.from_env().root / "model")
 
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, status: int, kind: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str, headers, body: bytes) -> tuple[int, str, bytes]:
+        if path != "/invocations":
+            return 404, JSON, _error("not found")
+        return invoke(model, headers.get("Content-Type"), headers.get("Accept"), body)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            if self.path == "/ping":
-                self._reply(200, "text/plain", b"")
-            else:
-                self._reply(404, JSON, _error("not found"))
-
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path != "/invocations":
-                self._reply(404, JSON, _error("not found"))
-                return
-            self._reply(*invoke(model, self.headers.get("Content-Type"),
-                                self.headers.get("Accept"), body))
-
-        def log_message(self, *args) -> None:
-            return None
-
-    port = int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))
-    print(f"{EMULATED} SageMaker's built-in {framework} inference container cannot run on this "
-          f"machine; its model_algo-1 served by a numpy stand-in on port {port}",
-          file=sys.stderr, flush=True)
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-    return 0
+    return http_stand_in.serve(answer, lambda port: (
+        f"{EMULATED} SageMaker's built-in {framework} inference container cannot run on this "
+        f"machine; its model_algo-1 served by a numpy stand-in on port {port}"))
 
 
 if __name__ == "__main__":
