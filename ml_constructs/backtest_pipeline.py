@@ -28,13 +28,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
-from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.data_profile_states import DataProfileProps, DataProfileStates
 from ml_constructs.distributed_training import sharded_preprocessing
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
-    ERROR_PATH,
     PROCESSING,
     TRAINING,
     catch_all,
@@ -133,35 +132,18 @@ class BacktestPipeline(Construct):
                         "MaxKeys": DATA_LISTING_MAX_KEYS},
             iam_action="s3:ListBucket", iam_resources=[props.raw_bucket.bucket_arn],
             result_path="$.data_check.listing"))
-        profile = tasks.CallAwsService(
-            self, "Read the data's profile", service="s3", action="getObject",
-            parameters={"Bucket.$": "$.run.s3.profile_bucket", "Key.$": "$.run.s3.profile_key"},
-            iam_resources=[props.artifacts_bucket.arn_for_objects(f"{props.profiles_prefix}*")],
-            # Without s3:ListBucket S3 answers a missing key with AccessDenied, not NoSuchKey.
-            additional_iam_statements=[iam.PolicyStatement(
-                actions=["s3:ListBucket"], resources=[props.artifacts_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": f"{props.profiles_prefix}*"}})],
-            result_selector={"document.$": "States.StringToJson($.Body)"},
-            result_path="$.data_check.profile")
-        # Catchers match in order: the generic name's transient check first (api_retries.py),
-        # then never profiled (the first backtest of this data), then everything else.
-        retry_transient_api_errors(profile, not_transient=props.frame.notify_failure,
-                                   error_path=ERROR_PATH)
-        first_run = props.frame.invoke_validator(
-            "Profile the data", {
-                "check": FIRST_RUN_CHECK,
-                "data_s3_uri": sfn.JsonPath.string_at("$.run.s3.raw"),
-                "dataset_spec_s3_uri": sfn.JsonPath.string_at("$.data.dataset_spec_s3_uri"),
-                "time": sfn.JsonPath.object_at("$.backtest.time"),
-                "spec": props.profile_spec,
-                "readable_bucket": props.raw_bucket.bucket_name,
-            }, result_path="$.data_check.profile",
-            comment="First run on this data: the validator profiles small CSV data's periods, "
-                    "bounds Parquet data's by its footers' statistics, checks larger CSV "
-                    "data's headers; otherwise no profile, and the split job checks")
-        profile.add_catch(first_run, errors=["S3.NoSuchKeyException"],
-                          result_path=sfn.JsonPath.DISCARD)
-        catch_all(profile, props.frame.notify_failure)
+        profile = DataProfileStates(self, props=DataProfileProps(
+            frame=props.frame, artifacts_bucket=props.artifacts_bucket,
+            profiles_prefix=props.profiles_prefix, raw_bucket=props.raw_bucket,
+            check=FIRST_RUN_CHECK, data_path="$.run.s3.raw", spec=props.profile_spec,
+            request={"time": sfn.JsonPath.object_at("$.backtest.time")},
+            result_path="$.data_check.profile", read_state_id="Read the data's profile",
+            read_comment="The files and periods of this data location, as the last window "
+                         "split read them",
+            profile_comment="First run on this data: the validator profiles small CSV data's "
+                            "periods, bounds Parquet data's by its footers' statistics, checks "
+                            "larger CSV data's headers; otherwise no profile, and the split "
+                            "job checks"))
         check = props.frame.validate_input(
             defaults=props.defaults, platform=props.platform,
             state_id="Check the windows against the data",
@@ -170,8 +152,8 @@ class BacktestPipeline(Construct):
                   "prefix": sfn.JsonPath.string_at("$.run.s3.data_prefix")},
             comment="The same validation with the data's profile, when the data is the "
                     "profiled one: windows that do not fit are refused before any job runs")
-        listing.next(profile).next(check).next(then)
-        first_run.next(check)
+        listing.next(profile.then(check))
+        check.next(then)
         return (sfn.Choice(self, "Data in the raw bucket?")
                 .when(sfn.Condition.string_equals("$.run.s3.data_bucket",
                                                   props.raw_bucket.bucket_name), listing)

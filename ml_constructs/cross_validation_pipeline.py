@@ -18,8 +18,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ml_constructs import sagemaker_jobs as jobs
-from ml_constructs.api_retries import retry_transient_api_errors
 from ml_constructs.compliance import in_finding, wildcard_findings
+from ml_constructs.data_profile_states import DataProfileProps, DataProfileStates
 from ml_constructs.distributed_training import sharded_preprocessing
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.final_model import FinalModelProps, FinalModelStates
@@ -116,37 +116,19 @@ class CrossValidationPipeline(Construct):
         bucket (runtime_scripts/pipeline_input/first_run_profile.py); for larger data, Parquet
         or another bucket the split job applies the same rule to the data."""
         props, frame = self.props, self.props.frame
-        read = tasks.CallAwsService(
-            self, "Read data profile", service="s3", action="getObject",
-            parameters={"Bucket.$": "$.run.s3.profile_bucket", "Key.$": "$.run.s3.profile_key"},
-            iam_resources=[props.artifacts_bucket.arn_for_objects(f"{props.profiles_prefix}*")],
-            # Without s3:ListBucket S3 answers a missing key with AccessDenied, not NoSuchKey.
-            additional_iam_statements=[iam.PolicyStatement(
-                actions=["s3:ListBucket"], resources=[props.artifacts_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": f"{props.profiles_prefix}*"}})],
-            result_selector={"document.$": "States.StringToJson($.Body)"},
-            result_path="$.profile",
-            comment="The rows per class of this data location, as the last split counted them",
-        )
-        none = frame.invoke_validator(
-            "Profile the data", {
-                "check": FIRST_RUN_CHECK,
-                "data_s3_uri": sfn.JsonPath.string_at("$.run.s3.input"),
-                "dataset_spec_s3_uri": sfn.JsonPath.string_at("$.data.dataset_spec_s3_uri"),
+        profile_states = DataProfileStates(self, props=DataProfileProps(
+            frame=frame, artifacts_bucket=props.artifacts_bucket,
+            profiles_prefix=props.profiles_prefix, raw_bucket=props.raw_bucket,
+            check=FIRST_RUN_CHECK, data_path="$.run.s3.input", spec=props.profile_spec,
+            request={
                 "group_column": sfn.JsonPath.string_at("$.cross_validation.group_column"),
                 "folds": sfn.JsonPath.number_at("$.cross_validation.folds"),
-                "spec": props.profile_spec,
-                "readable_bucket": props.raw_bucket.bucket_name,
-            }, result_path="$.profile",
-            comment="First run on this data: the validator profiles small CSV data itself, "
-                    "checks larger data's headers and Parquet footers; otherwise no profile, "
-                    "and the split job checks the folds")
-        # Catchers match in order: the generic name's transient check first (api_retries.py),
-        # then the missing profile, then everything else.
-        retry_transient_api_errors(read, not_transient=frame.notify_failure,
-                                   error_path=ERROR_PATH)
-        read.add_catch(none, errors=["S3.NoSuchKeyException"], result_path=ERROR_PATH)
-        catch_all(read, frame.notify_failure)
+            }, result_path="$.profile", read_state_id="Read data profile",
+            read_comment="The rows per class of this data location, as the last split "
+                         "counted them",
+            profile_comment="First run on this data: the validator profiles small CSV data "
+                            "itself, checks larger data's headers and Parquet footers; "
+                            "otherwise no profile, and the split job checks the folds"))
         profile = "$.profile.document"
         too_many = sfn.Pass(self, "Explain too many folds", parameters={
             "Error": "InvalidPipelineInput",
@@ -166,9 +148,7 @@ class CrossValidationPipeline(Construct):
                      sfn.Condition.number_greater_than_json_path(
                          "$.cross_validation.folds", f"{profile}.minority_count")), too_many)
                  .otherwise(then))
-        read.next(check)
-        none.next(check)
-        return read
+        return profile_states.then(check)
 
     # --- split, folds, aggregate ---------------------------------------------------------------
     def _split(self) -> sfn.CustomState:
