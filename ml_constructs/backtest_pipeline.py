@@ -17,7 +17,6 @@ windows that were evaluated.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from aws_cdk import aws_iam as iam
@@ -30,7 +29,6 @@ from constructs import Construct
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_profile_states import DataProfileProps, DataProfileStates
-from ml_constructs.distributed_training import sharded_preprocessing
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
@@ -40,9 +38,15 @@ from ml_constructs.pipeline_states import (
     dataset_spec_choice,
     grant_sagemaker_jobs,
     read_evaluation_state,
-    sagemaker_job_state,
 )
-from ml_constructs.training_pipeline import MODEL_SELECTOR
+from ml_constructs.resampling_jobs import (
+    ItemJobs,
+    PipelineJob,
+    holdout_preprocessing,
+    item_iteration,
+    pipeline_job,
+    script_mode,
+)
 from runtime_scripts import contract
 from runtime_scripts.pipeline_input.first_run_windows import CHECK as FIRST_RUN_CHECK
 
@@ -83,10 +87,7 @@ class BacktestPipeline(Construct):
                  **finish_kwargs) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        # Each window runs the use case's own script-mode training, as cross-validation's
-        # folds do: what is backtested is the use case's training code.
-        self.settings = dataclasses.replace(props.job_settings, builtin_training=False,
-                                            training_image_uri=props.job_settings.image_uri)
+        self.settings = script_mode(props.job_settings)
         frame = props.frame
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
         split = self._split()
@@ -166,16 +167,12 @@ class BacktestPipeline(Construct):
             (contract.PROCESSING_OUTPUT_WINDOWS, "windows"),
             (contract.PROCESSING_OUTPUT_DATA_PROFILE, "profile"),
             (contract.PROCESSING_OUTPUT_WINDOW_SPEC, "spec"))]
-        return self.props.frame.protect_job(sagemaker_job_state(
-            self, "Split windows", PROCESSING,
-            jobs.processing_job(self.settings, job_name_path="$.run.job_names.window_split",
-                                command=["process", "window-split"],
-                                inputs="$.split_job.inputs", outputs=outputs,
-                                data_path="$.run.s3.raw", arguments_path="$.split.arguments"),
-            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.window_split",
+        return pipeline_job(self, self.props.frame, self.settings, PipelineJob(
+            "Split windows", "window_split", ["process", "window-split"],
+            inputs="$.split_job.inputs", outputs=outputs, data_path="$.run.s3.raw",
+            arguments_path="$.split.arguments",
             comment="Cut the data into rolling-origin windows: each window's training rows "
-                    "strictly before its cutoff less the gap, its evaluated rows after it",
-        ), kind="window_split")
+                    "strictly before its cutoff less the gap, its evaluated rows after it"))
 
     # --- the windows -----------------------------------------------------------------------------
     def _windows(self) -> FanOut:
@@ -243,53 +240,34 @@ class BacktestPipeline(Construct):
     def _window(self) -> sfn.IChainable:
         item = ItemFrame(self, "WindowFrame", label=WINDOW, index_path="$.run.window",
                          job_retries=self.props.frame.job_retries)
-        request = jobs.preprocessing_job(self.settings, data_path="$.run.s3.raw", inputs=[
-            jobs.processing_input(contract.PROCESSING_INPUT_RAW, "$.run.s3.raw"),
-            jobs.processing_input(contract.PROCESSING_INPUT_HOLDOUT, "$.run.s3.holdout"),
-            jobs.processing_input(contract.PROCESSING_INPUT_CONFIG, "$.run.s3.spec")])
-        if self.props.sharded_training:
-            request = sharded_preprocessing(request)
-        preprocess = item.protect_job(sagemaker_job_state(
-            self, f"{WINDOW}: preprocess", PROCESSING, request,
-            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.preprocessing",
-            comment="The use case's preprocessing on the window's training rows; its horizon "
-                    "is the test split",
-        ), kind="preprocessing")
-        train = item.protect_job(sagemaker_job_state(
-            self, f"{WINDOW}: train", TRAINING, jobs.training_job(self.settings),
-            result_selector=MODEL_SELECTOR, result_path="$.model",
-            comment="The use case's training on the window's training rows",
-        ), kind="training")
-        evaluate = item.protect_job(sagemaker_job_state(
-            self, f"{WINDOW}: evaluate", PROCESSING,
-            jobs.evaluation_job(self.settings, arguments_path="$.window_evaluation.arguments"),
-            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.evaluation",
-            comment="Score the window's horizon with its model; keep each row's prediction",
-        ), kind="evaluation")
-        done = sfn.Pass(self, f"{WINDOW} evaluated", parameters={
-            "window.$": "$.run.window", "evaluation.$": "$.run.s3.evaluation"},
-            comment="A small result: the aggregate reads the evaluations from S3")
-        preprocess.next(train).next(evaluate).next(done)
-        return preprocess
+        return item_iteration(self, item, self.settings, ItemJobs(
+            preprocessing=holdout_preprocessing(
+                self.settings, raw="$.run.s3.raw", holdout="$.run.s3.holdout",
+                spec="$.run.s3.spec", sharded=self.props.sharded_training),
+            evaluation=jobs.evaluation_job(self.settings,
+                                           arguments_path="$.window_evaluation.arguments"),
+            comments={
+                "preprocessing": "The use case's preprocessing on the window's training rows; "
+                                 "its horizon is the test split",
+                "training": "The use case's training on the window's training rows",
+                "evaluation": "Score the window's horizon with its model; keep each row's "
+                              "prediction"},
+            result={"window.$": "$.run.window", "evaluation.$": "$.run.s3.evaluation"},
+            result_comment="A small result: the aggregate reads the evaluations from S3"))
 
     # --- aggregate and gate ----------------------------------------------------------------------
     def _aggregate(self) -> sfn.CustomState:
-        return self.props.frame.protect_job(sagemaker_job_state(
-            self, "Aggregate windows", PROCESSING,
-            jobs.processing_job(
-                self.settings, job_name_path="$.run.job_names.window_aggregate",
-                command=["process", "window-aggregate"],
-                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_WINDOW_PLAN,
-                                              "$.run.s3.plan"),
-                        jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
-                                              "$.run.s3.evaluations")],
-                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_BACKTEST,
-                                                "$.run.s3.backtest")],
-                data_path="$.run.s3.raw", arguments_path="$.quality_gate.arguments"),
-            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.aggregate",
+        return pipeline_job(self, self.props.frame, self.settings, PipelineJob(
+            "Aggregate windows", "window_aggregate", ["process", "window-aggregate"],
+            inputs=[jobs.processing_input(contract.PROCESSING_INPUT_WINDOW_PLAN,
+                                          "$.run.s3.plan"),
+                    jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
+                                          "$.run.s3.evaluations")],
+            outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_BACKTEST,
+                                            "$.run.s3.backtest")],
+            data_path="$.run.s3.raw", arguments_path="$.quality_gate.arguments",
             comment="Each metric per window, over the windows and by age, against the "
-                    "baseline; judge the gate on the means; write backtest_report.html",
-        ), kind="window_aggregate")
+                    "baseline; judge the gate on the means; write backtest_report.html"))
 
     def _gate(self) -> sfn.IChainable:
         frame = self.props.frame

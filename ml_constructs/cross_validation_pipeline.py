@@ -6,7 +6,6 @@ all the data registered (final_model.py) -> notification
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -20,7 +19,6 @@ from constructs import Construct
 from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_profile_states import DataProfileProps, DataProfileStates
-from ml_constructs.distributed_training import sharded_preprocessing
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.final_model import FinalModelProps, FinalModelStates
 from ml_constructs.pipeline_state_machine import PipelineFrame
@@ -31,9 +29,15 @@ from ml_constructs.pipeline_states import (
     catch_all,
     dataset_spec_choice,
     grant_sagemaker_jobs,
-    sagemaker_job_state,
 )
-from ml_constructs.training_pipeline import MODEL_SELECTOR
+from ml_constructs.resampling_jobs import (
+    ItemJobs,
+    PipelineJob,
+    holdout_preprocessing,
+    item_iteration,
+    pipeline_job,
+    script_mode,
+)
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import Serving
 from runtime_scripts.pipeline_input.first_run_profile import CHECK as FIRST_RUN_CHECK
@@ -71,11 +75,7 @@ class CrossValidationPipeline(Construct):
                  props: CrossValidationPipelineProps, **finish_kwargs) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        # Each fold runs the use case's own script-mode training: a built-in algorithm's model
-        # would need repacking before its evaluation, and what is cross-validated is the use
-        # case's training code.
-        self.settings = dataclasses.replace(props.job_settings, builtin_training=False,
-                                            training_image_uri=props.job_settings.image_uri)
+        self.settings = script_mode(props.job_settings)
         frame = props.frame
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
         split = self._split()
@@ -152,46 +152,28 @@ class CrossValidationPipeline(Construct):
 
     # --- split, folds, aggregate ---------------------------------------------------------------
     def _split(self) -> sfn.CustomState:
-        return self.props.frame.protect_job(sagemaker_job_state(
-            self, "Split into folds", PROCESSING,
-            jobs.processing_job(
-                self.settings, job_name_path="$.run.job_names.split",
-                command=["process", "split"], inputs="$.split.inputs",
-                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_FOLDS,
-                                                "$.run.s3.folds"),
-                         jobs.processing_output("profile", "$.run.s3.profile")],
-                data_path="$.run.s3.input",
-                arguments_path="$.cross_validation.split_arguments"),
-            result_selector={"arn.$": "$.ProcessingJobArn"},
-            result_path="$.jobs.split",
+        return pipeline_job(self, self.props.frame, self.settings, PipelineJob(
+            "Split into folds", "split", ["process", "split"], inputs="$.split.inputs",
+            outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_FOLDS, "$.run.s3.folds"),
+                     jobs.processing_output("profile", "$.run.s3.profile")],
+            data_path="$.run.s3.input", arguments_path="$.cross_validation.split_arguments",
             comment="Deal the rows into K folds (stratified, grouped, seeded); write the fold "
-                    "list the Map reads",
-        ), kind="split")
+                    "list the Map reads"))
 
     def _fan_out(self) -> FanOut:
         props = self.props
         item = ItemFrame(self, "FoldFrame", label=FOLD, index_path="$.run.fold",
                          job_retries=props.frame.job_retries)
-        preprocess = item.protect_job(sagemaker_job_state(
-            self, f"{FOLD}: preprocess", PROCESSING, self._preprocessing(),
-            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.preprocessing",
-            comment="The use case's preprocessing: the fold's held-out rows are its test split",
-        ), kind="preprocessing")
-        train = item.protect_job(sagemaker_job_state(
-            self, f"{FOLD}: train", TRAINING, jobs.training_job(self.settings),
-            result_selector=MODEL_SELECTOR, result_path="$.model",
-            comment="The use case's training on the fold's training rows",
-        ), kind="training")
-        evaluate = item.protect_job(sagemaker_job_state(
-            self, f"{FOLD}: evaluate", PROCESSING, jobs.evaluation_job(self.settings),
-            result_selector={"arn.$": "$.ProcessingJobArn"}, result_path="$.jobs.evaluation",
-            comment="The use case's evaluation on the fold's held-out rows",
-        ), kind="evaluation")
-        done = sfn.Pass(self, f"{FOLD} evaluated", parameters={
-            "fold.$": "$.run.fold", "evaluation.$": "$.run.s3.evaluation",
-            "training_job.$": "$.model.training_job_name"})
-        preprocess.next(train).next(evaluate).next(done)
-        return FanOut(self, "Folds", state_id="Cross-validate folds", iteration=preprocess,
+        iteration = item_iteration(self, item, self.settings, ItemJobs(
+            preprocessing=self._preprocessing(), evaluation=jobs.evaluation_job(self.settings),
+            comments={
+                "preprocessing": "The use case's preprocessing: the fold's held-out rows are "
+                                 "its test split",
+                "training": "The use case's training on the fold's training rows",
+                "evaluation": "The use case's evaluation on the fold's held-out rows"},
+            result={"fold.$": "$.run.fold", "evaluation.$": "$.run.s3.evaluation",
+                    "training_job.$": "$.model.training_job_name"}))
+        return FanOut(self, "Folds", state_id="Cross-validate folds", iteration=iteration,
                       props=FanOutProps(
                           bucket=props.artifacts_bucket, key=props.key,
                           item_list_bucket_path="$.run.s3.fold_list_bucket",
@@ -215,35 +197,23 @@ class CrossValidationPipeline(Construct):
                                   "preprocessing, training and evaluation"))
 
     def _preprocessing(self) -> dict:
-        """The use case's preprocessing with a holdout (a fold's, or the final model's: the
-        data itself): its rows are the test split, the rest train and validation."""
-        request = jobs.preprocessing_job(
-            self.settings, data_path="$.run.s3.preprocessing_input",
-            inputs=[jobs.processing_input(contract.PROCESSING_INPUT_RAW,
-                                          "$.run.s3.preprocessing_input"),
-                    jobs.processing_input(contract.PROCESSING_INPUT_HOLDOUT, "$.run.s3.holdout"),
-                    jobs.processing_input(contract.PROCESSING_INPUT_CONFIG,
-                                          "$.run.s3.dataset_spec")])
-        return sharded_preprocessing(request) if self.props.sharded_training else request
+        """A fold's, or the final model's (its holdout the data itself)."""
+        return holdout_preprocessing(self.settings, raw="$.run.s3.preprocessing_input",
+                                     holdout="$.run.s3.holdout", spec="$.run.s3.dataset_spec",
+                                     sharded=self.props.sharded_training)
 
     def _aggregate(self) -> sfn.CustomState:
-        return self.props.frame.protect_job(sagemaker_job_state(
-            self, "Aggregate folds", PROCESSING,
-            jobs.processing_job(
-                self.settings, job_name_path="$.run.job_names.aggregate",
-                command=["process", "aggregate"],
-                inputs=[jobs.processing_input(contract.PROCESSING_INPUT_FOLD_LIST,
-                                              "$.run.s3.fold_list"),
-                        jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
-                                              "$.run.s3.evaluations")],
-                outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_AGGREGATE,
-                                                "$.run.s3.aggregate")],
-                data_path="$.run.s3.input", arguments_path="$.quality_gate.arguments"),
-            result_selector={"arn.$": "$.ProcessingJobArn"},
-            result_path="$.jobs.aggregate",
+        return pipeline_job(self, self.props.frame, self.settings, PipelineJob(
+            "Aggregate folds", "aggregate", ["process", "aggregate"],
+            inputs=[jobs.processing_input(contract.PROCESSING_INPUT_FOLD_LIST,
+                                          "$.run.s3.fold_list"),
+                    jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
+                                          "$.run.s3.evaluations")],
+            outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_AGGREGATE,
+                                            "$.run.s3.aggregate")],
+            data_path="$.run.s3.input", arguments_path="$.quality_gate.arguments",
             comment="Mean, std, min, max and 95% interval per metric; judge the gate; write "
-                    "cv_evaluation.json and cv_report.html",
-        ), kind="aggregate")
+                    "cv_evaluation.json and cv_report.html"))
 
     def _read_result(self) -> sfn.IChainable:
         props = self.props
