@@ -19,9 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -30,7 +27,6 @@ from ml_constructs import sagemaker_jobs as jobs
 from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_profile_states import DataProfileProps, DataProfileStates
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
-from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     PROCESSING,
     TRAINING,
@@ -42,6 +38,8 @@ from ml_constructs.pipeline_states import (
 from ml_constructs.resampling_jobs import (
     ItemJobs,
     PipelineJob,
+    ResamplingPipelineProps,
+    aggregate_job,
     holdout_preprocessing,
     item_iteration,
     pipeline_job,
@@ -59,27 +57,9 @@ INDEX = "$$.Map.Item.Index"
 WINDOW = "Window"  # the Map's label and the prefix of its iteration's states
 
 
-@dataclass(frozen=True)
-class BacktestPipelineProps:
-    frame: PipelineFrame
-    job_settings: jobs.JobSettings
-    execution_role: iam.IRole
-    raw_bucket: s3.IBucket
-    artifacts_bucket: s3.IBucket
-    key: kms.IKey
-    name_prefix: str  # the stage's: every job name starts with it
-    runs_prefix: str  # the artifacts bucket's folder of this use case's executions
-    profiles_prefix: str  # and of its data profiles
-    map_results_prefix: str  # where the Map writes its results
+@dataclass(frozen=True, kw_only=True)
+class BacktestPipelineProps(ResamplingPipelineProps):
     max_job_attempts: int  # job_retries.max_attempts: one name per attempt of each job
-    # The bundled dataset spec's name, target and time key, for a first run's profile
-    # (pipeline_defaults.first_run_time_spec).
-    profile_spec: dict
-    defaults: dict
-    platform: dict
-    # The manifest's image.sharded_training: each window's preprocessing writes one train
-    # shard per training instance, which the window's ShardedByS3Key train channel hands out.
-    sharded_training: bool = False
 
 
 class BacktestPipeline(Construct):
@@ -257,15 +237,11 @@ class BacktestPipeline(Construct):
 
     # --- aggregate and gate ----------------------------------------------------------------------
     def _aggregate(self) -> sfn.CustomState:
-        return pipeline_job(self, self.props.frame, self.settings, PipelineJob(
+        return pipeline_job(self, self.props.frame, self.settings, aggregate_job(
             "Aggregate windows", "window_aggregate", ["process", "window-aggregate"],
-            inputs=[jobs.processing_input(contract.PROCESSING_INPUT_WINDOW_PLAN,
-                                          "$.run.s3.plan"),
-                    jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
-                                          "$.run.s3.evaluations")],
-            outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_BACKTEST,
-                                            "$.run.s3.backtest")],
-            data_path="$.run.s3.raw", arguments_path="$.quality_gate.arguments",
+            item_list=(contract.PROCESSING_INPUT_WINDOW_PLAN, "$.run.s3.plan"),
+            output=(contract.PROCESSING_OUTPUT_BACKTEST, "$.run.s3.backtest"),
+            data_path="$.run.s3.raw",
             comment="Each metric per window, over the windows and by age, against the "
                     "baseline; judge the gate on the means; write backtest_report.html"))
 

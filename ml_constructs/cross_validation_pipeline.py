@@ -9,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -21,7 +18,6 @@ from ml_constructs.compliance import in_finding, wildcard_findings
 from ml_constructs.data_profile_states import DataProfileProps, DataProfileStates
 from ml_constructs.fan_out import FanOut, FanOutProps, ItemFrame
 from ml_constructs.final_model import FinalModelProps, FinalModelStates
-from ml_constructs.pipeline_state_machine import PipelineFrame
 from ml_constructs.pipeline_states import (
     ERROR_PATH,
     PROCESSING,
@@ -33,6 +29,8 @@ from ml_constructs.pipeline_states import (
 from ml_constructs.resampling_jobs import (
     ItemJobs,
     PipelineJob,
+    ResamplingPipelineProps,
+    aggregate_job,
     holdout_preprocessing,
     item_iteration,
     pipeline_job,
@@ -45,29 +43,10 @@ from runtime_scripts.pipeline_input.first_run_profile import CHECK as FIRST_RUN_
 FOLD = "Fold"  # the Map's label and the prefix of its iteration's states
 
 
-@dataclass(frozen=True)
-class CrossValidationPipelineProps:
-    frame: PipelineFrame
-    job_settings: jobs.JobSettings
-    execution_role: iam.IRole
-    artifacts_bucket: s3.IBucket
-    # The one bucket whose data the validator profiles on a first run (its role reads it).
-    raw_bucket: s3.IBucket
-    key: kms.IKey
-    name_prefix: str  # the stage's: every job name starts with it
-    runs_prefix: str  # the artifacts bucket's folder of this use case's executions
-    profiles_prefix: str  # the artifacts bucket's folder of this use case's data profiles
-    map_results_prefix: str  # where the Map writes its results
+@dataclass(frozen=True, kw_only=True)
+class CrossValidationPipelineProps(ResamplingPipelineProps):
     model_package_group_name: str  # where `final_model` registers
     serving: Serving  # what the final model takes and answers (the manifest's)
-    # The bundled dataset spec's target, features, group and stratification, for the first
-    # run's profile (pipeline_defaults.first_run_profile_spec).
-    profile_spec: dict
-    defaults: dict
-    platform: dict
-    # The manifest's image.sharded_training: each fold's preprocessing writes one train shard
-    # per training instance, which the fold's ShardedByS3Key train channel hands out.
-    sharded_training: bool = False
 
 
 class CrossValidationPipeline(Construct):
@@ -203,15 +182,11 @@ class CrossValidationPipeline(Construct):
                                      sharded=self.props.sharded_training)
 
     def _aggregate(self) -> sfn.CustomState:
-        return pipeline_job(self, self.props.frame, self.settings, PipelineJob(
+        return pipeline_job(self, self.props.frame, self.settings, aggregate_job(
             "Aggregate folds", "aggregate", ["process", "aggregate"],
-            inputs=[jobs.processing_input(contract.PROCESSING_INPUT_FOLD_LIST,
-                                          "$.run.s3.fold_list"),
-                    jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
-                                          "$.run.s3.evaluations")],
-            outputs=[jobs.processing_output(contract.PROCESSING_OUTPUT_AGGREGATE,
-                                            "$.run.s3.aggregate")],
-            data_path="$.run.s3.input", arguments_path="$.quality_gate.arguments",
+            item_list=(contract.PROCESSING_INPUT_FOLD_LIST, "$.run.s3.fold_list"),
+            output=(contract.PROCESSING_OUTPUT_AGGREGATE, "$.run.s3.aggregate"),
+            data_path="$.run.s3.input",
             comment="Mean, std, min, max and 95% interval per metric; judge the gate; write "
                     "cv_evaluation.json and cv_report.html"))
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -23,6 +26,31 @@ from ml_constructs.training_pipeline import MODEL_SELECTOR
 from runtime_scripts import contract
 
 PROCESSING_RESULT = {"arn.$": "$.ProcessingJobArn"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResamplingPipelineProps:
+    """What both resampling pipelines are built from (each adds its own fields)."""
+
+    frame: PipelineFrame
+    job_settings: jobs.JobSettings
+    execution_role: iam.IRole
+    artifacts_bucket: s3.IBucket
+    # The one bucket whose data the validator profiles on a first run (its role reads it).
+    raw_bucket: s3.IBucket
+    key: kms.IKey
+    name_prefix: str  # the stage's: every job name starts with it
+    runs_prefix: str  # the artifacts bucket's folder of this use case's executions
+    profiles_prefix: str  # the artifacts bucket's folder of this use case's data profiles
+    map_results_prefix: str  # where the Map writes its results
+    # The bundled dataset spec's fields a first run's profile needs
+    # (pipeline_defaults.first_run_profile_spec, first_run_time_spec).
+    profile_spec: dict
+    defaults: dict
+    platform: dict
+    # The manifest's image.sharded_training: each item's preprocessing writes one train shard
+    # per training instance, which the item's ShardedByS3Key train channel hands out.
+    sharded_training: bool = False
 
 
 def script_mode(settings: jobs.JobSettings) -> jobs.JobSettings:
@@ -59,6 +87,19 @@ class PipelineJob:
     data_path: str
     arguments_path: str
     comment: str
+
+
+def aggregate_job(state_id: str, kind: str, command: list[str], *, item_list: tuple[str, str],
+                  output: tuple[str, str], data_path: str, comment: str) -> PipelineJob:
+    """The aggregate: the item list (channel, S3 path) and every item's evaluation in, the
+    pipeline's verdict out (channel, S3 path), judged by the quality gate's arguments."""
+    return PipelineJob(
+        state_id, kind, command,
+        inputs=[jobs.processing_input(*item_list),
+                jobs.processing_input(contract.PROCESSING_INPUT_EVALUATIONS,
+                                      "$.run.s3.evaluations")],
+        outputs=[jobs.processing_output(*output)], data_path=data_path,
+        arguments_path="$.quality_gate.arguments", comment=comment)
 
 
 def pipeline_job(scope: Construct, frame: PipelineFrame, settings: jobs.JobSettings,
