@@ -179,7 +179,6 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     prefix = f"s3://{bucket}/{run_key}"
     backtest = f"{prefix}backtest/"
     b = doc["backtest"]
-    prefix_args = platform["resource_prefix"], execution_name
     arguments = ["--horizon", str(b["horizon"]), "--step", str(b["step"] or b["horizon"]),
                  "--training-window", b["training_window"], "--gap", str(b["gap"])]
     for flag, value in (("--windows", b["windows"]), ("--first-cutoff", b["first_cutoff"]),
@@ -222,14 +221,10 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                 "evaluation_bucket": bucket,
                 "evaluation_key": f"{run_key}backtest/{contract.PROCESSING_OUTPUT_BACKTEST}/"
                                   f"{contract.BACKTEST_FILE}",
-                **profile_location(bucket, use_case, doc["data"]["raw_s3_uri"]),
+                **profile_location(bucket, use_case, doc["data"]["raw_s3_uri"],
+                                   contract.TIME_PROFILE_FILE),
             },
-            "job_names": names.job_names(*prefix_args, WINDOW_JOBS, use_case=use_case),
-            "job_attempts": names.job_attempts(*prefix_args, WINDOW_JOBS,
-                                               platform["max_job_attempts"], use_case=use_case),
-            "item_job_names": names.job_names(*prefix_args, ITEM_JOBS, use_case=use_case),
-            "item_job_attempts": names.job_attempts(*prefix_args, ITEM_JOBS,
-                                                    platform["max_job_attempts"],
-                                                    use_case=use_case),
+            **names.run_jobs(platform, execution_name, WINDOW_JOBS),
+            **names.run_jobs(platform, execution_name, ITEM_JOBS, key="item_job"),
         },
     }

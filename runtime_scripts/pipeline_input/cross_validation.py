@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import contract
 from . import channels, gate, names, resampling, training, volumes
+from .data_profile import profile_location
 from .errors import Problem, render
 from .origin import Origin
 from .platform import COMMON
@@ -75,13 +76,19 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
                     "job's 'data' tag", out)
 
 
+def _jobs_of(kinds: dict, platform: dict[str, Any], execution_name: str,
+             locations: dict[str, str], channel_config: dict[str, Any]) -> dict:
+    """An item's job names (each attempt's too) and its training channels' sources."""
+    return {**names.run_jobs(platform, execution_name, kinds),
+            "channel_sources": channels.sources(locations, channel_config)}
+
+
 def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str,
           channel_config: dict[str, Any]) -> dict:
     """What fold `fold`'s iteration reads as `$.run`: the training pipeline's shape, so its
     request builders (ml_constructs/sagemaker_jobs.py) serve the fold's jobs unchanged."""
     root = f"{prefix}folds/{fold}/"
     kinds = names.fold_jobs(fold)
-    common = {"use_case": platform["use_case"]}
     locations = training.model_locations(root)
     return {
         "pipeline": PIPELINE,
@@ -96,11 +103,7 @@ def _fold(prefix: str, fold: int, platform: dict[str, Any], execution_name: str,
             # Apart from the fold's data: the aggregate job reads only the evaluations.
             "evaluation": f"{prefix}evaluations/{fold}/",
         },
-        "job_names": names.job_names(platform["resource_prefix"], execution_name, kinds,
-                                     **common),
-        "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name, kinds,
-                                           platform["max_job_attempts"], **common),
-        "channel_sources": channels.sources(locations, channel_config),
+        **_jobs_of(kinds, platform, execution_name, locations, channel_config),
     }
 
 
@@ -115,7 +118,6 @@ def _final(prefix: str, run_key: str, data_uri: str, platform: dict[str, Any],
     aggregate's cv_evaluation.json, the package's ModelQuality document."""
     root = f"{prefix}{contract.CV_FINAL_MODEL_DIR}/"
     kinds = names.FINAL_MODEL_JOBS
-    common = {"use_case": platform["use_case"]}
     locations = training.model_locations(root)
     return {
         "pipeline": PIPELINE,
@@ -130,11 +132,7 @@ def _final(prefix: str, run_key: str, data_uri: str, platform: dict[str, Any],
             "evaluation_bucket": platform["artifacts_bucket"],
             "evaluation_key": f"{run_key}cross-validation/{contract.CV_EVALUATION_FILE}",
         },
-        "job_names": names.job_names(platform["resource_prefix"], execution_name, kinds,
-                                     **common),
-        "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name, kinds,
-                                           platform["max_job_attempts"], **common),
-        "channel_sources": channels.sources(locations, channel_config),
+        **_jobs_of(kinds, platform, execution_name, locations, channel_config),
     }
 
 
@@ -144,14 +142,10 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
     prefix = f"s3://{bucket}/{run_key}"
     cv = doc["cross_validation"]
     data_uri = doc["data"]["input_s3_uri"]
-    # One profile per data location (data_profile.py): the next run on the same data reads it.
-    profile_key = f"profiles/{use_case}/{names.short_hash(data_uri)}/"
     split_arguments = ["--folds", str(cv["folds"]), "--seed", str(cv["seed"]),
                        "--data-uri", data_uri]
     if cv["group_column"] is not None:
         split_arguments += ["--group-column", cv["group_column"]]
-    common = {"use_case": use_case}
-    kinds = names.CROSS_VALIDATION_JOBS
     training_section = training.derive_section(doc["training"], platform)
     return {
         **doc,
@@ -176,14 +170,10 @@ def derive(doc: dict[str, Any], platform: dict[str, Any], execution_name: str) -
                 "aggregate": f"{prefix}cross-validation/",
                 "aggregate_bucket": bucket,
                 "aggregate_key": f"{run_key}cross-validation/{contract.CV_EVALUATION_FILE}",
-                "profile": f"s3://{bucket}/{profile_key}",
-                "profile_bucket": bucket,
-                "profile_key": f"{profile_key}{contract.DATA_PROFILE_FILE}",
+                # One profile per data location: the next run on the same data reads it.
+                **profile_location(bucket, use_case, data_uri, contract.DATA_PROFILE_FILE),
             },
-            "job_names": names.job_names(platform["resource_prefix"], execution_name, kinds,
-                                         **common),
-            "job_attempts": names.job_attempts(platform["resource_prefix"], execution_name,
-                                               kinds, platform["max_job_attempts"], **common),
+            **names.run_jobs(platform, execution_name, names.CROSS_VALIDATION_JOBS),
             "folds": [_fold(prefix, k, platform, execution_name,
                             training_section["channel_config"]) for k in range(cv["folds"])],
             "final": _final(prefix, run_key, data_uri, platform, execution_name,

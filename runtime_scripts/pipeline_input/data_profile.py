@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import contract
 from .names import short_hash
 from .values import split_s3_uri
 
 
-def profile_location(bucket: str, use_case: str, data_uri: str) -> dict[str, str]:
+def profile_location(bucket: str, use_case: str, data_uri: str,
+                     profile_file: str) -> dict[str, str]:
+    """Where a split job writes the profile of the data at `data_uri` (`profile`: its folder)
+    and the first states read it (`profile_file` in it: contract.DATA_PROFILE_FILE for
+    cross-validation's, TIME_PROFILE_FILE for a backtest's); the data's bucket and prefix."""
     key = f"profiles/{use_case}/{short_hash(data_uri)}/"
     parts = split_s3_uri(data_uri) or ("", "")
     return {"profile": f"s3://{bucket}/{key}", "profile_bucket": bucket,
-            "profile_key": f"{key}{contract.TIME_PROFILE_FILE}",
+            "profile_key": f"{key}{profile_file}",
             "data_bucket": parts[0], "data_prefix": parts[1] or ""}
 
 

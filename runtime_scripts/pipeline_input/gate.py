@@ -45,19 +45,27 @@ PLATFORM_FIELDS = {
 }
 
 
+def gated_metric(key: str, name: str, platform: dict[str, Any],
+                 out: list[Problem]) -> dict[str, Any] | None:
+    """The use case's gate metric `name` (platform.gate_metrics), or None with the problem of
+    condition `key` naming the metrics it may gate on."""
+    metrics = {m["name"]: m for m in platform["gate_metrics"]}
+    if name not in metrics:
+        out.append(Problem(f"{key}.metric", f"{render(name)} is not a metric use case "
+                           f"{render(platform['use_case'])} can be gated on",
+                           ", ".join(metrics)))
+    return metrics.get(name)
+
+
 def check(gate: dict[str, Any], platform: dict[str, Any], origin: Origin,
           out: list[Problem]) -> None:
-    metrics = {m["name"]: m for m in platform["gate_metrics"]}
     seen: set[tuple[str, str]] = set()
     for i, condition in enumerate(gate["conditions"]):
         key = f"quality_gate.conditions[{i}]"
         name, comparison, threshold = (condition[k] for k in ("metric", "comparison",
                                                               "threshold"))
-        metric = metrics.get(name)
+        metric = gated_metric(key, name, platform, out)
         if metric is None:
-            out.append(Problem(f"{key}.metric", f"{render(name)} is not a metric use case "
-                               f"{render(platform['use_case'])} can be gated on",
-                               ", ".join(metrics)))
             continue
         higher = metric["higher_is_better"]
         better = (">=", ">") if higher else ("<=", "<")

@@ -180,3 +180,13 @@ def job_attempts(prefix: str, execution_name: str, kinds: dict[str, tuple[str, i
                                           use_case=use_case)
                              for n in range(1, max_attempts + 1)]}
             for kind, (word, limit) in kinds.items() if kind in JOB_KINDS}
+
+
+def run_jobs(platform: dict, execution_name: str, kinds: dict[str, tuple[str, int]],
+             key: str = "job") -> dict[str, dict]:
+    """`<key>_names` and `<key>_attempts` of these kinds for a run of the platform's use case
+    (its resource_prefix, use_case, max_job_attempts)."""
+    prefix, use_case = platform["resource_prefix"], platform["use_case"]
+    return {f"{key}_names": job_names(prefix, execution_name, kinds, use_case=use_case),
+            f"{key}_attempts": job_attempts(prefix, execution_name, kinds,
+                                            platform["max_job_attempts"], use_case=use_case)}

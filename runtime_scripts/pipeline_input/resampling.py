@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import contract
 from .errors import InvalidPipelineInput, Problem, render
-from .gate import metadata_summary
+from .gate import gated_metric, metadata_summary
 from .schema import Enum, Float, Int, ListOf, Nullable, Obj, Str
 
 # The distributed Map over the items (folds, windows): how many run at once, and the share of
@@ -38,16 +38,12 @@ def check_gate(gate: dict[str, Any], platform: dict[str, Any], out: list[Problem
     """Each condition on a metric the use case gates on (platform.gate_metrics): a mean, min
     or max on the metric's better side and within its range, a spread (std) bounded from above
     by a number >= 0."""
-    metrics = {m["name"]: m for m in platform["gate_metrics"]}
     for i, condition in enumerate(gate["conditions"]):
         key = f"quality_gate.conditions[{i}]"
         name, statistic = condition["metric"], condition["statistic"]
         comparison, threshold = condition["comparison"], condition["threshold"]
-        metric = metrics.get(name)
+        metric = gated_metric(key, name, platform, out)
         if metric is None:
-            out.append(Problem(f"{key}.metric", f"{render(name)} is not a metric use case "
-                               f"{render(platform['use_case'])} can be gated on",
-                               ", ".join(metrics)))
             continue
         if statistic == "std":
             if comparison not in ("<=", "<"):
