@@ -197,21 +197,25 @@ DATA_PROFILE_FILE = "data_profile.json"
 # The data files a job reads (common/jobio.py) and the first-run check lists (by key suffix).
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
-# Cross-validation's first run on a data location (no profile yet): the input validator reads
-# CSV data of at most this many bytes in all, in this many files at most (one ListObjectsV2
-# page), and profiles it itself. Why 2 MiB: the validator has 256 MB and a 30 s timeout
-# (ml_constructs/input_validation.py), and Lambda gives 256 MB about a seventh of a vCPU (a
-# full one at 1,769 MB): profiling 2 MiB with the standard library's csv module takes ~0.1 s of
-# CPU time (benchmarks/first_run_profile.py), so under a second there. Larger data keeps the
-# split job's check.
-FIRST_RUN_PROFILE_MAX_BYTES = 2 * 1024 * 1024
+# The resampling pipelines' first run on a data location (no profile yet): the input validator
+# reads CSV data exactly, every row, within one budget: at most FIRST_RUN_PROFILE_MAX_BYTES in all
+# (the listing's sizes decide before any byte is read), in FIRST_RUN_PROFILE_MAX_FILES files at
+# most (one ListObjectsV2 page), and FIRST_RUN_PROFILE_SECONDS of the validator's time, checked
+# as the rows stream in (past it the read stops and the check falls back to the files' headers,
+# saying so in its answer). Why 16 MiB: the standard library's csv module profiles 16 MiB of churn
+# rows in 1.1 s of CPU time (benchmarks/first_run_profile.py; 2026-12-02, 2-core machine at load
+# 5), and the validator has one vCPU (1,769 MB: ml_constructs/input_validation.py), so about a
+# second there; the 5 s stop leaves the validator's 30 s timeout far away when Lambda is slower.
+# Larger data keeps the split job's check.
+FIRST_RUN_PROFILE_MAX_BYTES = 16 * 1024 * 1024
+FIRST_RUN_PROFILE_SECONDS = 5.0
 FIRST_RUN_PROFILE_MAX_FILES = 100
 # Larger data, or Parquet, is not read whole: one ranged GET of this many bytes per file gives a
 # CSV file's header or a Parquet file's footer (a second GET when its metadata is longer, up to
 # FIRST_RUN_FOOTER_MAX_BYTES; beyond that the split job checks). Why 256 KiB: the pure-Python
 # Thrift decoder took 0.58 s of CPU for a 0.64 MiB footer (60 row groups x 100 columns;
-# 2026-12-01, 2-core machine at load 12), so ~0.25 s for 256 KiB, about 1.5 s on the validator's
-# seventh of a vCPU; most footers (tens of columns, a few row groups) are a few KiB.
+# 2026-12-01, 2-core machine at load 12), so ~0.25 s for 256 KiB on the validator's one vCPU;
+# most footers (tens of columns, a few row groups) are a few KiB.
 FIRST_RUN_RANGE_BYTES = 64 * 1024
 FIRST_RUN_FOOTER_MAX_BYTES = 256 * 1024
 # The aggregate job: the fold list and each fold's evaluation.json (`evaluations/<k>/`) in,

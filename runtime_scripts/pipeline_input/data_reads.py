@@ -2,17 +2,23 @@
 
 What a job would read under a prefix (jobio.find_data_files' rule: CSV and Parquet suffixes, no
 hidden part below the prefix), sized by one ListObjectsV2 page; then, per file, only what is
-cheap: a small CSV file whole, a large one's first bytes (its header), a Parquet file's footer
-(two ranged GETs at most). S3's GetObject takes an HTTP `Range` header (`bytes=0-65535`, or
-`bytes=-65536` for the last bytes) and answers only those bytes, with the same s3:GetObject
-permission as a whole object. Anything that cannot be read so answers None: the split job then
-reads the data itself and says what is wrong.
+cheap: CSV data within the read budget (contract.FIRST_RUN_PROFILE_MAX_BYTES in all, decided by
+the listing's sizes, and FIRST_RUN_PROFILE_SECONDS, checked as it streams in) every row, line by
+line, never whole in memory; a larger CSV file's first bytes (its header); a Parquet file's
+footer (two ranged GETs at most). S3's GetObject takes an HTTP `Range` header (`bytes=0-65535`,
+or `bytes=-65536` for the last bytes; one range per request) and answers only those bytes, with
+the same s3:GetObject permission as a whole object. Anything that cannot be read so answers
+None: the split job then reads the data itself and says what is wrong. Every answer says how
+far the check went (`extent`): exact (every row read) or bounded (headers, footers, nothing).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +27,21 @@ from .. import contract
 from . import parquet_footer
 from .data_profile import listed_files
 from .parquet_footer import Footer, FooterError
+from .values import split_s3_uri
 
 # The files' heads and footers are fetched side by side: one GET is ~20 ms of latency, and a
 # listing holds up to contract.FIRST_RUN_PROFILE_MAX_FILES files.
 _PARALLEL_READS = 8
+_CHUNK_BYTES = 256 * 1024  # what one read of a streamed object's body takes
+
+
+class OverBudget(Exception):
+    """The exact read ran past the read budget: what it read so far proves nothing."""
 
 
 @dataclass(frozen=True)
 class DataFiles:
+    bucket: str
     csv: dict[str, int]  # key -> size
     parquet: dict[str, int]
     # Every object below the prefix (data or not) -> size: what a processing job stages, as
@@ -36,10 +49,86 @@ class DataFiles:
     listed: dict[str, int]
 
     @property
-    def small_csv(self) -> bool:
-        """CSV only, small enough to be read whole (contract.FIRST_RUN_PROFILE_MAX_BYTES)."""
+    def csv_bytes(self) -> int:
+        return sum(self.csv.values())
+
+    @property
+    def within_read_budget(self) -> bool:
+        """CSV only, small enough to be read every row (contract.FIRST_RUN_PROFILE_MAX_BYTES)."""
         return (bool(self.csv) and not self.parquet
-                and sum(self.csv.values()) <= contract.FIRST_RUN_PROFILE_MAX_BYTES)
+                and self.csv_bytes <= contract.FIRST_RUN_PROFILE_MAX_BYTES)
+
+
+class ReadBudget:
+    """The exact read's bytes and seconds (contract.FIRST_RUN_PROFILE_MAX_BYTES, _SECONDS),
+    from the moment it is made."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.bytes = 0
+
+    def spend(self, size: int) -> None:
+        self.bytes += size
+        if self.bytes > contract.FIRST_RUN_PROFILE_MAX_BYTES:  # the data grew since listed
+            raise OverBudget(f"more than the {_mib(contract.FIRST_RUN_PROFILE_MAX_BYTES)} read "
+                             "budget")
+        if self.elapsed > contract.FIRST_RUN_PROFILE_SECONDS:
+            raise OverBudget(f"the {contract.FIRST_RUN_PROFILE_SECONDS:g} s read budget ran "
+                             f"out after {_mib(self.bytes)}")
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def exact(files: DataFiles, budget: ReadBudget) -> dict[str, Any]:
+    """`extent` of an answer from every row of the data."""
+    return {"exact": True, "read": f"every row of {_count(files.csv, 'CSV file')} "
+                                   f"({_mib(budget.bytes)} in {budget.elapsed:.2f} s)"}
+
+
+def bounded(read: str, split_job_checks: str) -> dict[str, Any]:
+    """`extent` of an answer from less than every row: what was read, what is left."""
+    return {"exact": False, "read": read, "split_job_checks": split_job_checks}
+
+
+def unreadable(error: Exception) -> str:
+    """What was read of CSV data the csv module could not read (the split job names the file)."""
+    what = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"not CSV ({error})"
+    return f"part of the CSV data: a file is {what}"
+
+
+def heads_read(files: DataFiles, why: str | None = None) -> str:
+    """What `heads` reads of these files, in words (`why`: why no more)."""
+    parts = [f"the header of {_count(files.csv, 'CSV file')} ({_mib(files.csv_bytes)})"
+             if files.csv else "",
+             f"the footer of {_count(files.parquet, 'Parquet file')}" if files.parquet else ""]
+    return " and ".join(filter(None, parts)) + (f": {why}" if why else "")
+
+
+def _count(found: dict, noun: str) -> str:
+    return f"{len(found)} {noun}{'s' if len(found) != 1 else ''}"
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+def readable_files(s3: Any, event: dict[str, Any]) -> tuple[DataFiles | None, str]:
+    """The data files of a first-run check's event (data_s3_uri, readable_bucket,
+    dataset_spec_s3_uri), or None and why not, in words: a spec from S3 (its columns are the
+    jobs' to read), another bucket, no data files or more than one listing page."""
+    bucket, prefix = split_s3_uri(event["data_s3_uri"]) or ("", "")
+    if event["dataset_spec_s3_uri"] is not None:
+        return None, "nothing: the columns are those of the input's dataset spec, which the " \
+                     "split job reads"
+    if bucket != event["readable_bucket"]:
+        return None, f"nothing: the validator reads only bucket {event['readable_bucket']}"
+    files = data_files(client(s3), bucket, prefix)
+    if files is None:
+        return None, ("nothing: no data files, or more than "
+                      f"{contract.FIRST_RUN_PROFILE_MAX_FILES} objects under the prefix")
+    return files, ""
 
 
 def client(s3: Any) -> Any:
@@ -66,19 +155,31 @@ def data_files(s3: Any, bucket: str, prefix: str) -> DataFiles | None:
             found["parquet"][key] = size
         elif suffix in contract.CSV_SUFFIXES:
             found["csv"][key] = size
-    files = DataFiles(**found, listed=listed_files(listing, prefix) or {})
+    files = DataFiles(bucket, **found, listed=listed_files(listing, prefix) or {})
     return files if files.csv or files.parquet else None
 
 
-def read_all(s3: Any, bucket: str, keys: list[str]) -> dict[str, str] | None:
-    """Small CSV files as text; None when one is not UTF-8."""
-    texts = {}
-    for key in sorted(keys):
-        try:
-            texts[key] = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return texts
+def csv_lines(s3: Any, bucket: str, key: str, budget: ReadBudget) -> Iterator[str]:
+    """A CSV file's lines as they stream in (UTF-8; UnicodeDecodeError when not), each with its
+    line end, what csv.reader takes (a quoted line break continues on the next line); raises
+    OverBudget when the budget runs out."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    while chunk := body.read(_CHUNK_BYTES):
+        budget.spend(len(chunk))
+        *lines, pending = (pending + decoder.decode(chunk)).split("\n")
+        for line in lines:
+            yield line + "\n"
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+def csv_streams(s3: Any, bucket: str, files: DataFiles,
+                budget: ReadBudget) -> dict[str, Iterator[str]]:
+    """Every CSV file's lines, read as they are consumed, in key order."""
+    return {key: csv_lines(s3, bucket, key, budget) for key in sorted(files.csv)}
 
 
 def csv_header(s3: Any, bucket: str, key: str, size: int) -> list[str] | None:

@@ -2,18 +2,22 @@
 
 The state machine reads the data profile the split job left for this location; when there is
 none yet (the first run), it asks the validator again with this module's CHECK. When the
-location is in the bucket the validator may read and holds only CSV files of at most
-contract.FIRST_RUN_PROFILE_MAX_BYTES in all, the validator reads them with the standard
-library's csv module and answers the profile the split job would write (data_profile.profile_of
-over the same rows: rows without a target and exact duplicates left out, as split.read_rows
-does); the state machine's "Folds fit the classes?" then refuses too many folds in the first
-second. A missing spec column is refused here, in the split job's words. Larger CSV data and
-Parquet are not read whole (data_reads.py): each CSV file's header (a ranged GET) and each
-Parquet file's footer (parquet_footer.py; the Lambda has no pyarrow) show a missing spec or
-group column, and Parquet statistics refuse more folds than the rows with a target can hold
-(footer_facts.py); the class counts themselves are not in them, so no profile is answered and
-the split job counts. Another bucket or a dataset spec from S3 answers no profile either. The
-profile is not written: the split job of any run that passes writes it.
+location is in the bucket the validator may read and holds only CSV data within the read budget
+(data_reads.py: contract.FIRST_RUN_PROFILE_MAX_BYTES in all, FIRST_RUN_PROFILE_SECONDS), the
+validator streams every row through the standard library's csv module and answers the profile
+the split job would write (data_profile.profile_of over the same rows: rows without a target and
+exact duplicates left out, as split.read_rows does). Then, before any job: more folds than the
+groups (or, with no classes, the rows) is refused here, in the split job's words
+(folds.folds_problem); more folds than the smallest class has rows is refused by the state
+machine's "Folds fit the classes?" on this profile, as on a stored one. A missing spec or group
+column is refused here too. Larger CSV data (or a read that runs out of time) and Parquet are
+not read every row: each CSV file's header (a ranged GET) and each Parquet file's footer
+(parquet_footer.py; the Lambda has no pyarrow) show a missing column, and Parquet statistics
+refuse more folds than the rows with a target can hold (footer_facts.py); the class counts are
+not in them, so no profile is answered and the split job counts. Another bucket or a dataset spec
+from S3 answers no profile either. Every answer's `extent` says which: exact, or what was read
+and what the split job checks. The profile is not written: the split job of any run that passes
+writes it.
 """
 
 from __future__ import annotations
@@ -25,15 +29,13 @@ from typing import Any
 
 from .. import contract
 from ..common.resampling.data_profile import profile_of
+from ..common.resampling.fold_rules import FOLDS_KEY, folds_problem
 from . import data_reads, footer_facts
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem
 from .parquet_footer import Footer
 from .schema import Bool, Int, ListOf, Nullable, Obj, S3Uri, Str
-from .values import split_s3_uri
 
 CHECK = "first-run-data-profile"  # the event's `check` (handler.py)
-FOLDS_KEY = "cross_validation.folds"
-NO_PROFILE: dict[str, Any] = {"document": {}}  # the state machine's Choice finds no count
 
 _NAME = Str(max_len=255)
 EVENT = Obj({
@@ -49,18 +51,22 @@ EVENT = Obj({
 })
 
 
-def csv_profile(texts: dict[str, str], spec: dict[str, Any], group_column: str | None,
-                data_s3_uri: str) -> dict[str, Any]:
-    """The profile split.split() writes for these CSV files ({name: text}): cells as text, as
-    jobio.read_table reads them (leading blanks skipped, only '' missing), the spec's target
-    and features (and the group column) required in every file."""
+def csv_profile(files: dict[str, str | Iterable[str]], spec: dict[str, Any],
+                group_column: str | None, data_s3_uri: str) -> dict[str, Any]:
+    """The profile split.split() writes for these CSV files ({name: text, or its lines}): cells
+    as text, as jobio.read_table reads them (leading blanks skipped, only '' missing), the spec's
+    target and features (and the group column) required in every file. Duplicates are found by
+    a hash of the row's target and features (Python's 64-bit hash of the tuple: two different
+    rows of the read budget's ~200,000 collide with a probability below one in a billion), so
+    that the rows are never all held in memory."""
     needed = [spec["target"], *spec["features"], *([group_column] if group_column else [])]
-    seen: set[tuple[str, ...]] = set()
+    seen: set[int] = set()
     labels: list[str] = []
     groups: list[str | None] = []
     problems = []
-    for name, text in texts.items():
-        reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    for name, text in files.items():
+        reader = csv.reader(io.StringIO(text) if isinstance(text, str) else text,
+                            skipinitialspace=True)
         header = next(reader, None) or []
         missing = [c for c in needed if c not in header]
         if missing:
@@ -69,7 +75,7 @@ def csv_profile(texts: dict[str, str], spec: dict[str, Any], group_column: str |
         at = [header.index(c) for c in needed]
         for row in _rows(reader):
             cells = tuple(row[i] if i < len(row) else "" for i in at)
-            keyed = cells[:1 + len(spec["features"])]  # the target and features
+            keyed = hash(cells[:1 + len(spec["features"])])  # the target and features
             if keyed in seen:
                 continue  # an exact duplicate: split.read_rows keeps the first
             seen.add(keyed)
@@ -97,27 +103,40 @@ def _rows(reader: Iterable[list[str]]) -> Iterable[list[str]]:
             yield row
 
 
+def no_profile(extent: dict[str, Any]) -> dict[str, Any]:
+    """An answer without a profile: the state machine's Choice finds no count."""
+    return {"document": {}, "extent": extent}
+
+
 def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
-    """The handler's answer to CHECK: {"document": profile}, or NO_PROFILE; raises
-    InvalidPipelineInput for what the data's columns or footers prove wrong."""
+    """The handler's answer to CHECK: {"document": profile or {}, "extent": how far the check
+    went}; raises InvalidPipelineInput for what the data proves wrong."""
     problems: list[Problem] = []
     checked = EVENT.check(event, "", problems)
     if problems:
         raise InvalidPipelineDefaults(problems, "event")
-    bucket, prefix = split_s3_uri(checked["data_s3_uri"]) or ("", "")
-    if checked["dataset_spec_s3_uri"] is not None or bucket != checked["readable_bucket"]:
-        return NO_PROFILE
+    left = "the class counts and groups"
     s3 = data_reads.client(s3)
-    files = data_reads.data_files(s3, bucket, prefix)
+    files, unread = data_reads.readable_files(s3, checked)
     if files is None:
-        return NO_PROFILE
+        return no_profile(data_reads.bounded(unread, left))
+    bucket = files.bucket
     spec = checked["spec"]
     group = checked["group_column"] or spec["group_column"]
-    if files.small_csv:
-        texts = data_reads.read_all(s3, bucket, list(files.csv))
-        if texts is None:
-            return NO_PROFILE  # the split job says what is wrong with the file
-        return {"document": csv_profile(texts, spec, group, checked["data_s3_uri"])}
+    why = f"more than the {contract.FIRST_RUN_PROFILE_MAX_BYTES // 2**20} MiB read budget" \
+        if files.csv and not files.parquet else None
+    if files.within_read_budget:
+        budget = data_reads.ReadBudget()
+        try:
+            profile = csv_profile(data_reads.csv_streams(s3, bucket, files, budget), spec,
+                                  group, checked["data_s3_uri"])
+        except (UnicodeDecodeError, csv.Error) as exc:
+            return no_profile(data_reads.bounded(data_reads.unreadable(exc), left))
+        except data_reads.OverBudget as exc:
+            why = str(exc)
+        else:
+            _refuse_folds_past_groups_or_rows(checked["folds"], profile, spec)
+            return {"document": profile, "extent": data_reads.exact(files, budget)}
     # Larger data or Parquet: each file's header or footer only.
     facts = data_reads.heads(s3, bucket, files)
     needed = [spec["target"], *spec["features"], *([group] if group else [])]
@@ -125,7 +144,21 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     footers = [f for f in facts.values() if isinstance(f, Footer)]
     if not files.csv and len(footers) == len(facts):
         _refuse_more_folds_than_rows(checked["folds"], footers, spec, checked["data_s3_uri"])
-    return NO_PROFILE  # the class counts are the split job's to count
+    return no_profile(data_reads.bounded(data_reads.heads_read(files, why), left))
+
+
+def _refuse_folds_past_groups_or_rows(folds: int, profile: dict[str, Any],
+                                      spec: dict[str, Any]) -> None:
+    """What an exact profile proves besides the class counts (the state machine's Choice
+    refuses those): no rows to split at all, more folds than groups (each is held out whole)
+    or than rows, in the split job's words."""
+    if not profile["rows"]:
+        raise InvalidPipelineInput([Problem(
+            "data.input_s3_uri", f"{profile['data_s3_uri']} has no rows with a "
+            f"{spec['target']!r} value", "data with the dataset spec's target filled in")])
+    problem = folds_problem(folds, None, profile["groups"], profile["rows"])
+    if problem is not None:
+        raise InvalidPipelineInput([Problem(problem.key, problem.problem, problem.allowed)])
 
 
 def _refuse_missing(problems: list[str], spec: dict[str, Any]) -> None:

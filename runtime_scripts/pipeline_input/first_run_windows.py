@@ -5,21 +5,24 @@ The backtest state machine reads the time profile the window split left for this
 CHECK, then checks the windows against what comes back, as against a stored profile
 (backtest.check_data). What the validator can know cheaply, in the raw bucket it may read:
 
-- CSV of at most contract.FIRST_RUN_PROFILE_MAX_BYTES in all: read whole with the csv module,
-  every row's period by the time key as the window split reads it (row_periods.py: an ISO date
-  or timestamp, its UTC day; or whole-number year/month/day cells), rows without a target left
-  out: the profile the split job would write, with the rows per period.
+- CSV within the read budget (data_reads.py: contract.FIRST_RUN_PROFILE_MAX_BYTES in all,
+  FIRST_RUN_PROFILE_SECONDS): every row streamed through the csv module, its period by the time
+  key as the window split reads it (row_periods.py: an ISO date or timestamp, its UTC day; or
+  whole-number year/month/day cells), rows without a target left out: the profile the split job
+  would write, with the rows per period, so windows that do not fit the data, or hold no rows,
+  are refused before any job.
 - Parquet: each file's footer (parquet_footer.py). The time column's statistics (a DATE or
   TIMESTAMP column, or whole-number year/month/day columns) bound the data's periods: every
   row lies within them, so windows that do not fit between them cannot fit the data. No rows
   per period (the split job checks that every window has rows).
-- Larger CSV: its headers only: a missing time or target column is refused; the windows are
-  the split job's to check.
+- Larger CSV (or a read that ran out of time): its headers only: a missing time or target
+  column is refused; the windows are the split job's to check.
 
 A missing time or target column is refused here in the split job's words. Anything else (a
 time this reader does not parse as the job would, a date stored as text in Parquet, whose
 statistics order text rather than time, another bucket, a dataset spec from S3) answers no
-profile, and the split job checks the data as before. Nothing is written.
+profile, and the split job checks the data as before. Every answer's `extent` says which:
+exact, or what was read and what the split job checks. Nothing is written.
 """
 
 from __future__ import annotations
@@ -30,18 +33,18 @@ import datetime as dt
 import io
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+from .. import contract
 from ..common.resampling import periods
 from ..common.tabular.time_spec import TimeSpec
 from . import data_reads, footer_facts
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem
 from .parquet_footer import Footer
 from .schema import AnyValue, Nullable, Obj, S3Uri, Str
-from .values import split_s3_uri
 
 CHECK = "first-run-time-profile"  # the event's `check` (handler.py)
-NO_PROFILE: dict[str, Any] = {"document": {}}  # backtest.check_data finds no profile
 # What parquet statistics bound (the profile's `bounds`): the check says so in its refusal.
 PARQUET_BOUNDS = "the Parquet files' column statistics"
 
@@ -62,55 +65,80 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?"
                   r"(Z|[+-]\d{2}:\d{2})?$")
 
 
+def no_profile(extent: dict[str, Any]) -> dict[str, Any]:
+    """An answer without a profile: backtest.check_data finds none to check against."""
+    return {"document": {}, "extent": extent}
+
+
 def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
+    """The handler's answer to CHECK: {"document": time profile or {}, "extent": how far the
+    check went}; raises InvalidPipelineInput for a time or target column the data lacks."""
     problems: list[Problem] = []
     checked = EVENT.check(event, "", problems)
     if problems:
         raise InvalidPipelineDefaults(problems, "event")
-    bucket, prefix = split_s3_uri(checked["data_s3_uri"]) or ("", "")
     spec = checked["spec"]
     source = checked["time"] or spec["time"]
-    if checked["dataset_spec_s3_uri"] is not None or bucket != checked["readable_bucket"] \
-            or source is None:
-        return NO_PROFILE
+    left = "the windows against the data's periods"
+    if source is None:
+        return no_profile(data_reads.bounded("nothing: the request names no time key", left))
     time = TimeSpec.from_dict(source)  # the first state accepted it
     s3 = data_reads.client(s3)
-    files = data_reads.data_files(s3, bucket, prefix)
+    files, unread = data_reads.readable_files(s3, checked)
     if files is None:
-        return NO_PROFILE
+        return no_profile(data_reads.bounded(unread, left))
     needed = [*time.columns, *filter(None, [spec["target"]])]
-    if files.small_csv:
-        texts = data_reads.read_all(s3, bucket, list(files.csv))
-        headers = {key: _header(text) for key, text in (texts or {}).items()}
-        _refuse_missing(data_reads.missing_columns(headers, needed), time, spec)
-        counts = csv_periods(texts, time, spec["target"]) if texts else None
-        return _profile(files, time, counts) if counts else NO_PROFILE
-    facts = data_reads.heads(s3, bucket, files)
+    why = f"more than the {contract.FIRST_RUN_PROFILE_MAX_BYTES // 2**20} MiB read budget" \
+        if files.csv and not files.parquet else None
+    if files.within_read_budget:
+        budget = data_reads.ReadBudget()
+        try:
+            counts = csv_periods(data_reads.csv_streams(s3, files.bucket, files, budget), time,
+                                 spec, needed)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            return no_profile(data_reads.bounded(data_reads.unreadable(exc), left))
+        except data_reads.OverBudget as exc:
+            why = str(exc)
+        else:
+            if counts is None:
+                return no_profile(data_reads.bounded(
+                    "part of the CSV data: a time this check does not read as the window split "
+                    "would", left))
+            return {**_profile(files, time, counts), "extent": data_reads.exact(files, budget)}
+    facts = data_reads.heads(s3, files.bucket, files)
     _refuse_missing(data_reads.missing_columns(facts, needed), time, spec)
     footers = [f for f in facts.values() if isinstance(f, Footer)]
-    if files.csv or len(footers) != len(facts):
-        return NO_PROFILE  # large CSV: its periods are the split job's to read
-    span = parquet_span(footers, time)
+    span = None if files.csv or len(footers) != len(facts) else parquet_span(footers, time)
     if span is None:
-        return NO_PROFILE
+        return no_profile(data_reads.bounded(data_reads.heads_read(files, why), left))
     document = _profile(files, time, None)
     document["document"]["time"].update(first=periods.label(time.unit, span[0]),
                                         last=periods.label(time.unit, span[1]))
     document["document"]["bounds"] = PARQUET_BOUNDS
+    document["extent"] = data_reads.bounded(
+        data_reads.heads_read(files, "their statistics bound the first and last period"),
+        "that every window has rows")
     return document
 
 
-def csv_periods(texts: dict[str, str], time: TimeSpec,
-                target: str | None) -> Counter[int] | None:
-    """Rows with a target (every row: `target` None) per period, as window_split.read_rows
-    counts them; None when a row's time is not read here as the job would read it (the job
-    then says which)."""
+def csv_periods(files: dict[str, str | Iterable[str]], time: TimeSpec, spec: dict[str, Any],
+                needed: list[str]) -> Counter[int] | None:
+    """Rows with a target (every row: the spec's target None) per period, as
+    window_split.read_rows counts them, of these CSV files ({name: text, or its lines}); None
+    when a row's time is not read here as the job would read it (the job then says which).
+    A file without the `needed` columns is refused in the split job's words."""
     counts: Counter[int] = Counter()
-    for text in texts.values():
-        reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    missing: list[str] = []
+    target = spec["target"]
+    for name, text in files.items():
+        reader = csv.reader(io.StringIO(text) if isinstance(text, str) else text,
+                            skipinitialspace=True)
         header = next(reader, None)
         if header is None:
             return None  # an empty file: the job names it
+        missing += data_reads.missing_columns({name: header}, needed)
+        if missing:
+            continue  # the other files' headers still count
         at = [header.index(c) for c in (*time.columns, *filter(None, [target]))]
         for row in reader:
             if not row:
@@ -121,6 +149,7 @@ def csv_periods(texts: dict[str, str], time: TimeSpec,
                 return None
             if target is None or cells[-1] != "":  # read_table's only missing value
                 counts[period] += 1
+    _refuse_missing(missing, time, spec)
     return counts or None
 
 
@@ -185,10 +214,6 @@ def _whole(cell: str) -> int | None:
 
 def _ymd(day: dt.date) -> tuple[int, int, int]:
     return day.year, day.month, day.day
-
-
-def _header(text: str) -> list[str] | None:
-    return next(csv.reader(io.StringIO(text), skipinitialspace=True), None)
 
 
 def _profile(files: data_reads.DataFiles, time: TimeSpec,

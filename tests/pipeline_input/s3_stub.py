@@ -1,6 +1,7 @@
 """An S3 client for the first-run checks' unit tests: ListObjectsV2 and GetObject, ranged as S3
 answers a `Range` header (`bytes=a-b`, both ends included; `bytes=-n`, the last n bytes, the
-whole object when it is shorter: RFC 9110's byte ranges), recording what was read."""
+whole object when it is shorter: RFC 9110's byte ranges), recording what was read; and what a
+first-run answer without a profile must say."""
 
 from __future__ import annotations
 
@@ -30,3 +31,10 @@ class StubS3:
             return {"Body": io.BytesIO(body[-int(suffix.group(1)):])}
         start, end = map(int, re.fullmatch(r"bytes=(\d+)-(\d+)", Range).groups())
         return {"Body": io.BytesIO(body[start:end + 1])}
+
+
+def unprofiled(answer: dict) -> str:
+    """What a first-run answer without a profile says it read (its `extent` says bounded)."""
+    assert answer["document"] == {}
+    assert answer["extent"]["exact"] is False and answer["extent"]["split_job_checks"]
+    return answer["extent"]["read"]

@@ -19,7 +19,7 @@ from ml_constructs.pipeline_defaults import first_run_profile_spec
 from runtime_scripts import contract
 from runtime_scripts.pipeline_input import InvalidPipelineInput, parquet_footer
 from runtime_scripts.pipeline_input import first_run_profile as first_run
-from tests.pipeline_input.s3_stub import StubS3
+from tests.pipeline_input.s3_stub import StubS3, unprofiled
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "mlc_churn.csv"
@@ -90,7 +90,8 @@ def test_a_footer_longer_than_the_first_read_takes_one_more_ranged_get():
     s3 = StubS3({"churn/wide.parquet": data})
     answer = first_run.check(_event(spec={**SPEC, "features": ["c1"], "target": "c0",
                                            "stratified": False}), s3)
-    assert answer == first_run.NO_PROFILE  # read, all columns there, nothing to refuse
+    # Read, all columns there, nothing to refuse.
+    assert unprofiled(answer) == "the footer of 1 Parquet file"
     assert [r for _, r in s3.ranges] == [f"bytes=-{contract.FIRST_RUN_RANGE_BYTES}",
                                          f"bytes=-{parquet_footer.footer_length(data[-8:]) + 8}"]
     assert s3.read == []
@@ -110,7 +111,9 @@ def test_a_group_column_missing_from_parquet_data_is_refused_before_any_job(chur
 def test_a_column_missing_from_a_large_csv_files_header_is_refused_reading_its_head_only(churn):
     text = SAMPLE.read_text()
     header, body = text.split("\n", 1)
-    large = (header + "\n" + body * 4).encode()  # ~1.7 MiB a file, more than 2 MiB in all
+    # Together more than the read budget.
+    large = (header + "\n" + body * (contract.FIRST_RUN_PROFILE_MAX_BYTES // len(body) // 2 + 1)
+             ).encode()
     renamed = large.replace(b"account_length", b"acct_len", 1)
     s3 = StubS3({"churn/a.csv": large, "churn/b.csv": renamed})
     assert len(large) + len(renamed) > contract.FIRST_RUN_PROFILE_MAX_BYTES
@@ -122,8 +125,10 @@ def test_a_column_missing_from_a_large_csv_files_header_is_refused_reading_its_h
     assert sorted(s3.ranges) == [(f"churn/{n}.csv", f"bytes=0-{contract.FIRST_RUN_RANGE_BYTES - 1}")
                                  for n in "ab"]
     # With every column there, the class counts are left to the split job.
-    assert first_run.check(_event(), StubS3({"churn/a.csv": large, "churn/b.csv": large})) \
-        == first_run.NO_PROFILE
+    read = unprofiled(first_run.check(_event(), StubS3({"churn/a.csv": large,
+                                                        "churn/b.csv": large})))
+    assert read.startswith("the header of 2 CSV files (")
+    assert read.endswith(" MiB): more than the 16 MiB read budget")
 
 
 def test_more_folds_than_parquet_statistics_leave_rows_for_are_refused(churn):
@@ -140,7 +145,7 @@ def test_more_folds_than_parquet_statistics_leave_rows_for_are_refused(churn):
                               "at most 7 rows with a 'churn' and show 2 classes (no, yes)")
     assert message.endswith("(allowed: 2 .. 3)")
     # 3 folds may fit: the statistics cannot count the classes, the split job does.
-    assert first_run.check(_event(folds=3), s3) == first_run.NO_PROFILE
+    assert unprofiled(first_run.check(_event(folds=3), s3)) == "the footer of 1 Parquet file"
 
 
 def test_a_regression_refuses_more_folds_than_rows_with_a_target(churn):

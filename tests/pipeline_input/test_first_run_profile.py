@@ -18,7 +18,7 @@ from runtime_scripts.common.resampling import split as split_job
 from runtime_scripts.pipeline_input import InvalidPipelineInput
 from runtime_scripts.pipeline_input import first_run_profile as first_run
 from runtime_scripts.pipeline_input.handler import handler
-from tests.pipeline_input.s3_stub import StubS3
+from tests.pipeline_input.s3_stub import StubS3, unprofiled
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "runtime_scripts" / "use_cases" / "churn" / "sample_data" / "local_run" / \
@@ -84,18 +84,25 @@ def test_small_csv_in_the_raw_bucket_is_profiled_hidden_and_other_files_skipped(
     assert json.loads(json.dumps(answer)) == answer  # a Lambda answer
 
 
-@pytest.mark.parametrize(("objects", "changes"), [
-    ({"churn/a.csv": b"x" * (contract.FIRST_RUN_PROFILE_MAX_BYTES + 1)}, {}),
-    ({"churn/a.parquet": b"PAR1 not a footer PAR1"}, {}),
+@pytest.mark.parametrize(("objects", "changes", "read"), [
+    ({"churn/a.csv": b"x" * (contract.FIRST_RUN_PROFILE_MAX_BYTES + 1)}, {},
+     "the header of 1 CSV file (16.0 MiB): more than the 16 MiB read budget"),
+    ({"churn/a.parquet": b"PAR1 not a footer PAR1"}, {}, "the footer of 1 Parquet file"),
     ({f"churn/{i}.csv": b"churn\nyes\n" for i in range(contract.FIRST_RUN_PROFILE_MAX_FILES + 1)},
-     {}),
-    ({"churn/a.csv": b"churn\nyes\n"}, {"readable_bucket": "another-bucket"}),
-    ({"churn/a.csv": b"churn\nyes\n"}, {"dataset_spec_s3_uri": f"s3://{RAW}/specs/x.json"}),
-    ({"churn/a.csv": b"\xff\xfe"}, {}),
+     {}, "nothing: no data files, or more than 100 objects under the prefix"),
+    ({"churn/a.csv": b"churn\nyes\n"}, {"readable_bucket": "another-bucket"},
+     "nothing: the validator reads only bucket another-bucket"),
+    ({"churn/a.csv": b"churn\nyes\n"}, {"dataset_spec_s3_uri": f"s3://{RAW}/specs/x.json"},
+     "nothing: the columns are those of the input's dataset spec, which the split job reads"),
+    ({"churn/a.csv": b"\xff\xfe"}, {}, "part of the CSV data: a file is not UTF-8 text"),
+    # A cell over the csv module's field limit (128 KiB), which pandas would read.
+    ({"churn/a.csv": SAMPLE.read_bytes().split(b"\n")[0] + b'\n"' + b"x" * (2**17 + 1) + b'"\n'},
+     {}, "part of the CSV data: a file is not CSV (field larger than field limit"),
 ], ids=["too-large-without-a-header", "not-parquet", "too-many-files", "another-bucket",
-        "spec-from-s3", "not-utf8"])
-def test_data_it_cannot_or_may_not_read_answers_no_profile(objects, changes):
-    assert first_run.check(_event(**changes), StubS3(objects)) == first_run.NO_PROFILE
+        "spec-from-s3", "not-utf8", "not-csv"])
+def test_data_it_cannot_or_may_not_read_answers_no_profile_and_says_what_it_read(objects,
+                                                                                changes, read):
+    assert unprofiled(first_run.check(_event(**changes), StubS3(objects))).startswith(read)
 
 
 def test_the_handler_routes_the_check(monkeypatch):

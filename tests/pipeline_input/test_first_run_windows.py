@@ -15,12 +15,13 @@ import pytest
 
 from config import UseCaseConfig
 from ml_constructs.pipeline_defaults import first_run_time_spec
+from runtime_scripts import contract
 from runtime_scripts.common.resampling import window_split
 from runtime_scripts.common.tabular.dataset import DatasetSpec
 from runtime_scripts.common.tabular.time_spec import TimeSpec
 from runtime_scripts.pipeline_input import InvalidPipelineInput
 from runtime_scripts.pipeline_input import first_run_windows as first_run
-from tests.pipeline_input.s3_stub import StubS3
+from tests.pipeline_input.s3_stub import StubS3, unprofiled
 from tests.pipeline_input.test_backtest import RAW, backtest
 
 AMES = Path(__file__).resolve().parents[2] / "runtime_scripts" / "use_cases" / "ames"
@@ -88,8 +89,9 @@ def test_a_date_column_is_read_as_the_window_split_reads_it_its_utc_day(tmp_path
 
 def test_a_time_the_job_may_read_otherwise_answers_no_profile():
     text = "sold_at,Sale_Price\n2008-01-31,1\n31/01/2008,2\n"
-    assert first_run.check(_event(time={"column": "sold_at"}),
-                           StubS3({"ames/s.csv": text.encode()})) == first_run.NO_PROFILE
+    assert unprofiled(first_run.check(_event(time={"column": "sold_at"}),
+                                      StubS3({"ames/s.csv": text.encode()}))) == \
+        "part of the CSV data: a time this check does not read as the window split would"
 
 
 def test_parquet_statistics_bound_the_periods_and_refuse_windows_beyond_them(ames):
@@ -120,8 +122,10 @@ def test_a_parquet_date_column_gives_the_exact_range_and_text_dates_none():
         ("2008-03", "2009-11")
     text = io.BytesIO()
     frame.astype({"sold_at": str}).to_parquet(text, index=False)
-    assert first_run.check(_event(time=time), StubS3({"ames/d.parquet": text.getvalue()})) \
-        == first_run.NO_PROFILE  # statistics order the text, not the time
+    # Statistics order the text, not the time.
+    assert unprofiled(first_run.check(_event(time=time),
+                                      StubS3({"ames/d.parquet": text.getvalue()}))) == \
+        "the footer of 1 Parquet file"
 
 
 def test_a_time_column_missing_from_parquet_or_a_large_csv_header_is_refused(ames):
@@ -132,7 +136,8 @@ def test_a_time_column_missing_from_parquet_or_a_large_csv_header_is_refused(ame
     assert str(refused.value) == (
         "input key 'data.raw_s3_uri': a.parquet: columns missing: Mo_Sold (the dataset spec's "
         "time columns 'Year_Sold', 'Mo_Sold' and target 'Sale_Price')")
-    large = SAMPLE.read_bytes().replace(b"Sale_Price", b"Price", 1) * 2  # over 2 MiB
+    sample = SAMPLE.read_bytes().replace(b"Sale_Price", b"Price", 1)
+    large = sample * (contract.FIRST_RUN_PROFILE_MAX_BYTES // len(sample) + 1)  # over budget
     s3 = StubS3({"ames/big.csv": large})
     with pytest.raises(InvalidPipelineInput, match="big.csv: columns missing: Sale_Price"):
         first_run.check(_event(), s3)

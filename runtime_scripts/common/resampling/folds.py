@@ -12,33 +12,11 @@ from collections import Counter
 
 import numpy as np
 
-from runtime_scripts import contract
-
-FOLDS_KEY = "cross_validation.folds"
+from runtime_scripts.common.resampling.fold_rules import FOLDS_KEY, folds_problem
 
 
 class FoldError(ValueError):
     """The rows cannot be dealt into the folds asked for; names the key and the allowed values."""
-
-
-def folds_problem(folds: int, class_counts: dict[str, int] | None,
-                  groups: int | None) -> str | None:
-    """Why `folds` cannot be used on data with these class counts (a classification) and this
-    number of groups (when grouped), or None. The first states apply the same rule to a data
-    profile, the split job to the data itself."""
-    low, high = contract.CV_MIN_FOLDS, contract.CV_MAX_FOLDS
-    if not low <= folds <= high:
-        return f"{FOLDS_KEY} {folds} is out of range (allowed: {low} .. {high})"
-    if class_counts:
-        smallest, count = min(class_counts.items(), key=lambda item: item[1])
-        if folds > count:
-            return (f"{FOLDS_KEY} {folds} is more than the {count} rows of class {smallest!r}: "
-                    f"every fold must hold out rows of every class (allowed: {low} .. "
-                    f"{max(low, min(high, count))})")
-    if groups is not None and folds > groups:
-        return (f"{FOLDS_KEY} {folds} is more than the {groups} groups of the data: each group "
-                f"is held out whole in one fold (allowed: {low} .. {max(low, min(high, groups))})")
-    return None
 
 
 def assign_folds(folds: int, seed: int, *, n_rows: int, labels: np.ndarray | None = None,
@@ -50,11 +28,9 @@ def assign_folds(folds: int, seed: int, *, n_rows: int, labels: np.ndarray | Non
     counts = dict(Counter(labels.tolist())) if labels is not None else None
     n_groups = len(set(groups.tolist())) if groups is not None else None
     problem = folds_problem(folds, {str(k): v for k, v in counts.items()} if counts else None,
-                            n_groups)
-    if problem is None and n_rows < folds:
-        problem = f"{FOLDS_KEY} {folds} is more than the {n_rows} rows of the data"
+                            n_groups, n_rows)
     if problem:
-        raise FoldError(problem)
+        raise FoldError(str(problem))
     if labels is not None and groups is not None:
         splitter = ms.StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     elif labels is not None:
