@@ -232,19 +232,25 @@ def columns_of(head: list[str] | Footer) -> list[str]:
     return head.columns if isinstance(head, Footer) else head
 
 
+def missing_by_file(facts: dict[str, list[str] | Footer | None],
+                    needed: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """{file: (the `needed` columns it lacks, its columns)} of each file read that lacks some."""
+    found = {}
+    for key in sorted(facts):
+        head = facts[key]
+        if head is not None:
+            missing = [c for c in needed if c not in columns_of(head)]
+            if missing:
+                found[key] = (missing, columns_of(head))
+    return found
+
+
 def missing_columns(facts: dict[str, list[str] | Footer | None],
                     needed: list[str]) -> list[str]:
     """'<file>: columns missing: a, b' for each file read whose columns lack some of `needed`
     (the split jobs' words)."""
-    problems = []
-    for key in sorted(facts):
-        head = facts[key]
-        if head is None:
-            continue
-        missing = [c for c in needed if c not in columns_of(head)]
-        if missing:
-            problems.append(f"{key.rsplit('/', 1)[-1]}: columns missing: {', '.join(missing)}")
-    return problems
+    return [f"{key.rsplit('/', 1)[-1]}: columns missing: {', '.join(missing)}"
+            for key, (missing, _) in missing_by_file(facts, needed).items()]
 
 
 def _range(s3: Any, bucket: str, key: str, byte_range: str) -> bytes:

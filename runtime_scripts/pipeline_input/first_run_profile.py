@@ -31,11 +31,12 @@ from .. import contract
 from ..common.resampling.data_profile import profile_of
 from ..common.resampling.fold_rules import FOLDS_KEY, folds_problem
 from . import data_reads, footer_facts
-from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem
+from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, render
 from .parquet_footer import Footer
 from .schema import Bool, Int, ListOf, Nullable, Obj, S3Uri, Str
 
 CHECK = "first-run-data-profile"  # the event's `check` (handler.py)
+GROUP_KEY = "cross_validation.group_column"
 
 _NAME = Str(max_len=255)
 EVENT = Obj({
@@ -52,10 +53,12 @@ EVENT = Obj({
 
 
 def csv_profile(files: dict[str, str | Iterable[str]], spec: dict[str, Any],
-                group_column: str | None, data_s3_uri: str) -> dict[str, Any]:
+                group_column: str | None, data_s3_uri: str,
+                group_key: str | None = None) -> dict[str, Any]:
     """The profile split.split() writes for these CSV files ({name: text, or its lines}): cells
     as text, as jobio.read_table reads them (leading blanks skipped, only '' missing), the spec's
-    target and features (and the group column) required in every file. Duplicates are found by
+    target and features (and the group column; `group_key` names the input's key that gave
+    it, if one did) required in every file. Duplicates are found by
     a hash of the row's target and features (Python's 64-bit hash of the tuple: two different
     rows of the read budget's ~200,000 collide with a probability below one in a billion), so
     that the rows are never all held in memory."""
@@ -63,14 +66,13 @@ def csv_profile(files: dict[str, str | Iterable[str]], spec: dict[str, Any],
     seen: set[int] = set()
     labels: list[str] = []
     groups: list[str | None] = []
-    problems = []
+    missing_columns: dict[str, tuple[list[str], list[str]]] = {}
     for name, text in files.items():
         reader = csv.reader(io.StringIO(text) if isinstance(text, str) else text,
                             skipinitialspace=True)
         header = next(reader, None) or []
-        missing = [c for c in needed if c not in header]
-        if missing:
-            problems.append(f"{name.rsplit('/', 1)[-1]}: columns missing: {', '.join(missing)}")
+        missing_columns.update(data_reads.missing_by_file({name: header}, needed))
+        if name in missing_columns:
             continue
         at = [header.index(c) for c in needed]
         for row in _rows(reader):
@@ -85,9 +87,7 @@ def csv_profile(files: dict[str, str | Iterable[str]], spec: dict[str, Any],
             labels.append(label)
             if group_column:
                 groups.append(cells[-1].strip() or None)
-    if problems:
-        raise InvalidPipelineInput([Problem("data.input_s3_uri", f"does not match dataset spec "
-                                            f"{spec['name']!r}: {'; '.join(problems)}")])
+    _refuse_missing(missing_columns, spec, group_column, group_key)
     return profile_of(len(labels), labels if spec["stratified"] else None,
                       groups if group_column else None, data_s3_uri)
 
@@ -123,13 +123,14 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     bucket = files.bucket
     spec = checked["spec"]
     group = checked["group_column"] or spec["group_column"]
+    group_key = GROUP_KEY if checked["group_column"] else None
     why = f"more than the {contract.FIRST_RUN_PROFILE_MAX_BYTES // 2**20} MiB read budget" \
         if files.csv and not files.parquet else None
     if files.within_read_budget:
         budget = data_reads.ReadBudget()
         try:
             profile = csv_profile(data_reads.csv_streams(s3, bucket, files, budget), spec,
-                                  group, checked["data_s3_uri"])
+                                  group, checked["data_s3_uri"], group_key)
         except (UnicodeDecodeError, csv.Error) as exc:
             return no_profile(data_reads.bounded(data_reads.unreadable(exc), left))
         except data_reads.OverBudget as exc:
@@ -140,7 +141,7 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     # Larger data or Parquet: each file's header or footer only.
     facts = data_reads.heads(s3, bucket, files)
     needed = [spec["target"], *spec["features"], *([group] if group else [])]
-    _refuse_missing(data_reads.missing_columns(facts, needed), spec)
+    _refuse_missing(data_reads.missing_by_file(facts, needed), spec, group, group_key)
     footers = [f for f in facts.values() if isinstance(f, Footer)]
     if not files.csv and len(footers) == len(facts):
         _refuse_more_folds_than_rows(checked["folds"], footers, spec, checked["data_s3_uri"])
@@ -161,10 +162,29 @@ def _refuse_folds_past_groups_or_rows(folds: int, profile: dict[str, Any],
         raise InvalidPipelineInput([Problem(problem.key, problem.problem, problem.allowed)])
 
 
-def _refuse_missing(problems: list[str], spec: dict[str, Any]) -> None:
+def _refuse_missing(missing: dict[str, tuple[list[str], list[str]]], spec: dict[str, Any],
+                    group: str | None, group_key: str | None) -> None:
+    """Columns the split job needs that files lack ({file: (missing, its columns)}): the
+    spec's in the split job's words; a group column the input named, by its key, with the
+    columns it may name."""
+    spec_lines, group_files, columns = [], [], []
+    for key, (lacking, present) in missing.items():
+        name = key.rsplit("/", 1)[-1]
+        if group_key and group in lacking:
+            group_files.append(name)
+            columns = columns or present
+            lacking = [c for c in lacking if c != group]
+        if lacking:
+            spec_lines.append(f"{name}: columns missing: {', '.join(lacking)}")
+    problems = []
+    if spec_lines:
+        problems.append(Problem("data.input_s3_uri", f"does not match dataset spec "
+                                f"{spec['name']!r}: {'; '.join(spec_lines)}"))
+    if group_files:
+        problems.append(Problem(group_key, f"{render(group)} is not a column of "
+                                f"{', '.join(group_files)}", ", ".join(columns)))
     if problems:
-        raise InvalidPipelineInput([Problem("data.input_s3_uri", f"does not match dataset spec "
-                                            f"{spec['name']!r}: {'; '.join(problems)}")])
+        raise InvalidPipelineInput(problems)
 
 
 def _refuse_more_folds_than_rows(folds: int, footers: list[Footer], spec: dict[str, Any],

@@ -102,9 +102,10 @@ def test_a_group_column_missing_from_parquet_data_is_refused_before_any_job(chur
     s3 = StubS3({"churn/part-0.parquet": data, "churn/part-1.parquet": parquet(churn)})
     with pytest.raises(InvalidPipelineInput) as error:
         first_run.check(_event(group_column="customer_id"), s3)
+    # The input's key, and the columns the data has.
     assert str(error.value) == (
-        "input key 'data.input_s3_uri': does not match dataset spec 'mlc_churn': "
-        "part-0.parquet: columns missing: customer_id")
+        "input key 'cross_validation.group_column': \"customer_id\" is not a column of "
+        f"part-0.parquet (allowed: {', '.join(c for c in churn.columns if c != 'customer_id')})")
     assert s3.read == [] and len(s3.ranges) == 2  # one footer read each, no data
 
 
