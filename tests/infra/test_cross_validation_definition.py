@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conftest import ALL_STAGES
+from tests.conftest import ALL_STAGES, TWO_USE_CASES
 
 SUFFIX = "-cross-validation"
 
@@ -110,3 +110,28 @@ def test_a_final_model_is_trained_and_registered_only_when_asked_after_the_gate(
         assert train["HyperParameters.$"] == "$.training.hyperparameters"
         for state in ("Final model: preprocess", "Final model: train", "Final model: register"):
             assert states[state]["Catch"][-1]["Next"] == "Notify failure", (name, state)
+
+
+def test_cross_validation_and_backtest_read_the_data_profile_with_one_builder(definitions):
+    """The same S3 read of the stored profile (retries, catchers in order: a missing profile to
+    the first run's 'Profile the data', its input kept), and the same validator call but for
+    the check and what of the request it needs."""
+    machines = definitions[TWO_USE_CASES]
+    cv = machines["mlplatform-dev-ames-cross-validation"]["States"]
+    bt = machines["mlplatform-dev-ames-backtest"]["States"]
+    reads = cv["Read data profile"], bt["Read the data's profile"]
+    for read in reads:
+        assert [c["ErrorEquals"] for c in read["Catch"]][-2:] == [["S3.NoSuchKeyException"],
+                                                                  ["States.ALL"]]
+        assert read["Catch"][-2]["Next"] == "Profile the data"
+        assert read["Catch"][-2]["ResultPath"] is None
+    for key in ("Resource", "Parameters", "ResultSelector", "Retry", "Catch"):
+        assert reads[0][key] == reads[1][key], key
+    payloads = [s["Profile the data"]["Parameters"] for s in (cv, bt)]
+    shared = ("data_s3_uri.$", "dataset_spec_s3_uri.$", "readable_bucket")
+    assert payloads[0]["readable_bucket"].startswith("mlplatform-dev-")
+    assert [p["dataset_spec_s3_uri.$"] for p in payloads] == ["$.data.dataset_spec_s3_uri"] * 2
+    assert all(set(shared) <= set(p) for p in payloads)
+    assert payloads[0]["readable_bucket"] == payloads[1]["readable_bucket"]
+    assert set(payloads[0]) - set(payloads[1]) == {"folds.$", "group_column.$"}
+    assert set(payloads[1]) - set(payloads[0]) == {"time.$"}
