@@ -91,11 +91,13 @@ def test_the_asset_holds_the_package_and_the_contract_it_imports_and_nothing_els
     assert "runtime_scripts/contract.py" in files
     # Of the shared runtime, only the standard-library modules the backtest's rules share
     # with its split job (the window arithmetic and the dataset spec's time key) and the
-    # data profile cross-validation's first run builds as its split job does.
+    # data profile cross-validation's first run builds as its split job does, and the rule on
+    # how many folds the data holds.
     shared = {f for f in files if f.startswith("runtime_scripts/common/")}
     assert shared == {"runtime_scripts/common/__init__.py",
                       "runtime_scripts/common/resampling/__init__.py",
                       "runtime_scripts/common/resampling/data_profile.py",
+                      "runtime_scripts/common/resampling/fold_rules.py",
                       "runtime_scripts/common/resampling/periods.py",
                       "runtime_scripts/common/resampling/windows.py",
                       "runtime_scripts/common/tabular/__init__.py",
