@@ -220,7 +220,8 @@ def test_bad_input_is_refused_in_the_first_state(platform, given, says):
 def test_a_group_column_missing_from_parquet_data_is_refused_on_the_first_run(platform,
                                                                              local_seed):
     """Parquet, which the validator cannot read whole: its footer (one ranged GET) shows the
-    group column is not in the data, refused before any job, in the split job's words."""
+    group column the input named is not in the data, refused before any job by its key, with
+    the columns the data has."""
     data = pd.read_csv(SAMPLE, dtype=str).head(200).drop(columns=["customer_id"])
     out = io.BytesIO()
     data.to_parquet(out, index=False)
@@ -236,6 +237,7 @@ def test_a_group_column_missing_from_parquet_data_is_refused_on_the_first_run(pl
                           name="cv-first-parquet")
     assert result.path == ["Validate input", "Read data profile", "Profile the data",
                            "Notify failure", "Pipeline failed"]
-    assert "input key 'data.input_s3_uri': does not match dataset spec 'mlc_churn': " \
-           "part-0.parquet: columns missing: customer_id" in result.cause
+    assert "input key 'cross_validation.group_column': " in result.cause
+    assert "customer_id" in result.cause
+    assert "is not a column of part-0.parquet (allowed: state, account_length, " in result.cause
     assert len(platform.sagemaker.calls) == calls
