@@ -88,12 +88,14 @@ class CrossValidationPipeline(Construct):
 
     # --- before any job: the data profile ------------------------------------------------------
     def _profile_check(self, then: sfn.IChainable) -> sfn.IChainable:
-        """More folds than the smallest class has rows, refused in the first second: with the
-        data profile of this data location when one exists (its key is named by a hash of the
-        location; runtime_scripts/common/resampling/data_profile.py says why a profile), else,
-        on the first run, with the profile the validator makes of small CSV data in the raw
-        bucket (runtime_scripts/pipeline_input/first_run_profile.py); for larger data, Parquet
-        or another bucket the split job applies the same rule to the data."""
+        """More folds than the smallest class has rows, or than the groups of the column this
+        run groups by, refused in the first second: with the data profile of this data location
+        when one exists (its key is named by a hash of the location;
+        runtime_scripts/common/resampling/data_profile.py says why a profile), else, on the
+        first run, with the profile the validator makes of CSV data within its read budget in
+        the raw bucket (runtime_scripts/pipeline_input/first_run_profile.py, which refuses too
+        many folds for the groups or rows itself); for larger data, Parquet or another bucket
+        the split job applies the same rules to the data."""
         props, frame = self.props, self.props.frame
         profile_states = DataProfileStates(self, props=DataProfileProps(
             frame=frame, artifacts_bucket=props.artifacts_bucket,
@@ -109,25 +111,56 @@ class CrossValidationPipeline(Construct):
                             "itself, checks larger data's headers and Parquet footers; "
                             "otherwise no profile, and the split job checks the folds"))
         profile = "$.profile.document"
-        too_many = sfn.Pass(self, "Explain too many folds", parameters={
-            "Error": "InvalidPipelineInput",
-            # The split job's words for the same rule (common/resampling/folds.py); no quotes,
-            # which an intrinsic function's string would have to escape.
-            "Cause.$": ("States.Format('cross_validation.folds {} is more than the {} rows of "
-                        "the smallest class of {}: every fold must hold out rows of every class "
-                        f"(allowed: {contract.CV_MIN_FOLDS} .. {{}})', $.cross_validation.folds, "
-                        f"{profile}.minority_count, $.data.input_s3_uri, "
-                        f"{profile}.minority_count)"),
-        }, result_path=ERROR_PATH)
-        too_many.next(frame.notify_failure)
+        # The split job's words for the same rules (common/resampling/fold_rules.py); no
+        # quotes, which an intrinsic function's string would have to escape.
+        too_many = self._explain("Explain too many folds", (
+            "States.Format('cross_validation.folds {} is more than the {} rows of the smallest "
+            "class of {}: every fold must hold out rows of every class (allowed: "
+            f"{contract.CV_MIN_FOLDS} .. {{}})', $.cross_validation.folds, "
+            f"{profile}.minority_count, $.data.input_s3_uri, {profile}.minority_count)"))
+        too_few_groups = self._explain("Explain too many folds for the groups", (
+            "States.Format('cross_validation.folds {} is more than the {} groups of {} (column "
+            "{}): each group is held out whole in one fold (allowed: "
+            f"{contract.CV_MIN_FOLDS} .. {{}})', $.cross_validation.folds, {profile}.groups, "
+            f"$.data.input_s3_uri, {profile}.group_column, {profile}.groups)"))
         check = (sfn.Choice(self, "Folds fit the classes?")
                  .when(sfn.Condition.and_(
                      sfn.Condition.is_present(f"{profile}.minority_count"),
                      sfn.Condition.is_numeric(f"{profile}.minority_count"),
                      sfn.Condition.number_greater_than_json_path(
                          "$.cross_validation.folds", f"{profile}.minority_count")), too_many)
+                 .when(self._more_folds_than_profiled_groups(profile), too_few_groups)
                  .otherwise(then))
         return profile_states.then(check)
+
+    def _explain(self, state_id: str, cause: str) -> sfn.Pass:
+        explain = sfn.Pass(self, state_id, parameters={"Error": "InvalidPipelineInput",
+                                                       "Cause.$": cause},
+                           result_path=ERROR_PATH)
+        explain.next(self.props.frame.notify_failure)
+        return explain
+
+    def _more_folds_than_profiled_groups(self, profile: str) -> sfn.Condition:
+        """More folds than the profile's groups, when the profile counted the groups of the
+        column this run groups by (the input's `group_column`, else the dataset spec's): a
+        stored profile may have counted another column's."""
+        group = "$.cross_validation.group_column"
+        same_column = sfn.Condition.and_(
+            sfn.Condition.is_string(group),
+            sfn.Condition.string_equals_json_path(f"{profile}.group_column", group))
+        if self.props.profile_spec["group_column"]:
+            same_column = sfn.Condition.or_(same_column, sfn.Condition.and_(
+                sfn.Condition.is_null(group),
+                sfn.Condition.string_equals(f"{profile}.group_column",
+                                            self.props.profile_spec["group_column"])))
+        return sfn.Condition.and_(
+            sfn.Condition.is_present(f"{profile}.groups"),
+            sfn.Condition.is_numeric(f"{profile}.groups"),
+            sfn.Condition.is_present(f"{profile}.group_column"),
+            sfn.Condition.is_string(f"{profile}.group_column"),
+            sfn.Condition.number_greater_than_json_path("$.cross_validation.folds",
+                                                        f"{profile}.groups"),
+            same_column)
 
     # --- split, folds, aggregate ---------------------------------------------------------------
     def _split(self) -> sfn.CustomState:

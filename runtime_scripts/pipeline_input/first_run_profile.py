@@ -89,7 +89,7 @@ def csv_profile(files: dict[str, str | Iterable[str]], spec: dict[str, Any],
                 groups.append(cells[-1].strip() or None)
     _refuse_missing(missing_columns, spec, group_column, group_key)
     return profile_of(len(labels), labels if spec["stratified"] else None,
-                      groups if group_column else None, data_s3_uri)
+                      groups if group_column else None, data_s3_uri, group_column)
 
 
 def _some(labels: list[str], shown: int = 5) -> str:

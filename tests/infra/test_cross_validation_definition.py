@@ -139,3 +139,40 @@ def test_cross_validation_and_backtest_read_the_data_profile_with_one_builder(de
     assert payloads[0]["readable_bucket"] == payloads[1]["readable_bucket"]
     assert set(payloads[0]) - set(payloads[1]) == {"folds.$", "group_column.$"}
     assert set(payloads[1]) - set(payloads[0]) == {"time.$"}
+
+
+def _refusal(states: dict, document: dict) -> str | None:
+    """The cause `Folds fit the classes?` fails the execution with on this state, or None."""
+    from tests.contract import asl
+
+    choice = states["Folds fit the classes?"]
+    chosen = next((rule["Next"] for rule in choice["Choices"]
+                   if asl.matches(rule, document, {})), choice["Default"])
+    explain = states[chosen]
+    if explain["Type"] != "Pass":
+        return None
+    return asl.resolve(explain["Parameters"], document, {})["Cause"]
+
+
+def test_a_stored_profile_refuses_more_folds_than_the_groups_of_the_same_column(definitions):
+    states = definitions["dev"]["mlplatform-dev-churn-cross-validation"]["States"]
+    profile = {"rows": 500, "class_counts": {"no": 400, "yes": 100}, "minority_count": 100,
+               "groups": 3, "group_column": "household"}
+
+    def state(grouped_by, **changes):
+        return {"cross_validation": {"folds": 5, "group_column": grouped_by},
+                "data": {"input_s3_uri": "s3://raw/churn/"},
+                "profile": {"document": {**profile, **changes}}}
+
+    assert _refusal(states, state("household")) == (
+        "cross_validation.folds 5 is more than the 3 groups of s3://raw/churn/ (column "
+        "household): each group is held out whole in one fold (allowed: 2 .. 3)")
+    # Groups of another column, of none, or a profile from before group columns were named.
+    assert _refusal(states, state("region")) is None
+    assert _refusal(states, state(None)) is None
+    assert _refusal(states, state("household", group_column=None, groups=None)) is None
+    old = state("household")
+    del old["profile"]["document"]["group_column"]
+    assert _refusal(states, old) is None
+    # The classes first, as before.
+    assert "rows of the smallest class" in _refusal(states, state("household", minority_count=4))

@@ -14,12 +14,14 @@ from collections.abc import Iterable
 
 
 def profile_of(rows: int, labels: Iterable[object] | None, groups: Iterable[object] | None,
-               data_s3_uri: str | None = None) -> dict:
+               data_s3_uri: str | None = None, group_column: str | None = None) -> dict:
     """`labels` and `groups` one per row (a numpy array or a list), None when not stratified
-    or not grouped."""
+    or not grouped; `group_column` names the column the groups are of (a later run grouping
+    by another column cannot use their count)."""
     counts = dict(sorted(Counter(labels).items())) if labels is not None else {}
     return {"data_s3_uri": data_s3_uri, "rows": rows,
             "class_counts": {str(k): int(v) for k, v in counts.items()},
             # null for a regression: no class can run short of rows.
             "minority_count": int(min(counts.values())) if counts else None,
-            "groups": len(set(groups)) if groups is not None else None}
+            "groups": len(set(groups)) if groups is not None else None,
+            "group_column": group_column if groups is not None else None}

@@ -90,7 +90,7 @@ def split(paths: contract.MlPaths, folds: int, seed: int, group_column: str | No
         fold_of = assign_folds(folds, seed, n_rows=len(data), labels=labels, groups=groups)
     except FoldError as exc:
         raise JobError(str(exc)) from None
-    profile = profile_of(len(data), labels, groups, data_s3_uri)
+    profile = profile_of(len(data), labels, groups, data_s3_uri, group_column)
     items = []
     targets = {contract.PROCESSING_OUTPUT_FOLDS:
                paths.processing_output(contract.PROCESSING_OUTPUT_FOLDS),
