@@ -293,6 +293,21 @@ def _read(passed: bool, profile_rows: int | None) -> Outcome:
 FLOW_OUTPUT = "dw-destination.default"
 
 
+def _grouped_profile(groups: int) -> Outcome:
+    """A cross-validation data profile that counted `groups` groups of the column the run's
+    input groups by (more folds are refused in the first states); no outcome for any other
+    read, or for a run that names no group column."""
+    def outcome(req: dict, world: dict) -> object:
+        given = world.get("Invoke", {}).get("Payload", {}).get("input") or {}
+        column = (given.get("cross_validation") or {}).get("group_column")
+        if not req["Key"].endswith(contract.DATA_PROFILE_FILE) or not isinstance(column, str):
+            return None
+        body = json.dumps({"rows": 4500, "minority_count": 1000, "groups": groups,
+                           "group_column": column})
+        return {"Body": body, "ContentLength": len(body)}
+    return outcome
+
+
 def _flow_or(outcome: Outcome, *, first: bool = False) -> Outcome:
     """`outcome`, or for a `.flow` key the flow (from the `first` of the forks only: one
     outcome, the rest skipped)."""
@@ -492,7 +507,8 @@ OUTCOMES: dict[tuple[str, str], list[Outcome]] = {
         lambda req, world: {"PolicyARN": _arn("autoscaling", f"scalingPolicy:{req['PolicyName']}"),
                             "Alarms": []}],
     ("s3", "GetObject"): [_flow_or(_read(True, 1000), first=True),
-                          _flow_or(_read(False, 2)), _flow_or(_read(True, None))],
+                          _flow_or(_read(False, 2)), _flow_or(_read(True, None)),
+                          _flow_or(_grouped_profile(2))],
     ("s3", "CopyObject"): [lambda req, world: {"CopyObjectResult": {"ETag": '"0a1b"'}}],
     ("sns", "Publish"): [lambda req, world: {"MessageId": "6b1f0c7e-5e3a-4c1d-9f2a-1a2b3c4d5e6f"}],
     ("glue", "StartJobRun"): [
