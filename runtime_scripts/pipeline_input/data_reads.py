@@ -18,25 +18,48 @@ import codecs
 import csv
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import contract
 from . import parquet_footer
 from .data_profile import listed_files
 from .parquet_footer import Footer, FooterError
+from .schema import Nullable, S3Uri, Str
 from .values import split_s3_uri
 
 # The files' heads and footers are fetched side by side: one GET is ~20 ms of latency, and a
 # listing holds up to contract.FIRST_RUN_PROFILE_MAX_FILES files.
 _PARALLEL_READS = 8
+T = TypeVar("T")
 _CHUNK_BYTES = 256 * 1024  # what one read of a streamed object's body takes
+_OVER_BUDGET = f"more than the {contract.FIRST_RUN_PROFILE_MAX_BYTES // 2**20} MiB read budget"
 
 
-class OverBudget(Exception):
-    """The exact read ran past the read budget: what it read so far proves nothing."""
+# The fields of both first-run checks' events (ml_constructs/data_profile_states.py sends them).
+NAME = Str(max_len=255)
+EVENT_FIELDS = {
+    "check": Str(max_len=64),
+    "data_s3_uri": S3Uri(),
+    "dataset_spec_s3_uri": Nullable(S3Uri()),  # the input's: its columns may differ
+    "readable_bucket": Str(max_len=63),  # the one bucket the validator's role may read
+}
+
+
+def no_profile(extent: dict[str, Any]) -> dict[str, Any]:
+    """A first-run answer without a profile: the state machine's check finds none to use."""
+    return {"document": {}, "extent": extent}
+
+
+class NotEveryRow(Exception):
+    """Every row could not be read as the jobs read it (why, in words): what was read so far
+    proves nothing, and the check falls back to the files' heads."""
+
+
+class OverBudget(NotEveryRow):
+    """The exact read ran past the read budget."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +93,7 @@ class ReadBudget:
     def spend(self, size: int) -> None:
         self.bytes += size
         if self.bytes > contract.FIRST_RUN_PROFILE_MAX_BYTES:  # the data grew since listed
-            raise OverBudget(f"more than the {_mib(contract.FIRST_RUN_PROFILE_MAX_BYTES)} read "
-                             "budget")
+            raise OverBudget(_OVER_BUDGET)
         if self.elapsed > contract.FIRST_RUN_PROFILE_SECONDS:
             raise OverBudget(f"the {contract.FIRST_RUN_PROFILE_SECONDS:g} s read budget ran "
                              f"out after {_mib(self.bytes)}")
@@ -81,21 +103,32 @@ class ReadBudget:
         return time.monotonic() - self.started
 
 
-def exact(files: DataFiles, budget: ReadBudget) -> dict[str, Any]:
-    """`extent` of an answer from every row of the data."""
-    return {"exact": True, "read": f"every row of {_count(files.csv, 'CSV file')} "
-                                   f"({_mib(budget.bytes)} in {budget.elapsed:.2f} s)"}
+def every_row(s3: Any, files: DataFiles,
+              parse: Callable[[dict[str, Iterator[str]]], T]) -> tuple[T | None, dict | str]:
+    """`parse` over every CSV file's lines (in key order) when the data is CSV within the read
+    budget: (its answer, the answer's exact `extent`); else (None, why not every row, in
+    words: the data is larger, the budget ran out, a file is not UTF-8 or CSV the csv module
+    reads, or `parse` raised NotEveryRow; "" when the data is not CSV alone). `parse` may
+    refuse what the rows prove."""
+    if not files.within_read_budget:
+        return None, _OVER_BUDGET if files.csv and not files.parquet else ""
+    budget = ReadBudget()
+    streams = {key: csv_lines(s3, files.bucket, key, budget) for key in sorted(files.csv)}
+    try:
+        answer = parse(streams)
+    except UnicodeDecodeError:
+        return None, "a file is not UTF-8 text"
+    except csv.Error as exc:
+        return None, f"a file is not CSV the csv module reads ({exc})"
+    except NotEveryRow as exc:
+        return None, str(exc)
+    return answer, {"exact": True, "read": f"every row of {_count(files.csv, 'CSV file')} "
+                                           f"({_mib(budget.bytes)} in {budget.elapsed:.2f} s)"}
 
 
 def bounded(read: str, split_job_checks: str) -> dict[str, Any]:
     """`extent` of an answer from less than every row: what was read, what is left."""
     return {"exact": False, "read": read, "split_job_checks": split_job_checks}
-
-
-def unreadable(error: Exception) -> str:
-    """What was read of CSV data the csv module could not read (the split job names the file)."""
-    what = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"not CSV ({error})"
-    return f"part of the CSV data: a file is {what}"
 
 
 def heads_read(files: DataFiles, why: str | None = None) -> str:
@@ -174,12 +207,6 @@ def csv_lines(s3: Any, bucket: str, key: str, budget: ReadBudget) -> Iterator[st
     pending += decoder.decode(b"", final=True)
     if pending:
         yield pending
-
-
-def csv_streams(s3: Any, bucket: str, files: DataFiles,
-                budget: ReadBudget) -> dict[str, Iterator[str]]:
-    """Every CSV file's lines, read as they are consumed, in key order."""
-    return {key: csv_lines(s3, bucket, key, budget) for key in sorted(files.csv)}
 
 
 def csv_header(s3: Any, bucket: str, key: str, size: int) -> list[str] | None:

@@ -33,22 +33,19 @@ from ..common.resampling.fold_rules import FOLDS_KEY, folds_problem
 from . import data_reads, footer_facts
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem, render
 from .parquet_footer import Footer
-from .schema import Bool, Int, ListOf, Nullable, Obj, S3Uri, Str
+from .schema import Bool, Int, ListOf, Nullable, Obj
 
 CHECK = "first-run-data-profile"  # the event's `check` (handler.py)
 GROUP_KEY = "cross_validation.group_column"
 
-_NAME = Str(max_len=255)
+_NAME = data_reads.NAME
 EVENT = Obj({
-    "check": Str(max_len=64),
-    "data_s3_uri": S3Uri(),
-    "dataset_spec_s3_uri": Nullable(S3Uri()),  # the input's: its columns may differ
+    **data_reads.EVENT_FIELDS,
     "group_column": Nullable(_NAME),  # the input's, else the spec's (below)
     "folds": Int(contract.CV_MIN_FOLDS, contract.CV_MAX_FOLDS),  # the validated input's
     # The use case's bundled dataset spec, as the split job reads it (pipeline_defaults.py).
     "spec": Obj({"name": _NAME, "target": _NAME, "features": ListOf(_NAME),
                  "group_column": Nullable(_NAME), "stratified": Bool()}),
-    "readable_bucket": Str(max_len=63),  # the one bucket the validator's role may read
 })
 
 
@@ -103,11 +100,6 @@ def _rows(reader: Iterable[list[str]]) -> Iterable[list[str]]:
             yield row
 
 
-def no_profile(extent: dict[str, Any]) -> dict[str, Any]:
-    """An answer without a profile: the state machine's Choice finds no count."""
-    return {"document": {}, "extent": extent}
-
-
 def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     """The handler's answer to CHECK: {"document": profile or {}, "extent": how far the check
     went}; raises InvalidPipelineInput for what the data proves wrong."""
@@ -119,25 +111,16 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     s3 = data_reads.client(s3)
     files, unread = data_reads.readable_files(s3, checked)
     if files is None:
-        return no_profile(data_reads.bounded(unread, left))
+        return data_reads.no_profile(data_reads.bounded(unread, left))
     bucket = files.bucket
     spec = checked["spec"]
     group = checked["group_column"] or spec["group_column"]
     group_key = GROUP_KEY if checked["group_column"] else None
-    why = f"more than the {contract.FIRST_RUN_PROFILE_MAX_BYTES // 2**20} MiB read budget" \
-        if files.csv and not files.parquet else None
-    if files.within_read_budget:
-        budget = data_reads.ReadBudget()
-        try:
-            profile = csv_profile(data_reads.csv_streams(s3, bucket, files, budget), spec,
-                                  group, checked["data_s3_uri"], group_key)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            return no_profile(data_reads.bounded(data_reads.unreadable(exc), left))
-        except data_reads.OverBudget as exc:
-            why = str(exc)
-        else:
-            _refuse_folds_past_groups_or_rows(checked["folds"], profile, spec)
-            return {"document": profile, "extent": data_reads.exact(files, budget)}
+    profile, how = data_reads.every_row(s3, files, lambda lines: csv_profile(
+        lines, spec, group, checked["data_s3_uri"], group_key))
+    if profile is not None:
+        _refuse_folds_past_groups_or_rows(checked["folds"], profile, spec)
+        return {"document": profile, "extent": how}
     # Larger data or Parquet: each file's header or footer only.
     facts = data_reads.heads(s3, bucket, files)
     needed = [spec["target"], *spec["features"], *([group] if group else [])]
@@ -145,7 +128,7 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     footers = [f for f in facts.values() if isinstance(f, Footer)]
     if not files.csv and len(footers) == len(facts):
         _refuse_more_folds_than_rows(checked["folds"], footers, spec, checked["data_s3_uri"])
-    return no_profile(data_reads.bounded(data_reads.heads_read(files, why), left))
+    return data_reads.no_profile(data_reads.bounded(data_reads.heads_read(files, how), left))
 
 
 def _refuse_folds_past_groups_or_rows(folds: int, profile: dict[str, Any],

@@ -33,41 +33,32 @@ import datetime as dt
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .. import contract
 from ..common.resampling import periods
 from ..common.tabular.time_spec import TimeSpec
 from . import data_reads, footer_facts
 from .errors import InvalidPipelineDefaults, InvalidPipelineInput, Problem
 from .parquet_footer import Footer
-from .schema import AnyValue, Nullable, Obj, S3Uri, Str
+from .schema import AnyValue, Nullable, Obj
 
 CHECK = "first-run-time-profile"  # the event's `check` (handler.py)
 # What parquet statistics bound (the profile's `bounds`): the check says so in its refusal.
 PARQUET_BOUNDS = "the Parquet files' column statistics"
 
-_NAME = Str(max_len=255)
+_NAME = data_reads.NAME
 EVENT = Obj({
-    "check": Str(max_len=64),
-    "data_s3_uri": S3Uri(),
-    "dataset_spec_s3_uri": Nullable(S3Uri()),
+    **data_reads.EVENT_FIELDS,
     "time": Nullable(AnyValue(object_only=True)),  # the input's backtest.time, validated
     # The use case's bundled dataset spec (pipeline_defaults.first_run_time_spec).
     # target null: a spec of the use case's own format, whose every row the split keeps.
     "spec": Obj({"name": _NAME, "target": Nullable(_NAME),
                  "time": Nullable(AnyValue(object_only=True))}),
-    "readable_bucket": Str(max_len=63),
 })
 # The ISO 8601 forms pandas' format="ISO8601" and datetime.fromisoformat read alike.
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?"
                   r"(Z|[+-]\d{2}:\d{2})?$")
-
-
-def no_profile(extent: dict[str, Any]) -> dict[str, Any]:
-    """An answer without a profile: backtest.check_data finds none to check against."""
-    return {"document": {}, "extent": extent}
 
 
 def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
@@ -81,36 +72,31 @@ def check(event: dict[str, Any], s3: Any = None) -> dict[str, Any]:
     source = checked["time"] or spec["time"]
     left = "the windows against the data's periods"
     if source is None:
-        return no_profile(data_reads.bounded("nothing: the request names no time key", left))
+        return data_reads.no_profile(data_reads.bounded("nothing: the request names no time "
+                                                        "key", left))
     time = TimeSpec.from_dict(source)  # the first state accepted it
     s3 = data_reads.client(s3)
     files, unread = data_reads.readable_files(s3, checked)
     if files is None:
-        return no_profile(data_reads.bounded(unread, left))
+        return data_reads.no_profile(data_reads.bounded(unread, left))
     needed = [*time.columns, *filter(None, [spec["target"]])]
-    why = f"more than the {contract.FIRST_RUN_PROFILE_MAX_BYTES // 2**20} MiB read budget" \
-        if files.csv and not files.parquet else None
-    if files.within_read_budget:
-        budget = data_reads.ReadBudget()
-        try:
-            counts = csv_periods(data_reads.csv_streams(s3, files.bucket, files, budget), time,
-                                 spec, needed)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            return no_profile(data_reads.bounded(data_reads.unreadable(exc), left))
-        except data_reads.OverBudget as exc:
-            why = str(exc)
-        else:
-            if counts is None:
-                return no_profile(data_reads.bounded(
-                    "part of the CSV data: a time this check does not read as the window split "
-                    "would", left))
-            return {**_profile(files, time, counts), "extent": data_reads.exact(files, budget)}
+
+    def periods_of(lines: dict[str, Iterator[str]]) -> Counter[int]:
+        counts = csv_periods(lines, time, spec, needed)
+        if counts is None:
+            raise data_reads.NotEveryRow("a time this check does not read as the window split "
+                                         "would, or an empty file")
+        return counts
+
+    counts, how = data_reads.every_row(s3, files, periods_of)
+    if counts is not None:
+        return {**_profile(files, time, counts), "extent": how}
     facts = data_reads.heads(s3, files.bucket, files)
     _refuse_missing(data_reads.missing_columns(facts, needed), time, spec)
     footers = [f for f in facts.values() if isinstance(f, Footer)]
     span = None if files.csv or len(footers) != len(facts) else parquet_span(footers, time)
     if span is None:
-        return no_profile(data_reads.bounded(data_reads.heads_read(files, why), left))
+        return data_reads.no_profile(data_reads.bounded(data_reads.heads_read(files, how), left))
     document = _profile(files, time, None)
     document["document"]["time"].update(first=periods.label(time.unit, span[0]),
                                         last=periods.label(time.unit, span[1]))

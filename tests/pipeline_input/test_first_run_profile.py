@@ -94,10 +94,12 @@ def test_small_csv_in_the_raw_bucket_is_profiled_hidden_and_other_files_skipped(
      "nothing: the validator reads only bucket another-bucket"),
     ({"churn/a.csv": b"churn\nyes\n"}, {"dataset_spec_s3_uri": f"s3://{RAW}/specs/x.json"},
      "nothing: the columns are those of the input's dataset spec, which the split job reads"),
-    ({"churn/a.csv": b"\xff\xfe"}, {}, "part of the CSV data: a file is not UTF-8 text"),
+    ({"churn/a.csv": b"\xff\xfe"}, {},
+     "the header of 1 CSV file (0.0 MiB): a file is not UTF-8 text"),
     # A cell over the csv module's field limit (128 KiB), which pandas would read.
     ({"churn/a.csv": SAMPLE.read_bytes().split(b"\n")[0] + b'\n"' + b"x" * (2**17 + 1) + b'"\n'},
-     {}, "part of the CSV data: a file is not CSV (field larger than field limit"),
+     {}, "the header of 1 CSV file (0.1 MiB): a file is not CSV the csv module reads (field "
+         "larger than field limit"),
 ], ids=["too-large-without-a-header", "not-parquet", "too-many-files", "another-bucket",
         "spec-from-s3", "not-utf8", "not-csv"])
 def test_data_it_cannot_or_may_not_read_answers_no_profile_and_says_what_it_read(objects,
