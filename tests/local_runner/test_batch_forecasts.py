@@ -16,12 +16,14 @@ import json
 import pandas as pd
 import pytest
 
+from local_runner.api_common import SageMakerError
 from local_runner.local_run import LocalPlatform
 from local_runner.local_seed import RAW_BUCKET_OUTPUT, Seed, Upload
 from runtime_scripts import contract
 from runtime_scripts.common.manifest import USE_CASE_ENV, load_manifest
 from runtime_scripts.pipeline_input.batch import today
 from runtime_scripts.use_cases import testing
+from tests.local_runner.serving_helpers import served_package
 
 USE_CASE = "demand"
 PIZZAS = ("classic_dlx", "brie_carre", "the_greek")
@@ -206,3 +208,80 @@ def test_the_backtest_pipeline_scores_each_window_with_demands_own_jobs_against_
     assert page.count("<figure>") == len(document["summary"])  # each metric over the windows
     assert page.count("beaten in 1 of 2 windows") + page.count("beaten in 2 of 2") + page.count(
         "beaten in 0 of 2") == len(document["summary"])  # each metric against the baseline
+
+
+# --- the real-time endpoint on the same account: the model the batch forecast used, deployed by
+# demand's deployment state machine (its server: demand's serve.py on loopback), then the
+# issue's requests, JSON and CSV, and the 400s that say which series or horizon is wrong.
+NO_BASELINE = {"baseline": {"enabled": False}}  # Model Monitor's analyzer: no local entry point
+ENDPOINT = f"mlplatform-dev-{USE_CASE}"
+JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
+
+
+@pytest.fixture(scope="module")
+def deployed(forecasts):
+    stage, platform, batch = forecasts
+    package = batch.output["package"]["arn"]
+    result = platform.run(f"{USE_CASE}:deployment", {"model_package_arn": package,
+                                                     **NO_BASELINE}, name="forecast-deploy")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return platform, batch, package, result
+
+
+def _invoke(platform, body, content_type=JSON_TYPE, accept=None):
+    data = json.dumps(body).encode() if isinstance(body, dict) else body.encode()
+    return platform.sagemaker.invoke_endpoint(ENDPOINT, data, content_type, accept)
+
+
+def test_the_deployment_serves_the_registered_model_on_demands_own_server(deployed):
+    platform, _, package, result = deployed
+    assert result.path[-1] == "Endpoint serving the new model"
+    assert "Create endpoint" in result.path
+    described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
+    assert described["EndpointStatus"] == "InService"
+    assert served_package(platform, described["EndpointConfigName"]) == package
+
+
+def test_json_and_csv_requests_get_the_batch_forecasts_p10_p50_p90(deployed):
+    """The issue's request: each series' forecast from the model's history (it ends on 17
+    December); the same model and server as the batch transform, so the same numbers."""
+    platform, batch, _, _ = deployed
+    bucket, _, prefix = batch.output["run"]["s3"]["output"][5:].partition("/")
+    body = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}every_series.csv.out")
+    batch_rows = {(r[0], r[1]): [float(v) for v in r[2:]]
+                  for r in csv.reader(io.StringIO(body["Body"].read().decode()))}
+    answer = _invoke(platform, {"series": [{"id": "the_greek", "horizon": 14},
+                                           {"id": "brie_carre", "horizon": 3}]})
+    assert answer.content_type == JSON_TYPE
+    greek, brie = json.loads(answer.body)["predictions"]
+    assert (greek["id"], len(greek["forecast"]), brie["id"], len(brie["forecast"])) == (
+        "the_greek", 14, "brie_carre", 3)
+    for item in (greek, brie):
+        for period in item["forecast"]:
+            assert [period["p10"], period["p50"], period["p90"]] == pytest.approx(
+                batch_rows[(item["id"], period["timestamp"])], abs=1e-3)
+    assert greek["forecast"][0]["timestamp"] == ACTUALS_FROM
+    # CSV in, CSV out: one `id,timestamp,p10,p50,p90` line per period.
+    answer = _invoke(platform, "id,horizon\nclassic_dlx,2\n", CSV_TYPE)
+    lines = list(csv.reader(io.StringIO(answer.body.decode())))
+    assert answer.content_type == CSV_TYPE and [r[:2] for r in lines] == [
+        ["classic_dlx", "2015-12-18"], ["classic_dlx", "2015-12-19"]]
+    assert [float(v) for v in lines[0][2:]] == pytest.approx(
+        batch_rows[("classic_dlx", "2015-12-18")], abs=1e-3)
+
+
+@pytest.mark.parametrize(("request_body", "message"), [
+    ({"series": [{"id": "calzone", "horizon": 7}]},
+     "unknown series 'calzone': the model knows 3 series"),
+    ({"series": [{"id": "the_greek", "horizon": 30}]},
+     "series 'the_greek': horizon 30 is over the trained maximum 14"),
+    ("the_greek,15\n", "horizon 15 is over the trained maximum 14"),
+])
+def test_a_bad_request_is_invoke_endpoints_model_error_with_the_400_that_says_which(
+        deployed, request_body, message):
+    platform = deployed[0]
+    content_type = CSV_TYPE if isinstance(request_body, str) else JSON_TYPE
+    with pytest.raises(SageMakerError) as raised:
+        _invoke(platform, request_body, content_type)
+    assert raised.value.code == "ModelError"
+    assert "Received client error (400)" in str(raised.value) and message in str(raised.value)
