@@ -151,9 +151,14 @@ def test_the_forecasts_are_scored_against_the_actuals_and_the_accuracy_published
 
 
 # --- the platform's backtest of demand on the same account: its sales cut by their date into two
-# windows of a week, each window demand's own preprocessing, training and evaluation (forecast
-# metrics beside the seasonal naive's), then the aggregate's verdict per window and overall.
-BACKTEST = {"windows": 2, "horizon": 7}
+# windows of the manifest's 14 days, each window demand's own preprocessing, training and
+# evaluation (forecast metrics beside the seasonal naive's), then the aggregate's verdict per
+# window and overall. Windows of a week hold too few sales for the gate's bound on the spread
+# (wape std <= 0.1, set for the default backtest of every series): on three pizzas an oracle
+# that knows each day's true mean has a WAPE std over two such windows above 0.1 in 15% of
+# draws (two weeks: 5%; every series, three of two weeks: 0%: benchmarks/forecast_spread.py),
+# and the shop's closed Christmas Day, no closure to three series, weighed a seventh of one.
+BACKTEST = {"windows": 2}
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +182,8 @@ def test_the_backtest_pipeline_scores_each_window_with_demands_own_jobs_against_
     document = result.output["evaluation"]["document"]
     manifest = load_manifest(USE_CASE)
     assert [(w["cutoff"], w["evaluate_last"]) for w in document["windows"]] == [
-        ("2015-12-18", "2015-12-24"), ("2015-12-25", "2015-12-31")]
-    assert [w["train_last"] for w in document["windows"]] == ["2015-12-17", "2015-12-24"]
+        ("2015-12-04", "2015-12-17"), ("2015-12-18", "2015-12-31")]
+    assert [w["train_last"] for w in document["windows"]] == ["2015-12-03", "2015-12-17"]
     assert document["baseline"]["name"] == manifest.backtest_setup.baseline
     assert set(document["summary"]) == set(manifest.metric_names) - {
         manifest.accuracy_monitor.metric}
@@ -191,10 +196,12 @@ def test_the_backtest_pipeline_scores_each_window_with_demands_own_jobs_against_
         sum(w["metrics"]["wape"] for w in document["windows"]) / 2)
     assert 0 <= summary["windows_beating_baseline"] <= 2
     assert document["by_age"] == []  # scored by demand's evaluation, not row by row
+    # The default gate: the manifest's on the means and its bound on the spread, all met.
     gate = document["quality_gate"]
     assert ("wape:std", 0.1) in [(c["metric"], c["threshold"]) for c in gate["conditions"]]
-    assert result.path[-1] == ("Backtest passed" if gate["passed"] else
-                               "Backtest failed its gate")
+    assert gate["passed"] is True, gate
+    assert document["summary"]["wape"]["std"] < 0.1
+    assert result.path[-1] == "Backtest passed"
     run = result.output["run"]
     for index in (0, 1):  # each window's own jobs: demand's image, the window's rows
         job = platform.sagemaker.describe_job(
