@@ -5,7 +5,8 @@ sample's end; the training pipeline itself is exercised elsewhere) and registere
 batch inference state machine then forecasts every series the model knows (the one request line
 `*`) into the table's partition of the day, is given the two weeks' actual sales as labels,
 scores its forecasts against them and publishes the accuracy metric the retraining alarm
-watches."""
+watches. The same account backtests the sales, then deploys that model to the real-time endpoint
+(demand's deployment state machine and server) and updates it to a model with a covariate."""
 
 from __future__ import annotations
 
@@ -19,10 +20,15 @@ import pytest
 from local_runner.api_common import SageMakerError
 from local_runner.local_run import LocalPlatform
 from local_runner.local_seed import RAW_BUCKET_OUTPUT, Seed, Upload
-from runtime_scripts import contract
-from runtime_scripts.common.manifest import USE_CASE_ENV, load_manifest
+from runtime_scripts.common.manifest import load_manifest
 from runtime_scripts.pipeline_input.batch import today
-from runtime_scripts.use_cases import testing
+from tests.local_runner.forecast_helpers import (
+    ARTIFACTS,
+    covariate_model,
+    register_approved,
+    resources,
+    trained_model,
+)
 from tests.local_runner.serving_helpers import served_package
 
 USE_CASE = "demand"
@@ -30,29 +36,6 @@ PIZZAS = ("classic_dlx", "brie_carre", "the_greek")
 ACTUALS_FROM = "2015-12-18"  # the last 14 days (the horizon) arrive after the forecast
 BACKTEST_FROM = "2015-10-01"  # the backtest's sales: three months, enough for two windows
 HYPERPARAMETERS = {"num_round": "40", "nthread": "1"}
-ARTIFACTS = "ArtifactsBucketName"  # the storage stack's output
-
-
-def _resources(stage, type_name: str) -> dict:
-    found = {}
-    for template in stage.templates:
-        for logical_id, resource in json.loads(template.read_text())["Resources"].items():
-            if resource["Type"] == type_name:
-                found[logical_id] = resource["Properties"]
-    return found
-
-
-def _trained_model(folder, history, manifest) -> object:
-    """model.tar.gz of the use case's preprocessing and training jobs on `history`."""
-    root = folder / "jobs"
-    raw = contract.MlPaths(root).processing_input(contract.PROCESSING_INPUT_RAW)
-    raw.mkdir(parents=True)
-    (raw / history.name).symlink_to(history)
-    testing.ok(testing.run_entry("process", "preprocess", root=root, use_case=USE_CASE))
-    testing.stage_training(root, root, {**manifest.hyperparameters, **HYPERPARAMETERS})
-    testing.ok(testing.run_entry("train", root=root, use_case=USE_CASE))
-    return testing.make_model_archive(contract.MlPaths(root).model, folder / "model") \
-        / "model.tar.gz"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +57,7 @@ def every(synthesized, tmp_path_factory):
 def forecasts(every):
     stage, use_case, folder, platform = every
     manifest = use_case.manifest
-    model = _trained_model(folder, folder / "history.csv", manifest)
+    model = trained_model(folder, folder / "history.csv", manifest, HYPERPARAMETERS)
     raw = f"s3://${{{RAW_BUCKET_OUTPUT}}}/"
     model_key = f"models/{USE_CASE}/model.tar.gz"
     seed = Seed((Upload(model, ARTIFACTS, model_key),
@@ -86,14 +69,7 @@ def forecasts(every):
                      "labels_s3_uri": f"{raw}batch/labels/{use_case.prefix}"}}})
     platform.seed(seed)
     inputs = platform.seed_inputs(seed)
-    platform.sagemaker.call("createModelPackage", {
-        "ModelPackageGroupName": f"mlplatform-dev-{USE_CASE}",
-        "ModelApprovalStatus": "Approved",
-        "InferenceSpecification": {"Containers": [{
-            "Image": "local", "ModelDataUrl": f"s3://{platform.account.output(ARTIFACTS)}/{model_key}",
-            "Environment": {USE_CASE_ENV: USE_CASE, "PYTHONUNBUFFERED": "1"}}],
-            "SupportedContentTypes": list(manifest.serving.content_types),
-            "SupportedResponseMIMETypes": list(manifest.serving.accept_types)}})
+    register_approved(platform, manifest, model_key)
     batch = platform.run(f"{USE_CASE}:batch-inference",
                          inputs[f"{USE_CASE}:batch-inference"], name="forecast-batch")
     assert batch.status == "SUCCEEDED", (batch.error, batch.cause)
@@ -115,7 +91,7 @@ def test_every_series_is_forecast_into_the_tables_partition_of_the_day(forecasts
                                                                           periods=horizon)}
     assert all(0 <= float(r[2]) <= float(r[3]) <= float(r[4]) for r in rows)
     # The catalog table reads that folder: its columns the answer's, partitioned by the day.
-    (table,) = [t["TableInput"] for t in _resources(stage, "AWS::Glue::Table").values()
+    (table,) = [t["TableInput"] for t in resources(stage, "AWS::Glue::Table").values()
                 if t["TableInput"]["Name"] == f"{USE_CASE}_predictions"]
     assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == list(
         manifest.serving.prediction_columns)
@@ -140,12 +116,12 @@ def test_the_forecasts_are_scored_against_the_actuals_and_the_accuracy_published
     assert [(m["MetricName"], m["Dimensions"]) for m in listed["Metrics"]] == [
         ("wape_ratio", [{"Name": "ModelPackageGroup", "Value": f"mlplatform-dev-{USE_CASE}"}])]
     # The alarm on that metric is one the retraining gate's rule starts on.
-    alarms = {k: a for k, a in _resources(stage, "AWS::CloudWatch::Alarm").items()
+    alarms = {k: a for k, a in resources(stage, "AWS::CloudWatch::Alarm").items()
               if a.get("Namespace") == "MLPlatform/Accuracy"}
     assert [(a["MetricName"], a["Threshold"], a["ComparisonOperator"])
             for a in alarms.values()] == [("wape_ratio", 1.5, "GreaterThanThreshold")]
     (alarm,) = alarms
-    starts = [rule for rule in _resources(stage, "AWS::Events::Rule").values()
+    starts = [rule for rule in resources(stage, "AWS::Events::Rule").values()
               if {"Fn::GetAtt": [alarm, "Arn"]} in rule["EventPattern"].get("resources", [])]
     assert len(starts) == 1  # the retraining gate's rule
 
@@ -250,31 +226,29 @@ def test_the_deployment_serves_the_registered_model_on_demands_own_server(deploy
 
 
 def test_json_and_csv_requests_get_the_batch_forecasts_p10_p50_p90(deployed):
-    """The issue's request: each series' forecast from the model's history (it ends on 17
-    December); the same model and server as the batch transform, so the same numbers."""
+    """The issue's requests, each series forecast from the model's history (it ends on 17
+    December); the batch transform's model and server, so the batch's numbers."""
     platform, batch, _, _ = deployed
     bucket, _, prefix = batch.output["run"]["s3"]["output"][5:].partition("/")
     body = platform.clients.s3.get_object(Bucket=bucket, Key=f"{prefix}every_series.csv.out")
     batch_rows = {(r[0], r[1]): [float(v) for v in r[2:]]
                   for r in csv.reader(io.StringIO(body["Body"].read().decode()))}
-    answer = _invoke(platform, {"series": [{"id": "the_greek", "horizon": 14},
-                                           {"id": "brie_carre", "horizon": 3}]})
-    assert answer.content_type == JSON_TYPE
-    greek, brie = json.loads(answer.body)["predictions"]
-    assert (greek["id"], len(greek["forecast"]), brie["id"], len(brie["forecast"])) == (
-        "the_greek", 14, "brie_carre", 3)
-    for item in (greek, brie):
-        for period in item["forecast"]:
-            assert [period["p10"], period["p50"], period["p90"]] == pytest.approx(
-                batch_rows[(item["id"], period["timestamp"])], abs=1e-3)
-    assert greek["forecast"][0]["timestamp"] == ACTUALS_FROM
+    answer = _invoke(platform, {"series": [{"id": "the_greek", "horizon": 14}]})
+    (greek,) = json.loads(answer.body)["predictions"]
+    assert answer.content_type == JSON_TYPE and greek["id"] == "the_greek"
+    assert [p["timestamp"] for p in greek["forecast"]] == [f"{d:%Y-%m-%d}" for d in
+                                                           pd.date_range(ACTUALS_FROM, periods=14)]
+    for period in greek["forecast"]:
+        assert [period["p10"], period["p50"], period["p90"]] == pytest.approx(
+            batch_rows[("the_greek", period["timestamp"])], abs=1e-3)
     # CSV in, CSV out: one `id,timestamp,p10,p50,p90` line per period.
-    answer = _invoke(platform, "id,horizon\nclassic_dlx,2\n", CSV_TYPE)
+    answer = _invoke(platform, "id,horizon\nbrie_carre,3\n", CSV_TYPE)
     lines = list(csv.reader(io.StringIO(answer.body.decode())))
     assert answer.content_type == CSV_TYPE and [r[:2] for r in lines] == [
-        ["classic_dlx", "2015-12-18"], ["classic_dlx", "2015-12-19"]]
-    assert [float(v) for v in lines[0][2:]] == pytest.approx(
-        batch_rows[("classic_dlx", "2015-12-18")], abs=1e-3)
+        ["brie_carre", "2015-12-18"], ["brie_carre", "2015-12-19"], ["brie_carre", "2015-12-20"]]
+    for line in lines:
+        assert [float(v) for v in line[2:]] == pytest.approx(batch_rows[tuple(line[:2])],
+                                                             abs=1e-3)
 
 
 @pytest.mark.parametrize(("request_body", "message"), [
@@ -292,3 +266,38 @@ def test_a_bad_request_is_invoke_endpoints_model_error_with_the_400_that_says_wh
         _invoke(platform, request_body, content_type)
     assert raised.value.code == "ModelError"
     assert "Received client error (400)" in str(raised.value) and message in str(raised.value)
+
+
+# --- a model with a known-future covariate (the pizzas' mean price) replaces it on the endpoint:
+# the deployment's blue/green update, then a request without the prices is a 400 that names them.
+@pytest.fixture(scope="module")
+def priced(every, deployed):
+    _, use_case, folder, platform = every
+    manifest = use_case.manifest
+    key = f"models/{USE_CASE}/priced/model.tar.gz"
+    model = covariate_model(manifest, folder / "history.csv", "price", folder / "priced")
+    platform.clients.s3.upload_file(str(model), platform.account.output(ARTIFACTS), key)
+    package = register_approved(platform, manifest, key)
+    result = platform.run(f"{USE_CASE}:deployment", {"model_package_arn": package,
+                                                     **NO_BASELINE}, name="forecast-priced")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return platform, package, result
+
+
+def test_a_model_with_future_covariates_refuses_a_request_without_them(priced):
+    platform, package, result = priced
+    assert "Update endpoint" in result.path
+    described = platform.sagemaker.call("describeEndpoint", {"EndpointName": ENDPOINT})
+    assert served_package(platform, described["EndpointConfigName"]) == package
+    with pytest.raises(SageMakerError, match=r"Received client error \(400\).*series "
+                                             r"'the_greek': future covariates \['price'\] are "
+                                             "missing"):
+        _invoke(platform, {"series": [{"id": "the_greek", "horizon": 3}]})
+    answer = _invoke(platform, {"series": [{"id": "the_greek", "horizon": 3,
+                                            "future": {"price": [20.5, 20.5, 21.0]}}]})
+    (forecast,) = json.loads(answer.body)["predictions"]
+    assert [p["timestamp"] for p in forecast["forecast"]] == ["2015-12-18", "2015-12-19",
+                                                              "2015-12-20"]
+    with pytest.raises(SageMakerError, match="future covariate 'price' needs 3 values"):
+        _invoke(platform, {"series": [{"id": "the_greek", "horizon": 3,
+                                       "future": {"price": [20.5]}}]})
