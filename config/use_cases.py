@@ -42,7 +42,13 @@ class UseCaseConfig:
 
     @property
     def manifest(self) -> UseCaseManifest:
-        return load_manifest(self.name)
+        """The use case's manifest as this stage trains it: with training.builtin_algorithm,
+        that algorithm in place of the default one (UseCaseManifest.with_builtin)."""
+        manifest = load_manifest(self.name)
+        chosen = self.training.builtin_algorithm
+        if self.builtin_training and chosen in manifest.builtin_choices:
+            return manifest.with_builtin(chosen)
+        return manifest
 
     @property
     def prefix(self) -> str:

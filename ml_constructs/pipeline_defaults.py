@@ -14,6 +14,7 @@ from config.training import objective_metrics
 from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
 from runtime_scripts import contract
+from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import Resampling
 from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
 from runtime_scripts.common.tabular.dataset import DatasetSpec
@@ -118,12 +119,14 @@ def platform_values(config: StageConfig, use_case: UseCaseConfig, *,
 
 
 def pinned_hyperparameters(use_case: UseCaseConfig) -> dict[str, str]:
-    """A built-in algorithm's `objective`: the repacked model is scored and served as the use
-    case's prediction (the rule the stage config applies to training.hyperparameters)."""
+    """What decides a built-in algorithm's kind of model (its `objective`, `predictor_type`):
+    the repacked model is scored and served as the use case's prediction (the rule the stage
+    config applies to training.hyperparameters)."""
     builtin = use_case.manifest.image.builtin_training
     if not use_case.builtin_training or builtin is None:
         return {}
-    return {k: v for k, v in builtin.hyperparameters.items() if k == "objective"}
+    return {k: v for k, v in builtin.hyperparameters.items()
+            if k in builtin_algorithms.MODEL_KIND_HYPERPARAMETERS}
 
 
 def training_section_platform(use_case: UseCaseConfig) -> dict:

@@ -43,6 +43,10 @@ _INFERENCE_TYPES = (CSV, RECORDIO_PROTOBUF, JSON, JSONLINES)
 # own metrics on (`validation`, or `test` for an algorithm that takes no validation channel); the
 # test split stays for the platform's evaluation job.
 VALIDATION_SPLIT = "validation"
+# The hyperparameters that decide what kind of model an algorithm makes (XGBoost's objective,
+# Linear Learner's predictor_type): the repacked model is scored and served as the use case's
+# prediction, so a stage or an execution may not change them.
+MODEL_KIND_HYPERPARAMETERS = ("objective", "predictor_type")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from local_runner.local_sagemaker import LocalSageMaker
 from local_runner.stand_ins import EMULATED, builtin_training, emulated_jobs
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
+from runtime_scripts.common.tabular import linear_learner
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = LocalProgram(bin_dir=ROOT / "runtime_scripts" / "bin")
@@ -161,8 +162,9 @@ def test_linear_learner_scores_its_validation_channel(tmp_path, capsys, predicto
              "regression" if predictor == "regressor" else "binary_classification")], logged)
     assert "validation:objective_loss" in found
     assert found[metric] <= 1e-3 if predictor == "regressor" else found[metric] >= 0.9
-    arrays = mxnet_ndarray.load(root / "model" / "model_algo-1")
-    assert arrays["fc0_weight"].shape == (3, 1) and arrays["fc0_bias"].shape == (1,)
+    # As the algorithm saves it: a zipped MXNet checkpoint, FullyConnected's outputs x d.
+    arrays = linear_learner.read_parameters(root / "model" / "model_algo-1")
+    assert arrays["fc0_weight"].shape == (1, 3) and arrays["fc0_bias"].shape == (1,)
     if predictor == "regressor":  # in feature space: the standardisation is folded in
         assert arrays["fc0_weight"].ravel() == pytest.approx(weights, abs=0.01)
         assert arrays["fc0_bias"][0] == pytest.approx(3.0, abs=0.01)
