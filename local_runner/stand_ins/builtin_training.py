@@ -122,6 +122,16 @@ def train_pca(hp: dict[str, str], train, test, model: Path) -> tuple[dict, str]:
     return {}, "PCA"
 
 
+def _positive_weight(hp: dict[str, str]) -> dict | str | None:
+    """positive_example_weight_mult: "balanced" weighs the classes equally (as the algorithm
+    documents it), a number multiplies the positive rows' weight; "auto" (the algorithm picks
+    one by its own search) is 1 here."""
+    given = hp.get("positive_example_weight_mult", "auto")
+    if given == "balanced":
+        return "balanced"
+    return None if given == "auto" else {0: 1.0, 1: float(given)}
+
+
 def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> tuple[dict, str]:
     from sklearn import metrics as sk
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -136,7 +146,8 @@ def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> 
         estimator = Ridge(alpha=l2 * len(x)).fit(x, train[1])
         weight, bias = estimator.coef_[:, None], np.atleast_1d(estimator.intercept_)
     else:
-        estimator = LogisticRegression(C=1.0 / l2, max_iter=1000).fit(
+        estimator = LogisticRegression(C=1.0 / l2, max_iter=1000,
+                                       class_weight=_positive_weight(hp)).fit(
             x, train[1].astype(int))
         weight, bias = estimator.coef_.T, estimator.intercept_
     # Fold the standardisation into the weights: scores of raw features, as the model serves.
