@@ -187,7 +187,20 @@ def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
             "accept_types": list(serving.accept_types),
             "predictions_s3_uri": _s3(artifacts_bucket, names.predictions_prefix) if table
             else None,
-            "predictions_partition": table.partition if table else None}
+            "predictions_partition": table.partition if table else None,
+            "labels_refusal": labels_refusal(use_case)}
+
+
+def labels_refusal(use_case: UseCaseConfig) -> str | None:
+    """Why a batch of the use case cannot be scored against labels, or None: the built-in
+    algorithm's own container answers its JSON, not the id columns and answer columns the use
+    case's evaluation job pairs with labels (runtime_scripts/common/batch_labels.py)."""
+    if not use_case.builtin_serving:
+        return None
+    builtin = use_case.manifest.image.builtin_training
+    return (f"the model is served from built-in {builtin.framework}'s own container, which "
+            f"answers its own JSON ({', '.join(use_case.served.prediction_columns)}) without "
+            "the rows' ids: the use case's evaluation job cannot pair its answers with labels")
 
 
 # Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_stage_config
-from ml_constructs.pipeline_defaults import pinned_hyperparameters
+from ml_constructs.pipeline_defaults import labels_refusal, pinned_hyperparameters
 from ml_constructs.training_rules import training_rule_props
 
 LINEAR = {"algorithm": "builtin", "builtin_algorithm": "linear-learner"}
@@ -71,3 +71,15 @@ def test_a_wrong_choice_is_named_with_its_fix(tmp_path, training, words):
     error = _error(tmp_path, {"name": "churn", "training": training})
     assert words in str(error)
     assert error.key.startswith("use_cases[0].training.")
+
+
+def test_a_batch_served_by_the_builtin_container_refuses_labels_in_its_first_state(tmp_path):
+    (served,) = _load(tmp_path, {"name": "personas", "training": {"algorithm": "builtin"},
+                                 "serving": {"container": "builtin"},
+                                 "monitoring": {"enabled": False}}).use_cases
+    assert labels_refusal(served) == (
+        "the model is served from built-in kmeans's own container, which answers its own "
+        "JSON (closest_cluster, distance_to_cluster) without the rows' ids: the use case's "
+        "evaluation job cannot pair its answers with labels")
+    (own,) = _load(tmp_path, {"name": "ames", "training": LINEAR}).use_cases
+    assert labels_refusal(own) is None
