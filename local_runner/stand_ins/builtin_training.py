@@ -10,7 +10,8 @@ algorithm does), the metrics under the documented names on the log
 the algorithm's), and the model in /opt/ml/model as `model_algo-1`, in MXNet's NDArray format
 (runtime_scripts/common/mxnet_ndarray.py):
 - kmeans: a list of one array, the k x feature_dim centroids;
-- pca: {"mean": 1 x d, "v": d x num_components, "s": num_components};
+- pca: {"mean": 1 x d, "v": d x num_components, "s": num_components}, the largest singular
+  value last;
 - linear-learner: a ZIP of an MXNet Module checkpoint, as the algorithm saves it
   (runtime_scripts/common/tabular/linear_learner.py): mx-mod-0000.params holding
   `arg:fc0_weight` (outputs x d, FullyConnected's layout) and `arg:fc0_bias` (outputs) in
@@ -116,9 +117,11 @@ def train_pca(hp: dict[str, str], train, test, model: Path) -> tuple[dict, str]:
     solver = "randomized" if hp.get("algorithm_mode") == "randomized" else "full"
     # scikit-learn always centres the data (the algorithm's subtract_mean=true, its default).
     fitted = PCA(n_components=n, svd_solver=solver, random_state=0).fit(train[0])
+    # In the algorithm's order (AWS's example notebooks: "the top value is in the last row"
+    # of s): the smallest singular value first.
     mxnet_ndarray.save(model / spec_model_file("pca"), {"mean": fitted.mean_[None, :],
-                                                "v": fitted.components_.T,
-                                                "s": fitted.singular_values_})
+                                                "v": fitted.components_[::-1].T,
+                                                "s": fitted.singular_values_[::-1]})
     return {}, "PCA"
 
 

@@ -380,8 +380,12 @@ class UseCaseManifest:
         # An alternative receives its own hyperparameters only: the use case's name its
         # script's (or the default algorithm's), and a built-in algorithm refuses names it
         # does not know.
+        # Likewise its search space: none unless it declares one.
+        tuning = chosen.tuning or Tuning(
+            objective_metric=chosen.objective_metric, objective_type="Minimize",
+            ranges={"continuous": [], "integer": [], "categorical": []})
         return replace(self, image=replace(self.image, builtin_training=chosen),
-                       hyperparameters={}, tuning=chosen.tuning or self.tuning,
+                       hyperparameters={}, tuning=tuning,
                        gate=chosen.gate or self.gate, training_rules=rules)
 
     @property
