@@ -7,6 +7,8 @@ response formats), so a client reads one answer whichever way the model was trai
                   {"instances": [{"<feature>": value, ...}, ...]}
     CSV answer    `closest_cluster,distance_to_cluster` per row
     JSON answer   {"predictions": [{"closest_cluster": 1, "distance_to_cluster": 0.7}, ...]}
+A PCA model (built-in PCA's, repacked) answers each row's projection as built-in PCA does:
+    {"projections": [{"projection": [...]}, ...]}, or its values per CSV row.
 A malformed request is a 400 naming the row and column; other types are 415/406.
     serve [--host ADDR] [--port N] [--model-dir DIR]
 """
@@ -91,6 +93,13 @@ def parse_json(body: bytes, features: list[str]) -> np.ndarray:
 
 
 def answer(model: Segmenter, rows: np.ndarray, kind: str) -> bytes:
+    if model.components is not None:  # a PCA model: as built-in PCA answers
+        projected = model.project(model.scaled(rows))
+        if kind == CSV:
+            return "".join(",".join(f"{v:.6g}" for v in row) + "\n"
+                           for row in projected).encode()
+        return json.dumps({"projections": [{"projection": [round(float(v), 6) for v in row]}
+                                           for row in projected]}).encode()
     closest, distance = model.assign(model.scaled(rows))
     if kind == CSV:
         return "".join(f"{c},{d:.6g}\n" for c, d in zip(closest, distance, strict=True)).encode()
@@ -102,8 +111,8 @@ def answer(model: Segmenter, rows: np.ndarray, kind: str) -> bytes:
 class App(PlainApp):
     def __init__(self, model_dir: Path, ids: list[str]) -> None:
         self.model = Segmenter.read(model_dir / BUNDLE_FILE)
-        if self.model.centroids is None:
-            raise ValueError(f"{BUNDLE_FILE} holds no centroids")
+        if self.model.centroids is None and self.model.components is None:
+            raise ValueError(f"{BUNDLE_FILE} holds neither centroids nor components")
         self.ids = ids
 
     def handle(self, method: str, path: str, content_type: str | None, accept: str | None,
@@ -134,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
 
     return serve(argv, lambda directory: App(directory, list(dataset_spec().get("id_columns",
                                                                                   []))),
-                 lambda app: f"{len(app.model.centroids)} segments")
+                 lambda app: f"{len(app.model.centroids)} segments"
+                 if app.model.centroids is not None
+                 else f"{len(app.model.components)} principal components")
 
 
 if __name__ == "__main__":
