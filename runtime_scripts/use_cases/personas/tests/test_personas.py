@@ -143,3 +143,29 @@ def test_a_pca_bundle_serves_raw_rows_projections_as_builtin_pca_serves_scaled_o
     assert key == "projections"
     theirs = np.array([a["projection"] for a in answers])[:, ::-1]  # its smallest first
     assert ours == pytest.approx(theirs, abs=1e-4)
+
+
+def test_as_a_serial_pipelines_first_container_it_hands_kmeans_the_standardised_rows(
+        personas, tmp_path) -> None:
+    """ML_SERVE_OUTPUT=features: raw rows in, the standardised features out (header-less CSV,
+    whatever the client's Accept), which built-in K-Means' container (its emulation, on the
+    model_algo-1 it trained) assigns to the clusters the repacked bundle assigns the raw rows."""
+    from local_runner.stand_ins import builtin_serving
+
+    packaged = contract.MlPaths(personas.root / "builtin" / "package").processing_output(
+        contract.PROCESSING_OUTPUT_PACKAGED) / contract.PACKAGED_MODEL_ARCHIVE
+    with tarfile.open(packaged) as tar:
+        tar.extractall(tmp_path, filter="data")
+    holdout = MANIFEST.path(MANIFEST.local_batch).read_bytes()
+    first = serve.App(tmp_path, ["customer_id"], features_only=True)
+    status, kind, body = first.handle("POST", "/invocations", "text/csv", "application/json",
+                                      holdout)
+    assert (status, kind) == (200, "text/csv")
+    kmeans = builtin_serving.Model("kmeans", personas.root / "kmeans" / "model")
+    status, _, answered = builtin_serving.invoke(kmeans, kind, "application/json", body)
+    assert status == 200
+    theirs = [int(p["closest_cluster"]) for p in json.loads(answered)["predictions"]]
+    _, _, ours = serve.App(tmp_path, ["customer_id"]).handle(
+        "POST", "/invocations", "text/csv", "application/json", holdout)
+    assert theirs == [p["closest_cluster"] for p in json.loads(ours)["predictions"]]
+    assert len(theirs) == 100
