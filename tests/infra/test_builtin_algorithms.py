@@ -130,7 +130,9 @@ def test_the_stages_hyperparameters_are_checked_against_the_algorithm():
     multiclass = with_builtin("linear-learner", "multiclass_classification",
                               predictor_type="multiclass_classifier", num_classes="3")
     multiclass.validate()
-    with pytest.raises(ConfigError, match="set predictor_type=multiclass_classifier"):
+    # predictor_type decides the kind of model, as XGBoost's objective: pinned to the manifest's.
+    with pytest.raises(ConfigError, match="'binary_classifier' is not what use case 'churn' "
+                                          "serves.*'multiclass_classifier', or leave it out"):
         TrainingConfig(algorithm="builtin", hyperparameters={
             "predictor_type": "binary_classifier"}).validate_for("t", multiclass)
 
@@ -158,7 +160,7 @@ def personas(**sections) -> UseCaseConfig:
 
 
 def test_serving_from_the_builtin_container_is_refused_where_it_cannot_answer():
-    with pytest.raises(ConfigError, match=r"monitoring\.enabled.*preprocessed features"):
+    with pytest.raises(ConfigError, match=r"monitoring\.enabled.*answers its own JSON"):
         personas(serving=ServingConfig(container="builtin")).validate("u")
     with pytest.raises(ConfigError, match=r"serving\.container.*training\.algorithm"):
         UseCaseConfig(name="personas", serving=ServingConfig(container="builtin"),
@@ -185,31 +187,37 @@ def concrete(request: dict, values: dict[str, object]) -> dict:
     return out
 
 
-def test_the_builtin_container_serves_its_own_model_in_its_own_formats():
+def test_the_builtin_container_serves_its_own_model_behind_the_use_cases_image():
+    """A serial inference pipeline: the use case's image turns the raw rows a client sends
+    into the model's features (ML_SERVE_OUTPUT=features), the built-in's container answers."""
     use_case = personas(serving=ServingConfig(container="builtin"),
                         monitoring=MonitoringConfig(enabled=False))
     use_case.validate("u")
-    assert use_case.served.content_types == ("text/csv", builtin_algorithms.RECORDIO_PROTOBUF,
-                                             "application/json", "application/jsonlines")
+    assert use_case.served.content_types == use_case.manifest.serving.content_types
     assert use_case.served.accept_types == ("application/json", "application/jsonlines")
     image = builtin_image_uri("kmeans", "eu-west-1", "1")
     builtin = dataclasses.replace(settings("kmeans"), builtin_serving_image_uri=image)
     values = {"$.model.builtin_artifacts": "s3://artifacts/runs/r/model/km/output/model.tar.gz",
               "$.model.artifacts": "s3://artifacts/runs/r/packaged/model.tar.gz",
               "$.run.job_names.model": "mlplatform-dev-personas-r", "$.run.execution_name": "r"}
-    container = jobs.inference_container(builtin)
-    assert container == {"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}
+    first, second = jobs.inference_containers(builtin)
+    assert (first["Image"], first["ModelDataUrl.$"]) == (builtin.image_uri, "$.model.artifacts")
+    assert first["Environment"][contract.SERVE_OUTPUT_ENV] == contract.SERVE_FEATURES
+    assert second == {"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}
     model = concrete(jobs.model_from_artifacts(builtin), values)
+    assert "PrimaryContainer" not in model and len(model["Containers"]) == 2
+    assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
     assert shapes.request_problems("sagemaker", "CreateModel", model) == []
     package = {"ModelPackageGroupName": "g", "InferenceSpecification": {
-        "Containers": [concrete(container, values)],
+        "Containers": [concrete(c, values) for c in (first, second)],
         "SupportedContentTypes": list(use_case.served.content_types),
         "SupportedResponseMIMETypes": list(use_case.served.accept_types)}}
     assert shapes.request_problems("sagemaker", "CreateModelPackage", package) == []
-    # A batch sends RecordIO-protobuf objects whole: a Line split would cut the frames.
-    assert contract.is_whole_object_type(builtin_algorithms.RECORDIO_PROTOBUF)
-    # Our image on the repacked bundle otherwise.
-    assert jobs.inference_container(settings("kmeans"))["ModelDataUrl.$"] == "$.model.artifacts"
+    # Our image alone on the repacked bundle otherwise, answering predictions.
+    (only,) = jobs.inference_containers(settings("kmeans"))
+    assert only["ModelDataUrl.$"] == "$.model.artifacts"
+    assert contract.SERVE_OUTPUT_ENV not in only["Environment"]
+    assert "PrimaryContainer" in jobs.model_from_artifacts(settings("kmeans"))
 
 
 def test_a_use_case_synthesized_with_its_builtin_trains_on_records_and_serves_from_it(

@@ -45,6 +45,9 @@ def test_linear_learner_trains_churn_as_a_binary_classifier_and_ames_as_a_regres
         assert pinned_hyperparameters(use_case) == {"predictor_type": predictor}
         # Debugger's built-in rules are XGBoost's: none for Linear Learner, even when asked.
         assert use_case.manifest.training_rules.builtin == ()
+    # ames's wd is its default, and a tuned hyperparameter is never also a static one.
+    assert ames.hyperparameters["wd"] == "0.01"
+    assert "wd" not in ames.static_tuning_hyperparameters
     # churn's gate for a linear model; ames keeps its own.
     assert [(c.metric, c.threshold) for c in churn.gate] == [("auc", 0.8), ("recall", 0.5)]
     assert [(c.metric, c.threshold) for c in ames.gate] == [("r2", 0.8), ("mae", 20000.0)]
