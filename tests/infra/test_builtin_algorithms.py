@@ -223,24 +223,42 @@ def test_the_builtin_container_serves_its_own_model_behind_the_use_cases_image()
 def test_a_use_case_synthesized_with_its_builtin_trains_on_records_and_serves_from_it(
         definitions, synthesized):
     """The 'every' variant trains each use case whose built-in has an inference container with
-    it and serves from that container (tests/conftest.py BUILTIN_SERVING_ENTRY): personas'
-    K-Means on RecordIO-protobuf."""
+    it and serves from that container behind the use case's image (tests/conftest.py
+    BUILTIN_SERVING_ENTRY: personas' K-Means on RecordIO-protobuf; config/stages/pricing.json:
+    ames's Linear Learner on CSV): a serial inference pipeline of two containers."""
     every = synthesized[EVERY_USE_CASE]
-    (name,) = [u.name for u in every.config.use_cases if u.builtin_serving]
-    framework = every.config.use_case(name).manifest.image.builtin_training.framework
-    image = builtin_image_uri(framework, every.config.region, "1")
-    states = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-training"]["States"]
-    environment = states["Preprocess data"]["Parameters"]["Environment"]
-    assert environment[contract.TRAINING_INPUT_FORMAT_ENV] == builtin_algorithms.RECORDIO_PROTOBUF
-    channels = states["Train model"]["Parameters"]["InputDataConfig"]
-    assert {(c["ContentType"], c["RecordWrapperType"]) for c in channels} == {
-        (builtin_algorithms.RECORDIO_PROTOBUF, "None")}
-    container = states["Create model"]["Parameters"]["PrimaryContainer"]
-    assert (container["Image"], container["ModelDataUrl.$"]) == (
-        image, "$.model.builtin_artifacts")
-    spec = states["Register model package"]["Parameters"]["InferenceSpecification"]
-    assert spec["Containers"] == [{"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}]
-    assert spec["SupportedResponseMIMETypes"] == ["application/json", "application/jsonlines"]
-    batch = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-{BATCH_INFERENCE}"]["States"]
-    platform = batch["Validate input"]["Parameters"]["platform"]
-    assert builtin_algorithms.RECORDIO_PROTOBUF in platform["content_types"]
+    served = {u.name: u for u in every.config.use_cases if u.builtin_serving}
+    assert {n: u.manifest.image.builtin_training.framework for n, u in served.items()} == {
+        "personas": "kmeans", "ames": "linear-learner"}
+    for name, use_case in served.items():
+        builtin = use_case.manifest.image.builtin_training
+        image = builtin_image_uri(builtin.framework, every.config.region, builtin.version)
+        states = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-training"]["States"]
+        environment = states["Preprocess data"]["Parameters"]["Environment"]
+        channels = states["Train model"]["Parameters"]["InputDataConfig"]
+        assert {(c["ContentType"], c["RecordWrapperType"]) for c in channels} == {
+            (builtin.content_type, "None")}
+        if name == "personas":
+            assert environment[contract.TRAINING_INPUT_FORMAT_ENV] == \
+                builtin_algorithms.RECORDIO_PROTOBUF
+        model = states["Create model"]["Parameters"]
+        assert "PrimaryContainer" not in model
+        assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
+        first, second = model["Containers"]
+        assert first["ModelDataUrl.$"] == "$.model.artifacts"
+        assert first["Environment"][contract.SERVE_OUTPUT_ENV] == contract.SERVE_FEATURES
+        assert (second["Image"], second["ModelDataUrl.$"]) == (
+            image, "$.model.builtin_artifacts")
+        spec = states["Register model package"]["Parameters"]["InferenceSpecification"]
+        assert [c["ModelDataUrl.$"] for c in spec["Containers"]] == [
+            "$.model.artifacts", "$.model.builtin_artifacts"]
+        # Raw rows in, as the use case's image takes them; the built-in's JSON out.
+        assert spec["SupportedContentTypes"] == list(use_case.manifest.serving.content_types)
+        assert spec["SupportedResponseMIMETypes"] == ["application/json",
+                                                      "application/jsonlines"]
+        batch = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-{BATCH_INFERENCE}"][
+            "States"]
+        platform = batch["Validate input"]["Parameters"]["platform"]
+        assert platform["content_types"] == list(use_case.manifest.serving.content_types)
+        assert platform["labels_refusal"].startswith(
+            f"the model is served from built-in {builtin.framework}'s own container")
