@@ -74,8 +74,11 @@ class CrossValidationPipeline(Construct):
         # Each fold runs the use case's own script-mode training: a built-in algorithm's model
         # would need repacking before its evaluation, and what is cross-validated is the use
         # case's training code.
+        # Its final model is then the use case's bundle, served by the use case's image alone
+        # (not the built-in's serial pipeline, which needs the built-in's own model).
         self.settings = dataclasses.replace(props.job_settings, builtin_training=False,
-                                            training_image_uri=props.job_settings.image_uri)
+                                            training_image_uri=props.job_settings.image_uri,
+                                            builtin_serving_image_uri=None)
         frame = props.frame
         validate = frame.validate_input(defaults=props.defaults, platform=props.platform)
         split = self._split()

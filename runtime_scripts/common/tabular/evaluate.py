@@ -30,10 +30,12 @@ docs/evaluation-schema.md); a pipeline quality gate reads `metrics.<name>`:
     rows              classification {total, positive, negative}; regression {total,
                       target_mean, target_std}
     data              {source: "raw" | "encoded" | "predictions", files: [file names]}
-    model             {file, num_boosted_rounds, best_iteration (int or null), eval_metric (str
-                      or null), num_features, input_columns, target}, and a classifier's
+    model             {file, booster ("gbtree", or "gblinear": a repacked Linear Learner model),
+                      num_boosted_rounds, best_iteration (int or null), eval_metric (str or
+                      null), num_features, input_columns, target}, and a classifier's
                       positive_label and negative_label
     feature_importance  [{feature, gain}] top 20 encoded features by average gain, descending
+                      (none for a linear model: it has coefficients, no gain)
   binary classification also:
     threshold         probability at or above which a row is labelled positive
     confusion_matrix  {tp, fp, tn, fn}: integers at `threshold`

@@ -165,8 +165,8 @@ def package(paths: contract.MlPaths, threshold: float | None) -> dict[str, Any]:
     out_dir = paths.processing_output(contract.PROCESSING_OUTPUT_PACKAGED)
     with tempfile.TemporaryDirectory(prefix="package-") as tmp:
         work = Path(tmp)
-        transform = load_transform(transform_dir / contract.TRANSFORM_FILE)
         model_file = find_builtin_model(model_input, work / "builtin")
+        transform = load_transform(transform_dir / contract.TRANSFORM_FILE)
         if model_file.name == LINEAR_LEARNER_MODEL:
             # Its predictor_type is the use case's (the stage config pins it): one output,
             # the use case's link.
