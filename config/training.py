@@ -110,6 +110,23 @@ class TrainingConfig(JobResources):
                    "must be >= max_runtime_seconds when use_spot is true",
                    f">= {self.max_runtime_seconds}")
 
+    def _builtin_choice_problem(self, key: str, manifest: UseCaseManifest) -> bool:
+        """Reports (and says) whether `builtin_algorithm` names no built-in the stage can use."""
+        chosen = self.builtin_algorithm
+        if chosen is None:
+            return False
+        if self.algorithm != "builtin":
+            report(f"{key}.builtin_algorithm", "names the built-in algorithm to train with: only "
+                   "with algorithm \"builtin\"",
+                   "algorithm \"builtin\", or leave builtin_algorithm out")
+            return True
+        if chosen not in manifest.builtin_choices:
+            offered = ", ".join(manifest.builtin_choices) or "none"
+            report(f"{key}.builtin_algorithm", f"{chosen!r} is not a built-in algorithm use case "
+                   f"{manifest.name!r} trains with (it offers {offered})", offered)
+            return True
+        return False
+
     def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
         builtin = self.algorithm == "builtin"
         self.channels.validate_for(f"{key}.channels", manifest, builtin=builtin)
@@ -136,16 +153,7 @@ class TrainingConfig(JobResources):
             # script would fail (or crawl) without CUDA.
             report(f"{key}.instance_type", problem, contract.INSTANCE_FAMILY_EXAMPLES[family])
         builtin = manifest.image.builtin_training
-        if self.builtin_algorithm is not None and (
-                self.algorithm != "builtin" or self.builtin_algorithm not in
-                manifest.builtin_choices):
-            offered = ", ".join(manifest.builtin_choices) or "none"
-            report(f"{key}.builtin_algorithm", f"{self.builtin_algorithm!r} is not a built-in "
-                   f"algorithm use case {manifest.name!r} trains with (it offers {offered})"
-                   if self.algorithm == "builtin" else "names the built-in algorithm to "
-                   "train with: only with algorithm \"builtin\"",
-                   offered if self.algorithm == "builtin" else
-                   "algorithm \"builtin\", or leave builtin_algorithm out")
+        if self._builtin_choice_problem(key, manifest):
             return
         if self.algorithm == "builtin" and builtin is None:
             report(f"{key}.algorithm", f"use case {manifest.name!r} names no built-in "
