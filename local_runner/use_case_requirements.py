@@ -56,8 +56,9 @@ def _files(manifest: UseCaseManifest) -> list[tuple[Path, bool]]:
 
 def _pip(arguments: Sequence[str], what: str, fix_file: Path) -> None:
     done = subprocess.run(
+        # --no-compile: see the Makefile's PIP settings.
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         *arguments], capture_output=True, text=True)
+         "--no-compile", *arguments], capture_output=True, text=True)
     if done.returncode != 0:
         raise RunnerError(
             f"installing {what} failed:\n{done.stderr.strip()[-2000:]}",

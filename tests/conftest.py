@@ -77,10 +77,13 @@ def pytest_configure(config) -> None:
     """The jobs the tests start (through LocalProgram, or bin/* with testing.job_python()) run
     on the local runner's warm interpreter: each starts in milliseconds instead of importing the
     scientific stack again (local_runner/executors/warm_python.py; ML_LOCAL_WARM_PYTHON=0: cold).
-    Not in xdist's controller, which runs no test."""
+    Not in xdist's controller, which runs no test. Jobs and the tests' own models share the
+    cores as the local runner's jobs do (local_runner/executors/shared_cores.py)."""
     from local_runner.executors import warm_python
+    from local_runner.executors.shared_cores import sharing_cores
     from runtime_scripts.use_cases.testing import JOB_PYTHON_ENV
 
+    os.environ.update(sharing_cores(os.environ))
     if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
         return
     if warm_python.enabled():

@@ -15,6 +15,7 @@ from local_runner import s3_paths
 from local_runner.errors import RunnerError
 from local_runner.executors.container import RunResult
 from local_runner.executors.results import LocalProgram
+from local_runner.executors.shared_cores import sharing_cores
 from runtime_scripts.common.manifest import USE_CASE_ENV
 from runtime_scripts.contract import DEFAULT_ML_ROOT, ML_ROOT_ENV
 
@@ -84,12 +85,14 @@ def image_program(program: LocalProgram, name: str) -> list[str]:
 
 def job_environment(program: LocalProgram, workdir: Path,
                     *layers: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without inherited contract variables, the image's settings,
-    then each layer in turn (the request's Environment, the job kind's SM_* variables), and
-    last what the local program sets for every job."""
+    """This process's environment without inherited contract variables (over the defaults of
+    jobs that share this machine's cores, shared_cores.py), the image's settings, then each
+    layer in turn (the request's Environment, the job kind's SM_* variables), and last what the
+    local program sets for every job."""
     # ML_USE_CASE too: a job runs for the use case its request names, never for ours.
-    env = {k: v for k, v in os.environ.items()
-           if k not in (ML_ROOT_ENV, USE_CASE_ENV) and not k.startswith(CONTRACT_PREFIXES)}
+    env = sharing_cores({k: v for k, v in os.environ.items()
+                         if k not in (ML_ROOT_ENV, USE_CASE_ENV)
+                         and not k.startswith(CONTRACT_PREFIXES)})
     env.update({
         ML_ROOT_ENV: str(workdir / "ml"),
         "PYTHON": program.interpreter(),

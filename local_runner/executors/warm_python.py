@@ -20,6 +20,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from local_runner.executors.shared_cores import sharing_cores
+
 SWITCH = "ML_LOCAL_WARM_PYTHON"
 HERE = Path(__file__).resolve().parent
 SERVER, CLIENT = HERE / "warm_server.py", HERE / "warm_client.py"
@@ -52,7 +54,8 @@ def _start() -> None:
     launcher.chmod(0o755)
     # The server lives as long as this process holds the write end (never inherited by jobs).
     control_read, control_write = os.pipe()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # What job_environment gives every job: the server's imports see the same threading.
+    env = sharing_cores({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     with (directory / "server.log").open("ab") as log:
         subprocess.run([sys.executable, "-I", str(SERVER), str(socket_path), str(control_read)],
                        pass_fds=[control_read], env=env, stdin=subprocess.DEVNULL, stdout=log,

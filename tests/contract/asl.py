@@ -97,66 +97,99 @@ def select(document: Any, path: str | None, context: dict | None = None) -> Any:
 
 # --- payload templates ----------------------------------------------------------------------
 def resolve(template: Any, document: Any, context: dict) -> Any:
+    """A payload template (`Parameters`, `ResultSelector`, `ItemSelector`) against a document:
+    a key ending in `.$` takes its path's or intrinsic function's value."""
+    return _compiled(template)(document, context)
+
+
+# Templates come from the definitions, which the walk evaluates hundreds of thousands of times:
+# each is turned into a function once. Keyed by identity, the template kept alive with it.
+_COMPILED: dict[int, tuple[Any, Any]] = {}
+
+
+def _compiled(template: Any):
+    entry = _COMPILED.get(id(template))
+    if entry is None or entry[0] is not template:
+        entry = (template, _compile(template))
+        _COMPILED[id(template)] = entry
+    return entry[1]
+
+
+def _compile(template: Any):
     if isinstance(template, dict):
-        out = {}
-        for key, value in template.items():
-            if key.endswith(".$"):
-                out[key[:-2]] = expression(value, document, context)
-            else:
-                out[key] = resolve(value, document, context)
-        return out
+        parts = [(key[:-2], _compile_expression(value)) if key.endswith(".$")
+                 else (key, _compile(value)) for key, value in template.items()]
+        return lambda document, context: {key: part(document, context) for key, part in parts}
     if isinstance(template, list):
-        return [resolve(item, document, context) for item in template]
-    return template
+        items = [_compile(item) for item in template]
+        return lambda document, context: [item(document, context) for item in items]
+    return lambda document, context: template
+
+
+def _compile_expression(text: str):
+    if text.startswith("States."):
+        node = _parsed(text)
+        return lambda document, context: _evaluate(node, document, context)
+    return lambda document, context: get(document, text, context)
 
 
 def expression(text: str, document: Any, context: dict) -> Any:
     if text.startswith("States."):
-        return _Intrinsic(text, document, context).evaluate()
+        return _evaluate(_parsed(text), document, context)
     return get(document, text, context)
 
 
-class _Intrinsic:
+# An intrinsic function call parsed once (the walk evaluates the same few hundred texts
+# hundreds of thousands of times): ("value", v) | ("path", p) | ("call", name, args, text).
+_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)"
+                    r"|(?P<fn>States\.[A-Za-z]+)\(|(?P<path>\$\$?[^,)\s]*)"
+                    r"|(?P<lit>null|true|false))")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> tuple:
     """`States.Fn(arg, ...)` with string literals, numbers, paths and nested calls."""
+    node, pos = _parse_value(text, 0)
+    if text[pos:].strip():
+        raise Unsupported(f"trailing text in {text!r}")
+    return node
 
-    _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)"
-                        r"|(?P<fn>States\.[A-Za-z]+)\(|(?P<path>\$\$?[^,)\s]*)"
-                        r"|(?P<lit>null|true|false))")
 
-    def __init__(self, text: str, document: Any, context: dict) -> None:
-        self.text, self.pos, self.document, self.context = text, 0, document, context
+def _parse_value(text: str, pos: int) -> tuple[tuple, int]:
+    match = _TOKEN.match(text, pos)
+    if not match:
+        raise Unsupported(f"cannot parse {text!r} at {pos}")
+    pos = match.end()
+    if match.group("str") is not None:
+        return ("value", re.sub(r"\\(.)", r"\1", match.group("str")[1:-1])), pos
+    if match.group("num") is not None:
+        number = match.group("num")
+        return ("value", float(number) if "." in number else int(number)), pos
+    if match.group("path") is not None:
+        return ("path", match.group("path")), pos
+    if match.group("lit") is not None:
+        return ("value", json.loads(match.group("lit"))), pos
+    name, args = match.group("fn"), []
+    while True:
+        if text[pos:].lstrip().startswith(")"):
+            return ("call", name, tuple(args), text), text.index(")", pos) + 1
+        arg, pos = _parse_value(text, pos)
+        args.append(arg)
+        rest = text[pos:].lstrip()
+        if rest.startswith(","):
+            pos = text.index(",", pos) + 1
+        elif not rest.startswith(")"):
+            raise Unsupported(f"cannot parse {text!r} at {pos}")
 
-    def evaluate(self) -> Any:
-        value = self._value()
-        if self.text[self.pos:].strip():
-            raise Unsupported(f"trailing text in {self.text!r}")
-        return value
 
-    def _value(self) -> Any:
-        match = self._TOKEN.match(self.text, self.pos)
-        if not match:
-            raise Unsupported(f"cannot parse {self.text!r} at {self.pos}")
-        self.pos = match.end()
-        if match.group("str") is not None:
-            return re.sub(r"\\(.)", r"\1", match.group("str")[1:-1])
-        if match.group("num") is not None:
-            number = match.group("num")
-            return float(number) if "." in number else int(number)
-        if match.group("path") is not None:
-            return get(self.document, match.group("path"), self.context)
-        if match.group("lit") is not None:
-            return json.loads(match.group("lit"))
-        name, args = match.group("fn"), []
-        while True:
-            if self.text[self.pos:].lstrip().startswith(")"):
-                self.pos = self.text.index(")", self.pos) + 1
-                return _call(name, args, self.text)
-            args.append(self._value())
-            rest = self.text[self.pos:].lstrip()
-            if rest.startswith(","):
-                self.pos = self.text.index(",", self.pos) + 1
-            elif not rest.startswith(")"):
-                raise Unsupported(f"cannot parse {self.text!r} at {self.pos}")
+def _evaluate(node: tuple, document: Any, context: dict) -> Any:
+    kind = node[0]
+    if kind == "value":
+        return node[1]
+    if kind == "path":
+        return get(document, node[1], context)
+    _, name, args, text = node
+    return _call(name, [_evaluate(arg, document, context) for arg in args], text)
 
 
 def _format(template: str, *values: Any) -> str:

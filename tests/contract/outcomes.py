@@ -100,12 +100,21 @@ def _example(shape: Shape, depth: int = 0) -> object:
     return ""
 
 
+# shape id -> (shape, its example, its member names): built once per shape. Documents are never
+# changed in place (tests/contract/asl.py), so every output may share the nested values.
+_EXAMPLES: dict[int, tuple[Shape, dict, tuple[str, ...]]] = {}
+
+
 def example_output(shape: Shape | None, request: dict) -> dict:
     """Required members typed, plus every member the request also names, echoed."""
     if not isinstance(shape, StructureShape):
         return {}
-    out = _example(shape)
-    for name in members(shape):
+    entry = _EXAMPLES.get(id(shape))
+    if entry is None or entry[0] is not shape:
+        entry = (shape, _example(shape), tuple(members(shape)))
+        _EXAMPLES[id(shape)] = entry
+    out = dict(entry[1])
+    for name in entry[2]:
         if name in request:
             out[name] = request[name]
     return out
