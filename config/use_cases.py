@@ -69,6 +69,12 @@ class UseCaseConfig:
         return self.builtin_training and self.serving.container == "builtin"
 
     @property
+    def batch_labels_scored(self) -> bool:
+        """Whether a batch's answers can be scored against labels known for it: not from the
+        built-in's own container, which answers its JSON without the rows' ids."""
+        return not self.builtin_serving
+
+    @property
     def served(self) -> Serving:
         """What the model takes and answers: the use case's (its manifest); served from the
         built-in algorithm's own container, a serial inference pipeline

@@ -74,10 +74,19 @@ def batch_content_type(use_case: UseCaseConfig) -> str:
     """The type a batch sends by default: the first the use case's model both takes and answers
     (a prediction table's CSV first: the table reads CSV answers), else the first it takes."""
     serving = use_case.served
+    if use_case.builtin_serving:  # raw rows in, the built-in's JSON out: the use case's first
+        return serving.content_types[0]
     both = [t for t in serving.content_types if t in serving.accept_types]
     if use_case.manifest.batch_predictions is not None:
         both.sort(key=lambda t: t != PREDICTION_TABLE_TYPE)
     return both[0] if both else serving.content_types[0]
+
+
+def batch_accept(use_case: UseCaseConfig) -> str | None:
+    """What a batch asks for by default: null (the content type back, where the model answers
+    it); from the built-in's own container, its last answer type, JSON Lines (one answer per
+    record, which the batch's Line assembly keeps in the records' order)."""
+    return use_case.served.accept_types[-1] if use_case.builtin_serving else None
 
 
 def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
@@ -91,7 +100,8 @@ def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: 
     return {
         "data": {
             "input_s3_uri": _s3(raw_bucket, names.batch_input_prefix),
-            "s3_data_type": "S3Prefix", "content_type": content_type, "accept": None,
+            "s3_data_type": "S3Prefix", "content_type": content_type,
+            "accept": batch_accept(use_case),
             "split_type": "None" if whole else "Line",
             "join_source": "None", "input_filter": "$", "output_filter": "$",
             "output_s3_uri": None, "labels_s3_uri": None,
@@ -195,7 +205,7 @@ def labels_refusal(use_case: UseCaseConfig) -> str | None:
     """Why a batch of the use case cannot be scored against labels, or None: the built-in
     algorithm's own container answers its JSON, not the id columns and answer columns the use
     case's evaluation job pairs with labels (runtime_scripts/common/batch_labels.py)."""
-    if not use_case.builtin_serving:
+    if use_case.batch_labels_scored:
         return None
     builtin = use_case.manifest.image.builtin_training
     return (f"the model is served from built-in {builtin.framework}'s own container, which "

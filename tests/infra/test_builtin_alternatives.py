@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_stage_config
-from ml_constructs.pipeline_defaults import labels_refusal, pinned_hyperparameters
+from ml_constructs.pipeline_defaults import (
+    batch_defaults,
+    labels_refusal,
+    pinned_hyperparameters,
+)
 from ml_constructs.training_rules import training_rule_props
 
 LINEAR = {"algorithm": "builtin", "builtin_algorithm": "linear-learner"}
@@ -86,3 +90,15 @@ def test_a_batch_served_by_the_builtin_container_refuses_labels_in_its_first_sta
         "evaluation job cannot pair its answers with labels")
     (own,) = _load(tmp_path, {"name": "ames", "training": LINEAR}).use_cases
     assert labels_refusal(own) is None
+
+
+def test_a_batch_through_the_serial_pipeline_sends_raw_csv_and_asks_for_json_lines():
+    """The first container takes the use case's raw rows; the built-in answers one JSON line
+    per record (a JSON document per request would not split back into records)."""
+    config = load_stage_config("pricing")
+    (ames,) = config.use_cases
+    data = batch_defaults(config, ames, raw_bucket="raw")["data"]
+    assert (data["content_type"], data["accept"], data["split_type"]) == (
+        "text/csv", "application/jsonlines", "Line")
+    dev = load_stage_config("dev")
+    assert batch_defaults(dev, dev.use_cases[0], raw_bucket="raw")["data"]["accept"] is None
