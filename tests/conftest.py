@@ -7,7 +7,6 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -237,12 +236,28 @@ def write_updated_stage(directory: Path) -> Path:
     return path
 
 
-@dataclass
 class SynthesizedStage:
-    app: object
-    config: object
-    assembly: object
-    outdir: Path
+    """A synthesized stage: its config and cdk.out, and its app (the construct tree) and cloud
+    assembly; those two are synthesized in this process when first asked for if the cdk.out
+    came from another test process."""
+
+    def __init__(self, config, outdir: Path, app=None, assembly=None, synthesize=None) -> None:
+        self.config, self.outdir = config, Path(outdir)
+        self._app, self._assembly, self._synthesize = app, assembly, synthesize
+
+    @property
+    def app(self):
+        self._own()
+        return self._app
+
+    @property
+    def assembly(self):
+        self._own()
+        return self._assembly
+
+    def _own(self) -> None:
+        if self._app is None:
+            self._app, self._assembly = self._synthesize()
 
     def stack(self, construct_id: str):
         return self.app.node.find_child(construct_id)
@@ -256,12 +271,19 @@ class SynthesizedStage:
 
 class SynthesizedStages(Mapping):
     """stage -> SynthesizedStage, each synthesized when first asked for: a test process that
-    runs only dev's local executions synthesizes dev alone; iterating synthesizes every one."""
+    runs only dev's local executions synthesizes dev alone; iterating synthesizes every one.
+
+    Under xdist the test processes share each stage's cdk.out (the stage-wide checks and the
+    local executions both need most stages): the first to ask synthesizes it into the
+    session's shared directory, holding that stage's lock; the others wait for it and read it
+    (their config loaded, their app synthesized again only if a test asks for it)."""
 
     def __init__(self, tmp_path_factory) -> None:
         self._factory = tmp_path_factory
         self._done: dict[str, SynthesizedStage] = {}
         self._stages_dir: Path | None = None
+        self._shared = tmp_path_factory.getbasetemp().parent / "synthesized" \
+            if os.environ.get("PYTEST_XDIST_WORKER") else None
 
     def __getitem__(self, stage: str) -> SynthesizedStage:
         if stage not in ALL_STAGES:
@@ -279,20 +301,45 @@ class SynthesizedStages(Mapping):
     def __len__(self) -> int:
         return len(ALL_STAGES)
 
-    def _synthesize(self, stage: str) -> SynthesizedStage:
-        from stacks.platform_app import build_app
-
+    def _config_path(self, stage: str) -> Path | None:
         if self._stages_dir is None:
             self._stages_dir = self._factory.mktemp("stages")
         writers = {BUILTIN: write_builtin_stage, SERVERLESS: write_serverless_stage,
                    TWO_USE_CASES: lambda d: write_two_use_case_stage(d, ground_truth=True),
                    EVERY_USE_CASE: write_every_use_case_stage}
-        config_path = writers[stage](self._stages_dir) if stage in writers else None
-        outdir = self._factory.mktemp(f"cdk-out-{stage}")
+        return writers[stage](self._stages_dir) if stage in writers else None
+
+    def _build(self, stage: str, outdir: Path) -> tuple[object, object, object]:
+        from stacks.platform_app import build_app
+
         app, config = build_app(STAGE_NAMES.get(stage, stage), outdir=str(outdir),
-                                config_path=config_path)
-        assembly = app.synth()
-        return SynthesizedStage(app, config, assembly, outdir)
+                                config_path=self._config_path(stage))
+        return app, config, app.synth()
+
+    def _synthesize(self, stage: str) -> SynthesizedStage:
+        if self._shared is None:
+            outdir = self._factory.mktemp(f"cdk-out-{stage}")
+            app, config, assembly = self._build(stage, outdir)
+            return SynthesizedStage(config, outdir, app, assembly)
+        import fcntl
+
+        from config import load_stage_config
+
+        self._shared.mkdir(exist_ok=True)
+        outdir, done = self._shared / f"cdk-out-{stage}", self._shared / f"{stage}.done"
+        with (self._shared / f"{stage}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not done.exists():
+                app, config, assembly = self._build(stage, outdir)
+                done.touch()
+                return SynthesizedStage(config, outdir, app, assembly)
+        config = load_stage_config(STAGE_NAMES.get(stage, stage), self._config_path(stage))
+
+        def synthesize_here() -> tuple[object, object]:
+            app, _, assembly = self._build(stage, self._factory.mktemp(f"cdk-out-{stage}"))
+            return app, assembly
+
+        return SynthesizedStage(config, outdir, synthesize=synthesize_here)
 
 
 @pytest.fixture(scope="session")
@@ -308,7 +355,7 @@ def synthesized_cicd(tmp_path_factory) -> SynthesizedStage:
     outdir = tmp_path_factory.mktemp("cdk-out-cicd")
     app, config = build_app("cicd", outdir=str(outdir))
     assembly = app.synth()
-    return SynthesizedStage(app, config, assembly, outdir)
+    return SynthesizedStage(config, outdir, app, assembly)
 
 
 @pytest.fixture(scope="session")
@@ -346,7 +393,7 @@ def updated_dev(tmp_path_factory) -> SynthesizedStage:
         app, config = build_app("dev", outdir=str(outdir),
                                 config_path=write_updated_stage(directory))
         assembly = app.synth()
-    return SynthesizedStage(app, config, assembly, outdir)
+    return SynthesizedStage(config, outdir, app, assembly)
 
 
 @pytest.fixture(scope="session")

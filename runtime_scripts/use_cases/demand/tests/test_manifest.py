@@ -41,3 +41,20 @@ def test_hyperparameters_reject_unknown_keys_and_models(tmp_path) -> None:
     ml.hyperparameters.write_text(json.dumps({"depth": "3"}))
     with pytest.raises(JobError, match=r"unknown hyperparameters \['depth'\]"):
         hyperparameters(ml)
+
+
+def test_the_glue_schema_declares_every_column_of_the_sales_and_their_dataset_spec() -> None:
+    """The Glue ETL curates the transactions as they come (the catalog's table); the dataset
+    spec's columns are among them, typed as preprocessing reads them."""
+    import json
+
+    from runtime_scripts.glue.etl import TableSchema
+
+    manifest = load_manifest("demand")
+    schema = TableSchema.load(manifest.path(manifest.glue_schema))
+    header = manifest.path(manifest.sample_data).open().readline().strip().split(",")
+    assert list(schema.columns) == header
+    assert schema.dedup_keys == ("line_id",)  # one row per pizza sold
+    spec = json.loads(manifest.path(manifest.dataset_spec).read_text())
+    assert schema.columns[spec["timestamp"]] == "date"
+    assert {*spec["series_id"], *spec["static"], *spec["covariates"]} <= set(schema.columns)

@@ -129,3 +129,26 @@ def test_the_tuning_searches_the_hyperparameters_and_the_lag_set() -> None:
 def test_bad_model_hyperparameters_are_named(hyperparameters, message) -> None:
     with pytest.raises(ValueError, match=message):
         gbm.GbmParams.of(hyperparameters)
+
+
+def test_holiday_features_come_from_the_holidays_package_for_the_specs_country() -> None:
+    """The target period's holidays and the days next to it (the `holidays` package's calendar of
+    the spec's country): a weekly period counts the holidays in its seven days."""
+    from runtime_scripts.use_cases.demand.features import calendar_features
+
+    def holiday_features(frequency: str, dates: pd.DatetimeIndex, country: str | None = "US"):
+        spec = ForecastSpec.from_json({"name": "h", "series_id": ["sku"], "target": "units",
+                                       "timestamp": "day", "frequency": frequency,
+                                       "holidays": country})
+        config = FeatureConfig.of(spec, (0,), (7,), len(dates), 0, False, False, False)
+        return calendar_features(dates, config)
+
+    days = pd.DatetimeIndex(["2015-07-03", "2015-07-04", "2015-07-05", "2015-12-25",
+                             "2015-12-27"])
+    daily = holiday_features("D", days)
+    # 4 July 2015, a Saturday, and 3 July, the day observed, are both the package's holidays.
+    assert daily["holiday"].tolist() == [1, 1, 0, 1, 0]
+    assert daily["holiday_near"].tolist() == [1, 1, 1, 0, 0]
+    weeks = pd.DatetimeIndex(["2015-11-23", "2015-11-30"])  # weeks of Mondays
+    assert holiday_features("W-MON", weeks)["holiday"].tolist() == [1, 0]  # Thanksgiving
+    assert "holiday" not in holiday_features("D", days, country=None)
