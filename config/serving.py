@@ -115,7 +115,8 @@ class ServingConfig:
     # Which container serves the model: the use case's image (the repacked bundle: raw rows in,
     # the use case's answers out), or, for a model trained by a built-in algorithm that has an
     # inference container of its own (Linear Learner, K-Means, PCA), that container on the
-    # algorithm's model: rows of preprocessed features in, the algorithm's JSON out.
+    # algorithm's model behind the use case's image in a serial inference pipeline: raw rows
+    # in (the image turns them into the model's features), the algorithm's JSON out.
     container: Literal["use_case", "builtin"] = "use_case"
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 1

@@ -62,6 +62,9 @@ class TrainingConfig(JobResources):
     # names (image.builtin_training), whose model the training pipeline repacks; "automl":
     # SageMaker Autopilot trains, its best candidate is evaluated (ml_constructs/automl_branch.py).
     algorithm: Literal["script", "builtin", "automl"] = "script"
+    # With algorithm "builtin": which of the use case's built-in algorithms (its manifest's
+    # image.builtin_training, the default, or one of image.builtin_alternatives), by framework.
+    builtin_algorithm: str | None = None
     use_spot: bool = False
     max_wait_seconds: int = 7200
     # Over the use case's own defaults (its manifest's `hyperparameters`).
@@ -107,6 +110,23 @@ class TrainingConfig(JobResources):
                    "must be >= max_runtime_seconds when use_spot is true",
                    f">= {self.max_runtime_seconds}")
 
+    def _builtin_choice_problem(self, key: str, manifest: UseCaseManifest) -> bool:
+        """Reports (and says) whether `builtin_algorithm` names no built-in the stage can use."""
+        chosen = self.builtin_algorithm
+        if chosen is None:
+            return False
+        if self.algorithm != "builtin":
+            report(f"{key}.builtin_algorithm", "names the built-in algorithm to train with: only "
+                   "with algorithm \"builtin\"",
+                   "algorithm \"builtin\", or leave builtin_algorithm out")
+            return True
+        if chosen not in manifest.builtin_choices:
+            offered = ", ".join(manifest.builtin_choices) or "none"
+            report(f"{key}.builtin_algorithm", f"{chosen!r} is not a built-in algorithm use case "
+                   f"{manifest.name!r} trains with (it offers {offered})", offered)
+            return True
+        return False
+
     def validate_for(self, key: str, manifest: UseCaseManifest) -> None:
         builtin = self.algorithm == "builtin"
         self.channels.validate_for(f"{key}.channels", manifest, builtin=builtin)
@@ -133,16 +153,19 @@ class TrainingConfig(JobResources):
             # script would fail (or crawl) without CUDA.
             report(f"{key}.instance_type", problem, contract.INSTANCE_FAMILY_EXAMPLES[family])
         builtin = manifest.image.builtin_training
+        if self._builtin_choice_problem(key, manifest):
+            return
         if self.algorithm == "builtin" and builtin is None:
             report(f"{key}.algorithm", f"use case {manifest.name!r} names no built-in "
                    "algorithm (its manifest's image.builtin_training)", "script")
-        objective = self.hyperparameters.get("objective")
-        if self.algorithm == "builtin" and builtin is not None and objective not in (
-                None, builtin.hyperparameters.get("objective")):
-            # The repacked model is scored and served as the use case's prediction.
-            report(f"{key}.hyperparameters.objective",
-                   f"{objective!r} is not what use case {manifest.name!r} serves",
-                   f"{builtin.hyperparameters.get('objective')!r}, or leave it out")
+        for name in builtin_algorithms.MODEL_KIND_HYPERPARAMETERS:
+            given = self.hyperparameters.get(name)
+            if self.algorithm == "builtin" and builtin is not None and given not in (
+                    None, builtin.hyperparameters.get(name)):
+                # The repacked model is scored and served as the use case's prediction.
+                report(f"{key}.hyperparameters.{name}",
+                       f"{given!r} is not what use case {manifest.name!r} serves",
+                       f"{builtin.hyperparameters.get(name)!r}, or leave it out")
         if self.algorithm == "builtin" and builtin is not None:
             # What the algorithm receives: the manifest's, its needs, then the stage's values.
             merged = {**manifest.hyperparameters, **builtin.hyperparameters,

@@ -42,7 +42,13 @@ class UseCaseConfig:
 
     @property
     def manifest(self) -> UseCaseManifest:
-        return load_manifest(self.name)
+        """The use case's manifest as this stage trains it: with training.builtin_algorithm,
+        that algorithm in place of the default one (UseCaseManifest.with_builtin)."""
+        manifest = load_manifest(self.name)
+        chosen = self.training.builtin_algorithm
+        if self.builtin_training and chosen in manifest.builtin_choices:
+            return manifest.with_builtin(chosen)
+        return manifest
 
     @property
     def prefix(self) -> str:
@@ -63,13 +69,22 @@ class UseCaseConfig:
         return self.builtin_training and self.serving.container == "builtin"
 
     @property
+    def batch_labels_scored(self) -> bool:
+        """Whether a batch's answers can be scored against labels known for it: not from the
+        built-in's own container, which answers its JSON without the rows' ids."""
+        return not self.builtin_serving
+
+    @property
     def served(self) -> Serving:
-        """What the model's container takes and answers: the use case's (its manifest), or the
-        built-in algorithm's own container's (common/builtin_algorithms.py)."""
+        """What the model takes and answers: the use case's (its manifest); served from the
+        built-in algorithm's own container, a serial inference pipeline
+        (ml_constructs/sagemaker_jobs.inference_containers) whose first container, the use
+        case's image, takes what the use case takes (raw rows) and whose last, the built-in's,
+        answers its own formats (common/builtin_algorithms.py)."""
         if not self.builtin_serving:
             return self.manifest.serving
         spec = builtin_algorithms.algorithm(self.manifest.image.builtin_training.framework)
-        return Serving(content_types=spec.inference_content_types,
+        return Serving(content_types=self.manifest.serving.content_types,
                        accept_types=spec.answer_types, prediction_columns=spec.answer_keys)
 
     def _validate_serving_container(self, key: str, manifest: UseCaseManifest) -> None:
@@ -88,11 +103,11 @@ class UseCaseConfig:
                    "answers into a prediction table of its own columns; the built-in container "
                    "answers its algorithm's JSON", "use_case")
         elif self.monitoring.enabled:
-            # Model Monitor's baseline holds the use case's raw features; the built-in
-            # container is sent preprocessed features and answers in its own format.
-            report(f"{key}.monitoring.enabled", "Model Monitor compares captured raw rows "
-                   "with the use case's baseline; the built-in container is sent "
-                   "preprocessed features", "false, or serving.container \"use_case\"")
+            # The record preprocessor and the model quality job parse the use case's answers;
+            # the serial pipeline's last container, the built-in's, answers its own JSON.
+            report(f"{key}.monitoring.enabled", "Model Monitor parses the use case's answers "
+                   "in the captured data; the built-in container answers its own JSON",
+                   "false, or serving.container \"use_case\"")
 
     def _builtin_hyperparameters(self) -> dict[str, str]:
         builtin = self.manifest.image.builtin_training
@@ -106,7 +121,12 @@ class UseCaseConfig:
 
     @property
     def static_tuning_hyperparameters(self) -> dict[str, str]:
-        return {**self.manifest.tuning.static_hyperparameters, **self._builtin_hyperparameters()}
+        """The tuning's fixed values: the manifest's and the built-in's needs, less what the
+        search space tunes (the built-in's default wd, say, where wd is searched)."""
+        tuning = self.manifest.tuning
+        tuned = {r["name"] for kind in tuning.ranges.values() for r in kind}
+        return {k: v for k, v in {**tuning.static_hyperparameters,
+                                  **self._builtin_hyperparameters()}.items() if k not in tuned}
 
     @property
     def objective(self) -> tuple[str, str]:

@@ -18,12 +18,19 @@ from pathlib import Path
 
 from local_runner import executors
 from local_runner.api_common import SageMakerError, now, sagemaker_arn
+from local_runner.executors.serial import NEXT_CONTAINERS
 from local_runner.executors.tuning import best_trial
 from local_runner.local_automl import LocalAutoML
 from local_runner.local_endpoints import AlarmStates, Invocation, LocalEndpoints
 from local_runner.local_faults import JOB_ACTIONS, InjectedFaults, api_error_message
 from local_runner.local_monitoring import LocalMonitoring
-from local_runner.stand_ins import TRAINING_LABEL_KEY, debugger_rules, training_label
+from local_runner.stand_ins import (
+    SERVING_STAND_INS,
+    TRAINING_LABEL_KEY,
+    debugger_rules,
+    repository,
+    training_label,
+)
 
 
 @dataclass
@@ -270,17 +277,22 @@ class LocalSageMaker:
         if model is None:
             raise SageMakerError("ValidationException",
                                  f"Could not find model \"{self.arn('model', model_name)}\".")
-        container = model.get("PrimaryContainer") or model["Containers"][0]
-        if "ModelPackageName" in container:
-            package = self._package(container["ModelPackageName"])
-            container = package["InferenceSpecification"]["Containers"][0]
+        containers = model.get("Containers") or [model["PrimaryContainer"]]
+        if "ModelPackageName" in containers[0]:
+            package = self._package(containers[0]["ModelPackageName"])
+            containers = package["InferenceSpecification"]["Containers"]
+        container = containers[0]
         environment = dict(container.get("Environment") or {})
-        # A serial inference pipeline of an emulated AutoML candidate: its containers hold one
-        # fitted pipeline (stand_ins/automl.py), served once with their environments merged.
-        for later in (model.get("Containers") or [])[1:]:
-            environment.update(later.get("Environment") or {})
-        return {"ModelDataUrl": container["ModelDataUrl"], "Image": container.get("Image"),
-                "Environment": environment}
+        documents = [{"ModelDataUrl": c["ModelDataUrl"], "Image": c.get("Image"),
+                      "Environment": dict(c.get("Environment") or {})} for c in containers]
+        if all(repository(c.get("Image") or "") in SERVING_STAND_INS for c in containers[1:]):
+            # A serial inference pipeline of an emulated AutoML candidate: its containers hold
+            # one fitted pipeline (stand_ins/automl.py), served once, environments merged.
+            for later in containers[1:]:
+                environment.update(later.get("Environment") or {})
+            return {**documents[0], "Environment": environment}
+        # Any other serial inference pipeline runs container by container (executors/serial.py).
+        return {**documents[0], NEXT_CONTAINERS: documents[1:]}
 
     def _package(self, arn: str) -> dict:
         for packages in self.state.groups.values():

@@ -96,6 +96,8 @@ class Seed:
                 address = f"{use_case.name}:{pipeline}"
                 # A pipeline the manifest refuses (e.g. a backtest of untimed data) gets none.
                 refused = not getattr(manifest, pipeline.replace("-", "_"), _ALLOWED).allowed
+                # Labels the stage's batch cannot score (its first state refuses them).
+                refused |= input_key == "labels_s3_uri" and not use_case.batch_labels_scored
                 if relative is None or refused or (runs is not None and address not in runs):
                     continue
                 file = manifest.path(relative)

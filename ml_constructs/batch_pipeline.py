@@ -111,6 +111,11 @@ class BatchPipeline(Construct):
             "evaluation": sfn.JsonPath.string_at("$.run.s3.evaluation"),
         })
         notify.next(sfn.Succeed(self, "Predictions written"))
+        if self.props.platform.get("labels_refusal"):
+            # The first state refuses labels (its answers cannot be paired with them): no
+            # evaluation to branch to.
+            transform.next(notify)
+            return transform
         transform.next(sfn.Choice(self, "Labels given?")
                        .when(sfn.Condition.is_string("$.data.labels_s3_uri"),
                              self._evaluate(then=notify))

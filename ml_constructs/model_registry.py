@@ -49,7 +49,7 @@ def register_model_package_state(scope: Construct, state_id: str, *,
             "ModelPackageDescription.$": "$.registry.description",
             "ModelApprovalStatus.$": "$.registry.approval_status",
             "InferenceSpecification": inference_specification or {
-                "Containers": [jobs.inference_container(settings)],
+                "Containers": jobs.inference_containers(settings),
                 "SupportedContentTypes": list(serving.content_types),
                 "SupportedResponseMIMETypes": list(serving.accept_types),
             },

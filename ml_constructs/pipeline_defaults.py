@@ -14,6 +14,7 @@ from config.training import objective_metrics
 from ml_constructs.data_wrangler import dataset_spec_columns, flows_prefix
 from ml_constructs.resource_names import UseCaseNames
 from runtime_scripts import contract
+from runtime_scripts.common import builtin_algorithms
 from runtime_scripts.common.manifest import Resampling
 from runtime_scripts.common.manifest_outputs import CSV as PREDICTION_TABLE_TYPE
 from runtime_scripts.common.tabular.dataset import DatasetSpec
@@ -73,10 +74,19 @@ def batch_content_type(use_case: UseCaseConfig) -> str:
     """The type a batch sends by default: the first the use case's model both takes and answers
     (a prediction table's CSV first: the table reads CSV answers), else the first it takes."""
     serving = use_case.served
+    if use_case.builtin_serving:  # raw rows in, the built-in's JSON out: the use case's first
+        return serving.content_types[0]
     both = [t for t in serving.content_types if t in serving.accept_types]
     if use_case.manifest.batch_predictions is not None:
         both.sort(key=lambda t: t != PREDICTION_TABLE_TYPE)
     return both[0] if both else serving.content_types[0]
+
+
+def batch_accept(use_case: UseCaseConfig) -> str | None:
+    """What a batch asks for by default: null (the content type back, where the model answers
+    it); from the built-in's own container, its last answer type, JSON Lines (one answer per
+    record, which the batch's Line assembly keeps in the records' order)."""
+    return use_case.served.accept_types[-1] if use_case.builtin_serving else None
 
 
 def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: str) -> dict:
@@ -90,7 +100,8 @@ def batch_defaults(config: StageConfig, use_case: UseCaseConfig, *, raw_bucket: 
     return {
         "data": {
             "input_s3_uri": _s3(raw_bucket, names.batch_input_prefix),
-            "s3_data_type": "S3Prefix", "content_type": content_type, "accept": None,
+            "s3_data_type": "S3Prefix", "content_type": content_type,
+            "accept": batch_accept(use_case),
             "split_type": "None" if whole else "Line",
             "join_source": "None", "input_filter": "$", "output_filter": "$",
             "output_s3_uri": None, "labels_s3_uri": None,
@@ -118,12 +129,14 @@ def platform_values(config: StageConfig, use_case: UseCaseConfig, *,
 
 
 def pinned_hyperparameters(use_case: UseCaseConfig) -> dict[str, str]:
-    """A built-in algorithm's `objective`: the repacked model is scored and served as the use
-    case's prediction (the rule the stage config applies to training.hyperparameters)."""
+    """What decides a built-in algorithm's kind of model (its `objective`, `predictor_type`):
+    the repacked model is scored and served as the use case's prediction (the rule the stage
+    config applies to training.hyperparameters)."""
     builtin = use_case.manifest.image.builtin_training
     if not use_case.builtin_training or builtin is None:
         return {}
-    return {k: v for k, v in builtin.hyperparameters.items() if k == "objective"}
+    return {k: v for k, v in builtin.hyperparameters.items()
+            if k in builtin_algorithms.MODEL_KIND_HYPERPARAMETERS}
 
 
 def training_section_platform(use_case: UseCaseConfig) -> dict:
@@ -184,7 +197,20 @@ def batch_platform(config: StageConfig, use_case: UseCaseConfig, *,
             "accept_types": list(serving.accept_types),
             "predictions_s3_uri": _s3(artifacts_bucket, names.predictions_prefix) if table
             else None,
-            "predictions_partition": table.partition if table else None}
+            "predictions_partition": table.partition if table else None,
+            "labels_refusal": labels_refusal(use_case)}
+
+
+def labels_refusal(use_case: UseCaseConfig) -> str | None:
+    """Why a batch of the use case cannot be scored against labels, or None: the built-in
+    algorithm's own container answers its JSON, not the id columns and answer columns the use
+    case's evaluation job pairs with labels (runtime_scripts/common/batch_labels.py)."""
+    if use_case.batch_labels_scored:
+        return None
+    builtin = use_case.manifest.image.builtin_training
+    return (f"the model is served from built-in {builtin.framework}'s own container, which "
+            f"answers its own JSON ({', '.join(use_case.served.prediction_columns)}) without "
+            "the rows' ids: the use case's evaluation job cannot pair its answers with labels")
 
 
 # Cross-validation's defaults (every one can be given per execution): 5 folds, the usual K,

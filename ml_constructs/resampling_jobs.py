@@ -56,9 +56,11 @@ class ResamplingPipelineProps:
 def script_mode(settings: jobs.JobSettings) -> jobs.JobSettings:
     """Each item runs the use case's own script-mode training: what is resampled is the use
     case's training code (a built-in algorithm's model would need repacking before its
-    evaluation)."""
+    evaluation). The final model is then the use case's bundle, served by the use case's image
+    alone (not the built-in's serial pipeline, which needs the built-in's own model)."""
     return dataclasses.replace(settings, builtin_training=False,
-                               training_image_uri=settings.image_uri)
+                               training_image_uri=settings.image_uri,
+                               builtin_serving_image_uri=None)
 
 
 def holdout_preprocessing(settings: jobs.JobSettings, *, raw: str, holdout: str, spec: str,

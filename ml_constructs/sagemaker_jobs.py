@@ -421,20 +421,33 @@ def model(settings: JobSettings, *, container: dict, network_isolation: bool = T
     return params
 
 
-def inference_container(settings: JobSettings) -> dict:
-    """The container that serves a trained model: our image on the bundle (`$.model.artifacts`,
-    the repacked one after a built-in trained), or the built-in algorithm's own image on its
-    own model.tar.gz (`$.model.builtin_artifacts`, the training pipeline's "Use packaged model"),
-    which takes no environment of ours."""
-    if settings.builtin_serving_image_uri:
-        return {"Image": settings.builtin_serving_image_uri,
-                "ModelDataUrl.$": "$.model.builtin_artifacts"}
-    return {"Image": settings.image_uri, "ModelDataUrl.$": "$.model.artifacts",
+def inference_containers(settings: JobSettings) -> list[dict]:
+    """The containers that serve a trained model: our image on the bundle (`$.model.artifacts`,
+    the repacked one after a built-in trained); or, served from the built-in algorithm's own
+    image (its `$.model.builtin_artifacts`, the training pipeline's "Use packaged model"), a
+    serial inference pipeline of two: our image on the bundle answering the rows as the
+    model's features (SERVE_OUTPUT_ENV), then the built-in's container, which takes no
+    environment of ours. AWS: a pipeline model is two to fifteen containers (CreateModel's
+    Containers), SageMaker sends the first container the request and each next one the
+    response of the one before, and returns the last one's; so a client sends raw rows."""
+    ours = {"Image": settings.image_uri, "ModelDataUrl.$": "$.model.artifacts",
             "Environment": settings.environment}
+    if not settings.builtin_serving_image_uri:
+        return [ours]
+    features = {**ours, "Environment": {**settings.environment,
+                                        contract.SERVE_OUTPUT_ENV: contract.SERVE_FEATURES}}
+    return [features, {"Image": settings.builtin_serving_image_uri,
+                       "ModelDataUrl.$": "$.model.builtin_artifacts"}]
 
 
 def model_from_artifacts(settings: JobSettings) -> dict:
-    return model(settings, container={**inference_container(settings), "Mode": "SingleModel"})
+    containers = [{**c, "Mode": "SingleModel"} for c in inference_containers(settings)]
+    if len(containers) == 1:
+        return model(settings, container=containers[0])
+    params = model(settings, container={})
+    del params["PrimaryContainer"]
+    # Serial: every container in turn (Direct would invoke one chosen by the request).
+    return {**params, "Containers": containers, "InferenceExecutionConfig": {"Mode": "Serial"}}
 
 
 def model_from_package() -> dict:

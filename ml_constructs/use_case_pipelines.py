@@ -180,7 +180,8 @@ class UseCasePipelines(Construct):
                     profiles_prefix=names.data_profiles_prefix,
                     map_results_prefix=names.map_results_prefix,
                     model_package_group_name=names.model_package_group,
-                    serving=use_case.served,
+                    # Its final model is the use case's bundle on the use case's image alone.
+                    serving=manifest.serving,
                     profile_spec=first_run_profile_spec(use_case),
                     defaults=trains_with(own, cross_validation_defaults(
                         config, use_case, raw_bucket=shared.raw_bucket.bucket_name)),

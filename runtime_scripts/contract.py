@@ -428,6 +428,12 @@ def shard_file(index: int) -> str:
 # in: unset or text/csv, CSV (SPLIT_FILE); application/x-recordio-protobuf, RECORDIO_SPLIT_FILE
 # (common/recordio_protobuf.py). The test split stays CSV for the evaluation job.
 TRAINING_INPUT_FORMAT_ENV = "ML_TRAINING_INPUT_FORMAT"
+# The first container of a serial inference pipeline (the use case's image before a built-in
+# algorithm's own container): with this set to SERVE_FEATURES, `serve` answers each request's
+# rows as the model's features (header-less CSV, what the built-in containers take), not
+# predictions. SageMaker sends the intermediate response as the next container's request.
+SERVE_OUTPUT_ENV = "ML_SERVE_OUTPUT"
+SERVE_FEATURES = "features"
 RECORDIO_SPLIT_FILE = "data.rec"
 TRAINING_SPLITS = (PROCESSING_OUTPUT_TRAIN, PROCESSING_OUTPUT_VALIDATION)
 

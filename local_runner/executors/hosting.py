@@ -9,11 +9,10 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from local_runner.executors import model_server, staging
+from local_runner.executors import model_server, serial
 from local_runner.executors.model_server import Reply
 from local_runner.executors.results import LocalProgram
 from local_runner.executors.staging import StagingError
-from local_runner.stand_ins import serving_stand_in_command, stand_in_environment
 
 # SageMaker hosting's limit on one InvokeEndpoint call.
 INVOCATION_TIMEOUT_S = 60.0
@@ -28,25 +27,18 @@ class HostedModel:
         self.s3, self.program, self.workdir = s3, program, workdir
         self.log_path = workdir / "logs" / "serve.log"
         self._stack = contextlib.ExitStack()
-        self._server: model_server.ModelServer | None = None
+        self._server: model_server.ModelServer | serial.SerialServer | None = None
         self._lock = threading.Lock()
 
     def start(self) -> HostedModel:
         """Stage the model and start the server; StagingError when it cannot serve (nothing is
         left running then)."""
         try:
-            ml = staging.fresh_ml_root(self.workdir)
-            staging.stage_model(self.model, self.s3, self.workdir, ml)
-            # An image AWS owns whose server runs here as a labelled stand-in (stand_ins/).
-            stand_in = serving_stand_in_command(self.model.get("Image") or "")
-            argv = stand_in or staging.image_program(self.program, "serve")
-            # One worker: a local endpoint answers tests and demos, not production load.
-            env = staging.job_environment(self.program, self.workdir,
-                                          {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
-                                          self.model.get("Environment") or {},
-                                          stand_in_environment() if stand_in else {})
-            server = self._stack.enter_context(model_server.serving(
-                argv, env, ml, self.log_path, INVOCATION_TIMEOUT_S))
+            # One worker: a local endpoint answers tests and demos, not production load. Each
+            # of the model's containers (a serial pipeline's, chained: serial.py).
+            server = serial.start(self._stack, self.model, self.s3, self.program, self.workdir,
+                                  self.log_path, INVOCATION_TIMEOUT_S,
+                                  before=[{"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}])
             server.wait_until_ready()
         except OSError as exc:
             self.stop()

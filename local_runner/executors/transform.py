@@ -5,11 +5,12 @@ records, batched, posted to /invocations, and the responses assembled into
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_runner.executors import model_server, staging
+from local_runner.executors import model_server, serial, staging
 from local_runner.executors.container import log_tail
 from local_runner.executors.manifest_input import manifest_objects
 from local_runner.executors.records import (
@@ -22,7 +23,6 @@ from local_runner.executors.records import (
 )
 from local_runner.executors.results import COMPLETED, FAILED, JobOutcome, LocalProgram
 from local_runner.executors.staging import StagingError
-from local_runner.stand_ins import serving_stand_in_command, stand_in_environment
 
 # SageMaker's defaults when neither the request nor /execution-parameters sets a value.
 DEFAULT_MAX_PAYLOAD_MB = 6
@@ -51,22 +51,18 @@ class Plan:
 def run_transform_job(request: dict, model: dict, s3, program: LocalProgram,
                       workdir: Path) -> JobOutcome:
     """`model`: {"ModelDataUrl": ..., "Environment": {...} (optional)}, the model's container."""
-    ml = staging.fresh_ml_root(workdir)
     output_path = request["TransformOutput"]["S3OutputPath"]
     log_path = workdir / "logs" / "transform.log"
     client = request.get("ModelClientConfig") or {}
     try:
         inputs = _inputs(s3, request["TransformInput"]["DataSource"]["S3DataSource"])
-        staging.stage_model(model, s3, workdir, ml)
-        # An image AWS owns whose server runs here as a labelled stand-in (stand_ins/).
-        stand_in = serving_stand_in_command(model.get("Image") or "")
-        argv = stand_in or staging.image_program(program, "serve")
-        env = staging.job_environment(program, workdir, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
-                                      model.get("Environment") or {},
-                                      request.get("Environment") or {}, _batch_environment(request),
-                                      stand_in_environment() if stand_in else {})
         timeout = float(client.get("InvocationsTimeoutInSeconds") or DEFAULT_INVOCATION_TIMEOUT_S)
-        with model_server.serving(argv, env, ml, log_path, timeout) as server:
+        with contextlib.ExitStack() as stack:
+            # Each of the model's containers (a serial pipeline's, chained: serial.py).
+            server = serial.start(stack, model, s3, program, workdir, log_path, timeout,
+                                  before=[{"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}],
+                                  after=[request.get("Environment") or {},
+                                         _batch_environment(request)])
             server.wait_until_ready()
             plan = _plan(request, server.execution_parameters())
             for uri, relative in inputs:
@@ -130,7 +126,7 @@ def _plan(request: dict, container_params: dict) -> Plan:
         retries=DEFAULT_INVOCATION_RETRIES if retries is None else int(retries))
 
 
-def _transform_object(server: model_server.ModelServer, body: bytes, uri: str,
+def _transform_object(server: model_server.ModelServer | serial.SerialServer, body: bytes, uri: str,
                       plan: Plan) -> bytes:
     """One input object in, its .out content back."""
     if plan.compressed:

@@ -28,6 +28,7 @@ from local_runner.stand_ins import EMULATED, http_stand_in
 from runtime_scripts import contract
 from runtime_scripts.common import mxnet_ndarray, recordio_protobuf
 from runtime_scripts.common.serving.plain import media_type
+from runtime_scripts.common.tabular import linear_learner
 
 CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
 REQUEST_TYPES = (CSV, JSON, JSONLINES, recordio_protobuf.CONTENT_TYPE)
@@ -73,11 +74,15 @@ def _instance(item: dict) -> list[float]:
 class Model:
     def __init__(self, framework: str, model_dir: Path) -> None:
         self.framework = framework
-        self.arrays = mxnet_ndarray.load(model_dir / "model_algo-1")
         self.predictor_type = None
-        if framework == "linear-learner":
+        if framework == "linear-learner":  # its zipped checkpoint (linear_learner.py)
+            parameters = linear_learner.read_parameters(model_dir / "model_algo-1")
+            self.arrays = {"fc0_weight": parameters["fc0_weight"].T,
+                           "fc0_bias": parameters["fc0_bias"]}
             sidecar = json.loads((model_dir / LINEAR_LEARNER_SIDECAR).read_text())
             self.predictor_type = sidecar["predictor_type"]
+        else:
+            self.arrays = mxnet_ndarray.load(model_dir / "model_algo-1")
 
     @property
     def width(self) -> int:

@@ -10,9 +10,13 @@ algorithm does), the metrics under the documented names on the log
 the algorithm's), and the model in /opt/ml/model as `model_algo-1`, in MXNet's NDArray format
 (runtime_scripts/common/mxnet_ndarray.py):
 - kmeans: a list of one array, the k x feature_dim centroids;
-- pca: {"mean": 1 x d, "v": d x num_components, "s": num_components};
-- linear-learner: {"fc0_weight": d x outputs, "fc0_bias": outputs} in feature space (the
-  standardisation it fits is folded in), outputs 1 (binary, regression) or num_classes.
+- pca: {"mean": 1 x d, "v": d x num_components, "s": num_components}, the largest singular
+  value last;
+- linear-learner: a ZIP of an MXNet Module checkpoint, as the algorithm saves it
+  (runtime_scripts/common/tabular/linear_learner.py): mx-mod-0000.params holding
+  `arg:fc0_weight` (outputs x d, FullyConnected's layout) and `arg:fc0_bias` (outputs) in
+  feature space (the standardisation it fits is folded in), outputs 1 (binary, regression) or
+  num_classes, and mx-mod-symbol.json naming that one layer.
 - xgboost: `xgboost-model`, the booster in UBJSON (what the 3.0-5 container saves).
 The fitting differs from AWS's (Lloyd's k-means, exact SVD, L-BFGS), so the numbers are
 scikit-learn's; the layout, names and formats are the same. XGBoost is the library the built-in
@@ -31,6 +35,7 @@ from local_runner.stand_ins import EMULATED
 from local_runner.stand_ins.builtin_serving import LINEAR_LEARNER_SIDECAR
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
+from runtime_scripts.common.tabular import linear_learner
 
 LABEL = (f"{EMULATED} SageMaker's built-in {{framework}} cannot run on this machine; "
          "scikit-learn's {estimator} trained instead, with the same inputs, metric names and "
@@ -112,10 +117,22 @@ def train_pca(hp: dict[str, str], train, test, model: Path) -> tuple[dict, str]:
     solver = "randomized" if hp.get("algorithm_mode") == "randomized" else "full"
     # scikit-learn always centres the data (the algorithm's subtract_mean=true, its default).
     fitted = PCA(n_components=n, svd_solver=solver, random_state=0).fit(train[0])
+    # In the algorithm's order (AWS's example notebooks: "the top value is in the last row"
+    # of s): the smallest singular value first.
     mxnet_ndarray.save(model / spec_model_file("pca"), {"mean": fitted.mean_[None, :],
-                                                "v": fitted.components_.T,
-                                                "s": fitted.singular_values_})
+                                                "v": fitted.components_[::-1].T,
+                                                "s": fitted.singular_values_[::-1]})
     return {}, "PCA"
+
+
+def _positive_weight(hp: dict[str, str]) -> dict | str | None:
+    """positive_example_weight_mult: "balanced" weighs the classes equally (as the algorithm
+    documents it), a number multiplies the positive rows' weight; "auto" (the algorithm picks
+    one by its own search) is 1 here."""
+    given = hp.get("positive_example_weight_mult", "auto")
+    if given == "balanced":
+        return "balanced"
+    return None if given == "auto" else {0: 1.0, 1: float(given)}
 
 
 def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> tuple[dict, str]:
@@ -132,14 +149,16 @@ def train_linear_learner(hp: dict[str, str], train, validation, model: Path) -> 
         estimator = Ridge(alpha=l2 * len(x)).fit(x, train[1])
         weight, bias = estimator.coef_[:, None], np.atleast_1d(estimator.intercept_)
     else:
-        estimator = LogisticRegression(C=1.0 / l2, max_iter=1000).fit(
+        estimator = LogisticRegression(C=1.0 / l2, max_iter=1000,
+                                       class_weight=_positive_weight(hp)).fit(
             x, train[1].astype(int))
         weight, bias = estimator.coef_.T, estimator.intercept_
     # Fold the standardisation into the weights: scores of raw features, as the model serves.
     weight = weight / scaler.scale_[:, None]
     bias = bias - scaler.mean_ @ weight
-    mxnet_ndarray.save(model / spec_model_file("linear-learner"),
-                       {"fc0_weight": weight, "fc0_bias": bias})
+    (model / spec_model_file("linear-learner")).write_bytes(linear_learner.checkpoint_bytes(
+        weight.T, bias, {"nodes": [{"op": "FullyConnected", "name": "fc0",
+                                    "attrs": {"num_hidden": str(len(bias))}}]}))
     # What the serving emulation needs and the arrays do not say (builtin_serving.py).
     (model / LINEAR_LEARNER_SIDECAR).write_text(json.dumps({"predictor_type": kind}))
     if validation is None:

@@ -43,6 +43,10 @@ _INFERENCE_TYPES = (CSV, RECORDIO_PROTOBUF, JSON, JSONLINES)
 # own metrics on (`validation`, or `test` for an algorithm that takes no validation channel); the
 # test split stays for the platform's evaluation job.
 VALIDATION_SPLIT = "validation"
+# The hyperparameters that decide what kind of model an algorithm makes (XGBoost's objective,
+# Linear Learner's predictor_type): the repacked model is scored and served as the use case's
+# prediction, so a stage or an execution may not change them.
+MODEL_KIND_HYPERPARAMETERS = ("objective", "predictor_type")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,11 @@ class AlgorithmSpec:
 
     def hyperparameter_problem(self, hyperparameters: dict[str, str],
                                problem_type: str) -> str | None:
-        """Why these hyperparameters cannot train a model of `problem_type`, or None."""
+        """Why these hyperparameters cannot train a model of `problem_type`, or None. An
+        unsupervised algorithm trains any unsupervised use case (it reads no label; the use
+        case's evaluation decides what its model is scored on)."""
+        if not self.supervised and problem_type in UNSUPERVISED_PROBLEM_TYPES:
+            problem_type = self.problem_types[0]
         if problem_type not in self.problem_types:
             return (f"{self.framework} trains {', '.join(self.problem_types)} models, not "
                     f"{problem_type}")
@@ -130,6 +138,7 @@ def _positive_integer(text: str) -> bool:
 
 _BINARY, _MULTI, _REGRESSION = "binary_classification", "multiclass_classification", "regression"
 _CLUSTERING, _REDUCTION = "clustering", "dimensionality_reduction"
+UNSUPERVISED_PROBLEM_TYPES = (_CLUSTERING, _REDUCTION)
 
 
 def _linear_learner_metrics() -> tuple[AlgorithmMetric, ...]:

@@ -111,6 +111,12 @@ class BuiltinAlgorithm:
     # What preprocessing writes its training channels in: one of the algorithm's input formats
     # (text/csv or application/x-recordio-protobuf); None: its default, CSV.
     input_format: str | None = None
+    # The default quality gate of its models where the use case's (`gate`) scores what this
+    # algorithm does not make (a projection, not clusters); empty: the use case's gate.
+    gate: tuple[GateCondition, ...] = ()
+    # An alternative's (image.builtin_alternatives) search space and fixed values: the use
+    # case's tuning names its own training's hyperparameters. None: the use case's.
+    tuning: Tuning | None = None
 
     @property
     def content_type(self) -> str:
@@ -141,6 +147,10 @@ class BuiltinAlgorithm:
             return (f"image.builtin_training.objective_metric {self.objective_metric!r} is not "
                     f"a metric {self.framework} reports for {manifest.problem_type}: "
                     f"{', '.join(allowed) or 'it reports none (no tuning)'}")
+        if self.tuning is not None and self.tuning.objective_metric not in allowed:
+            return (f"image.builtin_training: {self.framework}'s tuning objective "
+                    f"{self.tuning.objective_metric!r} is not a metric it reports for "
+                    f"{manifest.problem_type}: {', '.join(allowed) or 'none'}")
         return None
 
 
@@ -165,6 +175,9 @@ class Image:
     dockerfile: str = "Dockerfile"
     instance_family: Literal["cpu", "gpu"] = "cpu"
     builtin_training: BuiltinAlgorithm | None = None
+    # Other built-in algorithms a stage may train with instead (`training.builtin_algorithm`
+    # names one by framework); builtin_training is the default one.
+    builtin_alternatives: tuple[BuiltinAlgorithm, ...] = ()
     # Its training script trains across the instances of a job on a share of the rows each
     # (common/tabular/distributed.py): the train channel is ShardedByS3Key over one
     # preprocessed shard per instance. False: every instance gets every row.
@@ -350,6 +363,32 @@ class UseCaseManifest:
         return support
 
     @property
+    def builtin_choices(self) -> dict[str, BuiltinAlgorithm]:
+        """The built-in algorithms a stage may train with, by framework, the default first."""
+        first = (self.image.builtin_training,) if self.image.builtin_training else ()
+        return {b.framework: b for b in (*first, *self.image.builtin_alternatives)}
+
+    def with_builtin(self, framework: str) -> UseCaseManifest:
+        """The manifest as a stage training with built-in `framework` sees it: that algorithm
+        as image.builtin_training, its gate where it names one, and Debugger's built-in rules
+        (XGBoost's: common/training_rules.py) only for XGBoost."""
+        chosen = self.builtin_choices[framework]
+        if chosen is self.image.builtin_training:
+            return self
+        rules = self.training_rules if framework == "xgboost" else replace(
+            self.training_rules, builtin=())
+        # An alternative receives its own hyperparameters only: the use case's name its
+        # script's (or the default algorithm's), and a built-in algorithm refuses names it
+        # does not know.
+        # Likewise its search space: none unless it declares one.
+        tuning = chosen.tuning or Tuning(
+            objective_metric=chosen.objective_metric, objective_type="Minimize",
+            ranges={"continuous": [], "integer": [], "categorical": []})
+        return replace(self, image=replace(self.image, builtin_training=chosen),
+                       hyperparameters={}, tuning=tuning,
+                       gate=chosen.gate or self.gate, training_rules=rules)
+
+    @property
     def gateable_metrics(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.metrics if m.gateable)
 
@@ -402,10 +441,7 @@ class UseCaseManifest:
                                 "image.framework_training names no framework image: give "
                                 "FrameworkTraining(framework=..., version=..., py_version=...), "
                                 "or training_image='own'")
-        builtin = self.image.builtin_training
-        problem = builtin.problem(self) if builtin else None
-        if problem:
-            raise ManifestError(f"{where}: {problem}")
+        self._validate_builtin(where)
         if self.tuning.objective_metric not in self.training_metrics:
             raise ManifestError(f"{where}: tuning objective {self.tuning.objective_metric!r} "
                                 f"is not a training metric ({', '.join(self.training_metrics)})")
@@ -422,6 +458,24 @@ class UseCaseManifest:
         self._validate_glue_schema(where)
         self._validate_backtest_setup(where)
         self._validate_outputs(where)
+
+    def _validate_builtin(self, where: str) -> None:
+        alternatives = self.image.builtin_alternatives
+        if alternatives and self.image.builtin_training is None:
+            raise ManifestError(f"{where}: image.builtin_alternatives without "
+                                "image.builtin_training: name the default algorithm there")
+        if alternatives and len(self.builtin_choices) != 1 + len(alternatives):
+            raise ManifestError(f"{where}: image.builtin_alternatives: each framework once, "
+                                "and not builtin_training's again")
+        for framework, builtin in self.builtin_choices.items():
+            problem = builtin.problem(self.with_builtin(framework))
+            if problem is None and builtin.gate:
+                try:
+                    replace(self, gate=builtin.gate)._validate_gate(where)
+                except ManifestError as exc:
+                    problem = f"{framework}'s gate: {str(exc).removeprefix(where + ': ')}"
+            if problem:
+                raise ManifestError(f"{where}: {problem}")
 
     def _validate_outputs(self, where: str) -> None:
         problem = self.training_rules.problem(self.training_metrics,

@@ -139,6 +139,14 @@ def load_bundle(model_dir: Path, use_case: UseCaseManifest | None = None) -> Mod
     return ModelBundle(booster, transform, schema, model_dir, task)
 
 
+def is_linear(booster: xgboost.Booster) -> bool:
+    """A gblinear booster (a repacked Linear Learner model, tabular/linear_learner.py): no
+    trees, no gain, and XGBoost predicts it through a DMatrix only (it has no in-place
+    prediction)."""
+    config = json.loads(booster.save_config())
+    return config["learner"]["gradient_booster"]["name"] == "gblinear"
+
+
 def objective_of(booster: xgboost.Booster) -> str:
     """The objective a booster was trained with, from its saved configuration."""
     config = json.loads(booster.save_config())

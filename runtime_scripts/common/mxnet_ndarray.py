@@ -30,6 +30,11 @@ class NDArrayFormatError(ValueError):
 
 def save(path: Path, arrays: list[np.ndarray] | dict[str, np.ndarray]) -> None:
     """Write `arrays` (a list, or named as MXNet's dict form) as float32."""
+    path.write_bytes(dumps(arrays))
+
+
+def dumps(arrays: list[np.ndarray] | dict[str, np.ndarray]) -> bytes:
+    """The file's bytes for `arrays` (see `save`)."""
     names = list(arrays) if isinstance(arrays, dict) else []
     values = list(arrays.values()) if isinstance(arrays, dict) else list(arrays)
     out = [struct.pack("<QQQ", LIST_MAGIC, 0, len(values))]
@@ -43,11 +48,11 @@ def save(path: Path, arrays: list[np.ndarray] | dict[str, np.ndarray]) -> None:
     for name in names:
         encoded = name.encode()
         out.append(struct.pack("<Q", len(encoded)) + encoded)
-    path.write_bytes(b"".join(out))
+    return b"".join(out)
 
 
 class _Reader:
-    def __init__(self, data: bytes, source: Path) -> None:
+    def __init__(self, data: bytes, source: Path | str) -> None:
         self.data, self.at, self.source = data, 0, source
 
     def take(self, fmt: str) -> tuple:
@@ -69,7 +74,12 @@ class _Reader:
 
 def load(path: Path) -> list[np.ndarray] | dict[str, np.ndarray]:
     """The arrays of an MXNet NDArray file: a dict when the file names them, else a list."""
-    reader = _Reader(path.read_bytes(), path)
+    return loads(path.read_bytes(), path)
+
+
+def loads(data: bytes, path: Path | str) -> list[np.ndarray] | dict[str, np.ndarray]:
+    """The arrays of an NDArray file's bytes (`path` names it in errors), as `load`."""
+    reader = _Reader(data, path)
     magic, _reserved, count = reader.take("<QQQ")
     if magic != LIST_MAGIC:
         raise NDArrayFormatError(f"{path} is not an MXNet NDArray file (magic {magic:#x}, "

@@ -147,6 +147,8 @@ def render(evaluation: dict[str, Any], importance: Sequence[tuple[str, float]],
     subtitle = " &middot; ".join(filter(None, (
         parts.rows,
         (f"AutoML candidate {html.escape(str(model['candidate']))}" if model.get("candidate")
+         else f"a linear model of {model['num_features']} encoded features"
+         if model.get("booster") == "gblinear"
          else f"{model['num_boosted_rounds']} trees, {model['num_features']} encoded features"),
         parts.settings, html.escape(evaluation["generated_at"]))))
     target = html.escape(model["target"])

@@ -72,10 +72,13 @@ SCHEMA = Obj({
 # answers (its manifest's `serving`), and, when it declares a prediction table
 # (`batch_predictions`), the table's S3 location and partition column: a run that names no
 # output writes into the partition of its own day there.
+# `labels_refusal`: why the batch's answers cannot be scored against labels (its model answers
+# in a format the use case's evaluation job does not read), or null.
 PLATFORM = Obj({**COMMON, **volumes.PLATFORM_FIELDS, "content_types": ListOf(Str(max_len=256), 1),
                 "accept_types": ListOf(Str(max_len=256), 1),
                 "predictions_s3_uri": Nullable(S3Uri()),
-                "predictions_partition": Nullable(Str(max_len=255))})
+                "predictions_partition": Nullable(Str(max_len=255)),
+                "labels_refusal": Nullable(Str(max_len=1024))})
 
 
 def today() -> str:
@@ -136,15 +139,22 @@ def check(doc: dict[str, Any], platform: dict[str, Any], origin: Origin,
         out.append(Problem(origin.pick("data.output_s3_uri", "data.input_s3_uri"),
                            f"{render(output)} is inside data.input_s3_uri {render(source)}: "
                            "the next run would read this run's output as input"))
-    _check_labels(data["labels_s3_uri"], source, output, origin, out)
+    _check_labels(data["labels_s3_uri"], source, output, origin, out,
+                  platform.get("labels_refusal"))
     _check_package(doc["model_package_arn"], platform, out)
 
 
 def _check_labels(labels: str | None, source: str | None, output: str, origin: Origin,
-                  out: list[Problem]) -> None:
+                  out: list[Problem], refusal: str | None = None) -> None:
     """Labels apart from the records and the predictions: the transform job reads every object
     under its input prefix, and the evaluation job every object under the labels prefix."""
     if labels is None:
+        return
+    if refusal:
+        # Here, not after the transform job: its answers would be paid for, then unreadable.
+        out.append(Problem("data.labels_s3_uri", f"labels cannot be scored: {refusal}",
+                           "null (the batch's answers are still written), or deploy the use "
+                           "case with serving.container \"use_case\""))
         return
     for other, name in ((source, "data.input_s3_uri"), (output, "data.output_s3_uri")):
         if other is not None and (is_inside(labels, other) or is_inside(other, labels)):

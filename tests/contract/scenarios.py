@@ -107,9 +107,16 @@ BATCH = {
                  "content_type": "{last_content_type}",
                  "output_s3_uri": "s3://{artifacts}/predictions/"},
         "transform": {"batch_strategy": "SingleRecord", "max_concurrent_transforms": 4}}},
-    "labels known, predictions scored": {"execution_name": "holdout-0422", "input": {
+    "labels known, predictions scored": {"execution_name": "holdout-0422",
+                                         "when": {"labels_refusal": None}, "input": {
         "data": {"input_s3_uri": "s3://{artifacts}/batch-input/holdout/",
                  "labels_s3_uri": "s3://{artifacts}/batch-labels/holdout/"}}},
+    # Served from a built-in's own container: its answers cannot be paired with labels.
+    "labels of an unscorable model": {"execution_name": "holdout-0422",
+                                      "when_set": ["labels_refusal"], "input": {
+        "data": {"input_s3_uri": "s3://{artifacts}/batch-input/holdout/",
+                 "labels_s3_uri": "s3://{artifacts}/batch-labels/holdout/"}},
+        "rejected": "labels cannot be scored"},
     **_named({"input": {}}, ODD_NAMES),
     "characters tags cannot hold": {"execution_name": "nightly(1)", "input": {},
                                     "rejected": "execution name"},

@@ -130,7 +130,9 @@ def test_the_stages_hyperparameters_are_checked_against_the_algorithm():
     multiclass = with_builtin("linear-learner", "multiclass_classification",
                               predictor_type="multiclass_classifier", num_classes="3")
     multiclass.validate()
-    with pytest.raises(ConfigError, match="set predictor_type=multiclass_classifier"):
+    # predictor_type decides the kind of model, as XGBoost's objective: pinned to the manifest's.
+    with pytest.raises(ConfigError, match="'binary_classifier' is not what use case 'churn' "
+                                          "serves.*'multiclass_classifier', or leave it out"):
         TrainingConfig(algorithm="builtin", hyperparameters={
             "predictor_type": "binary_classifier"}).validate_for("t", multiclass)
 
@@ -158,7 +160,7 @@ def personas(**sections) -> UseCaseConfig:
 
 
 def test_serving_from_the_builtin_container_is_refused_where_it_cannot_answer():
-    with pytest.raises(ConfigError, match=r"monitoring\.enabled.*preprocessed features"):
+    with pytest.raises(ConfigError, match=r"monitoring\.enabled.*answers its own JSON"):
         personas(serving=ServingConfig(container="builtin")).validate("u")
     with pytest.raises(ConfigError, match=r"serving\.container.*training\.algorithm"):
         UseCaseConfig(name="personas", serving=ServingConfig(container="builtin"),
@@ -185,54 +187,78 @@ def concrete(request: dict, values: dict[str, object]) -> dict:
     return out
 
 
-def test_the_builtin_container_serves_its_own_model_in_its_own_formats():
+def test_the_builtin_container_serves_its_own_model_behind_the_use_cases_image():
+    """A serial inference pipeline: the use case's image turns the raw rows a client sends
+    into the model's features (ML_SERVE_OUTPUT=features), the built-in's container answers."""
     use_case = personas(serving=ServingConfig(container="builtin"),
                         monitoring=MonitoringConfig(enabled=False))
     use_case.validate("u")
-    assert use_case.served.content_types == ("text/csv", builtin_algorithms.RECORDIO_PROTOBUF,
-                                             "application/json", "application/jsonlines")
+    assert use_case.served.content_types == use_case.manifest.serving.content_types
     assert use_case.served.accept_types == ("application/json", "application/jsonlines")
     image = builtin_image_uri("kmeans", "eu-west-1", "1")
     builtin = dataclasses.replace(settings("kmeans"), builtin_serving_image_uri=image)
     values = {"$.model.builtin_artifacts": "s3://artifacts/runs/r/model/km/output/model.tar.gz",
               "$.model.artifacts": "s3://artifacts/runs/r/packaged/model.tar.gz",
               "$.run.job_names.model": "mlplatform-dev-personas-r", "$.run.execution_name": "r"}
-    container = jobs.inference_container(builtin)
-    assert container == {"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}
+    first, second = jobs.inference_containers(builtin)
+    assert (first["Image"], first["ModelDataUrl.$"]) == (builtin.image_uri, "$.model.artifacts")
+    assert first["Environment"][contract.SERVE_OUTPUT_ENV] == contract.SERVE_FEATURES
+    assert second == {"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}
     model = concrete(jobs.model_from_artifacts(builtin), values)
+    assert "PrimaryContainer" not in model and len(model["Containers"]) == 2
+    assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
     assert shapes.request_problems("sagemaker", "CreateModel", model) == []
     package = {"ModelPackageGroupName": "g", "InferenceSpecification": {
-        "Containers": [concrete(container, values)],
+        "Containers": [concrete(c, values) for c in (first, second)],
         "SupportedContentTypes": list(use_case.served.content_types),
         "SupportedResponseMIMETypes": list(use_case.served.accept_types)}}
     assert shapes.request_problems("sagemaker", "CreateModelPackage", package) == []
-    # A batch sends RecordIO-protobuf objects whole: a Line split would cut the frames.
-    assert contract.is_whole_object_type(builtin_algorithms.RECORDIO_PROTOBUF)
-    # Our image on the repacked bundle otherwise.
-    assert jobs.inference_container(settings("kmeans"))["ModelDataUrl.$"] == "$.model.artifacts"
+    # Our image alone on the repacked bundle otherwise, answering predictions.
+    (only,) = jobs.inference_containers(settings("kmeans"))
+    assert only["ModelDataUrl.$"] == "$.model.artifacts"
+    assert contract.SERVE_OUTPUT_ENV not in only["Environment"]
+    assert "PrimaryContainer" in jobs.model_from_artifacts(settings("kmeans"))
 
 
 def test_a_use_case_synthesized_with_its_builtin_trains_on_records_and_serves_from_it(
         definitions, synthesized):
     """The 'every' variant trains each use case whose built-in has an inference container with
-    it and serves from that container (tests/conftest.py BUILTIN_SERVING_ENTRY): personas'
-    K-Means on RecordIO-protobuf."""
+    it and serves from that container behind the use case's image (tests/conftest.py
+    BUILTIN_SERVING_ENTRY: personas' K-Means on RecordIO-protobuf; config/stages/pricing.json:
+    ames's Linear Learner on CSV): a serial inference pipeline of two containers."""
     every = synthesized[EVERY_USE_CASE]
-    (name,) = [u.name for u in every.config.use_cases if u.builtin_serving]
-    framework = every.config.use_case(name).manifest.image.builtin_training.framework
-    image = builtin_image_uri(framework, every.config.region, "1")
-    states = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-training"]["States"]
-    environment = states["Preprocess data"]["Parameters"]["Environment"]
-    assert environment[contract.TRAINING_INPUT_FORMAT_ENV] == builtin_algorithms.RECORDIO_PROTOBUF
-    channels = states["Train model"]["Parameters"]["InputDataConfig"]
-    assert {(c["ContentType"], c["RecordWrapperType"]) for c in channels} == {
-        (builtin_algorithms.RECORDIO_PROTOBUF, "None")}
-    container = states["Create model"]["Parameters"]["PrimaryContainer"]
-    assert (container["Image"], container["ModelDataUrl.$"]) == (
-        image, "$.model.builtin_artifacts")
-    spec = states["Register model package"]["Parameters"]["InferenceSpecification"]
-    assert spec["Containers"] == [{"Image": image, "ModelDataUrl.$": "$.model.builtin_artifacts"}]
-    assert spec["SupportedResponseMIMETypes"] == ["application/json", "application/jsonlines"]
-    batch = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-{BATCH_INFERENCE}"]["States"]
-    platform = batch["Validate input"]["Parameters"]["platform"]
-    assert builtin_algorithms.RECORDIO_PROTOBUF in platform["content_types"]
+    served = {u.name: u for u in every.config.use_cases if u.builtin_serving}
+    assert {n: u.manifest.image.builtin_training.framework for n, u in served.items()} == {
+        "personas": "kmeans", "ames": "linear-learner"}
+    for name, use_case in served.items():
+        builtin = use_case.manifest.image.builtin_training
+        image = builtin_image_uri(builtin.framework, every.config.region, builtin.version)
+        states = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-training"]["States"]
+        environment = states["Preprocess data"]["Parameters"]["Environment"]
+        channels = states["Train model"]["Parameters"]["InputDataConfig"]
+        assert {(c["ContentType"], c["RecordWrapperType"]) for c in channels} == {
+            (builtin.content_type, "None")}
+        if name == "personas":
+            assert environment[contract.TRAINING_INPUT_FORMAT_ENV] == \
+                builtin_algorithms.RECORDIO_PROTOBUF
+        model = states["Create model"]["Parameters"]
+        assert "PrimaryContainer" not in model
+        assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
+        first, second = model["Containers"]
+        assert first["ModelDataUrl.$"] == "$.model.artifacts"
+        assert first["Environment"][contract.SERVE_OUTPUT_ENV] == contract.SERVE_FEATURES
+        assert (second["Image"], second["ModelDataUrl.$"]) == (
+            image, "$.model.builtin_artifacts")
+        spec = states["Register model package"]["Parameters"]["InferenceSpecification"]
+        assert [c["ModelDataUrl.$"] for c in spec["Containers"]] == [
+            "$.model.artifacts", "$.model.builtin_artifacts"]
+        # Raw rows in, as the use case's image takes them; the built-in's JSON out.
+        assert spec["SupportedContentTypes"] == list(use_case.manifest.serving.content_types)
+        assert spec["SupportedResponseMIMETypes"] == ["application/json",
+                                                      "application/jsonlines"]
+        batch = definitions[EVERY_USE_CASE][f"mlplatform-dev-{name}-{BATCH_INFERENCE}"][
+            "States"]
+        platform = batch["Validate input"]["Parameters"]["platform"]
+        assert platform["content_types"] == list(use_case.manifest.serving.content_types)
+        assert platform["labels_refusal"].startswith(
+            f"the model is served from built-in {builtin.framework}'s own container")

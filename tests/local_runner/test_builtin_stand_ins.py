@@ -15,10 +15,12 @@ import pytest
 from moto import mock_aws
 
 from local_runner.executors import LocalProgram, training
+from local_runner.executors.hosting import HostedModel
 from local_runner.local_sagemaker import LocalSageMaker
 from local_runner.stand_ins import EMULATED, builtin_training, emulated_jobs
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
+from runtime_scripts.common.tabular import linear_learner
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = LocalProgram(bin_dir=ROOT / "runtime_scripts" / "bin")
@@ -134,7 +136,8 @@ def test_pca_saves_mean_v_and_s(tmp_path):
     assert "scikit-learn's PCA" in builtin_training.run("pca", root)
     arrays = mxnet_ndarray.load(root / "model" / "model_algo-1")
     assert {k: v.shape for k, v in arrays.items()} == {"mean": (1, 3), "v": (3, 2), "s": (2,)}
-    assert abs(arrays["v"][0, 0]) > 0.99  # the first component is the widest feature's axis
+    # In the algorithm's order, the largest singular value last: the widest feature's axis.
+    assert arrays["s"][0] < arrays["s"][1] and abs(arrays["v"][0, -1]) > 0.99
 
 
 @pytest.mark.parametrize(("predictor", "metric", "input_format"), [
@@ -161,8 +164,9 @@ def test_linear_learner_scores_its_validation_channel(tmp_path, capsys, predicto
              "regression" if predictor == "regressor" else "binary_classification")], logged)
     assert "validation:objective_loss" in found
     assert found[metric] <= 1e-3 if predictor == "regressor" else found[metric] >= 0.9
-    arrays = mxnet_ndarray.load(root / "model" / "model_algo-1")
-    assert arrays["fc0_weight"].shape == (3, 1) and arrays["fc0_bias"].shape == (1,)
+    # As the algorithm saves it: a zipped MXNet checkpoint, FullyConnected's outputs x d.
+    arrays = linear_learner.read_parameters(root / "model" / "model_algo-1")
+    assert arrays["fc0_weight"].shape == (1, 3) and arrays["fc0_bias"].shape == (1,)
     if predictor == "regressor":  # in feature space: the standardisation is folded in
         assert arrays["fc0_weight"].ravel() == pytest.approx(weights, abs=0.01)
         assert arrays["fc0_bias"][0] == pytest.approx(3.0, abs=0.01)
@@ -286,3 +290,66 @@ def test_pca_and_linear_learner_answer_their_documented_json(tmp_path):
     assert accuracy > 0.9
     assert builtin_serving.invoke(ll, "text/csv", None, b"1,2\n")[0] == 400  # 2 of 3 features
     assert builtin_serving.invoke(ll, "text/csv", "text/csv", b"1,2,3\n")[0] == 406
+
+
+def test_a_serial_pipeline_hands_the_images_features_to_the_builtin_container(
+        s3, sagemaker, kmeans_job, tmp_path):
+    """CreateModel with Containers [the use case's image answering features, the built-in's]
+    and InferenceExecutionConfig Serial: a batch of raw rows goes through both, chained
+    (executors/serial.py), and answers as the built-in answers the features themselves.
+    personas' image here: its bundle standardises raw = 2 * blob + 1 back to the blobs."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "personas.json").write_text(json.dumps(
+        {"features": ["a", "b", "c"], "mean": [1.0, 1.0, 1.0], "scale": [2.0, 2.0, 2.0]}))
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        tar.add(bundle / "personas.json", arcname="personas.json")
+    s3.put_object(Bucket=BUCKET, Key="serial/bundle/model.tar.gz", Body=archive.getvalue())
+    rows = np.loadtxt(io.StringIO(s3.get_object(
+        Bucket=BUCKET, Key="blobs/validation/data.csv")["Body"].read().decode()), delimiter=",")
+    s3.put_object(Bucket=BUCKET, Key="serial/raw/rows.csv", Body=_csv(rows * 2 + 1))
+    sagemaker.call("createModel", {
+        "ModelName": "serial-model", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+        "Containers": [
+            {"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/personas:latest",
+             "ModelDataUrl": f"s3://{BUCKET}/serial/bundle/model.tar.gz",
+             "Environment": {"ML_USE_CASE": "personas",
+                             contract.SERVE_OUTPUT_ENV: contract.SERVE_FEATURES}},
+            {"Image": kmeans_job["AlgorithmSpecification"]["TrainingImage"],
+             "ModelDataUrl": kmeans_job["ModelArtifacts"]["S3ModelArtifacts"]}],
+        "InferenceExecutionConfig": {"Mode": "Serial"}})
+    described = sagemaker.call("createTransformJob", {
+        "TransformJobName": "serial-batch", "ModelName": "serial-model",
+        "BatchStrategy": "MultiRecord",
+        "TransformInput": {"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/serial/raw/"}},
+            "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/serial-batch/",
+                            "Accept": "application/jsonlines", "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}})
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    body = s3.get_object(Bucket=BUCKET, Key="serial-batch/rows.csv.out")["Body"].read().decode()
+    chained = [json.loads(line) for line in body.splitlines() if line.strip()]
+    # What K-Means answers for the blobs themselves (its centroids, by numpy).
+    (centroids,) = model_arrays(s3, kmeans_job, tmp_path / "kmeans")
+    distances = np.linalg.norm(rows[:, None] - centroids[None].astype(np.float64), axis=-1)
+    direct = [{"closest_cluster": float(c), "distance_to_cluster": float(d[c])}
+              for c, d in zip(distances.argmin(axis=1), distances, strict=True)]
+    assert [a["closest_cluster"] for a in chained] == [a["closest_cluster"] for a in direct]
+    # The raw rows travel as CSV of 6 significant digits: the distances agree to that.
+    assert [a["distance_to_cluster"] for a in chained] == pytest.approx(
+        [a["distance_to_cluster"] for a in direct], abs=1e-4)
+    assert len(chained) == 60
+    # The same model behind an endpoint (its hosted container, executors/hosting.py): a
+    # client's raw rows, the built-in's JSON back.
+    hosted = HostedModel(sagemaker._model_data("serial-model"), s3, PROGRAM,
+                         tmp_path / "endpoint").start()
+    try:
+        answered = hosted.invoke(_csv(rows[:3] * 2 + 1), {"Content-Type": "text/csv",
+                                                          "Accept": "application/json"})
+        assert (answered.status, answered.content_type) == (200, "application/json")
+        assert [p["closest_cluster"] for p in json.loads(answered.body)["predictions"]] == [
+            a["closest_cluster"] for a in direct[:3]]
+    finally:
+        hosted.stop()

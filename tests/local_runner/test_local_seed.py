@@ -45,6 +45,19 @@ def test_the_seed_puts_each_file_where_its_pipeline_reads_it():
     assert [u.key for u in only_training.uploads] == ["telco/churn/mlc_churn_train.csv"]
 
 
+def test_a_batch_that_cannot_score_labels_is_seeded_without_them():
+    """Served from the built-in's own container (config/stages/pricing.json's ames), the
+    batch's first state refuses labels: a local run starts it with the rows alone."""
+    from config import load_stage_config
+
+    (ames,) = load_stage_config("pricing").use_cases
+    assert not ames.batch_labels_scored
+    seed = Seed.for_use_cases([ames])
+    assert [u.file.name for u in seed.uploads] == ["ames_train.csv", "holdout.csv"]
+    assert seed.inputs["ames:batch-inference"] == {"data": {
+        "input_s3_uri": "s3://${RawBucketName}/batch/input/ames/"}}
+
+
 def test_an_input_is_merged_over_the_seeds_input():
     seeded = {"data": {"raw_s3_uri": "s3://raw/churn/"}, "tuning": {"enabled": False}}
     given = {"data": {"run_glue": True}, "tuning": {"enabled": True, "max_jobs": 2}}

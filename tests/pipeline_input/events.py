@@ -99,7 +99,8 @@ TRAINING_PLATFORM = {
 BATCH_PLATFORM = {**PLATFORM, **VOLUME_KEY,
                   "content_types": ["text/csv", "application/json", "application/jsonlines"],
                   "accept_types": ["text/csv", "application/json", "application/jsonlines"],
-                  "predictions_s3_uri": None, "predictions_partition": None}
+                  "predictions_s3_uri": None, "predictions_partition": None,
+                  "labels_refusal": None}
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "data": {

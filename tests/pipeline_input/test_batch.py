@@ -170,6 +170,20 @@ def test_labels_overlapping_the_records_are_refused(labels):
     assert "overlap: each job would read the other's files" in message
 
 
+def test_labels_are_refused_in_the_first_state_where_the_answers_cannot_be_scored():
+    """Where the platform says why (serving.container "builtin": the built-in's own container
+    answers its JSON, tests/infra/test_builtin_alternatives.py): refused before the transform
+    job is paid for; the same batch without labels runs."""
+    platform = {**BATCH_PLATFORM, "labels_refusal": "its answers hold no ids"}
+    assert batch(platform=platform)["data"]["labels_s3_uri"] is None
+    exc = error(InvalidPipelineInput, batch, {"data": {"labels_s3_uri": LABELS}},
+                platform=platform)
+    assert exc.keys == ["data.labels_s3_uri"]
+    assert "labels cannot be scored: its answers hold no ids" in str(exc)
+    assert 'null (the batch\'s answers are still written), or deploy the use case with ' \
+        'serving.container "use_case"' in str(exc)
+
+
 def test_a_content_type_the_use_case_does_not_serve_is_refused():
     exc = input_error({"data": {"content_type": "application/x-parquet"}})
     assert exc.keys == ["data.content_type"]

@@ -20,7 +20,8 @@ from tests.runtime.conftest import Pipeline, ok, run_entry, stage_evaluation
 TOP_LEVEL = {"schema_version", "generated_at", "threshold", "metrics", "quality_gate",
              "confusion_matrix", "rows", "data", "model", "feature_importance",
              "binary_classification_metrics"}
-MODEL_KEYS = {"file", "num_boosted_rounds", "best_iteration", "eval_metric", "num_features",
+MODEL_KEYS = {"file", "booster", "num_boosted_rounds", "best_iteration", "eval_metric",
+              "num_features",
               "input_columns", "target", "positive_label", "negative_label"}
 IMAGE = re.compile(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 

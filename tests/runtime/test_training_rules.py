@@ -103,7 +103,7 @@ def test_the_rule_job_refuses_curve_rules_without_the_training_output(tmp_path, 
 
 
 def test_the_manifest_refuses_rules_that_cannot_apply():
-    scripted = dataclasses.replace(CHURN.image, builtin_training=None)
+    scripted = dataclasses.replace(CHURN.image, builtin_training=None, builtin_alternatives=())
     with pytest.raises(ManifestError, match="builtin rules need image.builtin_training"):
         dataclasses.replace(CHURN, image=scripted).validate()
     bad = [dataclasses.replace(CHURN.training_rules, builtin=("DeadRelu",)),

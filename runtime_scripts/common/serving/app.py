@@ -64,17 +64,20 @@ class Scorer:
         probe[::7, ::3] = np.nan  # exercise the missing-value branches too
         self.predict = make_predictor(artifacts.booster, probe.astype(np.float32))
 
-    def score(self, rows: list[codecs.Row], *, header: bool = False) -> np.ndarray:
-        if not rows:
-            return np.empty(0, dtype=np.float32)
+    def features(self, rows: list[codecs.Row], *, header: bool = False) -> np.ndarray:
+        """The rows as the model's features (the packaged transform)."""
         try:
-            features = self.transform.transform_rows(rows)
+            return self.transform.transform_rows(rows)
         except TransformInputError as exc:
             message = str(exc)
             if header:  # the transform counts data rows; the client counts the header too
                 message = _ROW_NUMBER.sub(lambda m: f"row {int(m.group(1)) + 1}", message, 1)
             raise BadRequest(message) from None
-        return self.predict(features)
+
+    def score(self, rows: list[codecs.Row], *, header: bool = False) -> np.ndarray:
+        if not rows:
+            return np.empty(0, dtype=np.float32)
+        return self.predict(self.features(rows, header=header))
 
 
 _ROW_NUMBER = re.compile(r"^row (\d+)")
@@ -141,7 +144,9 @@ class InferenceApp:
     def _decode(self, request: Request) -> tuple[Rows, str]:
         # Negotiate before parsing so a wrong header costs nothing and names itself.
         request_type = codecs.content_type(request.content_type)
-        response_type = codecs.accept_type(request.accept, request_type)
+        # Features go to the next container as CSV, whatever the client asked the last for.
+        response_type = codecs.CSV if self.config.features_only else \
+            codecs.accept_type(request.accept, request_type)
         limit = self.config.max_payload_bytes
         if limit and len(request.body) > limit:  # also checked on Content-Length before reading
             raise PayloadTooLarge(payload_message(len(request.body), limit))
@@ -157,6 +162,8 @@ class InferenceApp:
     def _score(self, batch: list[tuple[int, Rows, str]]) -> list[tuple[int, Response]]:
         scorer = self.scorer
         assert scorer is not None  # _decode refuses requests before the model is loaded
+        if self.config.features_only:
+            return [(i, self._features(rows)) for i, rows, _ in batch]
         if len(batch) > 1:
             try:
                 values = scorer.score([row for _, rows, _ in batch for row in rows.features])
@@ -177,6 +184,17 @@ class InferenceApp:
             except ClientError as exc:
                 out.append((i, error_response(exc)))
         return out
+
+    def _features(self, rows: Rows) -> Response:
+        """The first container of a serial inference pipeline: each row's features as a
+        header-less CSV line (no ids: the built-in container answers rows in order)."""
+        assert self.scorer is not None
+        try:
+            matrix = self.scorer.features(rows.features, header=rows.header)
+        except ClientError as exc:
+            return error_response(exc)
+        lines = [",".join(f"{v:.9g}" for v in row) for row in matrix.tolist()]
+        return Response(200, codecs.CSV.encode(), ("\n".join(lines) + "\n").encode())
 
     def _encode(self, values: np.ndarray, response_type: str, rows: Rows) -> Response:
         scorer = self.scorer

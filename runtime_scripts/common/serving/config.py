@@ -16,7 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime_scripts.contract import MODEL_SERVER_TIMEOUT_ENV, MlPaths
+from runtime_scripts.contract import (
+    MODEL_SERVER_TIMEOUT_ENV,
+    SERVE_FEATURES,
+    SERVE_OUTPUT_ENV,
+    MlPaths,
+)
 
 PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
 WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
@@ -71,6 +76,8 @@ class ServerConfig:
     batch_transform: bool = False  # serving a batch transform job (SAGEMAKER_BATCH)
     max_requests_per_connection: int = DEFAULT_MAX_REQUESTS_PER_CONNECTION  # 0: no limit
     max_connection_age_s: float = DEFAULT_MAX_CONNECTION_AGE_S  # 0: no limit
+    # The first container of a serial inference pipeline: answer features (SERVE_OUTPUT_ENV).
+    features_only: bool = False
 
     @property
     def max_payload_mb(self) -> int:
@@ -118,6 +125,7 @@ class ServerConfig:
             max_connection_age_s=float(
                 integer(None, MAX_CONNECTION_AGE_ENV, DEFAULT_MAX_CONNECTION_AGE_S, 0)
             ),
+            features_only=env.get(SERVE_OUTPUT_ENV, "").strip() == SERVE_FEATURES,
         )
 
 

@@ -74,7 +74,16 @@ class DensePredictor:
 
 
 def make_predictor(booster: xgboost.Booster, probe: np.ndarray) -> Predict:
-    """The fast path if it agrees bit for bit with `inplace_predict` on `probe`, else the latter."""
+    """The fast path if it agrees bit for bit with `inplace_predict` on `probe`, else the latter
+    (a linear booster: DMatrix prediction)."""
+    from runtime_scripts.common.model_bundle import is_linear
+
+    if is_linear(booster):
+        # XGBoost predicts a gblinear booster through a DMatrix only (its in-place prediction
+        # is for trees: "Inplace predict is not supported by the current booster").
+        import xgboost
+
+        return lambda matrix: booster.predict(xgboost.DMatrix(matrix))
 
     def reference(matrix: np.ndarray) -> np.ndarray:
         return booster.inplace_predict(matrix)

@@ -30,10 +30,12 @@ docs/evaluation-schema.md); a pipeline quality gate reads `metrics.<name>`:
     rows              classification {total, positive, negative}; regression {total,
                       target_mean, target_std}
     data              {source: "raw" | "encoded" | "predictions", files: [file names]}
-    model             {file, num_boosted_rounds, best_iteration (int or null), eval_metric (str
-                      or null), num_features, input_columns, target}, and a classifier's
+    model             {file, booster ("gbtree", or "gblinear": a repacked Linear Learner model),
+                      num_boosted_rounds, best_iteration (int or null), eval_metric (str or
+                      null), num_features, input_columns, target}, and a classifier's
                       positive_label and negative_label
     feature_importance  [{feature, gain}] top 20 encoded features by average gain, descending
+                      (none for a linear model: it has coefficients, no gain)
   binary classification also:
     threshold         probability at or above which a row is labelled positive
     confusion_matrix  {tp, fp, tn, fn}: integers at `threshold`
@@ -69,7 +71,12 @@ from runtime_scripts.common.jobio import (
     run_job,
 )
 from runtime_scripts.common.manifest import UseCaseManifest, current_use_case
-from runtime_scripts.common.model_bundle import ModelBundle, load_bundle, resolve_model_dir
+from runtime_scripts.common.model_bundle import (
+    ModelBundle,
+    is_linear,
+    load_bundle,
+    resolve_model_dir,
+)
 from runtime_scripts.common.tabular.candidate_predictions import load_candidate_predictions
 from runtime_scripts.common.tabular.scores import calibration_error
 from runtime_scripts.common.tabular.task import task_for
@@ -153,7 +160,9 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
         p = bundle.booster.predict(xgboost.DMatrix(x)).astype(np.float64)
     scores = task.score(y, p, threshold)
     metrics = metrics_of(manifest, scores.metrics)
-    gains = bundle.booster.get_score(importance_type="gain")
+    linear = is_linear(bundle.booster)
+    # A linear model has coefficients, not gain (its weights are in the encoded units).
+    gains = {} if linear else bundle.booster.get_score(importance_type="gain")
     importance = sorted(((bundle.feature_name(int(k[1:])), float(v)) for k, v in gains.items()),
                         key=lambda item: -item[1])
     best = bundle.booster.attr("best_iteration")
@@ -165,6 +174,7 @@ def evaluate(paths: contract.MlPaths, source: str, threshold: float | None,
         "data": data,
         "model": {
             "file": contract.MODEL_FILE,
+            "booster": "gblinear" if linear else "gbtree",
             "num_boosted_rounds": bundle.booster.num_boosted_rounds(),
             "best_iteration": int(best) if best is not None else None,
             "eval_metric": bundle.booster.attr("eval_metric"),

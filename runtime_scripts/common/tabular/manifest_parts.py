@@ -11,7 +11,13 @@ from typing import Literal
 
 from runtime_scripts import contract
 from runtime_scripts.channels import ChannelSupport
-from runtime_scripts.common.manifest import BuiltinAlgorithm, Image, Serving, Tuning
+from runtime_scripts.common.manifest import (
+    BuiltinAlgorithm,
+    GateCondition,
+    Image,
+    Serving,
+    Tuning,
+)
 from runtime_scripts.common.training_rules import CurveRule, TrainingRules
 
 # The request and response types of the shared server (serving/codecs.py MEDIA_TYPES; a test
@@ -72,19 +78,47 @@ def tree_tuning(objective_metric: str, objective_type: Literal["Maximize", "Mini
 TABULAR_DOCKERFILE = "../../common/tabular/Dockerfile"
 
 
-def xgboost_image(*, objective: str, eval_metric: str) -> Image:
+def linear_learner(predictor_type: str, *, gate: tuple[GateCondition, ...] = (),
+                   **hyperparameters: str) -> BuiltinAlgorithm:
+    """SageMaker's built-in Linear Learner as another way to train (`training.builtin_algorithm
+    = "linear-learner"`), on the same CSV splits as built-in XGBoost (label first, no header;
+    the shared transform has imputed and standardised them). `predictor_type` is the use
+    case's (binary_classifier, regressor); the tabular package job repacks its model
+    (linear_learner.py). Its tuning searches the regularisation and the step size, four of the
+    hyperparameters its tuning guide lists as tunable, on its validation loss (valid for every
+    predictor type). `hyperparameters`: the use case's choices on top (e.g. wd); `gate`: its
+    models' default gate where the use case's asks what a linear model cannot reach."""
+    objective = "validation:objective_loss"
+    return BuiltinAlgorithm(
+        framework="linear-learner", version="1",
+        hyperparameters={"predictor_type": predictor_type, **hyperparameters},
+        objective_metric=objective, gate=gate,
+        tuning=Tuning(objective_metric=objective, objective_type="Minimize", ranges={
+            "continuous": [
+                {"name": "wd", "min": 1e-7, "max": 1.0, "scaling": "Logarithmic"},
+                {"name": "l1", "min": 1e-7, "max": 1.0, "scaling": "Logarithmic"},
+                {"name": "learning_rate", "min": 1e-5, "max": 1.0, "scaling": "Logarithmic"}],
+            "integer": [{"name": "mini_batch_size", "min": 100, "max": 5000,
+                         "scaling": "Logarithmic"}],
+            "categorical": []},
+            static_hyperparameters={"predictor_type": predictor_type}))
+
+
+def xgboost_image(*, objective: str, eval_metric: str,
+                  alternatives: tuple[BuiltinAlgorithm, ...] = ()) -> Image:
     """The use case's own CPU image, and SageMaker's built-in XGBoost as the other way to train.
 
     Built-in version 3.0-5: the 1.x images save XGBoost's legacy binary format, which our
     XGBoost (>= 3.1) cannot load for the repack. Its objective is named even where it is the
     built-in default (reg:squarederror), so the repack's check and the tuning objective never
     rest on a default; early stopping and the tuning objective read validation:<eval_metric>.
+    `alternatives`: other built-in algorithms a stage may choose (`linear_learner`).
     """
     return Image(dockerfile=TABULAR_DOCKERFILE, instance_family="cpu", sharded_training=True,
                  builtin_training=BuiltinAlgorithm(
         framework="xgboost", version="3.0-5",
         hyperparameters={"objective": objective, "eval_metric": eval_metric},
-        objective_metric=f"validation:{eval_metric}"))
+        objective_metric=f"validation:{eval_metric}"), builtin_alternatives=alternatives)
 
 
 # The shared training script's channels (train.py): the splits read from files (File; FastFile

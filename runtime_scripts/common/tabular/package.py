@@ -1,19 +1,23 @@
-"""Package job: repack a SageMaker built-in XGBoost model into this image's model bundle.
+"""Package job: repack a SageMaker built-in XGBoost or Linear Learner model into this image's
+model bundle.
 
 With `training.algorithm = "builtin"` the training (or tuning) job runs SageMaker's
-XGBoost container, whose model.tar.gz holds one file, `xgboost-model`, and nothing of the
+XGBoost container, whose model.tar.gz holds one file, `xgboost-model`, or Linear Learner's
+(`training.builtin_algorithm = "linear-learner"`), whose holds `model_algo-1`
+(linear_learner.py: its weights become an XGBoost gblinear booster), and nothing of the
 preprocessing. This job turns it into the bundle `train` writes (model_bundle.py), so evaluation,
 the model registry, serving and batch transform see one model format whichever algorithm ran.
 
 Inputs (processing job layout, root redirectable with ML_ROOT):
     processing/input/model      the built-in model: model.tar.gz as SageMaker stages it (a
                                 directory holding it), the archive itself, or its extracted
-                                directory; it holds `xgboost-model` (JSON or UBJSON)
+                                directory; it holds `xgboost-model` (JSON or UBJSON) or
+                                `model_algo-1` (Linear Learner's MXNet checkpoint)
     processing/input/transform  the preprocess `transform` output: transform.json and
                                 feature_schema.json
 Output: processing/output/packaged/model.tar.gz with xgboost-model.json (the booster, cut at its
-best round when it has one), transform.json and feature_schema.json (a classifier's with its
-decision_threshold).
+best round when it has one; Linear Learner's as a gblinear booster), transform.json and
+feature_schema.json (a classifier's with its decision_threshold).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime_scripts import contract
+from runtime_scripts.common.builtin_algorithms import algorithm
 from runtime_scripts.common.jobio import JobError, atomic_outputs, run_job
 from runtime_scripts.common.manifest import current_use_case
 from runtime_scripts.common.model_bundle import (
@@ -38,6 +43,7 @@ from runtime_scripts.common.model_bundle import (
     load_transform,
     objective_of,
 )
+from runtime_scripts.common.tabular import linear_learner
 from runtime_scripts.common.tabular.task import task_for
 
 if TYPE_CHECKING:
@@ -46,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("tabular.package")
 
 PICKLE_PROTOCOL_MARK = b"\x80"  # pickle protocol >= 2 starts with PROTO (0x80)
+LINEAR_LEARNER_MODEL = algorithm("linear-learner").model_file
+BUILTIN_MODEL_FILES = (contract.BUILTIN_MODEL_FILE, LINEAR_LEARNER_MODEL)
 
 
 # --- reading the built-in model ------------------------------------------------------------------
@@ -68,7 +76,7 @@ def find_builtin_model(path: Path, extract_to: Path) -> Path:
         if not path.name.endswith(".tar.gz"):
             raise JobError(f"model input {path} is neither a model.tar.gz nor a directory")
         directory = _extract(path, extract_to)
-    elif (path / contract.BUILTIN_MODEL_FILE).is_file():
+    elif any((path / name).is_file() for name in BUILTIN_MODEL_FILES):
         directory = path
     else:
         archives = sorted(path.glob("*.tar.gz"))
@@ -76,14 +84,15 @@ def find_builtin_model(path: Path, extract_to: Path) -> Path:
             raise JobError(f"{path} holds several archives {[a.name for a in archives]}: "
                            "stage exactly one model.tar.gz")
         directory = _extract(archives[0], extract_to) if archives else path
-    model = directory / contract.BUILTIN_MODEL_FILE
-    if model.is_file():
-        return model
+    for name in BUILTIN_MODEL_FILES:
+        if (directory / name).is_file():
+            return directory / name
     found = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
     hint = ("it is already a bundle of this image's `train`: package only built-in XGBoost "
-            "models" if contract.MODEL_FILE in found
-            else "a SageMaker built-in XGBoost training job's model.tar.gz holds it")
-    raise JobError(f"no {contract.BUILTIN_MODEL_FILE} in the model input {path} "
+            "and Linear Learner models" if contract.MODEL_FILE in found
+            else "a SageMaker built-in XGBoost or Linear Learner training job's model.tar.gz "
+                 "holds one")
+    raise JobError(f"no {' or '.join(BUILTIN_MODEL_FILES)} in the model input {path} "
                    f"(found {found or 'nothing'}): {hint}")
 
 
@@ -156,13 +165,19 @@ def package(paths: contract.MlPaths, threshold: float | None) -> dict[str, Any]:
     out_dir = paths.processing_output(contract.PROCESSING_OUTPUT_PACKAGED)
     with tempfile.TemporaryDirectory(prefix="package-") as tmp:
         work = Path(tmp)
-        booster = load_builtin_booster(find_builtin_model(model_input, work / "builtin"))
+        model_file = find_builtin_model(model_input, work / "builtin")
+        transform = load_transform(transform_dir / contract.TRANSFORM_FILE)
+        if model_file.name == LINEAR_LEARNER_MODEL:
+            # Its predictor_type is the use case's (the stage config pins it): one output,
+            # the use case's link.
+            booster = linear_learner.booster_of(model_file, transform.width, task.objective)
+        else:
+            booster = load_builtin_booster(model_file)
         objective = objective_of(booster)
         if objective != task.objective:
             raise JobError(f"the built-in model was trained with objective {objective!r}: use "
                            f"case {manifest.name!r} is {task}, whose models are trained with "
                            f"{task.objective}; set the hyperparameter objective={task.objective}")
-        transform = load_transform(transform_dir / contract.TRANSFORM_FILE)
         schema = load_feature_schema(transform_dir / contract.FEATURE_SCHEMA_FILE, task)
         if booster.num_features() != transform.width:
             raise JobError(f"the built-in model expects {booster.num_features()} features but "

@@ -35,7 +35,17 @@ MANIFEST = UseCaseManifest(
     tuning=manifest_parts.tree_tuning("validation:auc", "Maximize", eta=(0.01, 0.3),
                                       colsample_bytree=(0.5, 1.0)),
     serving=manifest_parts.serving("probability", "label"),
-    image=manifest_parts.xgboost_image(objective="binary:logistic", eval_metric="auc"),
+    # Built-in XGBoost, or built-in Linear Learner (training.builtin_algorithm
+    # "linear-learner") as a binary classifier on the same splits.
+    image=manifest_parts.xgboost_image(
+        objective="binary:logistic", eval_metric="auc",
+        # Churners are a seventh of the customers: weighted to balance the classes, it finds
+        # three quarters of them (recall 0.76 on the test split, 0.17 unweighted). A linear
+        # model ranks them less well than the trees (AUC 0.82 on the test split, 0.84 on the
+        # validation split; the emulation, measured 2026-12-02): its gate asks AUC >= 0.8.
+        alternatives=(manifest_parts.linear_learner(
+            "binary_classifier", positive_example_weight_mult="balanced",
+            gate=(GateCondition("auc", ">=", 0.8), GateCondition("recall", ">=", 0.5))),)),
     wording=Wording(rows="customers", positive_rows="churners"),
     sample_data="sample_data/local_run/mlc_churn_train.csv",
     local_batch="sample_data/local_run/holdout.csv",

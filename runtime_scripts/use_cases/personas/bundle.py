@@ -1,15 +1,17 @@
 """What personas' jobs share: the dataset spec (no target: the model finds the groups), reading
 rows, the standardisation fitted on the training split, and the model bundle
-(`personas.json`: the features in order, their mean and scale, the centroids in scaled space).
+(`personas.json`: the features in order, their mean and scale, and in scaled space either the
+centroids (K-Means) or the principal components with their mean and singular values (PCA,
+`training.builtin_algorithm = "pca"`)).
 
-Script-mode training and the repack of built-in K-Means write the same bundle, so evaluation and
-serving read one format whichever trained.
+Script-mode training and the repack of built-in K-Means or PCA write the same bundle, so
+evaluation and serving read one format whichever trained.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from runtime_scripts.common.jobio import JobError
 from runtime_scripts.common.manifest import current_use_case
 
 BUNDLE_FILE = "personas.json"
+PROJECTION = ("components", "component_mean", "singular_values")
 
 
 def dataset_spec(config_dir: Path | None = None) -> dict:
@@ -63,6 +66,11 @@ class Segmenter:
     mean: np.ndarray
     scale: np.ndarray
     centroids: np.ndarray | None = None  # k x features, in scaled space
+    # PCA: components x features (the largest singular value first), their mean and singular
+    # values, in scaled space.
+    components: np.ndarray | None = None
+    component_mean: np.ndarray | None = None
+    singular_values: np.ndarray | None = None
 
     @classmethod
     def fit_scaling(cls, raw: np.ndarray, features: list[str]) -> Segmenter:
@@ -80,6 +88,28 @@ class Segmenter:
                            "trained on another preprocessing run's splits")
         return Segmenter(self.features, self.mean, self.scale, centroids)
 
+    def with_projection(self, mean: np.ndarray, v: np.ndarray, s: np.ndarray) -> Segmenter:
+        """Built-in PCA's arrays (mean 1 x d, v d x n, s n), the components ordered by their
+        singular values, largest first (the algorithm's own order is not relied on)."""
+        v, s = np.asarray(v, dtype=np.float64), np.asarray(s, dtype=np.float64).ravel()
+        mean = np.asarray(mean, dtype=np.float64).ravel()
+        width = len(self.features)
+        if v.ndim != 2 or v.shape[0] != width or mean.size != width or s.size != v.shape[1]:
+            raise JobError(f"the PCA model's arrays (v {list(v.shape)}, mean {mean.size}, s "
+                           f"{s.size}) do not project the transform's {width} features: it "
+                           "was trained on another preprocessing run's splits")
+        order = np.argsort(-s)
+        return replace(self, components=v[:, order].T, component_mean=mean,
+                       singular_values=s[order])
+
+    def project(self, scaled: np.ndarray) -> np.ndarray:
+        """Each scaled row's coordinates on the components (built-in PCA's `projection`)."""
+        assert self.components is not None, "no components: not a PCA model"
+        return (scaled - self.component_mean) @ self.components.T
+
+    def reconstruct(self, projected: np.ndarray) -> np.ndarray:
+        return projected @ self.components + self.component_mean
+
     def assign(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(closest cluster, Euclidean distance to it) of each scaled row."""
         assert self.centroids is not None, "no centroids: a transform, not a model"
@@ -92,6 +122,9 @@ class Segmenter:
                     "scale": self.scale.tolist()}
         if self.centroids is not None:
             document["centroids"] = self.centroids.tolist()
+        for name in PROJECTION:
+            if getattr(self, name) is not None:
+                document[name] = getattr(self, name).tolist()
         return json.dumps(document, indent=1)
 
     @classmethod
@@ -99,8 +132,10 @@ class Segmenter:
         try:
             document = json.loads(path.read_text())
             centroids = document.get("centroids")
+            projection = {name: np.asarray(document[name]) for name in PROJECTION
+                          if name in document}
             return cls(list(document["features"]), np.asarray(document["mean"]),
                        np.asarray(document["scale"]),
-                       None if centroids is None else np.asarray(centroids))
+                       None if centroids is None else np.asarray(centroids), **projection)
         except (OSError, ValueError, KeyError) as exc:
             raise JobError(f"cannot read {path}: {exc}") from None

@@ -7,6 +7,11 @@ test split: data.csv, standardised). Metrics (evaluation.json `metrics`):
                        whose k - 1 clusters hold everyone from passing)
     msd                mean squared distance to the closest centroid (built-in K-Means' msd)
     inertia            the sum of those squared distances (scikit-learn's inertia)
+or, of a PCA model (training.builtin_algorithm "pca"):
+    explained_variance    1 - the squared reconstruction error over the test rows' variance
+                          (an R^2 of the reconstruction from the components: at most 1)
+    reconstruction_error  the rows' mean squared distance to their reconstruction from the
+                          projection (standardised units; the variance it loses)
 `--gate METRIC>=NUMBER` (repeatable): the quality gate; its verdict is in `quality_gate`.
 Also report.html: the metrics and the clusters' sizes and centres.
 """
@@ -37,9 +42,24 @@ def load_model(model_input: Path) -> Segmenter:
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         folder = resolve_model_dir(model_input, Path(scratch), (BUNDLE_FILE,))
         model = Segmenter.read(folder / BUNDLE_FILE)
-    if model.centroids is None:
-        raise JobError(f"{BUNDLE_FILE} holds no centroids")
+    if model.centroids is None and model.components is None:
+        raise JobError(f"{BUNDLE_FILE} holds neither centroids nor components")
     return model
+
+
+def score_projection(model: Segmenter, scaled: np.ndarray) -> dict:
+    """How much of the held-out rows the components keep."""
+    projected = model.project(scaled)
+    residual = scaled - model.reconstruct(projected)
+    total = float(((scaled - scaled.mean(axis=0)) ** 2).sum())
+    lost = float((residual ** 2).sum())
+    kept = projected.var(axis=0) * len(scaled)
+    return {"metrics": {"explained_variance": 1.0 - lost / total if total else 0.0,
+                        "reconstruction_error": lost / len(scaled)},
+            "components": [{"component": i, "explained_variance": float(v / total),
+                            "loadings": dict(zip(model.features, model.components[i].round(3)
+                                                 .tolist(), strict=True))}
+                           for i, v in enumerate(kept)]}
 
 
 def score(model: Segmenter, scaled: np.ndarray) -> dict:
@@ -65,10 +85,18 @@ def score(model: Segmenter, scaled: np.ndarray) -> dict:
 def render(document: dict) -> str:
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4g}</td></tr>"
                    for k, v in document["metrics"].items())
+    verdict = "passed" if document["quality_gate"]["passed"] else "FAILED"
+    if "components" in document:
+        parts = "".join(f"<tr><td>{c['component']}</td><td>{c['explained_variance']:.3f}</td>"
+                        f"<td>{html.escape(json.dumps(c['loadings']))}</td></tr>"
+                        for c in document["components"])
+        return (f"<html><body><h1>Customer usage, projected</h1><p>Quality gate {verdict}</p>"
+                f"<table>{rows}</table><h2>Components</h2><table><tr><th>component</th>"
+                f"<th>explained variance</th><th>loadings (standardised features)</th></tr>"
+                f"{parts}</table></body></html>")
     clusters = "".join(f"<tr><td>{c['cluster']}</td><td>{c['rows']}</td><td>"
                        f"{html.escape(json.dumps(c['centre']))}</td></tr>"
                        for c in document["clusters"])
-    verdict = "passed" if document["quality_gate"]["passed"] else "FAILED"
     return (f"<html><body><h1>Customer segments</h1><p>Quality gate {verdict}</p>"
             f"<table>{rows}</table><h2>Clusters</h2><table><tr><th>cluster</th><th>rows</th>"
             f"<th>centre (raw units)</th></tr>{clusters}</table></body></html>")
@@ -86,9 +114,14 @@ def evaluate(ml: contract.MlPaths, gate: list) -> dict:
                        f"{len(model.features)}: they come from different preprocessing runs")
     document = {"schema_version": contract.EVALUATION_SCHEMA_VERSION,
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                **score(model, scaled), "rows": {"total": len(scaled)},
-                "data": {"source": "test", "files": [contract.SPLIT_FILE]},
-                "model": {"kind": "kmeans", "k": len(model.centroids)}}
+                "rows": {"total": len(scaled)},
+                "data": {"source": "test", "files": [contract.SPLIT_FILE]}}
+    if model.components is not None:
+        document.update(score_projection(model, scaled),
+                        model={"kind": "pca", "components": len(model.components)})
+    else:
+        document.update(score(model, scaled), model={"kind": "kmeans",
+                                                      "k": len(model.centroids)})
     document["quality_gate"] = quality_gate.judge(gate, document["metrics"])
     return document
 

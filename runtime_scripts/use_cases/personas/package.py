@@ -1,10 +1,12 @@
-"""`process package` for personas: built-in K-Means' model -> this image's bundle.
+"""`process package` for personas: built-in K-Means' or PCA's model -> this image's bundle.
 
 Inputs: processing/input/model (the training job's model.tar.gz: `model_algo-1`, an MXNet
-NDArray list holding the k x feature_dim centroids, which AWS's examples read with
-`mx.ndarray.load`), processing/input/transform (preprocess's transform.json). The centroids are
-in the space the algorithm trained in, the standardised features, which the transform maps
-requests to. Output: processing/output/packaged/model.tar.gz holding personas.json.
+NDArray file, which AWS's examples read with `mx.ndarray.load`: K-Means' a list holding the
+k x feature_dim centroids, PCA's the named arrays `mean`, `v` (feature_dim x num_components)
+and `s` (the singular values)), processing/input/transform (preprocess's transform.json). The
+arrays are in the space the algorithm trained in, the standardised features, which the
+transform maps requests to. Output: processing/output/packaged/model.tar.gz holding
+personas.json.
 """
 
 from __future__ import annotations
@@ -26,25 +28,33 @@ from runtime_scripts.use_cases.personas.bundle import BUNDLE_FILE, Segmenter
 MODEL_FILE = algorithm("kmeans").model_file
 
 
-def centroids_of(model_input: Path, scratch: Path):
+PCA_ARRAYS = ("mean", "v", "s")
+
+
+def model_arrays(model_input: Path, scratch: Path):
     folder = resolve_model_dir(model_input, scratch, (MODEL_FILE,))
-    path = folder / MODEL_FILE
     try:
-        arrays = mxnet_ndarray.load(path)
+        return mxnet_ndarray.load(folder / MODEL_FILE)
     except mxnet_ndarray.NDArrayFormatError as exc:
         raise JobError(str(exc)) from None
+
+
+def model_of(scaling: Segmenter, arrays) -> Segmenter:
+    """The bundle of K-Means' centroids (one array) or PCA's named arrays."""
+    if isinstance(arrays, dict) and set(PCA_ARRAYS) <= set(arrays):
+        return scaling.with_projection(*(arrays[name] for name in PCA_ARRAYS))
     values = list(arrays.values()) if isinstance(arrays, dict) else arrays
     if len(values) != 1:
-        raise JobError(f"{MODEL_FILE} holds {len(values)} arrays; K-Means saves one, its "
-                       "centroids")
-    return values[0]
+        raise JobError(f"{MODEL_FILE} holds {len(values)} arrays: K-Means saves one, its "
+                       f"centroids, PCA the named {', '.join(PCA_ARRAYS)}")
+    return scaling.with_centroids(values[0])
 
 
 def package(ml: contract.MlPaths) -> dict:
     scaling = Segmenter.read(ml.processing_input(contract.PROCESSING_INPUT_TRANSFORM)
                              / contract.TRANSFORM_FILE)
     with tempfile.TemporaryDirectory(prefix="package-") as scratch:
-        model = scaling.with_centroids(centroids_of(
+        model = model_of(scaling, model_arrays(
             ml.processing_input(contract.PROCESSING_INPUT_MODEL), Path(scratch)))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -55,6 +65,8 @@ def package(ml: contract.MlPaths) -> dict:
     target = ml.processing_output(contract.PROCESSING_OUTPUT_PACKAGED)
     with atomic_outputs({"packaged": target}) as out:
         (out["packaged"] / contract.PACKAGED_MODEL_ARCHIVE).write_bytes(buffer.getvalue())
+    if model.components is not None:
+        return {"components": len(model.components), "features": len(model.features)}
     return {"k": len(model.centroids), "features": len(model.features)}
 
 

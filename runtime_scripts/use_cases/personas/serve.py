@@ -7,7 +7,11 @@ response formats), so a client reads one answer whichever way the model was trai
                   {"instances": [{"<feature>": value, ...}, ...]}
     CSV answer    `closest_cluster,distance_to_cluster` per row
     JSON answer   {"predictions": [{"closest_cluster": 1, "distance_to_cluster": 0.7}, ...]}
-A malformed request is a 400 naming the row and column; other types are 415/406.
+A PCA model (built-in PCA's, repacked) answers each row's projection as built-in PCA does:
+    {"projections": [{"projection": [...]}, ...]}, or its values per CSV row.
+A malformed request is a 400 naming the row and column; other types are 415/406. With
+ML_SERVE_OUTPUT=features (the first container of a serial inference pipeline, before the
+built-in algorithm's own container) it answers the rows standardised, as header-less CSV.
     serve [--host ADDR] [--port N] [--model-dir DIR]
 """
 
@@ -16,11 +20,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from runtime_scripts import contract
 from runtime_scripts.common.serving.plain import PlainApp, media_type, serve
 from runtime_scripts.use_cases.personas.bundle import BUNDLE_FILE, Segmenter
 
@@ -91,6 +97,13 @@ def parse_json(body: bytes, features: list[str]) -> np.ndarray:
 
 
 def answer(model: Segmenter, rows: np.ndarray, kind: str) -> bytes:
+    if model.components is not None:  # a PCA model: as built-in PCA answers
+        projected = model.project(model.scaled(rows))
+        if kind == CSV:
+            return "".join(",".join(f"{v:.6g}" for v in row) + "\n"
+                           for row in projected).encode()
+        return json.dumps({"projections": [{"projection": [round(float(v), 6) for v in row]}
+                                           for row in projected]}).encode()
     closest, distance = model.assign(model.scaled(rows))
     if kind == CSV:
         return "".join(f"{c},{d:.6g}\n" for c, d in zip(closest, distance, strict=True)).encode()
@@ -100,10 +113,13 @@ def answer(model: Segmenter, rows: np.ndarray, kind: str) -> bytes:
 
 
 class App(PlainApp):
-    def __init__(self, model_dir: Path, ids: list[str]) -> None:
+    def __init__(self, model_dir: Path, ids: list[str], *, features_only: bool = False) -> None:
+        """`features_only`: the first container of a serial inference pipeline (the built-in
+        algorithm's own container next): answer the standardised rows as header-less CSV."""
         self.model = Segmenter.read(model_dir / BUNDLE_FILE)
-        if self.model.centroids is None:
-            raise ValueError(f"{BUNDLE_FILE} holds no centroids")
+        self.features_only = features_only
+        if not features_only and self.model.centroids is None and self.model.components is None:
+            raise ValueError(f"{BUNDLE_FILE} holds neither centroids nor components")
         self.ids = ids
 
     def handle(self, method: str, path: str, content_type: str | None, accept: str | None,
@@ -118,6 +134,8 @@ class App(PlainApp):
                                                    f"{CSV} or {JSON}"}).encode()
         wanted = media_type(accept)
         answer_kind = kind if wanted in (None, "*/*") else wanted
+        if self.features_only:  # for the next container, whatever the client asked the last
+            answer_kind = CSV
         if answer_kind not in (JSON, CSV):
             return 406, JSON, json.dumps({"error": f"Accept {wanted} cannot be answered: ask "
                                                    f"for {CSV} or {JSON}"}).encode()
@@ -126,15 +144,24 @@ class App(PlainApp):
                     else parse_csv(body, self.model.features, self.ids))
         except BadRequest as exc:
             return 400, JSON, json.dumps({"error": str(exc)}).encode()
+        if self.features_only:
+            scaled = self.model.scaled(rows)
+            return 200, CSV, "".join(",".join(f"{v:.9g}" for v in row) + "\n"
+                                     for row in scaled).encode()
         return 200, answer_kind, answer(self.model, rows, answer_kind)
 
 
 def main(argv: list[str] | None = None) -> int:
     from runtime_scripts.use_cases.personas.bundle import dataset_spec
 
+    features_only = os.environ.get(contract.SERVE_OUTPUT_ENV) == contract.SERVE_FEATURES
     return serve(argv, lambda directory: App(directory, list(dataset_spec().get("id_columns",
-                                                                                  []))),
-                 lambda app: f"{len(app.model.centroids)} segments")
+                                                                                  [])),
+                                             features_only=features_only),
+                 lambda app: "the standardised features (a serial pipeline's first "
+                 "container)" if app.features_only
+                 else f"{len(app.model.centroids)} segments" if app.model.centroids is not None
+                 else f"{len(app.model.components)} principal components")
 
 
 if __name__ == "__main__":

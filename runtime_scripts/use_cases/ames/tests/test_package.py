@@ -22,6 +22,7 @@ from runtime_scripts.use_cases.testing import (
     ok,
     stage_evaluation,
     stage_processing,
+    train_builtin,
 )
 
 # What the built-in algorithm writes is UBJSON without a suffix, as this test means to.
@@ -97,3 +98,26 @@ def test_a_decision_threshold_is_refused_before_any_model_is_read(ames: AmesRun,
                        ames.ml.processing_output(contract.PROCESSING_OUTPUT_TRANSFORM))
     result = entry("process", "package", "--decision-threshold", "0.4", root=ml.root)
     assert "--decision-threshold labels a classifier's probabilities" in failure(result, ml)
+
+
+def test_a_builtin_linear_learner_regressor_is_repacked_and_passes_the_gate(ames: AmesRun,
+                                                                          tmp_path) -> None:
+    """training.builtin_algorithm "linear-learner": its emulation trains on the same splits,
+    `process package` repacks its checkpoint, evaluation judges it by the use case's gate."""
+    linear = MANIFEST.with_builtin("linear-learner")
+    builtin = linear.image.builtin_training
+    assert builtin.hyperparameters["predictor_type"] == "regressor" and linear.gate == MANIFEST.gate
+    staged = train_builtin("linear-learner", tmp_path / "container", ames.root,
+                           builtin.hyperparameters, builtin.content_type, tmp_path / "staged")
+    ml = stage_package(tmp_path / "root", staged,
+                       ames.ml.processing_output(contract.PROCESSING_OUTPUT_TRANSFORM))
+    summary = json.loads(ok(entry("process", "package", root=ml.root)).stdout.splitlines()[-1])
+    assert summary["rounds"] == 1 and "decision_threshold" not in summary
+    stage_evaluation(tmp_path / "eval", packaged_archive(ml).parent,
+                     ames.ml.processing_output(contract.PROCESSING_OUTPUT_TEST))
+    ok(entry("process", "evaluate", *gate_arguments(linear.gate), root=tmp_path / "eval"))
+    out = contract.MlPaths(tmp_path / "eval").processing_output(
+        contract.PROCESSING_OUTPUT_EVALUATION)
+    document = json.loads((out / contract.EVALUATION_FILE).read_text())
+    assert document["model"]["booster"] == "gblinear"
+    assert document["quality_gate"]["passed"], document["quality_gate"]

@@ -1,8 +1,8 @@
 """One run of personas' jobs per session, in process (the test process has pandas and
 scikit-learn loaded already), in SageMaker's directory layout under a temp root, each job on
 the one before's outputs as the training pipeline maps them: preprocess, script-mode training,
-evaluation; and the built-in path: K-Means' local emulation trains on the same splits, and
-`process package` repacks its model_algo-1."""
+evaluation; and the built-in paths: K-Means' and PCA's local emulations train on the same
+splits, `process package` repacks their model_algo-1, evaluation scores the bundles."""
 
 from __future__ import annotations
 
@@ -29,15 +29,35 @@ class PersonasRun:
     evaluation: dict
     packaged: dict
     builtin_evaluation: dict
+    pca_packaged: dict
+    pca_evaluation: dict
 
     @property
     def ml(self) -> contract.MlPaths:
         return contract.MlPaths(self.root)
 
 
-def gate() -> list:
+def gate(conditions=MANIFEST.gate) -> list:
     return [quality_gate.Condition.parse(f"{c.metric}{c.comparison}{c.threshold!r}", MANIFEST)
-            for c in MANIFEST.gate]
+            for c in conditions]
+
+
+PCA = MANIFEST.with_builtin("pca")
+
+
+def _repack_and_evaluate(root: Path, model: Path, processed: contract.MlPaths, conditions
+                         ) -> tuple[dict, dict]:
+    """`process package` of a built-in model, then its evaluation, as the pipeline runs them."""
+    builtin = contract.MlPaths(root / "package")
+    testing.stage_processing(builtin.root, {
+        contract.PROCESSING_INPUT_MODEL: model,
+        contract.PROCESSING_INPUT_TRANSFORM: processed.processing_output("transform")})
+    packaged = package.package(builtin)
+    repacked = contract.MlPaths(root / "evaluate")
+    testing.stage_evaluation(repacked.root,
+                             builtin.processing_output(contract.PROCESSING_OUTPUT_PACKAGED),
+                             processed.processing_output("test"))
+    return packaged, evaluate.evaluate(repacked, gate(conditions))
 
 
 def _builtin_kmeans(root: Path, processed: contract.MlPaths, into: Path) -> Path:
@@ -84,19 +104,18 @@ def personas(tmp_path_factory: pytest.TempPathFactory) -> PersonasRun:
                      MANIFEST.image.builtin_training.content_type)
         preprocess.preprocess(for_builtin)
         patch.delenv(contract.TRAINING_INPUT_FORMAT_ENV)
-        builtin = contract.MlPaths(root / "builtin")
-        testing.stage_processing(builtin.root, {
-            contract.PROCESSING_INPUT_MODEL: _builtin_kmeans(root / "kmeans", for_builtin,
-                                                             root / "kmeans-model"),
-            contract.PROCESSING_INPUT_TRANSFORM: for_builtin.processing_output("transform"),
-            contract.PROCESSING_INPUT_TEST: for_builtin.processing_output("test")})
-        packaged = package.package(builtin)
-        repacked = contract.MlPaths(root / "repacked")
-        testing.stage_evaluation(repacked.root,
-                                 builtin.processing_output(contract.PROCESSING_OUTPUT_PACKAGED),
-                                 for_builtin.processing_output("test"))
-        builtin_evaluation = evaluate.evaluate(repacked, gate())
-    return PersonasRun(root, summary, trained, evaluation, packaged, builtin_evaluation)
+        packaged, builtin_evaluation = _repack_and_evaluate(
+            root / "builtin", _builtin_kmeans(root / "kmeans", for_builtin, root / "kmeans-model"),
+            for_builtin, MANIFEST.gate)
+        # Built-in PCA (training.builtin_algorithm "pca") on the same Records.
+        pca = PCA.image.builtin_training
+        pca_model = testing.train_builtin("pca", root / "pca", for_builtin.root,
+                                          pca.hyperparameters, pca.content_type,
+                                          root / "pca-model")
+        pca_packaged, pca_evaluation = _repack_and_evaluate(root / "pca-builtin", pca_model,
+                                                            for_builtin, PCA.gate)
+    return PersonasRun(root, summary, trained, evaluation, packaged, builtin_evaluation,
+                       pca_packaged, pca_evaluation)
 
 
 @pytest.fixture(autouse=True)
