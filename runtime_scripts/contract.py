@@ -202,12 +202,12 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 # (the listing's sizes decide before any byte is read), in FIRST_RUN_PROFILE_MAX_FILES files at
 # most (one ListObjectsV2 page), and FIRST_RUN_PROFILE_SECONDS of the validator's time, checked
 # as the rows stream in (past it the read stops and the check falls back to the files' headers,
-# saying so in its answer). Why 16 MiB: the standard library's csv module profiles 16 MiB of churn
-# rows (171,842, none a duplicate) in 1.1 s of CPU time, holding 27 MiB at its peak
-# (benchmarks/first_run_profile.py; 2026-12-02, 2-core machine at load 3.6), and the validator has
-# one vCPU (1,769 MB: ml_constructs/input_validation.py), so about a second there; the 5 s stop
-# keeps the validator's 30 s timeout far away when Lambda is slower. Larger data keeps the split
-# job's check.
+# saying so in its answer). Why 16 MiB: the standard library's csv module profiles 16 MiB of
+# tabular rows (171,842 of the bundled telecom customers', none a duplicate) in 1.1 s of CPU
+# time, holding 27 MiB at its peak (benchmarks/first_run_profile.py; 2026-12-02, 2-core machine
+# at load 3.6), and the validator has one vCPU (1,769 MB: ml_constructs/input_validation.py),
+# so about a second there; the 5 s stop keeps the validator's 30 s timeout far away when Lambda
+# is slower. Larger data keeps the split job's check.
 FIRST_RUN_PROFILE_MAX_BYTES = 16 * 1024 * 1024
 FIRST_RUN_PROFILE_SECONDS = 5.0
 FIRST_RUN_PROFILE_MAX_FILES = 100

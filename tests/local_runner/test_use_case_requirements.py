@@ -69,8 +69,8 @@ def test_make_test_resolves_every_use_case_with_the_platform_then_installs_no_de
     assert files[0].endswith("requirements-dev.txt")
     owners = [load_manifest(name) for name in use_case_requirements.available_use_cases()]
     assert files[1:] == [str(m.path(m.requirements)) for m in owners if m.requirements]
-    assert no_deps == [["install", "--quiet", "--disable-pip-version-check", "--no-deps", "-r",
-                        str(m.path(m.requirements_no_deps))]
+    assert no_deps == [["install", "--quiet", "--disable-pip-version-check", "--no-compile",
+                        "--no-deps", "-r", str(m.path(m.requirements_no_deps))]
                        for m in owners if m.requirements_no_deps]
     assert no_deps  # a use case (demand) has such a file: the rule is exercised
 
