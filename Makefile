@@ -10,9 +10,8 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# pip's --no-compile: bytecode is written when a module is first imported, for the modules
-# something imports, not for all ~16,000 installed (measured: 198 s against 274 s for
-# requirements-dev.txt on 2 busy cores, 2026-12-02).
+# pip's --no-compile, then the bytecode compiled on every core (local_runner/bytecode.py): pip
+# compiles serially.
 
 .PHONY: setup run test lint clean
 
@@ -22,6 +21,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt runtime_scripts/requir
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-compile --no-deps -e .
+	$(PY) -m local_runner.bytecode
 	touch $@
 
 # The tests run every use case, so they need every use case's own dependencies (resolved together

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from local_runner.bytecode import compile_installed
 from local_runner.errors import RunnerError
 from runtime_scripts.common.manifest import UseCaseManifest, available_use_cases, load_manifest
 
@@ -56,7 +57,7 @@ def _files(manifest: UseCaseManifest) -> list[tuple[Path, bool]]:
 
 def _pip(arguments: Sequence[str], what: str, fix_file: Path) -> None:
     done = subprocess.run(
-        # --no-compile: see the Makefile's PIP settings.
+        # --no-compile: compiled after, on every core (bytecode.py).
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--no-compile", *arguments], capture_output=True, text=True)
     if done.returncode != 0:
@@ -81,6 +82,8 @@ def ensure_installed(manifests: Iterable[UseCaseManifest], *,
             _pip([*(["--no-deps"] if no_deps else []), "-r", str(file)],
                  f"{manifest.name}'s requirements ({file})", file)
             installed += missing
+    if installed:
+        compile_installed()
     return installed
 
 
@@ -95,6 +98,7 @@ def install_all(names: Sequence[str] | None = None) -> None:
     for name, file, no_deps in files:
         if no_deps:
             _pip(["--no-deps", "-r", str(file)], f"{name}'s requirements ({file})", file)
+    compile_installed()
 
 
 if __name__ == "__main__":

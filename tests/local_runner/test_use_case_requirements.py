@@ -63,7 +63,11 @@ def test_make_test_resolves_every_use_case_with_the_platform_then_installs_no_de
     monkeypatch.setattr(use_case_requirements.subprocess, "run",
                         lambda command, **_: calls.append(command[command.index("install"):])
                         or Done())
+    # pip installs without compiling: the environment is compiled after (local_runner/bytecode.py).
+    monkeypatch.setattr(use_case_requirements, "compile_installed",
+                        lambda: calls.append(["compiled"]))
     use_case_requirements.install_all()
+    assert calls.pop() == ["compiled"]
     resolved, *no_deps = calls
     files = [resolved[i + 1] for i, arg in enumerate(resolved) if arg == "-r"]
     assert files[0].endswith("requirements-dev.txt")
