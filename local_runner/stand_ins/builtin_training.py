@@ -26,7 +26,9 @@ container runs, without its distributed training and its input modes other than 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ from local_runner.stand_ins.builtin_serving import LINEAR_LEARNER_SIDECAR
 from runtime_scripts import contract
 from runtime_scripts.common import builtin_algorithms, mxnet_ndarray, recordio_protobuf
 from runtime_scripts.common.tabular import linear_learner
+from runtime_scripts.use_cases.testing import make_model_archive
 
 LABEL = (f"{EMULATED} SageMaker's built-in {{framework}} cannot run on this machine; "
          "scikit-learn's {estimator} trained instead, with the same inputs, metric names and "
@@ -264,5 +267,24 @@ def main(arguments: list[str]) -> int:
     return 0
 
 
+def train_builtin(framework: str, root: Path, processed: Path, hps: Mapping[str, str],
+                  content_type: str, into: Path) -> Path:
+    """What built-in `framework` writes when trained on the preprocess outputs of `processed`
+    (each of its channels gets the platform split the algorithm's record names, in
+    `content_type`), made by its local emulation: model.tar.gz in `into`, as processing stages
+    it (for the use cases' tests of their repacks)."""
+    src = contract.MlPaths(processed)
+    channels = builtin_algorithms.algorithm(framework).channels
+    for channel, split in channels.items():
+        shutil.copytree(src.processing_output(split), root / "input" / "data" / channel)
+    (root / "input" / "config").mkdir(parents=True)
+    (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps(dict(hps)))
+    (root / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(
+        {channel: {"ContentType": content_type} for channel in channels}))
+    run(framework, root)
+    return make_model_archive(root / "model", into)
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+

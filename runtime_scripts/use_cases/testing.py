@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -119,27 +118,6 @@ def run_training_pipeline(root: Path, use_case: str, raw: Path, hps: Mapping[str
     evaluate = ok(run_entry("process", "evaluate", *evaluate_args, root=root,
                             use_case=use_case))
     return PipelineRun(root, preprocess, train, evaluate)
-
-
-def train_builtin(framework: str, root: Path, processed: Path, hps: Mapping[str, str],
-                  content_type: str, into: Path) -> Path:
-    """What built-in `framework` writes when trained on the preprocess outputs of `processed`
-    (each of its channels gets the platform split the algorithm's record names, in
-    `content_type`), made by its local emulation (local_runner/stand_ins/builtin_training.py,
-    imported here: tests only): model.tar.gz in `into`, as processing stages it."""
-    from local_runner.stand_ins import builtin_training
-    from runtime_scripts.common.builtin_algorithms import algorithm
-
-    src = contract.MlPaths(processed)
-    channels = algorithm(framework).channels
-    for channel, split in channels.items():
-        shutil.copytree(src.processing_output(split), root / "input" / "data" / channel)
-    (root / "input" / "config").mkdir(parents=True)
-    (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps(dict(hps)))
-    (root / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(
-        {channel: {"ContentType": content_type} for channel in channels}))
-    builtin_training.run(framework, root)
-    return make_model_archive(root / "model", into)
 
 
 def make_model_archive(model_dir: Path, into: Path) -> Path:

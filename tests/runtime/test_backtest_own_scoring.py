@@ -108,7 +108,7 @@ def test_a_window_evaluation_without_the_declared_baseline_is_refused_naming_it(
 def test_a_manifest_the_platform_cannot_score_or_whose_time_is_malformed_is_refused():
     forecasting = dataclasses.replace(
         OWN, problem_type="forecasting", cross_validation=Resampling(allowed=False, refusal="-"),
-        image=dataclasses.replace(OWN.image, builtin_training=None),
+        image=dataclasses.replace(OWN.image, builtin_training=None, builtin_alternatives=()),
         backtest_setup=dataclasses.replace(OWN.backtest_setup, scored_by="platform"))
     with pytest.raises(ManifestError, match="scored_by is 'platform'.* not forecasting"):
         forecasting.validate()

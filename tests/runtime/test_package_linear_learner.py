@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import xgboost
 
+from local_runner.stand_ins.builtin_training import train_builtin
 from runtime_scripts import contract
 from runtime_scripts.common.jobio import JobError
 from runtime_scripts.common.manifest import load_manifest
@@ -46,7 +47,7 @@ def _package(root: Path, model: Path, pipeline: Pipeline):
 @pytest.fixture(scope="module")
 def repacked(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Repacked:
     root = tmp_path_factory.mktemp("linear")
-    archive = testing.train_builtin("linear-learner", root / "container", pipeline.root,
+    archive = train_builtin("linear-learner", root / "container", pipeline.root,
                                     LINEAR.hyperparameters, LINEAR.content_type, root / "staged")
     ml, result = _package(root / "package", archive, pipeline)
     return Repacked(root / "container" / "model" / "model_algo-1",

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import xgboost
 
+from local_runner.stand_ins.builtin_training import train_builtin
 from runtime_scripts import contract
 from runtime_scripts.common.model_bundle import load_bundle, resolve_model_dir
 from runtime_scripts.use_cases.ames.manifest import MANIFEST
@@ -22,7 +23,6 @@ from runtime_scripts.use_cases.testing import (
     ok,
     stage_evaluation,
     stage_processing,
-    train_builtin,
 )
 
 # What the built-in algorithm writes is UBJSON without a suffix, as this test means to.

@@ -82,8 +82,8 @@ def test_evaluation_json_has_the_regression_sections(ames: AmesRun) -> None:
                         "data", "model", "feature_importance", "regression_metrics"}
     assert doc["rows"]["total"] == ames.summary["splits"]["test"]["rows"]
     assert doc["data"] == {"source": "raw", "files": [contract.RAW_TEST_FILE]}
-    assert set(doc["model"]) == {"file", "num_boosted_rounds", "best_iteration", "eval_metric",
-                                 "num_features", "input_columns", "target"}
+    assert set(doc["model"]) == {"file", "booster", "num_boosted_rounds", "best_iteration",
+                                 "eval_metric", "num_features", "input_columns", "target"}
     assert doc["model"]["eval_metric"] == "validation:rmse"
     quality = doc["regression_metrics"]  # SageMaker Model Monitor's model-quality layout
     assert set(quality) == {"mae", "mse", "rmse", "r2"}

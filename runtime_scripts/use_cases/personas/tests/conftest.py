@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from local_runner.stand_ins.builtin_training import train_builtin
 from runtime_scripts import contract
 from runtime_scripts.common import quality_gate
 from runtime_scripts.common.manifest import USE_CASE_ENV
@@ -109,7 +110,7 @@ def personas(tmp_path_factory: pytest.TempPathFactory) -> PersonasRun:
             for_builtin, MANIFEST.gate)
         # Built-in PCA (training.builtin_algorithm "pca") on the same Records.
         pca = PCA.image.builtin_training
-        pca_model = testing.train_builtin("pca", root / "pca", for_builtin.root,
+        pca_model = train_builtin("pca", root / "pca", for_builtin.root,
                                           pca.hyperparameters, pca.content_type,
                                           root / "pca-model")
         pca_packaged, pca_evaluation = _repack_and_evaluate(root / "pca-builtin", pca_model,
