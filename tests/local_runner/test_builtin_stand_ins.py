@@ -67,6 +67,19 @@ def request(name: str, framework: str, data: str, **hyperparameters: str) -> dic
     }
 
 
+def _csv_to_jsonlines_batch(sagemaker, name: str, model: str, input_prefix: str) -> dict:
+    """A transform job of `model` over the CSV lines under `input_prefix`, answered in JSON
+    Lines under `<name>/`: the shape the built-ins' batches take."""
+    return sagemaker.call("createTransformJob", {
+        "TransformJobName": name, "ModelName": model, "BatchStrategy": "MultiRecord",
+        "TransformInput": {"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{input_prefix}"}},
+            "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/{name}/",
+                            "Accept": "application/jsonlines", "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}})
+
+
 def model_arrays(s3, described: dict, tmp_path: Path):
     uri = described["ModelArtifacts"]["S3ModelArtifacts"]
     body = s3.get_object(Bucket=BUCKET, Key=uri.split(f"{BUCKET}/", 1)[1])["Body"].read()
@@ -238,14 +251,7 @@ def test_a_kmeans_model_batch_transforms_in_its_own_containers_formats(s3, sagem
         "ModelName": "km-model", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
         "PrimaryContainer": {"Image": image, "Mode": "SingleModel",
                              "ModelDataUrl": kmeans_job["ModelArtifacts"]["S3ModelArtifacts"]}})
-    described = sagemaker.call("createTransformJob", {
-        "TransformJobName": "km-batch", "ModelName": "km-model", "BatchStrategy": "MultiRecord",
-        "TransformInput": {"DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/blobs/validation/"}},
-            "ContentType": "text/csv", "SplitType": "Line"},
-        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/km-batch/",
-                            "Accept": "application/jsonlines", "AssembleWith": "Line"},
-        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}})
+    described = _csv_to_jsonlines_batch(sagemaker, "km-batch", "km-model", "blobs/validation/")
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
     body = s3.get_object(Bucket=BUCKET, Key="km-batch/data.csv.out")["Body"].read().decode()
     answers = [json.loads(line) for line in body.splitlines() if line.strip()]
@@ -319,15 +325,8 @@ def test_a_serial_pipeline_hands_the_images_features_to_the_builtin_container(
             {"Image": kmeans_job["AlgorithmSpecification"]["TrainingImage"],
              "ModelDataUrl": kmeans_job["ModelArtifacts"]["S3ModelArtifacts"]}],
         "InferenceExecutionConfig": {"Mode": "Serial"}})
-    described = sagemaker.call("createTransformJob", {
-        "TransformJobName": "serial-batch", "ModelName": "serial-model",
-        "BatchStrategy": "MultiRecord",
-        "TransformInput": {"DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/serial/raw/"}},
-            "ContentType": "text/csv", "SplitType": "Line"},
-        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/serial-batch/",
-                            "Accept": "application/jsonlines", "AssembleWith": "Line"},
-        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}})
+    described = _csv_to_jsonlines_batch(sagemaker, "serial-batch", "serial-model",
+                                        "serial/raw/")
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
     body = s3.get_object(Bucket=BUCKET, Key="serial-batch/rows.csv.out")["Body"].read().decode()
     chained = [json.loads(line) for line in body.splitlines() if line.strip()]
