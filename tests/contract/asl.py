@@ -134,9 +134,8 @@ def _compile_expression(text: str):
 
 
 def expression(text: str, document: Any, context: dict) -> Any:
-    if text.startswith("States."):
-        return _evaluate(_parsed(text), document, context)
-    return get(document, text, context)
+    """A `.$` value: a path, or an intrinsic function call."""
+    return _compile_expression(text)(document, context)
 
 
 # An intrinsic function call parsed once (the walk evaluates the same few hundred texts
